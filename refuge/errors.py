@@ -1,0 +1,167 @@
+"""Errors a user can act on: the file, the field path, what was expected and what was found."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+# Pieces pydantic adds to an error location that are not part of the user's file.
+_TYPE_TAGS = {"float", "str", "int", "bool", "date", "list", "dict", "literal['rest']", "literal['wait']",
+              "Redirect", "fixed", "exponential", "gamma", "lognormal", "empirical"}
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: str
+    expected: str
+    found: str
+
+    def __str__(self) -> str:
+        where = self.path or "(top level)"
+        return f"{where}: expected {self.expected}; found {self.found}"
+
+
+class RefugeError(Exception):
+    """Base class of errors refuge reports to users without a traceback."""
+
+
+class ScenarioError(RefugeError):
+    def __init__(self, origin: str, problems: list[Problem]):
+        self.origin = origin
+        self.problems = problems
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        head = f"{self.origin}: {len(self.problems)} problem{'s' if len(self.problems) != 1 else ''}"
+        return "\n".join([head] + [f"  {p}" for p in self.problems])
+
+    @classmethod
+    def from_pydantic(cls, origin: str, exc: Any, data: Any) -> "ScenarioError":
+        problems = []
+        seen = set()
+        for err in exc.errors(include_url=False):
+            loc = [p for p in err["loc"] if not _is_tag(p)]
+            path = format_path(loc)
+            expected, found = _describe(err, data, loc)
+            key = (path, expected)
+            if key in seen:
+                continue
+            seen.add(key)
+            problems.append(Problem(path, expected, found))
+        return cls(origin, _prefer_specific(problems))
+
+
+def _is_tag(part: Any) -> bool:
+    return isinstance(part, str) and (part in _TYPE_TAGS or part.startswith(("function-", "literal[", "tagged-union")))
+
+
+def format_path(loc: Iterable[Any]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def _lookup(data: Any, loc: list[Any]) -> Any:
+    cur = data
+    for part in loc:
+        try:
+            cur = cur[part]
+        except (KeyError, IndexError, TypeError):
+            return _MISSING
+    return cur
+
+
+_MISSING = object()
+
+
+def _describe(err: dict, data: Any, loc: list[Any]) -> tuple[str, str]:
+    kind = err["type"]
+    msg = err["msg"]
+    value = _lookup(data, loc)
+    shown = "nothing" if value is _MISSING else _short(value)
+    if kind == "missing":
+        return "this required field", "nothing"
+    if kind == "extra_forbidden":
+        parent = loc[:-1]
+        return "a known field", f"unknown field `{loc[-1]}`" + _suggest_field(loc[-1], parent, data)
+    if kind in ("float_parsing", "float_type", "string_type"):
+        return "a number or a parameter name", shown
+    if kind == "value_error":
+        return msg.removeprefix("Value error, "), shown if not isinstance(value, dict) else "an inconsistent entry"
+    if kind == "literal_error":
+        options = [o.strip().strip("'") for o in str(err.get("ctx", {}).get("expected", "")).replace(" or ", ", ")
+                   .split(",")]
+        return "one of " + ", ".join(options), shown + (suggest(str(value), options) if isinstance(value, str) else "")
+    if kind == "union_tag_invalid" or kind == "union_tag_not_found":
+        return "`dist` one of fixed, exponential, gamma, lognormal, empirical", shown
+    return msg[0].lower() + msg[1:], shown
+
+
+def _suggest_field(name: Any, parent: list[Any], data: Any) -> str:
+    """Suggest a valid field name for a misspelt one, using the model the parent maps to."""
+    from refuge import scenario as sc_mod
+
+    model = _model_at(sc_mod.Scenario, parent, data)
+    if model is None:
+        return ""
+    fields = [f.alias or n for n, f in model.model_fields.items()]
+    return suggest(str(name), fields)
+
+
+def _model_at(model: Any, loc: list[Any], data: Any) -> Any:
+    """The pydantic model class that describes the mapping at `loc` (best effort)."""
+    import typing
+
+    from pydantic import BaseModel
+
+    cur = model
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = next((f for n, f in cur.model_fields.items() if (f.alias or n) == part), None)
+        if field is None:
+            return None
+        candidates = [a for a in _flatten(field.annotation) if isinstance(a, type) and issubclass(a, BaseModel)]
+        if not candidates:
+            return None
+        cur = candidates[0]
+    return cur
+
+
+def _flatten(tp: Any) -> list[Any]:
+    import typing
+
+    args = typing.get_args(tp)
+    if not args:
+        return [tp]
+    out = []
+    for a in args:
+        out += _flatten(a)
+    return out
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _prefer_specific(problems: list[Problem]) -> list[Problem]:
+    """A union error repeats itself once per alternative: keep one line per path."""
+    by_path: dict[str, Problem] = {}
+    for p in problems:
+        if p.path not in by_path:
+            by_path[p.path] = p
+        elif "number or a parameter" in p.expected:
+            by_path[p.path] = p
+    return list(by_path.values())
+
+
+def suggest(name: str, candidates: Iterable[str]) -> str:
+    """' (did you mean X?)' for the nearest valid name, or ''."""
+    close = difflib.get_close_matches(str(name), [str(c) for c in candidates], n=1, cutoff=0.5)
+    return f" (did you mean `{close[0]}`?)" if close else ""

@@ -1,0 +1,41 @@
+"""Writing results to disk: tidy CSV and Parquet, each file written atomically."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from refuge.results import Run
+
+
+def atomic_write(path: Path, write) -> None:
+    """Call `write(tmp_path)` then rename into place, so a reader never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_frame(df, path: Path) -> Path:
+    if path.suffix == ".parquet":
+        atomic_write(path, lambda p: df.to_parquet(p, index=False))
+    else:
+        atomic_write(path, lambda p: df.to_csv(p, index=False))
+    return path
+
+
+def write_run(run: Run, out: Path | str) -> list[Path]:
+    """stocks, flows, sites and stays of one run, as CSV and Parquet."""
+    out = Path(out)
+    files = []
+    for what in ("stocks", "flows", "sites", "stays"):
+        df = run.to_df(what)
+        for ext in ("csv", "parquet"):
+            files.append(write_frame(df, out / f"{what}.{ext}"))
+    return files

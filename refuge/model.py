@@ -1,0 +1,524 @@
+"""Compile a Scenario into a Model: indices, parameter tables and lookup arrays.
+
+Compilation is where every name is resolved and every cross-field error is
+found, before any simulation runs. The engine sees only the arrays built here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from refuge.errors import Problem, ScenarioError, suggest
+from refuge.scenario import (STATE_KINDS, Distribution, Empirical, Exponential, Fixed, Gamma, Lognormal, Period,
+                             Redirect, Scenario)
+
+# Distribution codes shared with the engines.
+FIXED, EXPONENTIAL, GAMMA, LOGNORMAL, EMPIRICAL = 0, 1, 2, 3, 4
+NONE = -1
+
+# Columns of the transition table.
+T_SRC, T_IS_DUR, T_RATE, T_DUR, T_DUR_A, T_DUR_B, T_DUR_EMP, T_GRP, T_GRP_A, T_GRP_B, T_GRP_EMP, \
+    T_REDIR, T_REDIR_EDGE, T_EDGE_LO, T_EDGE_HI = range(15)
+# Columns of the arrival table.
+A_TARGET, A_RATE, A_GRP, A_GRP_A, A_GRP_B, A_GRP_EMP, A_START, A_END, A_REDIR = range(9)
+# Signal kinds and action kinds of rules.
+SIG_STOCK, SIG_FLOW = 0, 1
+ACT_CLOSE_SITE, ACT_CLOSE_STATE, ACT_SET, ACT_MULTIPLY = 0, 1, 2, 3
+
+
+@dataclass
+class Model:
+    """A scenario compiled for the engine. Arrays only; names kept for results."""
+
+    scenario: Scenario
+    origin: str
+    start: dt.date
+    days: int
+    state_names: list[str]
+    state_kinds: list[str]
+    site_names: list[str]
+    transition_names: list[str]
+    edge_names: list[str]
+    arrival_names: list[str]
+    rule_names: list[str]
+    param_names: list[str]
+    n_named_params: int
+    # states
+    state_site: np.ndarray
+    tracked: np.ndarray
+    initial_param: np.ndarray
+    out_ptr: np.ndarray
+    out_trans: np.ndarray
+    # sites
+    capacity_param: np.ndarray
+    closed_site_sched: np.ndarray
+    closed_state_sched: np.ndarray
+    # transitions and edges
+    trans: np.ndarray
+    edge_trans: np.ndarray
+    edge_target: np.ndarray
+    edge_p: np.ndarray
+    edge_is_redirect: np.ndarray
+    emp_ptr: np.ndarray
+    emp_values: np.ndarray
+    emp_cdf: np.ndarray
+    # arrivals
+    arr: np.ndarray
+    # parameters over time, before rules
+    pbase: np.ndarray
+    # rules
+    rule_sig: np.ndarray
+    rule_sig_ptr: np.ndarray
+    rule_sig_idx: np.ndarray
+    rule_window: np.ndarray
+    rule_above: np.ndarray
+    rule_below: np.ndarray
+    rule_min_days: np.ndarray
+    rule_start: np.ndarray
+    rule_end: np.ndarray
+    act_ptr: np.ndarray
+    act_kind: np.ndarray
+    act_target: np.ndarray
+    act_value: np.ndarray
+    evidence: list[dict] = field(default_factory=list)
+    digest: str = ""
+
+    @property
+    def dates(self):
+        import pandas as pd
+
+        return pd.date_range(self.start, periods=self.days, freq="D")
+
+    def day(self, date: dt.date) -> int:
+        return (date - self.start).days
+
+    def state_index(self, name: str) -> int:
+        return self.state_names.index(name)
+
+    def edges_of(self, names: list[str]) -> list[int]:
+        """Edges named by transition (all its edges) or by `transition->target`."""
+        out: list[int] = []
+        for name in names:
+            if name in self.transition_names:
+                j = self.transition_names.index(name)
+                out += [e for e in range(len(self.edge_names)) if self.edge_trans[e] == j]
+            else:
+                out.append(self.edge_names.index(name))
+        return out
+
+    def states_of(self, names: list[str]) -> list[int]:
+        """States named directly or through their site."""
+        out: list[int] = []
+        for name in names:
+            if name in self.state_names:
+                out.append(self.state_names.index(name))
+            else:
+                n = self.site_names.index(name)
+                out += [s for s in range(len(self.state_names)) if self.state_site[s] == n]
+        return sorted(set(out))
+
+
+class _Compiler:
+    def __init__(self, sc: Scenario, origin: str):
+        self.sc = sc
+        self.origin = origin
+        self.problems: list[Problem] = []
+        self.states = [s.name for s in sc.states]
+        self.sites = [s.name for s in sc.sites]
+        self.trans = [t.name for t in sc.transitions]
+        self.arrivals = [a.name for a in sc.arrivals]
+        self.pnames = list(sc.parameters)
+        self.pdefault = [p.value for p in sc.parameters.values()]
+        self.T = sc.days
+        self.emp_values: list[int] = []
+        self.emp_cdf: list[float] = []
+        self.emp_ptr: list[int] = [0]
+
+    # -- helpers ----------------------------------------------------------------------
+    def err(self, path: str, expected: str, found: Any) -> None:
+        self.problems.append(Problem(path, expected, str(found)))
+
+    def param(self, value: Any, path: str, minimum: float | None = 0.0) -> int:
+        """Index of a parameter slot for a number or a parameter name."""
+        if isinstance(value, str):
+            if value not in self.pnames:
+                self.err(path, "a number or a parameter name", f"`{value}`{suggest(value, self.pnames)}")
+                return 0 if self.pnames else self._const(0.0)
+            idx = self.pnames.index(value)
+            if minimum is not None and self.pdefault[idx] < minimum:
+                self.err(path, f"a value >= {minimum:g}", f"parameter `{value}` = {self.pdefault[idx]:g}")
+            return idx
+        if minimum is not None and float(value) < minimum:
+            self.err(path, f"a value >= {minimum:g}", value)
+        return self._const(float(value))
+
+    def _const(self, v: float) -> int:
+        self.pnames.append(f"_const{len(self.pnames)}")
+        self.pdefault.append(v)
+        return len(self.pnames) - 1
+
+    def value(self, idx: int) -> float:
+        return self.pdefault[idx]
+
+    def name(self, kind: str, value: str, options: list[str], path: str) -> int:
+        if value in options:
+            return options.index(value)
+        self.err(path, f"the name of a {kind}", f"`{value}`{suggest(value, options)}")
+        return -1
+
+    def dayof(self, d: dt.date, path: str) -> int:
+        day = (d - self.sc.start).days
+        if not 0 <= day < self.T:
+            self.err(path, f"a date within the scenario period {self.sc.start}..{self.sc.end}", d)
+        return day
+
+    def period_days(self, p: Period | None, path: str) -> tuple[int, int]:
+        if p is None:
+            return 0, self.T - 1
+        return self.dayof(p.start, f"{path}.from"), self.dayof(p.end, f"{path}.to")
+
+    def dist(self, d: Distribution | None, path: str) -> tuple[int, int, int, int]:
+        """(code, param a, param b, empirical table) for a distribution."""
+        if d is None:
+            return NONE, 0, 0, NONE
+        if isinstance(d, Fixed):
+            return FIXED, self.param(d.value, f"{path}.value"), 0, NONE
+        if isinstance(d, Exponential):
+            return EXPONENTIAL, self.param(d.mean, f"{path}.mean", 1e-12), 0, NONE
+        if isinstance(d, Gamma):
+            return GAMMA, self.param(d.mean, f"{path}.mean", 1e-12), self.param(d.sd, f"{path}.sd", 1e-12), NONE
+        if isinstance(d, Lognormal):
+            return (LOGNORMAL, self.param(d.median, f"{path}.median", 1e-12),
+                    self.param(d.sigma, f"{path}.sigma", 0.0), NONE)
+        assert isinstance(d, Empirical)
+        w = np.asarray(d.weights, float)
+        self.emp_values += list(d.values)
+        self.emp_cdf += list(np.cumsum(w) / w.sum())
+        self.emp_ptr.append(len(self.emp_values))
+        return EMPIRICAL, 0, 0, len(self.emp_ptr) - 2
+
+    def may_be_zero(self, code: int, a: int) -> bool:
+        return code == FIXED and self.value(a) == 0
+
+    # -- the whole scenario --------------------------------------------------------------
+    def compile(self) -> Model:
+        sc = self.sc
+        self._unique()
+        S, N = len(self.states), len(sc.sites)
+
+        state_site = np.full(S, -1, np.int64)
+        for i, st in enumerate(sc.states):
+            if st.site is not None:
+                state_site[i] = self.name("site", st.site, self.sites, f"states[{i}].site")
+        initial_param = np.array([self.param(st.initial, f"states[{i}].initial") for i, st in enumerate(sc.states)],
+                                 np.int64)
+        capacity_param = np.array([NONE if s.capacity is None else self.param(s.capacity, f"sites[{i}].capacity")
+                                   for i, s in enumerate(sc.sites)], np.int64)
+        closed_site = np.zeros((self.T, N), np.bool_)
+        for i, s in enumerate(sc.sites):
+            for k, p in enumerate(s.closed):
+                a, b = self.period_days(p, f"sites[{i}].closed[{k}]")
+                closed_site[max(a, 0):b + 1, i] = True
+        closed_state = np.zeros((self.T, S), np.bool_)
+        for i, st in enumerate(sc.states):
+            for k, p in enumerate(st.closed):
+                a, b = self.period_days(p, f"states[{i}].closed[{k}]")
+                closed_state[max(a, 0):b + 1, i] = True
+
+        trans, edges = self._transitions()
+        tracked = np.array([st.track_stays for st in sc.states], np.bool_)
+        for row in trans:
+            if row[T_IS_DUR]:
+                tracked[row[T_SRC]] = True
+        for j, t in enumerate(sc.transitions):
+            src = trans[j][T_SRC]
+            if t.group_size is not None and src >= 0 and tracked[src]:
+                self.err(f"transitions[{j}].group_size", "group_size only on transitions out of a state whose exits "
+                         "are all constant rates (people there are counted, not tracked)", f"state `{t.source}`")
+        order = sorted(range(len(trans)), key=lambda j: trans[j][T_SRC])
+        out_ptr = np.zeros(S + 1, np.int64)
+        for row in trans:
+            if row[T_SRC] >= 0:
+                out_ptr[row[T_SRC] + 1] += 1
+        out_ptr = np.cumsum(out_ptr)
+        out_trans = np.array(order, np.int64)
+
+        arr = self._arrivals()
+        rules = self._rules(edges)
+        self._instant_loops(trans, edges)
+        self._initial_capacity(state_site, initial_param, capacity_param)
+        evidence = self._evidence(edges)
+        pbase = self._schedules()
+
+        if self.problems:
+            raise ScenarioError(self.origin, self.problems)
+        edge_names, edge_trans, edge_target, edge_p, edge_redir = zip(*edges) if edges else ((),) * 5
+        return Model(
+            scenario=sc, origin=self.origin, start=sc.start, days=self.T,
+            state_names=self.states, state_kinds=[s.kind for s in sc.states], site_names=self.sites,
+            transition_names=self.trans, edge_names=list(edge_names), arrival_names=self.arrivals,
+            rule_names=[r.name for r in sc.rules], param_names=self.pnames, n_named_params=len(sc.parameters),
+            state_site=state_site, tracked=tracked, initial_param=initial_param, out_ptr=out_ptr,
+            out_trans=out_trans, capacity_param=capacity_param, closed_site_sched=closed_site,
+            closed_state_sched=closed_state,
+            trans=np.array(trans, np.int64).reshape(len(trans), 15),
+            edge_trans=np.array(edge_trans, np.int64), edge_target=np.array(edge_target, np.int64),
+            edge_p=np.array(edge_p, np.int64), edge_is_redirect=np.array(edge_redir, np.bool_),
+            emp_ptr=np.array(self.emp_ptr, np.int64), emp_values=np.array(self.emp_values, np.int64),
+            emp_cdf=np.array(self.emp_cdf, np.float64), arr=np.array(arr, np.int64).reshape(len(arr), 9),
+            pbase=pbase, evidence=evidence, digest=scenario_digest(sc), **rules,
+        )
+
+    def _unique(self) -> None:
+        for what, names in (("states", self.states), ("sites", self.sites), ("transitions", self.trans),
+                            ("arrivals", self.arrivals), ("rules", [r.name for r in self.sc.rules]),
+                            ("evidence", [e.id for e in self.sc.evidence])):
+            seen: set[str] = set()
+            for i, n in enumerate(names):
+                if n in seen:
+                    self.err(f"{what}[{i}].name", "a name not used before in " + what, f"`{n}` again")
+                seen.add(n)
+        clash = set(self.states) & set(self.sites)
+        for n in sorted(clash):
+            self.err("sites", "site names distinct from state names", f"`{n}` is both")
+
+    def _transitions(self) -> tuple[list[list[int]], list[tuple]]:
+        rows: list[list[int]] = []
+        edges: list[tuple] = []
+        for j, t in enumerate(self.sc.transitions):
+            path = f"transitions[{j}]"
+            src = self.name("state", t.source, self.states, f"{path}.from")
+            if t.rate is not None:
+                is_dur, rate = 0, self.param(t.rate, f"{path}.rate")
+                dur = (NONE, 0, 0, NONE)
+            else:
+                is_dur, rate = 1, 0
+                dur = self.dist(t.duration, f"{path}.duration")
+            grp = self.dist(t.group_size, f"{path}.group_size")
+            lo = len(edges)
+            if t.to is not None:
+                tgt = self.name("state", t.to, self.states, f"{path}.to")
+                edges.append((f"{t.name}->{t.to}", j, tgt, NONE, False))
+            else:
+                fixed_sum, rests = 0.0, 0
+                for k, sp in enumerate(t.split or []):
+                    tgt = self.name("state", sp.to, self.states, f"{path}.split[{k}].to")
+                    if sp.p == "rest":
+                        rests += 1
+                        p = NONE
+                    else:
+                        p = self.param(sp.p, f"{path}.split[{k}].p")
+                        fixed_sum += self.value(p)
+                        if self.value(p) > 1:
+                            self.err(f"{path}.split[{k}].p", "a probability between 0 and 1", self.value(p))
+                    edges.append((f"{t.name}->{sp.to}", j, tgt, p, False))
+                if rests > 1:
+                    self.err(f"{path}.split", "at most one target with p: rest", f"{rests}")
+                elif rests == 0 and abs(fixed_sum - 1) > 1e-9:
+                    self.err(f"{path}.split", "probabilities that sum to 1 (or one `p: rest`)", f"sum {fixed_sum:g}")
+                elif rests == 1 and fixed_sum > 1 + 1e-9:
+                    self.err(f"{path}.split", "probabilities that sum to at most 1 besides `rest`",
+                             f"sum {fixed_sum:g}")
+            hi = len(edges)
+            redir, redir_edge = NONE, NONE
+            if isinstance(t.when_blocked, Redirect):
+                redir = self.name("state", t.when_blocked.redirect, self.states, f"{path}.when_blocked.redirect")
+                redir_edge = len(edges)
+                edges.append((f"{t.name}->{t.when_blocked.redirect}", j, redir, NONE, True))
+            rows.append([src, is_dur, rate, *dur, *grp, redir, redir_edge, lo, hi])
+        return rows, edges
+
+    def _arrivals(self) -> list[list[int]]:
+        rows = []
+        for i, a in enumerate(self.sc.arrivals):
+            path = f"arrivals[{i}]"
+            tgt = self.name("state", a.to, self.states, f"{path}.to")
+            rate = self.param(a.rate, f"{path}.rate")
+            grp = self.dist(a.group_size, f"{path}.group_size")
+            d0, d1 = self.period_days(a.period, f"{path}.period")
+            redir = NONE
+            if isinstance(a.when_blocked, Redirect):
+                redir = self.name("state", a.when_blocked.redirect, self.states, f"{path}.when_blocked.redirect")
+            rows.append([tgt, rate, *grp, d0, d1, redir])
+        return rows
+
+    def _signal_members(self, sig, path: str, edges: list[tuple]) -> tuple[int, list[int]]:
+        if sig.occupancy is not None:
+            n = self.name("site", sig.occupancy, self.sites, f"{path}.occupancy")
+            return SIG_STOCK, [i for i, st in enumerate(self.sc.states) if n >= 0 and st.site == sig.occupancy]
+        if sig.stock is not None:
+            return SIG_STOCK, [self.name("state", s, self.states, f"{path}.stock[{k}]") for k, s in
+                               enumerate(sig.stock)]
+        if sig.kind is not None:
+            if sig.kind not in STATE_KINDS:
+                self.err(f"{path}.kind", "a state kind", f"`{sig.kind}`{suggest(sig.kind, STATE_KINDS)}")
+            return SIG_STOCK, [i for i, st in enumerate(self.sc.states) if st.kind == sig.kind]
+        return SIG_FLOW, self._edge_refs(sig.flow or [], f"{path}.flow", edges)
+
+    def _edge_refs(self, names: list[str], path: str, edges: list[tuple]) -> list[int]:
+        out = []
+        edge_names = [e[0] for e in edges]
+        for k, n in enumerate(names):
+            if n in self.trans:
+                out += [e for e, row in enumerate(edges) if row[1] == self.trans.index(n)]
+            elif n in edge_names:
+                out.append(edge_names.index(n))
+            else:
+                self.err(f"{path}[{k}]", "a transition or `transition->target`",
+                         f"`{n}`{suggest(n, self.trans + edge_names)}")
+        return out
+
+    def _rules(self, edges: list[tuple]) -> dict[str, np.ndarray]:
+        sig, sptr, sidx, window, above, below, mind, r0, r1 = [], [0], [], [], [], [], [], [], []
+        aptr, akind, atarget, avalue = [0], [], [], []
+        for r, rule in enumerate(self.sc.rules):
+            path = f"rules[{r}]"
+            kind, members = self._signal_members(rule.signal, f"{path}.signal", edges)
+            sig.append(kind)
+            sidx += [m for m in members if m >= 0]
+            sptr.append(len(sidx))
+            window.append(rule.signal.window)
+            above.append(self.param(rule.above, f"{path}.above", None))
+            below.append(NONE if rule.below is None else self.param(rule.below, f"{path}.below", None))
+            if rule.below is not None and self.value(below[-1]) > self.value(above[-1]):
+                self.err(f"{path}.below", f"a level at or under `above` ({self.value(above[-1]):g})",
+                         self.value(below[-1]))
+            mind.append(rule.min_days)
+            d0, d1 = self.period_days(rule.period, f"{path}.period")
+            r0.append(d0)
+            r1.append(d1)
+            for k, act in enumerate(rule.actions):
+                apath = f"{path}.actions[{k}]"
+                if act.close is not None:
+                    if act.close in self.sites:
+                        akind.append(ACT_CLOSE_SITE)
+                        atarget.append(self.sites.index(act.close))
+                    else:
+                        akind.append(ACT_CLOSE_STATE)
+                        atarget.append(self.name("site or state", act.close, self.states + self.sites,
+                                                 f"{apath}.close"))
+                    avalue.append(0)
+                else:
+                    a = act.set if act.set is not None else act.multiply
+                    akind.append(ACT_SET if act.set is not None else ACT_MULTIPLY)
+                    target = self.name("parameter", a.parameter, list(self.sc.parameters), f"{apath}.parameter")
+                    atarget.append(target)
+                    v = a.value if act.set is not None else a.by
+                    avalue.append(self.param(v, f"{apath}.{'value' if act.set is not None else 'by'}", None))
+            aptr.append(len(akind))
+        i64 = lambda x: np.array(x, np.int64)  # noqa: E731
+        return dict(rule_sig=i64(sig), rule_sig_ptr=i64(sptr), rule_sig_idx=i64(sidx), rule_window=i64(window),
+                    rule_above=i64(above), rule_below=i64(below), rule_min_days=i64(mind), rule_start=i64(r0),
+                    rule_end=i64(r1), act_ptr=i64(aptr), act_kind=i64(akind), act_target=i64(atarget),
+                    act_value=i64(avalue))
+
+    def _instant_loops(self, trans: list[list[int]], edges: list[tuple]) -> None:
+        """People may pass several zero-duration transitions in a day, but never in a circle."""
+        graph: dict[int, set[int]] = {}
+        for j, row in enumerate(trans):
+            if row[T_IS_DUR] and self.may_be_zero(row[T_DUR], row[T_DUR_A]):
+                for e in range(row[T_EDGE_LO], row[T_EDGE_HI]):
+                    graph.setdefault(row[T_SRC], set()).add(edges[e][2])
+        state, stack = {}, []
+
+        def visit(u: int) -> list[int] | None:
+            state[u] = 1
+            stack.append(u)
+            for v in graph.get(u, ()):
+                if state.get(v) == 1:
+                    return stack[stack.index(v):] + [v]
+                if v not in state:
+                    cyc = visit(v)
+                    if cyc:
+                        return cyc
+            stack.pop()
+            state[u] = 2
+            return None
+
+        for u in list(graph):
+            if u not in state:
+                cyc = visit(u)
+                if cyc:
+                    loop = " -> ".join(self.states[s] for s in cyc)
+                    self.err("transitions", "no loop of zero-duration transitions", loop)
+                    return
+
+    def _initial_capacity(self, state_site, initial_param, capacity_param) -> None:
+        for n, site in enumerate(self.sc.sites):
+            if capacity_param[n] == NONE:
+                continue
+            cap = self.value(capacity_param[n])
+            held = sum(self.value(initial_param[s]) for s in range(len(self.states)) if state_site[s] == n)
+            if held > cap:
+                self.err(f"sites[{n}].capacity", f"room for the {held:g} people its states hold at the start", cap)
+
+    def _evidence(self, edges: list[tuple]) -> list[dict]:
+        out = []
+        places = self.states + self.sites
+        for i, ev in enumerate(self.sc.evidence):
+            path = f"evidence[{i}]"
+            m = ev.measure
+            kind = m.kind
+            item: dict[str, Any] = {"id": ev.id, "kind": kind, "bound": ev.bound, "value": ev.value,
+                                    "tolerance": ev.tolerance, "low": ev.low, "high": ev.high,
+                                    "required": ev.required, "source": ev.source.file, "fact": ev.source.fact}
+            if ev.date is not None:
+                item["day"] = self.dayof(ev.date, f"{path}.date")
+                item["when"] = str(ev.date)
+            if ev.period is not None:
+                item["days"] = self.period_days(ev.period, f"{path}.period")
+                item["when"] = f"{ev.period.start}..{ev.period.end}"
+            names = getattr(m, kind)
+            if kind in ("stock", "longest_stay", "mean_stay"):
+                for k, n in enumerate(names):
+                    self.name("state or site", n, places, f"{path}.measure.{kind}[{k}]")
+                item["places"] = list(names)
+            elif kind == "arrivals":
+                item["arrivals"] = [self.name("arrival", n, self.arrivals, f"{path}.measure.arrivals[{k}]")
+                                    for k, n in enumerate(names)]
+            else:
+                item["edges"] = self._edge_refs(names, f"{path}.measure.{kind}", edges)
+                if kind == "share":
+                    item["of_edges"] = self._edge_refs(m.of or [], f"{path}.measure.of", edges)
+            out.append(item)
+        return out
+
+    def _schedules(self) -> np.ndarray:
+        P = len(self.pnames)
+        pbase = np.tile(np.array(self.pdefault, np.float64), (self.T, 1))
+        named = list(self.sc.parameters)
+        for i, sch in enumerate(self.sc.schedules):
+            path = f"schedules[{i}]"
+            p = self.name("parameter", sch.parameter, named, f"{path}.parameter")
+            days = [self.dayof(pt.date, f"{path}.points[{k}].date") for k, pt in enumerate(sch.points)]
+            if days != sorted(days):
+                self.err(f"{path}.points", "dates in increasing order", [str(pt.date) for pt in sch.points])
+            if p < 0 or self.problems:
+                continue
+            vals = np.array([pt.value for pt in sch.points])
+            grid = np.arange(self.T)
+            if sch.interpolation == "step":
+                idx = np.searchsorted(days, grid, side="right") - 1
+                col = np.where(idx >= 0, vals[np.clip(idx, 0, None)], pbase[:, p])
+            else:
+                col = np.interp(grid, days, vals)
+                col = np.where(grid < days[0], pbase[:, p], col)
+            pbase[:, p] = col
+        assert pbase.shape == (self.T, P)
+        return pbase
+
+
+def compile_scenario(sc: Scenario, origin: str | None = None) -> Model:
+    """Resolve every reference of a validated scenario; raise ScenarioError listing all problems."""
+    return _Compiler(sc, origin or sc.name).compile()
+
+
+def scenario_digest(sc: Scenario) -> str:
+    text = json.dumps(sc.model_dump(mode="json", by_alias=True), sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]

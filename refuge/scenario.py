@@ -1,0 +1,431 @@
+"""The scenario file format: declarative, validated, with calendar dates.
+
+A scenario is YAML (or a dict). Pydantic checks the shape and the types of
+every field; `refuge.model.compile_scenario` then resolves every name and
+checks what needs the whole file (splits, loops, dates in the period).
+
+Any number in a transition, arrival, site or rule may be written as a number
+or as the name of a parameter; parameters may change over time through
+schedules and rules.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from refuge.errors import Problem, ScenarioError
+
+Number = Union[float, str]
+"""A literal number, or the name of a parameter."""
+
+STATE_KINDS = ("origin", "hiding", "refuge", "custody", "transit", "destination", "returned", "other")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+# --- sources and priors -----------------------------------------------------------
+
+
+class Source(_Strict):
+    """Where a number or a fact comes from: a seed file and the fact, in our words."""
+
+    file: str
+    fact: str
+
+
+class Prior(_Strict):
+    """A prior for calibration: uniform, loguniform or normal (truncated at low/high)."""
+
+    dist: Literal["uniform", "loguniform", "normal"] = "uniform"
+    low: float | None = None
+    high: float | None = None
+    mean: float | None = None
+    sd: float | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> "Prior":
+        if self.dist in ("uniform", "loguniform"):
+            if self.low is None or self.high is None:
+                raise ValueError(f"a {self.dist} prior needs low and high")
+            if not self.low < self.high:
+                raise ValueError(f"prior low ({self.low}) must be below high ({self.high})")
+            if self.dist == "loguniform" and self.low <= 0:
+                raise ValueError("a loguniform prior needs low > 0")
+        elif self.mean is None or self.sd is None or self.sd <= 0:
+            raise ValueError("a normal prior needs mean and sd > 0")
+        return self
+
+
+class Parameter(_Strict):
+    value: float
+    unit: str = ""
+    description: str = ""
+    prior: Prior | None = None
+    source: Source | None = None
+    sources: list[Source] = Field(default_factory=list)
+    assumption: bool = False
+
+    @model_validator(mode="after")
+    def _traced(self) -> "Parameter":
+        if self.source is None and not self.sources and not self.assumption:
+            raise ValueError("every parameter needs a source (file and fact) or `assumption: true`")
+        return self
+
+    def all_sources(self) -> list[Source]:
+        return ([self.source] if self.source else []) + list(self.sources)
+
+
+# --- distributions ----------------------------------------------------------------
+
+
+class Fixed(_Strict):
+    dist: Literal["fixed"]
+    value: Number
+
+
+class Exponential(_Strict):
+    dist: Literal["exponential"]
+    mean: Number
+
+
+class Gamma(_Strict):
+    dist: Literal["gamma"]
+    mean: Number
+    sd: Number
+
+
+class Lognormal(_Strict):
+    dist: Literal["lognormal"]
+    median: Number
+    sigma: Number = Field(description="standard deviation of the log")
+
+
+class Empirical(_Strict):
+    dist: Literal["empirical"]
+    values: list[int] = Field(min_length=1)
+    weights: list[float] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _table(self) -> "Empirical":
+        if len(self.values) != len(self.weights):
+            raise ValueError(f"values has {len(self.values)} entries but weights has {len(self.weights)}")
+        if any(w < 0 for w in self.weights) or sum(self.weights) <= 0:
+            raise ValueError("weights must be non-negative and not all zero")
+        if any(v < 0 for v in self.values):
+            raise ValueError("values must be non-negative whole numbers")
+        return self
+
+
+Distribution = Annotated[Union[Fixed, Exponential, Gamma, Lognormal, Empirical], Field(discriminator="dist")]
+DIST_TAGS = ("fixed", "exponential", "gamma", "lognormal", "empirical")
+
+
+# --- structure --------------------------------------------------------------------
+
+
+class Period(_Strict):
+    start: dt.date = Field(alias="from")
+    end: dt.date = Field(alias="to")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "Period":
+        if self.end < self.start:
+            raise ValueError(f"period ends ({self.end}) before it starts ({self.start})")
+        return self
+
+
+class Site(_Strict):
+    """A place whose room several states share, e.g. a mission's compound."""
+
+    name: str
+    capacity: Number | None = None
+    closed: list[Period] = Field(default_factory=list)
+    description: str = ""
+    supplies: dict[str, float] = Field(
+        default_factory=dict, description="needs per person per day (meals, sleeping places, ...)"
+    )
+
+
+class State(_Strict):
+    name: str
+    kind: Literal["origin", "hiding", "refuge", "custody", "transit", "destination", "returned", "other"]
+    site: str | None = None
+    initial: Number = 0.0
+    closed: list[Period] = Field(default_factory=list)
+    track_stays: bool = Field(False, description="record each person's entry day even if exits are memoryless")
+    description: str = ""
+
+
+class Redirect(_Strict):
+    redirect: str
+
+
+class SplitTarget(_Strict):
+    to: str
+    p: Number | Literal["rest"]
+
+
+class Transition(_Strict):
+    name: str
+    source: str = Field(alias="from")
+    to: str | None = None
+    split: list[SplitTarget] | None = None
+    rate: Number | None = Field(None, description="constant daily hazard per person (or per group)")
+    duration: Distribution | None = None
+    group_size: Distribution | None = None
+    when_blocked: Literal["wait"] | Redirect = "wait"
+    description: str = ""
+
+    @model_validator(mode="after")
+    def _one_of(self) -> "Transition":
+        if (self.to is None) == (self.split is None):
+            raise ValueError("give exactly one of `to` (a state) or `split` (a list of {to, p})")
+        if (self.rate is None) == (self.duration is None):
+            raise ValueError("give exactly one of `rate` (daily hazard) or `duration` (time-in-state distribution)")
+        if self.split is not None and len(self.split) < 2:
+            raise ValueError("a split needs at least two targets")
+        return self
+
+    def targets(self) -> list[str]:
+        return [self.to] if self.to is not None else [s.to for s in self.split or []]
+
+
+class Arrival(_Strict):
+    """People entering the system: Poisson counts per day (of groups when group_size is given)."""
+
+    name: str
+    to: str
+    rate: Number
+    group_size: Distribution | None = None
+    period: Period | None = None
+    when_blocked: Literal["wait"] | Redirect = "wait"
+    description: str = ""
+
+
+class SchedulePoint(_Strict):
+    date: dt.date
+    value: float
+
+
+class Schedule(_Strict):
+    parameter: str
+    interpolation: Literal["step", "linear"] = "step"
+    points: list[SchedulePoint] = Field(min_length=1)
+    source: Source | None = None
+    assumption: bool = False
+
+
+class Signal(_Strict):
+    """What a rule watches, computed each day from the state at the end of the day before."""
+
+    occupancy: str | None = Field(None, description="a site: people in its states")
+    stock: list[str] | None = Field(None, description="states: people in them")
+    kind: str | None = Field(None, description="a state kind: people in states of that kind")
+    flow: list[str] | None = Field(None, description="transitions (or transition->target): people moved")
+    window: int = Field(30, ge=1, description="trailing window of a flow signal, days")
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> "Signal":
+        given = [k for k in ("occupancy", "stock", "kind", "flow") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(f"a signal needs exactly one of occupancy, stock, kind, flow (found {given or 'none'})")
+        return self
+
+
+class SetAction(_Strict):
+    parameter: str
+    value: Number
+
+
+class MultiplyAction(_Strict):
+    parameter: str
+    by: Number
+
+
+class Action(_Strict):
+    close: str | None = Field(None, description="a site or a state closed to entry while the rule is active")
+    set: SetAction | None = None
+    multiply: MultiplyAction | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> "Action":
+        given = [k for k in ("close", "set", "multiply") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(f"an action needs exactly one of close, set, multiply (found {given or 'none'})")
+        return self
+
+
+class Rule(_Strict):
+    """A latch: on when the signal reaches `above`, off when it falls to `below` (hysteresis)."""
+
+    name: str
+    signal: Signal
+    above: Number
+    below: Number | None = None
+    min_days: int = Field(0, ge=0, description="stay on at least this many days")
+    actions: list[Action] = Field(min_length=1)
+    period: Period | None = Field(None, description="the rule is evaluated only within this period")
+    description: str = ""
+    source: Source | None = None
+    assumption: bool = False
+
+
+class Measure(_Strict):
+    """What an evidence entry measures in a run."""
+
+    stock: list[str] | None = Field(None, description="people in these states or sites on the date")
+    flow: list[str] | None = Field(None, description="people moved along these transitions over the period")
+    arrivals: list[str] | None = Field(None, description="people arriving through these arrival streams")
+    longest_stay: list[str] | None = Field(None, description="longest ongoing stay (days) in these states on the date")
+    mean_stay: list[str] | None = Field(None, description="mean completed stay (days) of people leaving these states")
+    share: list[str] | None = Field(None, description="numerator flows, as a share of `of`")
+    of: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> "Measure":
+        keys = ("stock", "flow", "arrivals", "longest_stay", "mean_stay", "share")
+        given = [k for k in keys if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(f"a measure needs exactly one of {', '.join(keys)} (found {given or 'none'})")
+        if (self.share is None) != (self.of is None):
+            raise ValueError("`share` and `of` go together")
+        return self
+
+    @property
+    def kind(self) -> str:
+        for k in ("stock", "flow", "arrivals", "longest_stay", "mean_stay", "share"):
+            if getattr(self, k) is not None:
+                return k
+        raise AssertionError
+
+
+class Evidence(_Strict):
+    id: str
+    source: Source
+    date: dt.date | None = None
+    period: Period | None = None
+    measure: Measure
+    bound: Literal["exact", "about", "at_least", "more_than", "at_most", "less_than", "range"]
+    value: float | None = None
+    tolerance: float | None = Field(None, description="for `about`: relative half-width (0.2 = ±20%)")
+    low: float | None = None
+    high: float | None = None
+    required: bool = False
+    note: str = ""
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "Evidence":
+        point = self.measure.kind in ("stock", "longest_stay")
+        if point and self.date is None:
+            raise ValueError(f"a {self.measure.kind} measure needs a `date`")
+        if not point and self.period is None:
+            raise ValueError(f"a {self.measure.kind} measure needs a `period` (from, to)")
+        if self.bound == "range":
+            if self.low is None or self.high is None or self.low > self.high:
+                raise ValueError("a range bound needs low <= high")
+        elif self.value is None:
+            raise ValueError(f"a `{self.bound}` bound needs a `value`")
+        if self.bound == "about" and self.tolerance is None:
+            raise ValueError("an `about` bound needs a `tolerance` (relative, e.g. 0.25)")
+        return self
+
+
+class Variant(_Strict):
+    """A named what-if: parameter overrides, applied on top of the scenario."""
+
+    name: str
+    description: str = ""
+    set: dict[str, float] = Field(default_factory=dict)
+
+
+class Scenario(_Strict):
+    name: str
+    title: str = ""
+    description: str = ""
+    start: dt.date
+    end: dt.date
+    sites: list[Site] = Field(default_factory=list)
+    states: list[State] = Field(min_length=1)
+    transitions: list[Transition] = Field(default_factory=list)
+    arrivals: list[Arrival] = Field(default_factory=list)
+    parameters: dict[str, Parameter] = Field(default_factory=dict)
+    schedules: list[Schedule] = Field(default_factory=list)
+    rules: list[Rule] = Field(default_factory=list)
+    evidence: list[Evidence] = Field(default_factory=list)
+    variants: list[Variant] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _period(self) -> "Scenario":
+        if self.end <= self.start:
+            raise ValueError(f"end ({self.end}) must be after start ({self.start})")
+        return self
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def with_values(self, values: dict[str, float]) -> "Scenario":
+        """A copy with some parameter defaults replaced (what-ifs, calibration draws)."""
+        unknown = [k for k in values if k not in self.parameters]
+        if unknown:
+            from refuge.errors import suggest
+
+            hints = [f"{k}{suggest(k, self.parameters)}" for k in unknown]
+            raise ScenarioError(self.name, [Problem("parameters", "a parameter of the scenario", h) for h in hints])
+        params = {k: p.model_copy(update={"value": float(values[k])}) if k in values else p
+                  for k, p in self.parameters.items()}
+        return self.model_copy(update={"parameters": params})
+
+
+# --- loading ------------------------------------------------------------------------
+
+
+def parse(data: object, origin: str = "<scenario>") -> Scenario:
+    """Validate a mapping into a Scenario, raising ScenarioError with field paths."""
+    from pydantic import ValidationError
+
+    if not isinstance(data, dict):
+        raise ScenarioError(origin, [Problem("", "a mapping of scenario fields", type(data).__name__)])
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise ScenarioError.from_pydantic(origin, exc, data) from None
+
+
+def read(path: str | Path) -> Scenario:
+    """Read and validate a YAML scenario file."""
+    import yaml
+
+    p = Path(path)
+    if not p.exists():
+        raise ScenarioError(str(p), [Problem("", "an existing scenario file", "no such file")])
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ScenarioError(str(p), [Problem(where, "valid YAML", str(getattr(exc, "problem", exc)))]) from None
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(str(p), [Problem("", "UTF-8 text", str(exc))]) from None
+    return parse(data, str(p))
+
+
+def builtin_path(name: str = "north-korea-china") -> Path:
+    return Path(__file__).parent / "scenarios" / f"{name}.yaml"
+
+
+def builtin_names() -> list[str]:
+    return sorted(p.stem for p in (Path(__file__).parent / "scenarios").glob("*.yaml"))
+
+
+def json_schema() -> dict:
+    schema = Scenario.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "refuge scenario"
+    return schema
