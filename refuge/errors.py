@@ -93,6 +93,8 @@ def _describe(err: dict, data: Any, loc: list[Any]) -> tuple[str, str]:
         return "a number or a parameter name", shown
     if kind == "value_error":
         return msg.removeprefix("Value error, "), shown if not isinstance(value, dict) else "an inconsistent entry"
+    if kind.startswith(("date_", "datetime_")):
+        return "a date YYYY-MM-DD", shown
     if kind == "literal_error":
         options = [o.strip().strip("'") for o in str(err.get("ctx", {}).get("expected", "")).replace(" or ", ", ")
                    .split(",")]

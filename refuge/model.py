@@ -421,10 +421,12 @@ class _Compiler:
     def _instant_loops(self, trans: list[list[int]], edges: list[tuple]) -> None:
         """People may pass several zero-duration transitions in a day, but never in a circle."""
         graph: dict[int, set[int]] = {}
+        via: dict[tuple[int, int], int] = {}
         for j, row in enumerate(trans):
             if row[T_IS_DUR] and self.may_be_zero(row[T_DUR], row[T_DUR_A]):
                 for e in range(row[T_EDGE_LO], row[T_EDGE_HI]):
                     graph.setdefault(row[T_SRC], set()).add(edges[e][2])
+                    via[(row[T_SRC], edges[e][2])] = j
         state, stack = {}, []
 
         def visit(u: int) -> list[int] | None:
@@ -446,7 +448,9 @@ class _Compiler:
                 cyc = visit(u)
                 if cyc:
                     loop = " -> ".join(self.states[s] for s in cyc)
-                    self.err("transitions", "no loop of zero-duration transitions", loop)
+                    j = via[(cyc[-2], cyc[-1])]
+                    self.err(f"transitions[{j}].duration", "no loop of zero-duration transitions (a positive "
+                             "duration somewhere on it)", loop)
                     return
 
     def _initial_capacity(self, state_site, initial_param, capacity_param) -> None:
