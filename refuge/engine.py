@@ -8,7 +8,9 @@ person by person):
    ending on day `t-1`), switch on at `above` and off at `below` (after
    `min_days`), and while on they close sites/states or set/multiply parameters,
    in the order the rules are declared.
-2. Arrivals: each stream draws Poisson(rate) people (or groups) and admits them.
+2. Arrivals: groups still waiting to arrive from earlier days try again first (oldest
+   first); then each stream draws Poisson(rate) people (or groups of a drawn size) and
+   admits them; people who cannot get in wait and try again first the next day.
 3. Counted states, in declaration order: of the `n` people there at the start
    of the day, Binomial(n, 1 - exp(-sum of rates)) leave, split among the exits in
    proportion to their rates. For a transition with a group size, that count is
@@ -141,6 +143,8 @@ def kernel(days, S, state_site, tracked, initial_param, out_ptr, out_trans, capa
     probs = np.zeros(max(E, 1), np.float64)
     pv = pbase[0].copy()
 
+    pend = np.zeros((16, 2), np.int64)  # groups waiting to arrive: arrival, size
+    npend = 0
     units = np.zeros((1024, 6), np.int64)
     nu = 0
     stays = np.zeros((1024, 4), np.int64)  # state, entry, exit, size
@@ -209,7 +213,22 @@ def kernel(days, S, state_site, tracked, initial_param, out_ptr, out_trans, capa
         for s in range(S):
             n0[s] = stock[s]
 
-        # --- 2. arrivals ---
+        # --- 2. arrivals: groups that could not get in earlier try again first, oldest first ---
+        w = 0
+        for q in range(npend):
+            a, size = pend[q, 0], pend[q, 1]
+            dest = _group_dest(arr[a, A_TARGET], arr[a, A_REDIR], size, state_site, occ, cap, closed_site,
+                               closed_state)
+            if dest >= 0:
+                if tracked[dest] and nu == units.shape[0]:
+                    units = _grow(units)
+                nu = _place(dest, size, t, stock, occ, state_site, tracked, units, nu, out_ptr, out_trans, trans,
+                            pv, g_dur, emp_ptr, emp_values, emp_cdf)
+                arrived[t, a] += size
+            else:
+                pend[w] = pend[q]
+                w += 1
+        npend = w
         for a in range(A):
             if t < arr[a, A_START] or t > arr[a, A_END]:
                 k = backlog[a]
@@ -235,19 +254,19 @@ def kernel(days, S, state_site, tracked, initial_param, out_ptr, out_trans, capa
                 for _ in range(k):
                     size = max(draw(g_grp, arr[a, A_GRP], pv[arr[a, A_GRP_A]], pv[arr[a, A_GRP_B]],
                                     arr[a, A_GRP_EMP], emp_ptr, emp_values, emp_cdf), 1)
-                    ok = room(target, state_site, occ, cap, closed_site, closed_state) >= size
-                    dest = target
-                    if not ok and redir >= 0:
-                        ok = room(redir, state_site, occ, cap, closed_site, closed_state) >= size
-                        dest = redir
-                    if ok:
+                    dest = _group_dest(target, redir, size, state_site, occ, cap, closed_site, closed_state)
+                    if dest >= 0:
                         if tracked[dest] and nu == units.shape[0]:
                             units = _grow(units)
                         nu = _place(dest, size, t, stock, occ, state_site, tracked, units, nu, out_ptr,
                                     out_trans, trans, pv, g_dur, emp_ptr, emp_values, emp_cdf)
                         arrived[t, a] += size
                     else:
-                        backlog[a] += size
+                        if npend == pend.shape[0]:
+                            pend = _grow(pend)
+                        pend[npend, 0] = a
+                        pend[npend, 1] = size
+                        npend += 1
 
         # --- 3. counted states ---
         for s in range(S):
@@ -395,10 +414,22 @@ def kernel(days, S, state_site, tracked, initial_param, out_ptr, out_trans, capa
             closed_state_out[t, s] = closed_state[s]
         params[t] = pv
 
+    for q in range(npend):
+        backlog[pend[q, 0]] += pend[q, 1]
     ongoing = units[:nu, :3].copy()
     ongoing_size = units[:nu, U_SIZE].copy()
     return (stocks, flows, arrived, closed_site_out, closed_state_out, rule_out, max_stay, params,
             stays[:ns].copy(), ongoing, ongoing_size, backlog)
+
+
+@njit(cache=True)
+def _group_dest(target, redir, size, state_site, occ, cap, closed_site, closed_state):
+    """Where a whole group can go: the target, else the redirect, else nowhere (-1)."""
+    if room(target, state_site, occ, cap, closed_site, closed_state) >= size:
+        return target
+    if redir >= 0 and room(redir, state_site, occ, cap, closed_site, closed_state) >= size:
+        return redir
+    return -1
 
 
 @njit(cache=True)

@@ -203,8 +203,13 @@ class _Compiler:
         self.emp_ptr.append(len(self.emp_values))
         return EMPIRICAL, 0, 0, len(self.emp_ptr) - 2
 
-    def may_be_zero(self, code: int, a: int) -> bool:
-        return code == FIXED and self.value(a) == 0
+    def may_be_zero(self, code: int, a: int, emp: int) -> bool:
+        """Could this duration be zero days? Conservative: a named parameter may be set to 0."""
+        if code == FIXED:
+            return self.value(a) == 0 or a < len(self.sc.parameters)
+        if code == EMPIRICAL:
+            return 0 in self.emp_values[self.emp_ptr[emp]:self.emp_ptr[emp + 1]]
+        return False
 
     # -- the whole scenario --------------------------------------------------------------
     def compile(self) -> Model:
@@ -423,7 +428,7 @@ class _Compiler:
         graph: dict[int, set[int]] = {}
         via: dict[tuple[int, int], int] = {}
         for j, row in enumerate(trans):
-            if row[T_IS_DUR] and self.may_be_zero(row[T_DUR], row[T_DUR_A]):
+            if row[T_IS_DUR] and self.may_be_zero(row[T_DUR], row[T_DUR_A], row[T_DUR_EMP]):
                 for e in range(row[T_EDGE_LO], row[T_EDGE_HI]):
                     graph.setdefault(row[T_SRC], set()).add(edges[e][2])
                     via[(row[T_SRC], edges[e][2])] = j
