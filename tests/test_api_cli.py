@@ -109,3 +109,15 @@ def test_import_is_light():
     code = "import sys, refuge; print(any(m in sys.modules for m in ('numpy', 'pandas', 'numba', 'pydantic')))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_readme_example_scenario_compiles_and_runs():
+    import re
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    block = re.search(r"An annotated example:\n\n```yaml\n(.*?)```", readme, re.S).group(1)
+    from refuge.scenario import parse
+
+    model = refuge.compile_scenario(parse(yaml.safe_load(block), "README.md"))
+    run = refuge.simulate(model, seed=0)
+    assert run.stocks.sum(axis=1)[-1] >= 10000
