@@ -13,8 +13,10 @@ person by person):
    admits them; people who cannot get in wait and try again first the next day.
 3. Counted states, in declaration order: of the `n` people there at the start
    of the day, Binomial(n, 1 - exp(-sum of rates)) leave, split among the exits in
-   proportion to their rates. For a transition with a group size, that count is
-   the number of groups, each of `min(size, people left to move)` people.
+   proportion to their rates (exits in declaration order). For a transition with a
+   group size, that count is the number of groups, each taking `min(size, available)`
+   people, where `available` is the people there at the start of the day who have not
+   moved yet today; a transition without groups moves at most `available` people.
 4. Tracked units (a person, or a group that moves together), in order of entry:
    a unit whose drawn time in state has come tries that transition; otherwise
    (or if that move was blocked) each constant-rate exit competes as above.
@@ -321,7 +323,7 @@ def kernel(days, S, state_site, tracked, initial_param, out_ptr, out_trans, capa
                             flows[t, e] += size
                             avail -= size
                 else:
-                    left = k
+                    left = min(k, avail)  # people pulled into groups earlier today are no longer here
                     rem_p = 1.0
                     for e in range(elo, ehi):
                         if left <= 0:
@@ -348,6 +350,7 @@ def kernel(days, S, state_site, tracked, initial_param, out_ptr, out_trans, capa
                             flows[t, redir_edge] += got2
                             got += got2
                         _take(s, got - m, stock, occ, state_site)  # the blocked wait where they were
+                        avail -= got
 
         # --- 4. tracked units, oldest entry first ---
         i = 0
