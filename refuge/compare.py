@@ -1,0 +1,171 @@
+"""What-if comparisons: a baseline and variants run with common random numbers, differences with intervals.
+
+Replicate `r` of every variant uses the same seed, and each random mechanism has
+its own stream (see `refuge.api.streams`), so a variant that changes one policy
+moves only what that policy touches. Differences are taken run by run (paired),
+which removes most of the noise the two runs share.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from refuge.errors import RefugeError
+
+# What a comparison reports for each run. "Missions" are the states of kind `refuge`.
+OUTCOMES = {
+    "waiting_mean": "people waiting in missions (mean per day)",
+    "waiting_peak": "people waiting in missions (peak)",
+    "longest_wait": "longest wait in a mission (days)",
+    "arrivals": "arrivals at a destination",
+    "arrests": "arrests (moves into custody)",
+    "returns": "forced returns",
+}
+BASELINE = "baseline"
+
+
+def outcomes(run) -> dict[str, float]:
+    """The outcomes of one run over its whole period (see OUTCOMES)."""
+    from refuge.model import T_SRC
+
+    m = run.model
+    kinds = np.array(m.state_kinds)
+    missions = np.flatnonzero(kinds == "refuge")
+    waiting = run.stocks[:, missions].sum(axis=1)
+    tracked = [s for s in missions if m.tracked[s]]
+    longest = float(run.max_stay[:, tracked].max()) if tracked and run.days else math.nan
+    src_kind = kinds[m.trans[m.edge_trans, T_SRC]] if len(m.edge_names) else np.array([], str)
+    dst_kind = kinds[m.edge_target] if len(m.edge_names) else np.array([], str)
+    total = run.flows.sum(axis=0)
+
+    def into(kind: str) -> float:  # entries from outside: a move between two custody states is not an arrest
+        return float(total[(dst_kind == kind) & (src_kind != kind)].sum())
+
+    return {
+        "waiting_mean": float(waiting.mean()) if run.days else math.nan,
+        "waiting_peak": float(waiting.max()) if run.days else math.nan,
+        "longest_wait": longest,
+        "arrivals": into("destination"),
+        "arrests": into("custody"),
+        "returns": into("returned"),
+    }
+
+
+def parse_values(text: str, option: str = "--set") -> dict[str, float]:
+    """`name=value[,name=value...]` -> {name: value}; a RefugeError naming the option otherwise."""
+    out: dict[str, float] = {}
+    for part in [p.strip() for p in text.split(",") if p.strip()]:
+        name, eq, value = part.partition("=")
+        if not eq or not name.strip():
+            raise RefugeError(f"{option}: expected name=value (e.g. clearance_days=30); found {text!r}")
+        try:
+            out[name.strip()] = float(value)
+        except ValueError:
+            raise RefugeError(f"{option}: expected a number after `{name.strip()}=`; found {value.strip()!r}") from None
+    if not out:
+        raise RefugeError(f"{option}: expected name=value (e.g. clearance_days=30); found {text!r}")
+    return out
+
+
+def parse_variant(text: str, scenario) -> dict:
+    """`NAME:name=value,...` (a new variant) or `NAME` (one declared in the scenario's `variants`)."""
+    from refuge.errors import suggest
+    from refuge.store import check_variant_name
+
+    name, colon, values = text.partition(":")
+    name = check_variant_name(name.strip(), "--variant")
+    if name == BASELINE:
+        raise RefugeError("--variant: `baseline` is the scenario as written; give the variant another name")
+    if colon:
+        return {"name": name, "description": values.strip(), "set": parse_values(values, f"--variant {name}")}
+    declared = {v.name: v for v in scenario.variants}
+    if name not in declared:
+        hint = suggest(name, declared) or (f" (declared: {', '.join(declared)})" if declared else
+                                           " (the scenario declares no variants)")
+        raise RefugeError(f"--variant: expected NAME:parameter=value,... or the name of a variant declared in the "
+                          f"scenario; found {name!r}{hint}")
+    v = declared[name]
+    return {"name": v.name, "description": v.description, "set": dict(v.set)}
+
+
+@dataclass
+class Comparison:
+    experiment: Any
+    table: Any  # DataFrame, see differences()
+
+    def __repr__(self) -> str:
+        return f"Comparison({self.experiment!r})\n{self.table.to_string(index=False)}"
+
+
+def compare(scenario: Any, variants: Any = None, runs: int = 100, seed: int = 0, workers: int | None = None,
+            store: str | Path | None = None, cluster: Any = None, overrides: dict[str, float] | None = None,
+            level: float = 0.90, progress: bool = False) -> Comparison:
+    """Run the baseline and each variant with the same seeds; return the paired differences.
+
+    `variants`: {name: {parameter: value}}, [(name, {...})], [{name, description, set}], or None
+    for the variants declared in the scenario file.
+    """
+    from refuge.ensemble import resolve_scenario, run_ensemble
+
+    sc, origin = resolve_scenario(scenario)
+    if variants is None:
+        variants = list(sc.variants)
+        if not variants:
+            raise RefugeError(f"{origin}: no variants to compare: give some (NAME:parameter=value) or declare "
+                              "`variants:` in the scenario")
+    items = list(variants.items()) if isinstance(variants, dict) else list(variants)
+    arms = [{"name": BASELINE, "description": "the scenario as written", "set": {}}] + items
+    exp = run_ensemble(scenario, runs=runs, seed=seed, workers=workers,
+                       overrides=overrides, variants=arms, store=store, cluster=cluster, progress=progress)
+    return Comparison(exp, differences(exp, level=level))
+
+
+def differences(exp, baseline: str | None = None, level: float = 0.90):
+    """For each variant and outcome: medians, the paired difference's median and central interval
+    (its spread over runs), and the mean difference with a 95% confidence interval."""
+    import pandas as pd
+
+    baseline = baseline or exp.variants[0]
+    df = exp.measures()
+    cols = [f"outcome:{k}" for k in OUTCOMES]
+    base = df[df.variant == baseline].set_index("run")[cols]
+    lo_q, hi_q = (1 - level) / 2, 1 - (1 - level) / 2
+    rows = []
+    for variant in exp.variants:
+        if variant == baseline:
+            continue
+        var = df[df.variant == variant].set_index("run")[cols]
+        paired = base.index.intersection(var.index)
+        for key, col in zip(OUTCOMES, cols):
+            b = base.loc[paired, col].to_numpy(float)
+            x = var.loc[paired, col].to_numpy(float)
+            rows.append({"variant": variant, "outcome": key, "label": OUTCOMES[key], "runs": len(paired),
+                         "baseline": _nanmedian(b), "value": _nanmedian(x),
+                         **_diff_stats(x - b, lo_q, hi_q)})
+    return pd.DataFrame(rows, columns=["variant", "outcome", "label", "runs", "baseline", "value", "difference",
+                                       "low", "high", "mean_difference", "mean_low", "mean_high"])
+
+
+def _nanmedian(a: np.ndarray) -> float:
+    a = a[~np.isnan(a)]
+    return float(np.median(a)) if len(a) else math.nan
+
+
+def _diff_stats(d: np.ndarray, lo_q: float, hi_q: float) -> dict[str, float]:
+    d = d[~np.isnan(d)]
+    if not len(d):
+        return dict.fromkeys(("difference", "low", "high", "mean_difference", "mean_low", "mean_high"), math.nan)
+    mean = float(d.mean())
+    if len(d) > 1:
+        from scipy.stats import t
+
+        half = float(t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / math.sqrt(len(d)))
+    else:
+        half = math.nan
+    return {"difference": float(np.median(d)), "low": float(np.quantile(d, lo_q)), "high": float(np.quantile(d, hi_q)),
+            "mean_difference": mean, "mean_low": mean - half, "mean_high": mean + half}

@@ -1,0 +1,422 @@
+"""The experiment store: one directory per ensemble, one Parquet file per finished run.
+
+Layout of an experiment directory::
+
+    experiment.json                              what was run: scenario (in full), digest, seed,
+                                                 variants and their parameter values, refuge version
+    daily/variant=NAME/run-000123.parquet        one row per day: stocks, site occupancy, closures,
+                                                 flows, longest ongoing stays, arrivals, rules
+    stays/variant=NAME/run-000123.parquet        one row per stay in a tracked state
+    measures/variant=NAME/run-000123.parquet     one row: evidence measures and outcomes of the run
+
+Each file is written atomically, the daily file last: a run counts as finished
+when its daily file exists, so an ensemble killed part-way is resumed by
+running what has no daily file. The three folders are Parquet datasets
+(hive-partitioned by variant) that pyarrow, pandas, DuckDB or Polars can query
+without loading everything; `Experiment` reads one column at a time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+
+from refuge.errors import RefugeError
+
+FORMAT = 1
+TABLES = ("stays", "measures", "daily")  # write order: the daily file marks the run finished
+WHATS = ("stocks", "sites", "closed", "flows", "max_stay", "arrivals", "rules")
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
+RUN_RE = re.compile(r"^run-(\d+)\.parquet$")
+DEFAULT_QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
+
+
+# --- what a run contributes ------------------------------------------------------------
+
+
+def flow_names(model) -> list[str]:
+    """Edge names made unique: a redirect edge is marked, as it may share its target with a split edge."""
+    names: list[str] = []
+    for e, name in enumerate(model.edge_names):
+        label = f"{name} (redirected)" if model.edge_is_redirect[e] else name
+        while label in names:
+            label += "'"
+        names.append(label)
+    return names
+
+
+def daily_columns(model) -> dict[str, list[str]]:
+    """The daily quantities stored per run, by kind (`what`), with their member names."""
+    return {
+        "stocks": list(model.state_names),
+        "sites": list(model.site_names),
+        "closed": list(model.site_names),
+        "flows": flow_names(model),
+        "max_stay": [s for s, t in zip(model.state_names, model.tracked) if t],
+        "arrivals": list(model.arrival_names),
+        "rules": list(model.rule_names),
+    }
+
+
+def run_tables(run, replicate: int, measures: dict[str, float]):
+    """The three tables of one run (pyarrow), in the store's layout."""
+    import pyarrow as pa
+
+    m = run.model
+    days = run.days
+    rid = pa.array(np.full(days, replicate, np.int32))
+    cols: dict[str, Any] = {"run": rid, "day": pa.array(np.arange(days, dtype=np.int32)),
+                            "date": pa.array(np.datetime64(m.start, "D") + np.arange(days), pa.date32())}
+    tracked = np.flatnonzero(m.tracked)
+    arrays = {"stocks": run.stocks, "sites": run.site_occupancy, "closed": run.closed_sites,
+              "flows": run.flows, "max_stay": run.max_stay[:, tracked], "arrivals": run.arrived,
+              "rules": run.rules_active}
+    for what, names in daily_columns(m).items():
+        a = arrays[what]
+        kind = np.bool_ if a.dtype == np.bool_ else np.int32
+        for k, name in enumerate(names):
+            cols[f"{what}:{name}"] = pa.array(np.ascontiguousarray(a[:, k], dtype=kind))
+    daily = pa.table(cols)
+
+    names = np.array(m.state_names, dtype=object)
+    last = days - 1
+    state = np.concatenate([run.stays[:, 0], run.ongoing[:, 0]]).astype(np.int64)
+    entry = np.concatenate([run.stays[:, 1], run.ongoing[:, 2]])
+    length = np.concatenate([run.stays[:, 2] - run.stays[:, 1], last - run.ongoing[:, 2]])
+    people = np.concatenate([run.stays[:, 3], run.ongoing_size])
+    done = np.concatenate([np.ones(len(run.stays), np.bool_), np.zeros(len(run.ongoing), np.bool_)])
+    stays = pa.table({"run": pa.array(np.full(len(state), replicate, np.int32)),
+                      "state": pa.array(names[state].tolist() if len(state) else [], pa.string()),
+                      "entry": pa.array(entry.astype(np.int32)), "days": pa.array(length.astype(np.int32)),
+                      "people": pa.array(people.astype(np.int32)), "completed": pa.array(done)})
+
+    row = {"run": pa.array([replicate], pa.int32()), "seed": pa.array([run.seed], pa.int64())}
+    row.update({k: pa.array([float(v)], pa.float64()) for k, v in measures.items()})
+    return {"stays": stays, "measures": pa.table(row), "daily": daily}
+
+
+def encode(table) -> bytes:
+    """Parquet bytes of a table: compact, and the same bytes for the same data."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink, compression="zstd", compression_level=1)
+    return sink.getvalue().to_pybytes()
+
+
+# --- metadata -------------------------------------------------------------------------------
+
+
+def make_meta(scenario, origin: str, digest: str, seed: int, runs: int, variants: list[dict],
+              base_set: dict[str, float], until: dt.date | None) -> dict:
+    import refuge
+
+    return {
+        "format": FORMAT,
+        "refuge_version": refuge.__version__,
+        "scenario_name": scenario.name,
+        "scenario_title": scenario.title,
+        "scenario_origin": origin,
+        "scenario_digest": digest,
+        "seed": int(seed),
+        "runs": int(runs),
+        "until": None if until is None else str(until),
+        "set": {k: float(v) for k, v in base_set.items()},
+        "variants": [{"name": v["name"], "description": v.get("description", ""),
+                      "set": {k: float(x) for k, x in v["set"].items()}} for v in variants],
+        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "scenario": scenario.model_dump(mode="json", by_alias=True, exclude_defaults=True),
+    }
+
+
+_IDENTITY = ("format", "refuge_version", "scenario_digest", "seed", "until", "variants")
+
+
+def _mismatch(old: dict, new: dict) -> list[str]:
+    return [k for k in _IDENTITY if _comparable(old.get(k)) != _comparable(new.get(k))]
+
+
+def _comparable(x: Any) -> Any:
+    if isinstance(x, list):
+        return [{"name": v["name"], "set": v["set"]} if isinstance(v, dict) else v for v in x]
+    return x
+
+
+def check_variant_name(name: str, where: str = "variant") -> str:
+    if not NAME_RE.match(name):
+        raise RefugeError(f"{where}: expected a name of letters, digits, _ . + - (no spaces or slashes); "
+                          f"found {name!r}")
+    return name
+
+
+# --- the experiment -----------------------------------------------------------------------------
+
+
+class Experiment:
+    """An ensemble on disk: metadata, finished runs, and queries that read only what they need."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        meta_file = self.path / "experiment.json"
+        if not meta_file.exists():
+            raise RefugeError(f"{self.path}: not an experiment directory (no experiment.json); "
+                              "create one with `refuge run SCENARIO --runs N --out DIR`")
+        try:
+            self.meta = json.loads(meta_file.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise RefugeError(f"{meta_file}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
+        self._models: dict[str, Any] = {}
+
+    # -- creating and resuming --------------------------------------------------------------
+    @classmethod
+    def create(cls, path: str | Path, meta: dict) -> "Experiment":
+        """Open the experiment at `path` for this meta: new, or the same experiment to resume."""
+        from refuge.io import atomic_write
+
+        path = Path(path)
+        meta_file = path / "experiment.json"
+        if meta_file.exists():
+            old = cls(path)
+            diff = _mismatch(old.meta, meta)
+            if diff:
+                details = "; ".join(f"{k}: stored {_short(old.meta.get(k))}, asked {_short(meta.get(k))}"
+                                    for k in diff)
+                raise RefugeError(f"{path}: holds a different experiment ({details}). "
+                                  "Use another --out directory, or delete this one to start again.")
+            meta = {**meta, "created": old.meta.get("created", meta["created"]),
+                    "runs": max(int(old.meta["runs"]), int(meta["runs"]))}
+        path.mkdir(parents=True, exist_ok=True)
+        for stale in path.glob("*/variant=*/.run-*"):  # temporary files of a run killed while writing
+            stale.unlink(missing_ok=True)
+        text = json.dumps(meta, indent=1, sort_keys=False) + "\n"
+        atomic_write(meta_file, lambda p: p.write_text(text, encoding="utf-8"))
+        return cls(path)
+
+    def file(self, table: str, variant: str, run: int) -> Path:
+        return self.path / table / f"variant={variant}" / f"run-{run:06d}.parquet"
+
+    def write_run(self, variant: str, run: int, blobs: dict[str, bytes]) -> None:
+        """Write one finished run; its daily file goes last and marks it finished."""
+        from refuge.io import atomic_write
+
+        for table in TABLES:
+            data = blobs[table]
+            atomic_write(self.file(table, variant, run), lambda p, data=data: p.write_bytes(data))
+
+    # -- what is there ----------------------------------------------------------------------
+    @property
+    def variants(self) -> list[str]:
+        return [v["name"] for v in self.meta["variants"]]
+
+    @property
+    def n_runs(self) -> int:
+        return int(self.meta["runs"])
+
+    def finished(self, variant: str) -> list[int]:
+        folder = self.path / "daily" / f"variant={variant}"
+        if not folder.is_dir():
+            return []
+        return sorted(int(m.group(1)) for f in folder.iterdir() if (m := RUN_RE.match(f.name)))
+
+    def missing(self) -> list[tuple[str, int]]:
+        """(variant, run) pairs not yet finished, replicate by replicate."""
+        done = {v: set(self.finished(v)) for v in self.variants}
+        return [(v, r) for r in range(self.n_runs) for v in self.variants if r not in done[v]]
+
+    @property
+    def complete(self) -> bool:
+        return not self.missing()
+
+    def variant_set(self, variant: str) -> dict[str, float]:
+        return dict(self._variant(variant)["set"])
+
+    def _variant(self, variant: str) -> dict:
+        for v in self.meta["variants"]:
+            if v["name"] == variant:
+                return v
+        from refuge.errors import suggest
+
+        raise RefugeError(f"{self.path}: no variant `{variant}`{suggest(variant, self.variants)}; "
+                          f"the experiment has {', '.join(self.variants)}")
+
+    @cached_property
+    def scenario(self):
+        from refuge.scenario import parse
+
+        return parse(self.meta["scenario"], str(self.path / "experiment.json") + ": scenario")
+
+    def model(self, variant: str | None = None):
+        """The compiled model of a variant (the first variant by default), rebuilt from the stored scenario."""
+        from refuge.model import compile_scenario
+
+        variant = variant or self.variants[0]
+        if variant not in self._models:
+            sc = self.scenario.with_values(self.variant_set(variant))
+            self._models[variant] = compile_scenario(sc, self.meta.get("scenario_origin") or sc.name)
+        return self._models[variant]
+
+    @property
+    def dates(self):
+        import pandas as pd
+
+        return pd.date_range(self.meta["scenario"]["start"], periods=self._days(), freq="D")
+
+    def _days(self) -> int:
+        m = self.model()
+        if self.meta.get("until"):
+            return min(m.days, m.day(dt.date.fromisoformat(self.meta["until"])) + 1)
+        return m.days
+
+    def names(self, what: str) -> list[str]:
+        _check_what(what)
+        return daily_columns(self.model())[what]
+
+    # -- datasets ----------------------------------------------------------------------------
+    def dataset(self, table: str = "daily"):
+        """A pyarrow dataset over the finished runs' files of one table, with a `variant` column."""
+        import pyarrow as pa
+        import pyarrow.dataset as ds
+
+        if table not in TABLES:
+            raise RefugeError(f"table: expected one of {', '.join(TABLES)}; found {table!r}")
+        files = [str(self.file(table, v, r)) for v in self.variants for r in self.finished(v)]
+        part = ds.partitioning(pa.schema([("variant", pa.string())]), flavor="hive")
+        return ds.dataset(files, format="parquet", partitioning=part,
+                          partition_base_dir=str(self.path / table))
+
+    def _read(self, table: str, columns: list[str], variants: Iterable[str] | None = None):
+        import pyarrow.compute as pc
+
+        dset = self.dataset(table)
+        flt = None
+        if variants is not None:
+            flt = pc.field("variant").isin([check_variant_name(v) for v in variants])
+        return dset.to_table(columns=columns, filter=flt)
+
+    def runs(self):
+        """One row per finished run: variant, run, seed."""
+        t = self._read("measures", ["variant", "run", "seed"])
+        return t.to_pandas().sort_values(["variant", "run"], ignore_index=True)
+
+    def measures(self, variants: Iterable[str] | None = None):
+        """One row per finished run: its evidence measures (`evidence:ID`) and outcomes (`outcome:NAME`)."""
+        dset = self.dataset("measures")
+        cols = ["variant"] + [c for c in dset.schema.names if c != "variant"]
+        df = self._read("measures", cols, variants).to_pandas()
+        return df.sort_values(["variant", "run"], ignore_index=True)
+
+    def matrix(self, what: str, name: str, variant: str) -> tuple[np.ndarray, np.ndarray]:
+        """(runs, (runs x days) values) of one daily quantity of one variant: one column read, not the table."""
+        _check_what(what)
+        col = f"{what}:{name}"
+        if name not in self.names(what):
+            from refuge.errors import suggest
+
+            raise RefugeError(f"{what}: no `{name}` in this experiment{suggest(name, self.names(what))}")
+        t = self._read("daily", ["run", "day", col], [variant])
+        runs = t.column("run").to_numpy()
+        days = t.column("day").to_numpy()
+        ids = np.unique(runs)
+        out = np.zeros((len(ids), self._days()), np.float64 if what != "closed" else np.bool_)
+        out[np.searchsorted(ids, runs), days] = t.column(col).to_numpy(zero_copy_only=False)
+        return ids, out
+
+    def to_df(self, what: str = "stocks", names: list[str] | None = None, variants: Iterable[str] | None = None):
+        """Tidy daily values of every finished run: date, variant, run, <member>, value."""
+        import pandas as pd
+
+        _check_what(what)
+        names = list(names or self.names(what))
+        variants = list(variants or self.variants)
+        member = {"stocks": "state", "sites": "site", "closed": "site", "flows": "transition",
+                  "max_stay": "state", "arrivals": "arrival", "rules": "rule"}[what]
+        dates = self.dates
+        frames = []
+        for v in variants:
+            for n in names:
+                ids, mat = self.matrix(what, n, v)
+                frames.append(pd.DataFrame({
+                    "date": np.tile(dates.values, len(ids)), "variant": v, "run": np.repeat(ids, len(dates)),
+                    member: n, "value": mat.reshape(-1)}))
+        if not frames:
+            return pd.DataFrame(columns=["date", "variant", "run", member, "value"])
+        return pd.concat(frames, ignore_index=True)
+
+    def reduce(self, what: str = "stocks", names: list[str] | None = None, variants: Iterable[str] | None = None,
+               quantiles: Iterable[float] = DEFAULT_QUANTILES):
+        """Per day and member: the median and quantile bands over runs, one column read at a time."""
+        import pandas as pd
+
+        _check_what(what)
+        qs = [float(q) for q in quantiles]
+        names = list(names or self.names(what))
+        variants = list(variants or self.variants)
+        member = {"stocks": "state", "sites": "site", "closed": "site", "flows": "transition",
+                  "max_stay": "state", "arrivals": "arrival", "rules": "rule"}[what]
+        dates = self.dates
+        frames = []
+        for v in variants:
+            for n in names:
+                ids, mat = self.matrix(what, n, v)
+                if not len(ids):
+                    continue
+                row = {"date": dates, "variant": v, member: n, "runs": len(ids), "mean": mat.mean(axis=0)}
+                for q, vals in zip(qs, np.quantile(mat, qs, axis=0)):
+                    row[quantile_name(q)] = vals
+                frames.append(pd.DataFrame(row))
+        if not frames:
+            return pd.DataFrame(columns=["date", "variant", member, "runs", "mean"] + [quantile_name(q) for q in qs])
+        return pd.concat(frames, ignore_index=True)
+
+    def stays(self, states: list[str] | None = None, variants: Iterable[str] | None = None):
+        """Stays in tracked states: variant, run, state, entry day, days, people, completed."""
+        import pyarrow.compute as pc
+
+        dset = self.dataset("stays")
+        flt = None
+        if variants is not None:
+            flt = pc.field("variant").isin(list(variants))
+        if states is not None:
+            f2 = pc.field("state").isin(list(states))
+            flt = f2 if flt is None else flt & f2
+        cols = ["variant", "run", "state", "entry", "days", "people", "completed"]
+        return dset.to_table(columns=cols, filter=flt).to_pandas()
+
+    def evidence(self, variant: str | None = None, level: float = 0.90):
+        """The evidence table of a variant (see `refuge.evidence.evaluate`)."""
+        from refuge.evidence import evaluate
+
+        variant = variant or self.variants[0]
+        model = self.model(variant)
+        df = self.measures([variant])
+        cols = [f"evidence:{f['id']}" for f in model.evidence]
+        values = df[cols].to_numpy(float) if len(df) else np.zeros((0, len(cols)))
+        return evaluate(model, values.reshape(len(df), len(cols)), level=level)
+
+    def __repr__(self) -> str:
+        done = sum(len(self.finished(v)) for v in self.variants)
+        return (f"Experiment({str(self.path)!r}: {self.meta['scenario_name']}, {len(self.variants)} variant(s), "
+                f"{done}/{self.n_runs * len(self.variants)} runs finished)")
+
+
+def quantile_name(q: float) -> str:
+    return "median" if q == 0.5 else f"q{100 * q:g}"
+
+
+def _check_what(what: str) -> None:
+    if what not in WHATS:
+        from refuge.errors import suggest
+
+        raise RefugeError(f"what: expected one of {', '.join(WHATS)}; found {what!r}{suggest(what, WHATS)}")
+
+
+def _short(x: Any) -> str:
+    text = json.dumps(x) if not isinstance(x, str) else x
+    return text if len(text) <= 80 else text[:77] + "..."
