@@ -51,8 +51,16 @@ def run(
     seed: int = typer.Option(0, "--seed", help="random seed; the same seed gives the same result"),
     until: Optional[str] = typer.Option(None, "--until", help="stop after this date (YYYY-MM-DD)"),
     out: Path = typer.Option(Path("out"), "--out", help="directory for stocks/flows (CSV and Parquet)"),
+    runs: int = typer.Option(1, "--runs", min=1, help="replicates: more than 1 runs an ensemble into an "
+                             "experiment store in --out (run r uses seed + r; resumable)"),
+    workers: Optional[int] = typer.Option(None, "--workers", min=1, help="local worker processes "
+                                          "(default: one per core)"),
+    set_: list[str] = typer.Option([], "--set", help="override a parameter: name=value (repeatable)"),
+    sweep: Optional[Path] = typer.Option(None, "--sweep", help="CSV or YAML file of parameter sets: "
+                                         "--runs replicates of each"),
+    cluster: Optional[str] = typer.Option(None, "--cluster", help="address of a Dask scheduler to run on"),
 ) -> None:
-    """Run one realisation of a scenario, write daily stocks and flows, print a summary."""
+    """Run one realisation of a scenario (or an ensemble with --runs/--sweep), write results, print a summary."""
     from refuge.api import simulate
     from refuge.io import write_run
 
@@ -60,10 +68,123 @@ def run(
     stop = parse_date(until, "--until")
     if stop is not None and not model.start <= stop:
         fail(f"--until: expected a date on or after the scenario start {model.start}; found {stop}")
+    overrides = parse_sets(set_)
+    if runs > 1 or sweep is not None or cluster is not None:
+        run_ensemble_command(model, runs, seed, workers, overrides, sweep, cluster, stop, out)
+        return
+    if overrides:
+        model = with_overrides(model, overrides)
     result = simulate(model, seed=seed, until=stop)
     files = write_run(result, out)
     print_summary(result)
     typer.echo("wrote " + ", ".join(str(f) for f in files))
+
+
+def parse_sets(texts: list[str], option: str = "--set") -> dict[str, float]:
+    from refuge.compare import parse_values
+    from refuge.errors import RefugeError
+
+    values: dict[str, float] = {}
+    for text in texts:
+        try:
+            values.update(parse_values(text, option))
+        except RefugeError as exc:
+            fail(str(exc))
+    return values
+
+
+def with_overrides(model, overrides: dict[str, float]):
+    from refuge.errors import RefugeError
+    from refuge.model import compile_scenario
+
+    try:
+        return compile_scenario(model.scenario.with_values(overrides), model.origin)
+    except RefugeError as exc:
+        fail(f"--set: {exc}")
+
+
+def run_ensemble_command(model, runs, seed, workers, overrides, sweep, cluster, stop, out) -> None:
+    from refuge.ensemble import run_ensemble
+    from refuge.errors import RefugeError
+
+    try:
+        exp = run_ensemble(model, runs=runs, seed=seed, workers=workers, overrides=overrides, sweep=sweep,
+                           store=out, cluster=cluster, until=stop, progress=True)
+    except RefugeError as exc:
+        fail(str(exc))
+    print_experiment(exp)
+
+
+def print_experiment(exp) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{exp.meta['scenario_title'] or exp.meta['scenario_name']} — {exp.n_runs} runs per "
+                        f"variant, seeds {exp.meta['seed']}..{exp.meta['seed'] + exp.n_runs - 1}: median [90% interval]")
+    table.add_column("outcome")
+    for v in exp.variants:
+        table.add_column(v, justify="right")
+    summary = exp.summary()
+    for label, rows in summary.groupby("label", sort=False):
+        table.add_row(label, *[f"{r.median:,.1f} [{r.low:,.1f}, {r.high:,.1f}]" for r in rows.itertuples()])
+    Console().print(table)
+    typer.echo(f"wrote {exp.path} ({sum(len(exp.finished(v)) for v in exp.variants)} runs); "
+               f"`refuge report {exp.path}` makes an HTML report")
+
+
+@app.command()
+def compare(
+    scenario: Optional[str] = typer.Argument(None, help="scenario YAML file or built-in name "
+                                             f"(default: {DEFAULT_SCENARIO})"),
+    variant: list[str] = typer.Option([], "--variant", help="NAME:name=value,... or the NAME of a variant "
+                                      "declared in the scenario (repeatable; default: all declared)"),
+    runs: int = typer.Option(100, "--runs", min=1, help="replicates of the baseline and of each variant"),
+    seed: int = typer.Option(0, "--seed", help="base seed: replicate r of every variant uses seed + r"),
+    workers: Optional[int] = typer.Option(None, "--workers", min=1, help="local worker processes "
+                                          "(default: one per core)"),
+    set_: list[str] = typer.Option([], "--set", help="override a parameter in every arm: name=value"),
+    out: Path = typer.Option(Path("comparison"), "--out", help="experiment directory (resumable)"),
+    cluster: Optional[str] = typer.Option(None, "--cluster", help="address of a Dask scheduler to run on"),
+) -> None:
+    """What if? Run the baseline and each variant with common random numbers; print paired differences."""
+    from refuge.compare import compare as run_compare
+    from refuge.compare import parse_variant
+    from refuge.errors import RefugeError
+
+    model = load_model(scenario)
+    overrides = parse_sets(set_)
+    try:
+        variants = [parse_variant(text, model.scenario) for text in variant] or None
+        result = run_compare(model, variants=variants, runs=runs, seed=seed, workers=workers, store=out,
+                             cluster=cluster, overrides=overrides, progress=True)
+    except RefugeError as exc:
+        fail(str(exc))
+    print_differences(result)
+
+
+def print_differences(result) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from refuge.io import write_frame
+
+    exp, df = result.experiment, result.table
+    console = Console()
+    for name, rows in df.groupby("variant", sort=False):
+        desc = next((v["description"] for v in exp.meta["variants"] if v["name"] == name), "")
+        sets = exp.variant_set(name)
+        changes = ", ".join(f"{k}={x:g}" for k, x in sets.items() if x != exp.variant_set(exp.variants[0]).get(k))
+        table = Table(title=f"{name}{' — ' + desc if desc else ''} ({changes or 'no change'}), "
+                            f"{int(rows.runs.iloc[0])} paired runs")
+        for col in ("outcome", "baseline", name, "Δ median [90% of runs]", "Δ mean [95% CI]"):
+            table.add_column(col, justify="left" if col == "outcome" else "right")
+        for r in rows.itertuples():
+            table.add_row(r.label, f"{r.baseline:,.1f}", f"{r.value:,.1f}",
+                          f"{r.difference:+,.1f} [{r.low:+,.1f}, {r.high:+,.1f}]",
+                          f"{r.mean_difference:+,.1f} [{r.mean_low:+,.1f}, {r.mean_high:+,.1f}]")
+        console.print(table)
+    path = write_frame(df, exp.path / "differences.csv")
+    typer.echo(f"wrote {path}; `refuge report {exp.path}` makes an HTML report")
 
 
 def print_summary(result) -> None:

@@ -82,7 +82,7 @@ def parse_variant(text: str, scenario) -> dict:
     if name == BASELINE:
         raise RefugeError("--variant: `baseline` is the scenario as written; give the variant another name")
     if colon:
-        return {"name": name, "description": values.strip(), "set": parse_values(values, f"--variant {name}")}
+        return {"name": name, "description": "", "set": parse_values(values, f"--variant {name}")}
     declared = {v.name: v for v in scenario.variants}
     if name not in declared:
         hint = suggest(name, declared) or (f" (declared: {', '.join(declared)})" if declared else

@@ -289,7 +289,8 @@ def read_sweep(path: str | Path) -> list[dict]:
                 parsed[str(key)] = float(x)
             except (TypeError, ValueError):
                 raise RefugeError(f"{p}: {where}.{key}: expected a number; found {x!r}") from None
-        out.append({"name": str(name) if name else f"sweep-{k:03d}", "description": str(desc or ""), "set": parsed})
+        out.append({"name": str(name) if name else f"sweep-{k:03d}", "description": str(desc or ""), "set": parsed,
+                    "where": f"{p}: {where}"})
     return out
 
 
@@ -324,15 +325,27 @@ def plan_variants(scenario, overrides: dict[str, float] | None = None, variants:
     else:
         items = [{"name": "baseline", "description": "the scenario as written", "set": {}}]
     base = {k: float(v) for k, v in (overrides or {}).items()}
+    _known(scenario, base, "--set")
     seen = set()
     for it in items:
         check_variant_name(it["name"])
         if it["name"] in seen:
             raise RefugeError(f"variant: the name `{it['name']}` is used twice")
         seen.add(it["name"])
+        _known(scenario, it["set"], it.get("where") or f"variant {it['name']}")
+        it.pop("where", None)
         it["set"] = {**base, **{k: float(x) for k, x in it["set"].items()}}
-        scenario.with_values(it["set"])  # unknown parameter names fail here, before any run
     return items
+
+
+def _known(scenario, values: dict, where: str) -> None:
+    """Unknown parameter names fail here, before any run, naming where they were given."""
+    from refuge.errors import suggest
+
+    for name in values:
+        if name not in scenario.parameters:
+            raise RefugeError(f"{where}: expected a parameter of scenario `{scenario.name}`; found `{name}`"
+                              f"{suggest(name, scenario.parameters)}")
 
 
 def _as_variant(v: Any) -> dict:

@@ -186,8 +186,7 @@ class Experiment:
             old = cls(path)
             diff = _mismatch(old.meta, meta)
             if diff:
-                details = "; ".join(f"{k}: stored {_short(old.meta.get(k))}, asked {_short(meta.get(k))}"
-                                    for k in diff)
+                details = "; ".join(_explain(k, old.meta.get(k), meta.get(k)) for k in diff)
                 raise RefugeError(f"{path}: holds a different experiment ({details}). "
                                   "Use another --out directory, or delete this one to start again.")
             meta = {**meta, "created": old.meta.get("created", meta["created"]),
@@ -389,6 +388,24 @@ class Experiment:
         cols = ["variant", "run", "state", "entry", "days", "people", "completed"]
         return dset.to_table(columns=cols, filter=flt).to_pandas()
 
+    def summary(self, level: float = 0.90):
+        """Per variant and outcome (see `refuge.compare.OUTCOMES`): median and central interval over runs."""
+        import pandas as pd
+
+        from refuge.compare import OUTCOMES
+
+        df = self.measures()
+        lo_q, hi_q = (1 - level) / 2, 1 - (1 - level) / 2
+        rows = []
+        for key, label in OUTCOMES.items():
+            for v in self.variants:
+                x = df.loc[df.variant == v, f"outcome:{key}"].to_numpy(float) if len(df) else np.zeros(0)
+                x = x[~np.isnan(x)]
+                q = np.quantile(x, [0.5, lo_q, hi_q]) if len(x) else [np.nan] * 3
+                rows.append({"outcome": key, "label": label, "variant": v, "runs": len(x),
+                             "median": q[0], "low": q[1], "high": q[2]})
+        return pd.DataFrame(rows)
+
     def evidence(self, variant: str | None = None, level: float = 0.90):
         """The evidence table of a variant (see `refuge.evidence.evaluate`)."""
         from refuge.evidence import evaluate
@@ -415,6 +432,17 @@ def _check_what(what: str) -> None:
         from refuge.errors import suggest
 
         raise RefugeError(f"what: expected one of {', '.join(WHATS)}; found {what!r}{suggest(what, WHATS)}")
+
+
+def _explain(key: str, stored: Any, asked: Any) -> str:
+    if key != "variants":
+        return f"{key}: stored {_short(stored)}, asked {_short(asked)}"
+
+    def text(vs: list) -> str:
+        return ", ".join(v["name"] + (" (" + " ".join(f"{k}={x:g}" for k, x in v["set"].items()) + ")"
+                                      if v["set"] else "") for v in vs)
+
+    return f"variants: stored {text(stored)}; asked {text(asked)}"
 
 
 def _short(x: Any) -> str:
