@@ -31,6 +31,8 @@ def measure(run: Run, fact: dict) -> float:
     """The simulated value of one compiled evidence entry in one run (NaN when undefined)."""
     kind = fact["kind"]
     m = run.model
+    if kind in ("closed", "active"):
+        return _policy(run, fact)
     if kind in ("stock", "longest_stay"):
         day = fact["day"]
         if day >= run.days:
@@ -56,6 +58,19 @@ def measure(run: Run, fact: dict) -> float:
         w = people[sel]
         return float((length[sel] * w).sum() / w.sum()) if w.sum() > 0 else math.nan
     raise ValueError(f"unknown measure {kind}")
+
+
+def _policy(run: Run, fact: dict) -> float:
+    """Closed to entry / rule in force: 1 or 0 on a date, or the share of days over a period."""
+    if fact["kind"] == "closed":
+        daily = np.concatenate([run.closed_sites[:, fact["sites"]], run.closed_states[:, fact["states"]]], axis=1)
+    else:
+        daily = run.rules_active[:, fact["rules"]]
+    on = daily.any(axis=1) if daily.shape[1] else np.zeros(run.days, np.bool_)
+    d0, d1 = (fact["day"], fact["day"]) if "day" in fact else fact["days"]
+    if d0 >= run.days:
+        return math.nan
+    return float(on[d0:min(d1, run.days - 1) + 1].mean())
 
 
 def holds(fact: dict, x: float) -> bool:

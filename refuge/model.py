@@ -488,6 +488,15 @@ class _Compiler:
                 for k, n in enumerate(names):
                     self.name("state or site", n, places, f"{path}.measure.{kind}[{k}]")
                 item["places"] = list(names)
+            elif kind == "closed":
+                for k, n in enumerate(names):
+                    self.name("site or state", n, places, f"{path}.measure.closed[{k}]")
+                item["sites"] = [self.sites.index(n) for n in names if n in self.sites]
+                item["states"] = [self.states.index(n) for n in names if n in self.states]
+            elif kind == "active":
+                rules = [r.name for r in self.sc.rules]
+                item["rules"] = [self.name("rule", n, rules, f"{path}.measure.active[{k}]")
+                                 for k, n in enumerate(names)]
             elif kind == "arrivals":
                 item["arrivals"] = [self.name("arrival", n, self.arrivals, f"{path}.measure.arrivals[{k}]")
                                     for k, n in enumerate(names)]

@@ -276,6 +276,9 @@ class Rule(_Strict):
     assumption: bool = False
 
 
+MEASURE_KINDS = ("stock", "flow", "arrivals", "longest_stay", "mean_stay", "share", "closed", "active")
+
+
 class Measure(_Strict):
     """What an evidence entry measures in a run."""
 
@@ -286,10 +289,14 @@ class Measure(_Strict):
     mean_stay: list[str] | None = Field(None, description="mean completed stay (days) of people leaving these states")
     share: list[str] | None = Field(None, description="numerator flows, as a share of `of`")
     of: list[str] | None = None
+    closed: list[str] | None = Field(None, description="sites or states closed to entry: 1 or 0 on the date, "
+                                     "or the share of days closed over the period")
+    active: list[str] | None = Field(None, description="rules in force: 1 or 0 on the date, "
+                                     "or the share of days any of them is on over the period")
 
     @model_validator(mode="after")
     def _exactly_one(self) -> "Measure":
-        keys = ("stock", "flow", "arrivals", "longest_stay", "mean_stay", "share")
+        keys = MEASURE_KINDS
         given = [k for k in keys if getattr(self, k) is not None]
         if len(given) != 1:
             raise ValueError(f"a measure needs exactly one of {', '.join(keys)} (found {given or 'none'})")
@@ -299,7 +306,7 @@ class Measure(_Strict):
 
     @property
     def kind(self) -> str:
-        for k in ("stock", "flow", "arrivals", "longest_stay", "mean_stay", "share"):
+        for k in MEASURE_KINDS:
             if getattr(self, k) is not None:
                 return k
         raise AssertionError
@@ -321,11 +328,15 @@ class Evidence(_Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> "Evidence":
-        point = self.measure.kind in ("stock", "longest_stay")
-        if point and self.date is None:
-            raise ValueError(f"a {self.measure.kind} measure needs a `date`")
-        if not point and self.period is None:
-            raise ValueError(f"a {self.measure.kind} measure needs a `period` (from, to)")
+        kind = self.measure.kind
+        if kind in ("closed", "active"):
+            if (self.date is None) == (self.period is None):
+                raise ValueError(f"a {kind} measure needs either a `date` or a `period` (from, to)")
+        elif kind in ("stock", "longest_stay"):
+            if self.date is None:
+                raise ValueError(f"a {kind} measure needs a `date`")
+        elif self.period is None:
+            raise ValueError(f"a {kind} measure needs a `period` (from, to)")
         if self.bound == "range":
             if self.low is None or self.high is None or self.low > self.high:
                 raise ValueError("a range bound needs low <= high")
