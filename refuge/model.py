@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -507,6 +508,15 @@ class _Compiler:
             out.append(item)
         return out
 
+    def _point_value(self, value: Any, named: list[str], path: str) -> float:
+        """A schedule point: a number, or a parameter's value (so calibration can move it)."""
+        if not isinstance(value, str):
+            return float(value)
+        if value not in named:
+            self.err(path, "a number or a parameter name", f"`{value}`{suggest(value, named)}")
+            return math.nan
+        return float(self.pdefault[named.index(value)])
+
     def _schedules(self) -> np.ndarray:
         P = len(self.pnames)
         pbase = np.tile(np.array(self.pdefault, np.float64), (self.T, 1))
@@ -517,9 +527,10 @@ class _Compiler:
             days = [self.dayof(pt.date, f"{path}.points[{k}].date") for k, pt in enumerate(sch.points)]
             if days != sorted(days):
                 self.err(f"{path}.points", "dates in increasing order", [str(pt.date) for pt in sch.points])
+            vals = np.array([self._point_value(pt.value, named, f"{path}.points[{k}].value")
+                             for k, pt in enumerate(sch.points)])
             if p < 0 or self.problems:
                 continue
-            vals = np.array([pt.value for pt in sch.points])
             grid = np.arange(self.T)
             if sch.interpolation == "step":
                 idx = np.searchsorted(days, grid, side="right") - 1

@@ -210,7 +210,8 @@ class Arrival(_Strict):
 
 class SchedulePoint(_Strict):
     date: dt.date
-    value: float
+    value: Number = Field(description="a number, or the name of a parameter whose value (not its own schedule) "
+                                      "the point takes, so that calibration can move it")
 
 
 class Schedule(_Strict):
