@@ -1,0 +1,533 @@
+"""The reference engine: the daily semantics of `refuge.engine`, one record per person, in plain Python.
+
+It exists to prove the fast engine exact in distribution (tests/test_reference_equivalence.py).
+Every person has a record (current state, day of entry), also in states the fast engine only
+counts; people in tracked states belong to a unit (one person, or a group that moves together)
+that carries its drawn time in state. Stocks are counted from the person records each day.
+
+It shares nothing with the Numba kernel but the compiled model arrays; its random draws come from
+one NumPy Generator in whatever order is simplest, so runs match the fast engine in distribution,
+not draw by draw. It is slow by design: use it on small scenarios.
+
+`check_invariants(run)` lists what any run, of either engine, must satisfy.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from refuge.model import (A_END, A_GRP, A_GRP_A, A_GRP_B, A_GRP_EMP, A_RATE, A_REDIR, A_START, A_TARGET,
+                          ACT_CLOSE_SITE, ACT_CLOSE_STATE, ACT_MULTIPLY, ACT_SET, EMPIRICAL, EXPONENTIAL, FIXED,
+                          GAMMA, LOGNORMAL, SIG_FLOW, T_DUR, T_DUR_A, T_DUR_B, T_DUR_EMP, T_EDGE_HI, T_EDGE_LO,
+                          T_GRP, T_GRP_A, T_GRP_B, T_GRP_EMP, T_IS_DUR, T_RATE, T_REDIR, T_REDIR_EDGE, T_SRC, Model)
+from refuge.results import Run
+
+NEVER = 1 << 60  # a due day that never comes, and the room of a site without capacity
+
+
+class _Unit:
+    """People in a tracked state who move together, with the day their time there is up."""
+
+    __slots__ = ("state", "entry", "members", "due", "due_trans", "alive")
+
+    def __init__(self, state: int, entry: int, members: np.ndarray, due: int, due_trans: int):
+        self.state, self.entry, self.members = state, entry, members
+        self.due, self.due_trans, self.alive = due, due_trans, True
+
+
+def simulate_reference(model, seed: int = 0, until=None) -> Run:
+    """One realisation by the person-by-person reference engine (same Run type as `refuge.api.simulate`)."""
+    from refuge.api import as_model
+
+    m = as_model(model)
+    days = m.days if until is None else min(m.days, m.day(until) + 1)
+    # A stream of its own, unrelated to the fast engine's streams for the same seed.
+    g = np.random.Generator(np.random.PCG64(np.random.SeedSequence([int(seed), 0x5EF])))
+    return _Reference(m, days, g).run(int(seed))
+
+
+def _empirical_tables(m: Model) -> list[tuple[list[int], list[float]]]:
+    """(values, weights) of each empirical distribution, from the compiled cumulative tables."""
+    out = []
+    for k in range(len(m.emp_ptr) - 1):
+        lo, hi = m.emp_ptr[k], m.emp_ptr[k + 1]
+        out.append((m.emp_values[lo:hi].tolist(), np.diff(m.emp_cdf[lo:hi], prepend=0.0).tolist()))
+    return out
+
+
+class _Reference:
+    # Plain Python lists and floats in the per-event paths: NumPy scalars are slow one at a time.
+    def __init__(self, m: Model, days: int, g: np.random.Generator):
+        self.m, self.days, self.g = m, days, g
+        S, N, E, A = len(m.state_names), len(m.site_names), len(m.edge_names), m.arr.shape[0]
+        self.tr = m.trans.tolist()
+        self.edge_target = m.edge_target.tolist()
+        self.state_site = m.state_site.tolist()
+        self.tracked = m.tracked.tolist()
+        self.exits = [[j for j in range(len(self.tr)) if self.tr[j][T_SRC] == s] for s in range(S)]
+        self.rate_exits = [[j for j in ex if not self.tr[j][T_IS_DUR]] for ex in self.exits]
+        self.site_states = [[s for s in range(S) if self.state_site[s] == n] for n in range(N)]
+        self.empirical = _empirical_tables(m)
+        # person records: state and day of entry into it
+        self.p_state = np.zeros(256, np.int64)
+        self.p_entry = np.zeros(256, np.int64)
+        self.n = 0
+        self.stock = [0] * S  # kept along with the records; checked against them every day
+        self.units: list[_Unit] = []
+        self.pending: list[tuple[int, int]] = []  # groups waiting to arrive: (arrival, size), oldest first
+        self.backlog = [0] * A  # single people waiting to arrive
+        self.pv = m.pbase[0].copy()
+        self.p = self.pv.tolist()
+        self.cap = [NEVER] * N
+        self.closed_site = np.zeros(N, bool)
+        self.closed_state = np.zeros(S, bool)
+        self.shut_site, self.shut_state = [False] * N, [False] * S
+        self.rule_on = [False] * len(m.rule_names)
+        self.rule_since = [0] * len(m.rule_names)
+        self.stays: list[tuple[int, int, int, int]] = []
+        self.uniforms: list[float] = []
+        self.out = dict(
+            stocks=np.zeros((days, S), np.int64), flows=np.zeros((days, E), np.int64),
+            arrived=np.zeros((days, A), np.int64), closed_sites=np.zeros((days, N), bool),
+            closed_states=np.zeros((days, S), bool), rules_active=np.zeros((days, len(m.rule_names)), bool),
+            max_stay=np.zeros((days, S), np.int64), params=np.zeros((days, m.pbase.shape[1])))
+        self.flows = self.out["flows"]
+
+    # --- the run ------------------------------------------------------------------------------
+    def run(self, seed: int) -> Run:
+        m = self.m
+        for s in range(len(m.state_names)):
+            for _ in range(max(int(round(self.p[m.initial_param[s]])), 0)):
+                self._enter(self._new_people(1), s, -1)  # as if they came the day before the start
+        for t in range(self.days):
+            self._policies(t)
+            self._today()
+            self._arrivals(t)
+            for s in range(len(m.state_names)):
+                if not self.tracked[s]:
+                    self._counted_state(s, t)
+            self._tracked_units(t)
+            self._record(t)
+        alive = [u for u in self.units if u.alive]
+        ongoing = np.array([[u.state, len(u.members), u.entry] for u in alive], np.int64).reshape(-1, 3)
+        stays = np.array(self.stays, np.int64).reshape(-1, 4)
+        backlog = np.array(self.backlog, np.int64)
+        for a, size in self.pending:
+            backlog[a] += size
+        return Run(model=m, seed=seed, stays=stays, ongoing=ongoing, ongoing_size=ongoing[:, 1].copy(),
+                   backlog=backlog, engine="reference", **self.out)
+
+    # --- 1. parameters, rules, closures -------------------------------------------------------
+    def _policies(self, t: int) -> None:
+        m, pv = self.m, self.pv
+        pv[:] = m.pbase[t]
+        self.closed_site[:] = m.closed_site_sched[t]
+        self.closed_state[:] = m.closed_state_sched[t]
+        for r in range(len(m.rule_names)):
+            if not m.rule_start[r] <= t <= m.rule_end[r]:
+                self.rule_on[r] = False
+                continue
+            members = m.rule_sig_idx[m.rule_sig_ptr[r]:m.rule_sig_ptr[r + 1]]
+            if m.rule_sig[r] == SIG_FLOW:  # people moved over the window ending yesterday
+                signal = self.flows[max(t - m.rule_window[r], 0):t][:, members].sum()
+            else:  # people there at the end of yesterday
+                signal = sum(self.stock[s] for s in members)
+            above = pv[m.rule_above[r]]
+            has_below = m.rule_below[r] >= 0
+            below = pv[m.rule_below[r]] if has_below else above
+            if not self.rule_on[r]:
+                if signal >= above:
+                    self.rule_on[r], self.rule_since[r] = True, t
+            elif t - self.rule_since[r] >= m.rule_min_days[r]:
+                if (has_below and signal <= below) or (not has_below and signal < above):
+                    self.rule_on[r] = False
+            if self.rule_on[r]:
+                self._act(r)
+            self.out["rules_active"][t, r] = self.rule_on[r]
+
+    def _act(self, r: int) -> None:
+        m, pv = self.m, self.pv
+        for k in range(m.act_ptr[r], m.act_ptr[r + 1]):
+            kind, target, value = m.act_kind[k], m.act_target[k], m.act_value[k]
+            if kind == ACT_CLOSE_SITE:
+                self.closed_site[target] = True
+            elif kind == ACT_CLOSE_STATE:
+                self.closed_state[target] = True
+            elif kind == ACT_SET:
+                pv[target] = pv[value]
+            elif kind == ACT_MULTIPLY:
+                pv[target] *= pv[value]
+
+    def _today(self) -> None:
+        """What holds all day once rules have acted: parameters, capacities, closures, rates and splits."""
+        m, p = self.m, self.pv.tolist()
+        self.p = p
+        self.cap = [NEVER if c < 0 else math.floor(p[c] + 1e-9) for c in m.capacity_param.tolist()]
+        self.shut_site, self.shut_state = self.closed_site.tolist(), self.closed_state.tolist()
+        self.rate = [0.0 if row[T_IS_DUR] else max(p[row[T_RATE]], 0.0) for row in self.tr]
+        self.split = [self._split_probs(row) for row in self.tr]
+
+    def _split_probs(self, row: list[int]) -> list[float]:
+        """Probabilities of a split's edges: parameters clipped to [0, 1], `rest` takes what is left."""
+        p = [-1.0 if q < 0 else min(max(self.p[q], 0.0), 1.0) for q in self.m.edge_p[row[T_EDGE_LO]:row[T_EDGE_HI]]]
+        given = sum(x for x in p if x >= 0)
+        p = [max(1.0 - given, 0.0) if x < 0 else x for x in p]
+        return p if sum(p) > 0 else [1.0] + [0.0] * (len(p) - 1)
+
+    # --- 2. arrivals ----------------------------------------------------------------------------
+    def _arrivals(self, t: int) -> None:
+        m = self.m
+        waiting, self.pending = self.pending, []
+        for a, size in waiting:  # groups turned away earlier go first, oldest first
+            self._arrive_group(a, size, t)
+        for a, row in enumerate(m.arr.tolist()):
+            new = int(self.g.poisson(max(self.p[row[A_RATE]], 0.0))) if row[A_START] <= t <= row[A_END] else 0
+            if row[A_GRP] < 0:
+                k, self.backlog[a] = new + self.backlog[a], 0
+                for _ in range(k):
+                    if not self._admit_new(a, 1, t):
+                        self.backlog[a] += 1
+            else:
+                for _ in range(new):
+                    self._arrive_group(a, max(self._draw(row[A_GRP], row[A_GRP_A], row[A_GRP_B], row[A_GRP_EMP]),
+                                              1), t)
+
+    def _arrive_group(self, a: int, size: int, t: int) -> None:
+        if not self._admit_new(a, size, t):
+            self.pending.append((a, size))
+
+    def _admit_new(self, a: int, size: int, t: int) -> bool:
+        """New people (one, or a group) into the stream's target, else its redirect; False if neither has room."""
+        for dest in (self.m.arr[a, A_TARGET], self.m.arr[a, A_REDIR]):
+            if dest >= 0 and self._room(dest) >= size:
+                self._enter(self._new_people(size), dest, t)
+                self.out["arrived"][t, a] += size
+                return True
+        return False
+
+    # --- 3. counted states ----------------------------------------------------------------------
+    def _counted_state(self, s: int, t: int) -> None:
+        """Each person there since before today leaves with prob 1-exp(-sum of rates), by an exit picked by rate."""
+        exits = self.exits[s]
+        rates = [self.rate[j] for j in exits]
+        h = sum(rates)
+        if h <= 0:
+            return
+        members = np.flatnonzero((self.p_state[:self.n] == s) & (self.p_entry[:self.n] < t))
+        leavers = members[self.g.random(len(members)) < -math.expm1(-h)]
+        if len(leavers) == 0:
+            return
+        choice = np.array([self._pick(rates) for _ in leavers], np.int64)
+        for q, j in enumerate(exits):
+            initiators = leavers[choice == q]
+            if len(initiators) and self.tr[j][T_GRP] >= 0:
+                self._groups_leave(s, j, members, initiators, t)
+            elif len(initiators):
+                self._people_leave(s, j, members, initiators, t)
+
+    def _here(self, people: np.ndarray, s: int, t: int) -> np.ndarray:
+        """Those of `people` who were in `s` at the start of the day and have not moved yet today."""
+        return people[(self.p_state[people] == s) & (self.p_entry[people] < t)]
+
+    def _groups_leave(self, s: int, j: int, members: np.ndarray, initiators: np.ndarray, t: int) -> None:
+        """Each leaver sets off a group of min(size, people not yet moved today), themselves first if still here."""
+        row = self.tr[j]
+        for who in initiators:
+            pool = self._here(members, s, t)
+            if len(pool) == 0:
+                return
+            size = min(max(self._draw(row[T_GRP], row[T_GRP_A], row[T_GRP_B], row[T_GRP_EMP]), 1), len(pool))
+            group = self._gather(pool, self._here(np.array([who]), s, t), size)
+            self._try_move(s, group, j, self._pick_edge(j), t)
+
+    def _people_leave(self, s: int, j: int, members: np.ndarray, initiators: np.ndarray, t: int) -> None:
+        """Leavers go one by one, each by its own split; one swept away in a group is replaced by another."""
+        still = self._here(initiators, s, t)
+        movers = still
+        if len(still) < len(initiators):
+            pool = self._here(members, s, t)
+            movers = self._gather(pool, still, min(len(initiators), len(pool)))
+        edges = np.array([self._pick_edge(j) for _ in movers], np.int64)
+        for e in range(self.tr[j][T_EDGE_LO], self.tr[j][T_EDGE_HI]):
+            batch = movers[edges == e]
+            if len(batch):
+                self._batch_move(s, batch, j, e, t)
+
+    def _gather(self, pool: np.ndarray, chosen: np.ndarray, size: int) -> np.ndarray:
+        """`size` people of the pool: those already `chosen` (all in the pool), then others at random."""
+        if size <= len(chosen):
+            return chosen[:size]
+        rest = pool[~np.isin(pool, chosen)] if len(chosen) else pool
+        return np.concatenate([chosen, self.g.permutation(rest)[:size - len(chosen)]])
+
+    def _batch_move(self, s: int, batch: np.ndarray, j: int, e: int, t: int) -> None:
+        """People of a counted state taking the same edge: all leave, as many as fit enter, the rest try the
+        redirect, the rest wait where they were."""
+        row = self.tr[j]
+        self._vacate(s, len(batch))
+        left = list(batch)
+        for dest, edge in ((self.edge_target[e], e), (row[T_REDIR], row[T_REDIR_EDGE])):
+            while dest >= 0 and left and self._room(dest) >= 1:
+                self._enter(np.array([left.pop(0)]), dest, t)
+                self.flows[t, edge] += 1
+        self._vacate(s, -len(left))
+
+    # --- 4. tracked units -----------------------------------------------------------------------
+    def _tracked_units(self, t: int) -> None:
+        """Units in order of entry; those entering today (appended as we go) move only if their time is zero."""
+        rates = [[self.rate[j] for j in ex] for ex in self.rate_exits]
+        leave_p = [-math.expm1(-sum(r)) for r in rates]
+        u_rand = self.g.random(len(self.units)).tolist()  # one for each unit already here: does a rate exit fire?
+        i = 0
+        while i < len(self.units):
+            u = self.units[i]
+            if u.alive:
+                moved = u.due <= t and u.due_trans >= 0 and self._fire(u, u.due_trans, t)
+                if not moved and u.entry < t and u_rand[i] < leave_p[u.state]:
+                    self._fire(u, self.rate_exits[u.state][self._pick(rates[u.state])], t)
+            i += 1
+        self.units = [u for u in self.units if u.alive]
+
+    def _fire(self, u: _Unit, j: int, t: int) -> bool:
+        if not self._try_move(u.state, u.members, j, self._pick_edge(j), t):
+            return False
+        u.alive = False
+        self.stays.append((u.state, u.entry, t, len(u.members)))
+        return True
+
+    # --- moving people --------------------------------------------------------------------------
+    def _try_move(self, s: int, people: np.ndarray, j: int, e: int, t: int) -> bool:
+        """People leave `s` together by edge `e` of transition `j`: leaving first (so a move within one
+        site needs no extra room), then into the edge's target, else the redirect, else back where they were."""
+        row = self.tr[j]
+        k = len(people)
+        self._vacate(s, k)
+        for dest, edge in ((self.edge_target[e], e), (row[T_REDIR], row[T_REDIR_EDGE])):
+            if dest >= 0 and self._room(dest) >= k:
+                self._enter(people, dest, t)
+                self.flows[t, edge] += k
+                return True
+        self._vacate(s, -k)
+        return False
+
+    def _vacate(self, s: int, k: int) -> None:
+        """`k` people step out of `s` (their records follow when they enter elsewhere); negative: step back."""
+        self.stock[s] -= k
+
+    def _enter(self, people: np.ndarray, dest: int, t: int) -> None:
+        """Put people into `dest` as of day `t`; in a tracked state they form one unit with a drawn time there."""
+        self.p_state[people] = dest
+        self.p_entry[people] = t
+        self.stock[dest] += len(people)
+        if self.tracked[dest]:
+            due, due_trans = NEVER, -1
+            for j in self.exits[dest]:
+                row = self.tr[j]
+                if row[T_IS_DUR]:
+                    d = t + self._draw(row[T_DUR], row[T_DUR_A], row[T_DUR_B], row[T_DUR_EMP])
+                    if d < due:
+                        due, due_trans = d, j
+            self.units.append(_Unit(dest, t, people, due, due_trans))
+
+    def _new_people(self, k: int) -> np.ndarray:
+        while self.n + k > len(self.p_state):
+            self.p_state = np.concatenate([self.p_state, np.zeros_like(self.p_state)])
+            self.p_entry = np.concatenate([self.p_entry, np.zeros_like(self.p_entry)])
+        ids = np.arange(self.n, self.n + k)
+        self.p_state[ids] = -1
+        self.n += k
+        return ids
+
+    def _room(self, s: int) -> int:
+        if self.shut_state[s]:
+            return 0
+        n = self.state_site[s]
+        if n < 0:
+            return NEVER
+        if self.shut_site[n]:
+            return 0
+        return max(self.cap[n] - sum(self.stock[x] for x in self.site_states[n]), 0)
+
+    # --- draws ----------------------------------------------------------------------------------
+    def _uniform(self) -> float:
+        if not self.uniforms:
+            self.uniforms = self.g.random(512).tolist()
+        return self.uniforms.pop()
+
+    def _pick(self, weights: list[float]) -> int:
+        """An index with probability proportional to its weight."""
+        if len(weights) == 1:
+            return 0
+        u = self._uniform() * sum(weights)
+        for k, w in enumerate(weights):
+            u -= w
+            if u < 0:
+                return k
+        return max(k for k, w in enumerate(weights) if w > 0)
+
+    def _pick_edge(self, j: int) -> int:
+        return self.tr[j][T_EDGE_LO] + self._pick(self.split[j])
+
+    def _draw(self, code: int, a: int, b: int, emp: int) -> int:
+        """Whole days (or people) from a distribution with parameters in force now; continuous ones round up."""
+        g, pa, pb = self.g, self.p[a], self.p[b]
+        if code == FIXED:
+            return max(int(round(pa)), 0)
+        if code == EXPONENTIAL:
+            return math.ceil(g.exponential(pa))
+        if code == GAMMA:  # from mean and sd
+            return math.ceil(g.gamma((pa / pb) ** 2, pb * pb / pa))
+        if code == LOGNORMAL:  # from median and sigma of the log
+            return math.ceil(pa * math.exp(pb * g.standard_normal()))
+        if code == EMPIRICAL:
+            values, weights = self.empirical[emp]
+            return values[self._pick(weights)]
+        raise ValueError(f"unknown distribution code {code}")
+
+    # --- end of day ----------------------------------------------------------------------------
+    def _record(self, t: int) -> None:
+        m, o = self.m, self.out
+        states = self.p_state[:self.n]
+        counted = np.bincount(states, minlength=len(m.state_names))
+        assert counted.tolist() == self.stock, "reference engine lost track of its own people"
+        o["stocks"][t] = counted
+        in_tracked = m.tracked[states]
+        np.maximum.at(o["max_stay"][t], states[in_tracked], t - self.p_entry[:self.n][in_tracked])
+        o["closed_sites"][t] = self.closed_site
+        o["closed_states"][t] = self.closed_state
+        o["params"][t] = self.pv
+
+
+# --- invariants of every run ----------------------------------------------------------------------
+
+
+def invariant_problems(run: Run) -> list[str]:
+    """What is wrong with a run (empty when it is sound): people created or lost, stocks that do not follow
+    the flows, a site filled over its capacity, entry into a closed site or state, stays that do not add up."""
+    problems: list[str] = []
+    for check in (_conservation, _stock_balance, _capacity, _closures, _stays):
+        problems += check(run)
+    return problems
+
+
+def check_invariants(run: Run) -> None:
+    """Raise AssertionError listing every invariant the run breaks."""
+    problems = invariant_problems(run)
+    if problems:
+        head = f"{run.engine} run, seed {run.seed}, scenario {run.model.scenario.name}:"
+        raise AssertionError("\n  ".join([head] + problems[:20]))
+
+
+def _initial(run: Run) -> np.ndarray:
+    m = run.model
+    return np.array([max(int(round(m.pbase[0, p])), 0) for p in m.initial_param], np.int64)
+
+
+def _conservation(run: Run) -> list[str]:
+    total = run.stocks.sum(axis=1)
+    expected = _initial(run).sum() + np.cumsum(run.arrived.sum(axis=1))
+    bad = np.flatnonzero(total != expected)
+    out = [f"day {d}: {total[d]} people in the system, expected {expected[d]} (initial + arrived)" for d in bad[:5]]
+    if (run.stocks < 0).any() or (run.flows < 0).any() or (run.arrived < 0).any():
+        out.append("negative stocks, flows or arrivals")
+    return out
+
+
+def _stock_balance(run: Run) -> list[str]:
+    """Per state, day by day: change in stock = people in - people out (+ arrivals). An arrival stream with a
+    redirect may put people in either state, so those states are balanced together."""
+    m = run.model
+    S = len(m.state_names)
+    src = m.trans[m.edge_trans, T_SRC]
+    inflow = np.zeros((run.days, S), np.int64)
+    outflow = np.zeros((run.days, S), np.int64)
+    for e in range(len(m.edge_names)):
+        inflow[:, m.edge_target[e]] += run.flows[:, e]
+        outflow[:, src[e]] += run.flows[:, e]
+    group = list(range(S))
+
+    def root(s: int) -> int:
+        while group[s] != s:
+            s = group[s]
+        return s
+
+    arrivals_into = np.zeros((run.days, S), np.int64)
+    for a in range(m.arr.shape[0]):
+        target, redirect = m.arr[a, A_TARGET], m.arr[a, A_REDIR]
+        if redirect >= 0:
+            group[root(redirect)] = root(target)
+        arrivals_into[:, target] += run.arrived[:, a]
+    roots = np.array([root(s) for s in range(S)])
+    change = np.diff(run.stocks, axis=0, prepend=_initial(run)[None, :])
+    net = inflow - outflow + arrivals_into
+    out = []
+    for r in np.unique(roots):
+        members = roots == r
+        bad = np.flatnonzero(change[:, members].sum(axis=1) != net[:, members].sum(axis=1))
+        names = "+".join(np.array(m.state_names)[members])
+        out += [f"day {d}: stock of {names} changed by {change[d, members].sum()}, flows say "
+                f"{net[d, members].sum()}" for d in bad[:3]]
+    return out
+
+
+def _capacity(run: Run) -> list[str]:
+    """Nobody enters a full site: occupancy stays within the capacity in force that day, unless the capacity
+    fell below people already there (then it cannot grow)."""
+    m = run.model
+    occ = run.site_occupancy
+    before = np.vstack([[sum(_initial(run)[s] for s in range(len(m.state_names)) if m.state_site[s] == n)
+                         for n in range(len(m.site_names))], occ[:-1]]) if len(m.site_names) else occ
+    out = []
+    for n, c in enumerate(m.capacity_param):
+        if c < 0:
+            continue
+        cap = np.floor(run.params[:, c] + 1e-9)
+        bad = np.flatnonzero((occ[:, n] > cap) & (occ[:, n] > before[:, n]))
+        out += [f"day {d}: site {m.site_names[n]} holds {occ[d, n]} over its capacity {cap[d]:g}" for d in bad[:3]]
+    return out
+
+
+def _closures(run: Run) -> list[str]:
+    """No flow and no arrival into a state that is closed, or whose site is closed, that day."""
+    m = run.model
+    S = len(m.state_names)
+    shut = run.closed_states.copy()
+    for s in range(S):
+        if m.state_site[s] >= 0:
+            shut[:, s] |= run.closed_sites[:, m.state_site[s]]
+    out = []
+    for e in range(len(m.edge_names)):
+        bad = np.flatnonzero(shut[:, m.edge_target[e]] & (run.flows[:, e] > 0))
+        out += [f"day {d}: {run.flows[d, e]} moved by {m.edge_names[e]} into a closed state" for d in bad[:3]]
+    for a in range(m.arr.shape[0]):
+        target, redirect = m.arr[a, A_TARGET], m.arr[a, A_REDIR]
+        blocked = shut[:, target] & (shut[:, redirect] if redirect >= 0 else True)
+        bad = np.flatnonzero(blocked & (run.arrived[:, a] > 0))
+        out += [f"day {d}: {run.arrived[d, a]} arrived by {m.arrival_names[a]} into a closed state" for d in bad[:3]]
+    if (run.closed_sites < m.closed_site_sched[:run.days]).any() or (
+            run.closed_states < m.closed_state_sched[:run.days]).any():
+        out.append("a site or state open on a day its schedule closes it")
+    return out
+
+
+def _stays(run: Run) -> list[str]:
+    """In tracked states, completed stays leave on the days and in the numbers the flows say, and the units
+    still there at the end are the final stocks."""
+    m = run.model
+    src = m.trans[m.edge_trans, T_SRC]
+    out = []
+    for s in np.flatnonzero(m.tracked):
+        leaving = run.flows[:, src == s].sum(axis=1)
+        mine = run.stays[run.stays[:, 0] == s]
+        recorded = np.bincount(mine[:, 2], weights=mine[:, 3], minlength=run.days)[:run.days]
+        bad = np.flatnonzero(recorded != leaving)
+        out += [f"day {d}: {m.state_names[s]} completed stays of {recorded[d]:g} people, flows out {leaving[d]}"
+                for d in bad[:3]]
+        if (mine[:, 2] < mine[:, 1]).any():
+            out.append(f"{m.state_names[s]}: a stay ending before it began")
+        still = run.ongoing_size[run.ongoing[:, 0] == s].sum()
+        if still != run.stocks[-1, s]:
+            out.append(f"{m.state_names[s]}: {still} people in ongoing stays, final stock {run.stocks[-1, s]}")
+    return out
