@@ -187,6 +187,23 @@ def print_differences(result) -> None:
     typer.echo(f"wrote {path}; `refuge report {exp.path}` makes an HTML report")
 
 
+@app.command()
+def report(
+    experiment: Path = typer.Argument(..., help="experiment directory (from `refuge run --runs` or `refuge compare`)"),
+    out: Optional[Path] = typer.Option(None, "--out", help="HTML file to write (default: EXPERIMENT/report.html); "
+                                       "PNG figures go beside it in NAME-figures/"),
+) -> None:
+    """Write a self-contained HTML report of an experiment: bands, occupancy, waits, flows, evidence, parameters."""
+    from refuge.errors import RefugeError
+    from refuge.report import write_report
+
+    try:
+        path = write_report(experiment, out)
+    except RefugeError as exc:
+        fail(str(exc))
+    typer.echo(f"wrote {path} (figures in {path.with_name(path.stem + '-figures')})")
+
+
 def print_summary(result) -> None:
     from rich.console import Console
     from rich.table import Table

@@ -23,7 +23,7 @@ import json
 import re
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 import numpy as np
 
@@ -31,10 +31,13 @@ from refuge.errors import RefugeError
 
 FORMAT = 1
 TABLES = ("stays", "measures", "daily")  # write order: the daily file marks the run finished
-WHATS = ("stocks", "sites", "closed", "flows", "max_stay", "arrivals", "rules")
+WHATS = ("stocks", "sites", "capacity", "closed", "flows", "max_stay", "arrivals", "rules")
+MEMBER = {"stocks": "state", "sites": "site", "capacity": "site", "closed": "site", "flows": "transition",
+          "max_stay": "state", "arrivals": "arrival", "rules": "rule"}
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
 RUN_RE = re.compile(r"^run-(\d+)\.parquet$")
 DEFAULT_QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
+MEMORY_BUDGET = 256 * 2**20  # bytes of daily values held at once by a query
 
 
 # --- what a run contributes ------------------------------------------------------------
@@ -56,6 +59,7 @@ def daily_columns(model) -> dict[str, list[str]]:
     return {
         "stocks": list(model.state_names),
         "sites": list(model.site_names),
+        "capacity": [n for n, p in zip(model.site_names, model.capacity_param) if p >= 0],
         "closed": list(model.site_names),
         "flows": flow_names(model),
         "max_stay": [s for s, t in zip(model.state_names, model.tracked) if t],
@@ -74,12 +78,14 @@ def run_tables(run, replicate: int, measures: dict[str, float]):
     cols: dict[str, Any] = {"run": rid, "day": pa.array(np.arange(days, dtype=np.int32)),
                             "date": pa.array(np.datetime64(m.start, "D") + np.arange(days), pa.date32())}
     tracked = np.flatnonzero(m.tracked)
-    arrays = {"stocks": run.stocks, "sites": run.site_occupancy, "closed": run.closed_sites,
+    with_room = m.capacity_param[m.capacity_param >= 0]
+    arrays = {"stocks": run.stocks, "sites": run.site_occupancy, "capacity": run.params[:, with_room],
+              "closed": run.closed_sites,
               "flows": run.flows, "max_stay": run.max_stay[:, tracked], "arrivals": run.arrived,
               "rules": run.rules_active}
     for what, names in daily_columns(m).items():
         a = arrays[what]
-        kind = np.bool_ if a.dtype == np.bool_ else np.int32
+        kind = {np.dtype(np.bool_): np.bool_, np.dtype(np.float64): np.float32}.get(a.dtype, np.int32)
         for k, name in enumerate(names):
             cols[f"{what}:{name}"] = pa.array(np.ascontiguousarray(a[:, k], dtype=kind))
     daily = pa.table(cols)
@@ -173,6 +179,7 @@ class Experiment:
         except json.JSONDecodeError as exc:
             raise RefugeError(f"{meta_file}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
         self._models: dict[str, Any] = {}
+        self._datasets: dict[str, tuple[list[str], Any]] = {}
 
     # -- creating and resuming --------------------------------------------------------------
     @classmethod
@@ -286,9 +293,13 @@ class Experiment:
         if table not in TABLES:
             raise RefugeError(f"table: expected one of {', '.join(TABLES)}; found {table!r}")
         files = [str(self.file(table, v, r)) for v in self.variants for r in self.finished(v)]
+        cached = self._datasets.get(table)
+        if cached is not None and cached[0] == files:  # opening a dataset reads every footer: reuse it
+            return cached[1]
         part = ds.partitioning(pa.schema([("variant", pa.string())]), flavor="hive")
-        return ds.dataset(files, format="parquet", partitioning=part,
-                          partition_base_dir=str(self.path / table))
+        dset = ds.dataset(files, format="parquet", partitioning=part, partition_base_dir=str(self.path / table))
+        self._datasets[table] = (files, dset)
+        return dset
 
     def _read(self, table: str, columns: list[str], variants: Iterable[str] | None = None):
         import pyarrow.compute as pc
@@ -312,20 +323,33 @@ class Experiment:
         return df.sort_values(["variant", "run"], ignore_index=True)
 
     def matrix(self, what: str, name: str, variant: str) -> tuple[np.ndarray, np.ndarray]:
-        """(runs, (runs x days) values) of one daily quantity of one variant: one column read, not the table."""
-        _check_what(what)
-        col = f"{what}:{name}"
-        if name not in self.names(what):
-            from refuge.errors import suggest
+        """(run ids, (runs x days) values) of one daily quantity of one variant."""
+        _, ids, mat = next(self.matrices(what, [name], variant))
+        return ids, mat
 
-            raise RefugeError(f"{what}: no `{name}` in this experiment{suggest(name, self.names(what))}")
-        t = self._read("daily", ["run", "day", col], [variant])
-        runs = t.column("run").to_numpy()
-        days = t.column("day").to_numpy()
-        ids = np.unique(runs)
-        out = np.zeros((len(ids), self._days()), np.float64 if what != "closed" else np.bool_)
-        out[np.searchsorted(ids, runs), days] = t.column(col).to_numpy(zero_copy_only=False)
-        return ids, out
+    def matrices(self, what: str, names: list[str], variant: str) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
+        """(name, run ids, (runs x days) values) per member, reading a few columns at a time so that
+        memory stays bounded (about MEMORY_BUDGET bytes) whatever the number of runs."""
+        _check_what(what)
+        known = self.names(what)
+        for name in names:
+            if name not in known:
+                from refuge.errors import suggest
+
+                raise RefugeError(f"{what}: no `{name}` in this experiment{suggest(name, known)}")
+        ids = np.array(self.finished(variant), np.int64)
+        days = self._days()
+        per_column = max(1, len(ids) * days * 8)
+        batch = max(1, min(len(names), MEMORY_BUDGET // per_column))
+        for k in range(0, len(names), batch):
+            group = names[k:k + batch]
+            t = self._read("daily", ["run", "day"] + [f"{what}:{n}" for n in group], [variant])
+            rows = np.searchsorted(ids, t.column("run").to_numpy())
+            cols = t.column("day").to_numpy()
+            for n in group:
+                out = np.zeros((len(ids), days), np.float64)  # closures and rules become 0/1: the mean is a share
+                out[rows, cols] = t.column(f"{what}:{n}").to_numpy(zero_copy_only=False)
+                yield n, ids, out
 
     def to_df(self, what: str = "stocks", names: list[str] | None = None, variants: Iterable[str] | None = None):
         """Tidy daily values of every finished run: date, variant, run, <member>, value."""
@@ -334,13 +358,11 @@ class Experiment:
         _check_what(what)
         names = list(names or self.names(what))
         variants = list(variants or self.variants)
-        member = {"stocks": "state", "sites": "site", "closed": "site", "flows": "transition",
-                  "max_stay": "state", "arrivals": "arrival", "rules": "rule"}[what]
+        member = MEMBER[what]
         dates = self.dates
         frames = []
         for v in variants:
-            for n in names:
-                ids, mat = self.matrix(what, n, v)
+            for n, ids, mat in self.matrices(what, names, v):
                 frames.append(pd.DataFrame({
                     "date": np.tile(dates.values, len(ids)), "variant": v, "run": np.repeat(ids, len(dates)),
                     member: n, "value": mat.reshape(-1)}))
@@ -350,20 +372,18 @@ class Experiment:
 
     def reduce(self, what: str = "stocks", names: list[str] | None = None, variants: Iterable[str] | None = None,
                quantiles: Iterable[float] = DEFAULT_QUANTILES):
-        """Per day and member: the median and quantile bands over runs, one column read at a time."""
+        """Per day and member: the mean, median and quantile bands over runs (a few columns read at a time)."""
         import pandas as pd
 
         _check_what(what)
         qs = [float(q) for q in quantiles]
         names = list(names or self.names(what))
         variants = list(variants or self.variants)
-        member = {"stocks": "state", "sites": "site", "closed": "site", "flows": "transition",
-                  "max_stay": "state", "arrivals": "arrival", "rules": "rule"}[what]
+        member = MEMBER[what]
         dates = self.dates
         frames = []
         for v in variants:
-            for n in names:
-                ids, mat = self.matrix(what, n, v)
+            for n, ids, mat in self.matrices(what, names, v):
                 if not len(ids):
                     continue
                 row = {"date": dates, "variant": v, member: n, "runs": len(ids), "mean": mat.mean(axis=0)}
@@ -373,6 +393,34 @@ class Experiment:
         if not frames:
             return pd.DataFrame(columns=["date", "variant", member, "runs", "mean"] + [quantile_name(q) for q in qs])
         return pd.concat(frames, ignore_index=True)
+
+    def by_year(self, what: str = "flows", names: list[str] | None = None, variants: Iterable[str] | None = None,
+                level: float = 0.90):
+        """Calendar-year totals per run (e.g. people moved along each edge), reduced to median and interval.
+
+        `days` says how many days of the year the scenario covers: a partial first or last year
+        has smaller totals."""
+        import pandas as pd
+
+        _check_what(what)
+        names = list(names or self.names(what))
+        variants = list(variants or self.variants)
+        years = self.dates.year.to_numpy()
+        uniq, covered = np.unique(years, return_counts=True)
+        lo_q, hi_q = (1 - level) / 2, 1 - (1 - level) / 2
+        rows = []
+        for v in variants:
+            for n, ids, mat in self.matrices(what, names, v):
+                if not len(ids):
+                    continue
+                totals = np.stack([mat[:, years == y].sum(axis=1) for y in uniq], axis=1)
+                med, low, high = np.quantile(totals, [0.5, lo_q, hi_q], axis=0)
+                for k, y in enumerate(uniq):
+                    rows.append({"variant": v, MEMBER[what]: n, "year": int(y), "days": int(covered[k]),
+                                 "runs": len(ids), "mean": float(totals[:, k].mean()), "median": float(med[k]),
+                                 "low": float(low[k]), "high": float(high[k])})
+        return pd.DataFrame(rows, columns=["variant", MEMBER[what], "year", "days", "runs", "mean", "median", "low",
+                                           "high"])
 
     def stays(self, states: list[str] | None = None, variants: Iterable[str] | None = None):
         """Stays in tracked states: variant, run, state, entry day, days, people, completed."""
