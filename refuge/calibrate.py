@@ -128,24 +128,40 @@ def uncertain_parameters(scenario: Scenario, origin: str = "") -> list[Uncertain
 # --- one simulation for a parameter draw -----------------------------------------------------
 
 
+_COMPILED: dict[str, Model] = {}
+
+
 class Simulator:
     """Parameter values -> evidence values of one run. Picklable: shipped once to each worker.
 
     Parameters without a schedule are patched straight into a copy of the
-    compiled parameter table (the engine reads every number from it); any
-    scheduled parameter among the draw makes it recompile the scenario.
+    compiled parameter table (the engine reads every number from it); a drawn
+    parameter that a schedule sets or reads makes it recompile the scenario.
     """
 
     def __init__(self, scenario: Scenario, uncertain: list[Uncertain]):
         self.scenario = scenario
         self.uncertain = uncertain
         self.base = compile_scenario(scenario)
-        scheduled = {s.parameter for s in scenario.schedules}
-        self.patchable = not any(u.name in scheduled for u in uncertain)
+        self.scheduled = _scheduled(scenario)
         self.facts = self.base.evidence
 
+    def __getstate__(self) -> dict:
+        # Ship the scenario, not its compiled arrays; a worker compiles each scenario once.
+        return {"scenario": self.scenario, "uncertain": self.uncertain, "digest": self.base.digest}
+
+    def __setstate__(self, state: dict) -> None:
+        base = _COMPILED.get(state["digest"])
+        if base is None:
+            while len(_COMPILED) >= 4:
+                _COMPILED.pop(next(iter(_COMPILED)))
+            base = _COMPILED[state["digest"]] = compile_scenario(state["scenario"])
+        self.scenario, self.uncertain, self.base = state["scenario"], state["uncertain"], base
+        self.scheduled = _scheduled(self.scenario)
+        self.facts = base.evidence
+
     def model_for(self, values: dict[str, float]) -> Model:
-        if not self.patchable:
+        if self.scheduled.intersection(values):
             return compile_scenario(self.scenario.with_values(values))
         import copy
 
@@ -165,6 +181,12 @@ class Simulator:
         # pyabc's model: the seed comes from the global generator, which the sampler seeds per candidate.
         values = {u.name: u.to_value(internal[u.name]) for u in self.uncertain}
         return {"facts": self.measure(values, int(np.random.randint(0, 2**31 - 1)))}
+
+
+def _scheduled(scenario: Scenario) -> set[str]:
+    """Parameters that a schedule sets or reads: their column varies over time, so they need a recompile."""
+    return ({s.parameter for s in scenario.schedules}
+            | {pt.value for s in scenario.schedules for pt in s.points if isinstance(pt.value, str)})
 
 
 class BoundDistance:
@@ -188,20 +210,6 @@ def fact_centres(facts: list[dict]) -> np.ndarray:
 
 # --- where simulations run -----------------------------------------------------------------------
 
-_INSTALLED: Any = None
-_LOCK = threading.Lock()
-
-
-def _install(blob: bytes) -> None:
-    global _INSTALLED
-    import cloudpickle
-
-    _INSTALLED = cloudpickle.loads(blob)
-
-
-def _call_installed(task):
-    return _INSTALLED(task)
-
 
 @functools.lru_cache(maxsize=2)
 def _loads(blob: bytes):
@@ -214,103 +222,18 @@ def _call_blob(blob: bytes, task):
     return _loads(blob)(task)
 
 
-class Backend:
-    """Maps one function (shipped once per call) over small tasks: in process, local processes, or Dask.
+def run_tasks(fn: Callable, tasks: list, workers: int | None = 1, cluster: str | None = None) -> list:
+    """`[fn(t) for t in tasks]` on the ensemble backends (`refuge.ensemble.map_runs`), in task order.
 
-    Results come back in task order; every task carries its own seeds, so the
-    results do not depend on where they ran.
+    `fn` may be a closure (pyabc's are): it travels as cloudpickle bytes, unpacked once per worker.
     """
+    import cloudpickle
 
-    def __init__(self, workers: int = 1, cluster: str | None = None):
-        self.workers = max(1, int(workers))
-        self.cluster = cluster
-        self._client = None
+    from refuge.ensemble import map_runs
 
-    @property
-    def parallel(self) -> int:
-        if self.cluster:
-            return max(1, sum(self.client().nthreads().values()))
-        return self.workers
-
-    def client(self):
-        if self._client is None:
-            from distributed import Client
-
-            try:
-                self._client = Client(self.cluster, timeout="20s")
-            except (OSError, TimeoutError, ValueError) as exc:
-                raise RefugeError(f"--cluster: cannot reach a Dask scheduler at {self.cluster!r} ({exc})") from None
-        return self._client
-
-    def session(self, fn: Callable):
-        """A context manager yielding `run(tasks) -> results` with `fn` installed on the workers."""
-        if self.cluster:
-            return _DaskSession(self.client(), fn)
-        if self.workers > 1:
-            return _PoolSession(self.workers, fn)
-        return _InlineSession(fn)
-
-    def map(self, fn: Callable, tasks: list) -> list:
-        with self.session(fn) as run:
-            return run(tasks)
-
-    def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
-            self._client = None
-
-
-class _InlineSession:
-    def __init__(self, fn):
-        self.fn = fn
-
-    def __enter__(self):
-        return lambda tasks: [self.fn(t) for t in tasks]
-
-    def __exit__(self, *exc):
-        return False
-
-
-class _PoolSession:
-    def __init__(self, workers: int, fn):
-        import multiprocessing as mp
-
-        import cloudpickle
-
-        ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
-        self.pool = ctx.Pool(workers, initializer=_install, initargs=(cloudpickle.dumps(fn),))
-
-    def __enter__(self):
-        return lambda tasks: self.pool.map(_call_installed, tasks, chunksize=1)
-
-    def __exit__(self, *exc):
-        self.pool.terminate() if exc[0] else self.pool.close()
-        self.pool.join()
-        return False
-
-
-class _DaskSession:
-    def __init__(self, client, fn):
-        import cloudpickle
-
-        self.client = client
-        self.blob = client.scatter(cloudpickle.dumps(fn), broadcast=True)
-
-    def __enter__(self):
-        def run(tasks):
-            futures = self.client.map(_call_blob, [self.blob] * len(tasks), tasks, pure=False)
-            return self.client.gather(futures)
-        return run
-
-    def __exit__(self, *exc):
-        return False
-
-
-def chunks(items: list, parts: int) -> list[list]:
-    """Split into at most `parts` contiguous, nearly equal chunks."""
-    parts = max(1, min(parts, len(items)))
-    bounds = np.linspace(0, len(items), parts + 1).round().astype(int)
-    return [items[a:b] for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+    if (workers or 0) == 1 and cluster is None:
+        return [fn(t) for t in tasks]
+    return map_runs(functools.partial(_call_blob, cloudpickle.dumps(fn)), tasks, workers=workers, cluster=cluster)
 
 
 # --- the sampler: ordered acceptance, seeded candidates, pending store ---------------------------
@@ -321,20 +244,20 @@ def candidate_seed(seed: int, t: int, i: int) -> int:
 
 
 class _SeededCandidates:
-    """Runs pyabc's `simulate_one` for candidate indices, each under its own seed."""
+    """Runs pyabc's `simulate_one` for one candidate index, under that candidate's own seed."""
 
     def __init__(self, simulate_one, seed: int, t: int):
         self.simulate_one, self.seed, self.t = simulate_one, seed, t
 
-    def __call__(self, indices: list[int]) -> list:
-        out = []
+    def __call__(self, i: int):
+        s = candidate_seed(self.seed, self.t, i)
         with _LOCK:  # the global generators are per process; threads of one worker take turns
-            for i in indices:
-                s = candidate_seed(self.seed, self.t, i)
-                np.random.seed(s)
-                random.seed(s)
-                out.append((i, self.simulate_one()))
-        return out
+            np.random.seed(s)
+            random.seed(s)
+            return self.simulate_one()
+
+
+_LOCK = threading.Lock()
 
 
 class Pending:
@@ -391,9 +314,11 @@ def _sampler_class():
         so the counts pyabc stores (and its budget) do not depend on batch sizes.
         """
 
-        def __init__(self, backend: Backend, seed: int, pending: Pending, progress: Callable | None = None):
+        def __init__(self, seed: int, pending: Pending, workers: int | None = 1, cluster: str | None = None,
+                     progress: Callable | None = None):
             super().__init__()
-            self.backend, self.seed, self.pending, self.progress = backend, seed, pending, progress
+            self.seed, self.pending, self.progress = seed, pending, progress
+            self.workers, self.cluster = workers, cluster
             self.rate = 0.5
             self.simulations = 0
             self.reused = 0
@@ -406,23 +331,23 @@ def _sampler_class():
             key = (t, n, round(eps, 12), self.seed)
             done = self.pending.load(t, key) if t >= 0 else {}
             self.reused += len(done)
+            candidates = _SeededCandidates(simulate_one, self.seed, t)
             order, accepted, nxt = [], 0, 0
-            with self.backend.session(_SeededCandidates(simulate_one, self.seed, t)) as run:
-                while accepted < n and nxt < max_eval:
-                    size = int(min(max(math.ceil((n - accepted) / max(self.rate, 0.02) * 1.1), 8), max_eval - nxt))
-                    batch = list(range(nxt, nxt + size))
-                    todo = [i for i in batch if i not in done]
-                    fresh = dict(p for part in run(chunks(todo, 4 * self.backend.parallel)) for p in part)
-                    if fresh and t >= 0:
-                        self.pending.append(t, key, fresh)
-                    self.simulations += len(fresh)
-                    done.update(fresh)
-                    for i in batch:
-                        if accepted < n:
-                            order.append(i)
-                            accepted += bool(done[i].accepted)
-                    nxt += size
-                    self._report(t, accepted, n, len(order), eps)
+            while accepted < n and nxt < max_eval:
+                size = int(min(max(math.ceil((n - accepted) / max(self.rate, 0.02) * 1.1), 8), max_eval - nxt))
+                batch = list(range(nxt, nxt + size))
+                todo = [i for i in batch if i not in done]
+                fresh = dict(zip(todo, run_tasks(candidates, todo, self.workers, self.cluster)))
+                if fresh and t >= 0:
+                    self.pending.append(t, key, fresh)
+                self.simulations += len(fresh)
+                done.update(fresh)
+                for i in batch:
+                    if accepted < n:
+                        order.append(i)
+                        accepted += bool(done[i].accepted)
+                nxt += size
+                self._report(t, accepted, n, len(order), eps)
             sample = self._create_empty_sample()
             for i in order:
                 sample.append(done[i])
@@ -472,6 +397,7 @@ class Calibration:
     simulations: int = 0
     reused: int = 0
     stopped: str = ""
+    predictive_runs: int = 0
 
 
 def _db_url(experiment: Path) -> str:
@@ -515,12 +441,15 @@ def _check_continuation(experiment: Path, digest: str, settings: Settings) -> in
 # --- the calibration ----------------------------------------------------------------------------
 
 
-def calibrate(scenario: Scenario, experiment: str | Path, settings: Settings | None = None, *, workers: int = 1,
-              cluster: str | None = None, restart: bool = False, progress: Callable[[dict], None] | None = None,
-              predictive_runs: int = 200) -> Calibration:
-    """Run (or continue) ABC-SMC for the scenario's uncertain parameters; write the posterior and its tables."""
-    import pyabc
+def calibrate(scenario: Scenario, experiment: str | Path, settings: Settings | None = None, *,
+              workers: int | None = 1, cluster: str | None = None, restart: bool = False,
+              progress: Callable[[dict], None] | None = None, predictive_runs: int = 200) -> Calibration:
+    """Run (or continue) ABC-SMC for the scenario's uncertain parameters; write the posterior and its tables.
 
+    `workers` local processes (None: one per core) or a Dask `cluster` address run the simulations.
+    Calling it again on the same `experiment` continues a stopped or interrupted calibration;
+    `restart` discards what is stored instead.
+    """
     settings = settings or Settings()
     experiment = Path(experiment)
     experiment.mkdir(parents=True, exist_ok=True)
@@ -528,54 +457,68 @@ def calibrate(scenario: Scenario, experiment: str | Path, settings: Settings | N
     if not scenario.evidence:
         raise RefugeError(f"{scenario.name}: no `evidence` entries to calibrate against")
     sim = Simulator(scenario, uncertain)
-    digest = sim.base.digest
+    sim.measure({u.name: u.default for u in uncertain}, 0)  # a scenario that cannot run fails here, not in a worker
     if restart:
-        import shutil
-
-        for name in (DB_NAME, META_NAME):
-            (experiment / name).unlink(missing_ok=True)
-        shutil.rmtree(experiment / "pending", ignore_errors=True)
-    run_id = _check_continuation(experiment, digest, settings)
-
-    sim.measure({u.name: u.default for u in uncertain}, 0)  # compile the engine once, before workers fork
-    backend = Backend(workers, cluster)
-    sampler = _sampler_class()(backend, settings.seed, Pending(experiment / "pending"), progress)
-    np.random.seed(settings.seed)  # pyabc draws the kernel's choices from the global generator
-    # A new calibration starts from the prior (threshold infinity); a continued one from the last
-    # stored generation's distances, as the uninterrupted run would have.
-    eps = pyabc.QuantileEpsilon(initial_epsilon=np.inf if run_id is None else "from_sample", alpha=0.5)
-    abc = pyabc.ABCSMC(sim, pyabc.Distribution(**{u.name: u.rv() for u in uncertain}), BoundDistance(sim.facts),
-                       population_size=settings.population, sampler=sampler, eps=eps)
-    meta = {"scenario": scenario.name, "scenario_digest": digest, "refuge_version": _version(),
-            "method": "ABC-SMC (pyabc " + pyabc.__version__ + "), distance: RMS of evidence misses",
-            "parameters": [u.name for u in uncertain], "fingerprint": settings.fingerprint(),
-            "settings": vars(settings) | {"workers": workers, "cluster": cluster}}
-    try:
-        if run_id is None:
-            history = abc.new(_db_url(experiment), {"facts": fact_centres(sim.facts)},
-                              meta_info={"scenario": scenario.name, "digest": digest})
-            run_id = history.id
-            _write_meta(experiment, meta | {"run_id": run_id, "status": "running"})
-        else:
-            history = abc.load(_db_url(experiment), run_id)
-        left = settings.generations - (history.max_t + 1)
-        if left > 0 and history.total_nr_simulations < settings.budget:
-            with np.errstate(invalid="ignore"):  # pyabc subtracts inf from inf after the prior generation
-                abc.run(max_nr_populations=left, max_total_nr_simulations=settings.budget,
-                        min_acceptance_rate=settings.min_acceptance)
-    finally:
-        backend.close()
+        _clear(experiment)
+    run_id = _check_continuation(experiment, sim.base.digest, settings)
+    sampler = _sampler_class()(settings.seed, Pending(experiment / "pending"), workers, cluster, progress)
+    abc = _abc(sim, settings, sampler, continued=run_id is not None)
+    meta = _meta(scenario, sim.base.digest, uncertain, settings, workers, cluster)
+    if run_id is None:
+        history = abc.new(_db_url(experiment), {"facts": fact_centres(sim.facts)},
+                          meta_info={"scenario": scenario.name, "digest": sim.base.digest})
+        run_id = history.id
+        _write_meta(experiment, meta | {"run_id": run_id, "status": "running"})
+    else:
+        history = abc.load(_db_url(experiment), run_id)
+    left = settings.generations - (history.max_t + 1)
+    if left > 0 and history.total_nr_simulations < settings.budget:
+        with np.errstate(invalid="ignore"):  # pyabc subtracts inf from inf after the prior generation
+            abc.run(max_nr_populations=left, max_total_nr_simulations=settings.budget,
+                    min_acceptance_rate=settings.min_acceptance)
+    Pending(experiment / "pending").load(history.max_t + 1, ())  # drops leftovers of committed generations
     if history.max_t < 0:
         raise RefugeError(f"{experiment}: the budget ran out before the first generation finished; "
                           "raise --budget and run the same command again to continue")
     cal = _collect(experiment, scenario, uncertain, history, settings)
     cal.simulations, cal.reused = sampler.simulations, sampler.reused
     cal.summary = posterior_table(cal.posterior, uncertain)
-    cal.predictive = posterior_predictive(cal, predictive_runs, seed=settings.seed + 1, backend=Backend(workers,
-                                                                                                        cluster))
+    cal.predictive = posterior_predictive(cal, predictive_runs, seed=settings.seed + 1, workers=workers,
+                                          cluster=cluster)
+    cal.predictive_runs = predictive_runs
     cal.diagnosis = diagnose(cal, history, sim.facts)
     write_outputs(cal, meta | {"run_id": run_id, "status": "done"})
     return cal
+
+
+def _clear(experiment: Path) -> None:
+    import shutil
+
+    for name in (DB_NAME, META_NAME):
+        (experiment / name).unlink(missing_ok=True)
+    shutil.rmtree(experiment / "pending", ignore_errors=True)
+
+
+def _abc(sim: Simulator, settings: Settings, sampler, continued: bool):
+    import pyabc
+
+    np.random.seed(settings.seed)  # pyabc draws from the global generator outside the sampler too
+    # A new calibration starts from the prior (threshold infinity); a continued one from the last
+    # stored generation's distances, exactly as the uninterrupted run would have.
+    eps = pyabc.QuantileEpsilon(initial_epsilon="from_sample" if continued else np.inf, alpha=0.5)
+    prior = pyabc.Distribution(**{u.name: u.rv() for u in sim.uncertain})
+    return pyabc.ABCSMC(sim, prior, BoundDistance(sim.facts), population_size=settings.population,
+                        sampler=sampler, eps=eps)
+
+
+def _meta(scenario: Scenario, digest: str, uncertain: list[Uncertain], settings: Settings, workers, cluster) -> dict:
+    import pyabc
+
+    return {"scenario": scenario.name, "scenario_title": scenario.title, "scenario_digest": digest,
+            "refuge_version": _version(),
+            "method": f"ABC-SMC (pyabc {pyabc.__version__}); distance: RMS of the evidence misses",
+            "parameters": [u.name for u in uncertain], "fingerprint": settings.fingerprint(),
+            "settings": vars(settings) | {"workers": workers, "cluster": cluster}}
 
 
 def _version() -> str:
@@ -637,44 +580,48 @@ def posterior_table(posterior, uncertain: list[Uncertain], level: float = LEVEL)
     return pd.DataFrame(rows)
 
 
-def sample_posterior(experiment: str | Path, n: int, seed: int = 0) -> list[dict]:
-    """`n` parameter sets drawn from a stored posterior (weighted, with replacement)."""
+def read_posterior(experiment: str | Path):
+    """The stored posterior particles: one column per parameter (own units), weight, distance."""
     import pandas as pd
 
     path = Path(experiment) / POSTERIOR_NAME
     if not path.exists():
-        raise RefugeError(f"{experiment}: no {POSTERIOR_NAME}; run `refuge calibrate ... --out {experiment}` first")
-    post = pd.read_parquet(path)
+        raise RefugeError(f"{experiment}: no {POSTERIOR_NAME}; run `refuge calibrate SCENARIO --out {experiment}` "
+                          "first")
+    return pd.read_parquet(path)
+
+
+def sample_posterior(experiment: str | Path, n: int, seed: int = 0) -> list[dict]:
+    """`n` parameter sets drawn from a stored posterior (weighted, with replacement).
+
+    Draw `k` depends only on (seed, k): asking for more draws keeps the first ones.
+    """
+    post = read_posterior(experiment)
     return _resample(post, [c for c in post.columns if c not in ("weight", "distance")], n, seed)
 
 
-class _PredictiveRun:
-    def __init__(self, sim: Simulator):
-        self.sim = sim
-
-    def __call__(self, task: list[tuple[dict, int]]) -> list[np.ndarray]:
-        return [self.sim.measure(values, seed) for values, seed in task]
+def _measure_task(sim: Simulator, task: tuple[dict, int]) -> np.ndarray:
+    values, seed = task
+    return sim.measure(values, seed)
 
 
-def posterior_predictive(cal: Calibration, n: int = 200, seed: int = 1, backend: Backend | None = None):
+def posterior_predictive(cal: Calibration, n: int = 200, seed: int = 1, workers: int | None = 1,
+                         cluster: str | None = None):
     """The evidence table over `n` fresh runs, each with parameters drawn from the posterior."""
+    from refuge.ensemble import map_runs
     from refuge.evidence import evaluate
 
     sim = Simulator(cal.scenario, cal.uncertain)
     draws = _resample(cal.posterior, [u.name for u in cal.uncertain], n, seed)
     tasks = [(d, 10_000 * seed + k) for k, d in enumerate(draws)]
-    backend = backend or Backend()
-    try:
-        values = [v for part in backend.map(_PredictiveRun(sim), chunks(tasks, 4 * backend.parallel))
-                  for v in part]
-    finally:
-        backend.close()
+    values = map_runs(functools.partial(_measure_task, sim), tasks, workers=workers, cluster=cluster)
     return evaluate(sim.base, np.array(values).reshape(len(values), len(sim.facts)))
 
 
 def _resample(post, names: list[str], n: int, seed: int) -> list[dict]:
-    w = post["weight"].to_numpy(float)
-    idx = np.random.default_rng(seed).choice(len(post), size=n, p=w / w.sum())
+    cum = np.cumsum(post["weight"].to_numpy(float))
+    u = [np.random.default_rng([int(seed), k]).random() * cum[-1] for k in range(n)]
+    idx = np.minimum(np.searchsorted(cum, u, side="right"), len(cum) - 1)
     return [{k: float(post[k].iat[i]) for k in names} for i in idx]
 
 
@@ -740,8 +687,8 @@ def write_outputs(cal: Calibration, meta: dict) -> None:
     write_frame(cal.summary, e / SUMMARY_NAME)
     write_frame(cal.predictive, e / PREDICTIVE_NAME)
     plot_marginals(cal.posterior, cal.uncertain, e / MARGINALS_NAME)
-    gens = [{"generation": int(r.generation), "epsilon": float(r.epsilon), "samples": int(r.samples),
-             "seconds": float(r.wall_time)} for r in cal.generations.itertuples()]
+    gens = [{"generation": int(r.generation), "epsilon": float(r.epsilon) if np.isfinite(r.epsilon) else None,
+             "samples": int(r.samples), "seconds": float(r.wall_time)} for r in cal.generations.itertuples()]
     meta = meta | {"generations": gens, "stopped": cal.stopped, "diagnosis": cal.diagnosis,
                    "files": {"posterior": POSTERIOR_NAME, "summary": SUMMARY_NAME, "predictive": PREDICTIVE_NAME,
                              "marginals": MARGINALS_NAME}}
@@ -773,23 +720,32 @@ def plot_marginals(posterior, uncertain: list[Uncertain], path: str | Path, trut
 
 
 def _marginal(ax, posterior, u: Uncertain, truth: float | None) -> None:
+    """Densities on the scale the prior is drawn on (log10 for log-uniform), axis in the parameter's units."""
+    from scipy.stats import gaussian_kde
+
+    f = np.log10 if u.log else (lambda v: np.asarray(v, float))
+    back = (lambda v: 10 ** v) if u.log else (lambda v: v)
     d = u.dist()
-    lo, hi = d.ppf([0.001, 0.999])
-    x = posterior[u.name].to_numpy()
-    if u.log:
-        bins = np.logspace(np.log10(lo), np.log10(hi), 30)
-        ax.set_xscale("log")
-    else:
-        bins = np.linspace(min(lo, x.min()), max(hi, x.max()), 30)
-    ax.hist(x, bins=bins, weights=posterior["weight"].to_numpy(), density=True, color="#4477aa", alpha=0.75,
-            label="posterior")
-    grid = np.geomspace(lo, hi, 200) if u.log else np.linspace(lo, hi, 200)
-    ax.plot(grid, d.pdf(grid), color="#444444", lw=1.2, ls="--", label="prior")
+    lo, hi = f(d.ppf([0.001, 0.999]))
+    x, w = f(posterior[u.name].to_numpy()), posterior["weight"].to_numpy()
+    grid = np.linspace(min(lo, x.min()), max(hi, x.max()), 400)
+    prior = d.pdf(10 ** grid) * 10 ** grid * np.log(10) if u.log else d.pdf(grid)
+    if len(x) > 2 and x.std() > 0:
+        post = gaussian_kde(x, weights=w)(grid)
+        q_lo, q_hi = weighted_quantiles(x, w, [(1 - LEVEL) / 2, 1 - (1 - LEVEL) / 2])
+        inside = (grid >= q_lo) & (grid <= q_hi)
+        ax.fill_between(back(grid[inside]), post[inside], color="#4477aa", alpha=0.25, lw=0,
+                        label=f"posterior {LEVEL:.0%}")
+        ax.plot(back(grid), post, color="#4477aa", lw=1.6, label="posterior")
+    ax.plot(back(grid), prior, color="#444444", lw=1.2, ls="--", label="prior")
     ax.axvline(u.default, color="#cc6677", lw=1, label="scenario value")
     if truth is not None:
         ax.axvline(truth, color="#228833", lw=1.5, label="truth")
+    if u.log:
+        ax.set_xscale("log")
     ax.set_title(u.name, fontsize=10)
     ax.set_yticks([])
+    ax.set_ylim(bottom=0)
     ax.legend(fontsize=7, frameon=False)
 
 
@@ -804,3 +760,140 @@ def load_calibration(experiment: str | Path) -> dict:
             out[key] = pd.read_csv(e / name)
     out["marginals"] = e / MARGINALS_NAME if (e / MARGINALS_NAME).exists() else None
     return out
+
+
+# --- runs with parameters drawn from a posterior ---------------------------------------------------
+
+
+def posterior_scenario(scenario: Scenario, experiment: str | Path) -> tuple[Scenario, list[str]]:
+    """Check that a stored posterior fits the scenario; return it and warnings (e.g. an edited scenario)."""
+    from refuge.model import scenario_digest
+
+    meta = read_meta(Path(experiment))
+    names = list(read_posterior(experiment).columns.drop(["weight", "distance"], errors="ignore"))
+    missing = [n for n in names if n not in scenario.parameters]
+    if missing:
+        raise RefugeError(f"--posterior {experiment}: the posterior has parameters the scenario `{scenario.name}` "
+                          f"lacks: {', '.join(missing)}")
+    warnings = []
+    if meta.get("scenario_digest") != scenario_digest(scenario):
+        warnings.append(f"note: {experiment} was calibrated on another version of `{scenario.name}` "
+                        f"(digest {meta.get('scenario_digest')}); its posterior is used as stored")
+    return scenario, warnings
+
+
+@dataclass(frozen=True)
+class _PosteriorSpec:
+    sim: Simulator
+    draws: tuple
+    seed: int
+    until: Any = None
+
+
+def _posterior_task(spec: _PosteriorSpec, r: int) -> dict[str, bytes]:
+    """Replicate `r`: parameters from draw `r`, seed `seed + r`; tables encoded for the experiment store."""
+    from refuge.api import simulate
+    from refuge.compare import outcomes
+    from refuge.evidence import measure_all
+    from refuge.store import encode, run_tables
+
+    sim = spec.sim
+    values = spec.draws[r]
+    run = simulate(sim.model_for(values), seed=spec.seed + r, until=spec.until)
+    measures = {f"evidence:{f['id']}": x for f, x in zip(sim.facts, measure_all(run))}
+    measures.update({f"outcome:{k}": x for k, x in outcomes(run).items()})
+    measures.update({f"parameter:{k}": x for k, x in values.items()})
+    return {name: encode(table) for name, table in run_tables(run, r, measures).items()}
+
+
+def run_posterior_ensemble(scenario: Scenario, origin: str, experiment: str | Path, runs: int, seed: int = 0,
+                           store: str | Path = "out", workers: int | None = None, cluster: str | None = None,
+                           overrides: dict[str, float] | None = None, until=None, progress: bool = False):
+    """An ensemble whose replicate `r` takes posterior draw `r` (and seed `seed + r`); returns the Experiment."""
+    from refuge.ensemble import imap_runs
+    from refuge.model import scenario_digest
+    from refuge.store import Experiment, make_meta
+
+    overrides = dict(overrides or {})
+    draws = sample_posterior(experiment, runs, seed)
+    clash = sorted(set(overrides) & set(draws[0]))
+    if clash:
+        raise RefugeError(f"--set: {', '.join(clash)} is drawn from the posterior; drop it from --set")
+    variant = {"name": "posterior", "description": f"parameters drawn from the posterior in {experiment}",
+               "set": overrides}
+    meta = make_meta(scenario, origin, scenario_digest(scenario), seed, runs, [variant], overrides, until)
+    meta["posterior"] = {"experiment": str(Path(experiment).resolve()),
+                         "scenario_digest": read_meta(Path(experiment)).get("scenario_digest"),
+                         "parameters": list(draws[0])}
+    _check_same_posterior(Path(store), meta["posterior"])
+    exp = Experiment.create(store, meta)
+    spec = _PosteriorSpec(Simulator(scenario.with_values(overrides), []), tuple(draws), int(seed), until)
+    todo = exp.missing()
+    label = f"{scenario.name}: {len(todo)} posterior runs" if progress else False
+    for i, blobs in imap_runs(functools.partial(_posterior_task, spec), [r for _, r in todo], workers=workers,
+                              cluster=cluster, progress=label):
+        exp.write_run("posterior", todo[i][1], blobs)
+    return exp
+
+
+def _check_same_posterior(store: Path, posterior: dict) -> None:
+    meta_file = store / "experiment.json"
+    if not meta_file.exists():
+        return
+    old = json.loads(meta_file.read_text(encoding="utf-8")).get("posterior")
+    if old is None or old.get("experiment") != posterior["experiment"]:
+        raise RefugeError(f"{store}: holds runs that did not draw from the posterior in {posterior['experiment']}; "
+                          "use another --out directory")
+
+
+# --- progress on a console -------------------------------------------------------------------------
+
+
+class ConsoleProgress:
+    """A live line for the generation under way, and one printed line per finished generation."""
+
+    def __init__(self):
+        from rich.console import Console
+
+        self.console = Console(stderr=True)
+        self.t: int | None = None
+        self.last: dict = {}
+
+    def __enter__(self):
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                            TextColumn("accepted of {task.fields[evaluated]:,} candidates"), TimeElapsedColumn(),
+                            console=self.console, transient=True)
+        self.bar.start()
+        self.task = None
+        return self
+
+    def __call__(self, event: dict) -> None:
+        if event["generation"] != self.t:
+            self._done()
+            self.t = event["generation"]
+            self.start = time.perf_counter()
+            self.task = self.bar.add_task(self._label(event), total=event["population"], evaluated=0)
+        self.bar.update(self.task, completed=event["accepted"], evaluated=event["evaluated"])
+        self.last = event
+
+    def _label(self, e: dict) -> str:
+        eps = "prior" if not np.isfinite(e["epsilon"]) else f"threshold {e['epsilon']:.3g}"
+        return f"generation {e['generation']} ({eps})"
+
+    def _done(self) -> None:
+        e = self.last
+        if not e:
+            return
+        self.bar.remove_task(self.task)
+        rate = e["accepted"] / max(e["evaluated"], 1)
+        self.console.print(f"{self._label(e)}: {e['accepted']} of {e['evaluated']:,} accepted ({rate:.0%}), "
+                           f"{time.perf_counter() - self.start:.1f} s, {e['simulations']:,} simulations")
+        self.last = {}
+
+    def __exit__(self, *exc) -> bool:
+        if exc[0] is None:
+            self._done()
+        self.bar.stop()
+        return False

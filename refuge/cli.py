@@ -204,6 +204,71 @@ def report(
     typer.echo(f"wrote {path} (figures in {path.with_name(path.stem + '-figures')})")
 
 
+@app.command("calibrate")
+def calibrate_command(
+    scenario: Optional[str] = typer.Argument(None, help="scenario YAML file or built-in name "
+                                             f"(default: {DEFAULT_SCENARIO})"),
+    out: Path = typer.Option(Path("calibration"), "--out", help="experiment directory; the same command "
+                             "again continues an interrupted or stopped calibration"),
+    budget: int = typer.Option(12000, "--budget", min=1, help="most simulations in all generations"),
+    population: int = typer.Option(150, "--population", min=10, help="particles per generation"),
+    generations: int = typer.Option(12, "--generations", min=1, help="most generations"),
+    min_acceptance: float = typer.Option(0.02, "--min-acceptance", min=0.0, max=1.0,
+                                         help="stop when a generation accepts fewer candidates than this"),
+    seed: int = typer.Option(0, "--seed", help="the same seed gives the same posterior on any backend"),
+    workers: Optional[int] = typer.Option(None, "--workers", min=1, help="local worker processes "
+                                          "(default: one per core)"),
+    cluster: Optional[str] = typer.Option(None, "--cluster", help="address of a Dask scheduler to run on"),
+    restart: bool = typer.Option(False, "--restart", help="discard a calibration stored in --out"),
+    predictive_runs: int = typer.Option(200, "--predictive-runs", min=1, help="runs of the posterior "
+                                        "predictive evidence check"),
+) -> None:
+    """Infer the parameters that have a prior from the evidence (ABC-SMC); write the posterior to --out."""
+    import os
+
+    from refuge.calibrate import ConsoleProgress, Settings, calibrate
+    from refuge.errors import RefugeError
+
+    model = load_model(scenario)
+    os.environ.setdefault("ABC_LOG_LEVEL", "WARNING")  # pyabc logs every generation at INFO when imported
+    settings = Settings(population=population, budget=budget, generations=generations,
+                        min_acceptance=min_acceptance, seed=seed)
+    try:
+        with ConsoleProgress() as progress:
+            cal = calibrate(model.scenario, out, settings, workers=workers, cluster=cluster, restart=restart,
+                            progress=progress, predictive_runs=predictive_runs)
+    except RefugeError as exc:
+        fail(str(exc))
+    print_calibration(cal, scenario or DEFAULT_SCENARIO)
+
+
+def print_calibration(cal, scenario: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    table = Table(title=f"posterior of {cal.scenario.name} ({len(cal.generations)} generations; {cal.stopped})")
+    for col in ("parameter", "prior", "prior 90%", "scenario value", "posterior median", "posterior 90%"):
+        table.add_column(col, justify="left" if col in ("parameter", "prior") else "right",
+                         no_wrap=col in ("parameter", "prior"))
+    for r in cal.summary.itertuples():
+        table.add_row(r.parameter, r.prior, f"{r.prior_low:.4g} – {r.prior_high:.4g}", f"{r.default:.4g}",
+                      f"{r.median:.4g}", f"{r.low:.4g} – {r.high:.4g}")
+    console.print(table)
+    ev = Table(title=f"evidence under the posterior predictive ({cal.predictive_runs} runs)")
+    for col in ("fact", "bound", "median [90%]", "holds in"):
+        ev.add_column(col, justify="left" if col in ("fact", "bound") else "right")
+    for r in cal.predictive.itertuples():
+        mark = "[green]" if r.share_holding >= 0.5 else "[red]"
+        ev.add_row(r.id, r.bound, f"{r.median:,.4g} [{r.low:,.4g}, {r.high:,.4g}]", f"{mark}{r.share_holding:.0%}")
+    console.print(ev)
+    for d in cal.diagnosis:
+        console.print(f"[red]{d['id']}[/red] holds in {d['share_holding']:.0%} of posterior runs: {d['reason']}")
+    reused = f", {cal.reused:,} reused from an interrupted generation" if cal.reused else ""
+    typer.echo(f"{cal.simulations:,} simulations this session{reused}. wrote {cal.experiment}; "
+               f"`refuge run {scenario} --posterior {cal.experiment}` runs with posterior parameters")
+
+
 def print_summary(result) -> None:
     from rich.console import Console
     from rich.table import Table
