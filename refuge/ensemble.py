@@ -26,6 +26,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 from refuge.errors import RefugeError
 
 MAX_CHUNK = 16  # tasks per chunk: large enough to hide the hand-over, small enough for a live progress bar
+CONNECT_TIMEOUT = "10s"  # to reach a Dask scheduler
 
 
 # --- the generic parallel map -----------------------------------------------------------------------
@@ -142,7 +143,7 @@ def _on_dask(fn, tasks: list, cluster: Any, chunksize: int | None) -> Iterator[t
     own = not isinstance(cluster, Client)
     if own:
         try:
-            client = Client(cluster, timeout="10s")
+            client = Client(cluster, timeout=CONNECT_TIMEOUT)
         except (OSError, TimeoutError, ValueError) as exc:
             raise RefugeError(f"--cluster: could not connect to the Dask scheduler at {cluster!r} ({exc})") from None
     else:
