@@ -269,6 +269,54 @@ def print_calibration(cal, scenario: str) -> None:
                f"`refuge run {scenario} --posterior {cal.experiment}` runs with posterior parameters")
 
 
+@app.command("sensitivity")
+def sensitivity_command(
+    scenario: Optional[str] = typer.Argument(None, help="scenario YAML file or built-in name "
+                                             f"(default: {DEFAULT_SCENARIO})"),
+    output: list[str] = typer.Option(..., "--output", help="what to explain (repeatable): peak:PLACE, mean:PLACE, "
+                                     "end:PLACE, wait:PLACE, longest:PLACE, arrivals[:NAME], flow:TRANSITION, "
+                                     "or an evidence id"),
+    method: str = typer.Option("morris", "--method", help="morris (screening, cheap) or sobol (variance shares)"),
+    samples: Optional[int] = typer.Option(None, "--samples", help="Morris trajectories (default 20) or Sobol "
+                                          "base sample, a power of 2 (default 256)"),
+    replicates: int = typer.Option(4, "--replicates", min=1, help="seeds per parameter point (their mean is used)"),
+    seed: int = typer.Option(0, "--seed", help="seed of the design and of the replicates"),
+    workers: Optional[int] = typer.Option(None, "--workers", min=1, help="local worker processes "
+                                          "(default: one per core)"),
+    cluster: Optional[str] = typer.Option(None, "--cluster", help="address of a Dask scheduler to run on"),
+    out: Path = typer.Option(Path("sensitivity"), "--out", help="directory for the table, design and plot"),
+) -> None:
+    """Global sensitivity of chosen outputs to the parameters that have a prior (SALib: Morris or Sobol)."""
+    from refuge.errors import RefugeError
+    from refuge.sensitivity import analyse, write_outputs
+
+    model = load_model(scenario)
+    try:
+        result = analyse(model.scenario, output, method=method, samples=samples, replicates=replicates, seed=seed,
+                         workers=workers, cluster=cluster, progress=True)
+    except RefugeError as exc:
+        fail(str(exc))
+    files = write_outputs(result, out)
+    print_sensitivity(result)
+    typer.echo("wrote " + ", ".join(str(f) for f in files))
+
+
+def print_sensitivity(result) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    index = "μ* (Morris)" if result.method == "morris" else "total index (Sobol)"
+    for o in result.outputs:
+        rows = result.table[result.table.output == o.text]
+        table = Table(title=f"{o.text}: parameters by effect ({result.runs:,} runs)")
+        for col in ("rank", "parameter", index, "95% ±"):
+            table.add_column(col, justify="left" if col == "parameter" else "right")
+        for r in rows.itertuples():
+            table.add_row(str(r.rank), r.parameter, f"{r.importance:,.4g}", f"{r.importance_conf:,.2g}")
+        console.print(table)
+
+
 def print_summary(result) -> None:
     from rich.console import Console
     from rich.table import Table
