@@ -121,13 +121,18 @@ def print_experiment(exp) -> None:
 
     table = Table(title=f"{exp.meta['scenario_title'] or exp.meta['scenario_name']} — {exp.n_runs} runs per "
                         f"variant, seeds {exp.meta['seed']}..{exp.meta['seed'] + exp.n_runs - 1}: median [90% interval]")
-    table.add_column("outcome")
+    from refuge.compare import fmt
+
+    table.add_column("outcome", no_wrap=True)
     for v in exp.variants:
         table.add_column(v, justify="right")
     summary = exp.summary()
     for label, rows in summary.groupby("label", sort=False):
-        table.add_row(label, *[f"{r.median:,.1f} [{r.low:,.1f}, {r.high:,.1f}]" for r in rows.itertuples()])
-    Console().print(table)
+        table.add_row(label, *[f"{fmt(r.median)} [{fmt(r.low)}, {fmt(r.high)}]" for r in rows.itertuples()])
+    console = Console()
+    if not console.is_terminal:
+        console.width = max(console.width, 120)
+    console.print(table)
     typer.echo(f"wrote {exp.path} ({sum(len(exp.finished(v)) for v in exp.variants)} runs); "
                f"`refuge report {exp.path}` makes an HTML report")
 
@@ -168,8 +173,12 @@ def print_differences(result) -> None:
 
     from refuge.io import write_frame
 
+    from refuge.compare import fmt
+
     exp, df = result.experiment, result.table
     console = Console()
+    if not console.is_terminal:  # logs and files: room for a whole row rather than 80 columns
+        console.width = max(console.width, 120)
     for name, rows in df.groupby("variant", sort=False):
         desc = next((v["description"] for v in exp.meta["variants"] if v["name"] == name), "")
         sets = exp.variant_set(name)
@@ -177,11 +186,11 @@ def print_differences(result) -> None:
         table = Table(title=f"{name}{' — ' + desc if desc else ''} ({changes or 'no change'}), "
                             f"{int(rows.runs.iloc[0])} paired runs")
         for col in ("outcome", "baseline", name, "Δ median [90% of runs]", "Δ mean [95% CI]"):
-            table.add_column(col, justify="left" if col == "outcome" else "right")
+            table.add_column(col, justify="left" if col == "outcome" else "right", no_wrap=col == "outcome")
         for r in rows.itertuples():
-            table.add_row(r.label, f"{r.baseline:,.1f}", f"{r.value:,.1f}",
-                          f"{r.difference:+,.1f} [{r.low:+,.1f}, {r.high:+,.1f}]",
-                          f"{r.mean_difference:+,.1f} [{r.mean_low:+,.1f}, {r.mean_high:+,.1f}]")
+            table.add_row(r.label, fmt(r.baseline), fmt(r.value),
+                          f"{fmt(r.difference, True)} [{fmt(r.low, True)}, {fmt(r.high, True)}]",
+                          f"{fmt(r.mean_difference, True)} [{fmt(r.mean_low, True)}, {fmt(r.mean_high, True)}]")
         console.print(table)
     path = write_frame(df, exp.path / "differences.csv")
     typer.echo(f"wrote {path}; `refuge report {exp.path}` makes an HTML report")
@@ -329,6 +338,51 @@ def print_summary(result) -> None:
     for row in result.summary().itertuples(index=False):
         table.add_row(row.state, row.kind, f"{row.start:,}", f"{row.end:,}", f"{row.peak:,}", str(row.peak_date))
     Console().print(table)
+
+
+@app.command("check")
+def check_command(
+    scenario: Optional[str] = typer.Argument(None, help="scenario YAML file or built-in name "
+                                             f"(default: {DEFAULT_SCENARIO})"),
+    runs: int = typer.Option(200, "--runs", min=1, help="replicates (run r uses seed + r)"),
+    seed: int = typer.Option(0, "--seed", help="seed of the first run"),
+    workers: Optional[int] = typer.Option(None, "--workers", min=1, help="local worker processes "
+                                          "(default: one per core)"),
+    cluster: Optional[str] = typer.Option(None, "--cluster", help="address of a Dask scheduler to run on"),
+    format_: str = typer.Option("table", "--format", help="table (for people), json (everything) or csv "
+                                "(the evidence table)"),
+    out: Optional[Path] = typer.Option(None, "--out", help="also write evidence.csv, missions.csv and years.csv "
+                                       "to this directory"),
+) -> None:
+    """How well a scenario reproduces the facts it cites: each fact's simulated median and 90% interval, whether
+    its bound holds in the median run and in what share of runs; then per mission and per year figures.
+    Exits with 1 when a fact marked `required` fails in the median run."""
+    import json
+
+    from refuge.check import check, print_report, to_json
+    from refuge.errors import RefugeError
+    from refuge.io import write_frame
+
+    if format_ not in ("table", "json", "csv"):
+        fail(f"--format: expected table, json or csv; found {format_!r}")
+    model = load_model(scenario)
+    try:
+        result = check(model, runs=runs, seed=seed, workers=workers, cluster=cluster,
+                       progress=f"{model.scenario.name}: check" if format_ == "table" and sys.stderr.isatty() else False)
+    except RefugeError as exc:
+        fail(str(exc))
+    if format_ == "table":
+        print_report(result)
+    elif format_ == "json":
+        sys.stdout.write(json.dumps(to_json(result), indent=2) + "\n")
+    else:
+        sys.stdout.write(result.facts.to_csv(index=False))
+    if out is not None:
+        files = [write_frame(df, out / f"{name}.csv") for name, df in
+                 (("evidence", result.facts), ("missions", result.missions), ("years", result.yearly))]
+        typer.echo("wrote " + ", ".join(str(f) for f in files), err=format_ != "table")
+    if result.failed_required:
+        raise typer.Exit(1)
 
 
 @app.command()

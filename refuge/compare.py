@@ -19,11 +19,11 @@ from refuge.errors import RefugeError
 
 # What a comparison reports for each run. "Missions" are the states of kind `refuge`.
 OUTCOMES = {
-    "waiting_mean": "people waiting in missions (mean per day)",
-    "waiting_peak": "people waiting in missions (peak)",
-    "longest_wait": "longest wait in a mission (days)",
+    "waiting_mean": "waiting in missions, mean per day",
+    "waiting_peak": "waiting in missions, peak",
+    "longest_wait": "longest wait in a mission, days",
     "arrivals": "arrivals at a destination",
-    "arrests": "arrests (moves into custody)",
+    "arrests": "arrests (into custody)",
     "returns": "forced returns",
 }
 BASELINE = "baseline"
@@ -54,6 +54,16 @@ def outcomes(run) -> dict[str, float]:
         "arrests": into("custody"),
         "returns": into("returned"),
     }
+
+
+def fmt(x: float, signed: bool = False) -> str:
+    """A number for people to read: whole numbers from 100 up, one decimal below."""
+    if x is None or math.isnan(x):
+        return "–"
+    text = f"{x:,.0f}" if abs(x) >= 100 or float(x).is_integer() else f"{x:,.1f}"
+    if text in ("-0", "-0.0"):
+        text = "0"
+    return ("+" + text) if signed and not text.startswith("-") and text != "0" else text
 
 
 def parse_values(text: str, option: str = "--set") -> dict[str, float]:
