@@ -1,0 +1,383 @@
+"""How well a scenario reproduces the facts it cites, over an ensemble; and what each run says per mission and year.
+
+    from refuge.check import check
+    result = check("north-korea-china", runs=200, seed=0)
+    result.facts        # one row per evidence fact: median, 90% interval, holds in the median run, share of runs
+    result.missions     # per mission: person-days sheltered, daily supply needs, waits, days closed
+    result.years        # per calendar year: entries, arrests, returns, arrivals at a destination
+    result.failed_required   # ids of required facts whose bound fails in the median run
+
+For one run, `mission_table(run)` and `year_table(run)` give the same per-mission and per-year figures.
+
+Run `r` uses seed `seed + r`, whatever the number of workers, so a check is reproducible.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+import numpy as np
+
+from refuge.evidence import measure_all
+from refuge.model import T_SRC, Model
+from refuge.results import Run
+
+DEFAULT_RUNS = 200
+SERIAL_BELOW = 16  # fewer runs than this are not worth starting worker processes for
+LEVEL = 0.90
+
+# Per-mission figures of one run, in this order.
+MISSION_METRICS = ("entries", "person_days", "mean_occupancy", "peak_occupancy", "days_closed", "wait_median",
+                   "wait_p90", "wait_longest")
+YEAR_METRICS = ("entries", "arrests", "returns", "arrivals")
+
+
+# --- one run ---------------------------------------------------------------------------------------------
+
+
+def mission_sites(model: Model) -> list[int]:
+    """Sites that hold at least one refuge state (embassies, consulates)."""
+    return sorted({int(model.state_site[s]) for s, k in enumerate(model.state_kinds)
+                   if k == "refuge" and model.state_site[s] >= 0})
+
+
+def supplies(model: Model) -> list[str]:
+    """Every supply item named by a mission site, in first-seen order."""
+    items: list[str] = []
+    for n in mission_sites(model):
+        for item in model.scenario.sites[n].supplies:
+            if item not in items:
+                items.append(item)
+    return items
+
+
+def _edge_kinds(model: Model) -> tuple[np.ndarray, np.ndarray]:
+    kinds = np.array(model.state_kinds + [""])  # a trailing blank so an empty edge list still indexes
+    if not model.edge_names:
+        return np.array([], str), np.array([], str)
+    return kinds[model.trans[model.edge_trans, T_SRC]], kinds[model.edge_target]
+
+
+def _into(model: Model, kind: str) -> np.ndarray:
+    """Edges entering a state of `kind` from a state of another kind (a move between two cells is not an entry)."""
+    src, dst = _edge_kinds(model)
+    return np.flatnonzero((dst == kind) & (src != kind))
+
+
+def _waits(run: Run, states: list[int]) -> np.ndarray:
+    """Days spent by each person in these states: completed stays, and stays still going at the end."""
+    sel = np.isin(run.stays[:, 0], states)
+    done = np.repeat(run.stays[sel, 2] - run.stays[sel, 1], run.stays[sel, 3])
+    on = np.isin(run.ongoing[:, 0], states)
+    ongoing = np.repeat((run.days - 1) - run.ongoing[on, 2], run.ongoing_size[on])
+    return np.concatenate([done, ongoing])
+
+
+def mission_matrix(run: Run) -> np.ndarray:
+    """(missions, MISSION_METRICS) for one run; waits are NaN for a mission nobody entered."""
+    m = run.model
+    sites = mission_sites(m)
+    occ = run.site_occupancy
+    entry_edges = _into(m, "refuge")
+    out = np.full((len(sites), len(MISSION_METRICS)), math.nan)
+    for i, n in enumerate(sites):
+        states = [s for s in range(len(m.state_names)) if m.state_site[s] == n]
+        edges = [e for e in entry_edges if m.edge_target[e] in states]
+        waits = _waits(run, states)
+        out[i, :5] = (run.flows[:, edges].sum(), occ[:, n].sum(), occ[:, n].mean() if run.days else math.nan,
+                      occ[:, n].max(initial=0), run.closed_sites[:, n].sum())
+        if waits.size:
+            out[i, 5:] = (np.median(waits), np.quantile(waits, 0.9), waits.max())
+    return out
+
+
+def year_matrix(run: Run) -> tuple[list[int], np.ndarray]:
+    """(years, (years, YEAR_METRICS)) for one run: people entering missions, custody, return, a destination."""
+    m = run.model
+    years = np.asarray(m.dates[: run.days].year)
+    labels = sorted(set(years.tolist()))
+    out = np.zeros((len(labels), len(YEAR_METRICS)))
+    dest_arrivals = [a for a, row in enumerate(m.arr) if m.state_kinds[row[0]] == "destination"]
+    for j, kind in enumerate(("refuge", "custody", "returned", "destination")):
+        daily = run.flows[:, _into(m, kind)].sum(axis=1)
+        if kind == "destination" and dest_arrivals:
+            daily = daily + run.arrived[:, dest_arrivals].sum(axis=1)
+        for i, y in enumerate(labels):
+            out[i, j] = daily[years == y].sum()
+    return labels, out
+
+
+def mission_table(run: Run):
+    """Per mission for one run: the figures of MISSION_METRICS and the mean and peak daily need of each supply."""
+    import pandas as pd
+
+    m = run.model
+    sites = mission_sites(m)
+    df = pd.DataFrame(mission_matrix(run), columns=list(MISSION_METRICS))
+    df.insert(0, "mission", [m.site_names[n] for n in sites])
+    for item in supplies(m):
+        per_person = np.array([m.scenario.sites[n].supplies.get(item, 0.0) for n in sites])
+        df[f"{item}_per_day_mean"] = df["mean_occupancy"] * per_person
+        df[f"{item}_per_day_peak"] = df["peak_occupancy"] * per_person
+    return df
+
+
+def year_table(run: Run):
+    """Per calendar year for one run: entries into missions, arrests, returns, arrivals at a destination."""
+    import pandas as pd
+
+    labels, values = year_matrix(run)
+    df = pd.DataFrame(values, columns=list(YEAR_METRICS))
+    df.insert(0, "year", labels)
+    return df
+
+
+# --- the ensemble ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Spec:
+    """What a worker needs (sent once per chunk of runs)."""
+
+    scenario: Any
+    origin: str
+    digest: str
+    seed: int
+
+
+_MODELS: dict[tuple[str, str], Model] = {}  # per worker process
+
+
+def _one_run(spec: _Spec, r: int) -> dict[str, np.ndarray]:
+    from refuge.api import simulate
+    from refuge.model import compile_scenario
+
+    key = (spec.digest, spec.origin)
+    model = _MODELS.get(key)
+    if model is None:
+        model = _MODELS.setdefault(key, compile_scenario(spec.scenario, spec.origin))
+    run = simulate(model, seed=spec.seed + r)
+    return {"evidence": measure_all(run), "missions": mission_matrix(run), "years": year_matrix(run)[1]}
+
+
+@dataclass
+class CheckResult:
+    model: Model
+    runs: int
+    seed: int
+    values: np.ndarray  # (runs, facts) simulated value of each fact in each run
+    mission_values: np.ndarray  # (runs, missions, MISSION_METRICS)
+    year_values: np.ndarray  # (runs, years, YEAR_METRICS)
+    years: list[int]
+    level: float = LEVEL
+
+    @property
+    def facts(self):
+        """One row per fact: id, source, fact, when, measure, bound, median, low, high, holds_median,
+        share_holding, required."""
+        from refuge.evidence import evaluate
+
+        df = evaluate(self.model, self.values, level=self.level)
+        df.insert(2, "fact", [f["fact"] for f in self.model.evidence])
+        return df
+
+    @property
+    def share_holding(self) -> float:
+        """Share of facts whose bound holds in the median run (NaN without facts)."""
+        df = self.facts
+        return float(df["holds_median"].mean()) if len(df) else math.nan
+
+    @property
+    def failed_required(self) -> list[str]:
+        df = self.facts
+        return df.loc[df["required"] & ~df["holds_median"], "id"].tolist()
+
+    @property
+    def missions(self):
+        """Long table: mission, metric, median, low, high over the runs (supply needs included)."""
+        import pandas as pd
+
+        m = self.model
+        sites = mission_sites(m)
+        rows = []
+        for i, n in enumerate(sites):
+            cols = {name: self.mission_values[:, i, k] for k, name in enumerate(MISSION_METRICS)}
+            for item in supplies(m):
+                per_person = m.scenario.sites[n].supplies.get(item, 0.0)
+                cols[f"{item}_per_day_mean"] = cols["mean_occupancy"] * per_person
+                cols[f"{item}_per_day_peak"] = cols["peak_occupancy"] * per_person
+            rows += [{"mission": m.site_names[n], "metric": name, **_band(x, self.level)} for name, x in cols.items()]
+        return pd.DataFrame(rows, columns=["mission", "metric", "median", "low", "high"])
+
+    @property
+    def yearly(self):
+        """Long table: year, metric, median, low, high over the runs."""
+        import pandas as pd
+
+        rows = [{"year": y, "metric": name, **_band(self.year_values[:, i, k], self.level)}
+                for i, y in enumerate(self.years) for k, name in enumerate(YEAR_METRICS)]
+        return pd.DataFrame(rows, columns=["year", "metric", "median", "low", "high"])
+
+
+def _band(x: np.ndarray, level: float) -> dict[str, float]:
+    ok = x[~np.isnan(x)]
+    if not ok.size:
+        return {"median": math.nan, "low": math.nan, "high": math.nan}
+    lo, hi = np.quantile(ok, [(1 - level) / 2, 1 - (1 - level) / 2])
+    return {"median": float(np.median(ok)), "low": float(lo), "high": float(hi)}
+
+
+def check(model_or_path: Any = "north-korea-china", runs: int = DEFAULT_RUNS, seed: int = 0,
+          workers: int | None = None, cluster: Any = None, progress: bool | str = False,
+          level: float = LEVEL) -> CheckResult:
+    """Run `runs` replicates (seeds `seed`, `seed + 1`, ...) and measure every fact of the scenario in each."""
+    from refuge.api import as_model
+    from refuge.ensemble import map_runs
+    from refuge.errors import RefugeError
+
+    if int(runs) < 1:
+        raise RefugeError(f"runs: expected a whole number >= 1; found {runs}")
+    if not 0 < level < 1:
+        raise RefugeError(f"level: expected a number between 0 and 1; found {level}")
+    model = as_model(model_or_path)
+    if workers is None and cluster is None and runs < SERIAL_BELOW:
+        workers = 1
+    spec = _Spec(scenario=model.scenario, origin=model.origin, digest=model.digest, seed=int(seed))
+    _MODELS.setdefault((spec.digest, spec.origin), model)  # the serial path reuses the compiled model
+    out = map_runs(partial(_one_run, spec), range(int(runs)), workers=workers, cluster=cluster, progress=progress)
+    n_facts = len(model.evidence)
+    values = np.array([o["evidence"] for o in out], float).reshape(int(runs), n_facts)
+    years = sorted(set(model.dates.year.tolist()))
+    return CheckResult(model=model, runs=int(runs), seed=int(seed), values=values,
+                       mission_values=np.array([o["missions"] for o in out], float),
+                       year_values=np.array([o["years"] for o in out], float), years=years, level=level)
+
+
+# --- output -------------------------------------------------------------------------------------------------
+
+
+def to_json(result: CheckResult) -> dict:
+    """Everything `refuge check --format json` prints: summary, facts, missions and years (NaN as null)."""
+    facts = result.facts
+    return _clean({
+        "scenario": result.model.scenario.name,
+        "runs": result.runs,
+        "seed": result.seed,
+        "level": result.level,
+        "facts_holding_median": int(facts["holds_median"].sum()),
+        "facts": len(facts),
+        "share_holding_median": result.share_holding,
+        "failed_required": result.failed_required,
+        "evidence": facts.to_dict(orient="records"),
+        "missions": result.missions.to_dict(orient="records"),
+        "years": result.yearly.to_dict(orient="records"),
+    })
+
+
+def _clean(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {str(k): _clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_clean(v) for v in obj]
+    if isinstance(obj, (np.bool_, bool)):
+        return bool(obj)
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        return None if math.isnan(obj) else float(obj)
+    return obj
+
+
+def print_report(result: CheckResult, console=None) -> None:
+    """The evidence table, then per-mission and per-year tables, for a terminal."""
+    from rich.console import Console
+
+    if console is None:
+        console = Console()
+        if not console.is_terminal:  # piped to a file or a log: do not squeeze the tables into 80 columns
+            console = Console(width=200)
+    console.print(_facts_table(result))
+    facts = result.facts
+    held, total = int(facts["holds_median"].sum()), len(facts)
+    required = facts[facts["required"]]
+    pct = f" ({100 * held / total:.0f}%)" if total else ""
+    console.print(f"{held} of {total} facts hold in the median run{pct}; "
+                  f"required: {int(required['holds_median'].sum())} of {len(required)} hold.")
+    if result.failed_required:
+        console.print("[bold red]required facts failing:[/] " + ", ".join(result.failed_required))
+    if len(result.missions):
+        console.print(_missions_table(result, MISSION_COLUMNS, "sheltering (waits in days)"))
+        needs = [f"{item}_per_day_{x}" for item in supplies(result.model) for x in ("mean", "peak")]
+        if needs:
+            console.print(_missions_table(result, needs, "daily needs while sheltering (mean and peak day)"))
+    console.print(_years_table(result))
+
+
+MISSION_COLUMNS = ("entries", "person_days", "peak_occupancy", "days_closed", "wait_median", "wait_p90",
+                   "wait_longest")
+
+
+def _num(x: float) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "–"
+    if abs(x) >= 100 or float(x).is_integer():
+        return f"{x:,.0f}"
+    return f"{x:.2f}" if abs(x) < 10 else f"{x:.1f}"
+
+
+def _band_text(median: float, low: float, high: float) -> str:
+    return f"{_num(median)} [{_num(low)}–{_num(high)}]"
+
+
+def _facts_table(result: CheckResult):
+    from rich.table import Table
+
+    table = Table(title=f"{result.model.scenario.name}: evidence over {result.runs} runs (seeds {result.seed}–"
+                        f"{result.seed + result.runs - 1})")
+    table.add_column("fact", overflow="fold")
+    table.add_column("source", overflow="fold")
+    table.add_column("when", overflow="fold")
+    table.add_column("bound", no_wrap=True)
+    table.add_column(f"median [{100 * result.level:.0f}% interval]", justify="right", no_wrap=True)
+    table.add_column("holds", no_wrap=True)
+    table.add_column("runs holding", justify="right", no_wrap=True)
+    for row in result.facts.itertuples(index=False):
+        mark = "[green]yes[/]" if row.holds_median else ("[bold red]NO[/]" if row.required else "[yellow]no[/]")
+        name = row.id + (" (required)" if row.required else "")
+        table.add_row(name, row.source, row.when, row.bound, _band_text(row.median, row.low, row.high), mark,
+                      f"{100 * row.share_holding:.0f}%")
+    return table
+
+
+def _missions_table(result: CheckResult, columns, what: str):
+    from rich.table import Table
+
+    df = result.missions
+    table = Table(title=f"Per mission, {what}: median [{100 * result.level:.0f}% interval] over {result.runs} runs")
+    table.add_column("mission", no_wrap=True)
+    for c in columns:
+        table.add_column(c.replace("_per_day_", "/day ").replace("_", " "), justify="right")
+    wide = {(r.mission, r.metric): r for r in df.itertuples(index=False)}
+    for mission in dict.fromkeys(df["mission"]):
+        table.add_row(mission, *[_band_text(wide[(mission, c)].median, wide[(mission, c)].low,
+                                            wide[(mission, c)].high) for c in columns])
+    return table
+
+
+def _years_table(result: CheckResult):
+    from rich.table import Table
+
+    df = result.yearly
+    table = Table(title=f"Per year: median [{100 * result.level:.0f}% interval] over {result.runs} runs (people "
+                        "entering missions, arrested, returned, arriving at a destination)")
+    table.add_column("year")
+    for c in YEAR_METRICS:
+        table.add_column(c, justify="right", no_wrap=True)
+    wide = {(r.year, r.metric): r for r in df.itertuples(index=False)}
+    for y in result.years:
+        table.add_row(str(y), *[_band_text(wide[(y, c)].median, wide[(y, c)].low, wide[(y, c)].high)
+                                for c in YEAR_METRICS])
+    return table
