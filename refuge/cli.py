@@ -340,6 +340,51 @@ def print_summary(result) -> None:
     Console().print(table)
 
 
+@app.command("check")
+def check_command(
+    scenario: Optional[str] = typer.Argument(None, help="scenario YAML file or built-in name "
+                                             f"(default: {DEFAULT_SCENARIO})"),
+    runs: int = typer.Option(200, "--runs", min=1, help="replicates (run r uses seed + r)"),
+    seed: int = typer.Option(0, "--seed", help="seed of the first run"),
+    workers: Optional[int] = typer.Option(None, "--workers", min=1, help="local worker processes "
+                                          "(default: one per core)"),
+    cluster: Optional[str] = typer.Option(None, "--cluster", help="address of a Dask scheduler to run on"),
+    format_: str = typer.Option("table", "--format", help="table (for people), json (everything) or csv "
+                                "(the evidence table)"),
+    out: Optional[Path] = typer.Option(None, "--out", help="also write evidence.csv, missions.csv and years.csv "
+                                       "to this directory"),
+) -> None:
+    """How well a scenario reproduces the facts it cites: each fact's simulated median and 90% interval, whether
+    its bound holds in the median run and in what share of runs; then per mission and per year figures.
+    Exits with 1 when a fact marked `required` fails in the median run."""
+    import json
+
+    from refuge.check import check, print_report, to_json
+    from refuge.errors import RefugeError
+    from refuge.io import write_frame
+
+    if format_ not in ("table", "json", "csv"):
+        fail(f"--format: expected table, json or csv; found {format_!r}")
+    model = load_model(scenario)
+    try:
+        result = check(model, runs=runs, seed=seed, workers=workers, cluster=cluster,
+                       progress=f"{model.scenario.name}: check" if format_ == "table" and sys.stderr.isatty() else False)
+    except RefugeError as exc:
+        fail(str(exc))
+    if format_ == "table":
+        print_report(result)
+    elif format_ == "json":
+        sys.stdout.write(json.dumps(to_json(result), indent=2) + "\n")
+    else:
+        sys.stdout.write(result.facts.to_csv(index=False))
+    if out is not None:
+        files = [write_frame(df, out / f"{name}.csv") for name, df in
+                 (("evidence", result.facts), ("missions", result.missions), ("years", result.yearly))]
+        typer.echo("wrote " + ", ".join(str(f) for f in files), err=format_ != "table")
+    if result.failed_required:
+        raise typer.Exit(1)
+
+
 @app.command()
 def validate(scenario: str = typer.Argument(..., help="scenario YAML file")) -> None:
     """Check a scenario file: every field, name, date and split. Prints the problems found."""
