@@ -1,0 +1,169 @@
+"""The HTML report: one self-contained file that explains an experiment, plus its figures as PNG files."""
+
+from __future__ import annotations
+
+import base64
+import re
+import shutil
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from refuge.cli import app
+from refuge.compare import compare
+from refuge.errors import RefugeError
+from refuge.report import parameters_table, waits_table, write_report
+from refuge.store import Experiment, make_meta
+
+HERE = Path(__file__).parent
+WHATIF = HERE / "scenarios" / "whatif.yaml"
+PNG = b"\x89PNG\r\n\x1a\n"
+FIGURES = ("stocks", "occupancy", "waits", "flows")
+
+
+class Page(HTMLParser):
+    """Collects what a reader would see: text, images, links, and whether every table closes."""
+
+    def __init__(self):
+        super().__init__()
+        self.text, self.images, self.external, self.open_tables = [], [], [], 0
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "img":
+            self.images.append(a.get("src", ""))
+        if tag == "table":
+            self.open_tables += 1
+        for key in ("src", "href"):
+            if a.get(key, "").startswith(("http:", "https:", "//")) or (tag in ("script", "link") and a.get(key)):
+                self.external.append(a[key])
+
+    def handle_endtag(self, tag):
+        if tag == "table":
+            self.open_tables -= 1
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+    @property
+    def words(self) -> str:
+        return re.sub(r"\s+", " ", " ".join(self.text))
+
+
+@pytest.fixture(scope="module")
+def experiment(tmp_path_factory) -> Experiment:
+    return compare(WHATIF, variants={"faster": {"clear_days": 15}}, runs=6, seed=1, workers=1,
+                   store=tmp_path_factory.mktemp("rep") / "exp").experiment
+
+
+@pytest.fixture(scope="module")
+def page(experiment) -> tuple[Path, Page]:
+    path = write_report(experiment)
+    parsed = Page()
+    parsed.feed(path.read_text(encoding="utf-8"))
+    return path, parsed
+
+
+def test_report_is_one_self_contained_html_file_with_png_figures_beside_it(page):
+    path, parsed = page
+    assert path.name == "report.html"
+    assert parsed.external == []  # nothing fetched from elsewhere: the file can be mailed or archived
+    assert len(parsed.images) == len(FIGURES)
+    for src in parsed.images:
+        assert src.startswith("data:image/png;base64,")
+        assert base64.b64decode(src.split(",", 1)[1]).startswith(PNG)
+    for name in FIGURES:
+        assert (path.parent / "report-figures" / f"{name}.png").read_bytes().startswith(PNG)
+    assert parsed.open_tables == 0
+
+
+def test_report_says_what_was_run(page, experiment):
+    words = page[1].words
+    assert "Toy what-if scenario" in words
+    assert experiment.meta["scenario_digest"] in words
+    assert "6 per variant; run r uses seed 1 + r" in words
+    assert "faster" in words and "clear_days = 15" in words
+
+
+def test_report_shows_outcomes_differences_and_waits(page):
+    words = page[1].words
+    for label in ("waiting in missions, mean per day", "arrivals at a destination", "forced returns"):
+        assert label in words
+    assert "What if: differences from baseline" in words
+    assert "paired" in words
+    assert "median stay (days)" in words and "still there at the end" in words
+
+
+def test_report_marks_closures_against_room(page):
+    words = page[1].words
+    assert "Each site's occupancy against its room" in words
+    assert "closed to entry" in words
+
+
+def test_report_has_flows_per_year_table(page):
+    words = page[1].words
+    assert "Flows per year, baseline" in words
+    assert re.search(r"clearance->transit \d[\d,]* \[[\d,.]+–[\d,.]+\] \d", words)
+
+
+def test_report_has_the_evidence_table(page, experiment):
+    words = page[1].words
+    ev = experiment.evidence("baseline")
+    for fact in ev.itertuples():
+        assert fact.id in words
+    assert "at least a hundred people left for transit in 2002 (invented)" in words
+    assert "(required)" in words
+    assert "runs holding" in words
+
+
+def test_report_lists_every_parameter_with_value_and_source(page, experiment):
+    words = page[1].words
+    rows = parameters_table(experiment)
+    assert [r["name"] for r in rows] == list(experiment.scenario.parameters)
+    for r in rows:
+        assert r["name"] in words
+    clear = next(r for r in rows if r["name"] == "clear_days")
+    assert clear["values"] == {"baseline": 30.0, "faster": 15.0} and clear["differs"]
+    assert clear["changes"] == "scheduled: 90 from 2003-01-01"
+    assert next(r for r in rows if r["name"] == "success")["changes"] == "changed by rules"
+    assert all(r["assumption"] for r in rows) and "assumption" in words
+    assert "uniform(0.2, 0.9)" in words
+
+
+def test_waits_table_weights_stays_by_people(experiment):
+    rows = {(r["state"], r["variant"]): r for r in waits_table(experiment)}
+    transit = rows["transit", "baseline"]
+    assert transit["median"] == 3 and transit["p90"] == 3 and transit["longest"] == 3  # a fixed three-day journey
+    mission = rows["mission", "baseline"]
+    assert rows["mission", "faster"]["median"] < mission["median"]
+
+
+def test_an_incomplete_experiment_says_so(experiment, tmp_path):
+    copy = tmp_path / "part"
+    shutil.copytree(experiment.path, copy)
+    Experiment(copy).file("daily", "faster", 5).unlink()
+    parsed = Page()
+    parsed.feed(write_report(copy, tmp_path / "part.html").read_text(encoding="utf-8"))
+    assert "This experiment is incomplete: baseline has 6 of 6 runs, faster has 5 of 6 runs" in parsed.words
+    assert (tmp_path / "part-figures" / "stocks.png").exists()
+
+
+def test_an_experiment_without_runs_cannot_be_reported(tmp_path, experiment):
+    Experiment.create(tmp_path / "empty", experiment.meta)
+    with pytest.raises(RefugeError, match="no finished runs"):
+        write_report(tmp_path / "empty")
+
+
+def test_cli_report(experiment, tmp_path):
+    res = CliRunner().invoke(app, ["report", str(experiment.path), "--out", str(tmp_path / "r.html")])
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "r.html").exists() and (tmp_path / "r-figures" / "flows.png").exists()
+    bad = CliRunner().invoke(app, ["report", str(tmp_path / "nothing")])
+    assert bad.exit_code == 2 and "not an experiment directory" in bad.output
+
+
+def test_make_meta_keeps_the_whole_scenario(experiment):
+    meta = make_meta(experiment.scenario, "x.yaml", "d", 0, 1, [{"name": "baseline", "set": {}}], {}, None)
+    assert meta["scenario"]["transitions"][0]["from"] == "hiding"  # aliases kept: it reads back as a scenario
