@@ -1,0 +1,156 @@
+"""The built-in scenario `north-korea-china`: traced to its sources, every mechanism present, invariants hold,
+and at least 80% of the facts it cites hold in the median run of the default check."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+import refuge
+from refuge.check import check, mission_table, year_table
+from refuge.cli import app
+from refuge.scenario import builtin_path
+
+# The five seed reports and the date of each (003 is undated; its date is inferred, see the scenario).
+SEEDS = {
+    "000_075c3ca6ca37a531.txt": dt.date(2002, 5, 27),
+    "001_bc0a2b3f0602db86.txt": dt.date(2002, 6, 11),
+    "002_a3ac821247cbaa01.txt": dt.date(2002, 5, 9),
+    "003_1a90b3401c3da842.txt": dt.date(2003, 10, 6),
+    "004_dcdabd07474a23f9.txt": dt.date(2012, 3, 7),
+}
+SEED_DIR = Path("/work/shared/seeds")
+MISSIONS = {"sk_beijing", "sk_shenyang", "japan_shenyang", "us_shenyang", "canada_beijing", "spain_beijing",
+            "other_missions"}
+
+
+@pytest.fixture(scope="module")
+def model():
+    return refuge.load("north-korea-china")
+
+
+@pytest.fixture(scope="module")
+def run(model):
+    return refuge.simulate(model, seed=11)
+
+
+def test_it_is_the_default_scenario_of_run(tmp_path, model):
+    assert refuge.load().digest == model.digest
+    result = CliRunner().invoke(app, ["run", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert model.scenario.title in result.output
+    assert (tmp_path / "stocks.csv").exists()
+
+
+def test_every_parameter_has_a_seed_source_or_is_an_assumption_with_a_prior(model):
+    for name, p in model.scenario.parameters.items():
+        assert p.all_sources() or p.assumption, name
+        for src in p.all_sources():
+            assert src.file in SEEDS and src.fact.strip(), name
+        if p.assumption:
+            assert p.prior is not None, f"{name}: an assumption needs a prior for calibration"
+            if p.prior.dist in ("uniform", "loguniform"):
+                assert p.prior.low <= p.value <= p.prior.high, f"{name}: default outside its prior"
+    for item in [*model.scenario.schedules, *model.scenario.rules]:
+        assert item.source is not None or item.assumption
+        assert item.source is None or item.source.file in SEEDS
+
+
+def test_every_fact_cites_a_seed_and_is_dated_by_its_report(model):
+    facts = model.scenario.evidence
+    assert len(facts) >= 20
+    assert {f.source.file for f in facts} == set(SEEDS)
+    for f in facts:
+        last = f.date if f.date is not None else f.period.end
+        # A report may announce what starts the next day (003: closing "from Tuesday"), never later.
+        assert last <= SEEDS[f.source.file] + dt.timedelta(days=1), f.id
+    bounds = {f.bound for f in facts}
+    assert {"more_than", "at_least", "at_most", "range", "about", "exact"} <= bounds
+    assert any(f.required for f in facts)
+
+
+def test_every_mechanism_of_the_reports_is_in_the_scenario(model):
+    sc = model.scenario
+    kinds = {s.kind for s in sc.states}
+    assert {"hiding", "refuge", "custody", "transit", "destination", "returned"} <= kinds
+    assert {s.site for s in sc.states if s.kind == "refuge"} == MISSIONS
+    assert all(site.supplies and site.capacity is not None for site in sc.sites)
+    hiding = next(s for s in sc.states if s.kind == "hiding")
+    assert not model.tracked[model.state_index(hiding.name)], "hiding is counted, not tracked"
+    attempts = [t for t in sc.transitions if t.source == hiding.name and t.split]
+    assert len(attempts) == len(MISSIONS) and all(t.group_size is not None for t in attempts)
+    assert all({s.to for s in t.split} & {"held_after_attempt"} for t in attempts)  # stopped outside
+    assert any(t.name.startswith("raid_") for t in sc.transitions)  # taken from inside a compound
+    custody = next(t for t in sc.transitions if t.name == "custody_end")
+    assert {s.to for s in custody.split} == {"returned", "transit_third_country"}
+    actions = {(a.close or (a.set or a.multiply).parameter) for r in sc.rules for a in r.actions}
+    assert {"entry_success", "sk_beijing", "release_share"} <= actions  # security, closure, pressure
+    scheduled = {s.parameter for s in sc.schedules}
+    assert {"clearance_sk_days", "clearance_foreign_days"} <= scheduled
+    assert next(s for s in sc.states if s.name == "transit_from_sk_missions").closed  # exits withheld
+    assert any(s.kind == "transit" and "Southeast Asia" in s.description for s in sc.states)
+
+
+def test_clearance_grows_from_a_day_to_years(model):
+    col = model.param_names.index
+    at = lambda d, p: model.pbase[model.day(d), col(p)]  # noqa: E731
+    assert at(dt.date(2002, 3, 14), "clearance_foreign_days") == 1
+    assert 7 <= at(dt.date(2003, 6, 1), "clearance_sk_days") <= 180
+    assert at(dt.date(2010, 1, 1), "clearance_sk_days") >= 365
+
+
+def test_a_run_keeps_everyone_and_respects_room_and_closures(model, run):
+    total = run.stocks.sum(axis=1)
+    assert np.array_equal(total, run.initial_total() + np.cumsum(run.arrived.sum(axis=1)))
+    assert (run.stocks >= 0).all()
+    occ = run.site_occupancy
+    for n, p in enumerate(model.capacity_param):
+        assert (occ[:, n] <= np.floor(run.params[:, p] + 1e-9)).all(), model.site_names[n]
+        inside = [s for s in range(len(model.state_names)) if model.state_site[s] == n]
+        entering = [e for e in range(len(model.edge_names)) if model.edge_target[e] in inside]
+        assert run.flows[run.closed_sites[:, n]][:, entering].sum() == 0, model.site_names[n]
+    withheld = run.closed_states[:, model.state_index("transit_from_sk_missions")]
+    assert withheld.any() and run.flow_of(["clear_sk_beijing", "clear_sk_shenyang"])[withheld].sum() == 0
+
+
+def test_same_seed_same_run(model, run):
+    again = refuge.simulate(model, seed=11)
+    assert np.array_equal(run.stocks, again.stocks) and np.array_equal(run.flows, again.flows)
+
+
+def test_each_run_reports_per_mission_and_per_year(model, run):
+    missions = mission_table(run)
+    assert set(missions["mission"]) == MISSIONS
+    for col in ("person_days", "days_closed", "wait_median", "wait_p90", "wait_longest", "meals_per_day_mean",
+                "sleeping_places_per_day_peak", "clothing_sets_per_day_mean"):
+        assert col in missions.columns
+    sk = missions.set_index("mission").loc["sk_beijing"]
+    assert sk["person_days"] == run.stock_of(["sk_beijing"]).sum()
+    assert sk["days_closed"] == run.closed_sites[:, model.site_names.index("sk_beijing")].sum()
+    years = year_table(run)
+    assert years["year"].tolist() == list(range(2001, 2013))
+    into_korea = [e for e, name in enumerate(model.edge_names) if name.endswith("->south_korea")]
+    assert years["arrivals"].sum() == run.flows[:, into_korea].sum()
+    assert (years[["entries", "arrests", "returns", "arrivals"]] > 0).all().all()
+
+
+def test_default_check_reproduces_at_least_80_percent_of_the_facts():
+    result = check("north-korea-china", seed=0, workers=1)  # the defaults of `refuge check`
+    assert result.runs == 200
+    assert result.failed_required == []
+    assert result.share_holding >= 0.80, result.facts.loc[~result.facts.holds_median, "id"].tolist()
+
+
+@pytest.mark.skipif(not SEED_DIR.is_dir(), reason="the seed reports are not in this checkout")
+def test_no_sentence_of_the_reports_is_copied():
+    words = lambda text: re.findall(r"[a-z0-9']+", text.lower())  # noqa: E731
+    seeds = [words(p.read_text(encoding="utf-8")) for p in SEED_DIR.glob("*.txt")]
+    grams = {tuple(w[i:i + 8]) for w in seeds for i in range(len(w) - 7)}
+    ours = words(builtin_path("north-korea-china").read_text(encoding="utf-8"))
+    copied = [" ".join(ours[i:i + 8]) for i in range(len(ours) - 7) if tuple(ours[i:i + 8]) in grams]
+    assert copied == []
