@@ -25,5 +25,9 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_engine.py
 
+# 1,000 runs of the flagship with 1 and with 2 workers: runs/s and speed-up (ARGS="--runs 200" for a quick look)
+bench-ensemble: $(STAMP)
+	$(BIN)/python benchmarks/bench_ensemble.py $(ARGS)
+
 schema: $(STAMP)
 	$(BIN)/refuge schema > refuge/schema/scenario.schema.json

@@ -106,6 +106,10 @@ def _pool(workers: int):
     else:
         ctx = mp.get_context("spawn")
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+    if not _POOLS:
+        import atexit
+
+        atexit.register(shutdown_pools)  # stop workers before the interpreter tears modules down
     _POOLS[workers] = pool
     return pool
 
