@@ -287,6 +287,42 @@ def waits_table(exp, level: float = 0.90) -> list[dict]:
     return rows
 
 
+def missions_table(exp, level: float = 0.90) -> list[dict]:
+    """Per mission (a site holding `refuge` states) and variant, over runs (median and central interval):
+    room, people entering, mean and peak occupancy, days closed to entry, and daily supply needs at the mean."""
+    from refuge.model import T_SRC
+
+    model = exp.model()
+    kinds = model.state_kinds
+    sites = sorted({int(model.state_site[s]) for s, k in enumerate(kinds) if k == "refuge" and model.state_site[s] >= 0})
+    flow_names = exp.names("flows")
+    src_of = {e: int(model.trans[model.edge_trans[e], T_SRC]) for e in range(len(model.edge_names))}
+    with_room = set(exp.names("capacity"))
+    rows = []
+    for n in sites:
+        site = model.site_names[n]
+        states = {s for s in range(len(kinds)) if model.state_site[s] == n}
+        entering = [flow_names[e] for e in range(len(flow_names))
+                    if model.edge_target[e] in states and kinds[src_of[e]] != "refuge"]
+        supplies = model.scenario.sites[n].supplies
+        for v in exp.variants:
+            _, occ = exp.matrix("sites", site, v)
+            _, closed = exp.matrix("closed", site, v)
+            entries = sum((m for _, _, m in exp.matrices("flows", entering, v)), np.zeros_like(occ)).sum(axis=1)
+            room = float(np.median(exp.matrix("capacity", site, v)[1])) if site in with_room else None
+            mean = occ.mean(axis=1)
+            rows.append({"mission": site, "variant": v, "room": room, "entries": _interval(entries, level),
+                         "mean": _interval(mean, level), "peak": _interval(occ.max(axis=1), level),
+                         "closed": _interval(closed.sum(axis=1), level),
+                         "supplies": {item: float(np.median(mean)) * per for item, per in supplies.items()}})
+    return rows
+
+
+def _interval(x: np.ndarray, level: float) -> tuple[float, float, float]:
+    lo, med, hi = np.quantile(x, [(1 - level) / 2, 0.5, 1 - (1 - level) / 2])
+    return float(med), float(lo), float(hi)
+
+
 def flows_year_table(exp) -> dict:
     """Flows per calendar year, one row per edge, for each variant: {variant: (years, rows)}."""
     table = exp.by_year("flows")
@@ -377,7 +413,7 @@ def render(exp, figures: list[Figure]) -> str:
         summary=[(label, rows.to_dict("records")) for label, rows in exp.summary().groupby("label", sort=False)],
         differences=diffs,
         figures={f.name: f for f in figures}, evidence=evidence_rows(exp), waits=waits_table(exp),
-        flows_year=flows_year_table(exp),
+        flows_year=flows_year_table(exp), missions=missions_table(exp),
         parameters=parameters_table(exp), version=refuge.__version__,
         generated=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         until=meta.get("until") or str(sc.end),

@@ -38,6 +38,7 @@ def test_outcomes_of_a_run_count_people_by_state_kind():
     assert out["waiting_peak"] == mission.max()
     assert out["longest_wait"] == run.max_stay[:, model.state_index("mission")].max()
     assert out["arrivals"] == run.flow_of(["onward"]).sum()
+    assert out["entries"] == run.flow_of(["attempt->mission"]).sum()
     custody = model.state_index("custody")
     into_custody = [e for e, target in enumerate(model.edge_target) if target == custody]
     assert len(into_custody) == 3  # failed attempts, attempts redirected from a full or closed mission, raids
