@@ -55,9 +55,9 @@ def supplies(model: Model) -> list[str]:
 
 
 def _edge_kinds(model: Model) -> tuple[np.ndarray, np.ndarray]:
-    kinds = np.array(model.state_kinds + [""])  # a trailing blank so an empty edge list still indexes
     if not model.edge_names:
         return np.array([], str), np.array([], str)
+    kinds = np.array(model.state_kinds)
     return kinds[model.trans[model.edge_trans, T_SRC]], kinds[model.edge_target]
 
 
@@ -158,6 +158,8 @@ def _one_run(spec: _Spec, r: int) -> dict[str, np.ndarray]:
     key = (spec.digest, spec.origin)
     model = _MODELS.get(key)
     if model is None:
+        if len(_MODELS) >= 8:  # a long-lived worker checking many scenarios keeps only recent ones
+            _MODELS.clear()
         model = _MODELS.setdefault(key, compile_scenario(spec.scenario, spec.origin))
     run = simulate(model, seed=spec.seed + r)
     return {"evidence": measure_all(run), "missions": mission_matrix(run), "years": year_matrix(run)[1]}
