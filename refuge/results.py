@@ -22,8 +22,8 @@ class Run:
     max_stay: np.ndarray  # (days, states) longest ongoing stay, tracked states only
     params: np.ndarray  # (days, parameters) values in force, after rules
     stays: np.ndarray  # (n, 4) completed stays in tracked states: state, entry day, exit day, people
-    ongoing: np.ndarray  # (m, 3) units still in tracked states at the end: state, size? see ongoing_size
-    ongoing_size: np.ndarray
+    ongoing: np.ndarray  # (m, 3) units still in tracked states at the end: state, size, entry day
+    ongoing_size: np.ndarray  # (m,) people in each of those units
     backlog: np.ndarray  # (arrivals,) people still waiting to arrive at the end
     engine: str = "fast"
 
