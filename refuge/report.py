@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import html
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -54,6 +55,27 @@ def write_report(experiment: Any, out: str | Path | None = None) -> Path:
     return out
 
 
+# --- data shared by figures and tables (read once per report) ------------------------------------------
+
+_CACHE: "weakref.WeakKeyDictionary[Any, dict]" = weakref.WeakKeyDictionary()
+
+
+def _once(exp, key: str, compute):
+    store = _CACHE.setdefault(exp, {})
+    if key not in store:
+        store[key] = compute()
+    return store[key]
+
+
+def _stays(exp):
+    """Stays in every tracked state, all variants."""
+    return _once(exp, "stays", lambda: exp.stays(exp.names("max_stay")))
+
+
+def _flows_by_year(exp):
+    return _once(exp, "flows_by_year", lambda: exp.by_year("flows"))
+
+
 # --- figures ------------------------------------------------------------------------------------------
 
 
@@ -88,9 +110,9 @@ def _png(fig) -> bytes:
 
 
 def _band(ax, dates, rows, color: str, label: str) -> None:
-    ax.fill_between(dates, rows["q5"], rows["q95"], color=color, alpha=0.15, lw=0)
-    ax.fill_between(dates, rows["q25"], rows["q75"], color=color, alpha=0.3, lw=0)
-    ax.plot(dates, rows["median"], color=color, lw=1.3, label=label)
+    ax.fill_between(dates, rows["q5"].to_numpy(), rows["q95"].to_numpy(), color=color, alpha=0.15, lw=0)
+    ax.fill_between(dates, rows["q25"].to_numpy(), rows["q75"].to_numpy(), color=color, alpha=0.3, lw=0)
+    ax.plot(dates, rows["median"].to_numpy(), color=color, lw=1.3, label=label)
 
 
 def _style(ax, title: str, ylabel: str = "people") -> None:
@@ -134,7 +156,7 @@ def stocks_figure(exp) -> Figure:
     for ax, name in zip(axes, names):
         for k, v in enumerate(exp.variants):
             rows = red[(red.state == name) & (red.variant == v)]
-            _band(ax, rows.date, rows, COLORS[k % len(COLORS)], v)
+            _band(ax, rows.date.to_numpy(), rows, COLORS[k % len(COLORS)], v)
         _style(ax, f"{name} ({kinds.get(name, '')})")
     _legend(fig, axes, len(exp.variants))
     return Figure("stocks", "People in each state over time",
@@ -156,16 +178,17 @@ def occupancy_figure(exp) -> Figure | None:
     fig, axes = _grid(len(sites), cols=2, w=5.6 if len(sites) > 1 else 9.0, h=2.8 if len(sites) > 1 else 3.4)
     for ax, site in zip(axes, sites):
         share = closed[closed.site == site]
-        ax.fill_between(share.date, 0, 1, where=share["mean"].to_numpy() > 0, transform=ax.get_xaxis_transform(),
+        when = share.date.to_numpy()
+        ax.fill_between(when, 0, 1, where=share["mean"].to_numpy() > 0, transform=ax.get_xaxis_transform(),
                         color=SHADE_SOME, lw=0, step="mid")
-        ax.fill_between(share.date, 0, 1, where=share["mean"].to_numpy() >= 0.5, transform=ax.get_xaxis_transform(),
+        ax.fill_between(when, 0, 1, where=share["mean"].to_numpy() >= 0.5, transform=ax.get_xaxis_transform(),
                         color=SHADE_MOST, lw=0, step="mid")
         for k, v in enumerate(exp.variants):
             rows = occ[(occ.site == site) & (occ.variant == v)]
-            _band(ax, rows.date, rows, COLORS[k % len(COLORS)], v)
+            _band(ax, rows.date.to_numpy(), rows, COLORS[k % len(COLORS)], v)
         if cap is not None and site in with_room:
             c = cap[cap.site == site]
-            ax.step(c.date, c["median"], where="mid", color="black", lw=1, ls="--")
+            ax.step(c.date.to_numpy(), c["median"].to_numpy(), where="mid", color="black", lw=1, ls="--")
         _style(ax, site)
     extra = [(Patch(color=SHADE_MOST), f"closed in most runs ({base})"),
              (Patch(color=SHADE_SOME), f"closed in some runs ({base})")]
@@ -184,7 +207,7 @@ def waits_figure(exp) -> Figure | None:
     names = exp.names("max_stay")
     if not names:
         return None
-    stays = exp.stays(names)
+    stays = _stays(exp)
     done = stays[stays.completed]
     if not len(done):
         return None
@@ -215,7 +238,7 @@ def flows_figure(exp) -> Figure | None:
     names = _largest(exp, "flows", exp.names("flows"))
     if not names:
         return None
-    table = exp.by_year("flows", names)
+    table = _flows_by_year(exp)
     fig, axes = _grid(len(names))
     nv = len(exp.variants)
     width = 0.8 / nv
@@ -245,7 +268,7 @@ def parameters_table(exp) -> list[dict]:
     sc = exp.scenario
     scheduled: dict[str, list[str]] = {}
     for sch in sc.schedules:
-        scheduled.setdefault(sch.parameter, []).extend(f"{pt.value:g} from {pt.date}" for pt in sch.points)
+        scheduled.setdefault(sch.parameter, []).extend(f"{_g(pt.value)} from {pt.date}" for pt in sch.points)
     ruled = {a.set.parameter if a.set else a.multiply.parameter for r in sc.rules for a in r.actions
              if a.set or a.multiply}
     rows = []
@@ -272,7 +295,7 @@ def waits_table(exp, level: float = 0.90) -> list[dict]:
     names = exp.names("max_stay")
     if not names:
         return []
-    stays = exp.stays(names)
+    stays = _stays(exp)
     rows = []
     for name in names:
         for v in exp.variants:
@@ -325,7 +348,7 @@ def _interval(x: np.ndarray, level: float) -> tuple[float, float, float]:
 
 def flows_year_table(exp) -> dict:
     """Flows per calendar year, one row per edge, for each variant: {variant: (years, rows)}."""
-    table = exp.by_year("flows")
+    table = _flows_by_year(exp)
     out = {}
     for v in exp.variants:
         t = table[table.variant == v]
@@ -389,7 +412,8 @@ def _signed(x: Any) -> str:
 
 
 def _g(x: Any) -> str:
-    return f"{float(x):g}"
+    """A number as written (a parameter name stays a name)."""
+    return f"{x:g}" if isinstance(x, (int, float)) else str(x)
 
 
 def render(exp, figures: list[Figure]) -> str:
