@@ -27,6 +27,7 @@ from refuge.errors import RefugeError
 
 MAX_CHUNK = 16  # tasks per chunk: large enough to hide the hand-over, small enough for a live progress bar
 CONNECT_TIMEOUT = "10s"  # to reach a Dask scheduler
+SERIAL_BELOW = 16  # by default, fewer runs than this run in this process: starting workers would cost more
 
 
 # --- the generic parallel map -----------------------------------------------------------------------
@@ -399,6 +400,8 @@ def run_ensemble(model_or_path: Any, runs: int = 100, seed: int = 0, workers: in
     spec = _Spec(scenario=scenario, origin=origin, seed=int(seed), until=until, digest=digest,
                  sets=tuple(tuple(sorted(it["set"].items())) for it in items))
     tasks = [(index[v], r) for v, r in todo]
+    if workers is None and cluster is None and len(tasks) < SERIAL_BELOW:
+        workers = 1
     label = f"{scenario.name}: {len(tasks)} run{'s' if len(tasks) != 1 else ''}" if progress else False
     for i, blobs in imap_runs(partial(_run_task, spec), tasks, workers=workers, cluster=cluster, progress=label):
         v, r = todo[i]

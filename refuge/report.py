@@ -21,6 +21,7 @@ COLORS = ["#1f5f8b", "#c0392b", "#27864a", "#8e44ad", "#d68910", "#566573", "#17
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 SHADE_MOST, SHADE_SOME = "#bfbfbf", "#ececec"  # closures: grey, so they never read as a variant's colour
 MAX_PANELS = 30  # beyond this, a grid is unreadable: the report shows the largest members
+MAX_FLOW_PANELS = 18
 
 
 @dataclass
@@ -87,12 +88,20 @@ def make_figures(exp) -> list[Figure]:
     return [f for f in figs if f is not None]
 
 
-def _grid(n: int, cols: int = 3, w: float = 4.2, h: float = 2.6):
+def _grid(n: int, cols: int = 3, w: float = 4.2, h: float = 2.6, xlabel: bool = False):
+    """A grid of panels with fixed margins (in inches): room for a legend on top, tick labels and titles
+    between panels. Fixed margins, not a layout engine: the figures of a long scenario draw twice as fast."""
     import matplotlib.pyplot as plt
 
     cols = max(1, min(cols, n))
     rows = -(-n // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(w * cols, h * rows + 0.6), squeeze=False, constrained_layout=True)
+    top, bottom, left, right, gap_x, gap_y = 0.75, 0.45 + 0.2 * xlabel, 0.75, 0.15, 0.75, 0.65 + 0.2 * xlabel
+    width, height = w * cols, h * rows + top
+    fig, axes = plt.subplots(rows, cols, figsize=(width, height), squeeze=False)
+    panel_w = (width - left - right - gap_x * (cols - 1)) / cols
+    panel_h = (height - top - bottom - gap_y * (rows - 1)) / rows
+    fig.subplots_adjust(left=left / width, right=1 - right / width, bottom=bottom / height, top=1 - top / height,
+                        wspace=gap_x / panel_w, hspace=gap_y / panel_h)
     for ax in axes.flat[n:]:
         ax.set_visible(False)
     return fig, list(axes.flat[:n])
@@ -121,8 +130,9 @@ def _style(ax, title: str, ylabel: str = "people") -> None:
     ax.set_title(title, fontsize=10)
     ax.set_ylabel(ylabel, fontsize=8)
     ax.tick_params(labelsize=7)
-    ax.xaxis.set_major_locator(mdates.AutoDateLocator(maxticks=6))
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(ax.xaxis.get_major_locator()))
+    locator = mdates.AutoDateLocator(minticks=3, maxticks=7)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, show_offset=False))
     ax.grid(alpha=0.25, lw=0.5)
     ax.set_ylim(bottom=0)
 
@@ -134,8 +144,8 @@ def _legend(fig, axes, n_variants: int, extra: list | None = None) -> None:
         labels.append(lab)
     if n_variants > 1 or extra:
         fits = max(1, int(fig.get_figwidth() / 2.2))  # legend entries that fit on one line
-        fig.legend(handles, labels, loc="outside upper center", ncols=min(len(labels), fits), fontsize=8,
-                   frameon=False)
+        fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 1.0), ncols=min(len(labels), fits),
+                   fontsize=8, frameon=False)
 
 
 def _largest(exp, what: str, names: list[str]) -> list[str]:
@@ -211,7 +221,7 @@ def waits_figure(exp) -> Figure | None:
     done = stays[stays.completed]
     if not len(done):
         return None
-    fig, axes = _grid(len(names))
+    fig, axes = _grid(len(names), xlabel=True)
     for ax, name in zip(axes, names):
         sel = done[done.state == name]
         top = float(np.quantile(np.repeat(sel.days, np.minimum(sel.people, 50)), 0.99)) if len(sel) else 1.0
@@ -235,29 +245,38 @@ def waits_figure(exp) -> Figure | None:
 
 
 def flows_figure(exp) -> Figure | None:
-    names = _largest(exp, "flows", exp.names("flows"))
+    table = _flows_by_year(exp)
+    if not len(table):
+        return None
+    base = table[table.variant == exp.variants[0]]
+    totals = base.groupby("transition", sort=False)["median"].sum()
+    names = [n for n in exp.names("flows") if n in set(totals[totals > 0].sort_values(ascending=False)
+                                                         .index[:MAX_FLOW_PANELS])]
     if not names:
         return None
-    table = _flows_by_year(exp)
     fig, axes = _grid(len(names))
     nv = len(exp.variants)
-    width = 0.8 / nv
+    shift = 0.6 / max(nv, 1)
     for ax, name in zip(axes, names):
         for k, v in enumerate(exp.variants):
             rows = table[(table.transition == name) & (table.variant == v)]
-            x = rows.year.to_numpy() + (k - (nv - 1) / 2) * width
-            err = np.vstack([rows["median"] - rows["low"], rows["high"] - rows["median"]])
-            ax.bar(x, rows["median"], width=width, color=COLORS[k % len(COLORS)], alpha=0.8, label=v)
-            ax.errorbar(x, rows["median"], yerr=err, fmt="none", ecolor="black", lw=0.8, capsize=2)
+            x = rows.year.to_numpy() + (k - (nv - 1) / 2) * shift
+            med = rows["median"].to_numpy()
+            err = np.vstack([med - rows["low"].to_numpy(), rows["high"].to_numpy() - med])
+            ax.errorbar(x, med, yerr=err, fmt="o-", ms=3, lw=1, elinewidth=0.9, color=COLORS[k % len(COLORS)],
+                        label=v)
         ax.set_title(name, fontsize=10)
         ax.set_ylabel("people per year", fontsize=8)
         ax.tick_params(labelsize=7)
         ax.xaxis.get_major_locator().set_params(integer=True)
-        ax.grid(alpha=0.25, lw=0.5, axis="y")
+        ax.grid(alpha=0.25, lw=0.5)
+        ax.set_ylim(bottom=0)
     _legend(fig, axes, nv)
+    shown = "" if len(names) == len(exp.names("flows")) else (
+        f" The {len(names)} largest of {len(exp.names('flows'))} flows; the table below has them all.")
     return Figure("flows", "Flows per year",
-                  "People moved along each transition per calendar year: median over runs, with whiskers over "
-                  "the central 90%. A partial first or last year has smaller totals.", _png(fig))
+                  "People moved along each transition per calendar year: median over runs (dots), with bars over "
+                  "the central 90%. A partial first or last year has smaller totals." + shown, _png(fig))
 
 
 # --- tables ---------------------------------------------------------------------------------------------
