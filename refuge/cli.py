@@ -112,7 +112,21 @@ def run_ensemble_command(model, runs, seed, workers, overrides, sweep, cluster, 
                            store=out, cluster=cluster, until=stop, progress=True)
     except RefugeError as exc:
         fail(str(exc))
+    except KeyboardInterrupt:
+        interrupted(out)
     print_experiment(exp)
+
+
+def interrupted(out: Path) -> None:
+    """Ctrl-C: finished runs are on disk; say how to go on."""
+    from refuge.store import Experiment
+
+    done = ""
+    if (out / "experiment.json").exists():
+        exp = Experiment(out)
+        finished = sum(len(exp.finished(v)) for v in exp.variants)
+        done = f"{finished} of {exp.n_runs * len(exp.variants)} runs are in {out}; "
+    fail(f"interrupted: {done}run the same command again to finish (only missing runs are run)", code=130)
 
 
 def print_experiment(exp) -> None:
@@ -164,6 +178,8 @@ def compare(
                              cluster=cluster, overrides=overrides, progress=True)
     except RefugeError as exc:
         fail(str(exc))
+    except KeyboardInterrupt:
+        interrupted(out)
     print_differences(result)
 
 
