@@ -18,7 +18,7 @@ import math
 import os
 import tempfile
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
@@ -67,7 +67,7 @@ def imap_runs(fn: Callable[[Any], Any], tasks: Sequence[Any], workers: int | Non
     workers = default_workers() if workers is None else int(workers)
     if workers < 1:
         raise RefugeError(f"workers: expected a whole number >= 1; found {workers}")
-    with _progress_bar(progress, len(tasks)) as advance:
+    with _Progress(progress, len(tasks)) as advance:
         if cluster is not None:
             source = _on_dask(fn, tasks, cluster, chunksize)
         elif workers == 1:
@@ -171,7 +171,7 @@ def _on_dask(fn, tasks: list, cluster: Any, chunksize: int | None) -> Iterator[t
             client.cancel([f for f in futures if not f.done()])
 
 
-class _progress_bar:
+class _Progress:
     """A rich progress bar with an ETA on stderr, or nothing."""
 
     def __init__(self, progress: bool | str, total: int):

@@ -336,7 +336,8 @@ def missions_table(exp, level: float = 0.90) -> list[dict]:
 
     model = exp.model()
     kinds = model.state_kinds
-    sites = sorted({int(model.state_site[s]) for s, k in enumerate(kinds) if k == "refuge" and model.state_site[s] >= 0})
+    sites = sorted({int(model.state_site[s]) for s, k in enumerate(kinds)
+                    if k == "refuge" and model.state_site[s] >= 0})
     flow_names = exp.names("flows")
     src_of = {e: int(model.trans[model.edge_trans[e], T_SRC]) for e in range(len(model.edge_names))}
     with_room = set(exp.names("capacity"))
