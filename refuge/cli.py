@@ -130,19 +130,31 @@ def interrupted(out: Path) -> None:
 
 
 def print_experiment(exp) -> None:
+    """Outcomes per variant: median [90% interval]; with many variants (a sweep), one row per variant."""
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=f"{exp.meta['scenario_title'] or exp.meta['scenario_name']} — {exp.n_runs} runs per "
-                        f"variant, seeds {exp.meta['seed']}..{exp.meta['seed'] + exp.n_runs - 1}: median [90% interval]")
-    from refuge.compare import fmt
+    from refuge.compare import OUTCOMES, fmt
 
-    table.add_column("outcome", no_wrap=True)
-    for v in exp.variants:
-        table.add_column(v, justify="right")
+    title = (f"{exp.meta['scenario_title'] or exp.meta['scenario_name']} — {exp.n_runs} runs per variant, seeds "
+             f"{exp.meta['seed']}..{exp.meta['seed'] + exp.n_runs - 1}: median")
     summary = exp.summary()
-    for label, rows in summary.groupby("label", sort=False):
-        table.add_row(label, *[f"{fmt(r.median)} [{fmt(r.low)}, {fmt(r.high)}]" for r in rows.itertuples()])
+    if len(exp.variants) <= 4:
+        table = Table(title=title + " [90% interval]")
+        table.add_column("outcome", no_wrap=True)
+        for v in exp.variants:
+            table.add_column(v, justify="right")
+        for label, rows in summary.groupby("label", sort=False):
+            table.add_row(label, *[f"{fmt(r.median)} [{fmt(r.low)}, {fmt(r.high)}]" for r in rows.itertuples()])
+    else:
+        table = Table(title=title)
+        table.add_column("variant", no_wrap=True)
+        table.add_column("parameters")
+        for label in OUTCOMES.values():
+            table.add_column(label, justify="right")
+        for v, rows in summary.groupby("variant", sort=False):
+            values = " ".join(f"{k}={x:g}" for k, x in exp.variant_set(v).items())
+            table.add_row(v, values, *[fmt(r.median) for r in rows.itertuples()])
     console = Console()
     if not console.is_terminal:
         console.width = max(console.width, 120)
