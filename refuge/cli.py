@@ -148,13 +148,13 @@ def print_experiment(exp) -> None:
             table.add_row(label, *[f"{fmt(r.median)} [{fmt(r.low)}, {fmt(r.high)}]" for r in rows.itertuples()])
     else:
         table = Table(title=title)
+        values = {v: " ".join(f"{k}={x:g}" for k, x in exp.variant_set(v).items()) for v in exp.variants}
         table.add_column("variant", no_wrap=True)
-        table.add_column("parameters")
+        table.add_column("parameters", min_width=min(40, max(len(t) for t in values.values())))
         for label in OUTCOMES.values():
             table.add_column(label, justify="right")
         for v, rows in summary.groupby("variant", sort=False):
-            values = " ".join(f"{k}={x:g}" for k, x in exp.variant_set(v).items())
-            table.add_row(v, values, *[fmt(r.median) for r in rows.itertuples()])
+            table.add_row(v, values[v], *[fmt(r.median) for r in rows.itertuples()])
     console = Console()
     if not console.is_terminal:
         console.width = max(console.width, 120)
