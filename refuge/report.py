@@ -68,9 +68,9 @@ def _once(exp, key: str, compute):
     return store[key]
 
 
-def _stays(exp):
-    """Stays in every tracked state, all variants."""
-    return _once(exp, "stays", lambda: exp.stays(exp.names("max_stay")))
+def _stay_lengths(exp):
+    """People per (variant, state, completed, days): stay lengths summed over runs."""
+    return _once(exp, "stay_lengths", lambda: exp.stay_totals(states=exp.names("max_stay")))
 
 
 def _flows_by_year(exp):
@@ -217,14 +217,14 @@ def waits_figure(exp) -> Figure | None:
     names = exp.names("max_stay")
     if not names:
         return None
-    stays = _stays(exp)
-    done = stays[stays.completed]
+    lengths = _stay_lengths(exp)
+    done = lengths[lengths.completed]
     if not len(done):
         return None
     fig, axes = _grid(len(names), xlabel=True)
     for ax, name in zip(axes, names):
         sel = done[done.state == name]
-        top = float(np.quantile(np.repeat(sel.days, np.minimum(sel.people, 50)), 0.99)) if len(sel) else 1.0
+        top = _wq(sel.days, sel.people, 0.99) or 1.0
         width = max(1, int(np.ceil((top + 1) / 40)))  # stays are whole days: bins of whole days, no aliasing
         bins = np.arange(0, top + width + 1, width) - 0.5
         for k, v in enumerate(exp.variants):
@@ -314,15 +314,16 @@ def waits_table(exp, level: float = 0.90) -> list[dict]:
     names = exp.names("max_stay")
     if not names:
         return []
-    stays = _stays(exp)
+    lengths = _stay_lengths(exp)
+    left = exp.stay_totals(("variant", "state", "run"), states=names, completed=False)
     rows = []
     for name in names:
         for v in exp.variants:
-            sel = stays[(stays.state == name) & (stays.variant == v)]
+            sel = lengths[(lengths.state == name) & (lengths.variant == v)]
             done = sel[sel.completed]
-            left = sel[~sel.completed].groupby("run")["people"].sum()
+            per_run = left[(left.state == name) & (left.variant == v)]["people"].to_numpy()
             runs = len(exp.finished(v))
-            left_med = float(np.median(np.concatenate([left.to_numpy(), np.zeros(max(0, runs - len(left)))])))
+            left_med = float(np.median(np.concatenate([per_run, np.zeros(max(0, runs - len(per_run)))])))
             rows.append({"state": name, "variant": v, "people": int(done.people.sum()),
                          "median": _wq(done.days, done.people, 0.5), "p90": _wq(done.days, done.people, 0.9),
                          "longest": int(sel.days.max()) if len(sel) else None, "still_there": left_med})

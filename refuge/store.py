@@ -430,18 +430,35 @@ class Experiment:
                                            "high"])
 
     def stays(self, states: list[str] | None = None, variants: Iterable[str] | None = None):
-        """Stays in tracked states: variant, run, state, entry day, days, people, completed."""
-        import pyarrow.compute as pc
+        """Stays in tracked states, one row per stay: variant, run, state, entry day, days, people, completed.
 
-        dset = self.dataset("stays")
-        flt = None
-        if variants is not None:
-            flt = pc.field("variant").isin(list(variants))
-        if states is not None:
-            f2 = pc.field("state").isin(list(states))
-            flt = f2 if flt is None else flt & f2
+        Large ensembles hold millions of stays: `stay_totals` aggregates them without loading them all."""
         cols = ["variant", "run", "state", "entry", "days", "people", "completed"]
-        return dset.to_table(columns=cols, filter=flt).to_pandas()
+        return self.dataset("stays").to_table(columns=cols, filter=_stay_filter(states, variants)).to_pandas()
+
+    def stay_totals(self, by: Iterable[str] = ("variant", "state", "completed", "days"),
+                    states: list[str] | None = None, variants: Iterable[str] | None = None,
+                    completed: bool | None = None):
+        """People in stays, summed over everything but the columns `by` (e.g. a histogram of stay lengths per
+        state and variant, or people still waiting per run), reading the stays a batch at a time."""
+        import pyarrow as pa
+
+        by = list(by)
+        unknown = set(by) - {"variant", "run", "state", "entry", "days", "completed"}
+        if unknown:
+            raise RefugeError(f"by: expected columns of the stays table; found {', '.join(sorted(unknown))}")
+        parts = []
+        flt = _stay_filter(states, variants, completed)
+        for batch in self.dataset("stays").to_batches(columns=by + ["people"], filter=flt, batch_size=1 << 20):
+            if batch.num_rows:
+                parts.append(pa.Table.from_batches([batch]).group_by(by).aggregate([("people", "sum")]))
+        if not parts:
+            import pandas as pd
+
+            return pd.DataFrame(columns=by + ["people"])
+        total = pa.concat_tables(parts).group_by(by).aggregate([("people_sum", "sum")])
+        df = total.to_pandas().rename(columns={"people_sum_sum": "people"})
+        return df.sort_values(by, ignore_index=True)[by + ["people"]]
 
     def summary(self, level: float = 0.90):
         """Per variant and outcome (see `refuge.compare.OUTCOMES`): median and central interval over runs."""
@@ -476,6 +493,22 @@ class Experiment:
         done = sum(len(self.finished(v)) for v in self.variants)
         return (f"Experiment({str(self.path)!r}: {self.meta['scenario_name']}, {len(self.variants)} variant(s), "
                 f"{done}/{self.n_runs * len(self.variants)} runs finished)")
+
+
+def _stay_filter(states, variants, completed: bool | None = None):
+    import pyarrow.compute as pc
+
+    parts = []
+    if variants is not None:
+        parts.append(pc.field("variant").isin(list(variants)))
+    if states is not None:
+        parts.append(pc.field("state").isin(list(states)))
+    if completed is not None:
+        parts.append(pc.field("completed") == bool(completed))
+    flt = None
+    for p in parts:
+        flt = p if flt is None else flt & p
+    return flt
 
 
 def quantile_name(q: float) -> str:

@@ -120,6 +120,16 @@ def test_by_year_totals_and_measures_per_run(exp, runs):
     assert ev.id.tolist() == ["sheltered-end-2002", "cleared-2002", "longest-mid-2003"]
 
 
+def test_stay_totals_aggregate_stays_without_loading_them(exp):
+    stays = exp.stays(["mission"], ["faster"])
+    hist = exp.stay_totals(states=["mission"], variants=["faster"])
+    assert list(hist.columns) == ["variant", "state", "completed", "days", "people"]
+    expected = stays.groupby(["completed", "days"])["people"].sum()
+    assert hist.set_index(["completed", "days"])["people"].astype("int64").equals(expected.astype("int64"))
+    left = exp.stay_totals(("run",), states=["mission"], variants=["faster"], completed=False)
+    assert left.people.tolist() == stays[~stays.completed].groupby("run")["people"].sum().tolist()
+
+
 def test_bad_queries_are_short_errors(exp, tmp_path):
     with pytest.raises(RefugeError, match="what: expected one of"):
         exp.reduce("stock")
