@@ -24,7 +24,7 @@ SEEDS = {
     "003_1a90b3401c3da842.txt": dt.date(2003, 10, 6),
     "004_dcdabd07474a23f9.txt": dt.date(2012, 3, 7),
 }
-SEED_DIR = Path("/work/shared/seeds")
+SEED_DIR = Path(__file__).resolve().parents[2] / "shared" / "seeds"  # shared/ sits beside the checkout
 MISSIONS = {"sk_beijing", "sk_shenyang", "japan_shenyang", "us_shenyang", "canada_beijing", "spain_beijing",
             "other_missions"}
 
