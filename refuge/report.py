@@ -339,26 +339,30 @@ def missions_table(exp, level: float = 0.90) -> list[dict]:
     kinds = model.state_kinds
     sites = sorted({int(model.state_site[s]) for s, k in enumerate(kinds)
                     if k == "refuge" and model.state_site[s] >= 0})
+    if not sites:
+        return []
+    names = [model.site_names[n] for n in sites]
     flow_names = exp.names("flows")
-    src_of = {e: int(model.trans[model.edge_trans[e], T_SRC]) for e in range(len(model.edge_names))}
-    with_room = set(exp.names("capacity"))
+    entering = {n: [flow_names[e] for e in range(len(flow_names)) if model.state_site[model.edge_target[e]] == n
+                    and kinds[model.trans[model.edge_trans[e], T_SRC]] != "refuge"] for n in sites}
+    needed = sorted({f for fs in entering.values() for f in fs}, key=flow_names.index)
+    with_room = [n for n in names if n in set(exp.names("capacity"))]
     rows = []
-    for n in sites:
-        site = model.site_names[n]
-        states = {s for s in range(len(kinds)) if model.state_site[s] == n}
-        entering = [flow_names[e] for e in range(len(flow_names))
-                    if model.edge_target[e] in states and kinds[src_of[e]] != "refuge"]
-        supplies = model.scenario.sites[n].supplies
-        for v in exp.variants:
-            _, occ = exp.matrix("sites", site, v)
-            _, closed = exp.matrix("closed", site, v)
-            entries = sum((m for _, _, m in exp.matrices("flows", entering, v)), np.zeros_like(occ)).sum(axis=1)
-            room = float(np.median(exp.matrix("capacity", site, v)[1])) if site in with_room else None
-            mean = occ.mean(axis=1)
-            rows.append({"mission": site, "variant": v, "room": room, "entries": _interval(entries, level),
-                         "mean": _interval(mean, level), "peak": _interval(occ.max(axis=1), level),
-                         "closed": _interval(closed.sum(axis=1), level),
-                         "supplies": {item: float(np.median(mean)) * per for item, per in supplies.items()}})
+    for v in exp.variants:  # one pass over the files per quantity, for all missions at once
+        occ = exp.per_run("sites", names, v, ("mean", "max"))
+        closed = exp.per_run("closed", names, v)["sum"]
+        room = exp.per_run("capacity", with_room, v, ("median",))["median"] if with_room else None
+        flows = exp.per_run("flows", needed, v)["sum"]
+        for n, site in zip(sites, names):
+            mean = occ["mean"][site].to_numpy()
+            entries = flows[entering[n]].sum(axis=1).to_numpy() if entering[n] else np.zeros(len(mean))
+            rows.append({"mission": site, "variant": v,
+                         "room": float(room[site].median()) if room is not None and site in room else None,
+                         "entries": _interval(entries, level), "mean": _interval(mean, level),
+                         "peak": _interval(occ["max"][site].to_numpy(), level),
+                         "closed": _interval(closed[site].to_numpy(), level),
+                         "supplies": {item: float(np.median(mean)) * per
+                                      for item, per in model.scenario.sites[n].supplies.items()}})
     return rows
 
 

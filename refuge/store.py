@@ -37,7 +37,8 @@ MEMBER = {"stocks": "state", "sites": "site", "capacity": "site", "closed": "sit
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
 RUN_RE = re.compile(r"^run-(\d+)\.parquet$")
 DEFAULT_QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
-MEMORY_BUDGET = 256 * 2**20  # bytes of daily values held at once by a query
+MEMORY_BUDGET = 512 * 2**20  # bytes a query may hold at once. Opening 1,000 files costs more than decoding
+# their columns, so a query reads as many columns per pass as this allows.
 
 
 # --- what a run contributes ------------------------------------------------------------
@@ -187,6 +188,7 @@ class Experiment:
             raise RefugeError(f"{meta_file}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
         self._models: dict[str, Any] = {}
         self._datasets: dict[str, tuple[list[str], Any]] = {}
+        self._measures: tuple[Any, Any] | None = None
 
     # -- creating and resuming --------------------------------------------------------------
     @classmethod
@@ -325,9 +327,15 @@ class Experiment:
     def measures(self, variants: Iterable[str] | None = None):
         """One row per finished run: its evidence measures (`evidence:ID`) and outcomes (`outcome:NAME`)."""
         dset = self.dataset("measures")
-        cols = ["variant"] + [c for c in dset.schema.names if c != "variant"]
-        df = self._read("measures", cols, variants).to_pandas()
-        return df.sort_values(["variant", "run"], ignore_index=True)
+        cached = self._measures
+        if cached is None or cached[0] is not dset:  # one small file per run: read them once, not per query
+            cols = ["variant"] + [c for c in dset.schema.names if c != "variant"]
+            self._measures = cached = (dset, self._read("measures", cols).to_pandas()
+                                       .sort_values(["variant", "run"], ignore_index=True))
+        df = cached[1]
+        if variants is not None:
+            df = df[df.variant.isin(list(variants))].reset_index(drop=True)
+        return df.copy()
 
     def matrix(self, what: str, name: str, variant: str) -> tuple[np.ndarray, np.ndarray]:
         """(run ids, (runs x days) values) of one daily quantity of one variant."""
@@ -346,8 +354,10 @@ class Experiment:
                 raise RefugeError(f"{what}: no `{name}` in this experiment{suggest(name, known)}")
         ids = np.array(self.finished(variant), np.int64)
         days = self._days()
-        per_column = max(1, len(ids) * days * 8)
-        batch = max(1, min(len(names), MEMORY_BUDGET // per_column))
+        cells = max(1, len(ids) * days)
+        per_column = cells * 4 * 2.5  # a 4-byte column, and about as much again held while reading the files
+        fixed = cells * 24  # run and day columns, row indices, the float64 matrix handed out
+        batch = max(1, min(len(names), int((MEMORY_BUDGET - fixed) // per_column)))
         for k in range(0, len(names), batch):
             group = names[k:k + batch]
             t = self._read("daily", ["run", "day"] + [f"{what}:{n}" for n in group], [variant])
@@ -357,6 +367,27 @@ class Experiment:
                 out = np.zeros((len(ids), days), np.float64)  # closures and rules become 0/1: the mean is a share
                 out[rows, cols] = t.column(f"{what}:{n}").to_numpy(zero_copy_only=False)
                 yield n, ids, out
+
+    def per_run(self, what: str, names: list[str] | None = None, variant: str | None = None,
+                stats: Iterable[str] = ("sum",)) -> dict:
+        """Each run's total (`sum`), daily `mean`, `max` or `median` of daily quantities of one variant:
+        {stat: DataFrame indexed by run, one column per member}."""
+        import pandas as pd
+
+        funcs = {"sum": np.sum, "mean": np.mean, "max": np.max, "median": np.median}
+        stats = list(stats)
+        bad = [x for x in stats if x not in funcs]
+        if bad:
+            raise RefugeError(f"stats: expected some of {', '.join(funcs)}; found {', '.join(bad)}")
+        names = list(self.names(what) if names is None else names)
+        variant = variant or self.variants[0]
+        cols: dict[str, dict[str, np.ndarray]] = {x: {} for x in stats}
+        ids = np.array(self.finished(variant), np.int64)
+        for n, ids, mat in self.matrices(what, names, variant):
+            for x in stats:
+                cols[x][n] = funcs[x](mat, axis=1)
+        index = pd.Index(ids, name="run")
+        return {x: pd.DataFrame(cols[x], index=index, columns=names) for x in stats}
 
     def to_df(self, what: str = "stocks", names: list[str] | None = None, variants: Iterable[str] | None = None):
         """Tidy daily values of every finished run: date, variant, run, <member>, value."""
