@@ -120,6 +120,18 @@ def test_by_year_totals_and_measures_per_run(exp, runs):
     assert ev.id.tolist() == ["sheltered-end-2002", "cleared-2002", "longest-mid-2003"]
 
 
+def test_per_run_aggregates_each_run(exp, runs):
+    model, sims = runs
+    agg = exp.per_run("sites", ["embassy"], "baseline", ("sum", "max", "mean"))
+    occupancy = [r.site_occupancy[:, 0] for r in sims]
+    assert agg["sum"].index.tolist() == list(range(6))
+    assert agg["sum"]["embassy"].tolist() == [float(o.sum()) for o in occupancy]
+    assert agg["max"]["embassy"].tolist() == [float(o.max()) for o in occupancy]
+    assert np.allclose(agg["mean"]["embassy"], [o.mean() for o in occupancy])
+    with pytest.raises(RefugeError, match="stats: expected some of"):
+        exp.per_run("sites", stats=("total",))
+
+
 def test_stay_totals_aggregate_stays_without_loading_them(exp):
     stays = exp.stays(["mission"], ["faster"])
     hist = exp.stay_totals(states=["mission"], variants=["faster"])
