@@ -110,8 +110,20 @@ class Model:
                 j = self.transition_names.index(name)
                 out += [e for e in range(len(self.edge_names)) if self.edge_trans[e] == j]
             else:
-                out.append(self.edge_names.index(name))
+                # a split edge and a redirect edge may share a target: the name covers both
+                out += [e for e, n in enumerate(self.edge_names) if n == name]
         return out
+
+    @property
+    def edge_labels(self) -> list[str]:
+        """Edge names made unique for tables: a redirect edge that shares its target with a split edge is marked."""
+        labels: list[str] = []
+        for e, name in enumerate(self.edge_names):
+            label = f"{name} (redirected)" if self.edge_is_redirect[e] else name
+            while label in labels:
+                label += "'"
+            labels.append(label)
+        return labels
 
     def states_of(self, names: list[str]) -> list[int]:
         """States named directly or through their site."""
@@ -374,7 +386,7 @@ class _Compiler:
             if n in self.trans:
                 out += [e for e, row in enumerate(edges) if row[1] == self.trans.index(n)]
             elif n in edge_names:
-                out.append(edge_names.index(n))
+                out += [e for e, name in enumerate(edge_names) if name == n]
             else:
                 self.err(f"{path}[{k}]", "a transition or `transition->target`",
                          f"`{n}`{suggest(n, self.trans + edge_names)}")

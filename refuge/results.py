@@ -67,7 +67,7 @@ class Run:
         import pandas as pd
 
         m = self.model
-        dates = m.dates
+        dates = m.dates[: self.days]  # a run stopped early (`until`) is shorter than the scenario
         if what == "stays":
             names = np.array(m.state_names)
             done = pd.DataFrame({"state": names[self.stays[:, 0]], "entry": dates[0] + pd.to_timedelta(
@@ -82,7 +82,7 @@ class Run:
             return out
         table, names, col = {
             "stocks": (self.stocks, m.state_names, "state"),
-            "flows": (self.flows, m.edge_names, "transition"),
+            "flows": (self.flows, m.edge_labels, "transition"),
             "sites": (self.site_occupancy, m.site_names, "site"),
             "arrivals": (self.arrived, m.arrival_names, "arrival"),
             "rules": (self.rules_active.astype(np.int64), m.rule_names, "rule"),

@@ -46,13 +46,7 @@ MEMORY_BUDGET = 512 * 2**20  # bytes a query may hold at once. Opening 1,000 fil
 
 def flow_names(model) -> list[str]:
     """Edge names made unique: a redirect edge is marked, as it may share its target with a split edge."""
-    names: list[str] = []
-    for e, name in enumerate(model.edge_names):
-        label = f"{name} (redirected)" if model.edge_is_redirect[e] else name
-        while label in names:
-            label += "'"
-        names.append(label)
-    return names
+    return model.edge_labels
 
 
 def daily_columns(model) -> dict[str, list[str]]:

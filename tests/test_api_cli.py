@@ -40,7 +40,7 @@ def test_to_df_is_tidy_with_one_row_per_date_and_name():
     assert len(df) == run.days * len(run.model.state_names)
     assert df.groupby("date")["value"].sum().nunique() >= 1
     flows = run.to_df("flows")
-    assert set(flows["transition"]) == set(run.model.edge_names)
+    assert set(flows["transition"]) == set(run.model.edge_labels)
     wide = df.pivot(index="date", columns="state", values="value")
     assert np.array_equal(wide[run.model.state_names].to_numpy(), run.stocks)
     stays = run.to_df("stays")
@@ -121,3 +121,24 @@ def test_readme_example_scenario_compiles_and_runs():
     model = refuge.compile_scenario(parse(yaml.safe_load(block), "README.md"))
     run = refuge.simulate(model, seed=0)
     assert run.stocks.sum(axis=1)[-1] >= 10000
+
+
+def test_transition_target_name_counts_split_and_redirect_moves():
+    run = refuge.simulate(TOY, seed=4)
+    m = run.model
+    both = [e for e, n in enumerate(m.edge_names) if n == "attempt->custody"]
+    assert len(both) == 2 and m.edge_is_redirect[both].tolist() == [False, True]
+    assert run.flow_of(["attempt->custody"]).sum() == run.flows[:, both].sum() > 0
+    labels = run.to_df("flows")["transition"].unique().tolist()
+    assert "attempt->custody (redirected)" in labels and len(labels) == len(set(labels)) == len(m.edge_names)
+
+
+def test_written_files_are_readable_by_others(tmp_path):
+    import os
+    import stat
+
+    from refuge.io import write_run
+
+    os.umask(0o022)
+    files = write_run(refuge.simulate(TOY, seed=1, until=dt.date(2002, 2, 1)), tmp_path)
+    assert all(stat.S_IMODE(f.stat().st_mode) == 0o644 for f in files)
