@@ -51,6 +51,9 @@ SUMMARY_NAME = "posterior_summary.csv"
 PREDICTIVE_NAME = "posterior_predictive.csv"
 MARGINALS_NAME = "marginals.png"
 LEVEL = 0.90
+# The threshold of generation 0: every draw whose scenario is valid is accepted (distance finite),
+# a draw that makes the scenario invalid (distance infinite) is not.
+PRIOR_THRESHOLD = float(np.finfo(float).max)
 
 
 # --- uncertain parameters -------------------------------------------------------------------
@@ -58,7 +61,13 @@ LEVEL = 0.90
 
 @dataclass(frozen=True)
 class Uncertain:
-    """A parameter with a prior; `internal` values are what ABC-SMC perturbs (log10 for loguniform)."""
+    """A parameter with a prior.
+
+    ABC-SMC works on the internal coordinate u = F(x), F the prior's CDF: every
+    parameter has a uniform prior on [0, 1], whatever its distribution and units
+    (rates of 1e-7 next to stocks of 1e5), so one kernel width rule fits all and the
+    prior density is the same at every proposal.
+    """
 
     name: str
     prior: Prior
@@ -69,10 +78,20 @@ class Uncertain:
         return self.prior.dist == "loguniform"
 
     def to_value(self, internal: float) -> float:
-        return float(10.0 ** internal) if self.log else float(internal)
+        return float(self.ppf(internal))
 
     def to_internal(self, value: float) -> float:
-        return float(np.log10(value)) if self.log else float(value)
+        return float(self.dist().cdf(value))
+
+    def ppf(self, u):
+        """Quantiles of the prior: the unit interval onto the parameter's range."""
+        p = self.prior
+        u = np.clip(u, 1e-12, 1 - 1e-12)
+        if p.dist == "uniform":
+            return p.low + u * (p.high - p.low)
+        if p.dist == "loguniform":
+            return 10 ** (np.log10(p.low) + u * (np.log10(p.high) - np.log10(p.low)))
+        return self.dist().ppf(u)
 
     def dist(self):
         """The prior as a frozen scipy distribution, in the parameter's own units."""
@@ -90,19 +109,10 @@ class Uncertain:
         return stats.truncnorm(lo, hi, loc=p.mean, scale=p.sd)
 
     def rv(self):
-        """The prior as a pyabc random variable on the internal scale."""
+        """The prior of the internal coordinate, for pyabc: uniform on [0, 1] for every prior."""
         import pyabc
 
-        p = self.prior
-        if p.dist == "loguniform":
-            lo, hi = np.log10(p.low), np.log10(p.high)
-            return pyabc.RV("uniform", lo, hi - lo)
-        d = self.dist()
-        return pyabc.RV(d.dist.name, *d.args, **d.kwds)
-
-    def ppf(self, u: np.ndarray) -> np.ndarray:
-        """Quantiles of the prior (maps the unit interval onto the parameter)."""
-        return self.dist().ppf(np.clip(u, 1e-9, 1 - 1e-9))
+        return pyabc.RV("uniform", 0.0, 1.0)
 
     def describe(self) -> str:
         p = self.prior
@@ -179,8 +189,14 @@ class Simulator:
 
     def __call__(self, internal: dict) -> dict:
         # pyabc's model: the seed comes from the global generator, which the sampler seeds per candidate.
+        from refuge.errors import ScenarioError
+
         values = {u.name: u.to_value(internal[u.name]) for u in self.uncertain}
-        return {"facts": self.measure(values, int(np.random.randint(0, 2**31 - 1)))}
+        seed = int(np.random.randint(0, 2**31 - 1))
+        try:
+            return {"facts": self.measure(values, seed), "invalid": 0.0}
+        except ScenarioError:  # e.g. a rule's `below` drawn above its `above`: outside the valid prior
+            return {"facts": np.full(len(self.facts), np.nan), "invalid": 1.0}
 
 
 def _scheduled(scenario: Scenario) -> set[str]:
@@ -198,6 +214,8 @@ class BoundDistance:
     def __call__(self, x: dict, x_0: dict | None = None) -> float:
         from refuge.evidence import miss
 
+        if x.get("invalid"):
+            return math.inf
         if not self.facts:
             return 0.0
         return float(np.sqrt(np.mean([miss(f, v) ** 2 for f, v in zip(self.facts, x["facts"])])))
@@ -325,7 +343,7 @@ def _sampler_class():
 
         def sample_until_n_accepted(self, n, simulate_one, t, *, max_eval=np.inf, all_accepted=False,
                                     ana_vars=None):
-            eps = float(ana_vars.eps(t)) if ana_vars is not None and t >= 0 else math.inf
+            eps = float(ana_vars.eps(t)) if ana_vars is not None and t >= 0 else PRIOR_THRESHOLD
             if ana_vars is not None and np.isfinite(ana_vars.max_total_nr_simulations):
                 max_eval = min(max_eval, ana_vars.max_total_nr_simulations - ana_vars.prev_total_nr_simulations)
             key = (t, n, round(eps, 12), self.seed)
@@ -364,6 +382,64 @@ def _sampler_class():
                                "evaluated": evaluated, "epsilon": eps, "simulations": self.simulations})
 
     return OrderedSampler
+
+
+KERNEL_WIDTH = 0.75  # box half-width, in standard deviations of the last population
+
+
+@functools.cache
+def _transition_class():
+    from pyabc.parameters import Parameter
+    from pyabc.transition import Transition
+
+    class FoldedBoxTransition(Transition):
+        """Perturb each coordinate of a resampled particle uniformly within ±h, folded into [0, 1].
+
+        The usual Gaussian kernel has a density that varies over its own draws by a
+        factor exp(-χ²/2): with tens of parameters the importance weights (prior /
+        proposal density) spread over many orders of magnitude and the population
+        collapses onto a few particles. A box kernel's density is flat; with boxes narrow
+        enough that they seldom overlap, and a prior that is flat on the unit cube, the
+        weights stay even. Folding at the cube's faces keeps every proposal inside the
+        prior's support; the density counts the folded images.
+        """
+
+        def __init__(self, width: float = KERNEL_WIDTH):
+            self.width = width
+
+        def fit(self, X, w) -> None:
+            self._X_arr = X.to_numpy(float)
+            self._w = np.asarray(w, float) / np.sum(w)
+            mean = self._w @ self._X_arr
+            sd = np.sqrt(self._w @ (self._X_arr - mean) ** 2)
+            self.h = np.clip(self.width * sd, 1e-4, 1.0)
+
+        def rvs_single(self) -> Parameter:
+            j = np.random.choice(len(self._w), p=self._w)
+            x = _fold(self._X_arr[j] + np.random.uniform(-self.h, self.h))
+            return Parameter(dict(zip(self.X.columns, x)))
+
+        def pdf(self, x):
+            if isinstance(x, Parameter) or not hasattr(x, "columns"):
+                return self._pdf(np.array([x[k] for k in self.X.columns], float))
+            return np.array([self._pdf(row) for row in x[self.X.columns].to_numpy(float)])
+
+        def _pdf(self, x: np.ndarray) -> float:
+            from scipy.special import logsumexp
+
+            P, h = self._X_arr, self.h
+            images = (np.abs(x - P) <= h).astype(float) + (np.abs(-x - P) <= h) + (np.abs(2 - x - P) <= h)
+            with np.errstate(divide="ignore"):
+                log_k = np.log(images).sum(axis=1) - np.log(2 * h).sum()
+                return float(np.exp(logsumexp(log_k, b=self._w)))
+
+    return FoldedBoxTransition
+
+
+def _fold(y: np.ndarray) -> np.ndarray:
+    """Reflect values in [-1, 2] into [0, 1] at the faces of the unit cube."""
+    y = np.where(y < 0, -y, y)
+    return np.where(y > 1, 2 - y, y)
 
 
 # --- settings and the experiment's metadata -----------------------------------------------------
@@ -473,7 +549,7 @@ def calibrate(scenario: Scenario, experiment: str | Path, settings: Settings | N
         history = abc.load(_db_url(experiment), run_id)
     left = settings.generations - (history.max_t + 1)
     if left > 0 and history.total_nr_simulations < settings.budget:
-        with np.errstate(invalid="ignore"):  # pyabc subtracts inf from inf after the prior generation
+        with np.errstate(invalid="ignore", over="ignore"):  # pyabc subtracts thresholds; the first is huge
             abc.run(max_nr_populations=left, max_total_nr_simulations=settings.budget,
                     min_acceptance_rate=settings.min_acceptance)
     Pending(experiment / "pending").load(history.max_t + 1, ())  # drops leftovers of committed generations
@@ -500,15 +576,20 @@ def _clear(experiment: Path) -> None:
 
 
 def _abc(sim: Simulator, settings: Settings, sampler, continued: bool):
+    import logging
+
     import pyabc
+
+    # Raw weights here are 1 / proposal density, tiny in many dimensions; only their ratios matter.
+    logging.getLogger("ABC.Population").setLevel(logging.ERROR)
 
     np.random.seed(settings.seed)  # pyabc draws from the global generator outside the sampler too
     # A new calibration starts from the prior (threshold infinity); a continued one from the last
     # stored generation's distances, exactly as the uninterrupted run would have.
-    eps = pyabc.QuantileEpsilon(initial_epsilon="from_sample" if continued else np.inf, alpha=0.5)
+    eps = pyabc.QuantileEpsilon(initial_epsilon="from_sample" if continued else PRIOR_THRESHOLD, alpha=0.5)
     prior = pyabc.Distribution(**{u.name: u.rv() for u in sim.uncertain})
     return pyabc.ABCSMC(sim, prior, BoundDistance(sim.facts), population_size=settings.population,
-                        sampler=sampler, eps=eps)
+                        sampler=sampler, eps=eps, transitions=_transition_class()())
 
 
 def _meta(scenario: Scenario, digest: str, uncertain: list[Uncertain], settings: Settings, workers, cluster) -> dict:
@@ -539,6 +620,7 @@ def _collect(experiment: Path, scenario: Scenario, uncertain: list[Uncertain], h
     gens = history.get_all_populations()
     gens = gens[gens.t >= 0].rename(columns={"t": "generation"})[["generation", "epsilon", "samples",
                                                                     "wall_time"]].reset_index(drop=True)
+    gens.loc[gens.epsilon >= PRIOR_THRESHOLD, "epsilon"] = math.inf
     stopped = _why_stopped(gens, history, settings)
     return Calibration(experiment, scenario, uncertain, post, gens, stopped=stopped)
 
@@ -658,22 +740,35 @@ def _reason(k: int, fact: dict, item: dict, ok_prior: np.ndarray, pred) -> str:
     from refuge.evidence import bound_text
 
     bound = bound_text(fact)
+    rng = item["prior_range"]
+    where = f"{rng[0]:,.4g}–{rng[1]:,.4g}" if rng else "undefined"
+    if _exact_incident(fact):
+        days = fact["days"][1] - fact["days"][0] + 1
+        return (f"an exact count of people moved in {days} day{'s' if days > 1 else ''} (bound {bound}): the model "
+                "draws how many groups move each day at random, so even at the best rate the count comes out "
+                "exactly right in a minority of runs (one event happens with probability at most 1/e ≈ 37%); "
+                "only a scheduled, certain event or a looser bound (about, range) could hold in half of them")
     if item["prior_share"] == 0:
-        rng = item["prior_range"]
-        where = f"{rng[0]:,.4g}–{rng[1]:,.4g}" if rng else "undefined"
         return (f"never holds across the prior (5–95% of prior runs: {where}; bound {bound}): the uncertain "
                 "parameters cannot move it there, so a fixed number or the model's structure limits it")
     with_it = ok_prior[ok_prior[:, k]]
-    if len(with_it):
+    if len(with_it) >= 10:
         others = [(with_it[:, j].mean() - ok_prior[:, j].mean(), j) for j in range(ok_prior.shape[1]) if j != k]
         drop, j = min(others) if others else (0.0, -1)
         if j >= 0 and drop < -0.2:
             return (f"holds in {item['prior_share']:.0%} of prior runs, but in those `{pred.id.iat[j]}` holds "
-                    f"{-drop:.0%} less often: the two facts pull the parameters in opposite directions")
-    spread = pred.high.iat[k] - pred.low.iat[k]
+                    f"{-drop:.0%} less often (of runs): the two facts pull the parameters in opposite directions")
     return (f"reachable (holds in {item['prior_share']:.0%} of prior runs) but the posterior runs spread over "
-            f"{pred.low.iat[k]:,.4g}–{pred.high.iat[k]:,.4g} (width {spread:,.4g}) against the bound {bound}: "
-            "run-to-run chance alone makes it miss often")
+            f"{pred.low.iat[k]:,.4g}–{pred.high.iat[k]:,.4g} against the bound {bound}: run-to-run chance, or "
+            "other facts the same parameters must also meet, make it miss often")
+
+
+def _exact_incident(fact: dict) -> bool:
+    """An exact count of movements over a week or less: a one-off incident in the news."""
+    if fact["bound"] != "exact" or fact["kind"] not in ("flow", "arrivals"):
+        return False
+    d0, d1 = fact["days"]
+    return d1 - d0 < 7
 
 
 # --- files and plots -----------------------------------------------------------------------------
@@ -687,7 +782,7 @@ def write_outputs(cal: Calibration, meta: dict) -> None:
     write_frame(cal.summary, e / SUMMARY_NAME)
     write_frame(cal.predictive, e / PREDICTIVE_NAME)
     plot_marginals(cal.posterior, cal.uncertain, e / MARGINALS_NAME)
-    gens = [{"generation": int(r.generation), "epsilon": float(r.epsilon) if np.isfinite(r.epsilon) else None,
+    gens = [{"generation": int(r.generation), "epsilon": float(r.epsilon) if r.epsilon < PRIOR_THRESHOLD else None,
              "samples": int(r.samples), "seconds": float(r.wall_time)} for r in cal.generations.itertuples()]
     meta = meta | {"generations": gens, "stopped": cal.stopped, "diagnosis": cal.diagnosis,
                    "files": {"posterior": POSTERIOR_NAME, "summary": SUMMARY_NAME, "predictive": PREDICTIVE_NAME,
@@ -765,8 +860,8 @@ def load_calibration(experiment: str | Path) -> dict:
 # --- runs with parameters drawn from a posterior ---------------------------------------------------
 
 
-def posterior_scenario(scenario: Scenario, experiment: str | Path) -> tuple[Scenario, list[str]]:
-    """Check that a stored posterior fits the scenario; return it and warnings (e.g. an edited scenario)."""
+def check_posterior(scenario: Scenario, experiment: str | Path) -> list[str]:
+    """Check that a stored posterior fits the scenario; return notes (e.g. the scenario changed since)."""
     from refuge.model import scenario_digest
 
     meta = read_meta(Path(experiment))
@@ -775,11 +870,27 @@ def posterior_scenario(scenario: Scenario, experiment: str | Path) -> tuple[Scen
     if missing:
         raise RefugeError(f"--posterior {experiment}: the posterior has parameters the scenario `{scenario.name}` "
                           f"lacks: {', '.join(missing)}")
-    warnings = []
     if meta.get("scenario_digest") != scenario_digest(scenario):
-        warnings.append(f"note: {experiment} was calibrated on another version of `{scenario.name}` "
-                        f"(digest {meta.get('scenario_digest')}); its posterior is used as stored")
-    return scenario, warnings
+        return [f"note: {experiment} was calibrated on another version of `{scenario.name}` "
+                f"(digest {meta.get('scenario_digest')}); its posterior is used as stored"]
+    return []
+
+
+def _draws(scenario: Scenario, experiment, runs: int, seed: int, overrides: dict[str, float]) -> list[dict]:
+    check_posterior(scenario, experiment)
+    draws = sample_posterior(experiment, runs, seed)
+    clash = sorted(set(overrides) & set(draws[0]))
+    if clash:
+        raise RefugeError(f"--set: {', '.join(clash)} is drawn from the posterior; drop it from --set")
+    return draws
+
+
+def posterior_model(model: Model, experiment: str | Path, seed: int = 0,
+                    overrides: dict[str, float] | None = None) -> tuple[Model, dict]:
+    """The model with parameters from posterior draw `seed` (and `overrides`); the draw."""
+    overrides = dict(overrides or {})
+    draw = _draws(model.scenario, experiment, 1, seed, overrides)[0]
+    return compile_scenario(model.scenario.with_values(overrides | draw), model.origin), draw
 
 
 @dataclass(frozen=True)
@@ -815,10 +926,7 @@ def run_posterior_ensemble(scenario: Scenario, origin: str, experiment: str | Pa
     from refuge.store import Experiment, make_meta
 
     overrides = dict(overrides or {})
-    draws = sample_posterior(experiment, runs, seed)
-    clash = sorted(set(overrides) & set(draws[0]))
-    if clash:
-        raise RefugeError(f"--set: {', '.join(clash)} is drawn from the posterior; drop it from --set")
+    draws = _draws(scenario, experiment, runs, seed, overrides)
     variant = {"name": "posterior", "description": f"parameters drawn from the posterior in {experiment}",
                "set": overrides}
     meta = make_meta(scenario, origin, scenario_digest(scenario), seed, runs, [variant], overrides, until)
@@ -879,7 +987,7 @@ class ConsoleProgress:
         self.last = event
 
     def _label(self, e: dict) -> str:
-        eps = "prior" if not np.isfinite(e["epsilon"]) else f"threshold {e['epsilon']:.3g}"
+        eps = "prior" if e["epsilon"] >= PRIOR_THRESHOLD else f"threshold {e['epsilon']:.3g}"
         return f"generation {e['generation']} ({eps})"
 
     def _done(self) -> None:

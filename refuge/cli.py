@@ -59,6 +59,8 @@ def run(
     sweep: Optional[Path] = typer.Option(None, "--sweep", help="CSV or YAML file of parameter sets: "
                                          "--runs replicates of each"),
     cluster: Optional[str] = typer.Option(None, "--cluster", help="address of a Dask scheduler to run on"),
+    posterior: Optional[Path] = typer.Option(None, "--posterior", help="a calibration experiment: draw the "
+                                             "calibrated parameters from its posterior (run r takes draw r)"),
 ) -> None:
     """Run one realisation of a scenario (or an ensemble with --runs/--sweep), write results, print a summary."""
     from refuge.api import simulate
@@ -69,11 +71,40 @@ def run(
     if stop is not None and not model.start <= stop:
         fail(f"--until: expected a date on or after the scenario start {model.start}; found {stop}")
     overrides = parse_sets(set_)
+    if posterior is not None:
+        run_posterior_command(model, posterior, runs, seed, workers, overrides, sweep, cluster, stop, out)
+        return
     if runs > 1 or sweep is not None or cluster is not None:
         run_ensemble_command(model, runs, seed, workers, overrides, sweep, cluster, stop, out)
         return
     if overrides:
         model = with_overrides(model, overrides)
+    result = simulate(model, seed=seed, until=stop)
+    files = write_run(result, out)
+    print_summary(result)
+    typer.echo("wrote " + ", ".join(str(f) for f in files))
+
+
+def run_posterior_command(model, posterior, runs, seed, workers, overrides, sweep, cluster, stop, out) -> None:
+    from refuge.api import simulate
+    from refuge.calibrate import check_posterior, posterior_model, run_posterior_ensemble
+    from refuge.errors import RefugeError
+    from refuge.io import write_run
+
+    if sweep is not None:
+        fail("--posterior: give --posterior or --sweep, not both")
+    try:
+        for note in check_posterior(model.scenario, posterior):
+            typer.echo(note, err=True)
+        if runs > 1 or cluster is not None:
+            exp = run_posterior_ensemble(model.scenario, model.origin, posterior, runs, seed, out, workers, cluster,
+                                         overrides, stop, progress=True)
+            print_experiment(exp)
+            return
+        model, draw = posterior_model(model, posterior, seed, overrides)
+    except RefugeError as exc:
+        fail(str(exc))
+    typer.echo("drawn from the posterior: " + ", ".join(f"{k}={v:.4g}" for k, v in draw.items()))
     result = simulate(model, seed=seed, until=stop)
     files = write_run(result, out)
     print_summary(result)
