@@ -50,6 +50,7 @@ POSTERIOR_NAME = "posterior.parquet"
 SUMMARY_NAME = "posterior_summary.csv"
 PREDICTIVE_NAME = "posterior_predictive.csv"
 MARGINALS_NAME = "marginals.png"
+PREDICTIVE_DIR = "predictive"
 LEVEL = 0.90
 # The threshold of generation 0: every draw whose scenario is valid is accepted (distance finite),
 # a draw that makes the scenario invalid (distance infinite) is not.
@@ -519,7 +520,8 @@ def _check_continuation(experiment: Path, digest: str, settings: Settings) -> in
 
 def calibrate(scenario: Scenario, experiment: str | Path, settings: Settings | None = None, *,
               workers: int | None = 1, cluster: str | None = None, restart: bool = False,
-              progress: Callable[[dict], None] | None = None, predictive_runs: int = 200) -> Calibration:
+              progress: Callable[[dict], None] | None = None, predictive_runs: int = 200,
+              origin: str = "") -> Calibration:
     """Run (or continue) ABC-SMC for the scenario's uncertain parameters; write the posterior and its tables.
 
     `workers` local processes (None: one per core) or a Dask `cluster` address run the simulations.
@@ -553,14 +555,17 @@ def calibrate(scenario: Scenario, experiment: str | Path, settings: Settings | N
             abc.run(max_nr_populations=left, max_total_nr_simulations=settings.budget,
                     min_acceptance_rate=settings.min_acceptance)
     Pending(experiment / "pending").load(history.max_t + 1, ())  # drops leftovers of committed generations
+    from refuge.io import write_frame
+
     if history.max_t < 0:
         raise RefugeError(f"{experiment}: the budget ran out before the first generation finished; "
                           "raise --budget and run the same command again to continue")
     cal = _collect(experiment, scenario, uncertain, history, settings)
     cal.simulations, cal.reused = sampler.simulations, sampler.reused
     cal.summary = posterior_table(cal.posterior, uncertain)
+    write_frame(cal.posterior, experiment / POSTERIOR_NAME)  # the predictive runs draw from it
     cal.predictive = posterior_predictive(cal, predictive_runs, seed=settings.seed + 1, workers=workers,
-                                          cluster=cluster)
+                                          cluster=cluster, origin=origin)
     cal.predictive_runs = predictive_runs
     cal.diagnosis = diagnose(cal, history, sim.facts)
     write_outputs(cal, meta | {"run_id": run_id, "status": "done"})
@@ -682,22 +687,20 @@ def sample_posterior(experiment: str | Path, n: int, seed: int = 0) -> list[dict
     return _resample(post, [c for c in post.columns if c not in ("weight", "distance")], n, seed)
 
 
-def _measure_task(sim: Simulator, task: tuple[dict, int]) -> np.ndarray:
-    values, seed = task
-    return sim.measure(values, seed)
-
-
 def posterior_predictive(cal: Calibration, n: int = 200, seed: int = 1, workers: int | None = 1,
-                         cluster: str | None = None):
-    """The evidence table over `n` fresh runs, each with parameters drawn from the posterior."""
-    from refuge.ensemble import map_runs
-    from refuge.evidence import evaluate
+                         cluster: str | None = None, origin: str = ""):
+    """Run `n` posterior draws into the experiment store EXPERIMENT/predictive; return its evidence table.
 
-    sim = Simulator(cal.scenario, cal.uncertain)
-    draws = _resample(cal.posterior, [u.name for u in cal.uncertain], n, seed)
-    tasks = [(d, 10_000 * seed + k) for k, d in enumerate(draws)]
-    values = map_runs(functools.partial(_measure_task, sim), tasks, workers=workers, cluster=cluster)
-    return evaluate(sim.base, np.array(values).reshape(len(values), len(sim.facts)))
+    The store is an ordinary ensemble (variant `posterior`), so `refuge report EXPERIMENT/predictive`
+    shows every output with bands under posterior uncertainty, and the calibration beside it.
+    """
+    import shutil
+
+    store = cal.experiment / PREDICTIVE_DIR
+    shutil.rmtree(store, ignore_errors=True)  # derived from the posterior, which may have moved on
+    exp = run_posterior_ensemble(cal.scenario, origin or cal.scenario.name, cal.experiment, n, seed, store,
+                                 workers, cluster)
+    return exp.evidence("posterior")
 
 
 def _resample(post, names: list[str], n: int, seed: int) -> list[dict]:
@@ -778,7 +781,6 @@ def write_outputs(cal: Calibration, meta: dict) -> None:
     from refuge.io import write_frame
 
     e = cal.experiment
-    write_frame(cal.posterior, e / POSTERIOR_NAME)
     write_frame(cal.summary, e / SUMMARY_NAME)
     write_frame(cal.predictive, e / PREDICTIVE_NAME)
     plot_marginals(cal.posterior, cal.uncertain, e / MARGINALS_NAME)
@@ -786,7 +788,7 @@ def write_outputs(cal: Calibration, meta: dict) -> None:
              "samples": int(r.samples), "seconds": float(r.wall_time)} for r in cal.generations.itertuples()]
     meta = meta | {"generations": gens, "stopped": cal.stopped, "diagnosis": cal.diagnosis,
                    "files": {"posterior": POSTERIOR_NAME, "summary": SUMMARY_NAME, "predictive": PREDICTIVE_NAME,
-                             "marginals": MARGINALS_NAME}}
+                             "marginals": MARGINALS_NAME, "predictive_runs": PREDICTIVE_DIR}}
     _write_meta(e, meta)
 
 
@@ -1005,3 +1007,26 @@ class ConsoleProgress:
             self._done()
         self.bar.stop()
         return False
+
+
+# --- for the HTML report ------------------------------------------------------------------------------
+
+
+def report_section(exp) -> dict | None:
+    """What `refuge report` shows of a calibration, for an ensemble that drew from its posterior (or None)."""
+    import base64
+
+    post = (exp.meta or {}).get("posterior")
+    if not post:
+        return None
+    path = Path(post["experiment"])
+    if not (path / META_NAME).exists() or not (path / SUMMARY_NAME).exists():
+        return None
+    found = load_calibration(path)
+    meta = found["meta"]
+    marginals = found["marginals"]
+    uri = ("data:image/png;base64," + base64.b64encode(marginals.read_bytes()).decode("ascii")) if marginals else ""
+    return {"path": str(path), "method": meta.get("method", ""), "stopped": meta.get("stopped", ""),
+            "generations": meta.get("generations", []), "settings": meta.get("settings", {}),
+            "table": found["summary"].to_dict("records"), "diagnosis": meta.get("diagnosis", []),
+            "marginals": uri, "same_scenario": meta.get("scenario_digest") == exp.meta.get("scenario_digest")}

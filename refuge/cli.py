@@ -304,7 +304,7 @@ def calibrate_command(
     try:
         with ConsoleProgress() as progress:
             cal = calibrate(model.scenario, out, settings, workers=workers, cluster=cluster, restart=restart,
-                            progress=progress, predictive_runs=predictive_runs)
+                            progress=progress, predictive_runs=predictive_runs, origin=model.origin)
     except RefugeError as exc:
         fail(str(exc))
     print_calibration(cal, scenario or DEFAULT_SCENARIO)
@@ -334,6 +334,7 @@ def print_calibration(cal, scenario: str) -> None:
         console.print(f"[red]{d['id']}[/red] holds in {d['share_holding']:.0%} of posterior runs: {d['reason']}")
     reused = f", {cal.reused:,} reused from an interrupted generation" if cal.reused else ""
     typer.echo(f"{cal.simulations:,} simulations this session{reused}. wrote {cal.experiment}; "
+               f"`refuge report {cal.experiment / 'predictive'}` makes an HTML report; "
                f"`refuge run {scenario} --posterior {cal.experiment}` runs with posterior parameters")
 
 

@@ -445,6 +445,7 @@ def render(exp, figures: list[Figure]) -> str:
     import jinja2
 
     import refuge
+    from refuge.calibrate import report_section
     from refuge.compare import differences
 
     template_text = (Path(__file__).parent / "report_template.html").read_text(encoding="utf-8")
@@ -463,7 +464,7 @@ def render(exp, figures: list[Figure]) -> str:
         differences=diffs,
         figures={f.name: f for f in figures}, evidence=evidence_rows(exp), waits=waits_table(exp),
         flows_year=flows_year_table(exp), missions=missions_table(exp),
-        parameters=parameters_table(exp), version=refuge.__version__,
+        parameters=parameters_table(exp), version=refuge.__version__, calibration=report_section(exp),
         generated=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         until=meta.get("until") or str(sc.end),
     )

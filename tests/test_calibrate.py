@@ -222,3 +222,54 @@ def test_cli_calibrate_prints_the_posterior_and_writes_the_experiment(tmp_path):
 def test_cli_calibrate_reports_bad_input_without_a_traceback(tmp_path):
     res = CliRunner().invoke(app, ["calibrate", str(tmp_path / "missing.yaml"), "--out", str(tmp_path)])
     assert res.exit_code == 2 and "no such file" in res.output and "Traceback" not in res.output
+
+
+# --- runs that draw from the posterior -------------------------------------------------------------
+
+
+def test_posterior_predictive_runs_are_an_ensemble_with_the_drawn_parameters(recovered):
+    from refuge.store import Experiment
+
+    exp = Experiment(recovered.experiment / "predictive")
+    assert exp.variants == ["posterior"] and len(exp.finished("posterior")) == 100
+    measures = exp.measures().sort_values("run")
+    draws = sample_posterior(recovered.experiment, 100, seed=2)  # the predictive check uses seed + 1
+    assert measures["parameter:arrival_rate"].tolist() == [d["arrival_rate"] for d in draws]
+    pd.testing.assert_frame_equal(exp.evidence("posterior"), recovered.predictive)
+
+
+def test_cli_run_with_posterior_draws_the_parameters(small_run, tmp_path):
+    res = CliRunner().invoke(app, ["run", str(RECOVERY), "--posterior", str(small_run), "--seed", "4",
+                                   "--out", str(tmp_path / "one")])
+    assert res.exit_code == 0, res.output
+    draw = sample_posterior(small_run, 1, seed=4)[0]
+    assert f"arrival_rate={draw['arrival_rate']:.4g}" in res.output
+    assert (tmp_path / "one" / "stocks.parquet").exists()
+
+
+def test_cli_run_with_posterior_and_runs_writes_a_posterior_ensemble(small_run, tmp_path):
+    from refuge.store import Experiment
+
+    res = CliRunner().invoke(app, ["run", str(RECOVERY), "--posterior", str(small_run), "--runs", "3",
+                                   "--workers", "1", "--out", str(tmp_path / "ens")])
+    assert res.exit_code == 0, res.output
+    exp = Experiment(tmp_path / "ens")
+    assert exp.meta["posterior"]["experiment"] == str(small_run.resolve())
+    got = exp.measures().sort_values("run")["parameter:exit_rate"].tolist()
+    assert got == [d["exit_rate"] for d in sample_posterior(small_run, 3, seed=0)]
+
+
+def test_cli_run_with_posterior_refuses_a_set_of_a_drawn_parameter(small_run, tmp_path):
+    res = CliRunner().invoke(app, ["run", str(RECOVERY), "--posterior", str(small_run), "--set", "exit_rate=0.1",
+                                   "--out", str(tmp_path)])
+    assert res.exit_code == 2 and "exit_rate is drawn from the posterior" in res.output
+
+
+def test_report_section_of_a_posterior_ensemble_shows_the_calibration(recovered):
+    from refuge.calibrate import report_section
+    from refuge.store import Experiment
+
+    section = report_section(Experiment(recovered.experiment / "predictive"))
+    assert [r["parameter"] for r in section["table"]] == ["arrival_rate", "exit_rate"]
+    assert section["marginals"].startswith("data:image/png;base64,") and section["same_scenario"]
+    assert len(section["generations"]) == 8
