@@ -29,5 +29,9 @@ bench: $(STAMP)
 bench-ensemble: $(STAMP)
 	$(BIN)/python benchmarks/bench_ensemble.py $(ARGS)
 
+# calibrate the flagship with the default settings on 2 workers: wall time (target < 10 min), posterior check
+bench-calibrate: $(STAMP)
+	$(BIN)/python benchmarks/bench_calibrate.py $(ARGS)
+
 schema: $(STAMP)
 	$(BIN)/refuge schema > refuge/schema/scenario.schema.json

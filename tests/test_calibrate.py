@@ -182,29 +182,32 @@ def test_sample_posterior_without_a_calibration_names_the_directory(tmp_path):
         sample_posterior(tmp_path, 3)
 
 
-# --- the simulator's fast path --------------------------------------------------------------------
+# --- draws the scenario does not allow -----------------------------------------------------------
 
 
-def test_patched_parameter_table_runs_exactly_like_a_recompiled_scenario(scenario):
-    sim = Simulator(scenario, uncertain_parameters(scenario))
-    values = {"arrival_rate": 3.3, "exit_rate": 0.02}
-    patched = simulate(sim.model_for(values), seed=11)
-    compiled = simulate(compile_scenario(scenario.with_values(values)), seed=11)
-    assert np.array_equal(patched.stocks, compiled.stocks) and np.array_equal(patched.flows, compiled.flows)
-    assert sim.base.pbase[0, sim.base.param_names.index("arrival_rate")] == 2.0  # the base is untouched
-
-
-def test_a_parameter_a_schedule_reads_is_recompiled_not_patched(scenario):
+def test_a_draw_that_makes_the_scenario_invalid_is_never_accepted(scenario):
     data = yaml.safe_load(RECOVERY.read_text())
-    data["parameters"]["late_exit"] = {"value": 0.1, "assumption": True,
-                                       "prior": {"dist": "uniform", "low": 0.05, "high": 0.2}}
-    data["schedules"] = [{"parameter": "exit_rate", "points": [{"date": "2010-07-01", "value": "late_exit"}]}]
+    data["parameters"]["calm"] = {"value": 1.0, "assumption": True,
+                                  "prior": {"dist": "uniform", "low": 0.0, "high": 10.0}}
+    data["parameters"]["trigger"] = {"value": 5.0, "assumption": True,
+                                     "prior": {"dist": "uniform", "low": 2.0, "high": 20.0}}
+    data["rules"] = [{"name": "slow", "signal": {"stock": ["waiting"]}, "above": "trigger", "below": "calm",
+                      "actions": [{"multiply": {"parameter": "exit_rate", "by": 0.5}}]}]
     sc = parse(data)
     sim = Simulator(sc, uncertain_parameters(sc))
-    model = sim.model_for({"late_exit": 0.15})
-    col = model.pbase[:, model.param_names.index("exit_rate")]
-    assert col[0] == 0.05 and col[-1] == 0.15
-    assert np.array_equal(model.pbase, compile_scenario(sc.with_values({"late_exit": 0.15})).pbase)
+    u = {x.name: x for x in sim.uncertain}
+    ok = {k: u[k].to_internal(v) for k, v in {"arrival_rate": 2, "exit_rate": 0.05, "calm": 3, "trigger": 8}.items()}
+    bad = ok | {"calm": u["calm"].to_internal(9.0), "trigger": u["trigger"].to_internal(4.0)}
+    distance = BoundDistance(sim.facts)
+    assert np.isfinite(distance(sim(ok))) and sim(ok)["invalid"] == 0.0
+    assert distance(sim(bad)) == np.inf  # below (9) above `above` (4): rejected even by the prior generation
+
+
+def test_internal_coordinates_are_the_prior_cdf(scenario):
+    a, e = uncertain_parameters(scenario)
+    assert a.to_internal(2.75) == pytest.approx(0.5) and a.to_value(0.5) == pytest.approx(2.75)
+    assert e.to_value(0.5) == pytest.approx(np.sqrt(0.01 * 0.2))  # the geometric midpoint of a log-uniform prior
+    assert e.to_value(e.to_internal(0.05)) == pytest.approx(0.05)
 
 
 # --- the command --------------------------------------------------------------------------------
