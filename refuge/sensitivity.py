@@ -101,10 +101,14 @@ class _Evaluator:
     def __init__(self, sim, outputs: list[Output], seeds: list[int]):
         self.sim, self.outputs, self.seeds = sim, outputs, seeds
 
-    def __call__(self, values: dict[str, float]) -> list[float]:
+    def __call__(self, values: dict[str, float]) -> list[float] | str:
         from refuge.api import simulate
+        from refuge.errors import ScenarioError
 
-        model = self.sim.model_for(values)
+        try:
+            model = self.sim.model_for(values)
+        except ScenarioError as exc:
+            return str(exc)  # an invalid combination of prior values: reported by `analyse`
         rows = []
         for s in self.seeds:
             run = simulate(model, seed=s)
@@ -157,8 +161,10 @@ def analyse(scenario: Scenario, outputs: list[str], method: str = "morris", samp
     points = [{u.name: float(u.ppf(x[k])) for k, u in enumerate(uncertain)} for x in unit]
     evaluator = _Evaluator(sim, outs, [seed + j for j in range(replicates)])
     label = f"{scenario.name}: {len(points)} points × {replicates} runs" if progress else False
-    y = np.array(map_runs(functools.partial(_evaluate, evaluator), points, workers=workers, cluster=cluster,
-                          progress=label), float).reshape(len(points), len(outs))
+    results = map_runs(functools.partial(_evaluate, evaluator), points, workers=workers, cluster=cluster,
+                       progress=label)
+    _check_valid(results, points, scenario.name)
+    y = np.array(results, float).reshape(len(points), len(outs))
     table = _indices(problem, method, unit, y, outs, seed)
     import pandas as pd
 
@@ -172,8 +178,17 @@ def analyse(scenario: Scenario, outputs: list[str], method: str = "morris", samp
     return Sensitivity(method, outs, problem["names"], table, design, len(points) * replicates, meta)
 
 
-def _evaluate(evaluator: _Evaluator, values: dict[str, float]) -> list[float]:
+def _evaluate(evaluator: _Evaluator, values: dict[str, float]) -> list[float] | str:
     return evaluator(values)
+
+
+def _check_valid(results: list, points: list[dict], name: str) -> None:
+    """Morris and Sobol need every point of their design: an invalid one stops the analysis."""
+    bad = [r for r in results if isinstance(r, str)]
+    if bad:
+        raise RefugeError(f"{name}: {len(bad)} of {len(points)} points of the design make the scenario invalid; "
+                          f"the first:\n{bad[0]}\nSensitivity designs need every combination of prior values to "
+                          "be valid: narrow the priors so that they cannot conflict")
 
 
 def _samples(method: str, samples: int | None) -> int:

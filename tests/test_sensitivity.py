@@ -120,3 +120,19 @@ def test_cli_sensitivity_prints_the_ranking(tmp_path):
 def test_cli_sensitivity_bad_output_is_a_message_not_a_traceback(tmp_path):
     res = CliRunner().invoke(app, ["sensitivity", str(SCENARIO), "--output", "peak:nowhere", "--out", str(tmp_path)])
     assert res.exit_code == 2 and "peak:nowhere" in res.output and "Traceback" not in res.output
+
+
+def test_a_design_point_that_makes_the_scenario_invalid_is_reported(tmp_path):
+    import yaml
+
+    data = yaml.safe_load(SCENARIO.read_text())
+    data["parameters"]["calm"] = {"value": 1.0, "assumption": True,
+                                  "prior": {"dist": "uniform", "low": 0.0, "high": 10.0}}
+    data["parameters"]["trigger"] = {"value": 5.0, "assumption": True,
+                                     "prior": {"dist": "uniform", "low": 2.0, "high": 20.0}}
+    data["rules"] = [{"name": "slow", "signal": {"stock": ["mission"]}, "above": "trigger", "below": "calm",
+                      "actions": [{"multiply": {"parameter": "clear_rate", "by": 0.5}}]}]
+    from refuge.scenario import parse
+
+    with pytest.raises(RefugeError, match=r"points of the design make the scenario invalid(.|\n)*rules\[0\]\.below"):
+        analyse(parse(data), ["peak:mission"], samples=4, replicates=1)
