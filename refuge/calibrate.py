@@ -378,31 +378,29 @@ def _transition_class():
     from pyabc.transition import Transition
 
     class FoldedBoxTransition(Transition):
-        """Perturb each coordinate of a resampled particle uniformly within ±h, folded into [0, 1].
+        """Pick a particle of the last population, move each coordinate uniformly within ±h, fold into [0, 1].
 
-        The usual Gaussian kernel has a density that varies over its own draws by a
-        factor exp(-χ²/2): with tens of parameters the importance weights (prior /
-        proposal density) spread over many orders of magnitude and the population
-        collapses onto a few particles. A box kernel's density is flat; with boxes narrow
-        enough that they seldom overlap, and a prior that is flat on the unit cube, the
-        weights stay even. Folding at the cube's faces keeps every proposal inside the
-        prior's support; the density counts the folded images.
+        pyabc weighs each proposal by prior density / proposal density. A Gaussian kernel's
+        density varies over its own draws by a factor exp(-χ²/2): with tens of parameters
+        the weights spread over orders of magnitude and the population collapses onto a few
+        particles. Here the prior is flat on the unit cube and each box is flat, and the
+        particle to move is picked uniformly (the last weights only tell how the previous
+        target was reached; the next target, prior × [distance <= threshold], does not
+        depend on them), so where boxes do not overlap every weight is equal. Folding at
+        the cube's faces keeps every proposal inside the prior; the density counts the
+        folded images.
         """
 
         def __init__(self, width: float = KERNEL_WIDTH):
             self.width = width
 
         def fit(self, X, w) -> None:
-            self._X_arr = X.to_numpy(float)
-            self._w = np.asarray(w, float) / np.sum(w)
-            mean = self._w @ self._X_arr
-            sd = np.sqrt(self._w @ (self._X_arr - mean) ** 2)
-            self.h = np.clip(self.width * sd, 1e-4, 1.0)
+            self._X_arr = X.to_numpy(float)[np.asarray(w) > 0]
+            self.h = np.clip(self.width * self._X_arr.std(axis=0), 1e-4, 1.0)
 
         def rvs_single(self) -> Parameter:
-            j = np.random.choice(len(self._w), p=self._w)
-            x = _fold(self._X_arr[j] + np.random.uniform(-self.h, self.h))
-            return Parameter(dict(zip(self.X.columns, x)))
+            x = self._X_arr[np.random.randint(len(self._X_arr))]
+            return Parameter(dict(zip(self.X.columns, _fold(x + np.random.uniform(-self.h, self.h)))))
 
         def pdf(self, x):
             if isinstance(x, Parameter) or not hasattr(x, "columns"):
@@ -410,13 +408,11 @@ def _transition_class():
             return np.array([self._pdf(row) for row in x[self.X.columns].to_numpy(float)])
 
         def _pdf(self, x: np.ndarray) -> float:
-            from scipy.special import logsumexp
-
             P, h = self._X_arr, self.h
             images = (np.abs(x - P) <= h).astype(float) + (np.abs(-x - P) <= h) + (np.abs(2 - x - P) <= h)
             with np.errstate(divide="ignore"):
                 log_k = np.log(images).sum(axis=1) - np.log(2 * h).sum()
-                return float(np.exp(logsumexp(log_k, b=self._w)))
+            return float(np.exp(np.logaddexp.reduce(log_k) - np.log(len(P))))
 
     return FoldedBoxTransition
 
