@@ -98,8 +98,8 @@ def main() -> None:
         print(json.dumps(results))
         return
     print("  (c) fast vs reference engine on small versions (same process, same scenarios):")
-    small_synth = compile_scenario(synthetic(reservoir=20_000 if not args.quick else 5_000,
-                                             through=2_000 if not args.quick else 500, years=10))
+    small_synth = compile_scenario(synthetic(reservoir=100_000 if not args.quick else 5_000,
+                                             through=5_000 if not args.quick else 500, years=10))
     for label, model in (("flagship", flagship), ("synthetic small", small_synth)):
         ref_sec, ref_run = timed(lambda: simulate_reference(model, seed=3), 1)
         fast_sec, fast_run = timed(lambda: simulate(model, seed=3), max(repeats, 5))
