@@ -191,19 +191,38 @@ class Simulator:
 
 
 class BoundDistance:
-    """Root mean square of the facts' misses; 0 when every bound holds."""
+    """Root mean square of the facts' misses; 0 when every bound holds. `exclude`: ids left out."""
 
-    def __init__(self, facts: list[dict]):
+    def __init__(self, facts: list[dict], exclude: tuple[str, ...] = ()):
         self.facts = facts
+        self.use = [f["id"] not in exclude for f in facts]
 
     def __call__(self, x: dict, x_0: dict | None = None) -> float:
         from refuge.evidence import miss
 
         if x.get("invalid"):
             return math.inf
-        if not self.facts:
-            return 0.0
-        return float(np.sqrt(np.mean([miss(f, v) ** 2 for f, v in zip(self.facts, x["facts"])])))
+        misses = [miss(f, v) ** 2 for f, v, u in zip(self.facts, x["facts"], self.use) if u]
+        return float(np.sqrt(np.mean(misses))) if misses else 0.0
+
+
+def excluded_facts(facts: list[dict], patterns: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    """Fact ids matching the patterns (ids or shell-style wildcards); a pattern matching none is an error."""
+    from fnmatch import fnmatchcase
+
+    from refuge.errors import suggest
+
+    ids = [f["id"] for f in facts]
+    out = []
+    for pat in patterns:
+        hits = [i for i in ids if fnmatchcase(i, pat)]
+        if not hits:
+            raise RefugeError(f"--exclude: expected the id of an evidence entry (or a pattern like `japan-*`); "
+                              f"found `{pat}`{suggest(pat, ids)}")
+        out += [h for h in hits if h not in out]
+    if len(out) == len(ids):
+        raise RefugeError("--exclude: leaves no evidence to calibrate against")
+    return tuple(out)
 
 
 def fact_centres(facts: list[dict]) -> np.ndarray:
@@ -428,15 +447,19 @@ def _fold(y: np.ndarray) -> np.ndarray:
 
 @dataclass
 class Settings:
-    population: int = 200
-    budget: int = 20000
+    """ABC-SMC settings. The defaults calibrate the flagship (47 parameters, 43 facts) in about
+    six minutes on two cores (benchmarks/bench_calibrate.py)."""
+
+    population: int = 150
+    budget: int = 12000
     generations: int = 12
-    min_acceptance: float = 0.01
+    min_acceptance: float = 0.02
     seed: int = 0
+    exclude: tuple[str, ...] = ()  # evidence ids (or patterns) measured and reported but left out of the distance
 
     def fingerprint(self) -> dict:
         """What must not change when a calibration is continued (the rest are stopping rules)."""
-        return {"population": self.population, "seed": self.seed}
+        return {"population": self.population, "seed": self.seed, "exclude": list(self.exclude)}
 
 
 @dataclass
@@ -515,13 +538,14 @@ def calibrate(scenario: Scenario, experiment: str | Path, settings: Settings | N
     if not scenario.evidence:
         raise RefugeError(f"{scenario.name}: no `evidence` entries to calibrate against")
     sim = Simulator(scenario, uncertain)
+    excluded = excluded_facts(sim.facts, settings.exclude)
     sim.measure({u.name: u.default for u in uncertain}, 0)  # a scenario that cannot run fails here, not in a worker
     if restart:
         _clear(experiment)
     run_id = _check_continuation(experiment, sim.base.digest, settings)
     sampler = _sampler_class()(settings.seed, Pending(experiment / "pending"), workers, cluster, progress)
     abc = _abc(sim, settings, sampler, continued=run_id is not None)
-    meta = _meta(scenario, sim.base.digest, uncertain, settings, workers, cluster)
+    meta = _meta(scenario, sim.base.digest, uncertain, settings, workers, cluster) | {"excluded": list(excluded)}
     if run_id is None:
         history = abc.new(_db_url(experiment), {"facts": fact_centres(sim.facts)},
                           meta_info={"scenario": scenario.name, "digest": sim.base.digest})
@@ -547,7 +571,7 @@ def calibrate(scenario: Scenario, experiment: str | Path, settings: Settings | N
     cal.predictive = posterior_predictive(cal, predictive_runs, seed=settings.seed + 1, workers=workers,
                                           cluster=cluster, origin=origin)
     cal.predictive_runs = predictive_runs
-    cal.diagnosis = diagnose(cal, history, sim.facts)
+    cal.diagnosis = diagnose(cal, history, sim.facts, excluded)
     write_outputs(cal, meta | {"run_id": run_id, "status": "done"})
     return cal
 
@@ -573,7 +597,8 @@ def _abc(sim: Simulator, settings: Settings, sampler, continued: bool):
     # stored generation's distances, exactly as the uninterrupted run would have.
     eps = pyabc.QuantileEpsilon(initial_epsilon="from_sample" if continued else PRIOR_THRESHOLD, alpha=0.5)
     prior = pyabc.Distribution(**{u.name: u.rv() for u in sim.uncertain})
-    return pyabc.ABCSMC(sim, prior, BoundDistance(sim.facts), population_size=settings.population,
+    distance = BoundDistance(sim.facts, excluded_facts(sim.facts, settings.exclude))
+    return pyabc.ABCSMC(sim, prior, distance, population_size=settings.population,
                         sampler=sampler, eps=eps, transitions=_transition_class()())
 
 
@@ -693,7 +718,7 @@ def _resample(post, names: list[str], n: int, seed: int) -> list[dict]:
 # --- which facts the posterior cannot reach, and why ----------------------------------------------
 
 
-def diagnose(cal: Calibration, history, facts: list[dict]) -> list[dict]:
+def diagnose(cal: Calibration, history, facts: list[dict], excluded: tuple[str, ...] = ()) -> list[dict]:
     """For each fact holding in under half the posterior runs: prior reach, tension, noise."""
     from refuge.evidence import holds
 
@@ -710,6 +735,8 @@ def diagnose(cal: Calibration, history, facts: list[dict]) -> list[dict]:
         col = col[~np.isnan(col)]
         item["prior_range"] = [float(np.quantile(col, 0.05)), float(np.quantile(col, 0.95))] if col.size else []
         item["reason"] = _reason(k, f, item, ok_prior, pred)
+        if f["id"] in excluded:
+            item["reason"] = "left out of the calibration's distance (--exclude); " + item["reason"]
         out.append(item)
     return out
 

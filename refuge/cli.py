@@ -288,6 +288,8 @@ def calibrate_command(
                                           "(default: one per core)"),
     cluster: Optional[str] = typer.Option(None, "--cluster", help="address of a Dask scheduler to run on"),
     restart: bool = typer.Option(False, "--restart", help="discard a calibration stored in --out"),
+    exclude: list[str] = typer.Option([], "--exclude", help="an evidence id (or pattern, e.g. 'japan-*') to leave "
+                                      "out of the distance; still measured and reported (repeatable)"),
     predictive_runs: int = typer.Option(200, "--predictive-runs", min=1, help="runs of the posterior "
                                         "predictive evidence check"),
 ) -> None:
@@ -300,7 +302,7 @@ def calibrate_command(
     model = load_model(scenario)
     os.environ.setdefault("ABC_LOG_LEVEL", "WARNING")  # pyabc logs every generation at INFO when imported
     settings = Settings(population=population, budget=budget, generations=generations,
-                        min_acceptance=min_acceptance, seed=seed)
+                        min_acceptance=min_acceptance, seed=seed, exclude=tuple(exclude))
     try:
         with ConsoleProgress() as progress:
             cal = calibrate(model.scenario, out, settings, workers=workers, cluster=cluster, restart=restart,

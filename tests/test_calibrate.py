@@ -276,3 +276,20 @@ def test_report_section_of_a_posterior_ensemble_shows_the_calibration(recovered)
     assert [r["parameter"] for r in section["table"]] == ["arrival_rate", "exit_rate"]
     assert section["marginals"].startswith("data:image/png;base64,") and section["same_scenario"]
     assert len(section["generations"]) == 8
+
+
+def test_excluded_facts_leave_the_distance_but_not_the_report(scenario, tmp_path):
+    from refuge.calibrate import excluded_facts
+
+    facts = compile_scenario(scenario).evidence
+    assert excluded_facts(facts, ["waiting-*"]) == ("waiting-april", "waiting-july", "waiting-october", "waiting-end")
+    d = BoundDistance(facts, excluded_facts(facts, ["waiting-*"]))
+    x = np.array([f["value"] for f in facts], float)
+    x[2:] = 0.0  # every stock fact missed: ignored
+    assert d({"facts": x}) == 0.0
+    with pytest.raises(RefugeError, match="did you mean `waiting-end`"):
+        excluded_facts(facts, ["waiting-ends"])
+    cal = calibrate(scenario, tmp_path, Settings(**(SMALL | {"generations": 2, "exclude": ("waiting-*",)})),
+                    predictive_runs=20)
+    assert read_meta(tmp_path)["excluded"] == ["waiting-april", "waiting-july", "waiting-october", "waiting-end"]
+    assert len(cal.predictive) == len(facts)
