@@ -847,6 +847,10 @@ def _marginal(ax, posterior, u: Uncertain, truth: float | None) -> None:
         ax.axvline(truth, color="#228833", lw=1.5, label="truth")
     if u.log:
         ax.set_xscale("log")
+    else:
+        from matplotlib.ticker import MaxNLocator
+
+        ax.xaxis.set_major_locator(MaxNLocator(5))
     ax.set_title(u.name, fontsize=10)
     ax.set_yticks([])
     ax.set_ylim(bottom=0)
