@@ -127,6 +127,16 @@ def test_two_worker_processes_give_the_same_posterior(scenario, small_run, tmp_p
     pd.testing.assert_frame_equal(posterior(tmp_path), posterior(small_run))
 
 
+def test_a_dask_cluster_gives_the_same_posterior(scenario, small_run, tmp_path):
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        calibrate(scenario, tmp_path, Settings(**SMALL), cluster=cluster.scheduler_address, predictive_runs=20)
+    pd.testing.assert_frame_equal(posterior(tmp_path), posterior(small_run))
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "posterior_predictive.csv"),
+                                  pd.read_csv(small_run / "posterior_predictive.csv"))
+
+
 def test_stopped_at_fewer_generations_then_continued_equals_uninterrupted(scenario, small_run, tmp_path):
     calibrate(scenario, tmp_path, Settings(**(SMALL | {"generations": 2})), predictive_runs=20)
     assert len(read_meta(tmp_path)["generations"]) == 2
