@@ -265,6 +265,8 @@ def report(
     from refuge.errors import RefugeError
     from refuge.report import write_report
 
+    if (experiment / "calibration.json").exists() and (experiment / "predictive" / "experiment.json").exists():
+        experiment = experiment / "predictive"  # a calibration: report its posterior predictive runs
     try:
         path = write_report(experiment, out)
     except RefugeError as exc:
@@ -336,7 +338,7 @@ def print_calibration(cal, scenario: str) -> None:
         console.print(f"[red]{d['id']}[/red] holds in {d['share_holding']:.0%} of posterior runs: {d['reason']}")
     reused = f", {cal.reused:,} reused from an interrupted generation" if cal.reused else ""
     typer.echo(f"{cal.simulations:,} simulations this session{reused}. wrote {cal.experiment}; "
-               f"`refuge report {cal.experiment / 'predictive'}` makes an HTML report; "
+               f"`refuge report {cal.experiment}` makes an HTML report; "
                f"`refuge run {scenario} --posterior {cal.experiment}` runs with posterior parameters")
 
 

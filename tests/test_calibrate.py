@@ -303,3 +303,19 @@ def test_excluded_facts_leave_the_distance_but_not_the_report(scenario, tmp_path
                     predictive_runs=20)
     assert read_meta(tmp_path)["excluded"] == ["waiting-april", "waiting-july", "waiting-october", "waiting-end"]
     assert len(cal.predictive) == len(facts)
+
+
+def test_cli_report_of_a_calibration_shows_posterior_marginals_and_predictive_check(tmp_path):
+    scenario = Path(__file__).parent / "scenarios" / "calib_report.yaml"
+    out = tmp_path / "cal"
+    runner = CliRunner()
+    res = runner.invoke(app, ["calibrate", str(scenario), "--out", str(out), "--population", "20",
+                              "--generations", "2", "--workers", "1", "--predictive-runs", "10"])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(app, ["report", str(out)])
+    assert res.exit_code == 0, res.output
+    page = (out / "predictive" / "report.html").read_text()
+    calibration = page[page.index('id="calibration"'):]
+    assert "<code>arrival_rate</code>" in calibration and "uniform(0.5, 5)" in calibration
+    assert 'alt="posterior marginals"' in calibration
+    assert "posterior predictive check" in calibration
