@@ -156,7 +156,8 @@ def analyse(scenario: Scenario, outputs: list[str], method: str = "morris", samp
     outs = [parse_output(t, sim.base) for t in outputs]
     if not outs:
         raise RefugeError("--output: name at least one output, e.g. peak:PLACE or arrivals")
-    problem = {"num_vars": len(uncertain), "names": [u.name for u in uncertain], "bounds": [[0.0, 1.0]] * len(uncertain)}
+    d = len(uncertain)
+    problem = {"num_vars": d, "names": [u.name for u in uncertain], "bounds": [[0.0, 1.0]] * d}
     unit = _design(problem, method, samples, seed)
     points = [{u.name: float(u.ppf(x[k])) for k, u in enumerate(uncertain)} for x in unit]
     evaluator = _Evaluator(sim, outs, [seed + j for j in range(replicates)])
@@ -166,16 +167,22 @@ def analyse(scenario: Scenario, outputs: list[str], method: str = "morris", samp
     _check_valid(results, points, scenario.name)
     y = np.array(results, float).reshape(len(points), len(outs))
     table = _indices(problem, method, unit, y, outs, seed)
+    runs = len(points) * replicates
+    meta = {"scenario": scenario.name, "scenario_digest": sim.base.digest, "method": method,
+            "samples": _samples(method, samples), "replicates": replicates, "seed": seed,
+            "outputs": [o.text for o in outs], "parameters": problem["names"],
+            "priors": {u.name: u.describe() for u in uncertain}, "runs": runs}
+    return Sensitivity(method, outs, problem["names"], table, _design_frame(points, outs, y), runs, meta)
+
+
+def _design_frame(points: list[dict], outs: list[Output], y: np.ndarray):
+    """One row per parameter point: its parameter values, then each output (mean over the replicates)."""
     import pandas as pd
 
     design = pd.DataFrame(points)
     for k, o in enumerate(outs):
         design[o.text] = y[:, k]
-    meta = {"scenario": scenario.name, "scenario_digest": sim.base.digest, "method": method,
-            "samples": _samples(method, samples), "replicates": replicates, "seed": seed,
-            "outputs": [o.text for o in outs], "parameters": problem["names"],
-            "priors": {u.name: u.describe() for u in uncertain}, "runs": len(points) * replicates}
-    return Sensitivity(method, outs, problem["names"], table, design, len(points) * replicates, meta)
+    return design
 
 
 def _evaluate(evaluator: _Evaluator, values: dict[str, float]) -> list[float] | str:
