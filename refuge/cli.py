@@ -311,6 +311,9 @@ def calibrate_command(
                             progress=progress, predictive_runs=predictive_runs, origin=model.origin)
     except RefugeError as exc:
         fail(str(exc))
+    except KeyboardInterrupt:
+        fail(f"interrupted: finished generations and simulations are kept in {out}; "
+             "the same command continues the calibration", code=130)
     print_calibration(cal, scenario or DEFAULT_SCENARIO)
 
 
