@@ -554,7 +554,7 @@ def calibrate(scenario: Scenario, experiment: str | Path, settings: Settings | N
     else:
         history = abc.load(_db_url(experiment), run_id)
     left = settings.generations - (history.max_t + 1)
-    if left > 0 and history.total_nr_simulations < settings.budget:
+    if left > 0 and history.total_nr_simulations < settings.budget and not _every_fact_held(history):
         with np.errstate(invalid="ignore", over="ignore"):  # pyabc subtracts thresholds; the first is huge
             abc.run(max_nr_populations=left, max_total_nr_simulations=settings.budget,
                     min_acceptance_rate=settings.min_acceptance)
@@ -574,6 +574,11 @@ def calibrate(scenario: Scenario, experiment: str | Path, settings: Settings | N
     cal.diagnosis = diagnose(cal, history, sim.facts, excluded)
     write_outputs(cal, meta | {"run_id": run_id, "status": "done"})
     return cal
+
+
+def _every_fact_held(history) -> bool:
+    """The last generation was accepted at threshold 0: nothing left to refine."""
+    return history.max_t >= 0 and float(history.get_all_populations().epsilon.iloc[-1]) <= 0
 
 
 def _clear(experiment: Path) -> None:
