@@ -7,8 +7,10 @@ relative to the bound's scale). ABC-SMC lowers the acceptance threshold from
 generation to generation; at threshold 0 a draw is accepted exactly when its run
 satisfies every bound, so the posterior is prior × P(every bound holds | parameters).
 
-Uncertain parameters are those with a `prior`. Log-uniform priors are explored
-on the log10 scale, so the perturbation kernel moves in ratios, not in units.
+Uncertain parameters are those with a `prior`. ABC-SMC moves them on their prior's
+CDF scale (every prior becomes uniform on [0, 1]) with a box kernel folded at the
+cube's faces, which keeps the importance weights even with tens of parameters
+(see `_transition_class`). A draw that makes the scenario invalid is rejected.
 
 Reproducible and resumable. Candidate `i` of generation `t` is simulated with
 a seed derived from (seed, t, i), and a generation keeps the first N accepted
@@ -19,9 +21,10 @@ SQLite history; candidates of an unfinished generation are appended to
 directory continues where it stopped and reuses those simulations.
 
 Experiment directory: calibration.db (pyabc history), pending/, calibration.json
-(scenario digest, refuge version, settings, generations), posterior.parquet
+(scenario digest, refuge version, settings, generations, diagnosis), posterior.parquet
 (particles with weights), posterior_summary.csv, posterior_predictive.csv,
-marginals.png.
+marginals.png, and predictive/ — an ensemble store of runs drawn from the
+posterior, which `refuge report` turns into the HTML report.
 """
 
 from __future__ import annotations
