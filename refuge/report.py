@@ -80,6 +80,9 @@ def _flows_by_year(exp):
 # --- figures ------------------------------------------------------------------------------------------
 
 
+FIGURE_NAMES = ("stocks", "occupancy", "waits", "flows")  # a scenario without sites or tracked states has fewer
+
+
 def make_figures(exp) -> list[Figure]:
     import matplotlib
 
@@ -462,7 +465,7 @@ def render(exp, figures: list[Figure]) -> str:
         variants=meta["variants"], complete=exp.complete,
         summary=[(label, rows.to_dict("records")) for label, rows in exp.summary().groupby("label", sort=False)],
         differences=diffs,
-        figures={f.name: f for f in figures}, evidence=evidence_rows(exp), waits=waits_table(exp),
+        figures={name: None for name in FIGURE_NAMES} | {f.name: f for f in figures}, evidence=evidence_rows(exp), waits=waits_table(exp),
         flows_year=flows_year_table(exp), missions=missions_table(exp),
         parameters=parameters_table(exp), version=refuge.__version__, calibration=report_section(exp),
         generated=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),

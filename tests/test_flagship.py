@@ -154,3 +154,18 @@ def test_no_sentence_of_the_reports_is_copied():
     ours = words(builtin_path("north-korea-china").read_text(encoding="utf-8"))
     copied = [" ".join(ours[i:i + 8]) for i in range(len(ours) - 7) if tuple(ours[i:i + 8]) in grams]
     assert copied == []
+
+
+def test_rule_hysteresis_holds_over_the_whole_prior_box(model):
+    """Any draw from the priors keeps each rule's `below` at or under its `above` (else calibration wastes it)."""
+    params = model.scenario.parameters
+
+    def span(x):
+        if isinstance(x, str):
+            p = params[x]
+            return (p.prior.low, p.prior.high) if p.prior is not None else (p.value, p.value)
+        return (x, x)
+
+    for rule in model.scenario.rules:
+        if rule.below is not None:
+            assert span(rule.below)[1] <= span(rule.above)[0], rule.name

@@ -167,3 +167,18 @@ def test_cli_report(experiment, tmp_path):
 def test_make_meta_keeps_the_whole_scenario(experiment):
     meta = make_meta(experiment.scenario, "x.yaml", "d", 0, 1, [{"name": "baseline", "set": {}}], {}, None)
     assert meta["scenario"]["transitions"][0]["from"] == "hiding"  # aliases kept: it reads back as a scenario
+
+
+def test_report_of_a_scenario_without_sites_or_tracked_states(tmp_path):
+    """Fewer figures, but a report all the same (no missing-section errors)."""
+    scenario = tmp_path / "bare.yaml"
+    scenario.write_text("name: bare\nstart: 2002-01-01\nend: 2002-03-31\nstates:\n"
+                        "  - {name: a, kind: hiding, initial: 100}\n  - {name: b, kind: destination}\n"
+                        "transitions:\n  - {name: go, from: a, to: b, rate: 0.01}\n")
+    runner = CliRunner()
+    out = tmp_path / "exp"
+    assert runner.invoke(app, ["run", str(scenario), "--runs", "3", "--out", str(out)]).exit_code == 0
+    result = runner.invoke(app, ["report", str(out)])
+    assert result.exit_code == 0, result.output
+    html = (out / "report.html").read_text()
+    assert 'id="stocks"' in html and 'id="sites"' not in html and 'id="waits"' not in html
