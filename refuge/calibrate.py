@@ -814,7 +814,7 @@ def plot_marginals(posterior, uncertain: list[Uncertain], path: str | Path, trut
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from refuge.io import atomic_write
+    from refuge.io import save_figure
 
     k = len(uncertain)
     cols = min(k, 3)
@@ -824,11 +824,7 @@ def plot_marginals(posterior, uncertain: list[Uncertain], path: str | Path, trut
         _marginal(ax, posterior, u, (truth or {}).get(u.name))
     for ax in list(axes.flat)[k:]:
         ax.set_visible(False)
-    fig.tight_layout()
-    path = Path(path)
-    atomic_write(path, lambda p: fig.savefig(p, format="png", dpi=110))
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def _marginal(ax, posterior, u: Uncertain, truth: float | None) -> None:

@@ -46,3 +46,14 @@ def write_run(run: Run, out: Path | str) -> list[Path]:
         for ext in ("csv", "parquet"):
             files.append(write_frame(df, out / f"{what}.{ext}"))
     return files
+
+
+def save_figure(fig, path: Path | str, dpi: int = 110) -> Path:
+    """Lay out a matplotlib figure, write it as PNG atomically, and free it."""
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    path = Path(path)
+    atomic_write(path, lambda p: fig.savefig(p, format="png", dpi=dpi))
+    plt.close(fig)
+    return path

@@ -274,7 +274,7 @@ def plot(result: Sensitivity, path: str | Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from refuge.io import atomic_write
+    from refuge.io import save_figure
 
     k = len(result.outputs)
     cols = min(k, 2)
@@ -292,8 +292,4 @@ def plot(result: Sensitivity, path: str | Path) -> Path:
         ax.set_xlim(left=0)
     for ax in list(axes.flat)[k:]:
         ax.set_visible(False)
-    fig.tight_layout()
-    path = Path(path)
-    atomic_write(path, lambda p: fig.savefig(p, format="png", dpi=110))
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
