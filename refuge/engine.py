@@ -41,7 +41,6 @@ from refuge.model import (A_END, A_GRP, A_GRP_A, A_GRP_B, A_GRP_EMP, A_RATE, A_R
 BIG = np.int64(1) << 60
 # Unit table columns.
 U_STATE, U_SIZE, U_ENTRY, U_DUE, U_DUETR, U_ALIVE = range(6)
-STREAMS = ("arrivals", "departures", "durations", "splits", "groups")
 
 
 @njit(cache=True)
@@ -87,6 +86,23 @@ def split_probs(lo, hi, edge_p, pv, out):
         total = 1.0
     for k in range(hi - lo):
         out[k] /= total
+
+
+@njit(cache=True)
+def multinomial(g, n, weights, total, out):
+    """Split `n` among categories in proportion to `weights` (summing to `total`) by successive binomials."""
+    k_last = weights.shape[0] - 1
+    for k in range(k_last + 1):
+        out[k] = 0
+    rem_w = total
+    for k in range(k_last + 1):
+        if n <= 0:
+            break
+        w = weights[k]
+        m = n if k == k_last or rem_w <= w else g.binomial(n, min(w / rem_w, 1.0))
+        out[k] = m
+        n -= m
+        rem_w -= w
 
 
 @njit(cache=True)
@@ -143,6 +159,9 @@ def kernel(days, S, state_site, tracked, initial_param, out_ptr, out_trans, capa
     backlog = np.zeros(A, np.int64)
     n0 = np.zeros(S, np.int64)
     probs = np.zeros(max(E, 1), np.float64)
+    rates = np.zeros(max(J, 1), np.float64)
+    tcounts = np.zeros(max(J, 1), np.int64)
+    ecounts = np.zeros(max(E, 1), np.int64)
     pv = pbase[0].copy()
 
     pend = np.zeros((16, 2), np.int64)  # groups waiting to arrive: arrival, size
@@ -282,20 +301,14 @@ def kernel(days, S, state_site, tracked, initial_param, out_ptr, out_trans, capa
                 continue
             leaving = g_dep.binomial(n0[s], 1.0 - math.exp(-h))
             avail = n0[s]
-            rem_h = h
             for q in range(lo, hi):
-                if leaving <= 0:
-                    break
-                j = out_trans[q]
-                r = max(pv[trans[j, T_RATE]], 0.0)
-                if q == hi - 1 or rem_h <= r:
-                    k = leaving
-                else:
-                    k = g_dep.binomial(leaving, min(r / rem_h, 1.0))
-                leaving -= k
-                rem_h -= r
+                rates[q - lo] = max(pv[trans[out_trans[q], T_RATE]], 0.0)
+            multinomial(g_dep, leaving, rates[: hi - lo], h, tcounts)
+            for q in range(lo, hi):
+                k = tcounts[q - lo]
                 if k == 0:
                     continue
+                j = out_trans[q]
                 elo, ehi = trans[j, T_EDGE_LO], trans[j, T_EDGE_HI]
                 split_probs(elo, ehi, edge_p, pv, probs)
                 redir, redir_edge = trans[j, T_REDIR], trans[j, T_REDIR_EDGE]
@@ -323,18 +336,10 @@ def kernel(days, S, state_site, tracked, initial_param, out_ptr, out_trans, capa
                             flows[t, e] += size
                             avail -= size
                 else:
-                    left = min(k, avail)  # people pulled into groups earlier today are no longer here
-                    rem_p = 1.0
+                    # people pulled into groups earlier today are no longer here
+                    multinomial(g_split, min(k, avail), probs[: ehi - elo], 1.0, ecounts)
                     for e in range(elo, ehi):
-                        if left <= 0:
-                            break
-                        p = probs[e - elo]
-                        if e == ehi - 1 or rem_p <= p:
-                            m = left
-                        else:
-                            m = g_split.binomial(left, min(p / rem_p, 1.0))
-                        left -= m
-                        rem_p -= p
+                        m = ecounts[e - elo]
                         if m == 0:
                             continue
                         dest = edge_target[e]
