@@ -50,9 +50,13 @@ class Run:
         idx = self.model.edges_of(names)
         return self.flows[:, idx].sum(axis=1)
 
-    def initial_total(self) -> int:
+    def initial_stocks(self) -> np.ndarray:
+        """People in each state at the start (before day 0), as the engines place them."""
         m = self.model
-        return int(sum(round(m.pbase[0, p]) for p in m.initial_param if round(m.pbase[0, p]) > 0))
+        return np.maximum(np.rint(m.pbase[0, m.initial_param]), 0).astype(np.int64)
+
+    def initial_total(self) -> int:
+        return int(self.initial_stocks().sum())
 
     def completed_stays(self, names: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(exit day, duration in days, people) of completed stays in the named states."""
@@ -103,6 +107,5 @@ class Run:
         m = self.model
         peak = self.stocks.max(axis=0)
         when = m.dates[self.stocks.argmax(axis=0)]
-        init = [int(round(m.pbase[0, p])) for p in m.initial_param]
-        return pd.DataFrame({"state": m.state_names, "kind": m.state_kinds, "start": init,
+        return pd.DataFrame({"state": m.state_names, "kind": m.state_kinds, "start": self.initial_stocks(),
                              "end": self.stocks[-1], "peak": peak, "peak_date": when.date})

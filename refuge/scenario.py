@@ -28,6 +28,13 @@ STATE_KINDS = ("origin", "hiding", "refuge", "custody", "transit", "destination"
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
+    def _one_of(self, what: str, keys: tuple[str, ...]) -> str:
+        """The one field of `keys` that is set; a ValueError naming them when none or several are."""
+        given = [k for k in keys if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(f"{what} needs exactly one of {', '.join(keys)} (found {given or 'none'})")
+        return given[0]
+
 
 # --- sources and priors -----------------------------------------------------------
 
@@ -233,9 +240,7 @@ class Signal(_Strict):
 
     @model_validator(mode="after")
     def _exactly_one(self) -> "Signal":
-        given = [k for k in ("occupancy", "stock", "kind", "flow") if getattr(self, k) is not None]
-        if len(given) != 1:
-            raise ValueError(f"a signal needs exactly one of occupancy, stock, kind, flow (found {given or 'none'})")
+        self._one_of("a signal", ("occupancy", "stock", "kind", "flow"))
         return self
 
 
@@ -256,9 +261,7 @@ class Action(_Strict):
 
     @model_validator(mode="after")
     def _exactly_one(self) -> "Action":
-        given = [k for k in ("close", "set", "multiply") if getattr(self, k) is not None]
-        if len(given) != 1:
-            raise ValueError(f"an action needs exactly one of close, set, multiply (found {given or 'none'})")
+        self._one_of("an action", ("close", "set", "multiply"))
         return self
 
 
@@ -297,20 +300,14 @@ class Measure(_Strict):
 
     @model_validator(mode="after")
     def _exactly_one(self) -> "Measure":
-        keys = MEASURE_KINDS
-        given = [k for k in keys if getattr(self, k) is not None]
-        if len(given) != 1:
-            raise ValueError(f"a measure needs exactly one of {', '.join(keys)} (found {given or 'none'})")
+        self._one_of("a measure", MEASURE_KINDS)
         if (self.share is None) != (self.of is None):
             raise ValueError("`share` and `of` go together")
         return self
 
     @property
     def kind(self) -> str:
-        for k in MEASURE_KINDS:
-            if getattr(self, k) is not None:
-                return k
-        raise AssertionError
+        return self._one_of("a measure", MEASURE_KINDS)
 
 
 class Evidence(_Strict):
@@ -430,10 +427,6 @@ def read(path: str | Path) -> Scenario:
 
 def builtin_path(name: str = "north-korea-china") -> Path:
     return Path(__file__).parent / "scenarios" / f"{name}.yaml"
-
-
-def builtin_names() -> list[str]:
-    return sorted(p.stem for p in (Path(__file__).parent / "scenarios").glob("*.yaml"))
 
 
 def json_schema() -> dict:
