@@ -383,21 +383,25 @@ class Experiment:
         index = pd.Index(ids, name="run")
         return {x: pd.DataFrame(cols[x], index=index, columns=names) for x in stats}
 
+    def _members(self, what: str, names: list[str] | None, variants: Iterable[str] | None):
+        """(variant, member, run ids, runs x days) for each requested member: the loop every daily query shares."""
+        _check_what(what)
+        names = list(names or self.names(what))
+        for v in list(variants or self.variants):
+            for n, ids, mat in self.matrices(what, names, v):
+                yield v, n, ids, mat
+
     def to_df(self, what: str = "stocks", names: list[str] | None = None, variants: Iterable[str] | None = None):
         """Tidy daily values of every finished run: date, variant, run, <member>, value."""
         import pandas as pd
 
-        _check_what(what)
-        names = list(names or self.names(what))
-        variants = list(variants or self.variants)
-        member = MEMBER[what]
+        member = _check_what(what)
         dates = self.dates
         frames = []
-        for v in variants:
-            for n, ids, mat in self.matrices(what, names, v):
-                frames.append(pd.DataFrame({
-                    "date": np.tile(dates.values, len(ids)), "variant": v, "run": np.repeat(ids, len(dates)),
-                    member: n, "value": mat.reshape(-1)}))
+        for v, n, ids, mat in self._members(what, names, variants):
+            frames.append(pd.DataFrame({
+                "date": np.tile(dates.values, len(ids)), "variant": v, "run": np.repeat(ids, len(dates)),
+                member: n, "value": mat.reshape(-1)}))
         if not frames:
             return pd.DataFrame(columns=["date", "variant", "run", member, "value"])
         return pd.concat(frames, ignore_index=True)
@@ -407,21 +411,17 @@ class Experiment:
         """Per day and member: the mean, median and quantile bands over runs (a few columns read at a time)."""
         import pandas as pd
 
-        _check_what(what)
         qs = [float(q) for q in quantiles]
-        names = list(names or self.names(what))
-        variants = list(variants or self.variants)
-        member = MEMBER[what]
+        member = _check_what(what)
         dates = self.dates
         frames = []
-        for v in variants:
-            for n, ids, mat in self.matrices(what, names, v):
-                if not len(ids):
-                    continue
-                row = {"date": dates, "variant": v, member: n, "runs": len(ids), "mean": mat.mean(axis=0)}
-                for q, vals in zip(qs, np.quantile(mat, qs, axis=0)):
-                    row[quantile_name(q)] = vals
-                frames.append(pd.DataFrame(row))
+        for v, n, ids, mat in self._members(what, names, variants):
+            if not len(ids):
+                continue
+            row = {"date": dates, "variant": v, member: n, "runs": len(ids), "mean": mat.mean(axis=0)}
+            for q, vals in zip(qs, np.quantile(mat, qs, axis=0)):
+                row[quantile_name(q)] = vals
+            frames.append(pd.DataFrame(row))
         if not frames:
             return pd.DataFrame(columns=["date", "variant", member, "runs", "mean"] + [quantile_name(q) for q in qs])
         return pd.concat(frames, ignore_index=True)
@@ -434,24 +434,21 @@ class Experiment:
         has smaller totals."""
         import pandas as pd
 
-        _check_what(what)
-        names = list(names or self.names(what))
-        variants = list(variants or self.variants)
+        member = _check_what(what)
         years = self.dates.year.to_numpy()
         uniq, covered = np.unique(years, return_counts=True)
         lo_q, hi_q = (1 - level) / 2, 1 - (1 - level) / 2
         rows = []
-        for v in variants:
-            for n, ids, mat in self.matrices(what, names, v):
-                if not len(ids):
-                    continue
-                totals = np.stack([mat[:, years == y].sum(axis=1) for y in uniq], axis=1)
-                med, low, high = np.quantile(totals, [0.5, lo_q, hi_q], axis=0)
-                for k, y in enumerate(uniq):
-                    rows.append({"variant": v, MEMBER[what]: n, "year": int(y), "days": int(covered[k]),
-                                 "runs": len(ids), "mean": float(totals[:, k].mean()), "median": float(med[k]),
-                                 "low": float(low[k]), "high": float(high[k])})
-        return pd.DataFrame(rows, columns=["variant", MEMBER[what], "year", "days", "runs", "mean", "median", "low",
+        for v, n, ids, mat in self._members(what, names, variants):
+            if not len(ids):
+                continue
+            totals = np.stack([mat[:, years == y].sum(axis=1) for y in uniq], axis=1)
+            med, low, high = np.quantile(totals, [0.5, lo_q, hi_q], axis=0)
+            for k, y in enumerate(uniq):
+                rows.append({"variant": v, member: n, "year": int(y), "days": int(covered[k]),
+                             "runs": len(ids), "mean": float(totals[:, k].mean()), "median": float(med[k]),
+                             "low": float(low[k]), "high": float(high[k])})
+        return pd.DataFrame(rows, columns=["variant", member, "year", "days", "runs", "mean", "median", "low",
                                            "high"])
 
     def stays(self, states: list[str] | None = None, variants: Iterable[str] | None = None):
@@ -540,11 +537,13 @@ def quantile_name(q: float) -> str:
     return "median" if q == 0.5 else f"q{100 * q:g}"
 
 
-def _check_what(what: str) -> None:
+def _check_what(what: str) -> str:
+    """The member column of a daily quantity (`state`, `site`, ...); a short error for an unknown one."""
     if what not in WHATS:
         from refuge.errors import suggest
 
         raise RefugeError(f"what: expected one of {', '.join(WHATS)}; found {what!r}{suggest(what, WHATS)}")
+    return MEMBER[what]
 
 
 def _explain(key: str, stored: Any, asked: Any) -> str:
