@@ -34,4 +34,4 @@ bench-calibrate: $(STAMP)
 	$(BIN)/python benchmarks/bench_calibrate.py $(ARGS)
 
 schema: $(STAMP)
-	$(BIN)/refuge schema > refuge/schema/scenario.schema.json
+	$(BIN)/refuge schema > refuge/scenario/schema/scenario.schema.json

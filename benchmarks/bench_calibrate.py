@@ -20,8 +20,8 @@ from pathlib import Path
 
 def particle_costs(scenario) -> dict[str, float]:
     from refuge.api import simulate
-    from refuge.calibrate import Simulator, uncertain_parameters
-    from refuge.evidence import measure_all
+    from refuge.inference.calibrate import Simulator, uncertain_parameters
+    from refuge.evidence.measures import measure_all
 
     uncertain = uncertain_parameters(scenario)
     sim = Simulator(scenario, uncertain)
@@ -48,7 +48,7 @@ def main() -> None:
     args = ap.parse_args()
 
     from refuge.api import load
-    from refuge.calibrate import Settings, calibrate, read_posterior
+    from refuge.inference.calibrate import Settings, calibrate, read_posterior
 
     model = load(args.scenario)
     costs = particle_costs(model.scenario)

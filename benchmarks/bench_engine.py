@@ -67,7 +67,7 @@ def main() -> None:
     from synthetic import synthetic
 
     from refuge.api import load, simulate
-    from refuge.model import compile_scenario
+    from refuge.model.compiler import compile_scenario
 
     results: dict[str, float] = {}
     print("refuge engine benchmark (median of %d runs after warm-up)" % repeats)
@@ -92,7 +92,7 @@ def main() -> None:
     results["synthetic_peak_mb"] = mem
 
     try:
-        from refuge.reference import simulate_reference
+        from refuge.engine.reference import simulate_reference
     except ImportError:
         print("  (c) reference engine not available")
         print(json.dumps(results))

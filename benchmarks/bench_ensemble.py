@@ -19,7 +19,7 @@ from pathlib import Path
 
 
 def bench(scenario: str, runs: int, workers: int, root: Path) -> float:
-    from refuge.ensemble import run_ensemble, shutdown_pools
+    from refuge.experiments.ensemble import run_ensemble, shutdown_pools
 
     shutdown_pools()  # every measurement pays for starting its workers
     store = root / f"w{workers}"

@@ -22,8 +22,8 @@ def main() -> None:
     args = ap.parse_args()
 
     import refuge
-    from refuge.check import check
-    from refuge.ensemble import shutdown_pools
+    from refuge.evidence.check import check
+    from refuge.experiments.ensemble import shutdown_pools
 
     model = refuge.load("north-korea-china")
     refuge.simulate(model, seed=0)  # compile (or load the cached machine code)

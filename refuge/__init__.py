@@ -25,7 +25,7 @@ def __getattr__(name: str):
 
         return read
     if name == "compile_scenario":
-        from refuge.model import compile_scenario
+        from refuge.model.compiler import compile_scenario
 
         return compile_scenario
     if name == "ScenarioError":

@@ -6,18 +6,10 @@ from pathlib import Path
 
 import numpy as np
 
-from refuge.model import Model, compile_scenario
-from refuge.results import Run
+from refuge.model.compiler import Model, compile_scenario
+from refuge.results.run import Run
+from refuge.engine.streams import STREAMS, streams  # noqa: F401  (part of the API)
 from refuge.scenario import Scenario, builtin_path, read
-
-STREAMS = ("arrivals", "departures", "durations", "splits", "groups")
-
-
-def streams(seed: int) -> list[np.random.Generator]:
-    """One generator per mechanism, each a fixed child of the run seed (common random numbers)."""
-    root = np.random.SeedSequence(int(seed))
-    return [np.random.Generator(np.random.PCG64(c)) for c in root.spawn(len(STREAMS))]
-
 
 def load(path_or_name: str | Path | None = None) -> Model:
     """Read, validate and compile a scenario file (or a built-in scenario by name)."""
@@ -40,7 +32,7 @@ def as_model(obj: Model | Scenario | str | Path) -> Model:
 
 def simulate(model: Model | Scenario | str | Path, seed: int = 0, until=None) -> Run:
     """One stochastic realisation. The same seed gives the same result."""
-    from refuge.engine import kernel
+    from refuge.engine.kernel import kernel
 
     m = as_model(model)
     days = m.days if until is None else min(m.days, m.day(until) + 1)

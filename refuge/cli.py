@@ -64,7 +64,7 @@ def run(
 ) -> None:
     """Run one realisation of a scenario (or an ensemble with --runs/--sweep), write results, print a summary."""
     from refuge.api import simulate
-    from refuge.io import write_run
+    from refuge.results.files import write_run
 
     model = load_model(scenario)
     stop = parse_date(until, "--until")
@@ -87,9 +87,9 @@ def run(
 
 def run_posterior_command(model, posterior, runs, seed, workers, overrides, sweep, cluster, stop, out) -> None:
     from refuge.api import simulate
-    from refuge.calibrate import check_posterior, posterior_model, run_posterior_ensemble
+    from refuge.inference.calibrate import check_posterior, posterior_model, run_posterior_ensemble
     from refuge.errors import RefugeError
-    from refuge.io import write_run
+    from refuge.results.files import write_run
 
     if sweep is not None:
         fail("--posterior: give --posterior or --sweep, not both")
@@ -112,7 +112,7 @@ def run_posterior_command(model, posterior, runs, seed, workers, overrides, swee
 
 
 def parse_sets(texts: list[str], option: str = "--set") -> dict[str, float]:
-    from refuge.compare import parse_values
+    from refuge.experiments.compare import parse_values
     from refuge.errors import RefugeError
 
     values: dict[str, float] = {}
@@ -126,7 +126,7 @@ def parse_sets(texts: list[str], option: str = "--set") -> dict[str, float]:
 
 def with_overrides(model, overrides: dict[str, float]):
     from refuge.errors import RefugeError
-    from refuge.model import compile_scenario
+    from refuge.model.compiler import compile_scenario
 
     try:
         return compile_scenario(model.scenario.with_values(overrides), model.origin)
@@ -135,7 +135,7 @@ def with_overrides(model, overrides: dict[str, float]):
 
 
 def run_ensemble_command(model, runs, seed, workers, overrides, sweep, cluster, stop, out) -> None:
-    from refuge.ensemble import run_ensemble
+    from refuge.experiments.ensemble import run_ensemble
     from refuge.errors import RefugeError
 
     try:
@@ -150,7 +150,7 @@ def run_ensemble_command(model, runs, seed, workers, overrides, sweep, cluster, 
 
 def interrupted(out: Path) -> None:
     """Ctrl-C: finished runs are on disk; say how to go on."""
-    from refuge.store import Experiment
+    from refuge.experiments.store import Experiment
 
     done = ""
     if (out / "experiment.json").exists():
@@ -165,7 +165,7 @@ def print_experiment(exp) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from refuge.compare import OUTCOMES, fmt
+    from refuge.experiments.compare import OUTCOMES, fmt
 
     title = (f"{exp.meta['scenario_title'] or exp.meta['scenario_name']} — {exp.n_runs} runs per variant, seeds "
              f"{exp.meta['seed']}..{exp.meta['seed'] + exp.n_runs - 1}: median")
@@ -209,8 +209,8 @@ def compare(
     cluster: Optional[str] = typer.Option(None, "--cluster", help="address of a Dask scheduler to run on"),
 ) -> None:
     """What if? Run the baseline and each variant with common random numbers; print paired differences."""
-    from refuge.compare import compare as run_compare
-    from refuge.compare import parse_variant
+    from refuge.experiments.compare import compare as run_compare
+    from refuge.experiments.compare import parse_variant
     from refuge.errors import RefugeError
 
     model = load_model(scenario)
@@ -230,9 +230,9 @@ def print_differences(result) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from refuge.io import write_frame
+    from refuge.results.files import write_frame
 
-    from refuge.compare import fmt
+    from refuge.experiments.compare import fmt
 
     exp, df = result.experiment, result.table
     console = Console()
@@ -263,7 +263,7 @@ def report(
 ) -> None:
     """Write a self-contained HTML report of an experiment: bands, occupancy, waits, flows, evidence, parameters."""
     from refuge.errors import RefugeError
-    from refuge.report import write_report
+    from refuge.present.report import write_report
 
     if (experiment / "calibration.json").exists() and (experiment / "predictive" / "experiment.json").exists():
         experiment = experiment / "predictive"  # a calibration: report its posterior predictive runs
@@ -298,7 +298,7 @@ def calibrate_command(
     """Infer the parameters that have a prior from the evidence (ABC-SMC); write the posterior to --out."""
     import os
 
-    from refuge.calibrate import ConsoleProgress, Settings, calibrate
+    from refuge.inference.calibrate import ConsoleProgress, Settings, calibrate
     from refuge.errors import RefugeError
 
     model = load_model(scenario)
@@ -364,7 +364,7 @@ def sensitivity_command(
 ) -> None:
     """Global sensitivity of chosen outputs to the parameters that have a prior (SALib: Morris or Sobol)."""
     from refuge.errors import RefugeError
-    from refuge.sensitivity import analyse, write_outputs
+    from refuge.inference.sensitivity import analyse, write_outputs
 
     model = load_model(scenario)
     try:
@@ -426,9 +426,9 @@ def check_command(
     Exits with 1 when a fact marked `required` fails in the median run."""
     import json
 
-    from refuge.check import check, print_report, to_json
+    from refuge.evidence.check import check, print_report, to_json
     from refuge.errors import RefugeError
-    from refuge.io import write_frame
+    from refuge.results.files import write_frame
 
     if format_ not in ("table", "json", "csv"):
         fail(f"--format: expected table, json or csv; found {format_!r}")

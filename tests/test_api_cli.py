@@ -100,7 +100,7 @@ def test_schema_command_emits_a_json_schema_that_validates_scenarios():
 
 
 def test_shipped_schema_file_is_current():
-    shipped = Path(refuge.__file__).parent / "schema" / "scenario.schema.json"
+    shipped = Path(refuge.__file__).parent / "scenario" / "schema" / "scenario.schema.json"
     result = CliRunner().invoke(app, ["schema"])
     assert json.loads(shipped.read_text()) == json.loads(result.output), "run `make schema` to refresh it"
 
@@ -137,7 +137,7 @@ def test_written_files_are_readable_by_others(tmp_path):
     import os
     import stat
 
-    from refuge.io import write_run
+    from refuge.results.files import write_run
 
     os.umask(0o022)
     files = write_run(refuge.simulate(TOY, seed=1, until=dt.date(2002, 2, 1)), tmp_path)

@@ -17,12 +17,12 @@ import yaml
 from typer.testing import CliRunner
 
 from refuge.api import simulate
-from refuge.calibrate import (BoundDistance, Settings, Simulator, calibrate, candidate_seed, read_meta,
+from refuge.inference.calibrate import (BoundDistance, Settings, Simulator, calibrate, candidate_seed, read_meta,
                               sample_posterior, uncertain_parameters)
 from refuge.cli import app
 from refuge.errors import RefugeError
-from refuge.evidence import holds, measure_all
-from refuge.model import compile_scenario
+from refuge.evidence.measures import holds, measure_all
+from refuge.model.compiler import compile_scenario
 from refuge.scenario import parse, read
 
 RECOVERY = Path(__file__).parent / "scenarios" / "calib_recovery.yaml"
@@ -241,7 +241,7 @@ def test_cli_calibrate_reports_bad_input_without_a_traceback(tmp_path):
 
 
 def test_posterior_predictive_runs_are_an_ensemble_with_the_drawn_parameters(recovered):
-    from refuge.store import Experiment
+    from refuge.experiments.store import Experiment
 
     exp = Experiment(recovered.experiment / "predictive")
     assert exp.variants == ["posterior"] and len(exp.finished("posterior")) == 100
@@ -261,7 +261,7 @@ def test_cli_run_with_posterior_draws_the_parameters(small_run, tmp_path):
 
 
 def test_cli_run_with_posterior_and_runs_writes_a_posterior_ensemble(small_run, tmp_path):
-    from refuge.store import Experiment
+    from refuge.experiments.store import Experiment
 
     res = CliRunner().invoke(app, ["run", str(RECOVERY), "--posterior", str(small_run), "--runs", "3",
                                    "--workers", "1", "--out", str(tmp_path / "ens")])
@@ -279,8 +279,8 @@ def test_cli_run_with_posterior_refuses_a_set_of_a_drawn_parameter(small_run, tm
 
 
 def test_report_section_of_a_posterior_ensemble_shows_the_calibration(recovered):
-    from refuge.calibrate import report_section
-    from refuge.store import Experiment
+    from refuge.inference.calibrate import report_section
+    from refuge.experiments.store import Experiment
 
     section = report_section(Experiment(recovered.experiment / "predictive"))
     assert [r["parameter"] for r in section["table"]] == ["arrival_rate", "exit_rate"]
@@ -289,7 +289,7 @@ def test_report_section_of_a_posterior_ensemble_shows_the_calibration(recovered)
 
 
 def test_excluded_facts_leave_the_distance_but_not_the_report(scenario, tmp_path):
-    from refuge.calibrate import excluded_facts
+    from refuge.inference.calibrate import excluded_facts
 
     facts = compile_scenario(scenario).evidence
     assert excluded_facts(facts, ["waiting-*"]) == ("waiting-april", "waiting-july", "waiting-october", "waiting-end")

@@ -16,9 +16,9 @@ import pytest
 from typer.testing import CliRunner
 
 import refuge
-from refuge.check import check, mission_table, to_json, year_table
+from refuge.evidence.check import check, mission_table, to_json, year_table
 from refuge.cli import app
-from refuge.evidence import measure_all
+from refuge.evidence.measures import measure_all
 
 HERE = Path(__file__).parent / "scenarios"
 KNOWN = HERE / "check_known.yaml"
@@ -79,7 +79,7 @@ def test_median_and_interval_summarise_the_runs_seeded_seed_plus_r():
 
 
 def test_results_do_not_depend_on_the_number_of_workers():
-    from refuge.ensemble import shutdown_pools
+    from refuge.experiments.ensemble import shutdown_pools
 
     serial = check(RANDOM, runs=6, seed=3, workers=1)
     try:

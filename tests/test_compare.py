@@ -10,7 +10,8 @@ from typer.testing import CliRunner
 
 from refuge.api import load, simulate
 from refuge.cli import app
-from refuge.compare import OUTCOMES, compare, differences, outcomes, parse_values, parse_variant
+from refuge.evidence.outcomes import OUTCOMES, outcomes
+from refuge.experiments.compare import compare, differences, parse_values, parse_variant
 from refuge.errors import RefugeError
 
 HERE = Path(__file__).parent

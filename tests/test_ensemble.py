@@ -10,9 +10,9 @@ from typer.testing import CliRunner
 
 from refuge.api import load, simulate
 from refuge.cli import app
-from refuge.ensemble import map_runs, read_sweep, run_ensemble
+from refuge.experiments.ensemble import map_runs, read_sweep, run_ensemble
 from refuge.errors import RefugeError
-from refuge.store import Experiment
+from refuge.experiments.store import Experiment
 
 HERE = Path(__file__).parent
 TOY = HERE / "scenarios" / "toy.yaml"
@@ -72,7 +72,7 @@ def test_same_results_on_a_dask_cluster(serial, tmp_path):
 
 
 def test_an_unreachable_cluster_is_a_short_error(tmp_path, monkeypatch):
-    monkeypatch.setattr("refuge.ensemble.CONNECT_TIMEOUT", "1s")
+    monkeypatch.setattr("refuge.experiments.ensemble.CONNECT_TIMEOUT", "1s")
     with pytest.raises(RefugeError, match="could not connect"):
         run_ensemble(TOY, runs=1, store=tmp_path / "x", cluster="tcp://127.0.0.1:9")
 
@@ -82,7 +82,7 @@ def test_overrides_apply_to_every_run_and_unknown_names_are_refused(tmp_path):
     assert exp.variant_set("baseline") == {"clear_days": 5.0}
     model = load(WHATIF)
     fast = model.scenario.with_values({"clear_days": 5})
-    from refuge.model import compile_scenario
+    from refuge.model.compiler import compile_scenario
 
     expected = simulate(compile_scenario(fast), seed=1).stocks[:, model.state_index("mission")]
     assert np.array_equal(exp.matrix("stocks", "mission", "baseline")[1][1], expected)

@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 import refuge
-from refuge.check import check, mission_table, year_table
+from refuge.evidence.check import check, mission_table, year_table
 from refuge.cli import app
 from refuge.scenario import builtin_path
 

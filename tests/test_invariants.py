@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from refuge.api import load, simulate
-from refuge.reference import check_invariants, invariant_problems, simulate_reference
+from refuge.engine.reference import check_invariants, invariant_problems, simulate_reference
 
 SCENARIOS = Path(__file__).parent / "scenarios"
 NAMES = sorted(p.stem for p in SCENARIOS.glob("ref_*.yaml")) + ["toy"]

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from refuge.api import load, simulate
-from refuge.reference import simulate_reference
+from refuge.engine.reference import simulate_reference
 from refuge.scenario import Empirical, Exponential, Fixed, Gamma, Lognormal, Redirect
 
 SCENARIOS = Path(__file__).parent / "scenarios"
@@ -31,7 +31,7 @@ FAMILY_ALPHA = 0.01
 def model(name: str, **values: float):
     m = load(SCENARIOS / f"{name}.yaml")
     if values:
-        from refuge.model import compile_scenario
+        from refuge.model.compiler import compile_scenario
 
         m = compile_scenario(m.scenario.with_values(values))
     return m

@@ -12,10 +12,10 @@ import pytest
 from typer.testing import CliRunner
 
 from refuge.cli import app
-from refuge.compare import compare
+from refuge.experiments.compare import compare
 from refuge.errors import RefugeError
-from refuge.report import parameters_table, waits_table, write_report
-from refuge.store import Experiment, make_meta
+from refuge.present.report import parameters_table, waits_table, write_report
+from refuge.experiments.store import Experiment, make_meta
 
 HERE = Path(__file__).parent
 WHATIF = HERE / "scenarios" / "whatif.yaml"

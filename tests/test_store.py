@@ -16,9 +16,9 @@ import pytest
 
 import refuge
 from refuge.api import load, simulate
-from refuge.ensemble import run_ensemble
+from refuge.experiments.ensemble import run_ensemble
 from refuge.errors import RefugeError
-from refuge.store import Experiment
+from refuge.experiments.store import Experiment
 
 HERE = Path(__file__).parent
 WHATIF = HERE / "scenarios" / "whatif.yaml"
@@ -101,7 +101,7 @@ def test_to_df_is_tidy_and_queries_read_only_what_they_name(exp, runs, monkeypat
 
 
 def test_memory_budget_reads_columns_in_batches(exp, monkeypatch):
-    monkeypatch.setattr("refuge.store.MEMORY_BUDGET", 1)
+    monkeypatch.setattr("refuge.experiments.store.MEMORY_BUDGET", 1)
     whole = exp.reduce("stocks")
     monkeypatch.undo()
     assert whole.equals(exp.reduce("stocks"))

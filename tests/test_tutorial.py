@@ -62,7 +62,7 @@ def test_every_command_of_the_tutorial_runs(tmp_path):
             assert done.returncode == 0, f"$ {text}\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}"
     finally:
         os.chdir(cwd)
-    from refuge.store import Experiment
+    from refuge.experiments.store import Experiment
 
     # what the tutorial says happened, did
     assert (tmp_path / "one-run" / "stocks.csv").exists()

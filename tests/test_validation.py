@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from refuge.cli import app
 from refuge.errors import ScenarioError
-from refuge.model import compile_scenario
+from refuge.model.compiler import compile_scenario
 from refuge.scenario import read
 
 BASE = yaml.safe_load((Path(__file__).parent / "scenarios" / "toy.yaml").read_text())

@@ -1,7 +1,7 @@
 """What-if comparisons: a baseline and variants run with common random numbers, differences with intervals.
 
 Replicate `r` of every variant uses the same seed, and each random mechanism has
-its own stream (see `refuge.api.streams`), so a variant that changes one policy
+its own stream (see `refuge.engine.streams`), so a variant that changes one policy
 moves only what that policy touches. Differences are taken run by run (paired),
 which removes most of the noise the two runs share.
 """
@@ -16,51 +16,9 @@ from typing import Any
 import numpy as np
 
 from refuge.errors import RefugeError
+from refuge.evidence.outcomes import OUTCOMES
 
-# What a comparison reports for each run. "Missions" are the states of kind `refuge`.
-OUTCOMES = {
-    "entries": "entries into missions",
-    "waiting_mean": "waiting in missions, mean per day",
-    "waiting_peak": "waiting in missions, peak",
-    "longest_wait": "longest wait in a mission, days",
-    "arrivals": "arrivals at a destination",
-    "arrests": "arrests (into custody)",
-    "returns": "forced returns",
-}
 BASELINE = "baseline"
-
-
-def outcomes(run) -> dict[str, float]:
-    """The outcomes of one run over its whole period (see OUTCOMES)."""
-    from refuge.model import A_TARGET, T_SRC
-
-    m = run.model
-    kinds = np.array(m.state_kinds)
-    missions = np.flatnonzero(kinds == "refuge")
-    waiting = run.stocks[:, missions].sum(axis=1)
-    tracked = [s for s in missions if m.tracked[s]]
-    longest = float(run.max_stay[:, tracked].max()) if tracked and run.days else math.nan
-    src_kind = kinds[m.trans[m.edge_trans, T_SRC]] if len(m.edge_names) else np.array([], str)
-    dst_kind = kinds[m.edge_target] if len(m.edge_names) else np.array([], str)
-    total = run.flows.sum(axis=0)
-    streamed = run.arrived.sum(axis=0)
-
-    def into(kind: str) -> float:
-        """People entering states of `kind` from outside them (a move between two cells is not an arrest),
-        by a transition or directly by an arrival stream (as `refuge check` counts them)."""
-        moved = total[(dst_kind == kind) & (src_kind != kind)].sum()
-        direct = sum(streamed[a] for a, row in enumerate(m.arr) if kinds[row[A_TARGET]] == kind)
-        return float(moved + direct)
-
-    return {
-        "entries": into("refuge"),
-        "waiting_mean": float(waiting.mean()) if run.days else math.nan,
-        "waiting_peak": float(waiting.max()) if run.days else math.nan,
-        "longest_wait": longest,
-        "arrivals": into("destination"),
-        "arrests": into("custody"),
-        "returns": into("returned"),
-    }
 
 
 def fmt(x: float, signed: bool = False) -> str:
@@ -92,7 +50,7 @@ def parse_values(text: str, option: str = "--set") -> dict[str, float]:
 def parse_variant(text: str, scenario) -> dict:
     """`NAME:name=value,...` (a new variant) or `NAME` (one declared in the scenario's `variants`)."""
     from refuge.errors import suggest
-    from refuge.store import check_variant_name
+    from refuge.experiments.store import check_variant_name
 
     name, colon, values = text.partition(":")
     name = check_variant_name(name.strip(), "--variant")
@@ -127,7 +85,7 @@ def compare(scenario: Any, variants: Any = None, runs: int = 100, seed: int = 0,
     `variants`: {name: {parameter: value}}, [(name, {...})], [{name, description, set}], or None
     for the variants declared in the scenario file.
     """
-    from refuge.ensemble import resolve_scenario, run_ensemble
+    from refuge.experiments.ensemble import resolve_scenario, run_ensemble
 
     sc, origin = resolve_scenario(scenario)
     if variants is None:

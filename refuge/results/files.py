@@ -6,7 +6,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from refuge.results import Run
+from refuge.results.run import Run
 
 
 def atomic_write(path: Path, write) -> None:

@@ -1,6 +1,6 @@
 """How well a scenario reproduces the facts it cites, over an ensemble; and what each run says per mission and year.
 
-    from refuge.check import check
+    from refuge.evidence.check import check
     result = check("north-korea-china", runs=200, seed=0)
     result.facts        # one row per evidence fact: median, 90% interval, holds in the median run, share of runs
     result.missions     # per mission: person-days sheltered, daily supply needs, waits, days closed
@@ -21,9 +21,9 @@ from typing import Any
 
 import numpy as np
 
-from refuge.evidence import measure_all
-from refuge.model import T_SRC, Model
-from refuge.results import Run
+from refuge.evidence.measures import measure_all
+from refuge.model.compiler import T_SRC, Model
+from refuge.results.run import Run
 
 DEFAULT_RUNS = 200
 SERIAL_BELOW = 16  # fewer runs than this are not worth starting worker processes for
@@ -153,7 +153,7 @@ _MODELS: dict[tuple[str, str], Model] = {}  # per worker process
 
 def _one_run(spec: _Spec, r: int) -> dict[str, np.ndarray]:
     from refuge.api import simulate
-    from refuge.model import compile_scenario
+    from refuge.model.compiler import compile_scenario
 
     key = (spec.digest, spec.origin)
     model = _MODELS.get(key)
@@ -180,7 +180,7 @@ class CheckResult:
     def facts(self):
         """One row per fact: id, source, fact, when, measure, bound, median, low, high, holds_median,
         share_holding, required."""
-        from refuge.evidence import evaluate
+        from refuge.evidence.measures import evaluate
 
         df = evaluate(self.model, self.values, level=self.level)
         df.insert(2, "fact", [f["fact"] for f in self.model.evidence])
@@ -237,7 +237,7 @@ def check(model_or_path: Any = "north-korea-china", runs: int = DEFAULT_RUNS, se
           level: float = LEVEL) -> CheckResult:
     """Run `runs` replicates (seeds `seed`, `seed + 1`, ...) and measure every fact of the scenario in each."""
     from refuge.api import as_model
-    from refuge.ensemble import map_runs
+    from refuge.experiments.ensemble import map_runs
     from refuge.errors import RefugeError
 
     if int(runs) < 1:

@@ -44,7 +44,7 @@ from typing import Any, Callable
 import numpy as np
 
 from refuge.errors import RefugeError
-from refuge.model import Model, compile_scenario
+from refuge.model.compiler import Model, compile_scenario
 from refuge.scenario import Prior, Scenario
 
 DB_NAME = "calibration.db"
@@ -177,7 +177,7 @@ class Simulator:
 
     def measure(self, values: dict[str, float], seed: int) -> np.ndarray:
         from refuge.api import simulate
-        from refuge.evidence import measure_all
+        from refuge.evidence.measures import measure_all
 
         return measure_all(simulate(self.model_for(values), seed=seed))
 
@@ -201,7 +201,7 @@ class BoundDistance:
         self.use = [f["id"] not in exclude for f in facts]
 
     def __call__(self, x: dict, x_0: dict | None = None) -> float:
-        from refuge.evidence import miss
+        from refuge.evidence.measures import miss
 
         if x.get("invalid"):
             return math.inf
@@ -254,7 +254,7 @@ def run_tasks(fn: Callable, tasks: list, workers: int | None = 1, cluster: str |
     """
     import cloudpickle
 
-    from refuge.ensemble import map_runs
+    from refuge.experiments.ensemble import map_runs
 
     if (workers or 0) == 1 and cluster is None:
         return [fn(t) for t in tasks]
@@ -495,7 +495,7 @@ def read_meta(experiment: Path) -> dict:
 
 
 def _write_meta(experiment: Path, meta: dict) -> None:
-    from refuge.io import atomic_write
+    from refuge.results.files import atomic_write
 
     atomic_write(experiment / META_NAME, lambda p: p.write_text(json.dumps(meta, indent=2, default=str),
                                                                    encoding="utf-8"))
@@ -562,7 +562,7 @@ def calibrate(scenario: Scenario, experiment: str | Path, settings: Settings | N
             abc.run(max_nr_populations=left, max_total_nr_simulations=settings.budget,
                     min_acceptance_rate=settings.min_acceptance)
     Pending(experiment / "pending").load(history.max_t + 1, ())  # drops leftovers of committed generations
-    from refuge.io import write_frame
+    from refuge.results.files import write_frame
 
     if history.max_t < 0:
         raise RefugeError(f"{experiment}: the budget ran out before the first generation finished; "
@@ -728,7 +728,7 @@ def _resample(post, names: list[str], n: int, seed: int) -> list[dict]:
 
 def diagnose(cal: Calibration, history, facts: list[dict], excluded: tuple[str, ...] = ()) -> list[dict]:
     """For each fact holding in under half the posterior runs: prior reach, tension, noise."""
-    from refuge.evidence import holds
+    from refuge.evidence.measures import holds
 
     pred = cal.predictive
     prior_vals = _facts_of(history, 0)
@@ -755,7 +755,7 @@ def _facts_of(history, t: int) -> np.ndarray:
 
 
 def _reason(k: int, fact: dict, item: dict, ok_prior: np.ndarray, pred) -> str:
-    from refuge.evidence import bound_text
+    from refuge.evidence.measures import bound_text
 
     bound = bound_text(fact)
     rng = item["prior_range"]
@@ -793,7 +793,7 @@ def _exact_incident(fact: dict) -> bool:
 
 
 def write_outputs(cal: Calibration, meta: dict) -> None:
-    from refuge.io import write_frame
+    from refuge.results.files import write_frame
 
     e = cal.experiment
     write_frame(cal.summary, e / SUMMARY_NAME)
@@ -814,7 +814,7 @@ def plot_marginals(posterior, uncertain: list[Uncertain], path: str | Path, trut
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from refuge.io import save_figure
+    from refuge.results.files import save_figure
 
     k = len(uncertain)
     cols = min(k, 3)
@@ -879,7 +879,7 @@ def load_calibration(experiment: str | Path) -> dict:
 
 def check_posterior(scenario: Scenario, experiment: str | Path) -> list[str]:
     """Check that a stored posterior fits the scenario; return notes (e.g. the scenario changed since)."""
-    from refuge.model import scenario_digest
+    from refuge.model.compiler import scenario_digest
 
     meta = read_meta(Path(experiment))
     names = list(read_posterior(experiment).columns.drop(["weight", "distance"], errors="ignore"))
@@ -921,9 +921,9 @@ class _PosteriorSpec:
 def _posterior_task(spec: _PosteriorSpec, r: int) -> dict[str, bytes]:
     """Replicate `r`: parameters from draw `r`, seed `seed + r`; tables encoded for the experiment store."""
     from refuge.api import simulate
-    from refuge.compare import outcomes
-    from refuge.evidence import measure_all
-    from refuge.store import encode, run_tables
+    from refuge.evidence.outcomes import outcomes
+    from refuge.evidence.measures import measure_all
+    from refuge.experiments.store import encode, run_tables
 
     sim = spec.sim
     values = spec.draws[r]
@@ -938,9 +938,9 @@ def run_posterior_ensemble(scenario: Scenario, origin: str, experiment: str | Pa
                            store: str | Path = "out", workers: int | None = None, cluster: str | None = None,
                            overrides: dict[str, float] | None = None, until=None, progress: bool = False):
     """An ensemble whose replicate `r` takes posterior draw `r` (and seed `seed + r`); returns the Experiment."""
-    from refuge.ensemble import imap_runs
-    from refuge.model import scenario_digest
-    from refuge.store import Experiment, make_meta
+    from refuge.experiments.ensemble import imap_runs
+    from refuge.model.compiler import scenario_digest
+    from refuge.experiments.store import Experiment, make_meta
 
     overrides = dict(overrides or {})
     draws = _draws(scenario, experiment, runs, seed, overrides)

@@ -1,6 +1,6 @@
 """The fast engine: daily steps, counts where exits are memoryless, units where time in state matters.
 
-Semantics of one day `t` (shared with `refuge.reference`, which does the same
+Semantics of one day `t` (shared with `refuge.engine.reference`, which does the same
 person by person):
 
 1. Parameters take their scheduled values for day `t`. Rules then look at the
@@ -33,7 +33,7 @@ import math
 import numpy as np
 from numba import njit
 
-from refuge.model import (A_END, A_GRP, A_GRP_A, A_GRP_B, A_GRP_EMP, A_RATE, A_REDIR, A_START, A_TARGET,
+from refuge.model.compiler import (A_END, A_GRP, A_GRP_A, A_GRP_B, A_GRP_EMP, A_RATE, A_REDIR, A_START, A_TARGET,
                           ACT_CLOSE_SITE, ACT_CLOSE_STATE, ACT_MULTIPLY, ACT_SET, EMPIRICAL, EXPONENTIAL, FIXED,
                           GAMMA, LOGNORMAL, SIG_FLOW, T_DUR, T_DUR_A, T_DUR_B, T_DUR_EMP, T_EDGE_HI, T_EDGE_LO,
                           T_GRP, T_GRP_A, T_GRP_B, T_GRP_EMP, T_IS_DUR, T_RATE, T_REDIR, T_REDIR_EDGE, Model)

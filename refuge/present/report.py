@@ -38,8 +38,8 @@ class Figure:
 
 def write_report(experiment: Any, out: str | Path | None = None) -> Path:
     """Write the HTML report of an experiment (a directory or an Experiment); return its path."""
-    from refuge.io import atomic_write
-    from refuge.store import Experiment
+    from refuge.results.files import atomic_write
+    from refuge.experiments.store import Experiment
 
     exp = experiment if isinstance(experiment, Experiment) else Experiment(experiment)
     if not any(exp.finished(v) for v in exp.variants):
@@ -336,7 +336,7 @@ def waits_table(exp, level: float = 0.90) -> list[dict]:
 def missions_table(exp, level: float = 0.90) -> list[dict]:
     """Per mission (a site holding `refuge` states) and variant, over runs (median and central interval):
     room, people entering, mean and peak occupancy, days closed to entry, and daily supply needs at the mean."""
-    from refuge.model import T_SRC
+    from refuge.model.compiler import T_SRC
 
     model = exp.model()
     kinds = model.state_kinds
@@ -448,8 +448,8 @@ def render(exp, figures: list[Figure]) -> str:
     import jinja2
 
     import refuge
-    from refuge.calibrate import report_section
-    from refuge.compare import differences
+    from refuge.inference.calibrate import report_section
+    from refuge.experiments.compare import differences
 
     template_text = (Path(__file__).parent / "report_template.html").read_text(encoding="utf-8")
     env = jinja2.Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)

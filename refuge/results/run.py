@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from refuge.model import Model
+from refuge.model.compiler import Model
 
 
 @dataclass

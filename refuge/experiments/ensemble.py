@@ -103,7 +103,7 @@ def _pool(workers: int):
     # forkserver starts workers from a clean, preloaded server (safe with Numba, cheaper than spawn).
     if "forkserver" in mp.get_all_start_methods():
         ctx = mp.get_context("forkserver")
-        ctx.set_forkserver_preload(["refuge.api", "refuge.engine", "refuge.ensemble"])
+        ctx.set_forkserver_preload(["refuge.api", "refuge.engine.kernel", "refuge.experiments.ensemble"])
     else:
         ctx = mp.get_context("spawn")
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
@@ -217,7 +217,7 @@ _MODELS: OrderedDict = OrderedDict()  # per worker process: compiled models by (
 
 
 def _model_for(spec: _Spec, variant: int):
-    from refuge.model import compile_scenario
+    from refuge.model.compiler import compile_scenario
 
     key = (spec.digest, spec.origin, spec.sets[variant])
     model = _MODELS.get(key)
@@ -234,9 +234,9 @@ def _model_for(spec: _Spec, variant: int):
 def _run_task(spec: _Spec, task: tuple[int, int]) -> dict[str, bytes]:
     """Simulate replicate `r` of variant `v` and encode its tables (small, ready to write)."""
     from refuge.api import simulate
-    from refuge.compare import outcomes
-    from refuge.evidence import measure_all
-    from refuge.store import encode, run_tables
+    from refuge.evidence.outcomes import outcomes
+    from refuge.evidence.measures import measure_all
+    from refuge.experiments.store import encode, run_tables
 
     v, r = task
     model = _model_for(spec, v)
@@ -248,7 +248,7 @@ def _run_task(spec: _Spec, task: tuple[int, int]) -> dict[str, bytes]:
 
 def resolve_scenario(model_or_path: Any):
     """(scenario, origin) from a Model, a Scenario, a path or a built-in name."""
-    from refuge.model import Model
+    from refuge.model.compiler import Model
     from refuge.scenario import Scenario, builtin_path, read
 
     if isinstance(model_or_path, Model):
@@ -319,7 +319,7 @@ def _read_csv_rows(p: Path) -> list[tuple]:
 def plan_variants(scenario, overrides: dict[str, float] | None = None, variants: Any = None,
                   sweep: Any = None) -> list[dict]:
     """The variants of an ensemble: [{name, description, set}], `overrides` applied to each."""
-    from refuge.store import check_variant_name
+    from refuge.experiments.store import check_variant_name
 
     if variants is not None and sweep is not None:
         raise RefugeError("give variants or a sweep, not both")
@@ -380,8 +380,8 @@ def run_ensemble(model_or_path: Any, runs: int = 100, seed: int = 0, workers: in
     """
     import datetime as dt
 
-    from refuge.model import compile_scenario, scenario_digest
-    from refuge.store import Experiment, make_meta
+    from refuge.model.compiler import compile_scenario, scenario_digest
+    from refuge.experiments.store import Experiment, make_meta
 
     if int(runs) < 1:
         raise RefugeError(f"runs: expected a whole number >= 1; found {runs}")

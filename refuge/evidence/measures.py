@@ -7,8 +7,8 @@ from typing import Iterable
 
 import numpy as np
 
-from refuge.model import Model
-from refuge.results import Run
+from refuge.model.compiler import Model
+from refuge.results.run import Run
 
 BOUND_TEXT = {
     "exact": "= {value:g}",

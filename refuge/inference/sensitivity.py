@@ -64,7 +64,7 @@ class Output:
             return float(run.arrived[:, cols].sum()) * per_year
         if self.kind == "flow":
             return float(run.flow_of([self.name]).sum()) * per_year
-        from refuge.evidence import measure
+        from refuge.evidence.measures import measure
 
         return measure(run, next(f for f in m.evidence if f["id"] == self.name))
 
@@ -142,8 +142,8 @@ def analyse(scenario: Scenario, outputs: list[str], method: str = "morris", samp
     `samples`: Morris trajectories (default 20) or the Sobol base sample (a power of 2, default 256;
     the design is samples × (parameters + 2) points). Each point runs `replicates` seeds.
     """
-    from refuge.calibrate import Simulator, uncertain_parameters
-    from refuge.ensemble import map_runs
+    from refuge.inference.calibrate import Simulator, uncertain_parameters
+    from refuge.experiments.ensemble import map_runs
 
     if method not in METHODS:
         raise RefugeError(f"--method: expected one of {', '.join(METHODS)}; found {method!r}")
@@ -256,7 +256,7 @@ def write_outputs(result: Sensitivity, out: str | Path) -> list[Path]:
     """sensitivity.csv (indices), sensitivity_samples.csv (the design), sensitivity.png, sensitivity.json."""
     import json
 
-    from refuge.io import atomic_write, write_frame
+    from refuge.results.files import atomic_write, write_frame
 
     out = Path(out)
     files = [write_frame(result.table, out / "sensitivity.csv"),
@@ -274,7 +274,7 @@ def plot(result: Sensitivity, path: str | Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from refuge.io import save_figure
+    from refuge.results.files import save_figure
 
     k = len(result.outputs)
     cols = min(k, 2)

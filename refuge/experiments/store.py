@@ -188,7 +188,7 @@ class Experiment:
     @classmethod
     def create(cls, path: str | Path, meta: dict) -> "Experiment":
         """Open the experiment at `path` for this meta: new, or the same experiment to resume."""
-        from refuge.io import atomic_write
+        from refuge.results.files import atomic_write
 
         path = Path(path)
         meta_file = path / "experiment.json"
@@ -213,7 +213,7 @@ class Experiment:
 
     def write_run(self, variant: str, run: int, blobs: dict[str, bytes]) -> None:
         """Write one finished run; its daily file goes last and marks it finished."""
-        from refuge.io import atomic_write
+        from refuge.results.files import atomic_write
 
         for table in TABLES:
             data = blobs[table]
@@ -263,7 +263,7 @@ class Experiment:
 
     def model(self, variant: str | None = None):
         """The compiled model of a variant (the first variant by default), rebuilt from the stored scenario."""
-        from refuge.model import compile_scenario
+        from refuge.model.compiler import compile_scenario
 
         variant = variant or self.variants[0]
         if variant not in self._models:
@@ -483,10 +483,10 @@ class Experiment:
         return df.sort_values(by, ignore_index=True)[by + ["people"]]
 
     def summary(self, level: float = 0.90):
-        """Per variant and outcome (see `refuge.compare.OUTCOMES`): median and central interval over runs."""
+        """Per variant and outcome (see `refuge.evidence.outcomes.OUTCOMES`): median and central interval over runs."""
         import pandas as pd
 
-        from refuge.compare import OUTCOMES
+        from refuge.evidence.outcomes import OUTCOMES
 
         df = self.measures()
         lo_q, hi_q = (1 - level) / 2, 1 - (1 - level) / 2
@@ -502,7 +502,7 @@ class Experiment:
 
     def evidence(self, variant: str | None = None, level: float = 0.90):
         """The evidence table of a variant (see `refuge.evidence.evaluate`)."""
-        from refuge.evidence import evaluate
+        from refuge.evidence.measures import evaluate
 
         variant = variant or self.variants[0]
         model = self.model(variant)

@@ -426,7 +426,7 @@ def read(path: str | Path) -> Scenario:
 
 
 def builtin_path(name: str = "north-korea-china") -> Path:
-    return Path(__file__).parent / "scenarios" / f"{name}.yaml"
+    return Path(__file__).parent / "builtin" / f"{name}.yaml"
 
 
 def json_schema() -> dict:

@@ -1,0 +1,13 @@
+"""Random streams: one generator per mechanism, each a fixed child of the run seed."""
+
+from __future__ import annotations
+
+import numpy as np
+
+STREAMS = ("arrivals", "departures", "durations", "splits", "groups")
+
+
+def streams(seed: int) -> list[np.random.Generator]:
+    """One generator per mechanism, each a fixed child of the run seed (common random numbers)."""
+    root = np.random.SeedSequence(int(seed))
+    return [np.random.Generator(np.random.PCG64(c)) for c in root.spawn(len(STREAMS))]

@@ -1,0 +1,1 @@
+"""Evidence: measures of a run, bounds and scores (`measures`), outcomes (`outcomes`), and `refuge check` (`check`)."""

@@ -1,0 +1,1 @@
+"""Inference from evidence: calibration (ABC-SMC) and sensitivity analysis."""

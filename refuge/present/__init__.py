@@ -1,0 +1,1 @@
+"""Presenting results to people: the self-contained HTML report and its figures."""
