@@ -19,6 +19,24 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 DEFAULT_SCENARIO = "north-korea-china"
 
 
+@app.callback()
+def _setup() -> None:
+    """Warnings meant for users (RefugeWarning) print as one `note:` line, without a source location."""
+    import warnings
+
+    from refuge.errors import RefugeWarning
+
+    default = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, RefugeWarning):
+            typer.echo(f"note: {message}", err=True)
+        else:
+            default(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show
+
+
 def fail(message: str, code: int = 2) -> None:
     typer.echo(message, err=True)
     raise typer.Exit(code)
