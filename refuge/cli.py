@@ -119,7 +119,7 @@ def run(
 
 def run_posterior_command(model, posterior, runs, seed, workers, overrides, sweep, cluster, stop, out) -> None:
     from refuge.api import simulate
-    from refuge.inference.calibrate import check_posterior, posterior_model, run_posterior_ensemble
+    from refuge.inference.posterior import check_posterior, posterior_model, run_posterior_ensemble
     from refuge.errors import RefugeError
     from refuge.results.files import write_run
 
