@@ -126,6 +126,26 @@ class Model:
             labels.append(label)
         return labels
 
+    def __repr__(self) -> str:
+        sc = self.scenario
+        end = self.start + dt.timedelta(days=self.days - 1)
+        counts = ", ".join(_plural(n, word) for n, word in (
+            (len(self.state_names), "state"), (len(self.site_names), "site"), (len(self.transition_names), "transition"),
+            (len(self.arrival_names), "arrival stream"), (self.n_named_params, "parameter"),
+            (len(self.rule_names), "rule"), (len(self.evidence), "evidence fact")))
+        return f"Model({sc.name!r}: {self.start} to {end}, {counts})"
+
+    def _repr_html_(self) -> str:
+        from refuge._html import html_table
+
+        sc = self.scenario
+        rows = [(s.name, s.kind, s.site or "", s.description) for s in sc.states]
+        title = f"{sc.title or sc.name} ({self.start} to {self.start + dt.timedelta(days=self.days - 1)})"
+        note = (f"{len(self.transition_names)} transitions, {len(self.arrival_names)} arrival streams, "
+                f"{self.n_named_params} parameters, {len(self.rule_names)} rules, {len(self.evidence)} evidence "
+                f"facts; from {self.origin}")
+        return html_table(title, ("state", "kind", "site", "description"), rows, note)
+
     def states_of(self, names: list[str]) -> list[int]:
         """States named directly or through their site."""
         out: list[int] = []
@@ -136,6 +156,10 @@ class Model:
                 n = self.site_names.index(name)
                 out += [s for s in range(len(self.state_names)) if self.state_site[s] == n]
         return sorted(set(out))
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
 class _Compiler:

@@ -453,6 +453,42 @@ def parse(data: object, origin: str = "<scenario>") -> Scenario:
         raise ScenarioError.from_pydantic(origin, exc, data) from None
 
 
+# YAML 1.1 (PyYAML) reads a float only with a dot and a signed exponent (`5.0e-4`), so `5e-4` or `1E7`
+# became strings. This is the YAML 1.2 core-schema pattern for floats, which accepts what people write.
+_FLOAT_12 = r"""^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?
+    |[-+]?\.(?:inf|Inf|INF)
+    |\.(?:nan|NaN|NAN))$"""
+_LOADER: type | None = None
+
+
+def _loader() -> type:
+    """A safe YAML loader (no Python objects) that reads YAML 1.2 floats such as `5e-4`."""
+    global _LOADER
+    if _LOADER is None:
+        import re
+
+        import yaml
+
+        class Loader(yaml.SafeLoader):
+            pass
+
+        # Drop the YAML 1.1 float resolver and add the 1.2 one (ints keep their own resolver, tried first).
+        Loader.yaml_implicit_resolvers = {
+            key: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:float"]
+            for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+        Loader.add_implicit_resolver("tag:yaml.org,2002:float", re.compile(_FLOAT_12, re.X),
+                                     list("-+0123456789."))
+        _LOADER = Loader
+    return _LOADER
+
+
+def load_yaml(text: str):
+    """Parse YAML text safely (never Python objects), reading `5e-4` and `1E7` as numbers."""
+    import yaml
+
+    return yaml.load(text, Loader=_loader())
+
+
 def read(path: str | Path) -> Scenario:
     """Read and validate a YAML scenario file."""
     import yaml
@@ -461,7 +497,7 @@ def read(path: str | Path) -> Scenario:
     if not p.exists():
         raise ScenarioError(str(p), [Problem("", "an existing scenario file", "no such file")])
     try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+        data = load_yaml(p.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -477,7 +513,13 @@ def read(path: str | Path) -> Scenario:
 
 
 def builtin_path(name: str = "north-korea-china") -> Path:
+    """The file of a built-in scenario (it may not exist: see `builtin_names`)."""
     return Path(__file__).parent / "builtin" / f"{name}.yaml"
+
+
+def builtin_names() -> list[str]:
+    """Names of the scenarios shipped with refuge (`refuge run NAME`, `refuge.load(NAME)`)."""
+    return sorted(p.stem for p in (Path(__file__).parent / "builtin").glob("*.yaml"))
 
 
 def json_schema() -> dict:
