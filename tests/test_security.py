@@ -29,7 +29,19 @@ RECOVERY = Path(__file__).parent / "scenarios" / "calib_recovery.yaml"
 LOADERS = re.compile(r"\b(pickle|cloudpickle|dill|joblib|marshal|shelve|jsonpickle)\.(loads?|Unpickler|open)\b"
                      r"|read_pickle\(|allow_pickle\s*=\s*True|yaml\.(unsafe_)?load\((?!.*SafeLoader)"
                      r"|yaml\.full_load|\beval\(|\bexec\(|UnsafeLoader|FullLoader")
-ALLOWED = {("inference/simulator.py", "return cloudpickle.loads(blob)")}
+# And the scenario reader's YAML loader, a SafeLoader subclass (checked below).
+ALLOWED = {("inference/simulator.py", "return cloudpickle.loads(blob)"),
+           ("scenario/format.py", "return yaml.load(text, Loader=_loader())")}
+
+
+def test_the_scenario_yaml_loader_is_a_safe_loader():
+    import yaml
+
+    from refuge.scenario.format import _loader, load_yaml
+
+    assert issubclass(_loader(), yaml.SafeLoader)
+    with pytest.raises(yaml.YAMLError):
+        load_yaml("!!python/object/apply:os.system ['echo hi']\n")
 
 
 def test_the_package_never_loads_pickle_or_other_code_running_formats():
