@@ -116,6 +116,7 @@ def run(
     from refuge.api import simulate
     from refuge.results.files import write_run
 
+    check_counts(runs, seed)
     model = load_model(scenario)
     stop = parse_date(until, "--until")
     if stop is not None and not model.start <= stop:
@@ -159,6 +160,17 @@ def run_posterior_command(model, posterior, runs, seed, workers, overrides, swee
     files = write_run(result, out)
     print_summary(result)
     typer.echo("wrote " + ", ".join(str(f) for f in files))
+
+
+def check_counts(runs: int, seed: int) -> None:
+    """--runs and --seed within what an ensemble can hold (run r uses seed + r, a 64-bit integer)."""
+    from refuge.errors import RefugeError
+    from refuge.experiments.ensemble import check_runs
+
+    try:
+        check_runs(runs, seed)
+    except RefugeError as exc:
+        fail(str(exc))
 
 
 def parse_sets(texts: list[str], option: str = "--set") -> dict[str, float]:
@@ -264,6 +276,7 @@ def compare(
     from refuge.experiments.compare import parse_variant
     from refuge.errors import RefugeError
 
+    check_counts(runs, seed)
     model = load_model(scenario)
     overrides = parse_sets(set_)
     try:

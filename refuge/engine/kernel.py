@@ -33,6 +33,8 @@ import math
 import numpy as np
 from numba import njit
 
+from refuge.scenario.limits import MAX_UNITS
+
 from refuge.model.compiler import (A_END, A_GRP, A_GRP_A, A_GRP_B, A_GRP_EMP, A_RATE, A_REDIR, A_START, A_TARGET,
                           ACT_CLOSE_SITE, ACT_CLOSE_STATE, ACT_MULTIPLY, ACT_SET, EMPIRICAL, EXPONENTIAL, FIXED,
                           GAMMA, LOGNORMAL, SIG_FLOW, T_DUR, T_DUR_A, T_DUR_B, T_DUR_EMP, T_EDGE_HI, T_EDGE_LO,
@@ -442,6 +444,8 @@ def _group_dest(target, redir, size, state_site, occ, cap, closed_site, closed_s
 
 @njit(cache=True)
 def _grow(table):
+    if table.shape[0] >= MAX_UNITS:  # refuge.api.simulate turns this into a message with the limit
+        raise OverflowError("refuge: too many tracked groups or stays")
     bigger = np.zeros((table.shape[0] * 2, table.shape[1]), table.dtype)
     bigger[: table.shape[0]] = table
     return bigger

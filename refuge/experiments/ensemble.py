@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from refuge.errors import RefugeError
+from refuge.scenario.limits import MAX_RUNS, MAX_SEED, MAX_VARIANTS
 
 MAX_CHUNK = 16  # tasks per chunk: large enough to hide the hand-over, small enough for a live progress bar
 CONNECT_TIMEOUT = "10s"  # to reach a Dask scheduler
@@ -393,10 +394,19 @@ def _known(scenario, values: dict, where: str) -> None:
     """Unknown parameter names fail here, before any run, naming where they were given."""
     from refuge.errors import suggest
 
-    for name in values:
+    from refuge.scenario.limits import MAX_PARAMETER
+
+    for name, x in values.items():
         if name not in scenario.parameters:
             raise RefugeError(f"{where}: expected a parameter of scenario `{scenario.name}`; found `{name}`"
                               f"{suggest(name, scenario.parameters)}")
+        try:
+            ok = abs(float(x)) <= MAX_PARAMETER
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            raise RefugeError(f"{where}: {name}: expected a finite number between -{MAX_PARAMETER:g} and "
+                              f"{MAX_PARAMETER:g}; found {str(x)[:40]}")
 
 
 def _as_variant(v: Any) -> dict:
@@ -408,6 +418,15 @@ def _as_variant(v: Any) -> dict:
         return {"name": v["name"], "description": v.get("description", ""), "set": dict(v.get("set", {}))}
     name, values = v
     return {"name": name, "description": "", "set": dict(values)}
+
+
+def check_runs(runs: int, seed: int) -> None:
+    """Replicates and seeds an ensemble can hold: run r uses seed + r, a 64-bit integer."""
+    if not 1 <= int(runs) <= MAX_RUNS:
+        raise RefugeError(f"--runs: expected a whole number from 1 to {MAX_RUNS:,}; found {runs:,} (for more, "
+                          "run several experiments with different --seed)")
+    if not 0 <= int(seed) <= MAX_SEED:
+        raise RefugeError(f"--seed: expected a whole number from 0 to {MAX_SEED:,}; found {seed}")
 
 
 def run_ensemble(model_or_path: Any, runs: int = 100, seed: int = 0, workers: int | None = None,
@@ -428,10 +447,12 @@ def run_ensemble(model_or_path: Any, runs: int = 100, seed: int = 0, workers: in
     from refuge.model.compiler import compile_scenario, scenario_digest
     from refuge.experiments.store import Experiment, make_meta
 
-    if int(runs) < 1:
-        raise RefugeError(f"runs: expected a whole number >= 1; found {runs}")
+    check_runs(runs, seed)
     scenario, origin = resolve_scenario(model_or_path)
     items = plan_variants(scenario, overrides, variants, sweep)
+    if len(items) > MAX_VARIANTS:
+        raise RefugeError(f"--sweep: at most {MAX_VARIANTS:,} parameter sets in one experiment; found {len(items):,} "
+                          "(split the sweep into several experiments)")
     for it in items:  # compile errors are the user's to fix: find them before starting workers
         compile_scenario(scenario.with_values(it["set"]), origin)
     if isinstance(until, str):
