@@ -14,6 +14,7 @@ Two layers:
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import sys
@@ -141,6 +142,67 @@ def _on_processes(fn, tasks: list, workers: int, chunksize: int | None) -> Itera
             fut.cancel()
 
 
+def _seconds(text: str) -> float:
+    return float(str(text).removesuffix("s"))
+
+
+def probe_scheduler(address: str, timeout: float) -> None:
+    """Check, within `timeout` seconds in all, that a Dask scheduler answers at a tcp:// address.
+
+    Dask's own connect timeout does not cover the handshake: a listener that accepts and never
+    speaks holds the client for minutes, and a service that speaks something else can make it
+    read a garbage length and try to allocate exabytes. A scheduler speaks first on a new
+    connection: one small framed message (its handshake: compression, python, pickle-protocol).
+    The probe reads at most that much, then answers with the same handshake and closes.
+    """
+    import socket
+    import struct
+    import time
+
+    scheme, sep, rest = address.partition("://")
+    if not sep:
+        scheme, rest = "tcp", address
+    if scheme != "tcp":
+        return  # tls://, inproc://, ucx://: left to Dask
+    host, colon, port = rest.rstrip("/").rpartition(":")
+    if not colon or not port.isdigit() or not host:
+        raise RefugeError(f"--cluster: expected a scheduler address like tcp://HOST:PORT; found {address!r}")
+    deadline = time.monotonic() + timeout
+    where = f"--cluster: {address}"
+
+    def recv(sock, n: int) -> bytes:
+        buf = b""
+        while len(buf) < n:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError
+            sock.settimeout(left)
+            chunk = sock.recv(n - len(buf))
+            if not chunk:
+                raise ConnectionError("closed the connection")
+            buf += chunk
+        return buf
+
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout) as sock:
+            head = recv(sock, 8)
+            (total,) = struct.unpack("<Q", head)
+            if not 16 <= total <= 1 << 16:
+                raise ValueError
+            body = recv(sock, total)
+            (n,) = struct.unpack("<Q", body[:8])
+            if not 1 <= n <= 16 or b"pickle-protocol" not in body:
+                raise ValueError
+            sock.sendall(head + body)
+    except TimeoutError:
+        raise RefugeError(f"{where}: no answer within {timeout:g} s (is a Dask scheduler listening there?)") from None
+    except ValueError:
+        raise RefugeError(f"{where}: the service there is not a Dask scheduler (it answered something else)") \
+            from None
+    except (OSError, ConnectionError) as exc:
+        raise RefugeError(f"{where}: could not connect ({getattr(exc, 'strerror', None) or exc})") from None
+
+
 def _on_dask(fn, tasks: list, cluster: Any, chunksize: int | None) -> Iterator[tuple[int, list]]:
     try:
         from distributed import Client, as_completed
@@ -149,6 +211,10 @@ def _on_dask(fn, tasks: list, cluster: Any, chunksize: int | None) -> Iterator[t
 
     own = not isinstance(cluster, Client)
     if own:
+        if not isinstance(cluster, str):
+            raise RefugeError(f"--cluster: expected the address of a Dask scheduler (tcp://HOST:PORT); "
+                              f"found {str(cluster)[:60]!r}")
+        probe_scheduler(cluster, _seconds(CONNECT_TIMEOUT))
         try:
             client = Client(cluster, timeout=CONNECT_TIMEOUT)
         except (OSError, TimeoutError, ValueError) as exc:
@@ -255,6 +321,7 @@ class _Spec:
     seed: int
     until: Any = None
     digest: str = ""
+    stamps: tuple[str, ...] = ()  # per variant: the run fingerprint (JSON) without run and seed (store.run_stamp)
 
 
 _MODELS: OrderedDict = OrderedDict()  # per worker process: compiled models by (digest, values), most recent last
@@ -287,7 +354,8 @@ def _run_task(spec: _Spec, task: tuple[int, int]) -> dict[str, bytes]:
     run = simulate(model, seed=spec.seed + r, until=spec.until)
     measures = {f"evidence:{f['id']}": x for f, x in zip(model.evidence, measure_all(run))}
     measures.update({f"outcome:{k}": x for k, x in outcomes(run).items()})
-    return {name: encode(table) for name, table in run_tables(run, r, measures).items()}
+    stamp = json.loads(spec.stamps[v]) | {"run": r, "seed": spec.seed + r} if spec.stamps else None
+    return {name: encode(table, stamp) for name, table in run_tables(run, r, measures).items()}
 
 
 def resolve_scenario(model_or_path: Any):
@@ -445,7 +513,7 @@ def run_ensemble(model_or_path: Any, runs: int = 100, seed: int = 0, workers: in
     import datetime as dt
 
     from refuge.model.compiler import compile_scenario, scenario_digest
-    from refuge.experiments.store import Experiment, make_meta
+    from refuge.experiments.store import Experiment, make_meta, run_stamp
 
     check_runs(runs, seed)
     scenario, origin = resolve_scenario(model_or_path)
@@ -464,7 +532,8 @@ def run_ensemble(model_or_path: Any, runs: int = 100, seed: int = 0, workers: in
     index = {name: k for k, name in enumerate(exp.variants)}
     todo = exp.missing()
     spec = _Spec(scenario=scenario, origin=origin, seed=int(seed), until=until, digest=digest,
-                 sets=tuple(tuple(sorted(it["set"].items())) for it in items))
+                 sets=tuple(tuple(sorted(it["set"].items())) for it in items),
+                 stamps=tuple(json.dumps(run_stamp(exp.meta, v, 0)) for v in exp.variants))
     tasks = [(index[v], r) for v, r in todo]
     if workers is None and cluster is None and len(tasks) < SERIAL_BELOW:
         workers = 1
