@@ -114,6 +114,7 @@ def _describe(err: dict, data: Any, loc: list[Any]) -> tuple[str, str]:
         return "one of " + ", ".join(options), shown + (suggest(str(value), options) if isinstance(value, str) else "")
     if kind == "union_tag_invalid" or kind == "union_tag_not_found":
         return "`dist` one of fixed, exponential, gamma, lognormal, empirical", shown
+    msg = msg.removeprefix("Input should be ")  # "less than or equal to 36600", "a valid integer", ...
     return msg[0].lower() + msg[1:], shown
 
 

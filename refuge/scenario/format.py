@@ -18,6 +18,7 @@ from typing import Annotated, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from refuge.errors import Problem, ScenarioError
+from refuge.scenario.limits import MAX_DAYS, MAX_LEVEL
 
 Number = Union[float, str]
 """A literal number, or the name of a parameter."""
@@ -58,6 +59,10 @@ class Prior(_Strict):
 
     @model_validator(mode="after")
     def _complete(self) -> "Prior":
+        from refuge.scenario.limits import MAX_PARAMETER
+
+        if any(x is not None and not abs(x) <= MAX_PARAMETER for x in (self.low, self.high, self.mean, self.sd)):
+            raise ValueError(f"prior bounds, mean and sd between -{MAX_PARAMETER:g} and {MAX_PARAMETER:g}")
         if self.dist in ("uniform", "loguniform"):
             if self.low is None or self.high is None:
                 raise ValueError(f"a {self.dist} prior needs low and high")
@@ -132,8 +137,8 @@ class Empirical(_Strict):
     def _table(self) -> "Empirical":
         if len(self.values) != len(self.weights):
             raise ValueError(f"values has {len(self.values)} entries but weights has {len(self.weights)}")
-        if any(w < 0 for w in self.weights) or sum(self.weights) <= 0:
-            raise ValueError("weights must be non-negative and not all zero")
+        if any(not 0 <= w <= MAX_LEVEL for w in self.weights) or sum(self.weights) <= 0:
+            raise ValueError(f"weights must be between 0 and {MAX_LEVEL:g}, and not all zero")
         if any(v < 0 for v in self.values):
             raise ValueError("values must be non-negative whole numbers")
         return self
@@ -167,6 +172,16 @@ class Site(_Strict):
     supplies: dict[str, float] = Field(
         default_factory=dict, description="needs per person per day (meals, sleeping places, ...)"
     )
+
+    @field_validator("supplies")
+    @classmethod
+    def _needs(cls, v: dict[str, float]) -> dict[str, float]:
+        from refuge.scenario.limits import MAX_LEVEL
+
+        bad = [k for k, x in v.items() if not 0 <= x <= MAX_LEVEL]
+        if bad:
+            raise ValueError(f"needs per person per day between 0 and {MAX_LEVEL:g} (`{bad[0][:40]}`)")
+        return v
 
 
 class State(_Strict):
@@ -246,7 +261,7 @@ class Signal(_Strict):
     stock: list[str] | None = Field(None, description="states: people in them")
     kind: str | None = Field(None, description="a state kind: people in states of that kind")
     flow: list[str] | None = Field(None, description="transitions (or transition->target): people moved")
-    window: int = Field(30, ge=1, description="trailing window of a flow signal, days")
+    window: int = Field(30, ge=1, le=MAX_DAYS, description="trailing window of a flow signal, days")
 
     @model_validator(mode="after")
     def _exactly_one(self) -> "Signal":
@@ -282,7 +297,7 @@ class Rule(_Strict):
     signal: Signal
     above: Number
     below: Number | None = None
-    min_days: int = Field(0, ge=0, description="stay on at least this many days")
+    min_days: int = Field(0, ge=0, le=MAX_DAYS, description="stay on at least this many days")
     actions: list[Action] = Field(min_length=1)
     period: Period | None = Field(None, description="the rule is evaluated only within this period")
     description: str = ""
@@ -370,6 +385,12 @@ class Evidence(_Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> "Evidence":
+        from refuge.scenario.limits import MAX_LEVEL
+
+        if any(x is not None and not abs(x) <= MAX_LEVEL for x in (self.value, self.low, self.high, self.tolerance)):
+            raise ValueError(f"value, low, high and tolerance between -{MAX_LEVEL:g} and {MAX_LEVEL:g}")
+        if self.tolerance is not None and self.tolerance < 0:
+            raise ValueError("a tolerance >= 0 (relative: 0.2 = ±20%)")
         kind = self.measure.kind
         if self.series is not None:
             if kind not in SERIES_MEASURES:
@@ -601,10 +622,33 @@ def _expanded_size(node, sizes: dict[int, int], open_: set[int], cap: int) -> in
     return total
 
 
+def _flow_depth_check(text: str) -> None:
+    """Refuse deep `[[[...` / `{{{...` before PyYAML's scanner, whose cost grows with the square of the depth."""
+    import re
+
+    import yaml
+
+    from refuge.scenario.limits import MAX_DEPTH
+
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
+        return
+    plain = re.sub(r"'[^'\n]*'|\"(?:[^\"\\\n]|\\.)*\"|#[^\n]*", lambda m: " " * len(m.group()), text)
+    depth = 0
+    for m in re.finditer(r"[\[\]{}]", plain):
+        depth += 1 if m.group() in "[{" else -1
+        if depth > MAX_DEPTH:
+            i = m.start()
+            line = text.count("\n", 0, i)
+            mark = yaml.error.Mark("<scenario>", i, line, i - (text.rfind("\n", 0, i) + 1), None, None)
+            raise yaml.composer.ComposerError(None, None, f"nesting deeper than {MAX_DEPTH} levels", mark)
+        depth = max(depth, 0)
+
+
 def load_yaml(text: str):
     """Parse YAML text safely (never Python objects), reading `5e-4` and `1E7` as numbers."""
     import yaml
 
+    _flow_depth_check(text)
     return yaml.load(text, Loader=_loader())
 
 
