@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from refuge.errors import Problem, ScenarioError, suggest
+from refuge.model.outcomes import compile_outcomes
 from refuge.scenario import (STATE_KINDS, Distribution, Empirical, Exponential, Fixed, Gamma, Lognormal, Period,
                              Redirect, Scenario)
 
@@ -88,6 +89,7 @@ class Model:
     act_target: np.ndarray
     act_value: np.ndarray
     evidence: list[dict] = field(default_factory=list)
+    outcomes: list[dict] = field(default_factory=list)  # see refuge.model.outcomes
     series: list[dict] = field(default_factory=list)
     digest: str = ""
 
@@ -298,6 +300,7 @@ class _Compiler:
         self._initial_capacity(state_site, initial_param, capacity_param)
         evidence = self._evidence(edges)
         series = self._series(edges)
+        outcomes = compile_outcomes(self, edges)
         pbase = self._schedules()
 
         if self.problems:
@@ -316,7 +319,7 @@ class _Compiler:
             edge_p=np.array(edge_p, np.int64), edge_is_redirect=np.array(edge_redir, np.bool_),
             emp_ptr=np.array(self.emp_ptr, np.int64), emp_values=np.array(self.emp_values, np.int64),
             emp_cdf=np.array(self.emp_cdf, np.float64), arr=np.array(arr, np.int64).reshape(len(arr), 9),
-            pbase=pbase, evidence=evidence, series=series, digest=scenario_digest(sc), **rules,
+            pbase=pbase, evidence=evidence, series=series, outcomes=outcomes, digest=scenario_digest(sc), **rules,
         )
 
     def _unique(self) -> None:

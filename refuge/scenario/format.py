@@ -399,6 +399,40 @@ class Variant(_Strict):
     set: dict[str, float] = Field(default_factory=dict)
 
 
+OUTCOME_KINDS = ("into", "flow", "arrivals", "mean", "peak", "end", "longest_stay")
+
+
+class Outcome(_Strict):
+    """A figure of a whole run that `run --runs`, `compare`, `check` and the report show in the scenario's words.
+
+    Totals (`into`, `flow`, `arrivals`) are also shown per calendar year. Without an `outcomes:` section a
+    scenario gets defaults by state kind (entries into refuge, people in refuge, arrivals at a destination,
+    people taken into custody, people returned); with one, exactly the outcomes it lists."""
+
+    name: str = Field(description="short name: a column of tables and stores (`outcome:NAME`)")
+    label: str = Field("", description="what people read, e.g. 'people registered at the camp'")
+    unit: str = Field("", description="unit of the figure (default: people; days for longest_stay)")
+    description: str = ""
+    into: list[str] | None = Field(None, description="people entering these states or sites from outside them "
+                                   "(moves and arrivals), over the whole period")
+    flow: list[str] | None = Field(None, description="people moved along these transitions (or transition->target)")
+    arrivals: list[str] | None = Field(None, description="people arriving through these arrival streams")
+    mean: list[str] | None = Field(None, description="people in these states or sites, mean per day")
+    peak: list[str] | None = Field(None, description="people in these states or sites on the fullest day")
+    end: list[str] | None = Field(None, description="people in these states or sites on the last day")
+    longest_stay: list[str] | None = Field(None, description="longest stay (days) in these states, whose time "
+                                           "in state is tracked")
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> "Outcome":
+        self._one_of("an outcome", OUTCOME_KINDS)
+        return self
+
+    @property
+    def kind(self) -> str:
+        return self._one_of("an outcome", OUTCOME_KINDS)
+
+
 class Scenario(_Strict):
     name: str
     title: str = ""
@@ -414,6 +448,8 @@ class Scenario(_Strict):
     rules: list[Rule] = Field(default_factory=list)
     evidence: list[Evidence] = Field(default_factory=list)
     variants: list[Variant] = Field(default_factory=list)
+    outcomes: list[Outcome] = Field(default_factory=list, description="what tables and reports show for a run, in "
+                                    "the scenario's words (default: outcomes by state kind)")
 
     @model_validator(mode="after")
     def _period(self) -> "Scenario":
