@@ -22,6 +22,23 @@ app = typer.Typer(add_completion=True, no_args_is_help=True, pretty_exceptions_e
 DEFAULT_SCENARIO = "north-korea-china"
 
 
+def _show_notes() -> None:
+    """Warnings meant for users (RefugeWarning) print as one `note:` line, without a source location."""
+    import warnings
+
+    from refuge.errors import RefugeWarning
+
+    default = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, RefugeWarning):
+            typer.echo(f"note: {message}", err=True)
+        else:
+            default(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show
+
+
 def _print_version(value: bool) -> None:
     if value:
         from refuge import __version__
@@ -34,6 +51,7 @@ def _print_version(value: bool) -> None:
 def _root(version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
                                        help="print the version and exit")) -> None:
     """Simulate asylum pathways with uncertainty, traced to sources."""
+    _show_notes()
 
 
 def complete_scenario(incomplete: str) -> list[str]:
