@@ -286,7 +286,7 @@ def groups_leave(t, s, j, k, avail, m, w):
     a group that cannot get in waits where it was. Returns the people still available."""
     elo, ehi = m.trans[j, T_EDGE_LO], m.trans[j, T_EDGE_HI]
     for _ in range(k):
-        if avail <= 0:
+        if avail <= 0 or w.count[FULL]:  # a full table: this run is made again with bigger ones
             break
         size = max(draw(m, w.g_grp, m.trans[j, T_GRP], w.pv[m.trans[j, T_GRP_A]], w.pv[m.trans[j, T_GRP_B]],
                         m.trans[j, T_GRP_EMP]), 1)
@@ -477,6 +477,8 @@ def admit_people(m, w, dest, k, t):
     if m.tracked[dest]:
         for _ in range(got):
             place(m, w, dest, 1, t)
+            if w.count[FULL]:  # the unit table is full: this run is made again with a bigger one
+                break
     else:
         place(m, w, dest, got, t)
     return got

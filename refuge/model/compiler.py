@@ -276,7 +276,7 @@ class _Compiler:
 
     # -- the whole scenario --------------------------------------------------------------
     def compile(self) -> Model:
-        from refuge.model.ranges import check_ranges, check_sizes
+        from refuge.model.ranges import check_group_draws, check_ranges, check_sizes
 
         sc = self.sc
         check_sizes(sc, self.origin)
@@ -340,6 +340,9 @@ class _Compiler:
                          f"`{src.ref}`{suggest(src.ref, sc.sources)}")
         pbase = self._schedules()
         self.lo, self.hi = check_ranges(self, pbase)
+        self.initial_slots = [int(x) for x in initial_param]
+        self.arrival_rate_slots = [row[A_RATE] for row in arr]
+        check_group_draws(self, trans, self.lo, self.hi)
         self._instant_loops(trans, edges)
 
         if self.problems:
@@ -423,7 +426,8 @@ class _Compiler:
         for i, a in enumerate(self.sc.arrivals):
             path = f"arrivals[{i}]"
             tgt = self.name("state", a.to, self.states, f"{path}.to")
-            rate = self.param(a.rate, f"{path}.rate", "arrival rate")
+            rate = self.param(a.rate, f"{path}.rate", "arrival rate" if a.group_size is None else
+                              "group arrival rate")
             grp = self.dist(a.group_size, f"{path}.group_size", group=True)
             d0, d1 = self.period_days(a.period, f"{path}.period")
             redir = NONE

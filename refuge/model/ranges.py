@@ -57,6 +57,8 @@ ROLES = {
     "group size": Role(0.0, L.MAX_GROUP_SIZE, "a group size"),
     "mean group size": Role(0.0, L.MAX_GROUP_SIZE / 100, "a group size's mean, median or sd", open_low=True),
     "group sigma": Role(0.0, 1.0, "a group size's lognormal sigma"),
+    "group arrival rate": Role(0.0, L.MAX_GROUPS_PER_DAY / 100, "groups arriving per day (each group's size is "
+                               "drawn)"),
     "level": Role(-L.MAX_LEVEL, L.MAX_LEVEL, "a signal level"),
     "factor": Role(0.0, L.MAX_FACTOR, "a factor"),
 }
@@ -99,6 +101,22 @@ def check_ranges(c, pbase: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             lo[act.target] = np.fmin(lo[act.target], nlo)
             hi[act.target] = np.fmax(hi[act.target], nhi)
     return lo, hi
+
+
+def check_group_draws(c, trans: list, lo: np.ndarray, hi: np.ndarray) -> None:
+    """Groups are drawn one by one: refuse a group transition that could set off millions a day."""
+    from refuge.model.compiler import T_GRP, T_IS_DUR, T_RATE, T_SRC
+
+    people = float(sum(max(hi[i], 0.0) for i in c.initial_slots))
+    people += 365.0 * float(sum(max(hi[r], 0.0) for r in c.arrival_rate_slots))  # a year of arrivals
+    for j, row in enumerate(trans):
+        if row[T_GRP] < 0 or row[T_IS_DUR] or row[T_SRC] < 0:
+            continue
+        groups = min(float(hi[row[T_RATE]]), 1.0) * people
+        if groups > L.MAX_GROUPS_PER_DAY:
+            c.err(f"transitions[{j}].rate", f"a rate that sets off at most {L.MAX_GROUPS_PER_DAY:,} groups a day "
+                  "(each is drawn; with this rate and the people the scenario holds it could be more): lower it, or "
+                  "drop `group_size` to move people as counts", f"{hi[row[T_RATE]]:g} for up to {people:,.0f} people")
 
 
 def _action_range(act, lo: np.ndarray, hi: np.ndarray) -> tuple[float, float]:

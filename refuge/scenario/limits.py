@@ -17,6 +17,7 @@ MAX_TRACKED_ARRIVAL_RATE = 10_000.0  # groups per day arriving straight into a t
 MAX_DAYS_VALUE = 36_600.0   # a duration, mean, median or sd in days (about 100 years)
 MAX_SIGMA = 10.0            # a lognormal's sigma (the sd of the log)
 MAX_GROUP_SIZE = 100_000    # people moving together in one group
+MAX_GROUPS_PER_DAY = 1_000_000  # groups drawn one by one per day (a group transition, an arrival stream)
 MAX_FACTOR = 1e6            # a rule's `multiply: by`
 MAX_LEVEL = 1e12            # a rule's signal level (`above`, `below`), a fact's value, a supply need
 MAX_PARAMETER = 1e12        # any parameter's value, whatever it is used for
