@@ -13,7 +13,7 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install -q --no-deps --no-build-isolation -e .
 	@touch $(STAMP)
 
-.PHONY: run test bench bench-ensemble bench-calibrate install schema
+.PHONY: run test bench bench-ensemble bench-calibrate hostile install schema
 install: $(STAMP)
 
 run: $(STAMP)
@@ -32,6 +32,10 @@ bench-ensemble: $(STAMP)
 # calibrate the flagship with the default settings on 2 workers: wall time (target < 10 min), posterior check
 bench-calibrate: $(STAMP)
 	$(BIN)/python benchmarks/bench_calibrate.py $(ARGS)
+
+# malformed scenarios, damaged stores, bad commands: tracebacks, hangs (> 5 s or 500 MB) and silent acceptances
+hostile: $(STAMP)
+	$(BIN)/python benchmarks/hostile.py $(ARGS)
 
 schema: $(STAMP)
 	$(BIN)/refuge schema > refuge/scenario/schema/scenario.schema.json

@@ -22,7 +22,15 @@ class Problem:
 
     def __str__(self) -> str:
         where = self.path or "(top level)"
-        return f"{where}: expected {self.expected}; found {self.found}"
+        return _printable(f"{where}: expected {self.expected}; found {self.found}")
+
+
+def _printable(text: str) -> str:
+    """Control characters and line breaks from a user's file shown escaped: one problem stays one line, and a
+    file cannot send escape sequences to the terminal."""
+    import re
+
+    return re.sub(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]", lambda m: repr(m.group())[1:-1], text)
 
 
 class RefugeError(Exception):

@@ -396,7 +396,7 @@ def read_sweep(path: str | Path) -> list[dict]:
         rows = []
         for i, item in enumerate(data):
             if not isinstance(item, dict):
-                raise RefugeError(f"{p}: [{i}]: expected a mapping of parameter: value; found {item!r}")
+                raise RefugeError(f"{p}: [{i}]: expected a mapping of parameter: value; found {repr(item)[:60]}")
             values = item.get("set", {k: x for k, x in item.items() if k not in ("name", "description")})
             rows.append((item.get("name"), item.get("description", ""), values, f"[{i}]"))
     else:
@@ -408,7 +408,7 @@ def read_sweep(path: str | Path) -> list[dict]:
             try:
                 parsed[str(key)] = float(x)
             except (TypeError, ValueError):
-                raise RefugeError(f"{p}: {where}.{key}: expected a number; found {x!r}") from None
+                raise RefugeError(f"{p}: {where}.{key}: expected a number; found {repr(x)[:60]}") from None
         out.append({"name": str(name) if name else f"sweep-{k:03d}", "description": str(desc or ""), "set": parsed,
                     "where": f"{p}: {where}"})
     return out

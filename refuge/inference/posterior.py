@@ -158,6 +158,9 @@ def run_posterior_ensemble(scenario: Scenario, origin: str, experiment: str | Pa
     from refuge.model.compiler import scenario_digest
     from refuge.experiments.store import Experiment, make_meta, run_stamp
 
+    from refuge.experiments.ensemble import check_runs
+
+    check_runs(runs, seed)
     overrides = dict(overrides or {})
     draws = _draws(scenario, experiment, runs, seed, overrides)
     variant = {"name": "posterior", "description": f"parameters drawn from the posterior in {experiment}",
