@@ -26,6 +26,10 @@ class RefugeError(Exception):
     """Base class of errors refuge reports to users without a traceback."""
 
 
+class RefugeWarning(UserWarning):
+    """Something a user should know that does not stop the work (the CLI prints it as one line)."""
+
+
 class ScenarioError(RefugeError):
     def __init__(self, origin: str, problems: list[Problem]):
         self.origin = origin
@@ -89,8 +93,10 @@ def _describe(err: dict, data: Any, loc: list[Any]) -> tuple[str, str]:
     if kind == "extra_forbidden":
         parent = loc[:-1]
         return "a known field", f"unknown field `{loc[-1]}`" + _suggest_field(loc[-1], parent, data)
-    if kind in ("float_parsing", "float_type", "string_type"):
+    if kind == "string_type":  # only fields that take a number or a parameter name also accept text
         return "a number or a parameter name", shown
+    if kind in ("float_parsing", "float_type"):
+        return "a number (e.g. 30, 0.5 or 5e-4)", shown
     if kind == "value_error":
         return msg.removeprefix("Value error, "), shown if not isinstance(value, dict) else "an inconsistent entry"
     if kind.startswith(("date_", "datetime_")):

@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 import refuge
-from refuge.evidence.check import check, mission_table, year_table
+from refuge.evidence.check import check, site_table, year_table
 from refuge.cli import app
 from refuge.scenario import builtin_path
 
@@ -123,13 +123,13 @@ def test_same_seed_same_run(model, run):
     assert np.array_equal(run.stocks, again.stocks) and np.array_equal(run.flows, again.flows)
 
 
-def test_each_run_reports_per_mission_and_per_year(model, run):
-    missions = mission_table(run)
-    assert set(missions["mission"]) == MISSIONS
+def test_each_run_reports_per_site_and_per_year(model, run):
+    missions = site_table(run)
+    assert set(missions["site"]) == MISSIONS
     for col in ("person_days", "days_closed", "wait_median", "wait_p90", "wait_longest", "meals_per_day_mean",
                 "sleeping_places_per_day_peak", "clothing_sets_per_day_mean"):
         assert col in missions.columns
-    sk = missions.set_index("mission").loc["sk_beijing"]
+    sk = missions.set_index("site").loc["sk_beijing"]
     assert sk["person_days"] == run.stock_of(["sk_beijing"]).sum()
     assert sk["days_closed"] == run.closed_sites[:, model.site_names.index("sk_beijing")].sum()
     years = year_table(run)

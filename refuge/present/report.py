@@ -453,20 +453,19 @@ def waits_table(exp, level: float = 0.90) -> list[dict]:
     return rows
 
 
-def missions_table(exp, level: float = 0.90) -> list[dict]:
-    """Per mission (a site holding `refuge` states) and variant, over runs (median and central interval):
-    room, people entering, mean and peak occupancy, days closed to entry, and daily supply needs at the mean."""
-    from refuge.model.compiler import T_SRC
+def sites_table(exp, level: float = 0.90) -> list[dict]:
+    """Per site (a place that holds states: a compound, a camp) and variant, over runs (median and central
+    interval): room, people entering from outside it, mean and peak occupancy, days closed to entry, and daily
+    supply needs at the mean."""
+    from refuge.evidence.check import _entering, report_sites
 
     model = exp.model()
-    kinds = model.state_kinds
-    sites = sorted({int(model.state_site[s]) for s, k in enumerate(kinds)
-                    if k == "refuge" and model.state_site[s] >= 0})
+    sites = report_sites(model)
     if not sites:
         return []
-    flow_names = exp.names("flows")
-    entering = {n: [flow_names[e] for e in range(len(flow_names)) if model.state_site[model.edge_target[e]] == n
-                    and kinds[model.trans[model.edge_trans[e], T_SRC]] != "refuge"] for n in sites}
+    flow_names, stream_names = exp.names("flows"), exp.names("arrivals")
+    entering = {n: _entering(model, n) for n in sites}
+    titles = Titles(exp.scenario)
     summ = summaries(exp)
     rows = []
     for v in exp.variants:
@@ -476,9 +475,14 @@ def missions_table(exp, level: float = 0.90) -> list[dict]:
         for n in sites:
             site = model.site_names[n]
             mean = s.run_mean[f"sites:{site}"]
-            entries = sum((s.run_sum[f"flows:{f}"] for f in entering[n]), np.zeros(s.runs))
+            edges, into = entering[n]
+            entries = np.zeros(s.runs)
+            for e in edges:
+                entries = entries + s.run_sum[f"flows:{flow_names[e]}"]
+            for k in into:
+                entries = entries + s.run_sum[f"arrivals:{stream_names[k]}"]
             room = s.run_mean.get(f"capacity:{site}")
-            rows.append({"mission": site, "title": Titles(exp.scenario).site(site), "variant": v,
+            rows.append({"site": site, "title": titles.site(site), "variant": v,
                          "room": float(np.median(room)) if room is not None else None,
                          "entries": _interval(entries, level), "mean": _interval(mean, level),
                          "peak": _interval(s.run_max[f"sites:{site}"], level),
@@ -569,8 +573,9 @@ def render(exp, figures: list[Figure]) -> str:
     import jinja2
 
     import refuge
-    from refuge.inference.calibrate import report_section
+    from refuge.evidence.outcomes import outcome_counts
     from refuge.experiments.compare import differences
+    from refuge.inference.outputs import report_section
 
     template_text = (Path(__file__).parent / "report_template.html").read_text(encoding="utf-8")
     env = jinja2.Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
@@ -585,11 +590,12 @@ def render(exp, figures: list[Figure]) -> str:
     return env.from_string(template_text).render(
         title=sc.title or sc.name, scenario=sc, meta=meta, finished=finished, exp=exp,
         variants=meta["variants"], complete=exp.complete,
-        summary=[(label, rows.to_dict("records")) for label, rows in exp.summary().groupby("label", sort=False)],
+        summary=[(f"{rows.label.iloc[0]} ({rows.unit.iloc[0]})", rows.to_dict("records"))
+                 for _, rows in exp.summary().groupby("outcome", sort=False)],
         differences=diffs,
         figures={name: None for name in FIGURE_NAMES} | {f.name: f for f in figures}, evidence=evidence_rows(exp),
-        waits=waits_table(exp),
-        flows_year=flows_year_table(exp), missions=missions_table(exp),
+        waits=waits_table(exp), flows_year=flows_year_table(exp), sites=sites_table(exp),
+        outcomes=[(o["label"], o["unit"], outcome_counts(o)) for o in exp.model().outcomes],
         parameters=parameters_table(exp), version=refuge.__version__, calibration=report_section(exp),
         generated=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         until=meta.get("until") or str(sc.end), colors={v: _color(k) for k, v in enumerate(exp.variants)},

@@ -54,7 +54,7 @@ def summarise(exp, variant: str, con=None) -> VariantSummary:
     con = con or connect()
     ids = np.array(exp.finished(variant), np.int64)
     days = exp._days()
-    names = {w: exp.names(w) for w in ("stocks", "sites", "capacity", "closed", "flows")}
+    names = {w: exp.names(w) for w in ("stocks", "sites", "capacity", "closed", "flows", "arrivals")}
     banded = [f"stocks:{n}" for n in names["stocks"]] + [f"sites:{n}" for n in names["sites"]] + [
         f"capacity:{n}" for n in names["capacity"]]
     step = max(1, math.ceil(days / MAX_POINTS),
@@ -92,7 +92,8 @@ def summarise(exp, variant: str, con=None) -> VariantSummary:
                 out.bands[c] = np.quantile(m, QUANTILES, axis=0)
 
     # 2. per run and year: totals of flows, days closed, occupancy (sum for the mean, and the peak)
-    summed = [f"flows:{n}" for n in names["flows"]] + [f"closed:{n}" for n in names["closed"]]
+    summed = [f"flows:{n}" for n in names["flows"]] + [f"closed:{n}" for n in names["closed"]] + [
+        f"arrivals:{n}" for n in names["arrivals"]]
     peaked = [f"sites:{n}" for n in names["sites"]]
     year_case = _year_case(exp, out.years, days)
     cols = [f"sum({q(c)}::DOUBLE) AS {q('sum ' + c)}" for c in summed + peaked] + [
