@@ -22,7 +22,7 @@ $(BROWSER):
 	$(SUDO) apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null
 
-.PHONY: run test bench bench-ensemble bench-calibrate bench-report install schema
+.PHONY: run test bench bench-ensemble bench-calibrate bench-report bench-app app install schema
 install: $(STAMP) $(BROWSER)
 
 run: $(STAMP)
@@ -45,6 +45,14 @@ bench-calibrate: $(STAMP)
 # the HTML report of a 1,000-run flagship experiment: wall time and peak memory (targets 5 s, 400 MB)
 bench-report: $(STAMP)
 	$(BIN)/python benchmarks/bench_report.py $(ARGS)
+
+# the what-if page: slider release to redrawn results in Chromium, flagship, 50 runs (target 1 s on 2 cores)
+bench-app: $(STAMP) $(BROWSER)
+	$(BIN)/python benchmarks/bench_app.py $(ARGS)
+
+# the what-if page for the flagship (or ARGS="path/to/scenario.yaml --port 8060")
+app: $(STAMP)
+	$(BIN)/refuge app $(ARGS)
 
 schema: $(STAMP)
 	$(BIN)/refuge schema > refuge/scenario/schema/scenario.schema.json
