@@ -301,6 +301,10 @@ class _Compiler:
         evidence = self._evidence(edges)
         series = self._series(edges)
         outcomes = compile_outcomes(self, edges)
+        for path, src in sc.cited():  # every `ref` names an entry of `sources:`
+            if src.ref is not None and src.ref not in sc.sources:
+                self.err(f"{path}.ref", "the key of an entry of `sources:`",
+                         f"`{src.ref}`{suggest(src.ref, sc.sources)}")
         pbase = self._schedules()
 
         if self.problems:
@@ -520,7 +524,8 @@ class _Compiler:
             kind = m.kind
             item: dict[str, Any] = {"id": ev.id, "kind": kind, "bound": ev.bound, "value": ev.value,
                                     "tolerance": ev.tolerance, "low": ev.low, "high": ev.high,
-                                    "required": ev.required, "source": ev.source.file, "fact": ev.source.fact}
+                                    "required": ev.required, "source": ev.source.key, "fact": ev.source.fact,
+                                    "citation": self.sc.cite(ev.source)}
             if ev.date is not None:
                 item["day"] = self.dayof(ev.date, f"{path}.date")
                 item["when"] = str(ev.date)
@@ -595,7 +600,7 @@ class _Compiler:
             d0, d1 = self.period_days(ev.period, f"{path}.period")
             pday = np.array([(d - self.sc.start).days for d in dates], np.int64)
             vals = np.array([p.value for p in points], float)
-            item: dict[str, Any] = {"id": ev.id, "group": ev.group, "source": ev.source.file,
+            item: dict[str, Any] = {"id": ev.id, "group": ev.group, "source": ev.source.key,
                                     "fact": ev.source.fact, "measure": kind, "dates": [str(d) for d in dates],
                                     "values": vals}
             if kind == "stock":

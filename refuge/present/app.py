@@ -58,7 +58,7 @@ def describe(scenario, origin: str) -> dict:
         low, high = min(low, p.value), max(high, p.value)
         params.append({"name": name, "value": p.value, "low": low, "high": high, "log": pr.dist == "loguniform",
                        "unit": p.unit, "description": p.description, "assumption": p.assumption,
-                       "sources": [f"{s.file}: {s.fact}" for s in p.all_sources()]})
+                       "sources": [sc.cite(s) for s in p.all_sources()]})
     sites = []
     for s in sc.sites:
         cap = s.capacity

@@ -422,7 +422,7 @@ def parameters_table(exp) -> list[dict]:
             ["changed by rules"] if name in ruled else [])
         rows.append({
             "name": name, "values": values, "differs": len(set(values.values())) > 1, "unit": p.unit,
-            "description": p.description, "sources": [f"{s.file}: {s.fact}" for s in p.all_sources()],
+            "description": p.description, "sources": [exp.scenario.cite(s) for s in p.all_sources()],
             "assumption": p.assumption, "prior": prior, "changes": ", ".join(changes),
         })
     return rows
@@ -596,7 +596,8 @@ def render(exp, figures: list[Figure]) -> str:
         figures={name: None for name in FIGURE_NAMES} | {f.name: f for f in figures}, evidence=evidence_rows(exp),
         waits=waits_table(exp), flows_year=flows_year_table(exp), sites=sites_table(exp),
         outcomes=[(o["label"], o["unit"], outcome_counts(o)) for o in exp.model().outcomes],
-        parameters=parameters_table(exp), version=refuge.__version__, calibration=report_section(exp),
+        parameters=parameters_table(exp), version=refuge.__version__,
+        references=[(key, ref.model_copy(update={"url": ""}).citation(), ref.url) for key, ref in sc.sources.items()], calibration=report_section(exp),
         generated=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         until=meta.get("until") or str(sc.end), colors={v: _color(k) for k, v in enumerate(exp.variants)},
     )
