@@ -20,7 +20,7 @@ from pathlib import Path
 
 def particle_costs(scenario) -> dict[str, float]:
     from refuge.api import simulate
-    from refuge.inference.calibrate import Simulator, uncertain_parameters
+    from refuge.inference.simulator import Simulator, uncertain_parameters
     from refuge.evidence.measures import measure_all
 
     uncertain = uncertain_parameters(scenario)

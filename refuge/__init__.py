@@ -8,28 +8,38 @@
 Heavy libraries (NumPy, pandas, Numba, pydantic) load on first use, not on import.
 """
 
-from __future__ import annotations
+__version__ = "0.1.0"  # the one place the version is written (pyproject.toml reads it)
 
-__version__ = "0.1.0"
-__all__ = ["load", "simulate", "read", "compile_scenario", "ScenarioError", "__version__"]
+# Public names, resolved on first use: `import refuge` stays fast.
+_LAZY = {
+    "load": "refuge.api",
+    "simulate": "refuge.api",
+    "read": "refuge.scenario",
+    "compile_scenario": "refuge.model.compiler",
+    "ScenarioError": "refuge.errors",
+    "RefugeError": "refuge.errors",
+    "Model": "refuge.model.compiler",
+    "Run": "refuge.results.run",
+    "Scenario": "refuge.scenario",
+    "check": "refuge.evidence.check",
+    "run_ensemble": "refuge.experiments.ensemble",
+    "compare": "refuge.experiments.compare",
+    "Experiment": "refuge.experiments.store",
+}
+__all__ = [*_LAZY, "__version__"]
 
 
-def __getattr__(name: str):
-    # Lazy: `import refuge` stays fast; the API is resolved when first touched.
-    if name in ("load", "simulate"):
-        from refuge import api as _sim
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'refuge' has no attribute {name!r}")
+    import importlib
 
-        return getattr(_sim, name)
-    if name == "read":
-        from refuge.scenario import read
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
 
-        return read
-    if name == "compile_scenario":
-        from refuge.model.compiler import compile_scenario
 
-        return compile_scenario
-    if name == "ScenarioError":
-        from refuge.errors import ScenarioError
-
-        return ScenarioError
-    raise AttributeError(f"module 'refuge' has no attribute {name!r}")
+def __dir__() -> list[str]:
+    # Tab completion in notebooks and IPython lists the lazy names too.
+    return sorted(set(globals()) | set(__all__))

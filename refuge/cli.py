@@ -13,10 +13,41 @@ from typing import Optional
 
 import typer
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+# Plain help (rich_markup_mode=None): it fits 80 columns, reads the same piped to a file, and shows
+# boolean options as flags. Completion: `refuge --install-completion` (bash, zsh, fish, PowerShell).
+app = typer.Typer(add_completion=True, no_args_is_help=True, pretty_exceptions_enable=False,
+                  rich_markup_mode=None,
                   help="Simulate asylum pathways with uncertainty, traced to sources.")
 
 DEFAULT_SCENARIO = "north-korea-china"
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from refuge import __version__
+
+        typer.echo(f"refuge {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
+                                       help="print the version and exit")) -> None:
+    """Simulate asylum pathways with uncertainty, traced to sources."""
+
+
+def complete_scenario(incomplete: str) -> list[str]:
+    """Shell completion for a scenario argument: built-in names and YAML files."""
+    from refuge.scenario.format import builtin_names
+
+    names = [n for n in builtin_names() if n.startswith(incomplete)]
+    folder, _, stem = incomplete.rpartition("/")
+    try:
+        files = [str(p) for p in Path(folder or ".").iterdir()
+                 if p.name.startswith(stem) and (p.suffix in (".yaml", ".yml") or p.is_dir())]
+    except OSError:
+        files = []
+    return names + sorted(files)
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -47,7 +78,8 @@ def parse_date(text: Optional[str], option: str) -> Optional[dt.date]:
 @app.command()
 def run(
     scenario: Optional[str] = typer.Argument(None, help="scenario YAML file or built-in name "
-                                             f"(default: {DEFAULT_SCENARIO})"),
+                                             f"(default: {DEFAULT_SCENARIO})",
+                                             autocompletion=complete_scenario),
     seed: int = typer.Option(0, "--seed", help="random seed; the same seed gives the same result"),
     until: Optional[str] = typer.Option(None, "--until", help="stop after this date (YYYY-MM-DD)"),
     out: Path = typer.Option(Path("out"), "--out", help="directory for stocks/flows (CSV and Parquet)"),
@@ -87,7 +119,7 @@ def run(
 
 def run_posterior_command(model, posterior, runs, seed, workers, overrides, sweep, cluster, stop, out) -> None:
     from refuge.api import simulate
-    from refuge.inference.calibrate import check_posterior, posterior_model, run_posterior_ensemble
+    from refuge.inference.posterior import check_posterior, posterior_model, run_posterior_ensemble
     from refuge.errors import RefugeError
     from refuge.results.files import write_run
 
@@ -197,7 +229,8 @@ def print_experiment(exp) -> None:
 @app.command()
 def compare(
     scenario: Optional[str] = typer.Argument(None, help="scenario YAML file or built-in name "
-                                             f"(default: {DEFAULT_SCENARIO})"),
+                                             f"(default: {DEFAULT_SCENARIO})",
+                                             autocompletion=complete_scenario),
     variant: list[str] = typer.Option([], "--variant", help="NAME:name=value,... or the NAME of a variant "
                                       "declared in the scenario (repeatable; default: all declared)"),
     runs: int = typer.Option(100, "--runs", min=1, help="replicates of the baseline and of each variant"),
@@ -277,7 +310,8 @@ def report(
 @app.command("calibrate")
 def calibrate_command(
     scenario: Optional[str] = typer.Argument(None, help="scenario YAML file or built-in name "
-                                             f"(default: {DEFAULT_SCENARIO})"),
+                                             f"(default: {DEFAULT_SCENARIO})",
+                                             autocompletion=complete_scenario),
     out: Path = typer.Option(Path("calibration"), "--out", help="experiment directory; the same command "
                              "again continues an interrupted or stopped calibration"),
     budget: int = typer.Option(12000, "--budget", min=1, help="most simulations in all generations"),
@@ -349,7 +383,8 @@ def print_calibration(cal, scenario: str) -> None:
 @app.command("sensitivity")
 def sensitivity_command(
     scenario: Optional[str] = typer.Argument(None, help="scenario YAML file or built-in name "
-                                             f"(default: {DEFAULT_SCENARIO})"),
+                                             f"(default: {DEFAULT_SCENARIO})",
+                                             autocompletion=complete_scenario),
     output: list[str] = typer.Option(..., "--output", help="what to explain (repeatable): peak:PLACE, mean:PLACE, "
                                      "end:PLACE, wait:PLACE, longest:PLACE, arrivals[:NAME], flow:TRANSITION, "
                                      "or an evidence id"),
@@ -411,7 +446,8 @@ def print_summary(result) -> None:
 @app.command("check")
 def check_command(
     scenario: Optional[str] = typer.Argument(None, help="scenario YAML file or built-in name "
-                                             f"(default: {DEFAULT_SCENARIO})"),
+                                             f"(default: {DEFAULT_SCENARIO})",
+                                             autocompletion=complete_scenario),
     runs: int = typer.Option(200, "--runs", min=1, help="replicates (run r uses seed + r)"),
     seed: int = typer.Option(0, "--seed", help="seed of the first run"),
     workers: Optional[int] = typer.Option(None, "--workers", min=1, help="local worker processes "
@@ -473,7 +509,8 @@ def schema() -> None:
 
 
 def main() -> None:
-    app()
+    """Entry point of the `refuge` command (and of `python -m refuge`)."""
+    app(prog_name="refuge")
 
 
 if __name__ == "__main__":

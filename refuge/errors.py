@@ -89,8 +89,10 @@ def _describe(err: dict, data: Any, loc: list[Any]) -> tuple[str, str]:
     if kind == "extra_forbidden":
         parent = loc[:-1]
         return "a known field", f"unknown field `{loc[-1]}`" + _suggest_field(loc[-1], parent, data)
-    if kind in ("float_parsing", "float_type", "string_type"):
+    if kind == "string_type":  # only fields that take a number or a parameter name also accept text
         return "a number or a parameter name", shown
+    if kind in ("float_parsing", "float_type"):
+        return "a number (e.g. 30, 0.5 or 5e-4)", shown
     if kind == "value_error":
         return msg.removeprefix("Value error, "), shown if not isinstance(value, dict) else "an inconsistent entry"
     if kind.startswith(("date_", "datetime_")):

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from refuge.evidence.measures import measure_all
+from refuge.evidence.series import series_table, simulate_all
 from refuge.model.compiler import T_SRC, Model
 from refuge.results.run import Run
 
@@ -163,7 +164,8 @@ def _one_run(spec: _Spec, r: int) -> dict[str, np.ndarray]:
             _MODELS.clear()
         model = _MODELS.setdefault(key, compile_scenario(spec.scenario, spec.origin))
     run = simulate(model, seed=spec.seed + r)
-    return {"evidence": measure_all(run), "missions": mission_matrix(run), "years": year_matrix(run)[1]}
+    return {"evidence": measure_all(run), "missions": mission_matrix(run), "years": year_matrix(run)[1],
+            "series": simulate_all(run)}
 
 
 @dataclass
@@ -176,6 +178,13 @@ class CheckResult:
     year_values: np.ndarray  # (runs, years, YEAR_METRICS)
     years: list[int]
     level: float = LEVEL
+    series_values: list[np.ndarray] | None = None  # per series: (runs, days scored) simulated values
+
+    @property
+    def series(self):
+        """One row per time series and per group of series: ARD and rescaled ARD (median, low, high over the
+        runs) and coverage (share of data points inside the interval)."""
+        return series_table(self.model.series, self.series_values or [], level=self.level)
 
     @property
     def facts(self):
@@ -196,7 +205,7 @@ class CheckResult:
     @property
     def failed_required(self) -> list[str]:
         df = self.facts
-        return df.loc[df["required"] & ~df["holds_median"], "id"].tolist()
+        return df.loc[df["required"].astype(bool) & ~df["holds_median"].astype(bool), "id"].tolist()
 
     @property
     def missions(self):
@@ -254,9 +263,11 @@ def check(model_or_path: Any = "north-korea-china", runs: int = DEFAULT_RUNS, se
     n_facts = len(model.evidence)
     values = np.array([o["evidence"] for o in out], float).reshape(int(runs), n_facts)
     years = sorted(set(model.dates.year.tolist()))
+    series_values = [np.array([o["series"][k] for o in out], float) for k in range(len(model.series))]
     return CheckResult(model=model, runs=int(runs), seed=int(seed), values=values,
                        mission_values=np.array([o["missions"] for o in out], float),
-                       year_values=np.array([o["years"] for o in out], float), years=years, level=level)
+                       year_values=np.array([o["years"] for o in out], float), years=years, level=level,
+                       series_values=series_values)
 
 
 # --- output -------------------------------------------------------------------------------------------------
@@ -278,6 +289,7 @@ def to_json(result: CheckResult) -> dict:
         "evidence": facts.to_dict(orient="records"),
         "missions": result.missions.to_dict(orient="records"),
         "years": result.yearly.to_dict(orient="records"),
+        "series": result.series.to_dict(orient="records") if result.model.series else [],
     })
 
 
@@ -303,13 +315,17 @@ def print_report(result: CheckResult, console=None) -> None:
         console = Console()
         if not console.is_terminal:  # piped to a file or a log: do not squeeze the tables into 80 columns
             console = Console(width=200)
-    console.print(_facts_table(result))
     facts = result.facts
+    if len(facts) or not result.model.series:
+        console.print(_facts_table(result))
+    if result.model.series:
+        console.print(_series_table(result))
     held, total = int(facts["holds_median"].sum()), len(facts)
-    required = facts[facts["required"]]
-    pct = f" ({100 * held / total:.0f}%)" if total else ""
-    console.print(f"{held} of {total} facts hold in the median run{pct}; "
-                  f"required: {int(required['holds_median'].sum())} of {len(required)} hold.")
+    if total or not result.model.series:
+        required = facts[facts["required"].astype(bool)]
+        pct = f" ({100 * held / total:.0f}%)" if total else ""
+        console.print(f"{held} of {total} facts hold in the median run{pct}; "
+                      f"required: {int(required['holds_median'].sum())} of {len(required)} hold.")
     if result.failed_required:
         console.print("[bold red]required facts failing:[/] " + ", ".join(result.failed_required))
     if total:
@@ -359,6 +375,24 @@ def _facts_table(result: CheckResult):
         best = "" if row.best_share >= 1 else f" (best {100 * row.best_share:.0f}%)"
         table.add_row(name, row.source, row.when, row.bound, _band_text(row.median, row.low, row.high), mark,
                       f"{100 * row.share_holding:.0f}%{best}", _num(row.score))
+    return table
+
+
+def _series_table(result: CheckResult):
+    from rich.table import Table
+
+    pct = f"{100 * result.level:.0f}%"
+    table = Table(title=f"{result.model.scenario.name}: time series over {result.runs} runs — averaged relative "
+                        f"difference (Flee's ARD; lower is better), median [{pct} interval]; coverage: share of "
+                        f"data points inside the {pct} band")
+    for c in ("series", "source", "points", "ARD", "ARD rescaled", "coverage"):
+        table.add_column(c, overflow="fold", justify="left" if c in ("series", "source") else "right")
+    for row in result.series.itertuples(index=False):
+        name = f"[bold]{row.id}[/]" if row.measure == "group" else row.id
+        table.add_row(name, row.source, str(row.points),
+                      f"{row.ard:.3f} [{row.ard_low:.3f}–{row.ard_high:.3f}]",
+                      f"{row.ard_rescaled:.3f} [{row.ard_rescaled_low:.3f}–{row.ard_rescaled_high:.3f}]",
+                      "–" if math.isnan(row.coverage) else f"{100 * row.coverage:.0f}%")
     return table
 
 

@@ -47,8 +47,8 @@ def measure(run: Run, fact: dict) -> float:
     d1 = min(d1, run.days - 1)
     if kind == "flow":
         return float(run.flows[d0:d1 + 1, fact["edges"]].sum())
-    if kind == "arrivals":
-        return float(run.arrived[d0:d1 + 1, fact["arrivals"]].sum())
+    if kind in ("arrivals", "into"):
+        return float(run.flows[d0:d1 + 1, fact["edges"]].sum() + run.arrived[d0:d1 + 1, fact["arrivals"]].sum())
     if kind == "share":
         den = run.flows[d0:d1 + 1, fact["of_edges"]].sum()
         return float(run.flows[d0:d1 + 1, fact["edges"]].sum() / den) if den > 0 else math.nan
@@ -163,4 +163,5 @@ def evaluate(model: Model, values: np.ndarray, level: float = 0.90):
             "score": score(share, best),
             "required": fact["required"],
         })
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["id", "source", "when", "measure", "bound", "median", "low", "high",
+                                       "holds_median", "share_holding", "required"])

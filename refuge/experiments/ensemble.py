@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 import tempfile
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -171,17 +172,57 @@ def _on_dask(fn, tasks: list, cluster: Any, chunksize: int | None) -> Iterator[t
             client.cancel([f for f in futures if not f.done()])
 
 
+def in_notebook() -> bool:
+    """True inside a Jupyter kernel, where a terminal progress bar cannot redraw itself."""
+    shell = sys.modules.get("IPython")
+    ip = shell.get_ipython() if shell is not None and hasattr(shell, "get_ipython") else None
+    return ip is not None and type(ip).__name__ == "ZMQInteractiveShell"
+
+
+class TextProgress:
+    """A progress line for notebooks: rewritten in place (carriage return) at most twice a second."""
+
+    def __init__(self, label: str, total: int, stream=None, every: float = 0.5):
+        import time
+
+        self.label, self.total, self.done = label, total, 0
+        self.stream = stream if stream is not None else sys.stderr
+        self.every, self.clock, self.started, self.shown = every, time.monotonic, time.monotonic(), -1.0
+
+    def advance(self, n: int) -> None:
+        self.done += n
+        now = self.clock()
+        if now - self.shown >= self.every or self.done >= self.total:
+            self.shown = now
+            self.stream.write("\r" + self.line(now))
+            self.stream.flush()
+
+    def line(self, now: float) -> str:
+        elapsed = now - self.started
+        left = elapsed / self.done * (self.total - self.done) if self.done else float("nan")
+        eta = f", about {left:,.0f} s left" if self.done and self.done < self.total else ""
+        return f"{self.label}: {self.done:,}/{self.total:,} ({self.done / max(self.total, 1):.0%}), {elapsed:,.0f} s{eta}"
+
+    def close(self) -> None:
+        self.stream.write("\n")
+        self.stream.flush()
+
+
 class _Progress:
-    """A rich progress bar with an ETA on stderr, or nothing."""
+    """A rich progress bar with an ETA on stderr (a text line in a notebook), or nothing."""
 
     def __init__(self, progress: bool | str, total: int):
         self.label = progress if isinstance(progress, str) else "runs"
         self.on = bool(progress)
         self.total = total
+        self.text: TextProgress | None = None
 
     def __enter__(self):
         if not self.on:
             return lambda n: None
+        if in_notebook():
+            self.text = TextProgress(self.label, self.total)
+            return self.text.advance
         from rich.console import Console
         from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
                                    TimeRemainingColumn)
@@ -194,7 +235,9 @@ class _Progress:
         return lambda n: self.bar.advance(task, n)
 
     def __exit__(self, *exc) -> None:
-        if self.on:
+        if self.text is not None:
+            self.text.close()
+        elif self.on:
             self.bar.stop()
 
 
@@ -272,8 +315,10 @@ def read_sweep(path: str | Path) -> list[dict]:
     elif p.suffix.lower() in (".yaml", ".yml", ".json"):
         import yaml
 
+        from refuge.scenario import load_yaml
+
         try:
-            data = yaml.safe_load(p.read_text(encoding="utf-8"))
+            data = load_yaml(p.read_text(encoding="utf-8"))
         except yaml.YAMLError as exc:
             raise RefugeError(f"{p}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
         data = data.get("variants") if isinstance(data, dict) else data

@@ -31,9 +31,7 @@ from refuge.errors import RefugeError
 
 FORMAT = 1
 TABLES = ("stays", "measures", "daily")  # write order: the daily file marks the run finished
-WHATS = ("stocks", "sites", "capacity", "closed", "flows", "max_stay", "arrivals", "rules")
-MEMBER = {"stocks": "state", "sites": "site", "capacity": "site", "closed": "site", "flows": "transition",
-          "max_stay": "state", "arrivals": "arrival", "rules": "rule"}
+WHATS = ("stocks", "sites", "capacity", "closed", "flows", "max_stay", "arrivals", "rules")  # see results.run.DAILY
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
 RUN_RE = re.compile(r"^run-(\d+)\.parquet$")
 DEFAULT_QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
@@ -44,23 +42,11 @@ MEMORY_BUDGET = 512 * 2**20  # bytes a query may hold at once. Opening 1,000 fil
 # --- what a run contributes ------------------------------------------------------------
 
 
-def flow_names(model) -> list[str]:
-    """Edge names made unique: a redirect edge is marked, as it may share its target with a split edge."""
-    return model.edge_labels
-
-
 def daily_columns(model) -> dict[str, list[str]]:
     """The daily quantities stored per run, by kind (`what`), with their member names."""
-    return {
-        "stocks": list(model.state_names),
-        "sites": list(model.site_names),
-        "capacity": [n for n, p in zip(model.site_names, model.capacity_param) if p >= 0],
-        "closed": list(model.site_names),
-        "flows": flow_names(model),
-        "max_stay": [s for s, t in zip(model.state_names, model.tracked) if t],
-        "arrivals": list(model.arrival_names),
-        "rules": list(model.rule_names),
-    }
+    from refuge.results.run import daily_names
+
+    return {what: daily_names(model, what) for what in WHATS}
 
 
 def run_tables(run, replicate: int, measures: dict[str, float]):
@@ -72,14 +58,8 @@ def run_tables(run, replicate: int, measures: dict[str, float]):
     rid = pa.array(np.full(days, replicate, np.int32))
     cols: dict[str, Any] = {"run": rid, "day": pa.array(np.arange(days, dtype=np.int32)),
                             "date": pa.array(np.datetime64(m.start, "D") + np.arange(days), pa.date32())}
-    tracked = np.flatnonzero(m.tracked)
-    with_room = m.capacity_param[m.capacity_param >= 0]
-    arrays = {"stocks": run.stocks, "sites": run.site_occupancy, "capacity": run.params[:, with_room],
-              "closed": run.closed_sites,
-              "flows": run.flows, "max_stay": run.max_stay[:, tracked], "arrivals": run.arrived,
-              "rules": run.rules_active}
     for what, names in daily_columns(m).items():
-        a = arrays[what]
+        a = run.daily(what)
         kind = {np.dtype(np.bool_): np.bool_, np.dtype(np.float64): np.float32}.get(a.dtype, np.int32)
         for k, name in enumerate(names):
             cols[f"{what}:{name}"] = pa.array(np.ascontiguousarray(a[:, k], dtype=kind))
@@ -392,8 +372,11 @@ class Experiment:
                 yield v, n, ids, mat
 
     def to_df(self, what: str = "stocks", names: list[str] | None = None, variants: Iterable[str] | None = None):
-        """Tidy daily values of every finished run: date, variant, run, <member>, value."""
+        """Tidy daily values of every finished run: date, variant, run, <member>, value (the dtypes of
+        `Run.to_df`; `run` is the replicate, whose seed is the experiment's seed + run)."""
         import pandas as pd
+
+        from refuge.results.run import tidy_dtypes
 
         member = _check_what(what)
         dates = self.dates
@@ -403,8 +386,8 @@ class Experiment:
                 "date": np.tile(dates.values, len(ids)), "variant": v, "run": np.repeat(ids, len(dates)),
                 member: n, "value": mat.reshape(-1)}))
         if not frames:
-            return pd.DataFrame(columns=["date", "variant", "run", member, "value"])
-        return pd.concat(frames, ignore_index=True)
+            frames = [pd.DataFrame({"date": [], "variant": [], "run": [], member: [], "value": []})]
+        return tidy_dtypes(pd.concat(frames, ignore_index=True), what)
 
     def reduce(self, what: str = "stocks", names: list[str] | None = None, variants: Iterable[str] | None = None,
                quantiles: Iterable[float] = DEFAULT_QUANTILES):
@@ -517,6 +500,17 @@ class Experiment:
                 f"{done}/{self.n_runs * len(self.variants)} runs finished)")
 
 
+    def _repr_html_(self) -> str:
+        from refuge._html import html_table
+
+        rows = [(v, " ".join(f"{k}={x:g}" for k, x in self.variant_set(v).items()) or "as written",
+                 len(self.finished(v)), self.n_runs) for v in self.variants]
+        m = self.meta
+        return html_table(f"{m['scenario_title'] or m['scenario_name']} — experiment {self.path}",
+                          ("variant", "parameters", "runs finished", "runs"), rows,
+                          f"seeds {m['seed']}..{m['seed'] + self.n_runs - 1}; refuge {m.get('refuge_version', '?')}")
+
+
 def _stay_filter(states, variants, completed: bool | None = None):
     import pyarrow.compute as pc
 
@@ -539,11 +533,9 @@ def quantile_name(q: float) -> str:
 
 def _check_what(what: str) -> str:
     """The member column of a daily quantity (`state`, `site`, ...); a short error for an unknown one."""
-    if what not in WHATS:
-        from refuge.errors import suggest
+    from refuge.results.run import check_quantity
 
-        raise RefugeError(f"what: expected one of {', '.join(WHATS)}; found {what!r}{suggest(what, WHATS)}")
-    return MEMBER[what]
+    return check_quantity(what, WHATS)
 
 
 def _explain(key: str, stored: Any, asked: Any) -> str:

@@ -142,7 +142,7 @@ def analyse(scenario: Scenario, outputs: list[str], method: str = "morris", samp
     `samples`: Morris trajectories (default 20) or the Sobol base sample (a power of 2, default 256;
     the design is samples × (parameters + 2) points). Each point runs `replicates` seeds.
     """
-    from refuge.inference.calibrate import Simulator, uncertain_parameters
+    from refuge.inference.simulator import Simulator, uncertain_parameters
     from refuge.experiments.ensemble import map_runs
 
     if method not in METHODS:

@@ -88,6 +88,7 @@ class Model:
     act_target: np.ndarray
     act_value: np.ndarray
     evidence: list[dict] = field(default_factory=list)
+    series: list[dict] = field(default_factory=list)
     digest: str = ""
 
     @property
@@ -125,6 +126,26 @@ class Model:
             labels.append(label)
         return labels
 
+    def __repr__(self) -> str:
+        sc = self.scenario
+        end = self.start + dt.timedelta(days=self.days - 1)
+        counts = ", ".join(_plural(n, word) for n, word in (
+            (len(self.state_names), "state"), (len(self.site_names), "site"), (len(self.transition_names), "transition"),
+            (len(self.arrival_names), "arrival stream"), (self.n_named_params, "parameter"),
+            (len(self.rule_names), "rule"), (len(self.evidence), "evidence fact")))
+        return f"Model({sc.name!r}: {self.start} to {end}, {counts})"
+
+    def _repr_html_(self) -> str:
+        from refuge._html import html_table
+
+        sc = self.scenario
+        rows = [(s.name, s.kind, s.site or "", s.description) for s in sc.states]
+        title = f"{sc.title or sc.name} ({self.start} to {self.start + dt.timedelta(days=self.days - 1)})"
+        note = (f"{len(self.transition_names)} transitions, {len(self.arrival_names)} arrival streams, "
+                f"{self.n_named_params} parameters, {len(self.rule_names)} rules, {len(self.evidence)} evidence "
+                f"facts; from {self.origin}")
+        return html_table(title, ("state", "kind", "site", "description"), rows, note)
+
     def states_of(self, names: list[str]) -> list[int]:
         """States named directly or through their site."""
         out: list[int] = []
@@ -135,6 +156,10 @@ class Model:
                 n = self.site_names.index(name)
                 out += [s for s in range(len(self.state_names)) if self.state_site[s] == n]
         return sorted(set(out))
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
 class _Compiler:
@@ -272,6 +297,7 @@ class _Compiler:
         self._instant_loops(trans, edges)
         self._initial_capacity(state_site, initial_param, capacity_param)
         evidence = self._evidence(edges)
+        series = self._series(edges)
         pbase = self._schedules()
 
         if self.problems:
@@ -290,7 +316,7 @@ class _Compiler:
             edge_p=np.array(edge_p, np.int64), edge_is_redirect=np.array(edge_redir, np.bool_),
             emp_ptr=np.array(self.emp_ptr, np.int64), emp_values=np.array(self.emp_values, np.int64),
             emp_cdf=np.array(self.emp_cdf, np.float64), arr=np.array(arr, np.int64).reshape(len(arr), 9),
-            pbase=pbase, evidence=evidence, digest=scenario_digest(sc), **rules,
+            pbase=pbase, evidence=evidence, series=series, digest=scenario_digest(sc), **rules,
         )
 
     def _unique(self) -> None:
@@ -484,6 +510,8 @@ class _Compiler:
         out = []
         places = self.states + self.sites
         for i, ev in enumerate(self.sc.evidence):
+            if ev.series is not None:
+                continue
             path = f"evidence[{i}]"
             m = ev.measure
             kind = m.kind
@@ -510,13 +538,85 @@ class _Compiler:
                 rules = [r.name for r in self.sc.rules]
                 item["rules"] = [self.name("rule", n, rules, f"{path}.measure.active[{k}]")
                                  for k, n in enumerate(names)]
-            elif kind == "arrivals":
-                item["arrivals"] = [self.name("arrival", n, self.arrivals, f"{path}.measure.arrivals[{k}]")
-                                    for k, n in enumerate(names)]
+            elif kind in ("arrivals", "into"):
+                item.update(self._flow_refs(m, kind, f"{path}.measure", edges))
             else:
                 item["edges"] = self._edge_refs(names, f"{path}.measure.{kind}", edges)
                 if kind == "share":
                     item["of_edges"] = self._edge_refs(m.of or [], f"{path}.measure.of", edges)
+            out.append(item)
+        return out
+
+    def _flow_refs(self, m, kind: str, path: str, edges: list[tuple]) -> dict[str, list[int]]:
+        """Edges and arrival streams a flow-like measure counts (`flow`, `into`, `arrivals`)."""
+        names = getattr(m, kind)
+        if kind == "flow":
+            return {"edges": self._edge_refs(names, f"{path}.flow", edges), "arrivals": []}
+        if kind == "arrivals":
+            return {"edges": [], "arrivals": [self.name("arrival", n, self.arrivals, f"{path}.arrivals[{k}]")
+                                              for k, n in enumerate(names)]}
+        places = self.states + self.sites
+        inside: set[int] = set()
+        for k, n in enumerate(names):
+            if self.name("state or site", n, places, f"{path}.into[{k}]") < 0:
+                continue
+            if n in self.states:
+                inside.add(self.states.index(n))
+            else:
+                inside |= {i for i, st in enumerate(self.sc.states) if st.site == n}
+        src = {j: self.states.index(t.source) for j, t in enumerate(self.sc.transitions) if t.source in self.states}
+        e_in = [e for e, row in enumerate(edges) if row[2] in inside and src.get(row[1], -1) not in inside]
+        a_in = [a for a, arr in enumerate(self.sc.arrivals) if arr.to in self.states
+                and self.states.index(arr.to) in inside]
+        return {"edges": e_in, "arrivals": a_in}
+
+    def _series(self, edges: list[tuple]) -> list[dict]:
+        """Compiled time-series evidence: the scored grid of days, the data on it, and what is measured."""
+        from refuge.evidence.series import interpolate
+
+        out = []
+        for i, ev in enumerate(self.sc.evidence):
+            if ev.series is None:
+                continue
+            path = f"evidence[{i}]"
+            points = ev.series.points
+            if not points:
+                self.err(f"{path}.series.file", "series data read with the scenario file (refuge.load(path))",
+                         f"`{ev.series.file}` not read")
+                continue
+            dates = [p.date for p in points]
+            if any(b <= a for a, b in zip(dates, dates[1:])):
+                self.err(f"{path}.series.points", "dates in increasing order", [str(d) for d in dates])
+                continue
+            kind = ev.measure.kind
+            d0, d1 = self.period_days(ev.period, f"{path}.period")
+            pday = np.array([(d - self.sc.start).days for d in dates], np.int64)
+            vals = np.array([p.value for p in points], float)
+            item: dict[str, Any] = {"id": ev.id, "group": ev.group, "source": ev.source.file,
+                                    "fact": ev.source.fact, "measure": kind, "dates": [str(d) for d in dates],
+                                    "values": vals}
+            if kind == "stock":
+                names = ev.measure.stock or []
+                for k, n in enumerate(names):
+                    self.name("state or site", n, self.states + self.sites, f"{path}.measure.stock[{k}]")
+                known = [n for n in names if n in self.states or n in self.sites]
+                states = sorted({s for n in known for s in ([self.states.index(n)] if n in self.states else
+                                 [j for j, st in enumerate(self.sc.states) if st.site == n])})
+                grid = np.arange(max(d0, 0), min(d1, self.T - 1) + 1, dtype=np.int64)
+                obs_sel = (pday >= grid[0]) & (pday <= grid[-1]) if grid.size else np.zeros(0, bool)
+                item.update(kind="stock", states=states, grid=grid, data=interpolate(pday, vals, grid),
+                            obs=(pday[obs_sel] - grid[0]).astype(np.int64) if grid.size else np.zeros(0, np.int64))
+            else:
+                item.update(kind="flow", **self._flow_refs(ev.measure, kind, f"{path}.measure", edges))
+                first = (ev.series.first_from - self.sc.start).days if ev.series.first_from else 0
+                starts = np.concatenate([[first], pday[:-1] + 1])
+                keep = (starts >= max(d0, 0)) & (pday <= min(d1, self.T - 1)) & (starts <= pday)
+                item.update(grid=pday[keep], starts=starts[keep].astype(np.int64), data=vals[keep],
+                            obs=np.arange(int(keep.sum()), dtype=np.int64))
+            if not item["obs"].size and not (kind == "stock" and item["grid"].size):
+                self.err(f"{path}.series", "at least one data point whose date (for a flow: whose whole period) "
+                         f"falls in {self.sc.start}..{self.sc.end}", f"{len(points)} points from {dates[0]} to "
+                         f"{dates[-1]}")
             out.append(item)
         return out
 
@@ -556,7 +656,20 @@ class _Compiler:
 
 
 def compile_scenario(sc: Scenario, origin: str | None = None) -> Model:
-    """Resolve every reference of a validated scenario; raise ScenarioError listing all problems."""
+    """Resolve every reference of a validated scenario; raise ScenarioError listing all problems.
+
+    Series files not yet read (a scenario parsed from a mapping) are read relative to `origin` when it is a
+    file, else to the working directory.
+    """
+    if any(ev.series is not None and not ev.series.points for ev in sc.evidence):
+        from pathlib import Path
+
+        from refuge.scenario.series import attach_series
+
+        base = Path(origin).parent if origin and Path(origin).is_file() else Path.cwd()
+        sc, problems = attach_series(sc, base)
+        if problems:
+            raise ScenarioError(origin or sc.name, problems)
     return _Compiler(sc, origin or sc.name).compile()
 
 

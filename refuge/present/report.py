@@ -448,7 +448,7 @@ def render(exp, figures: list[Figure]) -> str:
     import jinja2
 
     import refuge
-    from refuge.inference.calibrate import report_section
+    from refuge.inference.outputs import report_section
     from refuge.experiments.compare import differences
 
     template_text = (Path(__file__).parent / "report_template.html").read_text(encoding="utf-8")

@@ -2,15 +2,62 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 import numpy as np
 
+from refuge.errors import RefugeError, suggest
 from refuge.model.compiler import Model
+
+# Daily quantities of a run, by name (`Run.to_df(what)`, `Experiment.to_df(what)`), and the column that names
+# their members. `params` is not kept in experiment stores.
+DAILY = {"stocks": "state", "sites": "site", "capacity": "site", "closed": "site", "flows": "transition",
+         "max_stay": "state", "arrivals": "arrival", "rules": "rule", "params": "parameter"}
+FLOAT_QUANTITIES = ("capacity", "params")  # the others are whole numbers (people, days, 0/1)
+_ALIASES = {"occupancy": "sites", "site_occupancy": "sites", "states": "stocks", "transitions": "flows",
+            "parameters": "params", "closures": "closed", "waits": "max_stay", "stay": "stays"}
+
+
+def check_quantity(what: str, allowed) -> str:
+    """The member column of a daily quantity; a RefugeError listing the valid names for an unknown one."""
+    if what in allowed:
+        return DAILY.get(what, "")
+    hint = (f" (did you mean `{_ALIASES[what]}`?)" if _ALIASES.get(what) in allowed else suggest(what, allowed))
+    raise RefugeError(f"what: expected one of {', '.join(allowed)}; found {what!r}{hint}")
+
+
+def daily_names(model: Model, what: str) -> list[str]:
+    """Member names of a daily quantity (states, sites, transitions, ...), in column order."""
+    check_quantity(what, tuple(DAILY))
+    m = model
+    return {
+        "stocks": lambda: list(m.state_names),
+        "sites": lambda: list(m.site_names),
+        "capacity": lambda: [n for n, p in zip(m.site_names, m.capacity_param) if p >= 0],
+        "closed": lambda: list(m.site_names),
+        "flows": lambda: list(m.edge_labels),
+        "max_stay": lambda: [s for s, t in zip(m.state_names, m.tracked) if t],
+        "arrivals": lambda: list(m.arrival_names),
+        "rules": lambda: list(m.rule_names),
+        "params": lambda: list(m.param_names[: m.n_named_params]),
+    }[what]()
+
+
+def tidy_dtypes(df, what: str):
+    """The dtypes every tidy frame of refuge has: dates as datetime64[ns], whole-number quantities as int64."""
+    df["date"] = df["date"].astype("datetime64[ns]")
+    df["value"] = df["value"].astype("float64" if what in FLOAT_QUANTITIES else "int64")
+    df["run"] = df["run"].astype("int64")
+    return df
 
 
 @dataclass
 class Run:
+    """One stochastic realisation of a model with a seed (`refuge.simulate`): daily arrays and stays.
+
+    Arrays are NumPy, one row per day; `to_df(what)` gives tidy pandas frames."""
+
     model: Model
     seed: int
     stocks: np.ndarray  # (days, states) people at the end of each day
@@ -65,13 +112,32 @@ class Run:
         st = self.stays[sel]
         return st[:, 2], st[:, 2] - st[:, 1], st[:, 3]
 
+    def daily(self, what: str) -> np.ndarray:
+        """(days, members) array of a daily quantity (see DAILY); members as in `daily_names(model, what)`."""
+        check_quantity(what, tuple(DAILY))
+        m = self.model
+        return {
+            "stocks": lambda: self.stocks,
+            "sites": lambda: self.site_occupancy,
+            "capacity": lambda: self.params[:, m.capacity_param[m.capacity_param >= 0]],
+            "closed": lambda: self.closed_sites,
+            "flows": lambda: self.flows,
+            "max_stay": lambda: self.max_stay[:, np.flatnonzero(m.tracked)],
+            "arrivals": lambda: self.arrived,
+            "rules": lambda: self.rules_active,
+            "params": lambda: self.params[:, : m.n_named_params],
+        }[what]()
+
     # --- tidy frames -------------------------------------------------------------------------
     def to_df(self, what: str = "stocks"):
-        """Tidy DataFrame: `stocks`, `flows`, `sites`, `arrivals`, `stays`, `rules`, or `params`."""
+        """Tidy DataFrame of a daily quantity — date, <member>, value, run (the seed) — with `what` one of
+        stocks, sites, capacity, closed, flows, max_stay, arrivals, rules, params; or `stays`: one row per
+        stay in a tracked state (state, entry, days, people, completed, run)."""
         import pandas as pd
 
         m = self.model
         dates = m.dates[: self.days]  # a run stopped early (`until`) is shorter than the scenario
+        col = check_quantity(what, (*DAILY, "stays"))
         if what == "stays":
             names = np.array(m.state_names)
             done = pd.DataFrame({"state": names[self.stays[:, 0]], "entry": dates[0] + pd.to_timedelta(
@@ -84,21 +150,29 @@ class Run:
             out = pd.concat([done, ong], ignore_index=True)
             out["run"] = self.seed
             return out
-        table, names, col = {
-            "stocks": (self.stocks, m.state_names, "state"),
-            "flows": (self.flows, m.edge_labels, "transition"),
-            "sites": (self.site_occupancy, m.site_names, "site"),
-            "arrivals": (self.arrived, m.arrival_names, "arrival"),
-            "rules": (self.rules_active.astype(np.int64), m.rule_names, "rule"),
-            "params": (self.params[:, : m.n_named_params], m.param_names[: m.n_named_params], "parameter"),
-        }[what]
+        table, names = self.daily(what), daily_names(m, what)
         n = len(names)
-        return pd.DataFrame({
+        return tidy_dtypes(pd.DataFrame({
             "date": np.repeat(dates.values, n),
             col: np.tile(np.array(names, dtype=object), self.days),
             "value": table.reshape(-1),
             "run": self.seed,
-        })
+        }), what)
+
+    def __repr__(self) -> str:
+        m = self.model
+        last = m.start + dt.timedelta(days=self.days - 1)
+        return (f"Run({m.scenario.name!r}, seed={self.seed}: {m.start} to {last}, {self.days:,} days, "
+                f"{len(m.state_names)} states, {int(self.flows.sum()):,} people moved, {self.engine} engine)")
+
+    def _repr_html_(self) -> str:
+        from refuge._html import html_table
+
+        m = self.model
+        rows = [(r.state, r.kind, int(r.start), int(r.end), int(r.peak), str(r.peak_date))
+                for r in self.summary().itertuples(index=False)]
+        return html_table(f"{m.scenario.title or m.scenario.name} — seed {self.seed}, {self.days:,} days",
+                          ("state", "kind", "start", "end", "peak", "peak date"), rows)
 
     def summary(self):
         """Per state: people at start, at end, peak and the day of the peak."""

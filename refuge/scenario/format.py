@@ -280,7 +280,7 @@ class Rule(_Strict):
     assumption: bool = False
 
 
-MEASURE_KINDS = ("stock", "flow", "arrivals", "longest_stay", "mean_stay", "share", "closed", "active")
+MEASURE_KINDS = ("stock", "flow", "into", "arrivals", "longest_stay", "mean_stay", "share", "closed", "active")
 
 
 class Measure(_Strict):
@@ -288,6 +288,8 @@ class Measure(_Strict):
 
     stock: list[str] | None = Field(None, description="people in these states or sites on the date")
     flow: list[str] | None = Field(None, description="people moved along these transitions over the period")
+    into: list[str] | None = Field(None, description="people entering these states or sites over the period "
+                                   "(moves from outside the set, and arrivals)")
     arrivals: list[str] | None = Field(None, description="people arriving through these arrival streams")
     longest_stay: list[str] | None = Field(None, description="longest ongoing stay (days) in these states on the date")
     mean_stay: list[str] | None = Field(None, description="mean completed stay (days) of people leaving these states")
@@ -310,13 +312,45 @@ class Measure(_Strict):
         return self._one_of("a measure", MEASURE_KINDS)
 
 
+class SeriesPoint(_Strict):
+    date: dt.date
+    value: float = Field(ge=0)
+
+
+class Series(_Strict):
+    """A dated series cited as evidence: a CSV file (date,value) beside the scenario file, or inline points.
+
+    For a stock the value is the count on each date; for a flow (or `into`, `arrivals`) the count over the
+    period that ends on each date and starts the day after the previous date (the first from `from`, or the
+    scenario's start).
+    """
+
+    file: str | None = Field(None, description="CSV with columns date,value (one header line allowed), "
+                                               "relative to the scenario file")
+    points: list[SeriesPoint] | None = Field(None, description="inline points (filled from `file` on reading)")
+    first_from: dt.date | None = Field(None, alias="from", description="start of the first point's period "
+                                                                        "(flows)")
+
+    @model_validator(mode="after")
+    def _given(self) -> "Series":
+        if self.file is None and not self.points:
+            raise ValueError("a series needs a `file` (CSV: date,value) or `points` ([{date, value}, ...])")
+        return self
+
+
+SERIES_MEASURES = ("stock", "flow", "into", "arrivals")
+
+
 class Evidence(_Strict):
     id: str
     source: Source
     date: dt.date | None = None
     period: Period | None = None
     measure: Measure
-    bound: Literal["exact", "about", "at_least", "more_than", "at_most", "less_than", "range"]
+    series: Series | None = Field(None, description="a dated series (scored with ARD and interval coverage) "
+                                                    "instead of one bounded value")
+    group: str | None = Field(None, description="series of one group are also scored together (overall ARD)")
+    bound: Literal["exact", "about", "at_least", "more_than", "at_most", "less_than", "range"] | None = None
     value: float | None = None
     tolerance: float | None = Field(None, description="for `about`: relative half-width (0.2 = ±20%)")
     low: float | None = None
@@ -327,6 +361,18 @@ class Evidence(_Strict):
     @model_validator(mode="after")
     def _consistent(self) -> "Evidence":
         kind = self.measure.kind
+        if self.series is not None:
+            if kind not in SERIES_MEASURES:
+                raise ValueError(f"a series measures one of {', '.join(SERIES_MEASURES)}; found {kind}")
+            if self.date is not None or self.bound is not None:
+                raise ValueError("a series has no `date` or `bound` (its points are dated; it is scored by ARD); "
+                                 "`period` may restrict the days scored")
+            return self
+        if self.group is not None:
+            raise ValueError("`group` is for series evidence")
+        if self.bound is None:
+            raise ValueError("evidence needs a `bound` (exact, about, at_least, more_than, at_most, less_than, "
+                             "range) or a `series`")
         if kind in ("closed", "active"):
             if (self.date is None) == (self.period is None):
                 raise ValueError(f"a {kind} measure needs either a `date` or a `period` (from, to)")
@@ -407,6 +453,42 @@ def parse(data: object, origin: str = "<scenario>") -> Scenario:
         raise ScenarioError.from_pydantic(origin, exc, data) from None
 
 
+# YAML 1.1 (PyYAML) reads a float only with a dot and a signed exponent (`5.0e-4`), so `5e-4` or `1E7`
+# became strings. This is the YAML 1.2 core-schema pattern for floats, which accepts what people write.
+_FLOAT_12 = r"""^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?
+    |[-+]?\.(?:inf|Inf|INF)
+    |\.(?:nan|NaN|NAN))$"""
+_LOADER: type | None = None
+
+
+def _loader() -> type:
+    """A safe YAML loader (no Python objects) that reads YAML 1.2 floats such as `5e-4`."""
+    global _LOADER
+    if _LOADER is None:
+        import re
+
+        import yaml
+
+        class Loader(yaml.SafeLoader):
+            pass
+
+        # Drop the YAML 1.1 float resolver and add the 1.2 one (ints keep their own resolver, tried first).
+        Loader.yaml_implicit_resolvers = {
+            key: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:float"]
+            for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+        Loader.add_implicit_resolver("tag:yaml.org,2002:float", re.compile(_FLOAT_12, re.X),
+                                     list("-+0123456789."))
+        _LOADER = Loader
+    return _LOADER
+
+
+def load_yaml(text: str):
+    """Parse YAML text safely (never Python objects), reading `5e-4` and `1E7` as numbers."""
+    import yaml
+
+    return yaml.load(text, Loader=_loader())
+
+
 def read(path: str | Path) -> Scenario:
     """Read and validate a YAML scenario file."""
     import yaml
@@ -415,18 +497,29 @@ def read(path: str | Path) -> Scenario:
     if not p.exists():
         raise ScenarioError(str(p), [Problem("", "an existing scenario file", "no such file")])
     try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+        data = load_yaml(p.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         raise ScenarioError(str(p), [Problem(where, "valid YAML", str(getattr(exc, "problem", exc)))]) from None
     except UnicodeDecodeError as exc:
         raise ScenarioError(str(p), [Problem("", "UTF-8 text", str(exc))]) from None
-    return parse(data, str(p))
+    from refuge.scenario.series import attach_series
+
+    sc, problems = attach_series(parse(data, str(p)), p.parent)
+    if problems:
+        raise ScenarioError(str(p), problems)
+    return sc
 
 
 def builtin_path(name: str = "north-korea-china") -> Path:
+    """The file of a built-in scenario (it may not exist: see `builtin_names`)."""
     return Path(__file__).parent / "builtin" / f"{name}.yaml"
+
+
+def builtin_names() -> list[str]:
+    """Names of the scenarios shipped with refuge (`refuge run NAME`, `refuge.load(NAME)`)."""
+    return sorted(p.stem for p in (Path(__file__).parent / "builtin").glob("*.yaml"))
 
 
 def json_schema() -> dict:

@@ -1,0 +1,87 @@
+"""Dated series cited as evidence: reading `date,value` CSV files that sit beside a scenario file.
+
+`attach_series` fills each series' `points` from its `file` (a path relative to the scenario file), so
+that a compiled scenario carries its data with it (to worker processes, into experiment stores).
+Every problem names the scenario field, the data file, the line and the column.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from pathlib import Path
+
+from refuge.errors import Problem
+
+
+class SeriesFileError(ValueError):
+    """A problem in a series file: where (file, line, column) and what."""
+
+
+def read_series_csv(path: Path) -> list[tuple[dt.date, float]]:
+    """(date, value) rows of a CSV file: a date column then a value column; one header line is allowed."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise SeriesFileError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SeriesFileError(f"{path}: cannot be read as UTF-8 text ({exc})") from None
+    rows: list[tuple[dt.date, float]] = []
+    for line_no, row in enumerate(csv.reader(text.splitlines()), start=1):
+        if not row or all(not c.strip() for c in row) or row[0].lstrip().startswith("#"):
+            continue
+        if len(row) < 2:
+            raise SeriesFileError(f"{path} line {line_no}: expected two columns (date,value); found {len(row)}")
+        date_text, value_text = row[0].strip(), row[1].strip()
+        try:
+            date = dt.date.fromisoformat(date_text)
+        except ValueError:
+            if not rows and line_no == _first_line(text):
+                continue  # a header line
+            raise SeriesFileError(f"{path} line {line_no}, column 1 (date): expected a date YYYY-MM-DD; "
+                                  f"found `{date_text}`") from None
+        try:
+            value = float(value_text)
+        except ValueError:
+            raise SeriesFileError(f"{path} line {line_no}, column 2 (value): expected a number; "
+                                  f"found `{value_text}`") from None
+        if not value >= 0:
+            raise SeriesFileError(f"{path} line {line_no}, column 2 (value): expected a count >= 0; found {value_text}")
+        if rows and date <= rows[-1][0]:
+            raise SeriesFileError(f"{path} line {line_no}, column 1 (date): expected dates in increasing order; "
+                                  f"{date} comes after {rows[-1][0]}")
+        rows.append((date, value))
+    if not rows:
+        raise SeriesFileError(f"{path}: no data rows (expected lines date,value)")
+    return rows
+
+
+def _first_line(text: str) -> int:
+    for n, line in enumerate(text.splitlines(), start=1):
+        if line.strip() and not line.lstrip().startswith("#"):
+            return n
+    return 1
+
+
+def attach_series(sc, base: Path):
+    """A copy of the scenario whose series files are read into points; (scenario, problems)."""
+    problems: list[Problem] = []
+    evidence = list(sc.evidence)
+    changed = False
+    for i, ev in enumerate(evidence):
+        if ev.series is None or ev.series.file is None:
+            continue
+        path = Path(ev.series.file)
+        if not path.is_absolute():
+            path = base / path
+        try:
+            rows = read_series_csv(path)
+        except SeriesFileError as exc:
+            problems.append(Problem(f"evidence[{i}].series.file", "a CSV file of date,value rows", str(exc)))
+            continue
+        from refuge.scenario.format import SeriesPoint
+
+        points = [SeriesPoint(date=d, value=v) for d, v in rows]
+        evidence[i] = ev.model_copy(update={"series": ev.series.model_copy(update={"points": points})})
+        changed = True
+    return (sc.model_copy(update={"evidence": evidence}) if changed else sc), problems

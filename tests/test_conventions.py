@@ -1,0 +1,160 @@
+"""Conventions a Python user expects: version, `python -m`, help as flags, numbers as people write them,
+notebook reprs and completion, tidy frames with the same dtypes, project files."""
+
+from __future__ import annotations
+
+import io
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+import refuge
+from refuge.cli import app
+from refuge.errors import RefugeError, ScenarioError
+
+ROOT = Path(__file__).parent.parent
+TOY = Path(__file__).parent / "scenarios" / "toy.yaml"
+
+
+# --- project files ----------------------------------------------------------------------------------------
+
+
+def test_license_citation_changelog_and_one_version():
+    assert "MIT License" in (ROOT / "LICENSE").read_text()
+    cff = yaml.safe_load((ROOT / "CITATION.cff").read_text())
+    assert cff["cff-version"] and cff["license"] == "MIT" and cff["title"].startswith("refuge")
+    assert "version" not in cff, "the version is written in one place, refuge/__init__.py"
+    py = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert "version" not in py["project"] and "version" in py["project"]["dynamic"]
+    assert py["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "refuge.__version__"}
+    assert py["project"]["license"] == "MIT"
+    assert "## Unreleased" in (ROOT / "CHANGELOG.md").read_text()
+    assert (ROOT / "refuge" / "py.typed").exists() and "py.typed" in py["tool"]["setuptools"]["package-data"]["refuge"]
+
+
+# --- command line -----------------------------------------------------------------------------------------
+
+
+def test_version_option_and_python_dash_m():
+    result = CliRunner().invoke(app, ["--version"])
+    assert result.exit_code == 0 and result.output.strip() == f"refuge {refuge.__version__}"
+    proc = subprocess.run([sys.executable, "-m", "refuge", "--version"], capture_output=True, text=True,
+                          cwd=ROOT, timeout=60)
+    assert proc.returncode == 0 and proc.stdout.strip() == f"refuge {refuge.__version__}"
+
+
+@pytest.mark.parametrize("command", ["run", "check", "compare", "calibrate", "sensitivity", "report", "validate"])
+def test_help_shows_flags_as_flags_and_fits_80_columns(command):
+    result = CliRunner().invoke(app, [command, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "<bool>" not in result.output
+    assert max(len(line) for line in result.output.splitlines()) <= 80
+    if command == "calibrate":
+        assert re.search(r"^\s+--restart\s+discard", result.output, re.M)
+
+
+def test_shell_completion_is_offered_and_completes_builtin_names():
+    from refuge.cli import complete_scenario
+
+    assert "--install-completion" in CliRunner().invoke(app, ["--help"]).output
+    assert "north-korea-china" in complete_scenario("north")
+
+
+# --- numbers as people write them -----------------------------------------------------------------------
+
+
+def test_scientific_notation_is_a_number(tmp_path):
+    data = TOY.read_text()
+    text = re.sub(r"(rate:\s*)0\.0005\b", r"\g<1>5e-4", data, count=1)
+    assert text != data, "the toy scenario should have a rate of 0.0005 to rewrite"
+    path = tmp_path / "sci.yaml"
+    path.write_text(text)
+    a, b = refuge.load(TOY), refuge.load(path)
+    assert a.trans.tolist() == b.trans.tolist() and a.pbase.tolist() == b.pbase.tolist()
+    from refuge.scenario import load_yaml
+
+    assert load_yaml("[5e-4, 1E7, -2.5e+3, 1e-7, .5, 10, 1.0]") == [5e-4, 1e7, -2500.0, 1e-7, 0.5, 10, 1.0]
+    assert load_yaml("[1e, e5, 1.2.3, 2002-01-01]")[:3] == ["1e", "e5", "1.2.3"]
+
+
+def test_a_word_where_a_number_goes_says_number_only(tmp_path):
+    data = yaml.safe_load(TOY.read_text())
+    name = next(iter(data["parameters"]))
+    data["parameters"][name]["value"] = "five"
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(ScenarioError) as err:
+        refuge.read(path)
+    assert f"parameters.{name}.value: expected a number (e.g. 30, 0.5 or 5e-4); found 'five'" in str(err.value)
+
+
+def test_sweep_files_read_scientific_notation(tmp_path):
+    from refuge.experiments.ensemble import read_sweep
+
+    path = tmp_path / "sweep.yaml"
+    path.write_text("- {success: 5e-1}\n- {success: 7E-1}\n")
+    assert [v["set"] for v in read_sweep(path)] == [{"success": 0.5}, {"success": 0.7}]
+
+
+# --- notebooks ------------------------------------------------------------------------------------------
+
+
+def test_tab_completion_lists_the_lazy_api_and_every_name_resolves():
+    names = dir(refuge)
+    for name in refuge.__all__:
+        assert name in names
+        assert getattr(refuge, name) is not None
+    assert {"load", "simulate", "Run", "Model", "Experiment", "check", "compare"} <= set(names)
+
+
+def test_short_reprs_and_html_reprs():
+    run = refuge.simulate("north-korea-china", seed=1)
+    assert len(repr(run)) < 200 and "seed=1" in repr(run) and "north-korea-china" in repr(run)
+    assert len(repr(run.model)) < 300 and "states" in repr(run.model)
+    html = run._repr_html_()
+    assert html.startswith("<div>") and "<table>" in html and "sk_beijing" in html and len(html) < 20_000
+    assert "<table>" in run.model._repr_html_()
+
+
+def test_to_df_lists_the_valid_names():
+    run = refuge.simulate(TOY, seed=1)
+    with pytest.raises(RefugeError) as err:
+        run.to_df("occupancy")
+    assert "expected one of stocks, sites" in str(err.value) and "did you mean `sites`" in str(err.value)
+
+
+def test_run_and_experiment_frames_have_the_same_dtypes(tmp_path):
+    from refuge.experiments.ensemble import run_ensemble
+    from refuge.experiments.store import WHATS
+
+    run = refuge.simulate(TOY, seed=0)
+    exp = run_ensemble(TOY, runs=1, seed=0, store=tmp_path / "exp", workers=1)
+    with pytest.raises(RefugeError, match="expected one of stocks"):
+        exp.to_df("occupancy")
+    for what in WHATS:
+        a, b = run.to_df(what), exp.to_df(what)
+        shared = [c for c in a.columns if c in b.columns]
+        assert len(shared) == 4, what
+        assert {c: str(a[c].dtype) for c in shared} == {c: str(b[c].dtype) for c in shared}, what
+        keys = [c for c in shared if c not in ("value", "run")]
+        joined = a.merge(b, on=keys, suffixes=("_run", "_exp"))
+        assert len(joined) == len(a) == len(b), what
+        assert (joined["value_run"] == joined["value_exp"]).all(), what
+
+
+def test_notebook_progress_is_a_line_rewritten_in_place():
+    from refuge.experiments.ensemble import TextProgress
+
+    out = io.StringIO()
+    bar = TextProgress("toy: 4 runs", 4, stream=out, every=0.0)
+    for _ in range(4):
+        bar.advance(1)
+    bar.close()
+    text = out.getvalue()
+    assert text.count("\r") == 4 and "4/4 (100%)" in text and text.endswith("\n")
