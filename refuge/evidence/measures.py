@@ -164,4 +164,4 @@ def evaluate(model: Model, values: np.ndarray, level: float = 0.90):
             "required": fact["required"],
         })
     return pd.DataFrame(rows, columns=["id", "source", "when", "measure", "bound", "median", "low", "high",
-                                       "holds_median", "share_holding", "required"])
+                                       "holds_median", "share_holding", "best_share", "score", "required"])
