@@ -106,3 +106,9 @@ def test_scores_in_json_output():
     out = to_json(check(_scenario(1e-5), runs=20, seed=0))
     assert {"best_share", "score"} <= set(out["evidence"][0])
     assert 0 <= out["mean_score"] <= 1
+
+
+def test_wide_ranges_of_large_counts_are_reachable():
+    assert best_share(20000, 99999) == pytest.approx(1.0, abs=1e-6)   # "tens of thousands"
+    assert best_share(1000, 9999) == pytest.approx(1.0, abs=1e-6)     # "thousands a year"
+    assert best_share(500, 500) == pytest.approx(1 / math.sqrt(2 * math.pi * 500), rel=0.01)  # normal approximation

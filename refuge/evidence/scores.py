@@ -63,6 +63,9 @@ def compound_poisson_pmf(lam: float, size_pmf: np.ndarray, kmax: int) -> np.ndar
     return p
 
 
+EXACT_UP_TO = 400  # counts above this use a normal approximation of the compound Poisson
+
+
 def best_share(lo: int, hi: int, size_pmf: np.ndarray | None = None) -> float:
     """The highest probability that a compound Poisson count falls in [lo, hi], over its Poisson mean."""
     if hi < lo:
@@ -70,17 +73,25 @@ def best_share(lo: int, hi: int, size_pmf: np.ndarray | None = None) -> float:
     if lo == 0:
         return 1.0  # no group at all is as likely as you like
     size_pmf = np.array([0.0, 1.0]) if size_pmf is None else np.asarray(size_pmf, float)
-    mean_size = float(np.sum(np.arange(len(size_pmf)) * size_pmf))
+    sizes = np.arange(len(size_pmf))
+    m1, m2 = float(np.sum(sizes * size_pmf)), float(np.sum(sizes**2 * size_pmf))
 
-    def prob(lam: float) -> float:
-        return float(compound_poisson_pmf(lam, size_pmf, hi)[lo:hi + 1].sum())
+    if hi <= EXACT_UP_TO:
+        def prob(lam: float) -> float:
+            return float(compound_poisson_pmf(lam, size_pmf, hi)[lo:hi + 1].sum())
+    else:
+        from scipy.stats import norm
+
+        def prob(lam: float) -> float:  # mean lam E[size], variance lam E[size^2]
+            mu, sd = lam * m1, math.sqrt(lam * m2)
+            return float(norm.cdf((hi + 0.5 - mu) / sd) - norm.cdf((lo - 0.5 - mu) / sd))
 
     # the best mean number of groups lies between "one group" and "enough groups to reach hi"
-    grid = np.geomspace(1e-3, max(2.0 * hi / max(mean_size, 1e-9), 2.0), 200)
+    grid = np.geomspace(1e-3, max(2.0 * hi / max(m1, 1e-9), 2.0), 120)
     values = [prob(x) for x in grid]
     i = int(np.argmax(values))
     a, b = grid[max(i - 1, 0)], grid[min(i + 1, len(grid) - 1)]
-    for _ in range(60):  # golden-section refinement around the best grid point
+    for _ in range(40):  # golden-section refinement around the best grid point
         c, d = b - (b - a) / 1.618, a + (b - a) / 1.618
         if prob(c) >= prob(d):
             b = d
@@ -143,6 +154,9 @@ def _size_pmf(model, code: int, a: float, b: float, emp: int, nmax: int = 400) -
     return out / out.sum()
 
 
+_REFERENCE: dict[tuple, float] = {}  # (model digest, fact id) -> best share: a check asks several times
+
+
 def reference_share(model, fact: dict) -> float:
     """The best share of runs any rate could give this fact's bound (1 unless it is a two-sided bound on a count)."""
     if fact["kind"] not in COUNT_KINDS:
@@ -150,7 +164,12 @@ def reference_share(model, fact: dict) -> float:
     rng = count_range(fact)
     if rng is None:
         return 1.0
-    return best_share(rng[0], rng[1], group_size_pmf(model, fact))
+    key = (model.digest, fact["id"], rng)
+    if key not in _REFERENCE:
+        if len(_REFERENCE) > 10000:
+            _REFERENCE.clear()
+        _REFERENCE[key] = best_share(rng[0], rng[1], group_size_pmf(model, fact))
+    return _REFERENCE[key]
 
 
 def score(share_holding: float, reference: float) -> float:
