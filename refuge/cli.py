@@ -417,11 +417,12 @@ def print_calibration(cal, scenario: str) -> None:
                       f"{r.median:.4g}", f"{r.low:.4g} – {r.high:.4g}")
     console.print(table)
     ev = Table(title=f"evidence under the posterior predictive ({cal.predictive_runs} runs)")
-    for col in ("fact", "bound", "median [90%]", "holds in"):
+    for col in ("fact", "bound", "median [90%]", "holds in", "score"):
         ev.add_column(col, justify="left" if col in ("fact", "bound") else "right")
     for r in cal.predictive.itertuples():
         mark = "[green]" if r.share_holding >= 0.5 else "[red]"
-        ev.add_row(r.id, r.bound, f"{r.median:,.4g} [{r.low:,.4g}, {r.high:,.4g}]", f"{mark}{r.share_holding:.0%}")
+        ev.add_row(r.id, r.bound, f"{r.median:,.4g} [{r.low:,.4g}, {r.high:,.4g}]", f"{mark}{r.share_holding:.0%}",
+                   f"{r.score:.2f}")
     console.print(ev)
     for d in cal.diagnosis:
         console.print(f"[red]{d['id']}[/red] holds in {d['share_holding']:.0%} of posterior runs: {d['reason']}")
