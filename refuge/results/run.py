@@ -73,6 +73,7 @@ class Run:
     ongoing_size: np.ndarray  # (m,) people in each of those units
     backlog: np.ndarray  # (arrivals,) people still waiting to arrive at the end
     engine: str = "fast"
+    stopped_sites: np.ndarray | None = None  # (days, sites) closed to every entry, also from inside (a full stop)
 
     # --- derived -------------------------------------------------------------------------
     @property
