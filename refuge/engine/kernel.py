@@ -577,16 +577,17 @@ def results(w):
 
 @njit(cache=True)
 def draw(m, g, code, a, b, emp):
-    """Whole days (or people) from a distribution with parameter values `a`, `b`; continuous ones round up."""
+    """Whole days (or people) from a distribution with parameter values `a`, `b`. A continuous draw `x` is
+    rounded down or up at random, up with probability of its fraction, so the mean is kept."""
     if code == FIXED:
         return max(np.int64(round(a)), 0)
     if code == EXPONENTIAL:
-        return np.int64(math.ceil(g.exponential(a)))
+        return whole(g, g.exponential(a))
     if code == GAMMA:
         shape = (a / b) ** 2
-        return np.int64(math.ceil(g.gamma(shape, b * b / a)))
+        return whole(g, g.gamma(shape, b * b / a))
     if code == LOGNORMAL:
-        return np.int64(math.ceil(a * math.exp(b * g.standard_normal())))
+        return whole(g, a * math.exp(b * g.standard_normal()))
     if code == EMPIRICAL:
         u = g.random()
         lo, hi = m.emp_ptr[emp], m.emp_ptr[emp + 1]
@@ -595,6 +596,13 @@ def draw(m, g, code, a, b, emp):
                 return m.emp_values[k]
         return m.emp_values[hi - 1]
     return np.int64(0)
+
+
+@njit(cache=True)
+def whole(g, x):
+    """`x` (>= 0) to a whole number without bias: floor(x + U), U uniform, is floor(x) + 1 with probability
+    x - floor(x)."""
+    return np.int64(math.floor(x + g.random()))
 
 
 @njit(cache=True)

@@ -388,20 +388,24 @@ class _Reference:
         return self.tr[j][T_EDGE_LO] + self._pick(self.split[j])
 
     def _draw(self, code: int, a: int, b: int, emp: int) -> int:
-        """Whole days (or people) from a distribution with parameters in force now; continuous ones round up."""
+        """Whole days (or people) from a distribution with parameters in force now; a continuous draw is
+        rounded down or up at random, up with probability of its fraction (the mean is kept)."""
         g, pa, pb = self.g, self.p[a], self.p[b]
         if code == FIXED:
             return max(int(round(pa)), 0)
         if code == EXPONENTIAL:
-            return math.ceil(g.exponential(pa))
-        if code == GAMMA:  # from mean and sd
-            return math.ceil(g.gamma((pa / pb) ** 2, pb * pb / pa))
-        if code == LOGNORMAL:  # from median and sigma of the log
-            return math.ceil(pa * math.exp(pb * g.standard_normal()))
-        if code == EMPIRICAL:
+            x = g.exponential(pa)
+        elif code == GAMMA:  # from mean and sd
+            x = g.gamma((pa / pb) ** 2, pb * pb / pa)
+        elif code == LOGNORMAL:  # from median and sigma of the log
+            x = pa * math.exp(pb * g.standard_normal())
+        elif code == EMPIRICAL:
             values, weights = self.empirical[emp]
             return values[self._pick(weights)]
-        raise ValueError(f"unknown distribution code {code}")
+        else:
+            raise ValueError(f"unknown distribution code {code}")
+        whole = math.floor(x)
+        return whole + (1 if self._uniform() < x - whole else 0)
 
     # --- end of day ----------------------------------------------------------------------------
     def _record(self, t: int) -> None:
