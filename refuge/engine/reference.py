@@ -428,6 +428,8 @@ def _initial(run: Run) -> np.ndarray:
 def _conservation(run: Run) -> list[str]:
     total = run.stocks.sum(axis=1)
     expected = _initial(run).sum() + np.cumsum(run.arrived.sum(axis=1))
+    if run.spawned is not None:
+        expected = expected + np.cumsum(run.spawned)
     bad = np.flatnonzero(total != expected)
     out = [f"day {d}: {total[d]} people in the system, expected {expected[d]} (initial + arrived)" for d in bad[:5]]
     if (run.stocks < 0).any() or (run.flows < 0).any() or (run.arrived < 0).any():
@@ -462,6 +464,8 @@ def _stock_balance(run: Run) -> list[str]:
     roots = np.array([root(s) for s in range(S)])
     change = np.diff(run.stocks, axis=0, prepend=_initial(run)[None, :])
     net = inflow - outflow + arrivals_into
+    if run.net_change is not None:  # route network: moves between locations and spawning
+        net = net + run.net_change
     out = []
     for r in np.unique(roots):
         members = roots == r
