@@ -22,6 +22,23 @@ app = typer.Typer(add_completion=True, no_args_is_help=True, pretty_exceptions_e
 DEFAULT_SCENARIO = "north-korea-china"
 
 
+def _show_notes() -> None:
+    """Warnings meant for users (RefugeWarning) print as one `note:` line, without a source location."""
+    import warnings
+
+    from refuge.errors import RefugeWarning
+
+    default = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, RefugeWarning):
+            typer.echo(f"note: {message}", err=True)
+        else:
+            default(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show
+
+
 def _print_version(value: bool) -> None:
     if value:
         from refuge import __version__
@@ -34,6 +51,7 @@ def _print_version(value: bool) -> None:
 def _root(version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
                                        help="print the version and exit")) -> None:
     """Simulate asylum pathways with uncertainty, traced to sources."""
+    _show_notes()
 
 
 def complete_scenario(incomplete: str) -> list[str]:
@@ -197,7 +215,7 @@ def print_experiment(exp) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from refuge.experiments.compare import OUTCOMES, fmt
+    from refuge.experiments.compare import fmt
 
     title = (f"{exp.meta['scenario_title'] or exp.meta['scenario_name']} — {exp.n_runs} runs per variant, seeds "
              f"{exp.meta['seed']}..{exp.meta['seed'] + exp.n_runs - 1}: median")
@@ -207,15 +225,17 @@ def print_experiment(exp) -> None:
         table.add_column("outcome", no_wrap=True)
         for v in exp.variants:
             table.add_column(v, justify="right")
-        for label, rows in summary.groupby("label", sort=False):
-            table.add_row(label, *[f"{fmt(r.median)} [{fmt(r.low)}, {fmt(r.high)}]" for r in rows.itertuples()])
+        for _, rows in summary.groupby("outcome", sort=False):
+            first = rows.iloc[0]
+            table.add_row(f"{first.label} ({first.unit})",
+                          *[f"{fmt(r.median)} [{fmt(r.low)}, {fmt(r.high)}]" for r in rows.itertuples()])
     else:
         table = Table(title=title)
         values = {v: " ".join(f"{k}={x:g}" for k, x in exp.variant_set(v).items()) for v in exp.variants}
         table.add_column("variant", no_wrap=True)
         table.add_column("parameters", min_width=min(40, max(len(t) for t in values.values())))
-        for label in OUTCOMES.values():
-            table.add_column(label, justify="right")
+        for o in exp.model().outcomes:
+            table.add_column(f"{o['label']} ({o['unit']})", justify="right")
         for v, rows in summary.groupby("variant", sort=False):
             table.add_row(v, values[v], *[fmt(r.median) for r in rows.itertuples()])
     console = Console()
@@ -280,7 +300,7 @@ def print_differences(result) -> None:
         for col in ("outcome", "baseline", name, "Δ median [90% of runs]", "Δ mean [95% CI]"):
             table.add_column(col, justify="left" if col == "outcome" else "right", no_wrap=col == "outcome")
         for r in rows.itertuples():
-            table.add_row(r.label, fmt(r.baseline), fmt(r.value),
+            table.add_row(f"{r.label} ({r.unit})", fmt(r.baseline), fmt(r.value),
                           f"{fmt(r.difference, True)} [{fmt(r.low, True)}, {fmt(r.high, True)}]",
                           f"{fmt(r.mean_difference, True)} [{fmt(r.mean_low, True)}, {fmt(r.mean_high, True)}]")
         console.print(table)
@@ -365,11 +385,12 @@ def print_calibration(cal, scenario: str) -> None:
                       f"{r.median:.4g}", f"{r.low:.4g} – {r.high:.4g}")
     console.print(table)
     ev = Table(title=f"evidence under the posterior predictive ({cal.predictive_runs} runs)")
-    for col in ("fact", "bound", "median [90%]", "holds in"):
+    for col in ("fact", "bound", "median [90%]", "holds in", "score"):
         ev.add_column(col, justify="left" if col in ("fact", "bound") else "right")
     for r in cal.predictive.itertuples():
         mark = "[green]" if r.share_holding >= 0.5 else "[red]"
-        ev.add_row(r.id, r.bound, f"{r.median:,.4g} [{r.low:,.4g}, {r.high:,.4g}]", f"{mark}{r.share_holding:.0%}")
+        ev.add_row(r.id, r.bound, f"{r.median:,.4g} [{r.low:,.4g}, {r.high:,.4g}]", f"{mark}{r.share_holding:.0%}",
+                   f"{r.score:.2f}")
     console.print(ev)
     for d in cal.diagnosis:
         console.print(f"[red]{d['id']}[/red] holds in {d['share_holding']:.0%} of posterior runs: {d['reason']}")
@@ -454,11 +475,11 @@ def check_command(
     cluster: Optional[str] = typer.Option(None, "--cluster", help="address of a Dask scheduler to run on"),
     format_: str = typer.Option("table", "--format", help="table (for people), json (everything) or csv "
                                 "(the evidence table)"),
-    out: Optional[Path] = typer.Option(None, "--out", help="also write evidence.csv, missions.csv and years.csv "
+    out: Optional[Path] = typer.Option(None, "--out", help="also write evidence.csv, sites.csv and years.csv "
                                        "to this directory"),
 ) -> None:
     """How well a scenario reproduces the facts it cites: each fact's simulated median and 90% interval, whether
-    its bound holds in the median run and in what share of runs; then per mission and per year figures.
+    its bound holds in the median run and in what share of runs; then per site and per year figures.
     Exits with 1 when a fact marked `required` fails in the median run."""
     import json
 
@@ -482,7 +503,7 @@ def check_command(
         sys.stdout.write(result.facts.to_csv(index=False))
     if out is not None:
         files = [write_frame(df, out / f"{name}.csv") for name, df in
-                 (("evidence", result.facts), ("missions", result.missions), ("years", result.yearly))]
+                 (("evidence", result.facts), ("sites", result.sites), ("years", result.yearly))]
         typer.echo("wrote " + ", ".join(str(f) for f in files), err=format_ != "table")
     if result.failed_required:
         raise typer.Exit(1)
@@ -495,6 +516,12 @@ def validate(scenario: str = typer.Argument(..., help="scenario YAML file")) -> 
     sc = model.scenario
     typer.echo(f"{scenario}: ok — {len(sc.states)} states, {len(sc.transitions)} transitions, "
                f"{len(sc.parameters)} parameters, {len(sc.rules)} rules, {len(sc.evidence)} evidence entries")
+    from refuge.evidence.outcomes import outcome_counts, outcome_text
+
+    typer.echo("outcomes" + ("" if sc.outcomes else " (defaults by state kind; declare `outcomes:` to name your own)")
+               + ":")
+    for o in model.outcomes:
+        typer.echo(f"  {o['name']}: {outcome_text(o)} — {outcome_counts(o)}")
 
 
 @app.command()

@@ -26,6 +26,10 @@ class RefugeError(Exception):
     """Base class of errors refuge reports to users without a traceback."""
 
 
+class RefugeWarning(UserWarning):
+    """Something a user should know that does not stop the work (the CLI prints it as one line)."""
+
+
 class ScenarioError(RefugeError):
     def __init__(self, origin: str, problems: list[Problem]):
         self.origin = origin

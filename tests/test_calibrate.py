@@ -151,11 +151,11 @@ def test_interrupted_mid_generation_resumes_reusing_finished_simulations(scenari
 
     with pytest.raises(KeyboardInterrupt):
         calibrate(scenario, tmp_path, Settings(**SMALL), progress=interrupt)
-    assert list((tmp_path / "pending").glob("generation-2.pkl"))
+    assert list((tmp_path / "pending").glob("generation-2.jsonl"))
     cal = calibrate(scenario, tmp_path, Settings(**SMALL), predictive_runs=20)
     assert cal.reused > 0
     pd.testing.assert_frame_equal(posterior(tmp_path), posterior(small_run))
-    assert not list((tmp_path / "pending").glob("*.pkl"))
+    assert not list((tmp_path / "pending").glob("generation-*"))
 
 
 def test_continuing_with_other_settings_or_another_scenario_is_refused(scenario, small_run):

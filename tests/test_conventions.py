@@ -158,3 +158,31 @@ def test_notebook_progress_is_a_line_rewritten_in_place():
     bar.close()
     text = out.getvalue()
     assert text.count("\r") == 4 and "4/4 (100%)" in text and text.endswith("\n")
+
+
+# --- sources a reader can check --------------------------------------------------------------------------
+
+
+def test_a_source_cites_a_reference_by_key_and_a_wrong_key_is_named(tmp_path):
+    data = yaml.safe_load(TOY.read_text())
+    data["sources"] = {"unhcr-2024": {"publisher": "UNHCR", "date": "2024-06-13", "headline": "Global Trends",
+                                      "url": "https://www.unhcr.org/global-trends"}}
+    name = next(iter(data["parameters"]))
+    data["parameters"][name] = {"value": data["parameters"][name]["value"],
+                                "source": {"ref": "unhcr-2024", "fact": "a share we read from a table"}}
+    path = tmp_path / "cited.yaml"
+    path.write_text(yaml.safe_dump(data))
+    sc = refuge.load(path).scenario
+    text = sc.cite(sc.parameters[name].source)
+    assert text == ('UNHCR, 13 June 2024, "Global Trends". https://www.unhcr.org/global-trends — a share we read '
+                    "from a table")
+    data["parameters"][name]["source"]["ref"] = "unhcr-2042"
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(ScenarioError) as err:
+        refuge.load(path)
+    assert (f"parameters.{name}.source.ref: expected the key of an entry of `sources:`; found `unhcr-2042` "
+            "(did you mean `unhcr-2024`?)") in str(err.value)
+    data["parameters"][name]["source"]["file"] = "notes.txt"
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(ScenarioError, match="exactly one of ref, file"):
+        refuge.read(path)

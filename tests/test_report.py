@@ -89,7 +89,7 @@ def test_report_says_what_was_run(page, experiment):
 
 def test_report_shows_outcomes_differences_and_waits(page):
     words = page[1].words
-    for label in ("waiting in missions, mean per day", "arrivals at a destination", "forced returns"):
+    for label in ("in refuge, mean per day (people)", "arrivals at a destination (people)", "returns (people)"):
         assert label in words
     assert "What if: differences from baseline" in words
     assert "paired" in words

@@ -29,6 +29,8 @@ who settles in a camp becomes a count again.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import njit
 
@@ -57,125 +59,141 @@ def taper(people, capacity, buffer, scaling):
 
 
 @njit(cache=True)
-def link_weights(loc, closed, adj_ptr, adj_link, link_to, km, score, people, capacity, mv, awareness, out):
+def taper_w(people, capacity, buffer, scaling, power):
+    f = taper(people, capacity, buffer, scaling)
+    if power == 1.0 or f == 1.0:
+        return f
+    return f ** power
+
+
+@njit(cache=True)
+def geometric0(u, p):
+    """Failures before the first success of daily trials with chance p, from a uniform u (huge when p is 0)."""
+    if p >= 1.0:
+        return 0
+    if p <= 0.0:
+        return 1 << 40
+    q = 1.0 - p
+    if p >= 0.2:  # a few comparisons beat a logarithm: P(k or more) = q ** k
+        k = 0
+        thr = q
+        while u < thr:
+            k += 1
+            thr *= q
+        return k
+    return int(math.floor(math.log(1.0 - u) / math.log(q)))
+
+
+@njit(cache=True)
+def link_weights(loc, closed, adj_ptr, adj_link, link_to, base, people, capacity, capbuf, capscale, wpow,
+                 awareness, out):
     """Weights of the open routes out of `loc` into out[:n]; returns n (0: nowhere to go)."""
     n = 0
     for j in range(adj_ptr[loc], adj_ptr[loc + 1]):
         k = adj_link[j]
         if closed[k]:
             continue
+        w = base[k]
         end = link_to[k]
-        if awareness == 0:
-            w = 1.0
-        else:
-            w = ((mv[MV_WSOFT] + score[end]) / (mv[MV_DSOFT] + km[k]) ** mv[MV_DPOW]
-                 * taper(people[end], capacity[end], mv[MV_CAPBUF], mv[MV_CAPSCALE]))
-            w = w ** mv[MV_WPOW]
+        if awareness != 0 and capacity[end] >= 0:
+            w *= taper_w(people[end], capacity[end], capbuf, capscale, wpow)
         out[n] = w
         n += 1
     return n
 
 
-@njit(cache=True)
-def pick_route(g, loc, closed, adj_ptr, adj_link, link_to, km, score, people, capacity, mv, awareness, buf):
-    """A route out of `loc` drawn by weight (equal weights when all are zero); -1 when none is open."""
-    n = link_weights(loc, closed, adj_ptr, adj_link, link_to, km, score, people, capacity, mv, awareness, buf)
-    if n == 0:
-        return -1
-    total = 0.0
-    for i in range(n):
-        total += buf[i]
-    u = g.random() * (total if total > 0 else n)
-    acc = 0.0
-    chosen = n - 1
-    for i in range(n):
-        acc += buf[i] if total > 0 else 1.0
-        if u < acc:
-            chosen = i
-            break
-    i = 0
-    for j in range(adj_ptr[loc], adj_ptr[loc + 1]):
-        k = adj_link[j]
-        if closed[k]:
-            continue
-        if i == chosen:
-            return k
-        i += 1
-    return -1
+POOL_AFTER = 8  # nights of rest after which recent travel (halved each night, now < 0.004) is taken as 0
 
 
-@njit(cache=True)
-def full_camp(end, kind, people, capacity, mv):
-    """Flee does not set out for a camp whose taper is under 0.5."""
-    return (kind[end] == CAMP or kind[end] == IDPCAMP) and taper(
-        people[end], capacity[end], mv[MV_CAPBUF], mv[MV_CAPSCALE]) < 0.5
+# People not counted in a place are kept one by one in columns of a fixed size (everyone who can ever be in
+# the network), so that no array is ever reallocated inside the loop: loc (place, or the start of the route
+# while travelling), link (-1 at a place, -2 a free slot), fresh (no route completed yet), recent and rday
+# (recent travel as of the end of day rday), dep (day set out), m0 (km already covered that day), v (km a day
+# on this route). Each person is in at most one day's list of events (doubly linked through ev_next/ev_prev):
+# kind 0 = try to leave a place that day, 1 = arrive at the end of the route that day.
 
 
-@njit(cache=True)
-def _grow(a, n):
-    out = np.empty(max(2 * a.size, n), a.dtype)
-    out[:a.size] = a
-    return out
-
-
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def network_kernel(days, pbase, loc_kind, loc_foreign, loc_pop, loc_cap, link_from, link_to, link_km, adj_ptr,
                    adj_link, link_closed, conflict, conflict_start, spawn, spawn_time, decay, decay_interval,
                    move, start_on_foot, avoid_short, awareness, initial, g):
     """Run the network for `days` days. Returns (people at each location at the end of each day, people on
-    routes, people entering each location (arriving or spawned), people spawned)."""
+    routes, people entering each location (arriving or spawned), people spawned).
+
+    People at a place are visited only on the day they next try to leave (a geometric draw from the place's
+    move chance, drawn again when that chance changes), and people on a route only on the day they arrive,
+    so the cost grows with the moves, not with people x days."""
     L = loc_kind.size
     K = link_from.size
+    T = days
+    N = initial.sum() + spawn[:T].sum() + 1
     is_camp = (loc_kind == CAMP) | (loc_kind == IDPCAMP)
-    # camps: counts of people who have not travelled yet (fresh) and who have
-    camp_fresh = np.zeros(L, np.int64)
-    camp_vet = np.zeros(L, np.int64)
-    people = np.zeros(L, np.float64)  # residents per location (for the taper)
-    # everyone else, one by one
-    cap0 = 1024
-    p_loc = np.empty(cap0, np.int64)      # location, or the route's start while travelling
-    p_link = np.empty(cap0, np.int64)     # route travelled, -1 at a place
-    p_prog = np.empty(cap0, np.float64)   # km covered on the route
-    p_fresh = np.empty(cap0, np.bool_)    # has not completed a route yet
-    p_recent = np.empty(cap0, np.float64)
-    p_moved = np.empty(cap0, np.float64)  # km today
-    p_back = np.empty(cap0, np.bool_)     # the route closed under them: turn back on arrival
+    cnt_fresh = np.zeros(L, np.int64)  # people counted at a place: not travelled yet ...
+    cnt_vet = np.zeros(L, np.int64)    # ... and travelled
+    people = np.zeros(L, np.float64)   # everyone at each place (counted or one by one)
+    # closures: a route closing on a day turns back those on it; the next day each place has an open route
+    closing = np.zeros((T + 1, K), np.int64)
+    for k in range(K):
+        acc = 0
+        for t in range(T):
+            if link_closed[t, k] and (t == 0 or not link_closed[t - 1, k]):
+                acc += 1
+            closing[t + 1, k] = acc
+    next_open = np.full((T + 1, L), T, np.int64)
+    for t in range(T - 1, -1, -1):
+        for l in range(L):
+            next_open[t, l] = next_open[t + 1, l]
+            for j in range(adj_ptr[l], adj_ptr[l + 1]):
+                if not link_closed[t, adj_link[j]]:
+                    next_open[t, l] = t
+                    break
+    p_loc = np.zeros(N, np.int64)
+    p_link = np.full(N, -2, np.int64)
+    p_fresh = np.zeros(N, np.bool_)
+    p_recent = np.zeros(N, np.float64)
+    p_rday = np.zeros(N, np.int64)
+    p_dep = np.zeros(N, np.int64)
+    p_m0 = np.zeros(N, np.float64)
+    p_v = np.zeros(N, np.float64)
+    ev_day = np.full(N, -1, np.int64)
+    ev_kind = np.zeros(N, np.int64)
+    ev_next = np.full(N, -1, np.int64)
+    ev_prev = np.full(N, -1, np.int64)
+    head = np.full((2, T + 1), -1, np.int64)
+    free = np.zeros(N, np.int64)
+    n_free = 0
     n = 0
-    for l in range(L):
-        if is_camp[l]:
-            camp_fresh[l] = initial[l]
-        else:
-            need = n + initial[l]
-            if need > p_loc.size:
-                p_loc, p_link, p_prog = _grow(p_loc, need), _grow(p_link, need), _grow(p_prog, need)
-                p_fresh, p_recent = _grow(p_fresh, need), _grow(p_recent, need)
-                p_moved, p_back = _grow(p_moved, need), _grow(p_back, need)
-            for _ in range(initial[l]):
-                p_loc[n], p_link[n], p_prog[n], p_fresh[n] = l, -1, 0.0, True
-                p_recent[n], p_moved[n], p_back[n] = 0.0, 0.0, False
-                n += 1
-        people[l] = initial[l]
 
-    stocks = np.zeros((days, L), np.int64)
-    on_routes = np.zeros(days, np.int64)
-    entered = np.zeros((days, L), np.int64)
-    spawned = np.zeros(days, np.int64)
+    stocks = np.zeros((T, L), np.int64)
+    on_routes = np.zeros(T, np.int64)
+    entered = np.zeros((T, L), np.int64)
+    spawned = np.zeros(T, np.int64)
     score = np.ones(L)
     mc = np.zeros(L)
+    mc_prev = np.full(L, -1.0)
     capacity = np.full(L, -1.0)
     km = np.zeros(K)
     mv = np.zeros(move.size)
     closed = np.zeros(K, np.bool_)
     buf = np.zeros(max(K, 1))
+    base = np.zeros(K)
     wts = np.zeros(L)
-    settle = np.zeros(cap0, np.bool_)
-    for t in range(days):
+    half = np.zeros(64)  # 0.5 ** n (0 from 63 on: below any recent travel that matters)
+    for j in range(63):
+        half[j] = 0.5 ** j
+    travelling = 0
+    for l in range(L):
+        people[l] = initial[l]
+    for t in range(T):
         pv = pbase[t]
         for i in range(move.size):
             mv[i] = pv[move[i]]
         for k in range(K):
             km[k] = pv[link_km[k]]
-        # 1. places
+            closed[k] = link_closed[t, k]
+        S = mv[MV_SPEED]
+        capbuf, capscale, wpow = mv[MV_CAPBUF], mv[MV_CAPSCALE], mv[MV_WPOW]
+        # 1. places: score and move chance
         for l in range(L):
             capacity[l] = pv[loc_cap[l]] if loc_cap[l] >= 0 else -1.0
             s = 1.0
@@ -196,6 +214,59 @@ def network_kernel(days, pbase, loc_kind, loc_foreign, loc_pop, loc_cap, link_fr
             else:
                 mc[l] = mv[MV_MC_TOWN]
             score[l] = s
+        for k in range(K):
+            if awareness == 0:
+                base[k] = 1.0
+            else:
+                base[k] = ((mv[MV_WSOFT] + score[link_to[k]]) / (mv[MV_DSOFT] + km[k]) ** mv[MV_DPOW]) \
+                    ** mv[MV_WPOW]
+        if t == 0:  # people placed at the start: counted in camps, one by one elsewhere
+            for l in range(L):
+                if is_camp[l]:
+                    cnt_fresh[l] = initial[l]
+                    continue
+                for _ in range(initial[l]):
+                    if n_free > 0:
+                        n_free -= 1
+                        i = free[n_free]
+                    else:
+                        i = n
+                        n += 1
+                    p_loc[i], p_link[i], p_fresh[i], p_recent[i], p_rday[i] = l, -1, True, 0.0, -1
+                    day = t + geometric0(g.random(), mc[l])
+                    if day < T:  # into the list of that day (try to leave)
+                        ev_day[i], ev_kind[i] = day, 0
+                        h_ = head[0, day]
+                        ev_next[i], ev_prev[i] = h_, -1
+                        if h_ >= 0:
+                            ev_prev[h_] = i
+                        head[0, day] = i
+                    else:
+                        ev_day[i] = -1
+        # a place whose move chance changed: its people draw their next try again (memoryless)
+        for l in range(L):
+            if t > 0 and not is_camp[l] and mc[l] != mc_prev[l]:
+                for i in range(n):
+                    if p_link[i] != -1 or p_loc[i] != l:
+                        continue
+                    if ev_day[i] >= 0:  # out of its list
+                        if ev_prev[i] >= 0:
+                            ev_next[ev_prev[i]] = ev_next[i]
+                        else:
+                            head[ev_kind[i], ev_day[i]] = ev_next[i]
+                        if ev_next[i] >= 0:
+                            ev_prev[ev_next[i]] = ev_prev[i]
+                    day = t + geometric0(g.random(), mc[l])
+                    if day < T:  # into the list of that day (try to leave)
+                        ev_day[i], ev_kind[i] = day, 0
+                        h_ = head[0, day]
+                        ev_next[i], ev_prev[i] = h_, -1
+                        if h_ >= 0:
+                            ev_prev[h_] = i
+                        head[0, day] = i
+                    else:
+                        ev_day[i] = -1
+            mc_prev[l] = mc[l]
         # 2. spawning
         if spawn[t] > 0:
             ts = spawn_time[t]
@@ -205,161 +276,282 @@ def network_kernel(days, pbase, loc_kind, loc_foreign, loc_pop, loc_cap, link_fr
                 wts[l] = pv[loc_pop[l]] * c * decay_factor(ts - conflict_start[ts, l], decay, decay_interval) \
                     if c > 0 else 0.0
                 total += wts[l]
-            if total > 0:
-                left = spawn[t]
-                rest = total
-                for l in range(L):
-                    if left == 0:
-                        break
-                    if wts[l] <= 0:
-                        continue
-                    k_l = left if wts[l] >= rest else g.binomial(left, min(1.0, wts[l] / rest))
-                    rest -= wts[l]
-                    if k_l == 0:
-                        continue
-                    left -= k_l
-                    spawned[t] += k_l
-                    entered[t, l] += k_l
-                    people[l] += k_l
-                    if is_camp[l]:
-                        camp_fresh[l] += k_l
-                        continue
-                    need = n + k_l
-                    if need > p_loc.size:
-                        p_loc, p_link, p_prog = _grow(p_loc, need), _grow(p_link, need), _grow(p_prog, need)
-                        p_fresh, p_recent = _grow(p_fresh, need), _grow(p_recent, need)
-                        p_moved, p_back = _grow(p_moved, need), _grow(p_back, need)
-                    for _ in range(k_l):
-                        p_loc[n], p_link[n], p_prog[n], p_fresh[n] = l, -1, 0.0, True
-                        p_recent[n], p_moved[n], p_back[n] = 0.0, 0.0, False
+            left = spawn[t] if total > 0 else 0
+            rest = total
+            for l in range(L):
+                if left == 0:
+                    break
+                if wts[l] <= 0:
+                    continue
+                k_l = left if wts[l] >= rest else g.binomial(left, min(1.0, wts[l] / rest))
+                rest -= wts[l]
+                if k_l == 0:
+                    continue
+                left -= k_l
+                spawned[t] += k_l
+                entered[t, l] += k_l
+                people[l] += k_l
+                if is_camp[l]:
+                    cnt_fresh[l] += k_l
+                    continue
+                for _ in range(k_l):
+                    if n_free > 0:
+                        n_free -= 1
+                        i = free[n_free]
+                    else:
+                        i = n
                         n += 1
-        # 3. closures: people on a route that closes today turn back when they reach its end
-        for k in range(K):
-            now = link_closed[t, k]
-            if now and (t == 0 or not link_closed[t - 1, k]):
-                for i in range(n):
-                    if p_link[i] == k:
-                        p_back[i] = True
-            closed[k] = now
-        # 4. decisions: camps by counts, everyone else one by one
+                    p_loc[i], p_link[i], p_fresh[i], p_recent[i], p_rday[i] = l, -1, True, 0.0, t - 1
+                    day = t + geometric0(g.random(), mc[l])
+                    if day < T:  # into the list of that day (try to leave)
+                        ev_day[i], ev_kind[i] = day, 0
+                        h_ = head[0, day]
+                        ev_next[i], ev_prev[i] = h_, -1
+                        if h_ >= 0:
+                            ev_prev[h_] = i
+                        head[0, day] = i
+                    else:
+                        ev_day[i] = -1
+        # 3. decisions: people counted at a place (camps; people long kept from a full camp) by binomial draws
         for l in range(L):
-            if not is_camp[l] or camp_fresh[l] + camp_vet[l] == 0:
+            if cnt_fresh[l] + cnt_vet[l] == 0:
                 continue
-            m = link_weights(l, closed, adj_ptr, adj_link, link_to, km, score, people, capacity, mv, awareness, buf)
+            m = link_weights(l, closed, adj_ptr, adj_link, link_to, base, people, capacity, capbuf, capscale, wpow,
+                             awareness, buf)
             if m == 0:
                 continue
             wsum = 0.0
-            for i in range(m):
-                wsum += buf[i]
+            for j in range(m):
+                wsum += buf[j]
             for cls in range(2):
-                stay = camp_fresh[l] if cls == 0 else camp_vet[l]
+                stay = cnt_fresh[l] if cls == 0 else cnt_vet[l]
                 leave = g.binomial(stay, mc[l]) if stay > 0 else 0
                 if leave == 0:
                     continue
                 rest = wsum if wsum > 0 else float(m)
-                i = 0
+                jj = 0
                 for j in range(adj_ptr[l], adj_ptr[l + 1]):
                     k = adj_link[j]
                     if closed[k]:
                         continue
-                    w = buf[i] if wsum > 0 else 1.0
-                    i += 1
+                    w = buf[jj] if wsum > 0 else 1.0
+                    jj += 1
                     if leave == 0:
                         break
                     go = leave if w >= rest else g.binomial(leave, min(1.0, w / rest))
                     rest -= w
                     leave -= go
-                    if go == 0 or full_camp(link_to[k], loc_kind, people, capacity, mv):
+                    end = link_to[k]
+                    if go == 0 or (is_camp[end] and capacity[end] >= 0 and
+                                   taper(people[end], capacity[end], capbuf, capscale) < 0.5):
                         continue
                     if cls == 0:
-                        camp_fresh[l] -= go
+                        cnt_fresh[l] -= go
                     else:
-                        camp_vet[l] -= go
+                        cnt_vet[l] -= go
                     people[l] -= go
-                    need = n + go
-                    if need > p_loc.size:
-                        p_loc, p_link, p_prog = _grow(p_loc, need), _grow(p_link, need), _grow(p_prog, need)
-                        p_fresh, p_recent = _grow(p_fresh, need), _grow(p_recent, need)
-                        p_moved, p_back = _grow(p_moved, need), _grow(p_back, need)
+                    v = mv[MV_WALK] if (cls == 0 and start_on_foot) else S
                     for _ in range(go):
-                        p_loc[n], p_link[n], p_prog[n], p_fresh[n] = l, k, 0.0, cls == 0
-                        p_recent[n], p_moved[n], p_back[n] = 0.0, 0.0, False
-                        n += 1
-        first_new = n  # people who left a camp today are on their route already
-        for i in range(first_new):
-            if p_link[i] >= 0:
-                continue
+                        if n_free > 0:
+                            n_free -= 1
+                            i = free[n_free]
+                        else:
+                            i = n
+                            n += 1
+                        p_loc[i], p_fresh[i], p_recent[i], p_rday[i] = l, cls == 0, 0.0, t - 1
+                        p_link[i], p_dep[i], p_m0[i], p_v[i] = k, t, 0.0, v
+                        travelling += 1
+                        day = t + int(math.floor(km[k] / v))
+                        if day < T:  # into the list of that day (arrive)
+                            ev_day[i], ev_kind[i] = day, 1
+                            h_ = head[1, day]
+                            ev_next[i], ev_prev[i] = h_, -1
+                            if h_ >= 0:
+                                ev_prev[h_] = i
+                            head[1, day] = i
+                        else:
+                            ev_day[i] = -1
+        # ... and people one by one whose try is today
+        i = head[0, t]
+        while i >= 0:
+            nxt_i = ev_next[i]
             l = p_loc[i]
-            if g.random() >= mc[l]:
-                continue
-            k = pick_route(g, l, closed, adj_ptr, adj_link, link_to, km, score, people, capacity, mv, awareness, buf)
-            if k < 0 or full_camp(link_to[k], loc_kind, people, capacity, mv):
-                continue
-            p_link[i], p_prog[i], p_back[i] = k, 0.0, False
-            people[l] -= 1
-        # 5. travel, with further decisions on arrival
-        if settle.size < n:
-            settle = np.zeros(p_loc.size, np.bool_)
-        for i in range(n):
-            settle[i] = False
-            while p_link[i] >= 0:
-                k = p_link[i]
-                speed = mv[MV_WALK] if (p_fresh[i] and start_on_foot) else mv[MV_SPEED]
-                p_prog[i] += speed
-                p_moved[i] += speed
-                if p_prog[i] <= km[k]:
-                    break
-                p_fresh[i] = False
-                p_moved[i] += km[k] - p_prog[i]
-                p_link[i] = -1
-                if p_back[i]:
-                    p_back[i] = False
-                    people[p_loc[i]] += 1
-                    break
-                l = link_to[k]
-                p_loc[i] = l
-                people[l] += 1
+            # route choice, written out (a helper taking these arrays costs more than the choice)
+            lo_, hi_ = adj_ptr[l], adj_ptr[l + 1]
+            tot_ = 0.0
+            n_ = 0
+            for j_ in range(lo_, hi_):
+                k_ = adj_link[j_]
+                w_ = 0.0
+                if not closed[k_]:
+                    n_ += 1
+                    w_ = base[k_]
+                    end_ = link_to[k_]
+                    if awareness != 0 and capacity[end_] >= 0 and people[end_] > capbuf * capacity[end_] * capscale:
+                        w_ *= taper_w(people[end_], capacity[end_], capbuf, capscale, wpow)
+                buf[j_ - lo_] = w_
+                tot_ += w_
+            k = -1
+            if n_ > 0:
+                x_ = g.random() * (tot_ if tot_ > 0 else n_)
+                for j_ in range(lo_, hi_):
+                    k_ = adj_link[j_]
+                    if closed[k_]:
+                        continue
+                    k = k_
+                    x_ -= buf[j_ - lo_] if tot_ > 0 else 1.0
+                    if x_ < 0:
+                        break
+            full_ = k >= 0 and is_camp[link_to[k]] and capacity[link_to[k]] >= 0 and \
+                taper(people[link_to[k]], capacity[link_to[k]], capbuf, capscale) < 0.5
+            if k >= 0 and not full_:
+                v = mv[MV_WALK] if (p_fresh[i] and start_on_foot) else S
+                p_link[i], p_dep[i], p_m0[i], p_v[i] = k, t, 0.0, v
+                people[l] -= 1
+                travelling += 1
+                day = t + int(math.floor(km[k] / v))
+                if day < T:  # into the list of that day (arrive)
+                    ev_day[i], ev_kind[i] = day, 1
+                    h_ = head[1, day]
+                    ev_next[i], ev_prev[i] = h_, -1
+                    if h_ >= 0:
+                        ev_prev[h_] = i
+                    head[1, day] = i
+                else:
+                    ev_day[i] = -1
+            elif k >= 0 and t - p_rday[i] >= POOL_AFTER:
+                # kept from a full camp after resting long enough that their recent travel no longer matters:
+                # they join the place's count (and leave by the daily binomial draw)
+                if p_fresh[i]:
+                    cnt_fresh[l] += 1
+                else:
+                    cnt_vet[l] += 1
+                p_link[i] = -2
+                ev_day[i] = -1
+                free[n_free] = i
+                n_free += 1
+            else:
+                nxt = next_open[t + 1, l] if k < 0 else t + 1
+                day = nxt + geometric0(g.random(), mc[l]) if nxt < T else T
+                if day < T:  # into the list of that day (try to leave)
+                    ev_day[i], ev_kind[i] = day, 0
+                    h_ = head[0, day]
+                    ev_next[i], ev_prev[i] = h_, -1
+                    if h_ >= 0:
+                        ev_prev[h_] = i
+                    head[0, day] = i
+                else:
+                    ev_day[i] = -1
+            i = nxt_i
+        # 4. arrivals today, with further decisions on arrival
+        i = head[1, t]
+        while i >= 0:
+            nxt_i = ev_next[i]
+            k = p_link[i]
+            d = p_dep[i]
+            v = p_v[i]
+            # recent travel as of last night, and km covered today
+            r = p_recent[i] * half[min(max(d - 1 - p_rday[i], 0), 63)]
+            if t == d:
+                moved = p_m0[i] + km[k]
+            else:
+                r = (r + (p_m0[i] + v) / S) / 2.0
+                f = half[min(t - d - 1, 63)]
+                r = r * f + (v / S) * (1.0 - f)
+                moved = km[k] - (t - d) * v
+            p_fresh[i] = False
+            p_link[i] = -1
+            travelling -= 1
+            back = closing[t + 1, k] - closing[d + 1, k] > 0
+            l = link_from[k] if back else link_to[k]
+            p_loc[i] = l
+            people[l] += 1
+            if not back:
                 entered[t, l] += 1
-                if p_moved[i] >= speed:
-                    break
+            going = False
+            while not back and moved < v:
                 chance = mc[l]
-                if avoid_short and not is_camp[l] and conflict[t, l] <= 0 and \
-                        (p_recent[i] + p_moved[i] / mv[MV_SPEED]) / 2.0 < 0.5:
+                if avoid_short and not is_camp[l] and conflict[t, l] <= 0 and (r + moved / S) / 2.0 < 0.5:
                     chance = 1.0
                 if g.random() >= chance:
                     break
-                k2 = pick_route(g, l, closed, adj_ptr, adj_link, link_to, km, score, people, capacity, mv,
-                                awareness, buf)
-                if k2 < 0 or full_camp(link_to[k2], loc_kind, people, capacity, mv):
+                # route choice, written out (a helper taking these arrays costs more than the choice)
+                lo_, hi_ = adj_ptr[l], adj_ptr[l + 1]
+                tot_ = 0.0
+                n_ = 0
+                for j_ in range(lo_, hi_):
+                    k_ = adj_link[j_]
+                    w_ = 0.0
+                    if not closed[k_]:
+                        n_ += 1
+                        w_ = base[k_]
+                        end_ = link_to[k_]
+                        if awareness != 0 and capacity[end_] >= 0 and people[end_] > capbuf * capacity[end_] * capscale:
+                            w_ *= taper_w(people[end_], capacity[end_], capbuf, capscale, wpow)
+                    buf[j_ - lo_] = w_
+                    tot_ += w_
+                k2 = -1
+                if n_ > 0:
+                    x_ = g.random() * (tot_ if tot_ > 0 else n_)
+                    for j_ in range(lo_, hi_):
+                        k_ = adj_link[j_]
+                        if closed[k_]:
+                            continue
+                        k2 = k_
+                        x_ -= buf[j_ - lo_] if tot_ > 0 else 1.0
+                        if x_ < 0:
+                            break
+                full_ = k2 >= 0 and is_camp[link_to[k2]] and capacity[link_to[k2]] >= 0 and \
+                    taper(people[link_to[k2]], capacity[link_to[k2]], capbuf, capscale) < 0.5
+                if k2 < 0 or full_:
                     break
-                p_link[i], p_prog[i], p_back[i] = k2, 0.0, False
                 people[l] -= 1
-            if p_link[i] < 0 and is_camp[p_loc[i]]:
-                settle[i] = True
-                if p_fresh[i]:
-                    camp_fresh[p_loc[i]] += 1
-                else:
-                    camp_vet[p_loc[i]] += 1
-        # end of the day: recent travel, settled people become counts, stocks
-        kept = 0
-        for i in range(n):
-            if settle[i]:
-                continue
-            p_recent[i] = (p_recent[i] + p_moved[i] / mv[MV_SPEED]) / 2.0
-            p_moved[i] = 0.0
-            if kept != i:
-                p_loc[kept], p_link[kept], p_prog[kept], p_fresh[kept] = p_loc[i], p_link[i], p_prog[i], p_fresh[i]
-                p_recent[kept], p_moved[kept], p_back[kept] = p_recent[i], p_moved[i], p_back[i]
-            kept += 1
-        n = kept
-        for l in range(L):
-            stocks[t, l] = camp_fresh[l] + camp_vet[l] if is_camp[l] else 0
-        travelling = 0
-        for i in range(n):
-            if p_link[i] >= 0:
+                v = S
+                if km[k2] < v:  # arrives today too: decides again there
+                    moved += km[k2]
+                    l = link_to[k2]
+                    people[l] += 1
+                    entered[t, l] += 1
+                    p_loc[i] = l
+                    continue
+                p_link[i], p_dep[i], p_m0[i], p_v[i] = k2, t, moved, v
+                p_recent[i], p_rday[i] = r, t - 1
                 travelling += 1
-            else:
-                stocks[t, p_loc[i]] += 1
+                day = t + int(math.floor(km[k2] / v))
+                if day < T:  # into the list of that day (arrive)
+                    ev_day[i], ev_kind[i] = day, 1
+                    h_ = head[1, day]
+                    ev_next[i], ev_prev[i] = h_, -1
+                    if h_ >= 0:
+                        ev_prev[h_] = i
+                    head[1, day] = i
+                else:
+                    ev_day[i] = -1
+                going = True
+                break
+            if not going:
+                # staying at l: recent travel as of tonight; a camp takes them as a count
+                p_recent[i], p_rday[i] = (r + moved / S) / 2.0, t
+                if is_camp[l]:
+                    cnt_vet[l] += 1
+                    p_link[i] = -2
+                    ev_day[i] = -1
+                    free[n_free] = i
+                    n_free += 1
+                else:
+                    day = t + 1 + geometric0(g.random(), mc[l])
+                    if day < T:  # into the list of that day (try to leave)
+                        ev_day[i], ev_kind[i] = day, 0
+                        h_ = head[0, day]
+                        ev_next[i], ev_prev[i] = h_, -1
+                        if h_ >= 0:
+                            ev_prev[h_] = i
+                        head[0, day] = i
+                    else:
+                        ev_day[i] = -1
+            i = nxt_i
+        for l in range(L):
+            stocks[t, l] = int(people[l] + 0.5)
         on_routes[t] = travelling
     return stocks, on_routes, entered, spawned
 

@@ -1,13 +1,14 @@
-"""How well a scenario reproduces the facts it cites, over an ensemble; and what each run says per mission and year.
+"""How well a scenario reproduces the facts it cites, over an ensemble; and what each run says per site and year.
 
     from refuge.evidence.check import check
     result = check("north-korea-china", runs=200, seed=0)
-    result.facts        # one row per evidence fact: median, 90% interval, holds in the median run, share of runs
-    result.missions     # per mission: person-days sheltered, daily supply needs, waits, days closed
-    result.years        # per calendar year: entries, arrests, returns, arrivals at a destination
+    result.facts        # one row per evidence fact: median, 90% interval, holds in the median run, share of runs,
+                        # best share any rate could reach, probability score (refuge.evidence.scores)
+    result.sites        # per site: entries, person-days, occupancy, days closed, waits, daily supply needs
+    result.yearly       # per calendar year: the scenario's total outcomes (its `outcomes:`, or defaults by kind)
     result.failed_required   # ids of required facts whose bound fails in the median run
 
-For one run, `mission_table(run)` and `year_table(run)` give the same per-mission and per-year figures.
+For one run, `site_table(run)` and `year_table(run)` give the same per-site and per-year figures.
 
 Run `r` uses seed `seed + r`, whatever the number of workers, so a check is reproducible.
 """
@@ -22,50 +23,45 @@ from typing import Any
 import numpy as np
 
 from refuge.evidence.measures import measure_all
+from refuge.evidence.outcomes import outcome_text, outcomes_by_year, yearly_outcomes
 from refuge.evidence.series import series_table, simulate_all
-from refuge.model.compiler import T_SRC, Model
+from refuge.model.compiler import A_TARGET, T_SRC, Model
 from refuge.results.run import Run
 
 DEFAULT_RUNS = 200
 SERIAL_BELOW = 16  # fewer runs than this are not worth starting worker processes for
 LEVEL = 0.90
 
-# Per-mission figures of one run, in this order.
-MISSION_METRICS = ("entries", "person_days", "mean_occupancy", "peak_occupancy", "days_closed", "wait_median",
-                   "wait_p90", "wait_longest")
-YEAR_METRICS = ("entries", "arrests", "returns", "arrivals")
+# Per-site figures of one run, in this order.
+SITE_METRICS = ("entries", "person_days", "mean_occupancy", "peak_occupancy", "days_closed", "wait_median",
+                "wait_p90", "wait_longest")
 
 
 # --- one run ---------------------------------------------------------------------------------------------
 
 
-def mission_sites(model: Model) -> list[int]:
-    """Sites that hold at least one refuge state (embassies, consulates)."""
-    return sorted({int(model.state_site[s]) for s, k in enumerate(model.state_kinds)
-                   if k == "refuge" and model.state_site[s] >= 0})
+def report_sites(model: Model) -> list[int]:
+    """Sites that hold at least one state (an embassy compound, a camp, a reception centre), in file order."""
+    return sorted({int(n) for n in model.state_site if n >= 0})
 
 
 def supplies(model: Model) -> list[str]:
-    """Every supply item named by a mission site, in first-seen order."""
+    """Every supply item named by a site, in first-seen order."""
     items: list[str] = []
-    for n in mission_sites(model):
+    for n in report_sites(model):
         for item in model.scenario.sites[n].supplies:
             if item not in items:
                 items.append(item)
     return items
 
 
-def _edge_kinds(model: Model) -> tuple[np.ndarray, np.ndarray]:
-    if not model.edge_names:
-        return np.array([], str), np.array([], str)
-    kinds = np.array(model.state_kinds)
-    return kinds[model.trans[model.edge_trans, T_SRC]], kinds[model.edge_target]
-
-
-def _into(model: Model, kind: str) -> np.ndarray:
-    """Edges entering a state of `kind` from a state of another kind (a move between two cells is not an entry)."""
-    src, dst = _edge_kinds(model)
-    return np.flatnonzero((dst == kind) & (src != kind))
+def _entering(model: Model, site: int) -> tuple[list[int], list[int]]:
+    """(edges, arrival streams) that bring people into a site's states from outside the site."""
+    inside = model.state_site == site
+    src = model.trans[model.edge_trans, T_SRC] if len(model.edge_names) else np.zeros(0, np.int64)
+    edges = [e for e in range(len(model.edge_names)) if inside[model.edge_target[e]] and not inside[src[e]]]
+    streams = [a for a, row in enumerate(model.arr) if inside[row[A_TARGET]]]
+    return edges, streams
 
 
 def _waits(run: Run, states: list[int]) -> np.ndarray:
@@ -77,48 +73,37 @@ def _waits(run: Run, states: list[int]) -> np.ndarray:
     return np.concatenate([done, ongoing])
 
 
-def mission_matrix(run: Run) -> np.ndarray:
-    """(missions, MISSION_METRICS) for one run; waits are NaN for a mission nobody entered."""
+def site_matrix(run: Run) -> np.ndarray:
+    """(sites, SITE_METRICS) for one run; waits are NaN for a site nobody's stay was tracked in."""
     m = run.model
-    sites = mission_sites(m)
+    sites = report_sites(m)
     occ = run.site_occupancy
-    entry_edges = _into(m, "refuge")
-    out = np.full((len(sites), len(MISSION_METRICS)), math.nan)
+    out = np.full((len(sites), len(SITE_METRICS)), math.nan)
     for i, n in enumerate(sites):
         states = [s for s in range(len(m.state_names)) if m.state_site[s] == n]
-        edges = [e for e in entry_edges if m.edge_target[e] in states]
+        edges, streams = _entering(m, n)
         waits = _waits(run, states)
-        out[i, :5] = (run.flows[:, edges].sum(), occ[:, n].sum(), occ[:, n].mean() if run.days else math.nan,
-                      occ[:, n].max(initial=0), run.closed_sites[:, n].sum())
+        out[i, :5] = (run.flows[:, edges].sum() + run.arrived[:, streams].sum(), occ[:, n].sum(),
+                      occ[:, n].mean() if run.days else math.nan, occ[:, n].max(initial=0),
+                      run.closed_sites[:, n].sum())
         if waits.size:
             out[i, 5:] = (np.median(waits), np.quantile(waits, 0.9), waits.max())
     return out
 
 
 def year_matrix(run: Run) -> tuple[list[int], np.ndarray]:
-    """(years, (years, YEAR_METRICS)) for one run: people entering missions, custody, return, a destination."""
-    m = run.model
-    years = np.asarray(m.dates[: run.days].year)
-    labels = sorted(set(years.tolist()))
-    out = np.zeros((len(labels), len(YEAR_METRICS)))
-    dest_arrivals = [a for a, row in enumerate(m.arr) if m.state_kinds[row[0]] == "destination"]
-    for j, kind in enumerate(("refuge", "custody", "returned", "destination")):
-        daily = run.flows[:, _into(m, kind)].sum(axis=1)
-        if kind == "destination" and dest_arrivals:
-            daily = daily + run.arrived[:, dest_arrivals].sum(axis=1)
-        for i, y in enumerate(labels):
-            out[i, j] = daily[years == y].sum()
-    return labels, out
+    """(years, (years, totals)) for one run: each total outcome of the scenario per calendar year."""
+    return outcomes_by_year(run)
 
 
-def mission_table(run: Run):
-    """Per mission for one run: the figures of MISSION_METRICS and the mean and peak daily need of each supply."""
+def site_table(run: Run):
+    """Per site for one run: the figures of SITE_METRICS and the mean and peak daily need of each supply."""
     import pandas as pd
 
     m = run.model
-    sites = mission_sites(m)
-    df = pd.DataFrame(mission_matrix(run), columns=list(MISSION_METRICS))
-    df.insert(0, "mission", [m.site_names[n] for n in sites])
+    sites = report_sites(m)
+    df = pd.DataFrame(site_matrix(run), columns=list(SITE_METRICS))
+    df.insert(0, "site", [m.site_names[n] for n in sites])
     for item in supplies(m):
         per_person = np.array([m.scenario.sites[n].supplies.get(item, 0.0) for n in sites])
         df[f"{item}_per_day_mean"] = df["mean_occupancy"] * per_person
@@ -127,11 +112,11 @@ def mission_table(run: Run):
 
 
 def year_table(run: Run):
-    """Per calendar year for one run: entries into missions, arrests, returns, arrivals at a destination."""
+    """Per calendar year for one run: one column per total outcome (named as in the scenario)."""
     import pandas as pd
 
     labels, values = year_matrix(run)
-    df = pd.DataFrame(values, columns=list(YEAR_METRICS))
+    df = pd.DataFrame(values, columns=[o["name"] for o in yearly_outcomes(run.model)])
     df.insert(0, "year", labels)
     return df
 
@@ -163,7 +148,7 @@ def _one_run(spec: _Spec, r: int) -> dict[str, np.ndarray]:
             _MODELS.clear()
         model = _MODELS.setdefault(key, compile_scenario(spec.scenario, spec.origin))
     run = simulate(model, seed=spec.seed + r)
-    return {"evidence": measure_all(run), "missions": mission_matrix(run), "years": year_matrix(run)[1],
+    return {"evidence": measure_all(run), "sites": site_matrix(run), "years": year_matrix(run)[1],
             "series": simulate_all(run)}
 
 
@@ -173,8 +158,8 @@ class CheckResult:
     runs: int
     seed: int
     values: np.ndarray  # (runs, facts) simulated value of each fact in each run
-    mission_values: np.ndarray  # (runs, missions, MISSION_METRICS)
-    year_values: np.ndarray  # (runs, years, YEAR_METRICS)
+    site_values: np.ndarray  # (runs, sites, SITE_METRICS)
+    year_values: np.ndarray  # (runs, years, total outcomes)
     years: list[int]
     level: float = LEVEL
     series_values: list[np.ndarray] | None = None  # per series: (runs, days scored) simulated values
@@ -188,7 +173,7 @@ class CheckResult:
     @property
     def facts(self):
         """One row per fact: id, source, fact, when, measure, bound, median, low, high, holds_median,
-        share_holding, required."""
+        share_holding, best_share, score, required."""
         from refuge.evidence.measures import evaluate
 
         df = evaluate(self.model, self.values, level=self.level)
@@ -207,30 +192,31 @@ class CheckResult:
         return df.loc[df["required"].astype(bool) & ~df["holds_median"].astype(bool), "id"].tolist()
 
     @property
-    def missions(self):
-        """Long table: mission, metric, median, low, high over the runs (supply needs included)."""
+    def sites(self):
+        """Long table: site, metric, median, low, high over the runs (supply needs included)."""
         import pandas as pd
 
         m = self.model
-        sites = mission_sites(m)
         rows = []
-        for i, n in enumerate(sites):
-            cols = {name: self.mission_values[:, i, k] for k, name in enumerate(MISSION_METRICS)}
+        for i, n in enumerate(report_sites(m)):
+            cols = {name: self.site_values[:, i, k] for k, name in enumerate(SITE_METRICS)}
             for item in supplies(m):
                 per_person = m.scenario.sites[n].supplies.get(item, 0.0)
                 cols[f"{item}_per_day_mean"] = cols["mean_occupancy"] * per_person
                 cols[f"{item}_per_day_peak"] = cols["peak_occupancy"] * per_person
-            rows += [{"mission": m.site_names[n], "metric": name, **_band(x, self.level)} for name, x in cols.items()]
-        return pd.DataFrame(rows, columns=["mission", "metric", "median", "low", "high"])
+            rows += [{"site": m.site_names[n], "metric": name, **_band(x, self.level)} for name, x in cols.items()]
+        return pd.DataFrame(rows, columns=["site", "metric", "median", "low", "high"])
 
     @property
     def yearly(self):
-        """Long table: year, metric, median, low, high over the runs."""
+        """Long table: year, metric (a total outcome's name), label, unit, median, low, high over the runs."""
         import pandas as pd
 
-        rows = [{"year": y, "metric": name, **_band(self.year_values[:, i, k], self.level)}
-                for i, y in enumerate(self.years) for k, name in enumerate(YEAR_METRICS)]
-        return pd.DataFrame(rows, columns=["year", "metric", "median", "low", "high"])
+        totals = yearly_outcomes(self.model)
+        rows = [{"year": y, "metric": o["name"], "label": o["label"], "unit": o["unit"],
+                 **_band(self.year_values[:, i, k], self.level)}
+                for i, y in enumerate(self.years) for k, o in enumerate(totals)]
+        return pd.DataFrame(rows, columns=["year", "metric", "label", "unit", "median", "low", "high"])
 
 
 def _band(x: np.ndarray, level: float) -> dict[str, float]:
@@ -263,17 +249,20 @@ def check(model_or_path: Any = "north-korea-china", runs: int = DEFAULT_RUNS, se
     values = np.array([o["evidence"] for o in out], float).reshape(int(runs), n_facts)
     years = sorted(set(model.dates.year.tolist()))
     series_values = [np.array([o["series"][k] for o in out], float) for k in range(len(model.series))]
+    n_sites, n_totals = len(report_sites(model)), len(yearly_outcomes(model))
     return CheckResult(model=model, runs=int(runs), seed=int(seed), values=values,
-                       mission_values=np.array([o["missions"] for o in out], float),
-                       year_values=np.array([o["years"] for o in out], float), years=years, level=level,
-                       series_values=series_values)
+                       site_values=np.array([o["sites"] for o in out], float).reshape(
+                           int(runs), n_sites, len(SITE_METRICS)),
+                       year_values=np.array([o["years"] for o in out], float).reshape(
+                           int(runs), len(years), n_totals),
+                       years=years, level=level, series_values=series_values)
 
 
 # --- output -------------------------------------------------------------------------------------------------
 
 
 def to_json(result: CheckResult) -> dict:
-    """Everything `refuge check --format json` prints: summary, facts, missions and years (NaN as null)."""
+    """Everything `refuge check --format json` prints: summary, facts, sites and years (NaN as null)."""
     facts = result.facts
     return _clean({
         "scenario": result.model.scenario.name,
@@ -283,9 +272,10 @@ def to_json(result: CheckResult) -> dict:
         "facts_holding_median": int(facts["holds_median"].sum()),
         "facts": len(facts),
         "share_holding_median": result.share_holding,
+        "mean_score": float(facts["score"].mean()) if len(facts) else math.nan,
         "failed_required": result.failed_required,
         "evidence": facts.to_dict(orient="records"),
-        "missions": result.missions.to_dict(orient="records"),
+        "sites": result.sites.to_dict(orient="records"),
         "years": result.yearly.to_dict(orient="records"),
         "series": result.series.to_dict(orient="records") if result.model.series else [],
     })
@@ -306,7 +296,7 @@ def _clean(obj: Any) -> Any:
 
 
 def print_report(result: CheckResult, console=None) -> None:
-    """The evidence table, then per-mission and per-year tables, for a terminal."""
+    """The evidence table, then per-site and per-year tables, for a terminal."""
     from rich.console import Console
 
     if console is None:
@@ -314,27 +304,34 @@ def print_report(result: CheckResult, console=None) -> None:
         if not console.is_terminal:  # piped to a file or a log: do not squeeze the tables into 80 columns
             console = Console(width=200)
     facts = result.facts
-    if len(facts) or not result.model.series:
+    if len(facts):
         console.print(_facts_table(result))
+    elif not result.model.series:
+        console.print(f"{result.model.scenario.name} cites no evidence facts ({result.runs} runs).")
     if result.model.series:
         console.print(_series_table(result))
     held, total = int(facts["holds_median"].sum()), len(facts)
-    if total or not result.model.series:
+    if total:
         required = facts[facts["required"].astype(bool)]
         pct = f" ({100 * held / total:.0f}%)" if total else ""
         console.print(f"{held} of {total} facts hold in the median run{pct}; "
                       f"required: {int(required['holds_median'].sum())} of {len(required)} hold.")
     if result.failed_required:
         console.print("[bold red]required facts failing:[/] " + ", ".join(result.failed_required))
-    if len(result.missions):
-        console.print(_missions_table(result, MISSION_COLUMNS, "sheltering (waits in days)"))
+    if total:
+        console.print(f"probability score (share of runs holding / best share any rate could reach, at most 1): "
+                      f"mean {facts['score'].mean():.2f}; {int((facts['score'] >= 0.5).sum())} of {total} facts "
+                      "score 0.5 or more.")
+    if len(result.sites):
+        console.print(_sites_table(result, SITE_COLUMNS, "people (waits in days)"))
         needs = [f"{item}_per_day_{x}" for item in supplies(result.model) for x in ("mean", "peak")]
         if needs:
-            console.print(_missions_table(result, needs, "daily needs while sheltering (mean and peak day)"))
-    console.print(_years_table(result))
+            console.print(_sites_table(result, needs, "daily needs (mean and peak day)"))
+    if yearly_outcomes(result.model):
+        console.print(_years_table(result))
 
 
-MISSION_COLUMNS = ("entries", "person_days", "peak_occupancy", "days_closed", "wait_median", "wait_p90",
+SITE_COLUMNS = ("entries", "person_days", "peak_occupancy", "days_closed", "wait_median", "wait_p90",
                    "wait_longest")
 
 
@@ -362,11 +359,13 @@ def _facts_table(result: CheckResult):
     table.add_column(f"median [{100 * result.level:.0f}% interval]", justify="right", no_wrap=True)
     table.add_column("holds", no_wrap=True)
     table.add_column("runs holding", justify="right", no_wrap=True)
+    table.add_column("score", justify="right", no_wrap=True)
     for row in result.facts.itertuples(index=False):
         mark = "[green]yes[/]" if row.holds_median else ("[bold red]NO[/]" if row.required else "[yellow]no[/]")
         name = row.id + (" (required)" if row.required else "")
+        best = "" if row.best_share >= 1 else f" (best {100 * row.best_share:.0f}%)"
         table.add_row(name, row.source, row.when, row.bound, _band_text(row.median, row.low, row.high), mark,
-                      f"{100 * row.share_holding:.0f}%")
+                      f"{100 * row.share_holding:.0f}%{best}", _num(row.score))
     return table
 
 
@@ -388,18 +387,18 @@ def _series_table(result: CheckResult):
     return table
 
 
-def _missions_table(result: CheckResult, columns, what: str):
+def _sites_table(result: CheckResult, columns, what: str):
     from rich.table import Table
 
-    df = result.missions
-    table = Table(title=f"Per mission, {what}: median [{100 * result.level:.0f}% interval] over {result.runs} runs")
-    table.add_column("mission", no_wrap=True)
+    df = result.sites
+    table = Table(title=f"Per site, {what}: median [{100 * result.level:.0f}% interval] over {result.runs} runs")
+    table.add_column("site", no_wrap=True)
     for c in columns:
         table.add_column(c.replace("_per_day_", "/day ").replace("_", " "), justify="right")
-    wide = {(r.mission, r.metric): r for r in df.itertuples(index=False)}
-    for mission in dict.fromkeys(df["mission"]):
-        table.add_row(mission, *[_band_text(wide[(mission, c)].median, wide[(mission, c)].low,
-                                            wide[(mission, c)].high) for c in columns])
+    wide = {(r.site, r.metric): r for r in df.itertuples(index=False)}
+    for site in dict.fromkeys(df["site"]):
+        table.add_row(site, *[_band_text(wide[(site, c)].median, wide[(site, c)].low,
+                                         wide[(site, c)].high) for c in columns])
     return table
 
 
@@ -407,13 +406,14 @@ def _years_table(result: CheckResult):
     from rich.table import Table
 
     df = result.yearly
-    table = Table(title=f"Per year: median [{100 * result.level:.0f}% interval] over {result.runs} runs (people "
-                        "entering missions, arrested, returned, arriving at a destination)")
+    totals = yearly_outcomes(result.model)
+    legend = "; ".join(f"{o['name']}: {outcome_text(o)}" for o in totals)
+    table = Table(title=f"Per year: median [{100 * result.level:.0f}% interval] over {result.runs} runs ({legend})")
     table.add_column("year")
-    for c in YEAR_METRICS:
-        table.add_column(c, justify="right", no_wrap=True)
+    for o in totals:
+        table.add_column(o["name"], justify="right", no_wrap=True)
     wide = {(r.year, r.metric): r for r in df.itertuples(index=False)}
     for y in result.years:
-        table.add_row(str(y), *[_band_text(wide[(y, c)].median, wide[(y, c)].low, wide[(y, c)].high)
-                                for c in YEAR_METRICS])
+        table.add_row(str(y), *[_band_text(wide[(y, o["name"])].median, wide[(y, o["name"])].low,
+                                           wide[(y, o["name"])].high) for o in totals])
     return table

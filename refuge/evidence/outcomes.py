@@ -1,6 +1,8 @@
-"""Outcomes of one run over its whole period: what `compare`, ensembles and calibration summarise.
+"""Outcomes of one run over its whole period, in the scenario's words: what `run --runs`, `compare`, `check`,
+calibration and the report summarise.
 
-"Missions" are the states of kind `refuge`.
+Which outcomes a model has, and what each counts, is decided when the scenario is compiled
+(`refuge.model.outcomes`: the scenario's `outcomes:` section, or defaults by state kind).
 """
 
 from __future__ import annotations
@@ -9,46 +11,67 @@ import math
 
 import numpy as np
 
-# What a comparison reports for each run. "Missions" are the states of kind `refuge`.
-OUTCOMES = {
-    "entries": "entries into missions",
-    "waiting_mean": "waiting in missions, mean per day",
-    "waiting_peak": "waiting in missions, peak",
-    "longest_wait": "longest wait in a mission, days",
-    "arrivals": "arrivals at a destination",
-    "arrests": "arrests (into custody)",
-    "returns": "forced returns",
-}
+
+def outcome_labels(model) -> dict[str, str]:
+    """{name: label} of a model's outcomes, in order."""
+    return {o["name"]: o["label"] for o in model.outcomes}
+
+
+def outcome_text(o: dict) -> str:
+    """How a table names an outcome: its label and unit ('entries into refuge (people)')."""
+    return f"{o['label']} ({o['unit']})" if o["unit"] else o["label"]
+
+
+_COUNTS = {"into": "people entering {} from outside", "flow": "people moved by {}", "arrivals": "people arriving by {}",
+           "mean": "people in {}, mean per day", "peak": "people in {} on the fullest day",
+           "end": "people in {} on the last day", "longest_stay": "longest stay in {}"}
+
+
+def outcome_counts(o: dict) -> str:
+    """What an outcome counts, in words: 'people entering queue, registered from outside'."""
+    return _COUNTS[o["kind"]].format(", ".join(o["of"]))
+
+
+def _daily_total(run, o: dict) -> np.ndarray:
+    """People counted by a total outcome (into, flow, arrivals) on each day."""
+    daily = run.flows[:, o["edges"]].sum(axis=1) if o["edges"] else np.zeros(run.days)
+    if o["arrivals"]:
+        daily = daily + run.arrived[:, o["arrivals"]].sum(axis=1)
+    return daily
+
+
+def outcome_value(run, o: dict) -> float:
+    """One compiled outcome of one run (NaN when undefined, e.g. a run of no days)."""
+    if not run.days:
+        return math.nan
+    kind = o["kind"]
+    if o["total"]:
+        return float(_daily_total(run, o).sum())
+    if kind == "longest_stay":
+        return float(run.max_stay[:, o["states"]].max()) if o["states"] else math.nan
+    stock = run.stocks[:, o["states"]].sum(axis=1)
+    return float({"mean": stock.mean, "peak": stock.max, "end": lambda: stock[-1]}[kind]())
 
 
 def outcomes(run) -> dict[str, float]:
-    """The outcomes of one run over its whole period (see OUTCOMES)."""
-    from refuge.model.compiler import A_TARGET, T_SRC
+    """{name: value} of every outcome of the run's model."""
+    return {o["name"]: outcome_value(run, o) for o in run.model.outcomes}
 
+
+def yearly_outcomes(model) -> list[dict]:
+    """The outcomes that are totals, shown per calendar year."""
+    return [o for o in model.outcomes if o["total"]]
+
+
+def outcomes_by_year(run) -> tuple[list[int], np.ndarray]:
+    """(years, (years, totals)) for one run: each total outcome summed per calendar year."""
     m = run.model
-    kinds = np.array(m.state_kinds)
-    missions = np.flatnonzero(kinds == "refuge")
-    waiting = run.stocks[:, missions].sum(axis=1)
-    tracked = [s for s in missions if m.tracked[s]]
-    longest = float(run.max_stay[:, tracked].max()) if tracked and run.days else math.nan
-    src_kind = kinds[m.trans[m.edge_trans, T_SRC]] if len(m.edge_names) else np.array([], str)
-    dst_kind = kinds[m.edge_target] if len(m.edge_names) else np.array([], str)
-    total = run.flows.sum(axis=0)
-    streamed = run.arrived.sum(axis=0)
-
-    def into(kind: str) -> float:
-        """People entering states of `kind` from outside them (a move between two cells is not an arrest),
-        by a transition or directly by an arrival stream (as `refuge check` counts them)."""
-        moved = total[(dst_kind == kind) & (src_kind != kind)].sum()
-        direct = sum(streamed[a] for a, row in enumerate(m.arr) if kinds[row[A_TARGET]] == kind)
-        return float(moved + direct)
-
-    return {
-        "entries": into("refuge"),
-        "waiting_mean": float(waiting.mean()) if run.days else math.nan,
-        "waiting_peak": float(waiting.max()) if run.days else math.nan,
-        "longest_wait": longest,
-        "arrivals": into("destination"),
-        "arrests": into("custody"),
-        "returns": into("returned"),
-    }
+    years = np.asarray(m.dates[: run.days].year)
+    labels = sorted(set(years.tolist()))
+    totals = yearly_outcomes(m)
+    out = np.zeros((len(labels), len(totals)))
+    for j, o in enumerate(totals):
+        daily = _daily_total(run, o)
+        for i, y in enumerate(labels):
+            out[i, j] = daily[years == y].sum()
+    return labels, out

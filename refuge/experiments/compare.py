@@ -16,7 +16,6 @@ from typing import Any
 import numpy as np
 
 from refuge.errors import RefugeError
-from refuge.evidence.outcomes import OUTCOMES
 
 BASELINE = "baseline"
 
@@ -107,7 +106,8 @@ def differences(exp, baseline: str | None = None, level: float = 0.90):
 
     baseline = baseline or exp.variants[0]
     df = exp.measures()
-    cols = [f"outcome:{k}" for k in OUTCOMES]
+    chosen = [o for o in exp.model().outcomes if f"outcome:{o['name']}" in df]
+    cols = [f"outcome:{o['name']}" for o in chosen]
     base = df[df.variant == baseline].set_index("run")[cols]
     lo_q, hi_q = (1 - level) / 2, 1 - (1 - level) / 2
     rows = []
@@ -116,14 +116,15 @@ def differences(exp, baseline: str | None = None, level: float = 0.90):
             continue
         var = df[df.variant == variant].set_index("run")[cols]
         paired = base.index.intersection(var.index)
-        for key, col in zip(OUTCOMES, cols):
+        for o, col in zip(chosen, cols):
             b = base.loc[paired, col].to_numpy(float)
             x = var.loc[paired, col].to_numpy(float)
-            rows.append({"variant": variant, "outcome": key, "label": OUTCOMES[key], "runs": len(paired),
+            rows.append({"variant": variant, "outcome": o["name"], "label": o["label"], "unit": o["unit"],
+                         "runs": len(paired),
                          "baseline": _nanmedian(b), "value": _nanmedian(x),
                          **_diff_stats(x - b, lo_q, hi_q)})
-    return pd.DataFrame(rows, columns=["variant", "outcome", "label", "runs", "baseline", "value", "difference",
-                                       "low", "high", "mean_difference", "mean_low", "mean_high"])
+    return pd.DataFrame(rows, columns=["variant", "outcome", "label", "unit", "runs", "baseline", "value",
+                                       "difference", "low", "high", "mean_difference", "mean_low", "mean_high"])
 
 
 def _nanmedian(a: np.ndarray) -> float:

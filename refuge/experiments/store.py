@@ -466,22 +466,22 @@ class Experiment:
         return df.sort_values(by, ignore_index=True)[by + ["people"]]
 
     def summary(self, level: float = 0.90):
-        """Per variant and outcome (see `refuge.evidence.outcomes.OUTCOMES`): median and central interval over runs."""
+        """Per outcome (the scenario's, see `refuge.model.outcomes`) and variant: label, unit, and the median
+        and central interval over runs."""
         import pandas as pd
-
-        from refuge.evidence.outcomes import OUTCOMES
 
         df = self.measures()
         lo_q, hi_q = (1 - level) / 2, 1 - (1 - level) / 2
         rows = []
-        for key, label in OUTCOMES.items():
+        for o in self.model().outcomes:
+            col = f"outcome:{o['name']}"
             for v in self.variants:
-                x = df.loc[df.variant == v, f"outcome:{key}"].to_numpy(float) if len(df) else np.zeros(0)
+                x = df.loc[df.variant == v, col].to_numpy(float) if len(df) and col in df else np.zeros(0)
                 x = x[~np.isnan(x)]
                 q = np.quantile(x, [0.5, lo_q, hi_q]) if len(x) else [np.nan] * 3
-                rows.append({"outcome": key, "label": label, "variant": v, "runs": len(x),
-                             "median": q[0], "low": q[1], "high": q[2]})
-        return pd.DataFrame(rows)
+                rows.append({"outcome": o["name"], "label": o["label"], "unit": o["unit"], "variant": v,
+                             "runs": len(x), "median": q[0], "low": q[1], "high": q[2]})
+        return pd.DataFrame(rows, columns=["outcome", "label", "unit", "variant", "runs", "median", "low", "high"])
 
     def evidence(self, variant: str | None = None, level: float = 0.90):
         """The evidence table of a variant (see `refuge.evidence.evaluate`)."""

@@ -151,7 +151,8 @@ def calibrate(scenario: Scenario, experiment: str | Path, settings: Settings | N
     if restart:
         _clear(experiment)
     run_id = _check_continuation(experiment, sim.base.digest, settings)
-    sampler = _sampler_class()(settings.seed, Pending(experiment / "pending"), workers, cluster, progress)
+    pending = Pending(experiment / "pending", [u.name for u in uncertain], len(sim.facts))
+    sampler = _sampler_class()(settings.seed, pending, workers, cluster, progress)
     abc = _abc(sim, settings, sampler, continued=run_id is not None)
     meta = _meta(scenario, sim.base.digest, uncertain, settings, workers, cluster) | {"excluded": list(excluded)}
     if run_id is None:
@@ -166,7 +167,7 @@ def calibrate(scenario: Scenario, experiment: str | Path, settings: Settings | N
         with np.errstate(invalid="ignore", over="ignore"):  # pyabc subtracts thresholds; the first is huge
             abc.run(max_nr_populations=left, max_total_nr_simulations=settings.budget,
                     min_acceptance_rate=settings.min_acceptance)
-    Pending(experiment / "pending").load(history.max_t + 1, ())  # drops leftovers of committed generations
+    pending.load(history.max_t + 1, ())  # drops leftovers of committed generations
     from refuge.results.files import write_frame
 
     if history.max_t < 0:

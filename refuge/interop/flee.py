@@ -240,9 +240,6 @@ def read_conflicts(path: Path, names: set[str], days: int) -> dict[str, list[flo
     if head is None:
         raise FleeInputError(path, 1, None, "a header `#Day,<location>,...`", "no header line")
     hline, cols = head
-    for k, n in enumerate(cols[1:], start=2):
-        if n:
-            _known(path, hline, k, "location", n, names)
     series: dict[str, list[float]] = {n: [] for n in cols[1:] if n}
     for line, cells in _rows(path):
         for k, n in enumerate(cols[1:], start=2):
@@ -253,7 +250,7 @@ def read_conflicts(path: Path, names: set[str], days: int) -> dict[str, list[flo
             series[n].append(_number(path, line, k, n, cells[k - 1], minimum=0))
     if series and min(len(v) for v in series.values()) == 0:
         raise FleeInputError(path, None, None, "one row per day", "no rows")
-    return series
+    return series  # columns naming no location are kept here and left out by the caller (Flee ignores them)
 
 
 def read_corrections(path: Path, camps: set[str]) -> list[tuple[str, dt.date, int]]:
@@ -624,7 +621,13 @@ def import_flee(input_dir: str | Path, validation: str | Path | None = None, set
     w("  conflicts:")
     periods = []
     if conflicts is not None:
+        ignored = [n for n in conflicts if n not in names]
+        if ignored:
+            out[-1:] = [f"  # conflicts.csv columns naming no location, ignored as Flee ignores them: {', '.join(ignored)}",
+                        out[-1]]
         for n, vals in conflicts.items():
+            if n not in names:
+                continue
             for d0, d1, level in _conflict_periods(vals, length):
                 periods.append((n, d0, d1, level, "conflicts.csv"))
     else:

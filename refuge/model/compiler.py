@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from refuge.errors import Problem, ScenarioError, suggest
+from refuge.model.outcomes import compile_outcomes
 from refuge.scenario import (STATE_KINDS, Distribution, Empirical, Exponential, Fixed, Gamma, Lognormal, Period,
                              Redirect, Scenario)
 
@@ -88,6 +89,7 @@ class Model:
     act_target: np.ndarray
     act_value: np.ndarray
     evidence: list[dict] = field(default_factory=list)
+    outcomes: list[dict] = field(default_factory=list)  # see refuge.model.outcomes
     series: list[dict] = field(default_factory=list)
     net: Any = None  # refuge.model.network.NetModel when the scenario has a route network
     digest: str = ""
@@ -302,6 +304,11 @@ class _Compiler:
         from refuge.model.network import compile_network
 
         net = compile_network(self)
+        outcomes = compile_outcomes(self, edges)
+        for path, src in sc.cited():  # every `ref` names an entry of `sources:`
+            if src.ref is not None and src.ref not in sc.sources:
+                self.err(f"{path}.ref", "the key of an entry of `sources:`",
+                         f"`{src.ref}`{suggest(src.ref, sc.sources)}")
         pbase = self._schedules()
 
         if self.problems:
@@ -320,7 +327,8 @@ class _Compiler:
             edge_p=np.array(edge_p, np.int64), edge_is_redirect=np.array(edge_redir, np.bool_),
             emp_ptr=np.array(self.emp_ptr, np.int64), emp_values=np.array(self.emp_values, np.int64),
             emp_cdf=np.array(self.emp_cdf, np.float64), arr=np.array(arr, np.int64).reshape(len(arr), 9),
-            pbase=pbase, evidence=evidence, series=series, net=net, digest=scenario_digest(sc), **rules,
+            pbase=pbase, evidence=evidence, series=series, outcomes=outcomes, net=net, digest=scenario_digest(sc),
+            **rules,
         )
 
     def _unique(self) -> None:
@@ -521,7 +529,8 @@ class _Compiler:
             kind = m.kind
             item: dict[str, Any] = {"id": ev.id, "kind": kind, "bound": ev.bound, "value": ev.value,
                                     "tolerance": ev.tolerance, "low": ev.low, "high": ev.high,
-                                    "required": ev.required, "source": ev.source.file, "fact": ev.source.fact}
+                                    "required": ev.required, "source": ev.source.key, "fact": ev.source.fact,
+                                    "citation": self.sc.cite(ev.source)}
             if ev.date is not None:
                 item["day"] = self.dayof(ev.date, f"{path}.date")
                 item["when"] = str(ev.date)
@@ -597,7 +606,7 @@ class _Compiler:
             d0, d1 = self.period_days(ev.period, f"{path}.period")
             pday = np.array([(d - self.sc.start).days for d in dates], np.int64)
             vals = np.array([p.value for p in points], float)
-            item: dict[str, Any] = {"id": ev.id, "group": ev.group, "source": ev.source.file,
+            item: dict[str, Any] = {"id": ev.id, "group": ev.group, "source": ev.source.key,
                                     "fact": ev.source.fact, "measure": kind, "dates": [str(d) for d in dates],
                                     "values": vals}
             if kind == "stock":

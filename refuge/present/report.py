@@ -305,7 +305,7 @@ def parameters_table(exp) -> list[dict]:
             ["changed by rules"] if name in ruled else [])
         rows.append({
             "name": name, "values": values, "differs": len(set(values.values())) > 1, "unit": p.unit,
-            "description": p.description, "sources": [f"{s.file}: {s.fact}" for s in p.all_sources()],
+            "description": p.description, "sources": [exp.scenario.cite(s) for s in p.all_sources()],
             "assumption": p.assumption, "prior": prior, "changes": ", ".join(changes),
         })
     return rows
@@ -333,33 +333,38 @@ def waits_table(exp, level: float = 0.90) -> list[dict]:
     return rows
 
 
-def missions_table(exp, level: float = 0.90) -> list[dict]:
-    """Per mission (a site holding `refuge` states) and variant, over runs (median and central interval):
-    room, people entering, mean and peak occupancy, days closed to entry, and daily supply needs at the mean."""
-    from refuge.model.compiler import T_SRC
+def sites_table(exp, level: float = 0.90) -> list[dict]:
+    """Per site (a place that holds states: a compound, a camp) and variant, over runs (median and central
+    interval): room, people entering from outside it, mean and peak occupancy, days closed to entry, and daily
+    supply needs at the mean."""
+    from refuge.evidence.check import _entering, report_sites
 
     model = exp.model()
-    kinds = model.state_kinds
-    sites = sorted({int(model.state_site[s]) for s, k in enumerate(kinds)
-                    if k == "refuge" and model.state_site[s] >= 0})
+    sites = report_sites(model)
     if not sites:
         return []
     names = [model.site_names[n] for n in sites]
-    flow_names = exp.names("flows")
-    entering = {n: [flow_names[e] for e in range(len(flow_names)) if model.state_site[model.edge_target[e]] == n
-                    and kinds[model.trans[model.edge_trans[e], T_SRC]] != "refuge"] for n in sites}
-    needed = sorted({f for fs in entering.values() for f in fs}, key=flow_names.index)
+    flow_names, stream_names = exp.names("flows"), exp.names("arrivals")
+    entering = {n: _entering(model, n) for n in sites}
+    needed = sorted({e for es, _ in entering.values() for e in es})
+    streams = sorted({a for _, as_ in entering.values() for a in as_})
     with_room = [n for n in names if n in set(exp.names("capacity"))]
     rows = []
-    for v in exp.variants:  # one pass over the files per quantity, for all missions at once
+    for v in exp.variants:  # one pass over the files per quantity, for all sites at once
         occ = exp.per_run("sites", names, v, ("mean", "max"))
         closed = exp.per_run("closed", names, v)["sum"]
         room = exp.per_run("capacity", with_room, v, ("median",))["median"] if with_room else None
-        flows = exp.per_run("flows", needed, v)["sum"]
+        flows = exp.per_run("flows", [flow_names[e] for e in needed], v)["sum"]
+        arrived = exp.per_run("arrivals", [stream_names[a] for a in streams], v)["sum"] if streams else None
         for n, site in zip(sites, names):
             mean = occ["mean"][site].to_numpy()
-            entries = flows[entering[n]].sum(axis=1).to_numpy() if entering[n] else np.zeros(len(mean))
-            rows.append({"mission": site, "variant": v,
+            edges, into = entering[n]
+            entries = np.zeros(len(mean))
+            if edges:
+                entries = entries + flows[[flow_names[e] for e in edges]].sum(axis=1).to_numpy()
+            if into:
+                entries = entries + arrived[[stream_names[a] for a in into]].sum(axis=1).to_numpy()
+            rows.append({"site": site, "variant": v,
                          "room": float(room[site].median()) if room is not None and site in room else None,
                          "entries": _interval(entries, level), "mean": _interval(mean, level),
                          "peak": _interval(occ["max"][site].to_numpy(), level),
@@ -448,8 +453,9 @@ def render(exp, figures: list[Figure]) -> str:
     import jinja2
 
     import refuge
-    from refuge.inference.outputs import report_section
+    from refuge.evidence.outcomes import outcome_counts
     from refuge.experiments.compare import differences
+    from refuge.inference.outputs import report_section
 
     template_text = (Path(__file__).parent / "report_template.html").read_text(encoding="utf-8")
     env = jinja2.Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
@@ -463,11 +469,14 @@ def render(exp, figures: list[Figure]) -> str:
     return env.from_string(template_text).render(
         title=sc.title or sc.name, scenario=sc, meta=meta, finished=finished, exp=exp,
         variants=meta["variants"], complete=exp.complete,
-        summary=[(label, rows.to_dict("records")) for label, rows in exp.summary().groupby("label", sort=False)],
+        summary=[(f"{rows.label.iloc[0]} ({rows.unit.iloc[0]})", rows.to_dict("records"))
+                 for _, rows in exp.summary().groupby("outcome", sort=False)],
         differences=diffs,
         figures={name: None for name in FIGURE_NAMES} | {f.name: f for f in figures}, evidence=evidence_rows(exp), waits=waits_table(exp),
-        flows_year=flows_year_table(exp), missions=missions_table(exp),
-        parameters=parameters_table(exp), version=refuge.__version__, calibration=report_section(exp),
+        flows_year=flows_year_table(exp), sites=sites_table(exp),
+        outcomes=[(o["label"], o["unit"], outcome_counts(o)) for o in exp.model().outcomes],
+        parameters=parameters_table(exp), version=refuge.__version__,
+        references=[(key, ref.model_copy(update={"url": ""}).citation(), ref.url) for key, ref in sc.sources.items()], calibration=report_section(exp),
         generated=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         until=meta.get("until") or str(sc.end),
     )

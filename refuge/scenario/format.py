@@ -39,11 +39,41 @@ class _Strict(BaseModel):
 # --- sources and priors -----------------------------------------------------------
 
 
-class Source(_Strict):
-    """Where a number or a fact comes from: a seed file and the fact, in our words."""
+class Reference(_Strict):
+    """A published document a scenario cites (an entry of its `sources:`), so that a reader can find it."""
 
-    file: str
+    publisher: str = Field(description="e.g. BBC News, Voice of America, UNHCR")
+    date: dt.date | None = Field(None, description="publication date (leave out if the document is undated)")
+    headline: str = Field(description="the title as published")
+    url: str = Field("", description="where it can be read, if known")
+    author: str = ""
+    note: str = Field("", description="e.g. how an undated document was dated")
+
+    def citation(self) -> str:
+        """'Publisher, 9 May 2002, "Headline". URL' (what a report prints)."""
+        when = f"{self.date.day} {self.date:%B %Y}" if self.date else "undated"
+        by = f", by {self.author}" if self.author else ""
+        text = f'{self.publisher}, {when}, "{self.headline}"{by}.'
+        return text + (f" {self.url}" if self.url else "") + (f" ({self.note})" if self.note else "")
+
+
+class Source(_Strict):
+    """Where a number or a fact comes from: an entry of the scenario's `sources:` (`ref`), or a document kept
+    beside the scenario file (`file`), and the fact, in our words."""
+
+    ref: str | None = Field(None, description="the key of an entry of the scenario's `sources:`")
+    file: str | None = Field(None, description="a document beside the scenario file")
     fact: str
+
+    @model_validator(mode="after")
+    def _one(self) -> "Source":
+        self._one_of("a source", ("ref", "file"))
+        return self
+
+    @property
+    def key(self) -> str:
+        """How tables name the source: the reference key or the file name."""
+        return self.ref if self.ref is not None else str(self.file)
 
 
 class Prior(_Strict):
@@ -494,6 +524,40 @@ class Variant(_Strict):
     set: dict[str, float] = Field(default_factory=dict)
 
 
+OUTCOME_KINDS = ("into", "flow", "arrivals", "mean", "peak", "end", "longest_stay")
+
+
+class Outcome(_Strict):
+    """A figure of a whole run that `run --runs`, `compare`, `check` and the report show in the scenario's words.
+
+    Totals (`into`, `flow`, `arrivals`) are also shown per calendar year. Without an `outcomes:` section a
+    scenario gets defaults by state kind (entries into refuge, people in refuge, arrivals at a destination,
+    people taken into custody, people returned); with one, exactly the outcomes it lists."""
+
+    name: str = Field(description="short name: a column of tables and stores (`outcome:NAME`)")
+    label: str = Field("", description="what people read, e.g. 'people registered at the camp'")
+    unit: str = Field("", description="unit of the figure (default: people; days for longest_stay)")
+    description: str = ""
+    into: list[str] | None = Field(None, description="people entering these states or sites from outside them "
+                                   "(moves and arrivals), over the whole period")
+    flow: list[str] | None = Field(None, description="people moved along these transitions (or transition->target)")
+    arrivals: list[str] | None = Field(None, description="people arriving through these arrival streams")
+    mean: list[str] | None = Field(None, description="people in these states or sites, mean per day")
+    peak: list[str] | None = Field(None, description="people in these states or sites on the fullest day")
+    end: list[str] | None = Field(None, description="people in these states or sites on the last day")
+    longest_stay: list[str] | None = Field(None, description="longest stay (days) in these states, whose time "
+                                           "in state is tracked")
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> "Outcome":
+        self._one_of("an outcome", OUTCOME_KINDS)
+        return self
+
+    @property
+    def kind(self) -> str:
+        return self._one_of("an outcome", OUTCOME_KINDS)
+
+
 class Scenario(_Strict):
     name: str
     title: str = ""
@@ -510,6 +574,10 @@ class Scenario(_Strict):
     evidence: list[Evidence] = Field(default_factory=list)
     variants: list[Variant] = Field(default_factory=list)
     network: Network | None = None
+    outcomes: list[Outcome] = Field(default_factory=list, description="what tables and reports show for a run, in "
+                                    "the scenario's words (default: outcomes by state kind)")
+    sources: dict[str, Reference] = Field(default_factory=dict, description="documents cited by `ref`: publisher, "
+                                          "date, headline, URL")
 
     @model_validator(mode="after")
     def _period(self) -> "Scenario":
@@ -520,6 +588,23 @@ class Scenario(_Strict):
     @property
     def days(self) -> int:
         return (self.end - self.start).days + 1
+
+    def cite(self, source: Source) -> str:
+        """A source as a reader can find it: the full citation of its reference (or its file), then the fact."""
+        ref = self.sources.get(source.ref) if source.ref is not None else None
+        where = ref.citation() if ref is not None else source.key
+        return f"{where} — {source.fact}"
+
+    def cited(self) -> list[tuple[str, Source]]:
+        """Every source in the file, with its field path (parameters, schedules, rules, evidence)."""
+        out: list[tuple[str, Source]] = []
+        for name, p in self.parameters.items():
+            if p.source is not None:
+                out.append((f"parameters.{name}.source", p.source))
+            out += [(f"parameters.{name}.sources[{k}]", s) for k, s in enumerate(p.sources)]
+        for what, items in (("schedules", self.schedules), ("rules", self.rules), ("evidence", self.evidence)):
+            out += [(f"{what}[{i}].source", x.source) for i, x in enumerate(items) if x.source is not None]
+        return out
 
     def with_values(self, values: dict[str, float]) -> "Scenario":
         """A copy with some parameter defaults replaced (what-ifs, calibration draws)."""
