@@ -498,7 +498,7 @@ def _num(x: float) -> str:
 
 
 def import_flee(input_dir: str | Path, validation: str | Path | None = None, settings: str | Path | None = None,
-                name: str | None = None) -> FleeCase:
+                name: str | None = None, data_dir: str | None = None) -> FleeCase:
     """Read a Flee case and build the scenario (FleeInputError on the first problem found)."""
     idir = Path(input_dir)
     if not idir.is_dir():
@@ -517,7 +517,7 @@ def import_flee(input_dir: str | Path, validation: str | Path | None = None, set
     camps = [loc for loc in locs if loc.kind in ("camp", "idpcamp")]
     camp_names = {c.name for c in camps}
     case = name or (idir.parent.name if idir.name == "input" else idir.name)
-    data_dir = f"{case}-data"
+    data_dir = data_dir or f"{case}-data"
 
     # camp data: read, corrected, as Flee's day numbers
     series: dict[str, list[tuple[int, float]]] = {}
@@ -713,7 +713,7 @@ def main_import(input_dir: str, out: str, validation: str | None = None, setting
     from refuge.model.compiler import compile_scenario
     from refuge.scenario import read
 
-    case = import_flee(input_dir, validation, settings, name)
+    case = import_flee(input_dir, validation, settings, name, data_dir=f"{Path(out).stem}-data")
     with tempfile.TemporaryDirectory() as tmp:
         probe = case.write(Path(tmp) / Path(out).name)
         compile_scenario(read(probe), str(probe))
