@@ -45,7 +45,15 @@ def simulate_reference(model, seed: int = 0, until=None) -> Run:
     days = m.days if until is None else min(m.days, m.day(until) + 1)
     # A stream of its own, unrelated to the fast engine's streams for the same seed.
     g = np.random.Generator(np.random.PCG64(np.random.SeedSequence([int(seed), 0x5EF])))
-    return _Reference(m, days, g).run(int(seed))
+    run = _Reference(m, days, g).run(int(seed))
+    if m.net is not None:  # the route network, person by person (refuge.engine.network_reference)
+        from refuge.engine.network import merge_into_run
+        from refuge.engine.network_reference import reference_network
+
+        init = run.initial_stocks()
+        out = reference_network(m.net, m.pbase, init[m.net.loc_state], days, g)
+        run.stocks, run.entered, run.net_change, run.spawned = merge_into_run(m, run.stocks, out, init)
+    return run
 
 
 def _empirical_tables(m: Model) -> list[tuple[list[int], list[float]]]:
