@@ -177,7 +177,7 @@ class Period(_Strict):
         return self
 
 
-class Closure(Period):
+class SiteClosure(Period):
     """A period a site is closed: to entry from outside it (moves between its own states go on), or, with
     `full_stop: true`, to every entry into its states, from outside or inside."""
 
@@ -189,7 +189,7 @@ class Site(_Strict):
 
     name: str
     capacity: Number | None = None
-    closed: list[Closure] = Field(default_factory=list, description="periods closed to entry from outside "
+    closed: list[SiteClosure] = Field(default_factory=list, description="periods closed to entry from outside "
                                   "the site (`full_stop: true`: to every entry into its states)")
     description: str = ""
     supplies: dict[str, float] = Field(
