@@ -149,3 +149,28 @@ def test_the_page_ships_its_scripts_and_their_licence():
     assert "http://" not in page and "https://" not in page  # nothing from a CDN: works offline
     for name in ("app.js", "app.css", "uPlot.iife.min.js", "uPlot.min.css", "uPlot-LICENSE.txt"):
         assert (STATIC / name).is_file()
+
+
+def test_a_newer_request_or_cancel_stops_a_long_ensemble():
+    from refuge.present.app import Cancelled
+
+    session = Session("north-korea-china", workers=1, runs=2)
+    session.run({})  # the baseline of 2 runs: cached
+    outcome = {}
+
+    def long_run():
+        try:
+            outcome["page"] = session.run({"values": {"security_factor": 0.8}}, runs=400)
+        except Cancelled:
+            outcome["cancelled"] = True
+
+    t = threading.Thread(target=long_run)
+    t.start()
+    import time
+
+    while session.progress["total"] != 400:  # the changed ensemble has started (its baseline runs first)
+        time.sleep(0.05)
+    session.cancel()
+    t.join(timeout=120)
+    assert outcome == {"cancelled": True}
+    assert session.progress["done"] < 400
