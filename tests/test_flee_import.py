@@ -99,3 +99,13 @@ def test_mali2012_imports_as_flee_reads_it(tmp_path):
     # day-0 camp counts as Flee's output shows them (its first row's data column), and room reduced by them
     assert model.pbase[0, model.initial_param[model.state_index("Fassala-Mbera")]] == 9265
     assert "capacity: 66617" in out.read_text()  # 75,882 - 9,265
+
+
+def test_a_link_closure_shuts_one_direction_as_flees_code_does(tmp_path):
+    inp, val = _case(tmp_path, closures__csv="#c\nlink,A,B,0,5\n")
+    out = main_import(str(inp), str(tmp_path / "o.yaml"), str(val))
+    assert 'route: ["B", "A"], one_way: true' in out.read_text()
+    net = refuge.load(out).net
+    a, b = net.names.index("A"), net.names.index("B")
+    shut = {(int(net.link_from[k]), int(net.link_to[k])) for k in range(net.link_from.size) if net.link_closed[0, k]}
+    assert shut == {(b, a)}

@@ -11,7 +11,8 @@ What becomes what (Flee's rules as its code at 02cd2cbd applies them):
   their population. Locations outside the first row's country are foreign.
 - `routes.csv` rows become routes (both directions); `closures.csv` rows closures of routes between two
   countries, of every route of a location, or of one route, from the start day to the day before the end day
-  (an end at or before the start: closed to the end).
+  (an end at or before the start: closed to the end). A `link` closure shuts only name2 -> name1, as Flee's
+  code does (its `remove_link` with `twoway` removes the reverse direction alone).
 - `conflicts.csv` (intensity by day) gives conflict periods: a period begins when the intensity becomes
   positive, at that day's intensity, and ends when it falls to zero (Flee ignores changes in between).
   Without it, a conflict zone's `conflict_date` starts a conflict of intensity 1 that lasts to the end.
@@ -224,7 +225,7 @@ def read_closures(path: Path, locs: list[FleeLocation], routes) -> list[dict]:
             _known(path, line, 3, "name2", b, names)
             if frozenset((a, b)) not in joined:
                 raise FleeInputError(path, line, "3 (name2)", f"a location joined to {a} in routes.csv", f"`{b}`")
-            item = {"route": [a, b]}
+            item = {"route": [b, a], "one_way": True}  # Flee's code shuts name2 -> name1 only
         else:
             raise FleeInputError(path, line, "1 (closure_type)", "country, location, link or "
                                  "remove_forced_redirection (camp closures are not supported)", f"`{cells[0]}`")
@@ -645,6 +646,8 @@ def import_flee(input_dir: str | Path, validation: str | Path | None = None, set
     for cl in closures:
         item = next(f"{k}: [{_q(cl[k][0])}, {_q(cl[k][1])}]" if isinstance(cl[k], list) else f"{k}: {_q(cl[k])}"
                     for k in ("countries", "location", "route") if k in cl)
+        if cl.get("one_way"):
+            item += ", one_way: true"
         d0, d1 = cl["start"], cl["end"]
         to = f", to: {start + dt.timedelta(days=d1 - 1)}" if d1 > d0 else ""
         w(f"    - {{{item}, from: {start + dt.timedelta(days=max(d0, 0))}{to}}}  # closures.csv line {cl['line']}: "

@@ -175,7 +175,9 @@ def _closures(c, net, seen: dict[str, int], link_from: np.ndarray, link_to: np.n
             for k, n in enumerate(cl.route):
                 if ends[k] < 0:
                     c.err(f"{path}.route[{k}]", "a location of the network", f"`{n}`{_hint(n, list(seen))}")
-            hit = ((link_from == ends[0]) & (link_to == ends[1])) | ((link_from == ends[1]) & (link_to == ends[0]))
+            hit = (link_from == ends[0]) & (link_to == ends[1])
+            if not cl.one_way:
+                hit |= (link_from == ends[1]) & (link_to == ends[0])
             if all(e >= 0 for e in ends) and not hit.any():
                 c.err(f"{path}.route", "two locations joined by a route", " and ".join(cl.route))
         if d1 >= d0 and hit.size:

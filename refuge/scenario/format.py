@@ -478,6 +478,7 @@ class Closure(_Strict):
     countries: list[str] | None = Field(None, min_length=2, max_length=2)
     location: str | None = None
     route: list[str] | None = Field(None, min_length=2, max_length=2)
+    one_way: bool = Field(False, description="a route closed only from its first location to its second")
     start: dt.date = Field(alias="from")
     end: dt.date | None = Field(None, alias="to", description="last day closed (to the end when left out)")
 
