@@ -2,10 +2,17 @@
 
 `Spec` is a NamedTuple of the model's arrays, read-only during a run. `World` is a NamedTuple of the
 arrays a run changes in place: today's stocks, closures and parameter values, the tables of tracked
-units and completed stays, and the daily records. A step of the day is a function `step(t, m, w)`
-of the day, the spec and the world; a new mechanism adds its arrays here and its step to
-`refuge.engine.kernel.run_days`. (NamedTuples of arrays, not a structref or jitclass: Numba reads
-their fields at no cost in hot loops, and `cache=True` keeps working.)
+units and completed stays, and the daily records. A step of the day is a function `step(t, m, w)` of
+the day, the spec and the world (`m.trans`, `w.stock`, ...); a new mechanism adds its arrays to
+`World` (and `new_world`) and its step to `refuge.engine.kernel.run_days`.
+
+How the steps see them, for speed: `run_days` owns the two tuples and hands the steps `SpecRef` and
+`WorldRef`, structrefs with the same fields whose arrays are *borrowed* (Numba counts no references to
+them). A NamedTuple argument is passed field by field (some 500 machine words at every call), and
+every array read from a tuple or a structref is otherwise an atomic reference count; together these
+took two thirds of a run. `cache=True` keeps working. Numba's cache follows the source file of each
+function only: after changing this module, delete `refuge/engine/__pycache__/*.nb*` (a change to the
+fields of `World` or `Spec` changes the types, and recompiles by itself).
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ import numpy as np
 from numba import njit, types
 from numba.core import cgutils
 from numba.core.datamodel import models
+from numba.experimental import structref
 from numba.extending import intrinsic, register_model
 
 from refuge.model.compiler import Model
@@ -24,6 +32,7 @@ from refuge.model.compiler import Model
 # that time belongs to (-1: none), alive (0 once it has left).
 U_STATE, U_SIZE, U_ENTRY, U_DUE, U_DUETR, U_ALIVE = range(6)
 U_COLS = 6
+BIG = np.int64(1) << 60  # a due day that never comes, the room of a site without capacity, an unlimited budget
 # Columns of the completed-stay table: state, entry day, exit day, people.
 STAY_COLS = 4
 
@@ -37,9 +46,10 @@ class Spec(NamedTuple):
     out_ptr: np.ndarray  # (S+1,) exits of state s are out_trans[out_ptr[s]:out_ptr[s+1]]
     out_trans: np.ndarray
     capacity_param: np.ndarray  # (N,) parameter slot of each site's room, -1 unlimited
-    closed_site_sched: np.ndarray  # (T, N) closed by the schedule
+    closed_site_sched: np.ndarray  # (T, N) closed to entry from outside the site by the schedule
+    stopped_site_sched: np.ndarray  # (T, N) closed to every entry into its states (a full stop)
     closed_state_sched: np.ndarray  # (T, S)
-    trans: np.ndarray  # (J, 15) transition table, columns T_* in the compiler
+    trans: np.ndarray  # (J, T_COLS) transition table, columns T_* in the compiler
     edge_target: np.ndarray  # (E,) state an edge leads to
     edge_p: np.ndarray  # (E,) parameter slot of its split probability, -1 `rest`
     emp_ptr: np.ndarray  # empirical distributions: values and cumulative weights
@@ -73,7 +83,7 @@ class World(NamedTuple):
     The tables of tracked units, completed stays and waiting groups have a fixed number of rows
     within a run: a step that would need more rows sets `count[FULL]` and the run is made again,
     from the same seed, with bigger tables (`refuge.engine.kernel.run_model`); so no step ever
-    reallocates, and every array can be read straight from this tuple.
+    reallocates (and the borrowed views the steps hold stay valid).
     """
 
     g_arr: np.random.Generator  # random streams, one per mechanism (refuge.engine.streams)
@@ -87,12 +97,15 @@ class World(NamedTuple):
     n0: np.ndarray  # (S,) people in each state at the start of today's moves
     occ: np.ndarray  # (N,) people in each site now
     cap: np.ndarray  # (N,) room of each site today
-    closed_site: np.ndarray  # (N,) bool
+    closed_site: np.ndarray  # (N,) bool: closed to entry from outside the site
+    stopped_site: np.ndarray  # (N,) bool: closed to every entry into its states
     closed_state: np.ndarray  # (S,) bool
     rule_on: np.ndarray  # (R,) bool
     rule_since: np.ndarray  # (R,) day each rule switched on
-    hazard: np.ndarray  # (S,) total rate of the constant-rate exits of each tracked state today
-    leave_p: np.ndarray  # (S,) chance that a unit there leaves by one of them today
+    flow_signal: np.ndarray  # (R,) a flow rule's signal: people moved over its window ending yesterday
+    hazard: np.ndarray  # (S,) total rate of the constant-rate exits of each state today
+    leave_p: np.ndarray  # (S,) chance that a person (or unit) there leaves by one of them today
+    budget: np.ndarray  # (J,) people a transition with a processing capacity may still move this period
     # people waiting to arrive
     backlog: np.ndarray  # (A,) single people per stream
     pend: np.ndarray  # groups: rows (stream, size), oldest first
@@ -111,6 +124,7 @@ class World(NamedTuple):
     arrived: np.ndarray
     closed_site_out: np.ndarray
     closed_state_out: np.ndarray
+    stopped_site_out: np.ndarray
     rule_out: np.ndarray
     max_stay: np.ndarray
     params: np.ndarray
@@ -178,6 +192,31 @@ def borrowed(typingctx, tup):
     return out_type(tup), codegen
 
 
+# What the steps receive: the fields of `Spec` and `World`, borrowed, behind one pointer each.
+@structref.register
+class SpecRefType(types.StructRef):
+    def preprocess_fields(self, fields):
+        return tuple((name, types.unliteral(t)) for name, t in fields)
+
+
+class SpecRef(structref.StructRefProxy):
+    pass
+
+
+@structref.register
+class WorldRefType(types.StructRef):
+    def preprocess_fields(self, fields):
+        return tuple((name, types.unliteral(t)) for name, t in fields)
+
+
+class WorldRef(structref.StructRefProxy):
+    pass
+
+
+structref.define_proxy(SpecRef, SpecRefType, list(Spec._fields))
+structref.define_proxy(WorldRef, WorldRefType, list(World._fields))
+
+
 @njit(cache=True)
 def new_world(days, m, sizes, g_arr, g_dep, g_dur, g_split, g_grp):
     """An empty world with tables of `sizes` rows (units, stays, waiting groups)."""
@@ -191,13 +230,16 @@ def new_world(days, m, sizes, g_arr, g_dep, g_dur, g_split, g_grp):
     return World(
         g_arr, g_dep, g_dur, g_split, g_grp,
         m.pbase[0].copy(), np.zeros(S, np.int64), np.zeros(S, np.int64), np.zeros(N, np.int64),
-        np.zeros(N, np.int64), np.zeros(N, np.bool_), np.zeros(S, np.bool_), np.zeros(R, np.bool_),
-        np.zeros(R, np.int64), np.zeros(S, np.float64), np.zeros(S, np.float64),
+        np.zeros(N, np.int64), np.zeros(N, np.bool_), np.zeros(N, np.bool_), np.zeros(S, np.bool_),
+        np.zeros(R, np.bool_),
+        np.zeros(R, np.int64), np.zeros(R, np.float64), np.full(S, -1.0), np.zeros(S, np.float64),
+        np.full(max(J, 1), BIG),
         np.zeros(A, np.int64), np.zeros((sizes[2], 2), np.int64),
         np.zeros((sizes[0], U_COLS), np.int64), np.zeros((sizes[1], STAY_COLS), np.int64), np.zeros(4, np.int64),
         np.zeros(max(E, 1), np.float64), np.zeros(max(J, 1), np.float64), np.zeros(max(J, 1), np.int64),
         np.zeros(max(E, 1), np.int64),
-        np.zeros((days, S), np.int64), np.zeros((days, E), np.int64), np.zeros((days, A), np.int64),
-        np.zeros((days, N), np.bool_), np.zeros((days, S), np.bool_), np.zeros((days, R), np.bool_),
-        np.zeros((days, S), np.int64), np.zeros((days, P), np.float64),
+        np.empty((days, S), np.int64), np.zeros((days, E), np.int64), np.zeros((days, A), np.int64),
+        np.empty((days, N), np.bool_), np.empty((days, S), np.bool_), np.empty((days, N), np.bool_),
+        np.empty((days, R), np.bool_),
+        np.zeros((days, S), np.int64), np.empty((days, P), np.float64),
     )
