@@ -430,9 +430,9 @@ class _Compiler:
             cap, cap_days = NONE, 1
             if t.capacity is not None:
                 if isinstance(t.capacity, Throughput):
-                    cap, cap_days = self.param(t.capacity.people, f"{path}.capacity.people"), t.capacity.days
+                    cap, cap_days = self.param(t.capacity.people, f"{path}.capacity.people", "served"), t.capacity.days
                 else:
-                    cap = self.param(t.capacity, f"{path}.capacity")
+                    cap = self.param(t.capacity, f"{path}.capacity", "served")
             rows.append([src, is_dur, rate, *dur, *grp, redir, redir_edge, lo, hi, cap, cap_days])
         return rows, edges
 

@@ -46,6 +46,7 @@ ROLES = {
     "tracked people": Role(0.0, L.MAX_TRACKED_PEOPLE, "people at the start of a state whose exits depend on time "
                            "in state (each is tracked; give the state constant-rate exits to count them instead)"),
     "capacity": Role(0.0, L.MAX_PEOPLE, "room for people"),
+    "served": Role(0.0, L.MAX_PEOPLE, "people served (a transition's capacity)"),
     "rate": Role(0.0, L.MAX_RATE, "a daily hazard"),
     "arrival rate": Role(0.0, L.MAX_ARRIVAL_RATE, "people (or groups) arriving per day"),
     "tracked arrival rate": Role(0.0, L.MAX_TRACKED_ARRIVAL_RATE, "groups arriving per day straight into a state "
