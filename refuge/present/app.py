@@ -598,9 +598,13 @@ def report_html(session: Session, runs: int | None = None) -> bytes:
             exp = run_ensemble(session.scenario, runs=runs, seed=session.seed, variants=variants,
                                store=Path(tmp) / "exp", workers=session.workers)
         else:
-            data, _ = changed_data(session.scenario, change)
+            data, notes = changed_data(session.scenario, change)
             sc = parse(data, "changed on the page")
-            exp = run_ensemble(sc, runs=runs, seed=session.seed, store=Path(tmp) / "exp", workers=session.workers)
+            what = "; ".join(notes + [f"room or closures of {', '.join(n for n, _, _ in change.sites)}"] *
+                             bool(change.sites))
+            exp = run_ensemble(sc, runs=runs, seed=session.seed, store=Path(tmp) / "exp", workers=session.workers,
+                               variants=[{"name": "changed", "description": f"as changed on the page ({what})",
+                                          "set": {}}])
         path = write_report(exp, Path(tmp) / "report.html")
         return path.read_bytes()
 
