@@ -598,6 +598,34 @@ def validate(scenario: str = typer.Argument(..., help="scenario YAML file")) -> 
         typer.echo(f"  {o['name']}: {outcome_text(o)} — {outcome_counts(o)}")
 
 
+@app.command("backtest")
+def backtest_command(
+    scenario: Optional[str] = typer.Argument(None, help="scenario (name or file) with a group of time series"),
+    cut: Optional[str] = typer.Option(None, "--cut", help="fit on the days before DATE, forecast from it "
+                                      "(default: two thirds of the days)"),
+    group: Optional[str] = typer.Option(None, "--group", help="series group to score (default: the first)"),
+    draws: int = typer.Option(48, "--draws", help="parameter draws from the priors"),
+    seeds: int = typer.Option(20, "--seeds", help="seeds of each forecast"),
+) -> None:
+    """Fit the parameters that have a prior on the days before a cut, then score the forecast after it (ARD)."""
+    from refuge.errors import RefugeError
+    from refuge.inference.backtest import backtest
+
+    model = load_model(scenario)
+    try:
+        r = backtest(model, cut=parse_date(cut, "--cut"), group=group, draws=draws, forecast_seeds=seeds,
+                     progress=sys.stderr.isatty())
+    except RefugeError as exc:
+        fail(str(exc))
+    typer.echo(f"{model.scenario.name}: fitted on {model.start}..{r.cut - dt.timedelta(days=1)} "
+               f"({r.draws} draws, {r.simulations} simulations); group `{r.group}`, ARD normal / rescaled")
+    typer.echo(f"  fit, days before the cut:   fitted {r.train[0]:.3f} / {r.train[1]:.3f}   "
+               f"scenario's values {r.baseline_train[0]:.3f} / {r.baseline_train[1]:.3f}")
+    typer.echo(f"  forecast, from {r.cut}: fitted {r.forecast[0]:.3f} / {r.forecast[1]:.3f}   "
+               f"scenario's values {r.baseline[0]:.3f} / {r.baseline[1]:.3f}")
+    typer.echo("  fitted values: " + ", ".join(f"{k} = {v:.4g}" for k, v in r.values.items()))
+
+
 import_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
                          help="Bring another tool's case over as a refuge scenario.")
 app.add_typer(import_app, name="import")
