@@ -3,8 +3,8 @@ refuse each with a short message naming the file and the field (exit code 2), wi
 never accept a non-finite or out-of-range number, and run every scenario it accepts soundly
 (nobody created or lost, stocks >= 0, capacity respected).
 
-Cost: the `fuzz-ci` profile (CI=true) tries about 150 files in all (~20 s on one core); locally
-`fuzz-dev` tries three times as many.
+Cost: the `fuzz-ci` profile (CI=true) tries about 170 files in all (about 25 s on the shared two-core
+machine); locally `fuzz-dev` tries three times as many.
 """
 
 from __future__ import annotations
