@@ -185,7 +185,11 @@ def _check_same_posterior(store: Path, posterior: dict) -> None:
     meta_file = store / "experiment.json"
     if not meta_file.exists():
         return
-    old = json.loads(meta_file.read_text(encoding="utf-8")).get("posterior")
-    if old is None or old.get("experiment") != posterior["experiment"]:
+    try:
+        old = json.loads(meta_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return  # a damaged experiment.json: Experiment.create rewrites it and checks the runs kept
+    old = old.get("posterior") if isinstance(old, dict) else None
+    if not isinstance(old, dict) or old.get("experiment") != posterior["experiment"]:
         raise RefugeError(f"{store}: holds runs that did not draw from the posterior in {posterior['experiment']}; "
                           "use another --out directory")
