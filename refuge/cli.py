@@ -73,6 +73,14 @@ def fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
+def _duckdb_error() -> type:
+    try:
+        import duckdb
+    except ImportError:  # pragma: no cover - a dependency
+        return OSError
+    return duckdb.Error
+
+
 def guarded(fn, *args, **kwargs):
     """fn(...), with a user's error (bad input, a file-system error) as a short message and exit code 2."""
     from refuge.errors import RefugeError
@@ -363,7 +371,7 @@ def report(
         path = write_report(experiment, out)
     except (RefugeError, OSError) as exc:
         fail(message(exc))
-    except pa.ArrowException as exc:  # a run file damaged since it was written
+    except (pa.ArrowException, _duckdb_error()) as exc:  # a run file damaged since it was written
         fail(f"{experiment}: a run file cannot be read ({str(exc).splitlines()[0][:120]}); run the same command "
              "again to recompute damaged runs")
     typer.echo(f"wrote {path} (figures in {path.with_name(path.stem + '-figures')})")

@@ -113,7 +113,8 @@ def structural_case(draw):
     elif kind == "retype":
         _set(d, path, draw(WRONG_TYPES))
     elif kind == "unknown":
-        target = draw(st.sampled_from([p for p in ALL_PATHS if isinstance(_get(BASE, p), dict)] + [()]))
+        target = draw(st.sampled_from([p for p in ALL_PATHS if isinstance(_get(BASE, p), dict)
+                                       and p[-1] != "supplies"] + [()]))  # supplies: free names
         _get(d, target)["bogus_" + draw(st.text("abcdef", min_size=1, max_size=5))] = 1
     elif kind == "long name":
         d["states"][0]["name"] = "h" * draw(st.integers(201, 100_000))
