@@ -45,7 +45,15 @@ def simulate_reference(model, seed: int = 0, until=None) -> Run:
     days = m.days if until is None else min(m.days, m.day(until) + 1)
     # A stream of its own, unrelated to the fast engine's streams for the same seed.
     g = np.random.Generator(np.random.PCG64(np.random.SeedSequence([int(seed), 0x5EF])))
-    return _Reference(m, days, g).run(int(seed))
+    run = _Reference(m, days, g).run(int(seed))
+    if m.net is not None:  # the route network, person by person (refuge.engine.network_reference)
+        from refuge.engine.network import merge_into_run
+        from refuge.engine.network_reference import reference_network
+
+        init = run.initial_stocks()
+        out = reference_network(m.net, m.pbase, init[m.net.loc_state], days, g)
+        run.stocks, run.entered, run.net_change, run.spawned = merge_into_run(m, run.stocks, out, init)
+    return run
 
 
 def _empirical_tables(m: Model) -> list[tuple[list[int], list[float]]]:
@@ -445,6 +453,8 @@ def _conservation(run: Run) -> list[str]:
     total = run.stocks.sum(axis=1)
     outside = run.model.arr[:, A_FROM] < 0 if run.model.arr.shape[0] else np.zeros(0, bool)
     expected = _initial(run).sum() + np.cumsum(run.arrived[:, outside].sum(axis=1))
+    if run.spawned is not None:
+        expected = expected + np.cumsum(run.spawned)
     bad = np.flatnonzero(total != expected)
     out = [f"day {d}: {total[d]} people in the system, expected {expected[d]} (initial + arrived)" for d in bad[:5]]
     if (run.stocks < 0).any() or (run.flows < 0).any() or (run.arrived < 0).any():
@@ -481,6 +491,8 @@ def _stock_balance(run: Run) -> list[str]:
     roots = np.array([root(s) for s in range(S)])
     change = np.diff(run.stocks, axis=0, prepend=_initial(run)[None, :])
     net = inflow - outflow + arrivals_into
+    if run.net_change is not None:  # route network: moves between locations and spawning
+        net = net + run.net_change
     out = []
     for r in np.unique(roots):
         members = roots == r

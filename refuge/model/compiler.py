@@ -93,6 +93,7 @@ class Model:
     evidence: list[dict] = field(default_factory=list)
     outcomes: list[dict] = field(default_factory=list)  # see refuge.model.outcomes
     series: list[dict] = field(default_factory=list)
+    net: Any = None  # refuge.model.network.NetModel when the scenario has a route network
     digest: str = ""
 
     @property
@@ -302,6 +303,9 @@ class _Compiler:
         self._initial_capacity(state_site, initial_param, capacity_param)
         evidence = self._evidence(edges)
         series = self._series(edges)
+        from refuge.model.network import compile_network
+
+        net = compile_network(self)
         outcomes = compile_outcomes(self, edges)
         for path, src in sc.cited():  # every `ref` names an entry of `sources:`
             if src.ref is not None and src.ref not in sc.sources:
@@ -325,7 +329,8 @@ class _Compiler:
             edge_p=np.array(edge_p, np.int64), edge_is_redirect=np.array(edge_redir, np.bool_),
             emp_ptr=np.array(self.emp_ptr, np.int64), emp_values=np.array(self.emp_values, np.int64),
             emp_cdf=np.array(self.emp_cdf, np.float64), arr=np.array(arr, np.int64).reshape(len(arr), A_COLUMNS),
-            pbase=pbase, evidence=evidence, series=series, outcomes=outcomes, digest=scenario_digest(sc), **rules,
+            pbase=pbase, evidence=evidence, series=series, outcomes=outcomes, net=net, digest=scenario_digest(sc),
+            **rules,
         )
 
     def _unique(self) -> None:
@@ -609,10 +614,10 @@ class _Compiler:
         """Edges and arrival streams a flow-like measure counts (`flow`, `into`, `arrivals`)."""
         names = getattr(m, kind)
         if kind == "flow":
-            return {"edges": self._edge_refs(names, f"{path}.flow", edges), "arrivals": []}
+            return {"edges": self._edge_refs(names, f"{path}.flow", edges), "arrivals": [], "entered": []}
         if kind == "arrivals":
             return {"edges": [], "arrivals": [self.name("arrival", n, self.arrivals, f"{path}.arrivals[{k}]")
-                                              for k, n in enumerate(names)]}
+                                              for k, n in enumerate(names)], "entered": []}
         places = self.states + self.sites
         inside: set[int] = set()
         for k, n in enumerate(names):
@@ -626,7 +631,8 @@ class _Compiler:
         e_in = [e for e, row in enumerate(edges) if row[2] in inside and src.get(row[1], -1) not in inside]
         a_in = [a for a, arr in enumerate(self.sc.arrivals) if arr.to in self.states
                 and self.states.index(arr.to) in inside]
-        return {"edges": e_in, "arrivals": a_in}
+        # people entering these states by the route network (arriving from a route, or spawned there)
+        return {"edges": e_in, "arrivals": a_in, "entered": sorted(inside)}
 
     def _series(self, edges: list[tuple]) -> list[dict]:
         """Compiled time-series evidence: the scored grid of days, the data on it, and what is measured."""
@@ -719,7 +725,9 @@ def compile_scenario(sc: Scenario, origin: str | None = None) -> Model:
     Series files not yet read (a scenario parsed from a mapping) are read relative to `origin` when it is a
     file, else to the working directory.
     """
-    if any(ev.series is not None and not ev.series.points for ev in sc.evidence):
+    from refuge.scenario.series import needs_files
+
+    if needs_files(sc):
         from pathlib import Path
 
         from refuge.scenario.series import attach_series
