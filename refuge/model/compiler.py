@@ -631,6 +631,12 @@ class _Compiler:
         e_in = [e for e, row in enumerate(edges) if row[2] in inside and src.get(row[1], -1) not in inside]
         a_in = [a for a, arr in enumerate(self.sc.arrivals) if arr.to in self.states
                 and self.states.index(arr.to) in inside]
+        for i, ev in enumerate(self.sc.events):  # an event brings people into its target, unless it moves them within
+            to = {self.states.index(ev.to)} if ev.to in self.states else \
+                {j for j, st in enumerate(self.sc.states) if st.site == ev.to}
+            within = ev.source_state in self.states and self.states.index(ev.source_state) in inside
+            if to & inside and not within:
+                a_in.append(len(self.sc.arrivals) + i)
         # people entering these states by the route network (arriving from a route, or spawned there)
         return {"edges": e_in, "arrivals": a_in, "entered": sorted(inside)}
 
