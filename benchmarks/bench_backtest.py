@@ -28,7 +28,7 @@ def main() -> None:
     args = ap.parse_args()
 
     from refuge.api import load
-    from refuge.inference.backtest import DEFAULT_SETTINGS, backtest, print_tables
+    from refuge.inference.backtest_posterior import DEFAULT_SETTINGS, backtest, print_tables
     from refuge.inference.calibrate import Settings
 
     model = load(args.scenario)

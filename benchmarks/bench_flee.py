@@ -102,6 +102,8 @@ def main() -> None:
     ap.add_argument("--case", choices=["mali2012", "burundi2015", "all"], default="all")
     ap.add_argument("--seeds", type=int, default=20)
     ap.add_argument("--rerun-flee", action="store_true", help="run Flee even when a cached run exists")
+    ap.add_argument("--backtest", action="store_true", help="also fit the priors' parameters on the first two "
+                    "thirds of the days and compare the forecast of the last third with Flee's on those days")
     args = ap.parse_args()
     cases = list(TARGETS) if args.case == "all" else [args.case]
     rows = []
@@ -127,6 +129,39 @@ def main() -> None:
               f"{'yes' if ok_ard else 'no'}; <= {t['seconds']} s: {'yes' if ok_time else 'no'}")
     if any(f and f.get("cached") for _, f, _, _ in rows):
         print("* Flee's run cached in benchmarks/flee_cache/ (--rerun-flee to run it again)")
+    if args.backtest:
+        backtests(cases)
+
+
+def backtests(cases: list[str]) -> None:
+    """Fit on the first two thirds of the days, forecast the last third; Flee's ARD on the same days."""
+    import pandas as pd
+
+    from refuge.evidence.series import ard
+    from refuge.inference.backtest import backtest
+
+    print()
+    print("Backtest: parameters with priors fitted on the first two thirds of the days (refuge.inference.backtest), "
+          "ARD on the last third (median of 20 seeds):")
+    print(f"{'case':<12} {'cut':<11} {'Flee':>15} {'refuge, Flee settings':>22} {'refuge, fitted':>15}  "
+          "fit (train ARD)  simulations  CPU s")
+    for case in cases:
+        t0 = time.process_time()
+        r = backtest(case)
+        cpu = time.process_time() - t0
+        csv = CACHE / f"{case}.csv"
+        flee_txt = "(not run)"
+        if csv.exists():
+            df = pd.read_csv(csv)
+            camps = [c[:-4] for c in df.columns if c.endswith(" sim")]
+            c = (r.cut - pd.Timestamp(df["Date"].iloc[0]).date()).days + 1  # Flee's row t is dated day t + 1
+            sim = df[[f"{x} sim" for x in camps]].to_numpy(float)[c:]
+            data = df[[f"{x} data" for x in camps]].to_numpy(float)[c:]
+            flee_txt = f"{ard(sim, data):.3f} / {ard(sim, data, rescaled=True):.3f}"
+        print(f"{case:<12} {str(r.cut):<11} {flee_txt:>15} {r.baseline[0]:>11.3f} / {r.baseline[1]:.3f} "
+              f"{r.forecast[0]:>7.3f} / {r.forecast[1]:.3f}  {r.train[0]:.3f} / {r.train[1]:.3f}  "
+              f"{r.simulations:>11}  {cpu:.0f}")
+        print("   fitted: " + ", ".join(f"{k} {v:.3g}" for k, v in r.values.items()))
 
 
 if __name__ == "__main__":

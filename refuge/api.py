@@ -38,10 +38,10 @@ def simulate(model: Model | Scenario | str | Path, seed: int = 0, until=None) ->
     days = m.days if until is None else min(m.days, m.day(until) + 1)
     out = run_model(m, days, int(seed))
     (stocks, flows, arrived, closed_sites, closed_states, rules, max_stay, params, stays, ongoing, ongoing_size,
-     backlog) = out
+     backlog, stopped_sites) = out
     run = Run(model=m, seed=int(seed), stocks=stocks, flows=flows, arrived=arrived, closed_sites=closed_sites,
               closed_states=closed_states, rules_active=rules, max_stay=max_stay, params=params, stays=stays,
-              ongoing=ongoing, ongoing_size=ongoing_size, backlog=backlog)
+              ongoing=ongoing, ongoing_size=ongoing_size, backlog=backlog, stopped_sites=stopped_sites)
     if m.net is not None:
         _add_network(run, days, seed)
     return run

@@ -410,8 +410,16 @@ def backtest_command(
     scenario: Optional[str] = typer.Argument(None, help="scenario YAML file or built-in name "
                                              f"(default: {DEFAULT_SCENARIO})",
                                              autocompletion=complete_scenario),
-    train_until: str = typer.Option(..., "--train-until", help="calibrate on evidence dated up to this day "
-                                    "(YYYY-MM-DD); score what comes after"),
+    train_until: Optional[str] = typer.Option(None, "--train-until", help="calibrate (ABC-SMC) on the evidence "
+                                              "dated up to this day (YYYY-MM-DD), run the posterior forward and "
+                                              "score what comes after"),
+    cut: Optional[str] = typer.Option(None, "--cut", help="without --train-until: fit by a search over the "
+                                      "priors on the days before DATE (default: two thirds of the days), "
+                                      "forecast from it"),
+    group: Optional[str] = typer.Option(None, "--group", help="with --cut: series group to score (default: the "
+                                        "first)"),
+    draws: int = typer.Option(48, "--draws", help="with --cut: parameter draws from the priors"),
+    seeds: int = typer.Option(20, "--seeds", help="with --cut: seeds of each forecast"),
     out: Path = typer.Option(Path("backtest"), "--out", help="directory for the calibration, tables and figure"),
     runs: int = typer.Option(200, "--runs", min=1, help="posterior runs scored and forecast"),
     budget: int = typer.Option(3000, "--budget", min=1, help="most simulations of the calibration"),
@@ -428,14 +436,20 @@ def backtest_command(
     format_: str = typer.Option("table", "--format", help="table, json (everything) or csv (the series points)"),
 ) -> None:
     """Calibrate on the evidence up to --train-until, run the posterior forward, score the facts and series
-    data after it (ARD, 90% coverage, bounds) and forecast each series beyond its data, with 90% bands."""
+    data after it (ARD, 90% coverage, bounds) and forecast each series beyond its data, with 90% bands.
+    Without --train-until: a quick fit by a search over the priors on the days before --cut, scored by ARD."""
     import json
     import os
 
     from refuge.errors import RefugeError
-    from refuge.inference.backtest import backtest, load, print_tables
+    from refuge.inference.backtest_posterior import backtest, load, print_tables
     from refuge.inference.calibrate import ConsoleProgress, Settings
 
+    if train_until is None:
+        backtest_search(scenario, cut, group, draws, seeds)
+        return
+    if cut is not None:
+        fail("--cut: give --train-until or --cut, not both")
     if format_ not in ("table", "json", "csv"):
         fail(f"--format: expected table, json or csv; found {format_!r}")
     model = load_model(scenario)
@@ -613,6 +627,27 @@ def validate(scenario: str = typer.Argument(..., help="scenario YAML file")) -> 
                + ":")
     for o in model.outcomes:
         typer.echo(f"  {o['name']}: {outcome_text(o)} — {outcome_counts(o)}")
+
+
+def backtest_search(scenario: Optional[str], cut: Optional[str], group: Optional[str], draws: int,
+                    seeds: int) -> None:
+    """Fit the parameters that have a prior on the days before a cut, then score the forecast after it (ARD)."""
+    from refuge.errors import RefugeError
+    from refuge.inference.backtest import backtest
+
+    model = load_model(scenario)
+    try:
+        r = backtest(model, cut=parse_date(cut, "--cut"), group=group, draws=draws, forecast_seeds=seeds,
+                     progress=sys.stderr.isatty())
+    except RefugeError as exc:
+        fail(str(exc))
+    typer.echo(f"{model.scenario.name}: fitted on {model.start}..{r.cut - dt.timedelta(days=1)} "
+               f"({r.draws} draws, {r.simulations} simulations); group `{r.group}`, ARD normal / rescaled")
+    typer.echo(f"  fit, days before the cut:   fitted {r.train[0]:.3f} / {r.train[1]:.3f}   "
+               f"scenario's values {r.baseline_train[0]:.3f} / {r.baseline_train[1]:.3f}")
+    typer.echo(f"  forecast, from {r.cut}: fitted {r.forecast[0]:.3f} / {r.forecast[1]:.3f}   "
+               f"scenario's values {r.baseline[0]:.3f} / {r.baseline[1]:.3f}")
+    typer.echo("  fitted values: " + ", ".join(f"{k} = {v:.4g}" for k, v in r.values.items()))
 
 
 import_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,

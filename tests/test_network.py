@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import refuge
+from refuge.api import as_model
 from refuge.engine.reference import check_invariants, simulate_reference
 from refuge.errors import ScenarioError
 from refuge.scenario import parse
@@ -90,4 +91,4 @@ def test_network_errors_name_the_field(change, words):
     data = _base()
     change(data)
     with pytest.raises(ScenarioError, match=words):
-        refuge.api.as_model(parse(data, "net.yaml"))
+        as_model(parse(data, "net.yaml"))

@@ -177,6 +177,10 @@ def network_kernel(days, pbase, loc_kind, loc_foreign, loc_pop, loc_cap, link_fr
     closed = np.zeros(K, np.bool_)
     buf = np.zeros(max(K, 1))
     base = np.zeros(K)
+    cum = np.zeros(max(K, 1))      # cumulative route weights per adjacency slot
+    tot = np.zeros(L)
+    nopen = np.zeros(L, np.int64)
+    stale = np.ones(L, np.bool_)
     wts = np.zeros(L)
     half = np.zeros(64)  # 0.5 ** n (0 from 63 on: below any recent travel that matters)
     for j in range(63):
@@ -220,6 +224,7 @@ def network_kernel(days, pbase, loc_kind, loc_foreign, loc_pop, loc_cap, link_fr
             else:
                 base[k] = ((mv[MV_WSOFT] + score[link_to[k]]) / (mv[MV_DSOFT] + km[k]) ** mv[MV_DPOW]) \
                     ** mv[MV_WPOW]
+        stale[:] = True  # scores, lengths and closures are today's
         if t == 0:  # people placed at the start: counted in camps, one by one elsewhere
             for l in range(L):
                 if is_camp[l]:
@@ -291,6 +296,9 @@ def network_kernel(days, pbase, loc_kind, loc_foreign, loc_pop, loc_cap, link_fr
                 spawned[t] += k_l
                 entered[t, l] += k_l
                 people[l] += k_l
+                if capacity[l] >= 0 and people[l] >= capbuf * capacity[l] * capscale - 1.0:
+                    for j_ in range(adj_ptr[l], adj_ptr[l + 1]):
+                        stale[link_to[adj_link[j_]]] = True
                 if is_camp[l]:
                     cnt_fresh[l] += k_l
                     continue
@@ -350,6 +358,9 @@ def network_kernel(days, pbase, loc_kind, loc_foreign, loc_pop, loc_cap, link_fr
                     else:
                         cnt_vet[l] -= go
                     people[l] -= go
+                    if capacity[l] >= 0 and people[l] >= capbuf * capacity[l] * capscale - 1.0:
+                        for j_ in range(adj_ptr[l], adj_ptr[l + 1]):
+                            stale[link_to[adj_link[j_]]] = True
                     v = mv[MV_WALK] if (cls == 0 and start_on_foot) else S
                     for _ in range(go):
                         if n_free > 0:
@@ -376,38 +387,54 @@ def network_kernel(days, pbase, loc_kind, loc_foreign, loc_pop, loc_cap, link_fr
         while i >= 0:
             nxt_i = ev_next[i]
             l = p_loc[i]
-            # route choice, written out (a helper taking these arrays costs more than the choice)
-            lo_, hi_ = adj_ptr[l], adj_ptr[l + 1]
-            tot_ = 0.0
-            n_ = 0
-            for j_ in range(lo_, hi_):
-                k_ = adj_link[j_]
-                w_ = 0.0
-                if not closed[k_]:
-                    n_ += 1
-                    w_ = base[k_]
-                    end_ = link_to[k_]
-                    if awareness != 0 and capacity[end_] >= 0 and people[end_] > capbuf * capacity[end_] * capscale:
-                        w_ *= taper_w(people[end_], capacity[end_], capbuf, capscale, wpow)
-                buf[j_ - lo_] = w_
-                tot_ += w_
-            k = -1
-            if n_ > 0:
-                x_ = g.random() * (tot_ if tot_ > 0 else n_)
-                for j_ in range(lo_, hi_):
+            # route choice, written out (a helper taking these arrays costs more than the choice); the cumulative
+            # weights of a place are kept until a route's end with room changes occupancy near its taper
+            if stale[l]:
+                acc_ = 0.0
+                n_ = 0
+                for j_ in range(adj_ptr[l], adj_ptr[l + 1]):
                     k_ = adj_link[j_]
-                    if closed[k_]:
-                        continue
-                    k = k_
-                    x_ -= buf[j_ - lo_] if tot_ > 0 else 1.0
-                    if x_ < 0:
-                        break
+                    if not closed[k_]:
+                        n_ += 1
+                        w_ = base[k_]
+                        end_ = link_to[k_]
+                        if awareness != 0 and capacity[end_] >= 0 and people[end_] > capbuf * capacity[end_] * capscale:
+                            w_ *= taper_w(people[end_], capacity[end_], capbuf, capscale, wpow)
+                        acc_ += w_
+                    cum[j_] = acc_
+                tot[l] = acc_
+                nopen[l] = n_
+                stale[l] = False
+            k = -1
+            if nopen[l] > 0:
+                if tot[l] > 0:
+                    x_ = g.random() * tot[l]
+                    for j_ in range(adj_ptr[l], adj_ptr[l + 1]):
+                        if cum[j_] > x_ and not closed[adj_link[j_]]:
+                            k = adj_link[j_]
+                            break
+                    if k < 0:  # rounding at the top end
+                        for j_ in range(adj_ptr[l + 1] - 1, adj_ptr[l] - 1, -1):
+                            if not closed[adj_link[j_]]:
+                                k = adj_link[j_]
+                                break
+                else:  # all weights zero: equal chances
+                    r_ = int(g.random() * nopen[l])
+                    for j_ in range(adj_ptr[l], adj_ptr[l + 1]):
+                        if not closed[adj_link[j_]]:
+                            if r_ == 0:
+                                k = adj_link[j_]
+                                break
+                            r_ -= 1
             full_ = k >= 0 and is_camp[link_to[k]] and capacity[link_to[k]] >= 0 and \
                 taper(people[link_to[k]], capacity[link_to[k]], capbuf, capscale) < 0.5
             if k >= 0 and not full_:
                 v = mv[MV_WALK] if (p_fresh[i] and start_on_foot) else S
                 p_link[i], p_dep[i], p_m0[i], p_v[i] = k, t, 0.0, v
                 people[l] -= 1
+                if capacity[l] >= 0 and people[l] >= capbuf * capacity[l] * capscale - 1.0:
+                    for j_ in range(adj_ptr[l], adj_ptr[l + 1]):
+                        stale[link_to[adj_link[j_]]] = True
                 travelling += 1
                 day = t + int(math.floor(km[k] / v))
                 if day < T:  # into the list of that day (arrive)
@@ -466,6 +493,9 @@ def network_kernel(days, pbase, loc_kind, loc_foreign, loc_pop, loc_cap, link_fr
             l = link_from[k] if back else link_to[k]
             p_loc[i] = l
             people[l] += 1
+            if capacity[l] >= 0 and people[l] >= capbuf * capacity[l] * capscale - 1.0:
+                for j_ in range(adj_ptr[l], adj_ptr[l + 1]):
+                    stale[link_to[adj_link[j_]]] = True
             if not back:
                 entered[t, l] += 1
             going = False
@@ -475,42 +505,61 @@ def network_kernel(days, pbase, loc_kind, loc_foreign, loc_pop, loc_cap, link_fr
                     chance = 1.0
                 if g.random() >= chance:
                     break
-                # route choice, written out (a helper taking these arrays costs more than the choice)
-                lo_, hi_ = adj_ptr[l], adj_ptr[l + 1]
-                tot_ = 0.0
-                n_ = 0
-                for j_ in range(lo_, hi_):
-                    k_ = adj_link[j_]
-                    w_ = 0.0
-                    if not closed[k_]:
-                        n_ += 1
-                        w_ = base[k_]
-                        end_ = link_to[k_]
-                        if awareness != 0 and capacity[end_] >= 0 and people[end_] > capbuf * capacity[end_] * capscale:
-                            w_ *= taper_w(people[end_], capacity[end_], capbuf, capscale, wpow)
-                    buf[j_ - lo_] = w_
-                    tot_ += w_
-                k2 = -1
-                if n_ > 0:
-                    x_ = g.random() * (tot_ if tot_ > 0 else n_)
-                    for j_ in range(lo_, hi_):
+                # route choice, written out (a helper taking these arrays costs more than the choice); the cumulative
+                # weights of a place are kept until a route's end with room changes occupancy near its taper
+                if stale[l]:
+                    acc_ = 0.0
+                    n_ = 0
+                    for j_ in range(adj_ptr[l], adj_ptr[l + 1]):
                         k_ = adj_link[j_]
-                        if closed[k_]:
-                            continue
-                        k2 = k_
-                        x_ -= buf[j_ - lo_] if tot_ > 0 else 1.0
-                        if x_ < 0:
-                            break
+                        if not closed[k_]:
+                            n_ += 1
+                            w_ = base[k_]
+                            end_ = link_to[k_]
+                            if awareness != 0 and capacity[end_] >= 0 and people[end_] > capbuf * capacity[end_] * capscale:
+                                w_ *= taper_w(people[end_], capacity[end_], capbuf, capscale, wpow)
+                            acc_ += w_
+                        cum[j_] = acc_
+                    tot[l] = acc_
+                    nopen[l] = n_
+                    stale[l] = False
+                k2 = -1
+                if nopen[l] > 0:
+                    if tot[l] > 0:
+                        x_ = g.random() * tot[l]
+                        for j_ in range(adj_ptr[l], adj_ptr[l + 1]):
+                            if cum[j_] > x_ and not closed[adj_link[j_]]:
+                                k2 = adj_link[j_]
+                                break
+                        if k2 < 0:  # rounding at the top end
+                            for j_ in range(adj_ptr[l + 1] - 1, adj_ptr[l] - 1, -1):
+                                if not closed[adj_link[j_]]:
+                                    k2 = adj_link[j_]
+                                    break
+                    else:  # all weights zero: equal chances
+                        r_ = int(g.random() * nopen[l])
+                        for j_ in range(adj_ptr[l], adj_ptr[l + 1]):
+                            if not closed[adj_link[j_]]:
+                                if r_ == 0:
+                                    k2 = adj_link[j_]
+                                    break
+                                r_ -= 1
                 full_ = k2 >= 0 and is_camp[link_to[k2]] and capacity[link_to[k2]] >= 0 and \
                     taper(people[link_to[k2]], capacity[link_to[k2]], capbuf, capscale) < 0.5
                 if k2 < 0 or full_:
                     break
                 people[l] -= 1
+                if capacity[l] >= 0 and people[l] >= capbuf * capacity[l] * capscale - 1.0:
+                    for j_ in range(adj_ptr[l], adj_ptr[l + 1]):
+                        stale[link_to[adj_link[j_]]] = True
                 v = S
                 if km[k2] < v:  # arrives today too: decides again there
                     moved += km[k2]
                     l = link_to[k2]
                     people[l] += 1
+                    if capacity[l] >= 0 and people[l] >= capbuf * capacity[l] * capscale - 1.0:
+                        for j_ in range(adj_ptr[l], adj_ptr[l + 1]):
+                            stale[link_to[adj_link[j_]]] = True
                     entered[t, l] += 1
                     p_loc[i] = l
                     continue

@@ -18,7 +18,7 @@ import numpy as np
 from refuge.errors import Problem, ScenarioError, suggest
 from refuge.model.outcomes import compile_outcomes
 from refuge.scenario import (STATE_KINDS, Distribution, Empirical, Exponential, Fixed, Gamma, Lognormal, Period,
-                             Redirect, Scenario)
+                             Redirect, Scenario, Throughput)
 
 # Distribution codes shared with the engines.
 FIXED, EXPONENTIAL, GAMMA, LOGNORMAL, EMPIRICAL = 0, 1, 2, 3, 4
@@ -26,7 +26,8 @@ NONE = -1
 
 # Columns of the transition table.
 T_SRC, T_IS_DUR, T_RATE, T_DUR, T_DUR_A, T_DUR_B, T_DUR_EMP, T_GRP, T_GRP_A, T_GRP_B, T_GRP_EMP, \
-    T_REDIR, T_REDIR_EDGE, T_EDGE_LO, T_EDGE_HI = range(15)
+    T_REDIR, T_REDIR_EDGE, T_EDGE_LO, T_EDGE_HI, T_CAP, T_CAP_DAYS = range(17)
+T_COLS = 17  # T_CAP: parameter slot of the processing capacity (-1: none), per T_CAP_DAYS days
 # Columns of the arrival table. A_EXACT: an event, exactly one group on its day (not a Poisson count);
 # A_FROM: the counted state an event's group is taken from (-1: from outside the system).
 A_TARGET, A_RATE, A_GRP, A_GRP_A, A_GRP_B, A_GRP_EMP, A_START, A_END, A_REDIR, A_EXACT, A_FROM = range(11)
@@ -61,7 +62,8 @@ class Model:
     out_trans: np.ndarray
     # sites
     capacity_param: np.ndarray
-    closed_site_sched: np.ndarray
+    closed_site_sched: np.ndarray  # (T, N) closed to entry from outside the site
+    stopped_site_sched: np.ndarray  # (T, N) closed to every entry into its states (a full stop)
     closed_state_sched: np.ndarray
     # transitions and edges
     trans: np.ndarray
@@ -269,10 +271,12 @@ class _Compiler:
         capacity_param = np.array([NONE if s.capacity is None else self.param(s.capacity, f"sites[{i}].capacity")
                                    for i, s in enumerate(sc.sites)], np.int64)
         closed_site = np.zeros((self.T, N), np.bool_)
+        stopped_site = np.zeros((self.T, N), np.bool_)
         for i, s in enumerate(sc.sites):
             for k, p in enumerate(s.closed):
                 a, b = self.period_days(p, f"sites[{i}].closed[{k}]")
                 closed_site[max(a, 0):b + 1, i] = True
+                stopped_site[max(a, 0):b + 1, i] |= p.full_stop
         closed_state = np.zeros((self.T, S), np.bool_)
         for i, st in enumerate(sc.states):
             for k, p in enumerate(st.closed):
@@ -323,8 +327,8 @@ class _Compiler:
             rule_names=[r.name for r in sc.rules], param_names=self.pnames, n_named_params=len(sc.parameters),
             state_site=state_site, tracked=tracked, initial_param=initial_param, out_ptr=out_ptr,
             out_trans=out_trans, capacity_param=capacity_param, closed_site_sched=closed_site,
-            closed_state_sched=closed_state,
-            trans=np.array(trans, np.int64).reshape(len(trans), 15),
+            stopped_site_sched=stopped_site, closed_state_sched=closed_state,
+            trans=np.array(trans, np.int64).reshape(len(trans), T_COLS),
             edge_trans=np.array(edge_trans, np.int64), edge_target=np.array(edge_target, np.int64),
             edge_p=np.array(edge_p, np.int64), edge_is_redirect=np.array(edge_redir, np.bool_),
             emp_ptr=np.array(self.emp_ptr, np.int64), emp_values=np.array(self.emp_values, np.int64),
@@ -394,7 +398,13 @@ class _Compiler:
                 redir = self.name("state", t.when_blocked.redirect, self.states, f"{path}.when_blocked.redirect")
                 redir_edge = len(edges)
                 edges.append((f"{t.name}->{t.when_blocked.redirect}", j, redir, NONE, True))
-            rows.append([src, is_dur, rate, *dur, *grp, redir, redir_edge, lo, hi])
+            cap, cap_days = NONE, 1
+            if t.capacity is not None:
+                if isinstance(t.capacity, Throughput):
+                    cap, cap_days = self.param(t.capacity.people, f"{path}.capacity.people"), t.capacity.days
+                else:
+                    cap = self.param(t.capacity, f"{path}.capacity")
+            rows.append([src, is_dur, rate, *dur, *grp, redir, redir_edge, lo, hi, cap, cap_days])
         return rows, edges
 
     def _arrivals(self) -> list[list[int]]:
@@ -509,7 +519,12 @@ class _Compiler:
                         akind.append(ACT_CLOSE_STATE)
                         atarget.append(self.name("site or state", act.close, self.states + self.sites,
                                                  f"{apath}.close"))
-                    avalue.append(0)
+                        if act.full_stop and act.close in self.states:
+                            self.err(f"{apath}.full_stop", "full_stop only with `close: SITE` (a closed state "
+                                     "admits nobody anyway)", f"state `{act.close}`")
+                    avalue.append(1 if act.full_stop else 0)  # a closed site: 1 = a full stop
+                elif act.full_stop:
+                    self.err(f"{apath}.full_stop", "full_stop only with `close: SITE`", "no `close`")
                 else:
                     a = act.set if act.set is not None else act.multiply
                     akind.append(ACT_SET if act.set is not None else ACT_MULTIPLY)

@@ -598,9 +598,13 @@ def report_html(session: Session, runs: int | None = None) -> bytes:
             exp = run_ensemble(session.scenario, runs=runs, seed=session.seed, variants=variants,
                                store=Path(tmp) / "exp", workers=session.workers)
         else:
-            data, _ = changed_data(session.scenario, change)
+            data, notes = changed_data(session.scenario, change)
             sc = parse(data, "changed on the page")
-            exp = run_ensemble(sc, runs=runs, seed=session.seed, store=Path(tmp) / "exp", workers=session.workers)
+            what = "; ".join(notes + [f"room or closures of {', '.join(n for n, _, _ in change.sites)}"] *
+                             bool(change.sites))
+            exp = run_ensemble(sc, runs=runs, seed=session.seed, store=Path(tmp) / "exp", workers=session.workers,
+                               variants=[{"name": "changed", "description": f"as changed on the page ({what})",
+                                          "set": {}}])
         path = write_report(exp, Path(tmp) / "report.html")
         return path.read_bytes()
 
@@ -738,6 +742,13 @@ def make_server(session: Session, host: str = "127.0.0.1", port: int = 8050):
 def serve(scenario: str | Path | None = None, port: int = 8050, host: str = "127.0.0.1",
           workers: int | None = None, runs: int = DEFAULT_RUNS, ready=None) -> None:
     """Serve the page until interrupted. `ready(url)` is called once the server listens."""
+    import signal
+
+    def stop(signum, frame):  # a service manager's SIGTERM ends like Ctrl-C: the worker processes are stopped
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, stop)
     session = Session(scenario, workers=workers, runs=runs)
     server = make_server(session, host, port)
     threading.Thread(target=session.warm, daemon=True).start()  # the baseline is ready when the page asks

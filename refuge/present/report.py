@@ -576,7 +576,7 @@ def render(exp, figures: list[Figure]) -> str:
     import refuge
     from refuge.evidence.outcomes import outcome_counts
     from refuge.experiments.compare import differences
-    from refuge.inference.backtest import report_section as backtest_section
+    from refuge.inference.backtest_posterior import report_section as backtest_section
     from refuge.inference.outputs import report_section
 
     template_text = (Path(__file__).parent / "report_template.html").read_text(encoding="utf-8")

@@ -177,12 +177,20 @@ class Period(_Strict):
         return self
 
 
+class SiteClosure(Period):
+    """A period a site is closed: to entry from outside it (moves between its own states go on), or, with
+    `full_stop: true`, to every entry into its states, from outside or inside."""
+
+    full_stop: bool = Field(False, description="also stop moves between the site's own states")
+
+
 class Site(_Strict):
     """A place whose room several states share, e.g. a mission's compound."""
 
     name: str
     capacity: Number | None = None
-    closed: list[Period] = Field(default_factory=list)
+    closed: list[SiteClosure] = Field(default_factory=list, description="periods closed to entry from outside "
+                                  "the site (`full_stop: true`: to every entry into its states)")
     description: str = ""
     supplies: dict[str, float] = Field(
         default_factory=dict, description="needs per person per day (meals, sleeping places, ...)"
@@ -208,6 +216,14 @@ class SplitTarget(_Strict):
     p: Number | Literal["rest"]
 
 
+class Throughput(_Strict):
+    """Processing capacity per period: at most `people` move in each period of `days` days (counted from the
+    scenario's start); what is not used in a period is lost."""
+
+    people: Number
+    days: int = Field(1, ge=1)
+
+
 class Transition(_Strict):
     name: str
     source: str = Field(alias="from")
@@ -217,6 +233,9 @@ class Transition(_Strict):
     duration: Distribution | None = None
     group_size: Distribution | None = None
     when_blocked: Literal["wait"] | Redirect = "wait"
+    capacity: Number | Throughput | None = Field(
+        None, description="processing capacity: at most this many people a day move by this transition (or "
+        "{people, days}: per period), first come first served; the others wait where they are")
     description: str = ""
 
     @model_validator(mode="after")
@@ -316,7 +335,9 @@ class MultiplyAction(_Strict):
 
 
 class Action(_Strict):
-    close: str | None = Field(None, description="a site or a state closed to entry while the rule is active")
+    close: str | None = Field(None, description="a site or a state closed to entry while the rule is active "
+                              "(a site: to entry from outside it)")
+    full_stop: bool = Field(False, description="with `close: SITE`: also stop moves between the site's states")
     set: SetAction | None = None
     multiply: MultiplyAction | None = None
 
