@@ -48,7 +48,7 @@ from numba import njit
 from refuge.engine.streams import streams
 from refuge.engine.world import (BIG, FULL, FULL_PEND, FULL_STAYS, FULL_UNITS, N_PEND, N_STAYS, N_UNITS, U_ALIVE, U_DUE,
                                  U_DUETR, U_ENTRY, U_SIZE, U_STATE, SpecRef, WorldRef, borrowed, new_world,
-                                 spec_of)
+                                 spec_of, view)
 from refuge.model.compiler import (A_END, A_EXACT, A_FROM, A_GRP, A_GRP_A, A_GRP_B, A_GRP_EMP, A_RATE, A_REDIR,
                                    A_START, A_TARGET,
                                    ACT_CLOSE_SITE, ACT_CLOSE_STATE, ACT_MULTIPLY, ACT_SET, EMPIRICAL, EXPONENTIAL,
@@ -100,17 +100,28 @@ def _too_many(m: Model, done: int) -> None:
 @njit(cache=True)
 def run_days(days, spec, rows, g_arr, g_dep, g_dur, g_split, g_grp):
     world = new_world(days, spec, rows, g_arr, g_dep, g_dur, g_split, g_grp)
-    m, w = SpecRef(*borrowed(spec)), WorldRef(*borrowed(world))  # `spec` and `world` own the memory
+    spec_ref, world_ref = SpecRef(*borrowed(spec)), WorldRef(*borrowed(world))  # `spec`, `world` own the arrays
+    m, w = view(spec_ref), view(world_ref)  # and these refs the structs the views point at
     place_initial(m, w)
+    done = days
     for t in range(days):
         set_policies(t, m, w)  # 1
         admit_arrivals(t, m, w)  # 2
         move_counted(t, m, w)  # 3
-        move_tracked(t, m, w)  # 4 (5: in `try_move`)
+        move_tracked(t, m, w)  # 4 (5, 6: in `try_move`)
         record_day(t, m, w)
         if w.count[FULL]:
-            return results(world) + (w.count[FULL], t)
-    return results(world) + (np.int64(0), np.int64(days))
+            done = t
+            break
+    full = w.count[FULL]
+    keep_until_here(spec_ref, world_ref)  # the views are not used below
+    return results(world) + (full, done)
+
+
+@njit(cache=True)
+def keep_until_here(spec_ref, world_ref):
+    """Nothing: a last use of the structrefs, so that Numba releases them only after the views' last use."""
+    return spec_ref.trans.shape[0] + world_ref.count.shape[0]
 
 
 # --- before day 0 -----------------------------------------------------------------------------------

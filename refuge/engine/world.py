@@ -217,6 +217,47 @@ structref.define_proxy(SpecRef, SpecRefType, list(Spec._fields))
 structref.define_proxy(WorldRef, WorldRefType, list(World._fields))
 
 
+# Views of those structrefs that Numba counts no references to: a function increments and decrements the
+# count of every counted argument it is called with (an atomic operation each), and the small steps are called
+# some millions of times a run. `run_days` holds the counted structrefs for as long as the views are used.
+@structref.register
+class SpecViewType(types.StructRef):
+    pass
+
+
+@structref.register
+class WorldViewType(types.StructRef):
+    pass
+
+
+class UncountedRefModel(models.StructModel):
+    """A structref's layout (a pointer to its meminfo) that Numba does not count references to."""
+
+    def __init__(self, dmm, fe_type):
+        super().__init__(dmm, fe_type, [("meminfo", types.voidptr)])
+
+
+register_model(SpecViewType)(UncountedRefModel)
+register_model(WorldViewType)(UncountedRefModel)
+
+
+@intrinsic
+def view(typingctx, ref):
+    """An uncounted view of a SpecRef or WorldRef (the same memory)."""
+    kinds = {SpecRefType: SpecViewType, WorldRefType: WorldViewType}
+    if type(ref) not in kinds:
+        return None
+    out_type = kinds[type(ref)](list(ref.field_dict.items()))
+
+    def codegen(context, builder, sig, args):
+        src = cgutils.create_struct_proxy(ref)(context, builder, value=args[0])
+        dst = cgutils.create_struct_proxy(out_type)(context, builder)
+        dst.meminfo = builder.bitcast(src.meminfo, dst.meminfo.type)
+        return dst._getvalue()
+
+    return out_type(ref), codegen
+
+
 @njit(cache=True)
 def new_world(days, m, sizes, g_arr, g_dep, g_dur, g_split, g_grp):
     """An empty world with tables of `sizes` rows (units, stays, waiting groups)."""
