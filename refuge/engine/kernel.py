@@ -49,7 +49,8 @@ from refuge.engine.streams import streams
 from refuge.engine.world import (BIG, FULL, FULL_PEND, FULL_STAYS, FULL_UNITS, N_PEND, N_STAYS, N_UNITS, U_ALIVE, U_DUE,
                                  U_DUETR, U_ENTRY, U_SIZE, U_STATE, SpecRef, WorldRef, borrowed, new_world,
                                  spec_of, view)
-from refuge.model.compiler import (A_END, A_GRP, A_GRP_A, A_GRP_B, A_GRP_EMP, A_RATE, A_REDIR, A_START, A_TARGET,
+from refuge.model.compiler import (A_END, A_EXACT, A_FROM, A_GRP, A_GRP_A, A_GRP_B, A_GRP_EMP, A_RATE, A_REDIR,
+                                   A_START, A_TARGET,
                                    ACT_CLOSE_SITE, ACT_CLOSE_STATE, ACT_MULTIPLY, ACT_SET, EMPIRICAL, EXPONENTIAL,
                                    FIXED, GAMMA, LOGNORMAL, SIG_FLOW, T_DUR, T_DUR_A, T_DUR_B, T_DUR_EMP, T_EDGE_HI,
                                    T_CAP, T_CAP_DAYS, T_EDGE_LO, T_GRP, T_GRP_A, T_GRP_B, T_GRP_EMP, T_IS_DUR,
@@ -246,11 +247,19 @@ def retry_waiting_groups(t, m, w):
     kept = 0
     for q in range(w.count[N_PEND]):
         a, size = w.pend[q, 0], w.pend[q, 1]
+        src = m.arr[a, A_FROM]
+        if src >= 0:  # an event's group is taken from a state: as many as are still there
+            size = min(size, w.n0[src])
+            if size <= 0:
+                continue  # nobody left to take: the event lapses
+            step_out(m, w, src, size)
         dest = group_dest(m, w, m.arr[a, A_TARGET], m.arr[a, A_REDIR], size, -1)
         if dest >= 0:
             place(m, w, dest, size, t)
             w.arrived[t, a] += size
         else:
+            if src >= 0:
+                step_out(m, w, src, -size)
             w.pend[kept] = w.pend[q]
             kept += 1
     w.count[N_PEND] = kept
@@ -258,9 +267,12 @@ def retry_waiting_groups(t, m, w):
 
 @njit(cache=True)
 def arrive(t, a, m, w):
-    """Stream `a` today: Poisson(rate) new people or groups, plus single people still waiting from before."""
+    """Stream `a` today: Poisson(rate) new people or groups, plus single people still waiting from before.
+    An event (A_EXACT) brings exactly one group on its day, taken from its `from` state if it has one."""
     if t < m.arr[a, A_START] or t > m.arr[a, A_END]:
         k = w.backlog[a]
+    elif m.arr[a, A_EXACT]:
+        k = 1
     else:
         k = w.g_arr.poisson(max(w.pv[m.arr[a, A_RATE]], 0.0)) + w.backlog[a]
     w.backlog[a] = 0
@@ -277,11 +289,20 @@ def arrive(t, a, m, w):
     for _ in range(k):
         size = max(draw(m, w.g_grp, m.arr[a, A_GRP], w.pv[m.arr[a, A_GRP_A]], w.pv[m.arr[a, A_GRP_B]],
                         m.arr[a, A_GRP_EMP]), 1)
+        src = m.arr[a, A_FROM]
+        if src >= 0:  # an event's group is taken from a state: as many as are there
+            size = min(size, w.n0[src])
+            if size <= 0:
+                continue  # nobody there to take: the event lapses
+            step_out(m, w, src, size)
         dest = group_dest(m, w, target, redir, size, -1)
         if dest >= 0:
             place(m, w, dest, size, t)
             w.arrived[t, a] += size
-        elif w.count[N_PEND] == w.pend.shape[0]:
+            continue
+        if src >= 0:
+            step_out(m, w, src, -size)  # they wait where they were and try again tomorrow
+        if w.count[N_PEND] == w.pend.shape[0]:
             w.count[FULL] |= FULL_PEND
         else:
             w.pend[w.count[N_PEND], 0] = a
@@ -506,6 +527,13 @@ def take(m, w, s, k):
     w.stock[s] -= k
     if m.state_site[s] >= 0:
         w.occ[m.state_site[s]] -= k
+
+
+@njit(cache=True)
+def step_out(m, w, s, k):
+    """`k` people of counted state `s` leave it before today's moves (an event takes them)."""
+    take(m, w, s, k)
+    w.n0[s] -= k
 
 
 @njit(cache=True)

@@ -55,7 +55,7 @@ class Spec(NamedTuple):
     emp_ptr: np.ndarray  # empirical distributions: values and cumulative weights
     emp_values: np.ndarray
     emp_cdf: np.ndarray
-    arr: np.ndarray  # (A, 9) arrival table, columns A_*
+    arr: np.ndarray  # (A, 11) arrival table (events included), columns A_*
     pbase: np.ndarray  # (T, P) parameter values by day, before rules
     rule_sig: np.ndarray  # rules: signal kind, members, window, levels, period, actions
     rule_sig_ptr: np.ndarray

@@ -534,7 +534,8 @@ def evidence_rows(exp) -> list[dict]:
     rows = []
     for f in model.evidence:
         first = next(iter(tables.values()))[f["id"]]
-        rows.append({"id": f["id"], "fact": f["fact"], "source": first["source"], "when": first["when"],
+        rows.append({"id": f["id"], "fact": f["fact"], "source": first["source"],
+                     "citation": first.get("citation", first["source"]), "when": first["when"],
                      "measure": first["measure"], "bound": first["bound"], "required": first["required"],
                      "cells": {v: t[f["id"]] for v, t in tables.items()}})
     return rows
@@ -575,6 +576,7 @@ def render(exp, figures: list[Figure]) -> str:
     import refuge
     from refuge.evidence.outcomes import outcome_counts
     from refuge.experiments.compare import differences
+    from refuge.inference.backtest_posterior import report_section as backtest_section
     from refuge.inference.outputs import report_section
 
     template_text = (Path(__file__).parent / "report_template.html").read_text(encoding="utf-8")
@@ -598,6 +600,7 @@ def render(exp, figures: list[Figure]) -> str:
         outcomes=[(o["label"], o["unit"], outcome_counts(o)) for o in exp.model().outcomes],
         parameters=parameters_table(exp), version=refuge.__version__,
         references=[(key, ref.model_copy(update={"url": ""}).citation(), ref.url) for key, ref in sc.sources.items()], calibration=report_section(exp),
+        backtest=backtest_section(exp),
         generated=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         until=meta.get("until") or str(sc.end), colors={v: _color(k) for k, v in enumerate(exp.variants)},
     )
