@@ -22,7 +22,21 @@ def load(path_or_name: str | Path | None = None) -> Model:
     return compile_scenario(sc, str(p))
 
 
+def engine_ready() -> bool:
+    """Whether the fast engine is compiled in this process or in Numba's disk cache. False means the next run
+    compiles it first (about 20 s, once per installation and machine)."""
+    try:
+        from refuge.engine.kernel import kernel
+
+        if kernel.signatures:
+            return True
+        return bool(kernel._cache._cache_file._load_index())  # empty when absent or stale (source changed)
+    except Exception:  # a Numba without these internals: say nothing rather than fail  # noqa: BLE001
+        return True
+
+
 def as_model(obj: Model | Scenario | str | Path) -> Model:
+    """A compiled Model from a Model, a Scenario, a path to a YAML file or a built-in name."""
     if isinstance(obj, Model):
         return obj
     if isinstance(obj, Scenario):

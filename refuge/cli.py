@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import Literal, Optional
 
 import typer
 
@@ -73,24 +73,28 @@ def fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
-def load_model(scenario: Optional[str]):
-    """Compile a scenario file or built-in name; user errors become a short message and exit code 2."""
-    from refuge.api import load
+def load_model(scenario: Optional[str], simulates: bool = True):
+    """Compile a scenario file or built-in name; user errors become a short message and exit code 2.
+    A command that simulates says so when the engine must be compiled first (the first run on a machine)."""
+    from refuge.api import engine_ready, load
     from refuge.errors import RefugeError
 
     try:
-        return load(scenario or DEFAULT_SCENARIO)
+        model = load(scenario or DEFAULT_SCENARIO)
     except RefugeError as exc:
         fail(str(exc))
+    if simulates and not engine_ready():
+        typer.echo("first run: compiling the engine with Numba (about 20 s, once; later runs start at once)",
+                   err=True)
+    return model
 
 
-def parse_date(text: Optional[str], option: str) -> Optional[dt.date]:
-    if text is None:
-        return None
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        fail(f"{option}: expected a date YYYY-MM-DD; found {text!r}")
+Format = Literal["table", "json", "csv"]
+FORMAT_HELP = "table (for people), json or csv (machine-readable, on stdout)"
+
+
+def as_date(value: Optional[dt.datetime]) -> Optional[dt.date]:
+    return None if value is None else value.date()
 
 
 @app.command()
@@ -99,7 +103,8 @@ def run(
                                              f"(default: {DEFAULT_SCENARIO})",
                                              autocompletion=complete_scenario),
     seed: int = typer.Option(0, "--seed", help="random seed; the same seed gives the same result"),
-    until: Optional[str] = typer.Option(None, "--until", help="stop after this date (YYYY-MM-DD)"),
+    until: Optional[dt.datetime] = typer.Option(None, "--until", formats=["%Y-%m-%d"], metavar="YYYY-MM-DD",
+                                                help="stop after this date"),
     out: Path = typer.Option(Path("out"), "--out", help="directory for stocks/flows (CSV and Parquet)"),
     runs: int = typer.Option(1, "--runs", min=1, help="replicates: more than 1 runs an ensemble into an "
                              "experiment store in --out (run r uses seed + r; resumable)"),
@@ -111,35 +116,49 @@ def run(
     cluster: Optional[str] = typer.Option(None, "--cluster", help="address of a Dask scheduler to run on"),
     posterior: Optional[Path] = typer.Option(None, "--posterior", help="a calibration experiment: draw the "
                                              "calibrated parameters from its posterior (run r takes draw r)"),
+    overwrite: bool = typer.Option(False, "--overwrite", help="one run: replace the run files in --out even if "
+                                   "they hold another run"),
+    format_: Format = typer.Option("table", "--format", help="ensembles: " + FORMAT_HELP),
 ) -> None:
     """Run one realisation of a scenario (or an ensemble with --runs/--sweep), write results, print a summary."""
     from refuge.api import simulate
-    from refuge.results.files import write_run
 
     model = load_model(scenario)
-    stop = parse_date(until, "--until")
+    stop = as_date(until)
     if stop is not None and not model.start <= stop:
         fail(f"--until: expected a date on or after the scenario start {model.start}; found {stop}")
     overrides = parse_sets(set_)
     if posterior is not None:
-        run_posterior_command(model, posterior, runs, seed, workers, overrides, sweep, cluster, stop, out)
+        run_posterior_command(model, posterior, runs, seed, workers, overrides, sweep, cluster, stop, out, overwrite,
+                              format_)
         return
     if runs > 1 or sweep is not None or cluster is not None:
-        run_ensemble_command(model, runs, seed, workers, overrides, sweep, cluster, stop, out)
+        run_ensemble_command(model, runs, seed, workers, overrides, sweep, cluster, stop, out, format_)
         return
     if overrides:
         model = with_overrides(model, overrides)
     result = simulate(model, seed=seed, until=stop)
-    files = write_run(result, out)
+    write_single(result, out, overrides, overwrite)
+
+
+def write_single(result, out: Path, overrides: dict[str, float], overwrite: bool) -> None:
+    from refuge.errors import RefugeError
+    from refuge.results.files import write_run
+
+    try:
+        files = write_run(result, out, overrides=overrides, overwrite=overwrite)
+    except RefugeError as exc:
+        fail(str(exc))
     print_summary(result)
-    typer.echo("wrote " + ", ".join(str(f) for f in files))
+    typer.echo(f"wrote {len(files)} files to {out} (stocks, flows, sites, stays as CSV and Parquet; run.json: "
+               "how the run was made)")
 
 
-def run_posterior_command(model, posterior, runs, seed, workers, overrides, sweep, cluster, stop, out) -> None:
+def run_posterior_command(model, posterior, runs, seed, workers, overrides, sweep, cluster, stop, out,
+                          overwrite: bool = False, format_: str = "table") -> None:
     from refuge.api import simulate
     from refuge.inference.posterior import check_posterior, posterior_model, run_posterior_ensemble
     from refuge.errors import RefugeError
-    from refuge.results.files import write_run
 
     if sweep is not None:
         fail("--posterior: give --posterior or --sweep, not both")
@@ -149,16 +168,14 @@ def run_posterior_command(model, posterior, runs, seed, workers, overrides, swee
         if runs > 1 or cluster is not None:
             exp = run_posterior_ensemble(model.scenario, model.origin, posterior, runs, seed, out, workers, cluster,
                                          overrides, stop, progress=True)
-            print_experiment(exp)
+            print_experiment(exp, format_)
             return
         model, draw = posterior_model(model, posterior, seed, overrides)
     except RefugeError as exc:
         fail(str(exc))
     typer.echo("drawn from the posterior: " + ", ".join(f"{k}={v:.4g}" for k, v in draw.items()))
     result = simulate(model, seed=seed, until=stop)
-    files = write_run(result, out)
-    print_summary(result)
-    typer.echo("wrote " + ", ".join(str(f) for f in files))
+    write_single(result, out, {**overrides, **draw}, overwrite)
 
 
 def parse_sets(texts: list[str], option: str = "--set") -> dict[str, float]:
@@ -184,7 +201,7 @@ def with_overrides(model, overrides: dict[str, float]):
         fail(f"--set: {exc}")
 
 
-def run_ensemble_command(model, runs, seed, workers, overrides, sweep, cluster, stop, out) -> None:
+def run_ensemble_command(model, runs, seed, workers, overrides, sweep, cluster, stop, out, format_="table") -> None:
     from refuge.experiments.ensemble import run_ensemble
     from refuge.errors import RefugeError
 
@@ -195,7 +212,7 @@ def run_ensemble_command(model, runs, seed, workers, overrides, sweep, cluster, 
         fail(str(exc))
     except KeyboardInterrupt:
         interrupted(out)
-    print_experiment(exp)
+    print_experiment(exp, format_)
 
 
 def interrupted(out: Path) -> None:
@@ -210,21 +227,46 @@ def interrupted(out: Path) -> None:
     fail(f"interrupted: {done}run the same command again to finish (only missing runs are run)", code=130)
 
 
-def print_experiment(exp) -> None:
+def print_frame(df, format_: str) -> None:
+    """A result table on stdout for programs: CSV, or JSON records (NaN as null)."""
+    import json
+
+    from refuge.evidence.check import _clean
+
+    if format_ == "csv":
+        sys.stdout.write(df.to_csv(index=False))
+    else:
+        sys.stdout.write(json.dumps(_clean(df.to_dict(orient="records")), indent=2, default=str) + "\n")
+
+
+def settings_text(values: dict[str, float]) -> str:
+    return ", ".join(f"{k}={x:g}" for k, x in values.items())
+
+
+def print_experiment(exp, format_: str = "table") -> None:
     """Outcomes per variant: median [90% interval]; with many variants (a sweep), one row per variant."""
     from rich.console import Console
     from rich.table import Table
 
     from refuge.experiments.compare import fmt
 
-    title = (f"{exp.meta['scenario_title'] or exp.meta['scenario_name']} — {exp.n_runs} runs per variant, seeds "
-             f"{exp.meta['seed']}..{exp.meta['seed'] + exp.n_runs - 1}: median")
     summary = exp.summary()
+    done = f"wrote {exp.path} ({sum(len(exp.finished(v)) for v in exp.variants)} runs)"
+    if format_ != "table":
+        print_frame(summary, format_)
+        typer.echo(done, err=True)
+        return
+    base = exp.meta.get("set") or {}
+    title = (f"{exp.meta['scenario_title'] or exp.meta['scenario_name']}"
+             + (f" with {settings_text(base)} (--set)" if base else "")
+             + f" — {exp.n_runs} runs per variant, seeds {exp.meta['seed']}..{exp.meta['seed'] + exp.n_runs - 1}: "
+             "median")
     if len(exp.variants) <= 4:
         table = Table(title=title + " [90% interval]")
         table.add_column("outcome", no_wrap=True)
         for v in exp.variants:
-            table.add_column(v, justify="right")
+            # the one variant of `--set` is the scenario with those values, not the scenario as written
+            table.add_column(settings_text(base) if v == "baseline" and base else v, justify="right")
         for _, rows in summary.groupby("outcome", sort=False):
             first = rows.iloc[0]
             table.add_row(f"{first.label} ({first.unit})",
@@ -242,8 +284,7 @@ def print_experiment(exp) -> None:
     if not console.is_terminal:
         console.width = max(console.width, 120)
     console.print(table)
-    typer.echo(f"wrote {exp.path} ({sum(len(exp.finished(v)) for v in exp.variants)} runs); "
-               f"`refuge report {exp.path}` makes an HTML report")
+    typer.echo(f"{done}; `refuge report {exp.path}` makes an HTML report")
 
 
 @app.command()
@@ -260,6 +301,7 @@ def compare(
     set_: list[str] = typer.Option([], "--set", help="override a parameter in every arm: name=value"),
     out: Path = typer.Option(Path("comparison"), "--out", help="experiment directory (resumable)"),
     cluster: Optional[str] = typer.Option(None, "--cluster", help="address of a Dask scheduler to run on"),
+    format_: Format = typer.Option("table", "--format", help=FORMAT_HELP),
 ) -> None:
     """What if? Run the baseline and each variant with common random numbers; print paired differences."""
     from refuge.experiments.compare import compare as run_compare
@@ -276,10 +318,10 @@ def compare(
         fail(str(exc))
     except KeyboardInterrupt:
         interrupted(out)
-    print_differences(result)
+    print_differences(result, format_)
 
 
-def print_differences(result) -> None:
+def print_differences(result, format_: str = "table") -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -288,6 +330,11 @@ def print_differences(result) -> None:
     from refuge.experiments.compare import fmt
 
     exp, df = result.experiment, result.table
+    path = write_frame(df, exp.path / "differences.csv")
+    if format_ != "table":
+        print_frame(df, format_)
+        typer.echo(f"wrote {path}", err=True)
+        return
     console = Console()
     if not console.is_terminal:  # logs and files: room for a whole row rather than 80 columns
         console.width = max(console.width, 120)
@@ -304,7 +351,6 @@ def print_differences(result) -> None:
                           f"{fmt(r.difference, True)} [{fmt(r.low, True)}, {fmt(r.high, True)}]",
                           f"{fmt(r.mean_difference, True)} [{fmt(r.mean_low, True)}, {fmt(r.mean_high, True)}]")
         console.print(table)
-    path = write_frame(df, exp.path / "differences.csv")
     typer.echo(f"wrote {path}; `refuge report {exp.path}` makes an HTML report")
 
 
@@ -407,7 +453,8 @@ def sensitivity_command(
     output: list[str] = typer.Option(..., "--output", help="what to explain (repeatable): peak:PLACE, mean:PLACE, "
                                      "end:PLACE, wait:PLACE, longest:PLACE, arrivals[:NAME], flow:TRANSITION, "
                                      "or an evidence id"),
-    method: str = typer.Option("morris", "--method", help="morris (screening, cheap) or sobol (variance shares)"),
+    method: Literal["morris", "sobol"] = typer.Option("morris", "--method", help="morris (screening, cheap) or "
+                                                     "sobol (variance shares)"),
     samples: Optional[int] = typer.Option(None, "--samples", help="Morris trajectories (default 20) or Sobol "
                                           "base sample, a power of 2 (default 256)"),
     replicates: int = typer.Option(4, "--replicates", min=1, help="seeds per parameter point (their mean is used)"),
@@ -472,7 +519,7 @@ def check_command(
     workers: Optional[int] = typer.Option(None, "--workers", min=1, help="local worker processes "
                                           "(default: one per core)"),
     cluster: Optional[str] = typer.Option(None, "--cluster", help="address of a Dask scheduler to run on"),
-    format_: str = typer.Option("table", "--format", help="table (for people), json (everything) or csv "
+    format_: Format = typer.Option("table", "--format", help="table (for people), json (everything) or csv "
                                 "(the evidence table)"),
     out: Optional[Path] = typer.Option(None, "--out", help="also write evidence.csv, sites.csv and years.csv "
                                        "to this directory"),
@@ -486,8 +533,6 @@ def check_command(
     from refuge.errors import RefugeError
     from refuge.results.files import write_frame
 
-    if format_ not in ("table", "json", "csv"):
-        fail(f"--format: expected table, json or csv; found {format_!r}")
     model = load_model(scenario)
     try:
         result = check(model, runs=runs, seed=seed, workers=workers, cluster=cluster,
@@ -511,7 +556,7 @@ def check_command(
 @app.command()
 def validate(scenario: str = typer.Argument(..., help="scenario YAML file")) -> None:
     """Check a scenario file: every field, name, date and split. Prints the problems found."""
-    model = load_model(scenario)
+    model = load_model(scenario, simulates=False)
     sc = model.scenario
     typer.echo(f"{scenario}: ok — {len(sc.states)} states, {len(sc.transitions)} transitions, "
                f"{len(sc.parameters)} parameters, {len(sc.rules)} rules, {len(sc.evidence)} evidence entries")

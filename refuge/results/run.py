@@ -159,6 +159,13 @@ class Run:
             "run": self.seed,
         }), what)
 
+    def write(self, out, overrides: dict[str, float] | None = None, overwrite: bool = False):
+        """Write the run's tables (CSV and Parquet) and `run.json` (how it was made) to the folder `out`;
+        see `refuge.results.files.write_run`. Returns the paths written."""
+        from refuge.results.files import write_run
+
+        return write_run(self, out, overrides=overrides, overwrite=overwrite)
+
     def __repr__(self) -> str:
         m = self.model
         last = m.start + dt.timedelta(days=self.days - 1)
