@@ -13,7 +13,7 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install -q --no-deps --no-build-isolation -e .
 	@touch $(STAMP)
 
-.PHONY: run test bench bench-ensemble bench-calibrate install schema
+.PHONY: run test bench bench-ensemble bench-calibrate install schema docs
 install: $(STAMP)
 
 run: $(STAMP)
@@ -35,3 +35,7 @@ bench-calibrate: $(STAMP)
 
 schema: $(STAMP)
 	$(BIN)/refuge schema > refuge/scenario/schema/scenario.schema.json
+
+# the API reference (pdoc, from docstrings and annotations) in docs/api/index.html
+docs: $(STAMP)
+	$(BIN)/python docs/api.py docs/api

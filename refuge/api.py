@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import numpy as np
@@ -44,11 +45,14 @@ def as_model(obj: Model | Scenario | str | Path) -> Model:
     return load(obj)
 
 
-def simulate(model: Model | Scenario | str | Path, seed: int = 0, until=None) -> Run:
-    """One stochastic realisation. The same seed gives the same result."""
+def simulate(model: Model | Scenario | str | Path, seed: int = 0, until: dt.date | str | None = None) -> Run:
+    """One stochastic realisation of a model (or a Scenario, a path or a built-in name) with a seed, optionally
+    stopped after the date `until`. The same seed gives the same result."""
     from refuge.engine.kernel import kernel
 
     m = as_model(model)
+    if isinstance(until, str):
+        until = dt.date.fromisoformat(until)
     days = m.days if until is None else min(m.days, m.day(until) + 1)
     g = streams(seed)
     out = kernel(days, len(m.state_names), m.state_site, m.tracked, m.initial_param, m.out_ptr, m.out_trans,

@@ -13,6 +13,11 @@ from typing import Literal, Optional
 
 import typer
 
+from refuge.console import print_table
+from refuge.numbers import band, interval, num
+
+__all__ = ["app", "main"]  # the command; the functions below are its parts, not an API
+
 # Plain help (rich_markup_mode=None): it fits 80 columns, reads the same piped to a file, and shows
 # boolean options as flags. Completion: `refuge --install-completion` (bash, zsh, fish, PowerShell).
 app = typer.Typer(add_completion=True, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -173,7 +178,7 @@ def run_posterior_command(model, posterior, runs, seed, workers, overrides, swee
         model, draw = posterior_model(model, posterior, seed, overrides)
     except RefugeError as exc:
         fail(str(exc))
-    typer.echo("drawn from the posterior: " + ", ".join(f"{k}={v:.4g}" for k, v in draw.items()))
+    typer.echo("drawn from the posterior: " + ", ".join(f"{k}={num(v)}" for k, v in draw.items()))
     result = simulate(model, seed=seed, until=stop)
     write_single(result, out, {**overrides, **draw}, overwrite)
 
@@ -248,8 +253,6 @@ def print_experiment(exp, format_: str = "table") -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from refuge.experiments.compare import fmt
-
     summary = exp.summary()
     done = f"wrote {exp.path} ({sum(len(exp.finished(v)) for v in exp.variants)} runs)"
     if format_ != "table":
@@ -270,7 +273,7 @@ def print_experiment(exp, format_: str = "table") -> None:
         for _, rows in summary.groupby("outcome", sort=False):
             first = rows.iloc[0]
             table.add_row(f"{first.label} ({first.unit})",
-                          *[f"{fmt(r.median)} [{fmt(r.low)}, {fmt(r.high)}]" for r in rows.itertuples()])
+                          *[band(r.median, r.low, r.high) for r in rows.itertuples()])
     else:
         table = Table(title=title)
         values = {v: " ".join(f"{k}={x:g}" for k, x in exp.variant_set(v).items()) for v in exp.variants}
@@ -279,11 +282,8 @@ def print_experiment(exp, format_: str = "table") -> None:
         for o in exp.model().outcomes:
             table.add_column(f"{o['label']} ({o['unit']})", justify="right")
         for v, rows in summary.groupby("variant", sort=False):
-            table.add_row(v, values[v], *[fmt(r.median) for r in rows.itertuples()])
-    console = Console()
-    if not console.is_terminal:
-        console.width = max(console.width, 120)
-    console.print(table)
+            table.add_row(v, values[v], *[num(r.median) for r in rows.itertuples()])
+    print_table(table)
     typer.echo(f"{done}; `refuge report {exp.path}` makes an HTML report")
 
 
@@ -327,7 +327,6 @@ def print_differences(result, format_: str = "table") -> None:
 
     from refuge.results.files import write_frame
 
-    from refuge.experiments.compare import fmt
 
     exp, df = result.experiment, result.table
     path = write_frame(df, exp.path / "differences.csv")
@@ -336,8 +335,6 @@ def print_differences(result, format_: str = "table") -> None:
         typer.echo(f"wrote {path}", err=True)
         return
     console = Console()
-    if not console.is_terminal:  # logs and files: room for a whole row rather than 80 columns
-        console.width = max(console.width, 120)
     for name, rows in df.groupby("variant", sort=False):
         desc = next((v["description"] for v in exp.meta["variants"] if v["name"] == name), "")
         sets = exp.variant_set(name)
@@ -347,10 +344,10 @@ def print_differences(result, format_: str = "table") -> None:
         for col in ("outcome", "baseline", name, "Δ median [90% of runs]", "Δ mean [95% CI]"):
             table.add_column(col, justify="left" if col == "outcome" else "right", no_wrap=col == "outcome")
         for r in rows.itertuples():
-            table.add_row(f"{r.label} ({r.unit})", fmt(r.baseline), fmt(r.value),
-                          f"{fmt(r.difference, True)} [{fmt(r.low, True)}, {fmt(r.high, True)}]",
-                          f"{fmt(r.mean_difference, True)} [{fmt(r.mean_low, True)}, {fmt(r.mean_high, True)}]")
-        console.print(table)
+            table.add_row(f"{r.label} ({r.unit})", num(r.baseline), num(r.value),
+                          band(r.difference, r.low, r.high, signed=True),
+                          band(r.mean_difference, r.mean_low, r.mean_high, signed=True))
+        print_table(table, console)
     typer.echo(f"wrote {path}; `refuge report {exp.path}` makes an HTML report")
 
 
@@ -427,16 +424,16 @@ def print_calibration(cal, scenario: str) -> None:
         table.add_column(col, justify="left" if col in ("parameter", "prior") else "right",
                          no_wrap=col in ("parameter", "prior"))
     for r in cal.summary.itertuples():
-        table.add_row(r.parameter, r.prior, f"{r.prior_low:.4g} – {r.prior_high:.4g}", f"{r.default:.4g}",
-                      f"{r.median:.4g}", f"{r.low:.4g} – {r.high:.4g}")
-    console.print(table)
+        table.add_row(r.parameter, r.prior, interval(r.prior_low, r.prior_high), num(r.default), num(r.median),
+                      interval(r.low, r.high))
+    print_table(table, console)
     ev = Table(title=f"evidence under the posterior predictive ({cal.predictive_runs} runs)")
     for col in ("fact", "bound", "median [90%]", "holds in"):
         ev.add_column(col, justify="left" if col in ("fact", "bound") else "right")
     for r in cal.predictive.itertuples():
         mark = "[green]" if r.share_holding >= 0.5 else "[red]"
-        ev.add_row(r.id, r.bound, f"{r.median:,.4g} [{r.low:,.4g}, {r.high:,.4g}]", f"{mark}{r.share_holding:.0%}")
-    console.print(ev)
+        ev.add_row(r.id, r.bound, band(r.median, r.low, r.high), f"{mark}{r.share_holding:.0%}")
+    print_table(ev, console)
     for d in cal.diagnosis:
         console.print(f"[red]{d['id']}[/red] holds in {d['share_holding']:.0%} of posterior runs: {d['reason']}")
     reused = f", {cal.reused:,} reused from an interrupted generation" if cal.reused else ""
@@ -491,8 +488,8 @@ def print_sensitivity(result) -> None:
         for col in ("rank", "parameter", index, "95% ±"):
             table.add_column(col, justify="left" if col == "parameter" else "right")
         for r in rows.itertuples():
-            table.add_row(str(r.rank), r.parameter, f"{r.importance:,.4g}", f"{r.importance_conf:,.2g}")
-        console.print(table)
+            table.add_row(str(r.rank), r.parameter, num(r.importance), num(r.importance_conf))
+        print_table(table, console)
 
 
 def print_summary(result) -> None:
@@ -506,7 +503,7 @@ def print_summary(result) -> None:
         table.add_column(col, justify="left" if col in ("state", "kind") else "right")
     for row in result.summary().itertuples(index=False):
         table.add_row(row.state, row.kind, f"{row.start:,}", f"{row.end:,}", f"{row.peak:,}", str(row.peak_date))
-    Console().print(table)
+    print_table(table)
 
 
 @app.command("check")

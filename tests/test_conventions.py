@@ -260,3 +260,33 @@ def test_the_first_run_says_the_engine_is_being_compiled(monkeypatch, tmp_path):
     assert result.exit_code == 0 and "compiling the engine" in result.output
     quiet = CliRunner().invoke(app, ["validate", str(TOY)])
     assert "compiling" not in quiet.output
+
+
+# --- tables at 80 columns and in files --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("args", [["check", "north-korea-china", "--runs", "2", "--workers", "1"],
+                                  ["compare", str(Path(__file__).parent / "scenarios" / "border_camp.yaml"),
+                                   "--runs", "2", "--workers", "1"]])
+def test_tables_are_readable_at_80_columns_when_piped(args, tmp_path):
+    result = CliRunner().invoke(app, [*args, *(["--out", str(tmp_path / "c")] if args[0] == "compare" else [])],
+                                env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert max(len(line.rstrip()) for line in lines) <= 80
+    assert "…" not in result.output  # no number cut short
+    numbers = re.findall(r"-?[\d,]+(?:\.\d+)?", result.output)
+    assert all(len(n.strip(",")) > 0 for n in numbers)
+    if args[0] == "check":
+        assert len(lines) < 320, len(lines)  # a heading and two or three lines per fact, site and year
+        assert "sk-beijing-three-inside-2002-05-27" in result.output  # fact ids are never broken up
+
+
+def test_one_number_style_everywhere():
+    from refuge.numbers import band, num, weighted_quantile
+
+    assert [num(x) for x in (0, 0.0342, 9.99, 12.345, 99.95, 12345.6, float("nan"), None)] == [
+        "0", "0.0342", "9.99", "12.3", "100", "12,346", "–", "–"]
+    assert band(12, 3, 40) == "12 [3, 40]" and band(1.5, -0.2, 3.1, signed=True) == "+1.5 [-0.2, +3.1]"
+    assert weighted_quantile([1, 2, 3, 4], [1, 1, 1, 5], 0.5) == 4.0
+    assert list(weighted_quantile([1, 2, 3, 4], [1, 1, 1, 1], [0.25, 0.5])) == [1.0, 2.0]

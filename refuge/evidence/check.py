@@ -25,6 +25,8 @@ from refuge.evidence.measures import measure_all
 from refuge.evidence.outcomes import outcome_text, outcomes_by_year, yearly_outcomes
 from refuge.evidence.series import series_table, simulate_all
 from refuge.model.compiler import A_TARGET, T_SRC, Model
+from refuge.console import print_table
+from refuge.numbers import band, central
 from refuge.results.run import Run
 
 DEFAULT_RUNS = 200
@@ -95,7 +97,7 @@ def year_matrix(run: Run) -> tuple[list[int], np.ndarray]:
     return outcomes_by_year(run)
 
 
-def site_table(run: Run):
+def site_table(run: Run) -> Any:
     """Per site for one run: the figures of SITE_METRICS and the mean and peak daily need of each supply."""
     import pandas as pd
 
@@ -110,7 +112,7 @@ def site_table(run: Run):
     return df
 
 
-def year_table(run: Run):
+def year_table(run: Run) -> Any:
     """Per calendar year for one run: one column per total outcome (named as in the scenario)."""
     import pandas as pd
 
@@ -164,13 +166,13 @@ class CheckResult:
     series_values: list[np.ndarray] | None = None  # per series: (runs, days scored) simulated values
 
     @property
-    def series(self):
+    def series(self) -> Any:
         """One row per time series and per group of series: ARD and rescaled ARD (median, low, high over the
         runs) and coverage (share of data points inside the interval)."""
         return series_table(self.model.series, self.series_values or [], level=self.level)
 
     @property
-    def facts(self):
+    def facts(self) -> Any:
         """One row per fact: id, source, fact, when, measure, bound, median, low, high, holds_median,
         share_holding, required."""
         from refuge.evidence.measures import evaluate
@@ -187,11 +189,12 @@ class CheckResult:
 
     @property
     def failed_required(self) -> list[str]:
+        """Ids of `required` facts whose bound fails in the median run."""
         df = self.facts
         return df.loc[df["required"].astype(bool) & ~df["holds_median"].astype(bool), "id"].tolist()
 
     @property
-    def sites(self):
+    def sites(self) -> Any:
         """Long table: site, metric, median, low, high over the runs (supply needs included)."""
         import pandas as pd
 
@@ -207,7 +210,7 @@ class CheckResult:
         return pd.DataFrame(rows, columns=["site", "metric", "median", "low", "high"])
 
     @property
-    def yearly(self):
+    def yearly(self) -> Any:
         """Long table: year, metric (a total outcome's name), label, unit, median, low, high over the runs."""
         import pandas as pd
 
@@ -222,7 +225,7 @@ def _band(x: np.ndarray, level: float) -> dict[str, float]:
     ok = x[~np.isnan(x)]
     if not ok.size:
         return {"median": math.nan, "low": math.nan, "high": math.nan}
-    lo, hi = np.quantile(ok, [(1 - level) / 2, 1 - (1 - level) / 2])
+    lo, hi = np.quantile(ok, central(level))
     return {"median": float(np.median(ok)), "low": float(lo), "high": float(hi)}
 
 
@@ -293,21 +296,18 @@ def _clean(obj: Any) -> Any:
     return obj
 
 
-def print_report(result: CheckResult, console=None) -> None:
+def print_report(result: CheckResult, console: Any = None) -> None:
     """The evidence table, then per-site and per-year tables, for a terminal."""
     from rich.console import Console
 
-    if console is None:
-        console = Console()
-        if not console.is_terminal:  # piped to a file or a log: do not squeeze the tables into 80 columns
-            console = Console(width=200)
+    console = console or Console()
     facts = result.facts
     if len(facts):
-        console.print(_facts_table(result))
+        print_table(_facts_table(result), console)
     elif not result.model.series:
         console.print(f"{result.model.scenario.name} cites no evidence facts ({result.runs} runs).")
     if result.model.series:
-        console.print(_series_table(result))
+        print_table(_series_table(result), console)
     held, total = int(facts["holds_median"].sum()), len(facts)
     if total:
         required = facts[facts["required"].astype(bool)]
@@ -317,28 +317,20 @@ def print_report(result: CheckResult, console=None) -> None:
     if result.failed_required:
         console.print("[bold red]required facts failing:[/] " + ", ".join(result.failed_required))
     if len(result.sites):
-        console.print(_sites_table(result, SITE_COLUMNS, "people (waits in days)"))
+        print_table(_sites_table(result, SITE_COLUMNS, "people (waits in days)"), console)
         needs = [f"{item}_per_day_{x}" for item in supplies(result.model) for x in ("mean", "peak")]
         if needs:
-            console.print(_sites_table(result, needs, "daily needs (mean and peak day)"))
+            print_table(_sites_table(result, needs, "daily needs (mean and peak day)"), console)
     if yearly_outcomes(result.model):
-        console.print(_years_table(result))
+        print_table(_years_table(result), console)
 
 
 SITE_COLUMNS = ("entries", "person_days", "peak_occupancy", "days_closed", "wait_median", "wait_p90",
                    "wait_longest")
 
 
-def _num(x: float) -> str:
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "–"
-    if abs(x) >= 100 or float(x).is_integer():
-        return f"{x:,.0f}"
-    return f"{x:.2f}" if abs(x) < 10 else f"{x:.1f}"
-
-
 def _band_text(median: float, low: float, high: float) -> str:
-    return f"{_num(median)} [{_num(low)}–{_num(high)}]"
+    return band(median, low, high)
 
 
 def _facts_table(result: CheckResult):
@@ -373,8 +365,8 @@ def _series_table(result: CheckResult):
     for row in result.series.itertuples(index=False):
         name = f"[bold]{row.id}[/]" if row.measure == "group" else row.id
         table.add_row(name, row.source, str(row.points),
-                      f"{row.ard:.3f} [{row.ard_low:.3f}–{row.ard_high:.3f}]",
-                      f"{row.ard_rescaled:.3f} [{row.ard_rescaled_low:.3f}–{row.ard_rescaled_high:.3f}]",
+                      band(row.ard, row.ard_low, row.ard_high),
+                      band(row.ard_rescaled, row.ard_rescaled_low, row.ard_rescaled_high),
                       "–" if math.isnan(row.coverage) else f"{100 * row.coverage:.0f}%")
     return table
 

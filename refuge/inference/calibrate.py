@@ -49,7 +49,7 @@ from refuge.inference.kernel import KERNEL_WIDTH, _transition_class
 from refuge.inference.outputs import ConsoleProgress, load_calibration, plot_marginals, report_section, write_outputs
 from refuge.inference.pending import Pending
 from refuge.inference.posterior import (LEVEL, check_posterior, posterior_model, posterior_predictive, posterior_table,
-                                        read_posterior, run_posterior_ensemble, sample_posterior, weighted_quantiles)
+                                        read_posterior, run_posterior_ensemble, sample_posterior)
 from refuge.inference.sampler import PRIOR_THRESHOLD, _sampler_class, candidate_seed
 from refuge.inference.simulator import (BoundDistance, Simulator, Uncertain, excluded_facts, fact_centres, run_tasks,
                                         uncertain_parameters)
@@ -61,7 +61,7 @@ __all__ = ["BoundDistance", "Calibration", "ConsoleProgress", "KERNEL_WIDTH", "L
            "Simulator", "Uncertain", "calibrate", "candidate_seed", "check_posterior", "diagnose", "excluded_facts",
            "fact_centres", "load_calibration", "plot_marginals", "posterior_model", "posterior_predictive",
            "posterior_table", "read_meta", "read_posterior", "report_section", "run_posterior_ensemble", "run_tasks",
-           "sample_posterior", "uncertain_parameters", "weighted_quantiles", "write_outputs"]
+           "sample_posterior", "uncertain_parameters", "write_outputs"]
 
 
 # --- settings and the experiment's metadata -----------------------------------------------------

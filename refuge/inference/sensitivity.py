@@ -47,7 +47,8 @@ class Output:
     kind: str
     name: str = ""
 
-    def value(self, run) -> float:
+    def value(self, run: Any) -> float:
+        """This output's value in one run."""
         m = run.model
         if self.kind in ("peak", "mean", "end"):
             series = run.stock_of([self.name])
@@ -69,7 +70,7 @@ class Output:
         return measure(run, next(f for f in m.evidence if f["id"] == self.name))
 
 
-def parse_output(text: str, model) -> Output:
+def parse_output(text: str, model: Any) -> Output:
     """`kind:name` -> Output, checked against the model; a RefugeError naming --output otherwise."""
     kind, _, name = text.partition(":")
     evidence = [f["id"] for f in model.evidence]
@@ -130,6 +131,7 @@ class Sensitivity:
     meta: dict = field(default_factory=dict)
 
     def ranking(self, output: str) -> list[str]:
+        """Parameters from most to least influential on one output."""
         t = self.table[self.table.output == output].sort_values("rank")
         return t.parameter.tolist()
 

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import html
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from refuge.numbers import band, interval, num, weighted_quantile
+
+__all__ = ["write_report", "Figure", "make_figures", "render"]
 
 COLORS = ["#1f5f8b", "#c0392b", "#27864a", "#8e44ad", "#d68910", "#566573", "#17a5a5", "#a04000"]
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
@@ -26,6 +29,8 @@ MAX_FLOW_PANELS = 18
 
 @dataclass
 class Figure:
+    """One figure of the report: its name (an anchor), title, caption and PNG bytes."""
+
     name: str
     title: str
     caption: str
@@ -33,6 +38,7 @@ class Figure:
 
     @property
     def data_uri(self) -> str:
+        """The PNG as a `data:` URI, so the HTML file stands alone."""
         return "data:image/png;base64," + base64.b64encode(self.png).decode("ascii")
 
 
@@ -83,7 +89,8 @@ def _flows_by_year(exp):
 FIGURE_NAMES = ("stocks", "occupancy", "waits", "flows")  # a scenario without sites or tracked states has fewer
 
 
-def make_figures(exp) -> list[Figure]:
+def make_figures(exp: Any) -> list[Figure]:
+    """The report's figures for an Experiment: stocks, site occupancy, waits and flows (those that apply)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -395,13 +402,9 @@ def flows_year_table(exp) -> dict:
 
 
 def _wq(values, weights, q: float) -> float | None:
-    v = np.asarray(values, float)
-    w = np.asarray(weights, float)
-    if not len(v) or w.sum() <= 0:
-        return None
-    order = np.argsort(v, kind="stable")
-    cum = np.cumsum(w[order])
-    return float(v[order][np.searchsorted(cum, q * cum[-1])])
+    """A people-weighted quantile of stay lengths (None when nobody stayed)."""
+    x = weighted_quantile(values, weights, q)
+    return None if np.isnan(x) else x
 
 
 def evidence_rows(exp) -> list[dict]:
@@ -423,25 +426,9 @@ def evidence_rows(exp) -> list[dict]:
 # --- the page ---------------------------------------------------------------------------------------------
 
 
-def _num(x: Any, digits: int = 1) -> str:
-    if x is None:
-        return "–"
-    try:
-        xf = float(x)
-    except (TypeError, ValueError):
-        return html.escape(str(x))
-    if np.isnan(xf):
-        return "–"
-    if abs(xf) >= 100 or (abs(xf - round(xf)) < 1e-9 and abs(xf) < 1e15):
-        return f"{int(round(xf)):,}"
-    return f"{xf:,.{digits}f}"
-
-
-def _signed(x: Any) -> str:
-    text = _num(x)
-    if text.lstrip("-").strip("0.,") == "":
-        return "0"
-    return text if text.startswith(("-", "–")) else "+" + text
+def _num(x: Any) -> str:
+    """The report's number filter: `refuge.numbers.num` (autoescaping handles text)."""
+    return num(x)
 
 
 def _g(x: Any) -> str:
@@ -449,7 +436,8 @@ def _g(x: Any) -> str:
     return f"{x:g}" if isinstance(x, (int, float)) else str(x)
 
 
-def render(exp, figures: list[Figure]) -> str:
+def render(exp: Any, figures: list[Figure]) -> str:
+    """The report's HTML for an Experiment and its figures."""
     import jinja2
 
     import refuge
@@ -460,8 +448,8 @@ def render(exp, figures: list[Figure]) -> str:
     template_text = (Path(__file__).parent / "report_template.html").read_text(encoding="utf-8")
     env = jinja2.Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
     env.filters["num"] = _num
-    env.filters["signed"] = _signed
     env.filters["g"] = _g
+    env.globals.update(band=band, interval=interval)  # one interval style: `median [low, high]`
     meta = exp.meta
     sc = exp.scenario
     finished = {v: len(exp.finished(v)) for v in exp.variants}

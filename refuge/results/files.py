@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from typing import Any, Callable
 
 from refuge.results.run import Run
 
 
-def atomic_write(path: Path, write) -> None:
+def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
     """Call `write(tmp_path)` then rename into place, so a reader never sees half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
@@ -29,7 +30,8 @@ def _umask() -> int:
     return mask
 
 
-def write_frame(df, path: Path) -> Path:
+def write_frame(df: Any, path: Path) -> Path:
+    """Write a DataFrame atomically as Parquet (`.parquet`) or CSV (anything else); return the path."""
     if path.suffix == ".parquet":
         atomic_write(path, lambda p: df.to_parquet(p, index=False))
     else:
@@ -124,7 +126,7 @@ def write_run(run: Run, out: Path | str, overrides: dict[str, float] | None = No
     return files + [out / RUN_META]
 
 
-def save_figure(fig, path: Path | str, dpi: int = 110) -> Path:
+def save_figure(fig: Any, path: Path | str, dpi: int = 110) -> Path:
     """Lay out a matplotlib figure, write it as PNG atomically, and free it."""
     import matplotlib.pyplot as plt
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 from refuge.errors import Problem
 
@@ -63,7 +64,7 @@ def _first_line(text: str) -> int:
     return 1
 
 
-def attach_series(sc, base: Path):
+def attach_series(sc: Any, base: Path) -> tuple[Any, list]:
     """A copy of the scenario whose series files are read into points; (scenario, problems)."""
     problems: list[Problem] = []
     evidence = list(sc.evidence)
