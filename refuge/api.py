@@ -27,11 +27,11 @@ def engine_ready() -> bool:
     """Whether the fast engine is compiled in this process or in Numba's disk cache. False means the next run
     compiles it first (about 20 s, once per installation and machine)."""
     try:
-        from refuge.engine.kernel import kernel
+        from refuge.engine.kernel import run_days as entry  # the compiled function a run calls
 
-        if kernel.signatures:
+        if entry.signatures:
             return True
-        return bool(kernel._cache._cache_file._load_index())  # empty when absent or stale (source changed)
+        return bool(entry._cache._cache_file._load_index())  # empty when absent or stale (source changed)
     except Exception:  # a Numba without these internals: say nothing rather than fail  # noqa: BLE001
         return True
 
@@ -48,18 +48,13 @@ def as_model(obj: Model | Scenario | str | Path) -> Model:
 def simulate(model: Model | Scenario | str | Path, seed: int = 0, until: dt.date | str | None = None) -> Run:
     """One stochastic realisation of a model (or a Scenario, a path or a built-in name) with a seed, optionally
     stopped after the date `until`. The same seed gives the same result."""
-    from refuge.engine.kernel import kernel
+    from refuge.engine.kernel import run_model
 
     m = as_model(model)
     if isinstance(until, str):
         until = dt.date.fromisoformat(until)
     days = m.days if until is None else min(m.days, m.day(until) + 1)
-    g = streams(seed)
-    out = kernel(days, len(m.state_names), m.state_site, m.tracked, m.initial_param, m.out_ptr, m.out_trans,
-                 m.capacity_param, m.closed_site_sched, m.closed_state_sched, m.trans, m.edge_target, m.edge_p,
-                 m.emp_ptr, m.emp_values, m.emp_cdf, m.arr, m.pbase, m.rule_sig, m.rule_sig_ptr, m.rule_sig_idx,
-                 m.rule_window, m.rule_above, m.rule_below, m.rule_min_days, m.rule_start, m.rule_end, m.act_ptr,
-                 m.act_kind, m.act_target, m.act_value, *g)
+    out = run_model(m, days, int(seed))
     (stocks, flows, arrived, closed_sites, closed_states, rules, max_stay, params, stays, ongoing, ongoing_size,
      backlog) = out
     return Run(model=m, seed=int(seed), stocks=stocks, flows=flows, arrived=arrived, closed_sites=closed_sites,

@@ -178,7 +178,7 @@ def run_posterior_command(model, posterior, runs, seed, workers, overrides, swee
         model, draw = posterior_model(model, posterior, seed, overrides)
     except RefugeError as exc:
         fail(str(exc))
-    typer.echo("drawn from the posterior: " + ", ".join(f"{k}={num(v)}" for k, v in draw.items()))
+    typer.echo("drawn from the posterior: " + ", ".join(f"{k}={v:.4g}" for k, v in draw.items()))  # values as set
     result = simulate(model, seed=seed, until=stop)
     write_single(result, out, {**overrides, **draw}, overwrite)
 
@@ -428,11 +428,11 @@ def print_calibration(cal, scenario: str) -> None:
                       interval(r.low, r.high))
     print_table(table, console)
     ev = Table(title=f"evidence under the posterior predictive ({cal.predictive_runs} runs)")
-    for col in ("fact", "bound", "median [90%]", "holds in"):
+    for col in ("fact", "bound", "median [90%]", "holds in", "score"):
         ev.add_column(col, justify="left" if col in ("fact", "bound") else "right")
     for r in cal.predictive.itertuples():
         mark = "[green]" if r.share_holding >= 0.5 else "[red]"
-        ev.add_row(r.id, r.bound, band(r.median, r.low, r.high), f"{mark}{r.share_holding:.0%}")
+        ev.add_row(r.id, r.bound, band(r.median, r.low, r.high), f"{mark}{r.share_holding:.0%}", num(r.score))
     print_table(ev, console)
     for d in cal.diagnosis:
         console.print(f"[red]{d['id']}[/red] holds in {d['share_holding']:.0%} of posterior runs: {d['reason']}")

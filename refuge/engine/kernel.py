@@ -24,6 +24,9 @@ person by person):
 5. A move picks its target by the split, and is admitted if the target (and
    its site) is open and has room for the whole group; otherwise it is
    redirected if the transition says so, or waits in place.
+
+`run_days` is that list: one small function per step, each `step(t, m, w)` of the day, the
+model's arrays (`m`, a `refuge.engine.world.Spec`) and the run's state (`w`, a `World`).
 """
 
 from __future__ import annotations
@@ -33,19 +36,499 @@ import math
 import numpy as np
 from numba import njit
 
+from refuge.engine.streams import streams
+from refuge.engine.world import (FULL, FULL_PEND, FULL_STAYS, FULL_UNITS, N_PEND, N_STAYS, N_UNITS, U_ALIVE, U_DUE,
+                                 U_DUETR, U_ENTRY, U_SIZE, U_STATE, borrowed, new_world, spec_of)
 from refuge.model.compiler import (A_END, A_GRP, A_GRP_A, A_GRP_B, A_GRP_EMP, A_RATE, A_REDIR, A_START, A_TARGET,
-                          ACT_CLOSE_SITE, ACT_CLOSE_STATE, ACT_MULTIPLY, ACT_SET, EMPIRICAL, EXPONENTIAL, FIXED,
-                          GAMMA, LOGNORMAL, SIG_FLOW, T_DUR, T_DUR_A, T_DUR_B, T_DUR_EMP, T_EDGE_HI, T_EDGE_LO,
-                          T_GRP, T_GRP_A, T_GRP_B, T_GRP_EMP, T_IS_DUR, T_RATE, T_REDIR, T_REDIR_EDGE, Model)
+                                   ACT_CLOSE_SITE, ACT_CLOSE_STATE, ACT_MULTIPLY, ACT_SET, EMPIRICAL, EXPONENTIAL,
+                                   FIXED, GAMMA, LOGNORMAL, SIG_FLOW, T_DUR, T_DUR_A, T_DUR_B, T_DUR_EMP, T_EDGE_HI,
+                                   T_EDGE_LO, T_GRP, T_GRP_A, T_GRP_B, T_GRP_EMP, T_IS_DUR, T_RATE, T_REDIR,
+                                   T_REDIR_EDGE, Model)
 
-BIG = np.int64(1) << 60
-# Unit table columns.
-U_STATE, U_SIZE, U_ENTRY, U_DUE, U_DUETR, U_ALIVE = range(6)
+BIG = np.int64(1) << 60  # a due day that never comes, and the room of a site without capacity
+
+
+# Rows of the unit, stay and waiting-group tables that served earlier runs of a scenario: a run starts with
+# them, so only the first runs of a scenario in a process may need to be made again with bigger tables.
+_TABLE_ROWS: dict[tuple[str, int], tuple[int, int, int]] = {}
+
+
+def run_model(m: Model, days: int, seed: int) -> tuple:
+    """Run the compiled model for `days` days from `seed`; the arrays of a Run.
+
+    The tables have fixed sizes within a run; when one is too small the run stops, and is made again from
+    the same seed (so with the same draws) with the tables grown to what the days done so far suggest."""
+    spec = spec_of(m)
+    key = (m.scenario.name, days)
+    initial_tracked = int(sum(max(round(m.pbase[0, m.initial_param[s]]), 0) for s in range(len(m.state_names))
+                              if m.tracked[s]))
+    rows = _TABLE_ROWS.get(key, (max(1024, 2 * initial_tracked), 1024, 16))
+    while True:
+        out = run_days(days, spec, np.array(rows, np.int64), *streams(seed))
+        full, done = out[-2], out[-1]
+        if not full:
+            _TABLE_ROWS[key] = rows
+            return out[:-2]
+        scale = max(2.0, 1.25 * days / max(done, 1))
+        rows = tuple(int(r * scale) if full & bit else r for r, bit in zip(rows, (FULL_UNITS, FULL_STAYS,
+                                                                                     FULL_PEND)))
 
 
 @njit(cache=True)
-def draw(g, code, a, b, emp, emp_ptr, emp_values, emp_cdf):
-    """Whole days (or people) from a distribution; continuous ones are rounded up."""
+def run_days(days, spec, rows, g_arr, g_dep, g_dur, g_split, g_grp):
+    world = new_world(days, spec, rows, g_arr, g_dep, g_dur, g_split, g_grp)
+    m, w = borrowed(spec), borrowed(world)  # `spec` and `world` own the memory
+    place_initial(m, w)
+    for t in range(days):
+        set_policies(t, m, w)  # 1
+        admit_arrivals(t, m, w)  # 2
+        move_counted(t, m, w)  # 3
+        move_tracked(t, m, w)  # 4 (5: in `try_move`)
+        record_day(t, m, w)
+        if w.count[FULL]:
+            return results(world) + (w.count[FULL], t)
+    return results(world) + (np.int64(0), np.int64(days))
+
+
+# --- before day 0 -----------------------------------------------------------------------------------
+
+
+@njit(cache=True)
+def place_initial(m, w):
+    """Initial stocks, as if they came the day before the start (a tracked state: one unit per person)."""
+    for s in range(m.state_site.shape[0]):
+        k = np.int64(round(w.pv[m.initial_param[s]]))
+        if k <= 0:
+            continue
+        if m.tracked[s]:
+            for _ in range(k):
+                place(m, w, s, 1, -1)
+        else:
+            place(m, w, s, k, -1)
+
+
+# --- 1. parameters, rules, closures ---------------------------------------------------------------------
+
+
+@njit(cache=True)
+def set_policies(t, m, w):
+    w.pv[:] = m.pbase[t]
+    w.closed_site[:] = m.closed_site_sched[t]
+    w.closed_state[:] = m.closed_state_sched[t]
+    for r in range(m.rule_sig.shape[0]):
+        apply_rule(t, r, m, w)
+        w.rule_out[t, r] = w.rule_on[r]
+    cap = w.cap
+    for n in range(cap.shape[0]):
+        c = m.capacity_param[n]
+        cap[n] = BIG if c < 0 else np.int64(math.floor(w.pv[c] + 1e-9))
+    w.n0[:] = w.stock
+
+
+@njit(cache=True)
+def rule_signal(t, r, m, w):
+    """Yesterday's value of rule `r`'s signal: a flow over its window, or a stock."""
+    sig = 0.0
+    if m.rule_sig[r] == SIG_FLOW:
+        for k in range(m.rule_sig_ptr[r], m.rule_sig_ptr[r + 1]):
+            e = m.rule_sig_idx[k]
+            for d in range(max(t - m.rule_window[r], 0), t):
+                sig += w.flows[d, e]
+    else:
+        for k in range(m.rule_sig_ptr[r], m.rule_sig_ptr[r + 1]):
+            sig += w.stock[m.rule_sig_idx[k]]
+    return sig
+
+
+@njit(cache=True)
+def apply_rule(t, r, m, w):
+    """Switch rule `r` on or off (hysteresis, minimum days on) and, while on, take its actions."""
+    if t < m.rule_start[r] or t > m.rule_end[r]:
+        w.rule_on[r] = False
+        return
+    sig = rule_signal(t, r, m, w)
+    on_level = w.pv[m.rule_above[r]]
+    has_below = m.rule_below[r] >= 0
+    off_level = w.pv[m.rule_below[r]] if has_below else on_level
+    if not w.rule_on[r]:
+        if sig >= on_level:
+            w.rule_on[r] = True
+            w.rule_since[r] = t
+    elif t - w.rule_since[r] >= m.rule_min_days[r]:
+        if (has_below and sig <= off_level) or (not has_below and sig < on_level):
+            w.rule_on[r] = False
+    if w.rule_on[r]:
+        for k in range(m.act_ptr[r], m.act_ptr[r + 1]):
+            kind, target, value = m.act_kind[k], m.act_target[k], m.act_value[k]
+            if kind == ACT_CLOSE_SITE:
+                w.closed_site[target] = True
+            elif kind == ACT_CLOSE_STATE:
+                w.closed_state[target] = True
+            elif kind == ACT_SET:
+                w.pv[target] = w.pv[value]
+            elif kind == ACT_MULTIPLY:
+                w.pv[target] *= w.pv[value]
+
+
+# --- 2. arrivals ------------------------------------------------------------------------------------------
+
+
+@njit(cache=True)
+def admit_arrivals(t, m, w):
+    retry_waiting_groups(t, m, w)
+    for a in range(m.arr.shape[0]):
+        arrive(t, a, m, w)
+
+
+@njit(cache=True)
+def retry_waiting_groups(t, m, w):
+    """Groups that could not get in on earlier days try again, oldest first; those still shut out keep waiting."""
+    kept = 0
+    for q in range(w.count[N_PEND]):
+        a, size = w.pend[q, 0], w.pend[q, 1]
+        dest = group_dest(m, w, m.arr[a, A_TARGET], m.arr[a, A_REDIR], size)
+        if dest >= 0:
+            place(m, w, dest, size, t)
+            w.arrived[t, a] += size
+        else:
+            w.pend[kept] = w.pend[q]
+            kept += 1
+    w.count[N_PEND] = kept
+
+
+@njit(cache=True)
+def arrive(t, a, m, w):
+    """Stream `a` today: Poisson(rate) new people or groups, plus single people still waiting from before."""
+    if t < m.arr[a, A_START] or t > m.arr[a, A_END]:
+        k = w.backlog[a]
+    else:
+        k = w.g_arr.poisson(max(w.pv[m.arr[a, A_RATE]], 0.0)) + w.backlog[a]
+    w.backlog[a] = 0
+    if k == 0:
+        return
+    target, redir = m.arr[a, A_TARGET], m.arr[a, A_REDIR]
+    if m.arr[a, A_GRP] < 0:
+        got = admit_people(m, w, target, k, t)
+        if got < k and redir >= 0:
+            got += admit_people(m, w, redir, k - got, t)
+        w.arrived[t, a] += got
+        w.backlog[a] += k - got
+        return
+    for _ in range(k):
+        size = max(draw(m, w.g_grp, m.arr[a, A_GRP], w.pv[m.arr[a, A_GRP_A]], w.pv[m.arr[a, A_GRP_B]],
+                        m.arr[a, A_GRP_EMP]), 1)
+        dest = group_dest(m, w, target, redir, size)
+        if dest >= 0:
+            place(m, w, dest, size, t)
+            w.arrived[t, a] += size
+        elif w.count[N_PEND] == w.pend.shape[0]:
+            w.count[FULL] |= FULL_PEND
+        else:
+            w.pend[w.count[N_PEND], 0] = a
+            w.pend[w.count[N_PEND], 1] = size
+            w.count[N_PEND] += 1
+
+
+# --- 3. counted states ------------------------------------------------------------------------------------
+
+
+@njit(cache=True)
+def move_counted(t, m, w):
+    for s in range(m.state_site.shape[0]):
+        if not m.tracked[s] and w.n0[s] > 0:
+            leave_counted(t, s, m, w)
+
+
+@njit(cache=True)
+def leave_counted(t, s, m, w):
+    """Binomial(n, 1 - exp(-sum of rates)) of the people there at the start of the day leave, split among
+    the exits by rate; each exit then moves them one by one (as counts) or in groups."""
+    lo, hi = m.out_ptr[s], m.out_ptr[s + 1]
+    h = 0.0
+    for q in range(lo, hi):
+        h += max(w.pv[m.trans[m.out_trans[q], T_RATE]], 0.0)
+    if h <= 0.0:
+        return
+    leaving = w.g_dep.binomial(w.n0[s], 1.0 - math.exp(-h))
+    for q in range(lo, hi):
+        w.rates[q - lo] = max(w.pv[m.trans[m.out_trans[q], T_RATE]], 0.0)
+    multinomial(w.g_dep, leaving, w.rates[: hi - lo], h, w.tcounts)
+    avail = w.n0[s]
+    for q in range(lo, hi):
+        k = w.tcounts[q - lo]
+        if k == 0:
+            continue
+        j = m.out_trans[q]
+        split_probs(m, w, j)
+        if m.trans[j, T_GRP] >= 0:
+            avail = groups_leave(t, s, j, k, avail, m, w)
+        else:
+            avail = people_leave(t, s, j, k, avail, m, w)
+
+
+@njit(cache=True)
+def groups_leave(t, s, j, k, avail, m, w):
+    """`k` groups set off by transition `j`, each of a drawn size (at most the people not yet moved today);
+    a group that cannot get in waits where it was. Returns the people still available."""
+    elo, ehi = m.trans[j, T_EDGE_LO], m.trans[j, T_EDGE_HI]
+    for _ in range(k):
+        if avail <= 0:
+            break
+        size = max(draw(m, w.g_grp, m.trans[j, T_GRP], w.pv[m.trans[j, T_GRP_A]], w.pv[m.trans[j, T_GRP_B]],
+                        m.trans[j, T_GRP_EMP]), 1)
+        size = min(size, avail)
+        e = elo + pick(w.g_split, w.probs, ehi - elo)
+        if try_move(t, s, size, j, e, m, w) >= 0:
+            avail -= size
+    return avail
+
+
+@njit(cache=True)
+def people_leave(t, s, j, k, avail, m, w):
+    """`k` people (at most those not yet moved today) leave by transition `j`, split among its targets;
+    per target as many as fit enter, then the redirect, the others wait. Returns the people still available."""
+    elo, ehi = m.trans[j, T_EDGE_LO], m.trans[j, T_EDGE_HI]
+    redir, redir_edge = m.trans[j, T_REDIR], m.trans[j, T_REDIR_EDGE]
+    multinomial(w.g_split, min(k, avail), w.probs[: ehi - elo], 1.0, w.ecounts)
+    for e in range(elo, ehi):
+        n = w.ecounts[e - elo]
+        if n == 0:
+            continue
+        take(m, w, s, n)  # they leave first, freeing room in a shared site
+        got = admit_people(m, w, m.edge_target[e], n, t)
+        w.flows[t, e] += got
+        if got < n and redir >= 0:
+            got2 = admit_people(m, w, redir, n - got, t)
+            w.flows[t, redir_edge] += got2
+            got += got2
+        take(m, w, s, got - n)  # the blocked wait where they were
+        avail -= got
+    return avail
+
+
+# --- 4. tracked units ---------------------------------------------------------------------------------------
+
+
+@njit(cache=True)
+def move_tracked(t, m, w):
+    """Units in order of entry; units placed today are appended and reached in the same pass. A unit whose
+    time in state has come tries that transition; otherwise (or if blocked) its state's constant-rate exits
+    compete, unless it entered today."""
+    rate_hazards(m, w)
+    units, hazard, leave_p = w.units, w.hazard, w.leave_p
+    i = 0
+    while i < w.count[N_UNITS]:
+        if units[i, U_ALIVE]:
+            s = units[i, U_STATE]
+            moved = False
+            if units[i, U_DUE] <= t and units[i, U_DUETR] >= 0:
+                moved = fire(t, i, units[i, U_DUETR], m, w)
+            if not moved and units[i, U_ENTRY] != t and hazard[s] > 0.0 and w.g_dep.random() < leave_p[s]:
+                moved = fire(t, i, rate_exit(s, m, w), m, w)
+            if moved:
+                record_stay(t, i, s, w)
+        i += 1
+
+
+@njit(cache=True)
+def rate_hazards(m, w):
+    """Today's total hazard of the constant-rate exits of each tracked state, and the chance to leave by one."""
+    for s in range(m.state_site.shape[0]):
+        if not m.tracked[s]:
+            continue
+        h = 0.0
+        for q in range(m.out_ptr[s], m.out_ptr[s + 1]):
+            j = m.out_trans[q]
+            if m.trans[j, T_IS_DUR] == 0:
+                h += max(w.pv[m.trans[j, T_RATE]], 0.0)
+        w.hazard[s] = h
+        w.leave_p[s] = 1.0 - math.exp(-h)
+
+
+@njit(cache=True)
+def rate_exit(s, m, w):
+    """Which constant-rate exit of state `s` a leaving unit takes, picked by rate."""
+    u = w.g_dep.random() * w.hazard[s]
+    acc = 0.0
+    jj = -1
+    for q in range(m.out_ptr[s], m.out_ptr[s + 1]):
+        j = m.out_trans[q]
+        if m.trans[j, T_IS_DUR] == 0:
+            acc += max(w.pv[m.trans[j, T_RATE]], 0.0)
+            jj = j
+            if u < acc:
+                break
+    return jj
+
+
+@njit(cache=True)
+def record_stay(t, i, s, w):
+    """Unit `i` left state `s` today: a completed stay."""
+    k = w.count[N_STAYS]
+    if k == w.stays.shape[0]:
+        w.count[FULL] |= FULL_STAYS
+        return
+    w.stays[k, 0] = s
+    w.stays[k, 1] = w.units[i, U_ENTRY]
+    w.stays[k, 2] = t
+    w.stays[k, 3] = w.units[i, U_SIZE]
+    w.count[N_STAYS] = k + 1
+
+
+@njit(cache=True)
+def fire(t, i, j, m, w):
+    """Unit `i` tries transition `j` by an edge picked by its split. Returns whether it moved."""
+    split_probs(m, w, j)
+    e = m.trans[j, T_EDGE_LO] + pick(w.g_split, w.probs, m.trans[j, T_EDGE_HI] - m.trans[j, T_EDGE_LO])
+    if try_move(t, w.units[i, U_STATE], w.units[i, U_SIZE], j, e, m, w, i) < 0:
+        return False
+    return True
+
+
+# --- 5. moves ----------------------------------------------------------------------------------------------------
+
+
+@njit(cache=True)
+def try_move(t, s, size, j, e, m, w, unit=-1):
+    """`size` people leave `s` together by edge `e` of transition `j`: leaving first (so a move within one site
+    needs no extra room), then into the edge's target if it has room, else the redirect, else back where they
+    were. A moving tracked unit (`unit`) is retired. Returns the edge taken, or -1 if they wait."""
+    dest = m.edge_target[e]
+    take(m, w, s, size)
+    if room(m, w, dest) < size and m.trans[j, T_REDIR] >= 0:
+        dest, e = m.trans[j, T_REDIR], m.trans[j, T_REDIR_EDGE]
+    if room(m, w, dest) < size:
+        take(m, w, s, -size)
+        return -1
+    if unit >= 0:
+        w.units[unit, U_ALIVE] = 0
+    place(m, w, dest, size, t)
+    w.flows[t, e] += size
+    return e
+
+
+@njit(cache=True)
+def room(m, w, target):
+    """People state `target` can take now: 0 if it or its site is closed."""
+    if w.closed_state[target]:
+        return np.int64(0)
+    n = m.state_site[target]
+    if n < 0:
+        return BIG
+    if w.closed_site[n]:
+        return np.int64(0)
+    return max(w.cap[n] - w.occ[n], 0)
+
+
+@njit(cache=True)
+def group_dest(m, w, target, redir, size):
+    """Where a whole group can go: the target, else the redirect, else nowhere (-1)."""
+    if room(m, w, target) >= size:
+        return target
+    if redir >= 0 and room(m, w, redir) >= size:
+        return redir
+    return -1
+
+
+@njit(cache=True)
+def take(m, w, s, k):
+    """`k` people step out of state `s` (negative: step back in)."""
+    w.stock[s] -= k
+    if m.state_site[s] >= 0:
+        w.occ[m.state_site[s]] -= k
+
+
+@njit(cache=True)
+def place(m, w, dest, size, t):
+    """Put `size` people into `dest` on day `t` (room already checked); in a tracked state they become one
+    unit, with a drawn time in state."""
+    w.stock[dest] += size
+    if m.state_site[dest] >= 0:
+        w.occ[m.state_site[dest]] += size
+    if m.tracked[dest]:
+        k = w.count[N_UNITS]
+        if k == w.units.shape[0]:
+            w.count[FULL] |= FULL_UNITS
+            return
+        new_unit(m, w, k, dest, size, t)
+        w.count[N_UNITS] = k + 1
+
+
+@njit(cache=True)
+def admit_people(m, w, dest, k, t):
+    """Admit up to `k` people (each a unit of one if `dest` is tracked). Returns how many got in."""
+    got = min(k, room(m, w, dest))
+    if got <= 0:
+        return np.int64(0)
+    if m.tracked[dest]:
+        for _ in range(got):
+            place(m, w, dest, 1, t)
+    else:
+        place(m, w, dest, got, t)
+    return got
+
+
+@njit(cache=True)
+def new_unit(m, w, i, s, size, entry):
+    """Row `i` of the unit table: people entering tracked state `s`, and the first of its timed exits."""
+    units = w.units
+    units[i, U_STATE] = s
+    units[i, U_SIZE] = size
+    units[i, U_ENTRY] = entry
+    units[i, U_ALIVE] = 1
+    due = BIG
+    duetr = -1
+    for q in range(m.out_ptr[s], m.out_ptr[s + 1]):
+        j = m.out_trans[q]
+        if m.trans[j, T_IS_DUR]:
+            d = entry + draw(m, w.g_dur, m.trans[j, T_DUR], w.pv[m.trans[j, T_DUR_A]], w.pv[m.trans[j, T_DUR_B]],
+                             m.trans[j, T_DUR_EMP])
+            if d < due:
+                due = d
+                duetr = j
+    units[i, U_DUE] = due
+    units[i, U_DUETR] = duetr
+
+
+# --- end of day -------------------------------------------------------------------------------------------------
+
+
+@njit(cache=True)
+def record_day(t, m, w):
+    """Drop units that left (keeping entry order), note the longest ongoing stay per state, record the day."""
+    units = w.units
+    kept = 0
+    for i in range(w.count[N_UNITS]):
+        if units[i, U_ALIVE]:
+            if kept != i:
+                units[kept] = units[i]
+            s = units[kept, U_STATE]
+            d = t - units[kept, U_ENTRY]
+            if d > w.max_stay[t, s]:
+                w.max_stay[t, s] = d
+            kept += 1
+    w.count[N_UNITS] = kept
+    w.stocks[t] = w.stock
+    w.closed_site_out[t] = w.closed_site
+    w.closed_state_out[t] = w.closed_state
+    w.params[t] = w.pv
+
+
+@njit(cache=True)
+def results(w):
+    for q in range(w.count[N_PEND]):
+        w.backlog[w.pend[q, 0]] += w.pend[q, 1]
+    nu = w.count[N_UNITS]
+    return (w.stocks, w.flows, w.arrived, w.closed_site_out, w.closed_state_out, w.rule_out, w.max_stay, w.params,
+            w.stays[: w.count[N_STAYS]].copy(), w.units[:nu, :3].copy(), w.units[:nu, U_SIZE].copy(), w.backlog)
+
+
+# --- draws ----------------------------------------------------------------------------------------------------
+
+
+@njit(cache=True)
+def draw(m, g, code, a, b, emp):
+    """Whole days (or people) from a distribution with parameter values `a`, `b`; continuous ones round up."""
     if code == FIXED:
         return max(np.int64(round(a)), 0)
     if code == EXPONENTIAL:
@@ -57,25 +540,27 @@ def draw(g, code, a, b, emp, emp_ptr, emp_values, emp_cdf):
         return np.int64(math.ceil(a * math.exp(b * g.standard_normal())))
     if code == EMPIRICAL:
         u = g.random()
-        lo, hi = emp_ptr[emp], emp_ptr[emp + 1]
+        lo, hi = m.emp_ptr[emp], m.emp_ptr[emp + 1]
         for k in range(lo, hi):
-            if u < emp_cdf[k]:
-                return emp_values[k]
-        return emp_values[hi - 1]
+            if u < m.emp_cdf[k]:
+                return m.emp_values[k]
+        return m.emp_values[hi - 1]
     return np.int64(0)
 
 
 @njit(cache=True)
-def split_probs(lo, hi, edge_p, pv, out):
-    """Probabilities of a split's targets; `rest` takes what the others leave."""
+def split_probs(m, w, j):
+    """Probabilities of transition `j`'s targets into `w.probs`; `rest` takes what the others leave."""
+    lo, hi = m.trans[j, T_EDGE_LO], m.trans[j, T_EDGE_HI]
+    out = w.probs
     total = 0.0
     rest = -1
     for e in range(lo, hi):
-        if edge_p[e] < 0:
+        if m.edge_p[e] < 0:
             rest = e
             out[e - lo] = 0.0
         else:
-            q = min(max(pv[edge_p[e]], 0.0), 1.0)
+            q = min(max(w.pv[m.edge_p[e]], 0.0), 1.0)
             out[e - lo] = q
             total += q
     if rest >= 0:
@@ -107,6 +592,7 @@ def multinomial(g, n, weights, total, out):
 
 @njit(cache=True)
 def pick(g, probs, n):
+    """An index below `n` drawn with the given probabilities."""
     u = g.random()
     acc = 0.0
     for k in range(n):
@@ -114,420 +600,3 @@ def pick(g, probs, n):
         if u < acc:
             return k
     return n - 1
-
-
-@njit(cache=True)
-def room(target, state_site, occ, cap, closed_site, closed_state):
-    if closed_state[target]:
-        return np.int64(0)
-    n = state_site[target]
-    if n < 0:
-        return BIG
-    if closed_site[n]:
-        return np.int64(0)
-    return max(cap[n] - occ[n], 0)
-
-
-@njit(cache=True)
-def kernel(days, S, state_site, tracked, initial_param, out_ptr, out_trans, capacity_param, closed_site_sched,
-           closed_state_sched, trans, edge_target, edge_p, emp_ptr, emp_values, emp_cdf, arr, pbase,
-           rule_sig, rule_sig_ptr, rule_sig_idx, rule_window, rule_above, rule_below, rule_min_days, rule_start,
-           rule_end, act_ptr, act_kind, act_target, act_value, g_arr, g_dep, g_dur, g_split, g_grp):
-    N = closed_site_sched.shape[1]
-    J = trans.shape[0]
-    E = edge_target.shape[0]
-    A = arr.shape[0]
-    R = rule_sig.shape[0]
-    P = pbase.shape[1]
-
-    stocks = np.zeros((days, S), np.int64)
-    flows = np.zeros((days, E), np.int64)
-    arrived = np.zeros((days, A), np.int64)
-    closed_site_out = np.zeros((days, N), np.bool_)
-    closed_state_out = np.zeros((days, S), np.bool_)
-    rule_out = np.zeros((days, R), np.bool_)
-    max_stay = np.zeros((days, S), np.int64)
-    params = np.zeros((days, P), np.float64)
-
-    stock = np.zeros(S, np.int64)
-    occ = np.zeros(N, np.int64)
-    cap = np.zeros(N, np.int64)
-    closed_site = np.zeros(N, np.bool_)
-    closed_state = np.zeros(S, np.bool_)
-    rule_on = np.zeros(R, np.bool_)
-    rule_since = np.zeros(R, np.int64)
-    backlog = np.zeros(A, np.int64)
-    n0 = np.zeros(S, np.int64)
-    probs = np.zeros(max(E, 1), np.float64)
-    rates = np.zeros(max(J, 1), np.float64)
-    tcounts = np.zeros(max(J, 1), np.int64)
-    ecounts = np.zeros(max(E, 1), np.int64)
-    pv = pbase[0].copy()
-
-    pend = np.zeros((16, 2), np.int64)  # groups waiting to arrive: arrival, size
-    npend = 0
-    units = np.zeros((1024, 6), np.int64)
-    nu = 0
-    stays = np.zeros((1024, 4), np.int64)  # state, entry, exit, size
-    ns = 0
-
-    # --- initial stocks ---
-    for s in range(S):
-        k = np.int64(round(pv[initial_param[s]]))
-        if k <= 0:
-            continue
-        stock[s] += k
-        if state_site[s] >= 0:
-            occ[state_site[s]] += k
-        if tracked[s]:
-            for _ in range(k):
-                if nu == units.shape[0]:
-                    units = _grow(units)
-                _init_unit(units, nu, s, 1, -1, out_ptr, out_trans, trans, pv, g_dur, emp_ptr, emp_values,
-                           emp_cdf)
-                nu += 1
-
-    for t in range(days):
-        # --- 1. parameters, rules, closures ---
-        for p in range(P):
-            pv[p] = pbase[t, p]
-        for n in range(N):
-            closed_site[n] = closed_site_sched[t, n]
-        for s in range(S):
-            closed_state[s] = closed_state_sched[t, s]
-        for r in range(R):
-            if t < rule_start[r] or t > rule_end[r]:
-                rule_on[r] = False
-                continue
-            sig = 0.0
-            if rule_sig[r] == SIG_FLOW:
-                for k in range(rule_sig_ptr[r], rule_sig_ptr[r + 1]):
-                    e = rule_sig_idx[k]
-                    for d in range(max(t - rule_window[r], 0), t):
-                        sig += flows[d, e]
-            else:
-                for k in range(rule_sig_ptr[r], rule_sig_ptr[r + 1]):
-                    sig += stock[rule_sig_idx[k]]
-            on_level = pv[rule_above[r]]
-            off_level = pv[rule_below[r]] if rule_below[r] >= 0 else on_level
-            if not rule_on[r]:
-                if sig >= on_level:
-                    rule_on[r] = True
-                    rule_since[r] = t
-            elif t - rule_since[r] >= rule_min_days[r]:
-                if (rule_below[r] >= 0 and sig <= off_level) or (rule_below[r] < 0 and sig < on_level):
-                    rule_on[r] = False
-            if rule_on[r]:
-                for k in range(act_ptr[r], act_ptr[r + 1]):
-                    kind = act_kind[k]
-                    if kind == ACT_CLOSE_SITE:
-                        closed_site[act_target[k]] = True
-                    elif kind == ACT_CLOSE_STATE:
-                        closed_state[act_target[k]] = True
-                    elif kind == ACT_SET:
-                        pv[act_target[k]] = pv[act_value[k]]
-                    elif kind == ACT_MULTIPLY:
-                        pv[act_target[k]] *= pv[act_value[k]]
-            rule_out[t, r] = rule_on[r]
-        for n in range(N):
-            cap[n] = BIG if capacity_param[n] < 0 else np.int64(math.floor(pv[capacity_param[n]] + 1e-9))
-        for s in range(S):
-            n0[s] = stock[s]
-
-        # --- 2. arrivals: groups that could not get in earlier try again first, oldest first ---
-        w = 0
-        for q in range(npend):
-            a, size = pend[q, 0], pend[q, 1]
-            dest = _group_dest(arr[a, A_TARGET], arr[a, A_REDIR], size, state_site, occ, cap, closed_site,
-                               closed_state)
-            if dest >= 0:
-                if tracked[dest] and nu == units.shape[0]:
-                    units = _grow(units)
-                nu = _place(dest, size, t, stock, occ, state_site, tracked, units, nu, out_ptr, out_trans, trans,
-                            pv, g_dur, emp_ptr, emp_values, emp_cdf)
-                arrived[t, a] += size
-            else:
-                pend[w] = pend[q]
-                w += 1
-        npend = w
-        for a in range(A):
-            if t < arr[a, A_START] or t > arr[a, A_END]:
-                k = backlog[a]
-            else:
-                k = g_arr.poisson(max(pv[arr[a, A_RATE]], 0.0)) + backlog[a]
-            backlog[a] = 0
-            if k == 0:
-                continue
-            target = arr[a, A_TARGET]
-            redir = arr[a, A_REDIR]
-            if arr[a, A_GRP] < 0:
-                got, nu, units = _admit_bulk(target, k, t, stock, occ, cap, closed_site, closed_state, state_site,
-                                             tracked, units, nu, out_ptr, out_trans, trans, pv, g_dur, emp_ptr,
-                                             emp_values, emp_cdf)
-                if got < k and redir >= 0:
-                    got2, nu, units = _admit_bulk(redir, k - got, t, stock, occ, cap, closed_site, closed_state,
-                                                  state_site, tracked, units, nu, out_ptr, out_trans, trans, pv,
-                                                  g_dur, emp_ptr, emp_values, emp_cdf)
-                    got += got2
-                arrived[t, a] += got
-                backlog[a] += k - got
-            else:
-                for _ in range(k):
-                    size = max(draw(g_grp, arr[a, A_GRP], pv[arr[a, A_GRP_A]], pv[arr[a, A_GRP_B]],
-                                    arr[a, A_GRP_EMP], emp_ptr, emp_values, emp_cdf), 1)
-                    dest = _group_dest(target, redir, size, state_site, occ, cap, closed_site, closed_state)
-                    if dest >= 0:
-                        if tracked[dest] and nu == units.shape[0]:
-                            units = _grow(units)
-                        nu = _place(dest, size, t, stock, occ, state_site, tracked, units, nu, out_ptr,
-                                    out_trans, trans, pv, g_dur, emp_ptr, emp_values, emp_cdf)
-                        arrived[t, a] += size
-                    else:
-                        if npend == pend.shape[0]:
-                            pend = _grow(pend)
-                        pend[npend, 0] = a
-                        pend[npend, 1] = size
-                        npend += 1
-
-        # --- 3. counted states ---
-        for s in range(S):
-            if tracked[s] or n0[s] == 0:
-                continue
-            lo, hi = out_ptr[s], out_ptr[s + 1]
-            h = 0.0
-            for q in range(lo, hi):
-                h += max(pv[trans[out_trans[q], T_RATE]], 0.0)
-            if h <= 0.0:
-                continue
-            leaving = g_dep.binomial(n0[s], 1.0 - math.exp(-h))
-            avail = n0[s]
-            for q in range(lo, hi):
-                rates[q - lo] = max(pv[trans[out_trans[q], T_RATE]], 0.0)
-            multinomial(g_dep, leaving, rates[: hi - lo], h, tcounts)
-            for q in range(lo, hi):
-                k = tcounts[q - lo]
-                if k == 0:
-                    continue
-                j = out_trans[q]
-                elo, ehi = trans[j, T_EDGE_LO], trans[j, T_EDGE_HI]
-                split_probs(elo, ehi, edge_p, pv, probs)
-                redir, redir_edge = trans[j, T_REDIR], trans[j, T_REDIR_EDGE]
-                if trans[j, T_GRP] >= 0:
-                    for _ in range(k):
-                        if avail <= 0:
-                            break
-                        size = max(draw(g_grp, trans[j, T_GRP], pv[trans[j, T_GRP_A]], pv[trans[j, T_GRP_B]],
-                                        trans[j, T_GRP_EMP], emp_ptr, emp_values, emp_cdf), 1)
-                        size = min(size, avail)
-                        e = elo + pick(g_split, probs, ehi - elo)
-                        dest = edge_target[e]
-                        _take(s, size, stock, occ, state_site)
-                        ok = room(dest, state_site, occ, cap, closed_site, closed_state) >= size
-                        if not ok and redir >= 0:
-                            dest, e = redir, redir_edge
-                            ok = room(dest, state_site, occ, cap, closed_site, closed_state) >= size
-                        if not ok:
-                            _take(s, -size, stock, occ, state_site)
-                        else:
-                            if tracked[dest] and nu == units.shape[0]:
-                                units = _grow(units)
-                            nu = _place(dest, size, t, stock, occ, state_site, tracked, units, nu, out_ptr,
-                                        out_trans, trans, pv, g_dur, emp_ptr, emp_values, emp_cdf)
-                            flows[t, e] += size
-                            avail -= size
-                else:
-                    # people pulled into groups earlier today are no longer here
-                    multinomial(g_split, min(k, avail), probs[: ehi - elo], 1.0, ecounts)
-                    for e in range(elo, ehi):
-                        m = ecounts[e - elo]
-                        if m == 0:
-                            continue
-                        dest = edge_target[e]
-                        _take(s, m, stock, occ, state_site)  # they leave first, freeing room in a shared site
-                        got, nu, units = _admit_bulk(dest, m, t, stock, occ, cap, closed_site, closed_state,
-                                                     state_site, tracked, units, nu, out_ptr, out_trans, trans, pv,
-                                                     g_dur, emp_ptr, emp_values, emp_cdf)
-                        flows[t, e] += got
-                        if got < m and redir >= 0:
-                            got2, nu, units = _admit_bulk(redir, m - got, t, stock, occ, cap, closed_site,
-                                                          closed_state, state_site, tracked, units, nu, out_ptr,
-                                                          out_trans, trans, pv, g_dur, emp_ptr, emp_values, emp_cdf)
-                            flows[t, redir_edge] += got2
-                            got += got2
-                        _take(s, got - m, stock, occ, state_site)  # the blocked wait where they were
-                        avail -= got
-
-        # --- 4. tracked units, oldest entry first ---
-        i = 0
-        while i < nu:
-            if units[i, U_ALIVE] == 0:
-                i += 1
-                continue
-            s = units[i, U_STATE]
-            size = units[i, U_SIZE]
-            entered_today = units[i, U_ENTRY] == t
-            moved = False
-            if units[i, U_DUE] <= t and units[i, U_DUETR] >= 0:
-                j = units[i, U_DUETR]
-                moved, nu, units = _fire(i, j, t, units, nu, stock, occ, cap, closed_site, closed_state,
-                                         state_site, tracked, out_ptr, out_trans, trans, edge_target, edge_p, pv,
-                                         probs, flows, g_split, g_dur, emp_ptr, emp_values, emp_cdf)
-            if not moved and not entered_today:
-                lo, hi = out_ptr[s], out_ptr[s + 1]
-                h = 0.0
-                for q in range(lo, hi):
-                    j = out_trans[q]
-                    if trans[j, T_IS_DUR] == 0:
-                        h += max(pv[trans[j, T_RATE]], 0.0)
-                if h > 0.0 and g_dep.random() < 1.0 - math.exp(-h):
-                    u = g_dep.random() * h
-                    acc = 0.0
-                    jj = -1
-                    for q in range(lo, hi):
-                        j = out_trans[q]
-                        if trans[j, T_IS_DUR] == 0:
-                            acc += max(pv[trans[j, T_RATE]], 0.0)
-                            jj = j
-                            if u < acc:
-                                break
-                    moved, nu, units = _fire(i, jj, t, units, nu, stock, occ, cap, closed_site, closed_state,
-                                             state_site, tracked, out_ptr, out_trans, trans, edge_target, edge_p,
-                                             pv, probs, flows, g_split, g_dur, emp_ptr, emp_values, emp_cdf)
-            if moved:
-                if ns == stays.shape[0]:
-                    stays = _grow(stays)
-                stays[ns, 0] = s
-                stays[ns, 1] = units[i, U_ENTRY]
-                stays[ns, 2] = t
-                stays[ns, 3] = size
-                ns += 1
-            i += 1
-
-        # --- end of day: compact units (keeping entry order), record ---
-        w = 0
-        for i in range(nu):
-            if units[i, U_ALIVE]:
-                if w != i:
-                    units[w] = units[i]
-                w += 1
-                s = units[w - 1, U_STATE]
-                d = t - units[w - 1, U_ENTRY]
-                if d > max_stay[t, s]:
-                    max_stay[t, s] = d
-        nu = w
-        stocks[t] = stock
-        for n in range(N):
-            closed_site_out[t, n] = closed_site[n]
-        for s in range(S):
-            closed_state_out[t, s] = closed_state[s]
-        params[t] = pv
-
-    for q in range(npend):
-        backlog[pend[q, 0]] += pend[q, 1]
-    ongoing = units[:nu, :3].copy()
-    ongoing_size = units[:nu, U_SIZE].copy()
-    return (stocks, flows, arrived, closed_site_out, closed_state_out, rule_out, max_stay, params,
-            stays[:ns].copy(), ongoing, ongoing_size, backlog)
-
-
-@njit(cache=True)
-def _group_dest(target, redir, size, state_site, occ, cap, closed_site, closed_state):
-    """Where a whole group can go: the target, else the redirect, else nowhere (-1)."""
-    if room(target, state_site, occ, cap, closed_site, closed_state) >= size:
-        return target
-    if redir >= 0 and room(redir, state_site, occ, cap, closed_site, closed_state) >= size:
-        return redir
-    return -1
-
-
-@njit(cache=True)
-def _grow(table):
-    bigger = np.zeros((table.shape[0] * 2, table.shape[1]), table.dtype)
-    bigger[: table.shape[0]] = table
-    return bigger
-
-
-@njit(cache=True)
-def _init_unit(units, i, s, size, entry, out_ptr, out_trans, trans, pv, g_dur, emp_ptr, emp_values, emp_cdf):
-    units[i, U_STATE] = s
-    units[i, U_SIZE] = size
-    units[i, U_ENTRY] = entry
-    units[i, U_ALIVE] = 1
-    due = BIG
-    duetr = -1
-    for q in range(out_ptr[s], out_ptr[s + 1]):
-        j = out_trans[q]
-        if trans[j, T_IS_DUR]:
-            d = entry + draw(g_dur, trans[j, T_DUR], pv[trans[j, T_DUR_A]], pv[trans[j, T_DUR_B]],
-                             trans[j, T_DUR_EMP], emp_ptr, emp_values, emp_cdf)
-            if d < due:
-                due = d
-                duetr = j
-    units[i, U_DUE] = due
-    units[i, U_DUETR] = duetr
-
-
-@njit(cache=True)
-def _take(s, k, stock, occ, state_site):
-    stock[s] -= k
-    if state_site[s] >= 0:
-        occ[state_site[s]] -= k
-
-
-@njit(cache=True)
-def _place(dest, size, t, stock, occ, state_site, tracked, units, nu, out_ptr, out_trans, trans, pv, g_dur,
-           emp_ptr, emp_values, emp_cdf):
-    """Put `size` people into `dest` (room already checked); the caller grows `units` first."""
-    stock[dest] += size
-    if state_site[dest] >= 0:
-        occ[state_site[dest]] += size
-    if tracked[dest]:
-        _init_unit(units, nu, dest, size, t, out_ptr, out_trans, trans, pv, g_dur, emp_ptr, emp_values, emp_cdf)
-        return nu + 1
-    return nu
-
-
-@njit(cache=True)
-def _admit_bulk(dest, k, t, stock, occ, cap, closed_site, closed_state, state_site, tracked, units, nu, out_ptr,
-                out_trans, trans, pv, g_dur, emp_ptr, emp_values, emp_cdf):
-    """Admit up to `k` people one by one (each a unit of one if `dest` is tracked). Returns (got, nu, units)."""
-    got = min(k, room(dest, state_site, occ, cap, closed_site, closed_state))
-    if got <= 0:
-        return np.int64(0), nu, units
-    if tracked[dest]:
-        for _ in range(got):
-            if nu == units.shape[0]:
-                units = _grow(units)
-            nu = _place(dest, 1, t, stock, occ, state_site, tracked, units, nu, out_ptr, out_trans, trans, pv,
-                        g_dur, emp_ptr, emp_values, emp_cdf)
-    else:
-        nu = _place(dest, got, t, stock, occ, state_site, tracked, units, nu, out_ptr, out_trans, trans, pv, g_dur,
-                    emp_ptr, emp_values, emp_cdf)
-    return got, nu, units
-
-
-@njit(cache=True)
-def _fire(i, j, t, units, nu, stock, occ, cap, closed_site, closed_state, state_site, tracked, out_ptr, out_trans,
-          trans, edge_target, edge_p, pv, probs, flows, g_split, g_dur, emp_ptr, emp_values, emp_cdf):
-    """Unit `i` tries transition `j`. Returns (moved, nu, units)."""
-    size = units[i, U_SIZE]
-    elo, ehi = trans[j, T_EDGE_LO], trans[j, T_EDGE_HI]
-    split_probs(elo, ehi, edge_p, pv, probs)
-    e = elo + pick(g_split, probs, ehi - elo)
-    dest = edge_target[e]
-    s = units[i, U_STATE]
-    _take(s, size, stock, occ, state_site)  # leave first, so a move within one site needs no extra room
-    ok = room(dest, state_site, occ, cap, closed_site, closed_state) >= size
-    if not ok and trans[j, T_REDIR] >= 0:
-        dest, e = trans[j, T_REDIR], trans[j, T_REDIR_EDGE]
-        ok = room(dest, state_site, occ, cap, closed_site, closed_state) >= size
-    if not ok:
-        _take(s, -size, stock, occ, state_site)
-        return False, nu, units
-    units[i, U_ALIVE] = 0
-    if tracked[dest] and nu == units.shape[0]:
-        units = _grow(units)
-    nu = _place(dest, size, t, stock, occ, state_site, tracked, units, nu, out_ptr, out_trans, trans, pv, g_dur,
-                emp_ptr, emp_values, emp_cdf)
-    flows[t, e] += size
-    return True, nu, units

@@ -2,7 +2,8 @@
 
     from refuge.evidence.check import check
     result = check("north-korea-china", runs=200, seed=0)
-    result.facts        # one row per evidence fact: median, 90% interval, holds in the median run, share of runs
+    result.facts        # one row per evidence fact: median, 90% interval, holds in the median run, share of runs,
+                        # best share any rate could reach, probability score (refuge.evidence.scores)
     result.sites        # per site: entries, person-days, occupancy, days closed, waits, daily supply needs
     result.yearly       # per calendar year: the scenario's total outcomes (its `outcomes:`, or defaults by kind)
     result.failed_required   # ids of required facts whose bound fails in the median run
@@ -26,7 +27,7 @@ from refuge.evidence.outcomes import outcome_text, outcomes_by_year, yearly_outc
 from refuge.evidence.series import series_table, simulate_all
 from refuge.model.compiler import A_TARGET, T_SRC, Model
 from refuge.console import print_table
-from refuge.numbers import band, central
+from refuge.numbers import band, central, num
 from refuge.results.run import Run
 
 DEFAULT_RUNS = 200
@@ -174,7 +175,7 @@ class CheckResult:
     @property
     def facts(self) -> Any:
         """One row per fact: id, source, fact, when, measure, bound, median, low, high, holds_median,
-        share_holding, required."""
+        share_holding, best_share, score, required."""
         from refuge.evidence.measures import evaluate
 
         df = evaluate(self.model, self.values, level=self.level)
@@ -274,6 +275,7 @@ def to_json(result: CheckResult) -> dict:
         "facts_holding_median": int(facts["holds_median"].sum()),
         "facts": len(facts),
         "share_holding_median": result.share_holding,
+        "mean_score": float(facts["score"].mean()) if len(facts) else math.nan,
         "failed_required": result.failed_required,
         "evidence": facts.to_dict(orient="records"),
         "sites": result.sites.to_dict(orient="records"),
@@ -316,6 +318,10 @@ def print_report(result: CheckResult, console: Any = None) -> None:
                       f"required: {int(required['holds_median'].sum())} of {len(required)} hold.")
     if result.failed_required:
         console.print("[bold red]required facts failing:[/] " + ", ".join(result.failed_required))
+    if total:
+        console.print(f"probability score (share of runs holding / best share any rate could reach, at most 1): "
+                      f"mean {facts['score'].mean():.2f}; {int((facts['score'] >= 0.5).sum())} of {total} facts "
+                      "score 0.5 or more.")
     if len(result.sites):
         print_table(_sites_table(result, SITE_COLUMNS, "people (waits in days)"), console)
         needs = [f"{item}_per_day_{x}" for item in supplies(result.model) for x in ("mean", "peak")]
@@ -345,11 +351,13 @@ def _facts_table(result: CheckResult):
     table.add_column(f"median [{100 * result.level:.0f}% interval]", justify="right", no_wrap=True)
     table.add_column("holds", no_wrap=True)
     table.add_column("runs holding", justify="right", no_wrap=True)
+    table.add_column("score", justify="right", no_wrap=True)
     for row in result.facts.itertuples(index=False):
         mark = "[green]yes[/]" if row.holds_median else ("[bold red]NO[/]" if row.required else "[yellow]no[/]")
         name = row.id + (" (required)" if row.required else "")
+        best = "" if row.best_share >= 1 else f" (best {100 * row.best_share:.0f}%)"
         table.add_row(name, row.source, row.when, row.bound, _band_text(row.median, row.low, row.high), mark,
-                      f"{100 * row.share_holding:.0f}%")
+                      f"{100 * row.share_holding:.0f}%{best}", num(row.score))
     return table
 
 

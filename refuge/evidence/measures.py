@@ -133,10 +133,13 @@ def evaluate(model: Model, values: np.ndarray, level: float = 0.90) -> Any:
     """The evidence table for an ensemble.
 
     `values` is (runs, facts) as from `measure_all` per run. For each fact: the simulated
-    median and central interval, whether the bound holds at the median, and the share of
-    runs in which it holds.
+    median and central interval, whether the bound holds at the median, the share of
+    runs in which it holds, the best share any rate could reach (`best_share`) and the
+    probability score (`refuge.evidence.scores`).
     """
     import pandas as pd
+
+    from refuge.evidence.scores import reference_share, score
 
     values = np.atleast_2d(values)
     lo_q, hi_q = (1 - level) / 2, 1 - (1 - level) / 2
@@ -145,6 +148,8 @@ def evaluate(model: Model, values: np.ndarray, level: float = 0.90) -> Any:
         col = values[:, k]
         ok = ~np.isnan(col)
         med = float(np.median(col[ok])) if ok.any() else math.nan
+        share = float(np.mean([holds(fact, x) for x in col]))
+        best = reference_share(model, fact)
         rows.append({
             "id": fact["id"],
             "source": fact["source"],
@@ -155,8 +160,10 @@ def evaluate(model: Model, values: np.ndarray, level: float = 0.90) -> Any:
             "low": float(np.quantile(col[ok], lo_q)) if ok.any() else math.nan,
             "high": float(np.quantile(col[ok], hi_q)) if ok.any() else math.nan,
             "holds_median": holds(fact, med),
-            "share_holding": float(np.mean([holds(fact, x) for x in col])),
+            "share_holding": share,
+            "best_share": best,
+            "score": score(share, best),
             "required": fact["required"],
         })
     return pd.DataFrame(rows, columns=["id", "source", "when", "measure", "bound", "median", "low", "high",
-                                       "holds_median", "share_holding", "required"])
+                                       "holds_median", "share_holding", "best_share", "score", "required"])
