@@ -288,3 +288,14 @@ def test_one_number_style_everywhere():
     assert band(12, 3, 40) == "12 [3, 40]" and band(1.5, -0.2, 3.1, signed=True) == "+1.5 [-0.2, +3.1]"
     assert weighted_quantile([1, 2, 3, 4], [1, 1, 1, 5], 0.5) == 4.0
     assert list(weighted_quantile([1, 2, 3, 4], [1, 1, 1, 1], [0.25, 0.5])) == [1.0, 2.0]
+
+
+def test_calibrate_and_sensitivity_take_a_path_a_name_or_an_object(tmp_path):
+    from refuge.inference.calibrate import calibrate
+    from refuge.inference.sensitivity import analyse
+
+    for scenario in (TOY, str(TOY), refuge.read(TOY), refuge.load(TOY)):
+        with pytest.raises(RefugeError, match="toy: no parameter has a `prior`"):
+            calibrate(scenario, tmp_path / "cal")
+        with pytest.raises(RefugeError, match="toy: no parameter has a `prior`"):
+            analyse(scenario, ["peak:mission"])

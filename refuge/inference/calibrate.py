@@ -53,6 +53,7 @@ from refuge.inference.posterior import (LEVEL, check_posterior, posterior_model,
 from refuge.inference.sampler import PRIOR_THRESHOLD, _sampler_class, candidate_seed
 from refuge.inference.simulator import (BoundDistance, Simulator, Uncertain, excluded_facts, fact_centres, run_tasks,
                                         uncertain_parameters)
+from refuge.model.compiler import Model
 from refuge.scenario import Scenario
 
 # calibrate is the entry point; these names are re-exported for callers of the one-module era.
@@ -129,7 +130,7 @@ def _check_continuation(experiment: Path, digest: str, settings: Settings) -> in
 # --- the calibration ----------------------------------------------------------------------------
 
 
-def calibrate(scenario: Scenario, experiment: str | Path, settings: Settings | None = None, *,
+def calibrate(scenario: Scenario | Model | str | Path, experiment: str | Path, settings: Settings | None = None, *,
               workers: int | None = 1, cluster: str | None = None, restart: bool = False,
               progress: Callable[[dict], None] | None = None, predictive_runs: int = 200,
               origin: str = "") -> Calibration:
@@ -137,8 +138,13 @@ def calibrate(scenario: Scenario, experiment: str | Path, settings: Settings | N
 
     `workers` local processes (None: one per core) or a Dask `cluster` address run the simulations.
     Calling it again on the same `experiment` continues a stopped or interrupted calibration;
-    `restart` discards what is stored instead.
+    `restart` discards what is stored instead. `scenario`: a Scenario, a compiled Model, a path or a built-in name.
     """
+    if not isinstance(scenario, Scenario):
+        from refuge.experiments.ensemble import resolve_scenario
+
+        scenario, found = resolve_scenario(scenario)
+        origin = origin or found
     settings = settings or Settings()
     experiment = Path(experiment)
     experiment.mkdir(parents=True, exist_ok=True)

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from refuge.errors import RefugeError, suggest
+from refuge.model.compiler import Model
 from refuge.scenario import Scenario
 
 KINDS = ("peak", "mean", "end", "wait", "longest", "arrivals", "flow", "evidence")
@@ -136,16 +137,19 @@ class Sensitivity:
         return t.parameter.tolist()
 
 
-def analyse(scenario: Scenario, outputs: list[str], method: str = "morris", samples: int | None = None,
+def analyse(scenario: Scenario | Model | str | Path, outputs: list[str], method: str = "morris", samples: int | None = None,
             replicates: int = 4, seed: int = 0, workers: int | None = 1, cluster: str | None = None,
             progress: bool = False) -> Sensitivity:
     """Rank the uncertain parameters by their effect on each output.
 
     `samples`: Morris trajectories (default 20) or the Sobol base sample (a power of 2, default 256;
-    the design is samples × (parameters + 2) points). Each point runs `replicates` seeds.
+    the design is samples × (parameters + 2) points). Each point runs `replicates` seeds. `scenario`: a
+    Scenario, a compiled Model, a path or a built-in name.
     """
+    from refuge.experiments.ensemble import map_runs, resolve_scenario
     from refuge.inference.simulator import Simulator, uncertain_parameters
-    from refuge.experiments.ensemble import map_runs
+
+    scenario = resolve_scenario(scenario)[0]
 
     if method not in METHODS:
         raise RefugeError(f"--method: expected one of {', '.join(METHODS)}; found {method!r}")
