@@ -115,7 +115,7 @@ def run(
                              "experiment store in --out (run r uses seed + r; resumable)"),
     workers: Optional[int] = typer.Option(None, "--workers", min=1, help="local worker processes "
                                           "(default: one per core)"),
-    set_: list[str] = typer.Option([], "--set", help="override a parameter: name=value (repeatable)"),
+    set_: list[str] = typer.Option([], "--set", metavar="NAME=VALUE", help="override a parameter: name=value (repeatable)"),
     sweep: Optional[Path] = typer.Option(None, "--sweep", help="CSV or YAML file of parameter sets: "
                                          "--runs replicates of each"),
     cluster: Optional[str] = typer.Option(None, "--cluster", help="address of a Dask scheduler to run on"),
@@ -292,13 +292,13 @@ def compare(
     scenario: Optional[str] = typer.Argument(None, help="scenario YAML file or built-in name "
                                              f"(default: {DEFAULT_SCENARIO})",
                                              autocompletion=complete_scenario),
-    variant: list[str] = typer.Option([], "--variant", help="NAME:name=value,... or the NAME of a variant "
+    variant: list[str] = typer.Option([], "--variant", metavar="NAME[:NAME=VALUE,...]", help="NAME:name=value,... or the NAME of a variant "
                                       "declared in the scenario (repeatable; default: all declared)"),
     runs: int = typer.Option(100, "--runs", min=1, help="replicates of the baseline and of each variant"),
     seed: int = typer.Option(0, "--seed", help="base seed: replicate r of every variant uses seed + r"),
     workers: Optional[int] = typer.Option(None, "--workers", min=1, help="local worker processes "
                                           "(default: one per core)"),
-    set_: list[str] = typer.Option([], "--set", help="override a parameter in every arm: name=value"),
+    set_: list[str] = typer.Option([], "--set", metavar="NAME=VALUE", help="override a parameter in every arm: name=value"),
     out: Path = typer.Option(Path("comparison"), "--out", help="experiment directory (resumable)"),
     cluster: Optional[str] = typer.Option(None, "--cluster", help="address of a Dask scheduler to run on"),
     format_: Format = typer.Option("table", "--format", help=FORMAT_HELP),
@@ -387,7 +387,7 @@ def calibrate_command(
                                           "(default: one per core)"),
     cluster: Optional[str] = typer.Option(None, "--cluster", help="address of a Dask scheduler to run on"),
     restart: bool = typer.Option(False, "--restart", help="discard a calibration stored in --out"),
-    exclude: list[str] = typer.Option([], "--exclude", help="an evidence id (or pattern, e.g. 'japan-*') to leave "
+    exclude: list[str] = typer.Option([], "--exclude", metavar="ID", help="an evidence id (or pattern, e.g. 'japan-*') to leave "
                                       "out of the distance; still measured and reported (repeatable)"),
     predictive_runs: int = typer.Option(200, "--predictive-runs", min=1, help="runs of the posterior "
                                         "predictive evidence check"),
@@ -447,7 +447,7 @@ def sensitivity_command(
     scenario: Optional[str] = typer.Argument(None, help="scenario YAML file or built-in name "
                                              f"(default: {DEFAULT_SCENARIO})",
                                              autocompletion=complete_scenario),
-    output: list[str] = typer.Option(..., "--output", help="what to explain (repeatable): peak:PLACE, mean:PLACE, "
+    output: list[str] = typer.Option(..., "--output", metavar="KIND:NAME", help="what to explain (repeatable): peak:PLACE, mean:PLACE, "
                                      "end:PLACE, wait:PLACE, longest:PLACE, arrivals[:NAME], flow:TRANSITION, "
                                      "or an evidence id"),
     method: Literal["morris", "sobol"] = typer.Option("morris", "--method", help="morris (screening, cheap) or "
