@@ -13,13 +13,22 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install -q --no-deps --no-build-isolation -e .
 	@touch $(STAMP)
 
-.PHONY: run test bench bench-ensemble bench-calibrate install schema docs
-install: $(STAMP)
+# Browser tests drive Debian's Chromium with Playwright (pinned in requirements.lock). Playwright's own
+# browser download is never used: the apt package is installed once, and skipped when already there.
+BROWSER := /usr/bin/chromium
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+$(BROWSER):
+	@command -v apt-get >/dev/null 2>&1 || { echo "browser tests need Chromium at $(BROWSER) (Debian/Ubuntu: apt-get install chromium)"; exit 1; }
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null
+
+.PHONY: run test bench bench-ensemble bench-calibrate bench-report bench-app app install schema docs
+install: $(STAMP) $(BROWSER)
 
 run: $(STAMP)
 	$(BIN)/refuge run $(ARGS)
 
-test: $(STAMP)
+test: $(STAMP) $(BROWSER)
 	$(BIN)/python -m pytest -q -n 2 $(ARGS)
 
 bench: $(STAMP)
@@ -32,6 +41,18 @@ bench-ensemble: $(STAMP)
 # calibrate the flagship with the default settings on 2 workers: wall time (target < 10 min), posterior check
 bench-calibrate: $(STAMP)
 	$(BIN)/python benchmarks/bench_calibrate.py $(ARGS)
+
+# the HTML report of a 1,000-run flagship experiment: wall time and peak memory (targets 5 s, 400 MB)
+bench-report: $(STAMP)
+	$(BIN)/python benchmarks/bench_report.py $(ARGS)
+
+# the what-if page: slider release to redrawn results in Chromium, flagship, 50 runs (target 1 s on 2 cores)
+bench-app: $(STAMP) $(BROWSER)
+	$(BIN)/python benchmarks/bench_app.py $(ARGS)
+
+# the what-if page for the flagship (or ARGS="path/to/scenario.yaml --port 8060")
+app: $(STAMP)
+	$(BIN)/refuge app $(ARGS)
 
 schema: $(STAMP)
 	$(BIN)/refuge schema > refuge/scenario/schema/scenario.schema.json

@@ -115,7 +115,58 @@ def test_report_has_the_evidence_table(page, experiment):
         assert fact.id in words
     assert "at least a hundred people left for transit in 2002 (invented)" in words
     assert "(required)" in words
-    assert "runs holding" in words
+    section = words[words.index("Evidence Each observed fact"):words.index("Parameters Every named number")]
+    for fact in ev.itertuples():  # once, with one column per variant: not a block of rows per variant
+        assert section.count(f" {fact.id} ") == 1
+    assert section.count("% of runs") == len(ev) * 2
+
+
+def test_report_holds_no_path_of_this_machine(page, experiment):
+    html = page[0].read_text(encoding="utf-8")
+    assert str(experiment.path) not in html and str(experiment.path.parent) not in html
+    assert str(WHATIF.parent) not in html
+    assert "whatif.yaml" in html
+
+
+def test_report_figures_use_the_scenarios_descriptions(experiment):
+    from refuge.present.report import Titles
+
+    titles = Titles(experiment.scenario)
+    for name in experiment.names("flows"):
+        assert "->" not in titles.flow(name)
+
+
+def test_one_pass_summary_agrees_with_the_store_queries(experiment):
+    """The report reads each file once; what it reduces equals what the store's own queries give."""
+    import numpy as np
+
+    from refuge.present.summary import QUANTILES, summarise
+
+    for v in experiment.variants:
+        s = summarise(experiment, v)
+        red = experiment.reduce("stocks", variants=[v], quantiles=QUANTILES)
+        for name in experiment.names("stocks"):
+            rows = red[red.state == name]
+            expect = rows[["q5", "q25", "median", "q75", "q95"]].to_numpy().T[:, s.sample]
+            assert np.allclose(s.bands[f"stocks:{name}"], expect)
+        sums = experiment.per_run("flows", variant=v, stats=("sum",))["sum"]
+        for name in experiment.names("flows"):
+            assert np.allclose(s.run_sum[f"flows:{name}"], sums[name].to_numpy())
+        occ = experiment.per_run("sites", variant=v, stats=("mean", "max"))
+        for name in experiment.names("sites"):
+            assert np.allclose(s.run_mean[f"sites:{name}"], occ["mean"][name].to_numpy())
+            assert np.allclose(s.run_max[f"sites:{name}"], occ["max"][name].to_numpy())
+        years = experiment.by_year("flows", variants=[v])
+        for name in experiment.names("flows"):
+            med = np.median(s.year_totals[f"flows:{name}"], axis=0)
+            assert np.allclose(med, years[years.transition == name]["median"].to_numpy())
+        stays = experiment.stay_totals(states=experiment.names("max_stay"), variants=[v])
+        for name in experiment.names("max_stay"):
+            for done in (False, True):
+                sel = stays[(stays.state == name) & (stays.completed == done)]
+                hist = np.zeros(s.days + 1)
+                np.add.at(hist, sel.days.to_numpy(), sel.people.to_numpy())
+                assert np.allclose(s.stay_people[name][int(done)], hist)
 
 
 def test_report_lists_every_parameter_with_value_and_source(page, experiment):

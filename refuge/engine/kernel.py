@@ -38,7 +38,8 @@ from numba import njit
 
 from refuge.engine.streams import streams
 from refuge.engine.world import (FULL, FULL_PEND, FULL_STAYS, FULL_UNITS, N_PEND, N_STAYS, N_UNITS, U_ALIVE, U_DUE,
-                                 U_DUETR, U_ENTRY, U_SIZE, U_STATE, borrowed, new_world, spec_of)
+                                 U_DUETR, U_ENTRY, U_SIZE, U_STATE, SpecRef, WorldRef, borrowed, new_world,
+                                 spec_of)
 from refuge.model.compiler import (A_END, A_GRP, A_GRP_A, A_GRP_B, A_GRP_EMP, A_RATE, A_REDIR, A_START, A_TARGET,
                                    ACT_CLOSE_SITE, ACT_CLOSE_STATE, ACT_MULTIPLY, ACT_SET, EMPIRICAL, EXPONENTIAL,
                                    FIXED, GAMMA, LOGNORMAL, SIG_FLOW, T_DUR, T_DUR_A, T_DUR_B, T_DUR_EMP, T_EDGE_HI,
@@ -77,7 +78,7 @@ def run_model(m: Model, days: int, seed: int) -> tuple:
 @njit(cache=True)
 def run_days(days, spec, rows, g_arr, g_dep, g_dur, g_split, g_grp):
     world = new_world(days, spec, rows, g_arr, g_dep, g_dur, g_split, g_grp)
-    m, w = borrowed(spec), borrowed(world)  # `spec` and `world` own the memory
+    m, w = SpecRef(*borrowed(spec)), WorldRef(*borrowed(world))  # `spec` and `world` own the memory
     place_initial(m, w)
     for t in range(days):
         set_policies(t, m, w)  # 1
@@ -115,6 +116,7 @@ def set_policies(t, m, w):
     w.pv[:] = m.pbase[t]
     w.closed_site[:] = m.closed_site_sched[t]
     w.closed_state[:] = m.closed_state_sched[t]
+    update_flow_signals(t, m, w)
     for r in range(m.rule_sig.shape[0]):
         apply_rule(t, r, m, w)
         w.rule_out[t, r] = w.rule_on[r]
@@ -126,17 +128,29 @@ def set_policies(t, m, w):
 
 
 @njit(cache=True)
-def rule_signal(t, r, m, w):
-    """Yesterday's value of rule `r`'s signal: a flow over its window, or a stock."""
-    sig = 0.0
-    if m.rule_sig[r] == SIG_FLOW:
+def update_flow_signals(t, m, w):
+    """Each flow signal over its trailing window ending yesterday: yesterday's flows come in, the day that
+    falls out of the window goes (sums of whole numbers, so the order of adding does not matter)."""
+    for r in range(m.rule_sig.shape[0]):
+        if m.rule_sig[r] != SIG_FLOW:
+            continue
+        old = t - 1 - m.rule_window[r]
         for k in range(m.rule_sig_ptr[r], m.rule_sig_ptr[r + 1]):
             e = m.rule_sig_idx[k]
-            for d in range(max(t - m.rule_window[r], 0), t):
-                sig += w.flows[d, e]
-    else:
-        for k in range(m.rule_sig_ptr[r], m.rule_sig_ptr[r + 1]):
-            sig += w.stock[m.rule_sig_idx[k]]
+            if t >= 1:
+                w.flow_signal[r] += w.flows[t - 1, e]
+            if old >= 0:
+                w.flow_signal[r] -= w.flows[old, e]
+
+
+@njit(cache=True)
+def rule_signal(t, r, m, w):
+    """Yesterday's value of rule `r`'s signal: a flow over its window, or a stock."""
+    if m.rule_sig[r] == SIG_FLOW:
+        return w.flow_signal[r]
+    sig = 0.0
+    for k in range(m.rule_sig_ptr[r], m.rule_sig_ptr[r + 1]):
+        sig += w.stock[m.rule_sig_idx[k]]
     return sig
 
 
@@ -249,10 +263,13 @@ def leave_counted(t, s, m, w):
         h += max(w.pv[m.trans[m.out_trans[q], T_RATE]], 0.0)
     if h <= 0.0:
         return
-    leaving = w.g_dep.binomial(w.n0[s], 1.0 - math.exp(-h))
+    if h != w.hazard[s]:  # rates change only with schedules and rules
+        w.hazard[s] = h
+        w.leave_p[s] = 1.0 - math.exp(-h)
+    leaving = w.g_dep.binomial(w.n0[s], w.leave_p[s])
     for q in range(lo, hi):
         w.rates[q - lo] = max(w.pv[m.trans[m.out_trans[q], T_RATE]], 0.0)
-    multinomial(w.g_dep, leaving, w.rates[: hi - lo], h, w.tcounts)
+    multinomial(w.g_dep, leaving, w.rates, hi - lo, h, w.tcounts)
     avail = w.n0[s]
     for q in range(lo, hi):
         k = w.tcounts[q - lo]
@@ -289,7 +306,7 @@ def people_leave(t, s, j, k, avail, m, w):
     per target as many as fit enter, then the redirect, the others wait. Returns the people still available."""
     elo, ehi = m.trans[j, T_EDGE_LO], m.trans[j, T_EDGE_HI]
     redir, redir_edge = m.trans[j, T_REDIR], m.trans[j, T_REDIR_EDGE]
-    multinomial(w.g_split, min(k, avail), w.probs[: ehi - elo], 1.0, w.ecounts)
+    multinomial(w.g_split, min(k, avail), w.probs, ehi - elo, 1.0, w.ecounts)
     for e in range(elo, ehi):
         n = w.ecounts[e - elo]
         if n == 0:
@@ -341,8 +358,9 @@ def rate_hazards(m, w):
             j = m.out_trans[q]
             if m.trans[j, T_IS_DUR] == 0:
                 h += max(w.pv[m.trans[j, T_RATE]], 0.0)
-        w.hazard[s] = h
-        w.leave_p[s] = 1.0 - math.exp(-h)
+        if h != w.hazard[s]:  # rates change only with schedules and rules
+            w.hazard[s] = h
+            w.leave_p[s] = 1.0 - math.exp(-h)
 
 
 @njit(cache=True)
@@ -496,16 +514,17 @@ def new_unit(m, w, i, s, size, entry):
 @njit(cache=True)
 def record_day(t, m, w):
     """Drop units that left (keeping entry order), note the longest ongoing stay per state, record the day."""
-    units = w.units
+    units, max_stay = w.units, w.max_stay
     kept = 0
     for i in range(w.count[N_UNITS]):
         if units[i, U_ALIVE]:
             if kept != i:
-                units[kept] = units[i]
+                for c in range(units.shape[1]):
+                    units[kept, c] = units[i, c]
             s = units[kept, U_STATE]
             d = t - units[kept, U_ENTRY]
-            if d > w.max_stay[t, s]:
-                w.max_stay[t, s] = d
+            if d > max_stay[t, s]:
+                max_stay[t, s] = d
             kept += 1
     w.count[N_UNITS] = kept
     w.stocks[t] = w.stock
@@ -574,9 +593,10 @@ def split_probs(m, w, j):
 
 
 @njit(cache=True)
-def multinomial(g, n, weights, total, out):
-    """Split `n` among categories in proportion to `weights` (summing to `total`) by successive binomials."""
-    k_last = weights.shape[0] - 1
+def multinomial(g, n, weights, size, total, out):
+    """Split `n` among the first `size` categories in proportion to `weights` (summing to `total`) by
+    successive binomials."""
+    k_last = size - 1
     for k in range(k_last + 1):
         out[k] = 0
     rem_w = total

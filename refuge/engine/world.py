@@ -2,10 +2,17 @@
 
 `Spec` is a NamedTuple of the model's arrays, read-only during a run. `World` is a NamedTuple of the
 arrays a run changes in place: today's stocks, closures and parameter values, the tables of tracked
-units and completed stays, and the daily records. A step of the day is a function `step(t, m, w)`
-of the day, the spec and the world; a new mechanism adds its arrays here and its step to
-`refuge.engine.kernel.run_days`. (NamedTuples of arrays, not a structref or jitclass: Numba reads
-their fields at no cost in hot loops, and `cache=True` keeps working.)
+units and completed stays, and the daily records. A step of the day is a function `step(t, m, w)` of
+the day, the spec and the world (`m.trans`, `w.stock`, ...); a new mechanism adds its arrays to
+`World` (and `new_world`) and its step to `refuge.engine.kernel.run_days`.
+
+How the steps see them, for speed: `run_days` owns the two tuples and hands the steps `SpecRef` and
+`WorldRef`, structrefs with the same fields whose arrays are *borrowed* (Numba counts no references to
+them). A NamedTuple argument is passed field by field (some 500 machine words at every call), and
+every array read from a tuple or a structref is otherwise an atomic reference count; together these
+took two thirds of a run. `cache=True` keeps working. Numba's cache follows the source file of each
+function only: after changing this module, delete `refuge/engine/__pycache__/*.nb*` (a change to the
+fields of `World` or `Spec` changes the types, and recompiles by itself).
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ import numpy as np
 from numba import njit, types
 from numba.core import cgutils
 from numba.core.datamodel import models
+from numba.experimental import structref
 from numba.extending import intrinsic, register_model
 
 from refuge.model.compiler import Model
@@ -73,7 +81,7 @@ class World(NamedTuple):
     The tables of tracked units, completed stays and waiting groups have a fixed number of rows
     within a run: a step that would need more rows sets `count[FULL]` and the run is made again,
     from the same seed, with bigger tables (`refuge.engine.kernel.run_model`); so no step ever
-    reallocates, and every array can be read straight from this tuple.
+    reallocates (and the borrowed views the steps hold stay valid).
     """
 
     g_arr: np.random.Generator  # random streams, one per mechanism (refuge.engine.streams)
@@ -91,8 +99,9 @@ class World(NamedTuple):
     closed_state: np.ndarray  # (S,) bool
     rule_on: np.ndarray  # (R,) bool
     rule_since: np.ndarray  # (R,) day each rule switched on
-    hazard: np.ndarray  # (S,) total rate of the constant-rate exits of each tracked state today
-    leave_p: np.ndarray  # (S,) chance that a unit there leaves by one of them today
+    flow_signal: np.ndarray  # (R,) a flow rule's signal: people moved over its window ending yesterday
+    hazard: np.ndarray  # (S,) total rate of the constant-rate exits of each state today
+    leave_p: np.ndarray  # (S,) chance that a person (or unit) there leaves by one of them today
     # people waiting to arrive
     backlog: np.ndarray  # (A,) single people per stream
     pend: np.ndarray  # groups: rows (stream, size), oldest first
@@ -178,6 +187,31 @@ def borrowed(typingctx, tup):
     return out_type(tup), codegen
 
 
+# What the steps receive: the fields of `Spec` and `World`, borrowed, behind one pointer each.
+@structref.register
+class SpecRefType(types.StructRef):
+    def preprocess_fields(self, fields):
+        return tuple((name, types.unliteral(t)) for name, t in fields)
+
+
+class SpecRef(structref.StructRefProxy):
+    pass
+
+
+@structref.register
+class WorldRefType(types.StructRef):
+    def preprocess_fields(self, fields):
+        return tuple((name, types.unliteral(t)) for name, t in fields)
+
+
+class WorldRef(structref.StructRefProxy):
+    pass
+
+
+structref.define_proxy(SpecRef, SpecRefType, list(Spec._fields))
+structref.define_proxy(WorldRef, WorldRefType, list(World._fields))
+
+
 @njit(cache=True)
 def new_world(days, m, sizes, g_arr, g_dep, g_dur, g_split, g_grp):
     """An empty world with tables of `sizes` rows (units, stays, waiting groups)."""
@@ -192,12 +226,12 @@ def new_world(days, m, sizes, g_arr, g_dep, g_dur, g_split, g_grp):
         g_arr, g_dep, g_dur, g_split, g_grp,
         m.pbase[0].copy(), np.zeros(S, np.int64), np.zeros(S, np.int64), np.zeros(N, np.int64),
         np.zeros(N, np.int64), np.zeros(N, np.bool_), np.zeros(S, np.bool_), np.zeros(R, np.bool_),
-        np.zeros(R, np.int64), np.zeros(S, np.float64), np.zeros(S, np.float64),
+        np.zeros(R, np.int64), np.zeros(R, np.float64), np.full(S, -1.0), np.zeros(S, np.float64),
         np.zeros(A, np.int64), np.zeros((sizes[2], 2), np.int64),
         np.zeros((sizes[0], U_COLS), np.int64), np.zeros((sizes[1], STAY_COLS), np.int64), np.zeros(4, np.int64),
         np.zeros(max(E, 1), np.float64), np.zeros(max(J, 1), np.float64), np.zeros(max(J, 1), np.int64),
         np.zeros(max(E, 1), np.int64),
-        np.zeros((days, S), np.int64), np.zeros((days, E), np.int64), np.zeros((days, A), np.int64),
-        np.zeros((days, N), np.bool_), np.zeros((days, S), np.bool_), np.zeros((days, R), np.bool_),
-        np.zeros((days, S), np.int64), np.zeros((days, P), np.float64),
+        np.empty((days, S), np.int64), np.zeros((days, E), np.int64), np.zeros((days, A), np.int64),
+        np.empty((days, N), np.bool_), np.empty((days, S), np.bool_), np.empty((days, R), np.bool_),
+        np.zeros((days, S), np.int64), np.empty((days, P), np.float64),
     )

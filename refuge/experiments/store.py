@@ -300,12 +300,22 @@ class Experiment:
 
     def measures(self, variants: Iterable[str] | None = None):
         """One row per finished run: its evidence measures (`evidence:ID`) and outcomes (`outcome:NAME`)."""
-        dset = self.dataset("measures")
+        import pandas as pd
+
+        from refuge.experiments import sql
+
+        files = [(v, str(self.file("measures", v, r))) for v in self.variants for r in self.finished(v)]
         cached = self._measures
-        if cached is None or cached[0] is not dset:  # one small file per run: read them once, not per query
-            cols = ["variant"] + [c for c in dset.schema.names if c != "variant"]
-            self._measures = cached = (dset, self._read("measures", cols).to_pandas()
-                                       .sort_values(["variant", "run"], ignore_index=True))
+        if cached is None or cached[0] != files:  # one small file per run: read them once (DuckDB), not per query
+            frames = []
+            con = sql.connect()
+            for v in self.variants:
+                paths = [p for w, p in files if w == v]
+                if paths:
+                    frames.append(con.sql(f"SELECT * FROM {sql.files(paths)}").df().assign(variant=v))
+            df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["variant", "run", "seed"])
+            df = df[["variant"] + [c for c in df.columns if c != "variant"]]
+            self._measures = cached = (files, df.sort_values(["variant", "run"], ignore_index=True))
         df = cached[1]
         if variants is not None:
             df = df[df.variant.isin(list(variants))].reset_index(drop=True)

@@ -20,9 +20,12 @@ from refuge.numbers import band, interval, num, weighted_quantile
 
 __all__ = ["write_report", "Figure", "make_figures", "render"]
 
-COLORS = ["#1f5f8b", "#c0392b", "#27864a", "#8e44ad", "#d68910", "#566573", "#17a5a5", "#a04000"]
+# Okabe-Ito colours (distinguishable with the common colour-vision deficiencies; no red against green).
+# The baseline is drawn in black, dashed, on top of the variants: visible even where a variant coincides with it.
+BASELINE_COLOR = "#000000"
+COLORS = ["#0072B2", "#E69F00", "#CC79A7", "#56B4E9", "#D55E00", "#009E73", "#F0E442"]
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
-SHADE_MOST, SHADE_SOME = "#bfbfbf", "#ececec"  # closures: grey, so they never read as a variant's colour
+SHADE_MOST, SHADE_SOME = "#e8d77a", "#f7efc4"  # closures: pale sand, neither a variant's colour nor the baseline grey
 MAX_PANELS = 30  # beyond this, a grid is unreadable: the report shows the largest members
 MAX_FLOW_PANELS = 18
 
@@ -74,13 +77,70 @@ def _once(exp, key: str, compute):
     return store[key]
 
 
-def _stay_lengths(exp):
-    """People per (variant, state, completed, days): stay lengths summed over runs."""
-    return _once(exp, "stay_lengths", lambda: exp.stay_totals(states=exp.names("max_stay")))
+def summaries(exp) -> dict:
+    """{variant: VariantSummary}: every file of the experiment read once (see refuge.present.summary)."""
+    from refuge.present.summary import summarise
+
+    return _once(exp, "summaries", lambda: {v: summarise(exp, v) for v in exp.variants})
 
 
-def _flows_by_year(exp):
-    return _once(exp, "flows_by_year", lambda: exp.by_year("flows"))
+# --- names people read ----------------------------------------------------------------------------------
+
+
+def _short(text: str, limit: int = 70) -> str:
+    """The first clause of a description, cut at a word within `limit` characters."""
+    text = " ".join(text.split())
+    for stop in (". ", "; ", " ("):
+        if stop in text:
+            text = text[: text.index(stop)]
+    if len(text) > limit:
+        text = text[: text.rfind(" ", 0, limit)] + "…"
+    return text
+
+
+def _human(name: str) -> str:
+    return name.replace("_", " ").replace("->", " → ")
+
+
+class Titles:
+    """Figure titles from the scenario's descriptions (a state in a site is named by its site)."""
+
+    def __init__(self, scenario):
+        self.sites = {s.name: _short(s.description) or _human(s.name) for s in scenario.sites}
+        self.states = {}
+        for st in scenario.states:
+            text = _short(st.description) if st.description else ""
+            if not text and st.site:
+                text = "in " + self.sites.get(st.site, _human(st.site))
+            self.states[st.name] = text or _human(st.name)
+        self.transitions = {t.name: _short(t.description) for t in scenario.transitions}
+
+    def state(self, name: str) -> str:
+        return self.states.get(name, _human(name))
+
+    def site(self, name: str) -> str:
+        return self.sites.get(name, _human(name))
+
+    def flow(self, label: str) -> str:
+        """`transition->target` (perhaps `(redirected)`): the transition's description, or from → to."""
+        redirected = label.endswith("(redirected)") or label.endswith("'")
+        base = label.split(" (redirected)")[0].rstrip("'")
+        trans, _, target = base.partition("->")
+        text = self.transitions.get(trans) or ""
+        if not text:
+            text = _human(trans)
+        if target:
+            text += " → " + self.state(target)
+        return text + (" (redirected)" if redirected else "")
+
+
+def _wrap(text: str, width: int = 44) -> str:
+    import textwrap
+
+    lines = textwrap.wrap(text, width)
+    if len(lines) > 2:
+        lines = [lines[0], lines[1][: width - 1] + "…"]
+    return "\n".join(lines)
 
 
 # --- figures ------------------------------------------------------------------------------------------
@@ -98,14 +158,14 @@ def make_figures(exp: Any) -> list[Figure]:
     return [f for f in figs if f is not None]
 
 
-def _grid(n: int, cols: int = 3, w: float = 4.2, h: float = 2.6, xlabel: bool = False):
-    """A grid of panels with fixed margins (in inches): room for a legend on top, tick labels and titles
+def _grid(n: int, cols: int = 3, w: float = 4.2, h: float = 2.9, xlabel: bool = False):
+    """A grid of panels with fixed margins (in inches): room for a legend on top, two-line titles and tick labels
     between panels. Fixed margins, not a layout engine: the figures of a long scenario draw twice as fast."""
     import matplotlib.pyplot as plt
 
     cols = max(1, min(cols, n))
     rows = -(-n // cols)
-    top, bottom, left, right, gap_x, gap_y = 0.75, 0.45 + 0.2 * xlabel, 0.75, 0.15, 0.75, 0.65 + 0.2 * xlabel
+    top, bottom, left, right, gap_x, gap_y = 0.95, 0.45 + 0.2 * xlabel, 0.8, 0.15, 0.8, 0.85 + 0.2 * xlabel
     width, height = w * cols, h * rows + top
     fig, axes = plt.subplots(rows, cols, figsize=(width, height), squeeze=False)
     panel_w = (width - left - right - gap_x * (cols - 1)) / cols
@@ -128,60 +188,84 @@ def _png(fig) -> bytes:
     return buf.getvalue()
 
 
-def _band(ax, dates, rows, color: str, label: str) -> None:
-    ax.fill_between(dates, rows["q5"].to_numpy(), rows["q95"].to_numpy(), color=color, alpha=0.15, lw=0)
-    ax.fill_between(dates, rows["q25"].to_numpy(), rows["q75"].to_numpy(), color=color, alpha=0.3, lw=0)
-    ax.plot(dates, rows["median"].to_numpy(), color=color, lw=1.3, label=label)
+def _color(k: int) -> str:
+    return BASELINE_COLOR if k == 0 else COLORS[(k - 1) % len(COLORS)]
+
+
+def _band(ax, dates, q: np.ndarray, k: int, label: str, alone: bool = False) -> None:
+    """Median line over the central 50% and 90% bands; the baseline (k = 0) grey bands, a black dashed line on top.
+    A variant `alone` in its experiment is drawn in colour, with a solid line."""
+    if alone:
+        k = 1
+    color = _color(k)
+    fill = "#7f7f7f" if k == 0 else color
+    ax.fill_between(dates, q[0], q[4], color=fill, alpha=0.13, lw=0)
+    ax.fill_between(dates, q[1], q[3], color=fill, alpha=0.25, lw=0)
+    ax.plot(dates, q[2], color=color, lw=1.3 if k == 0 else 1.5, ls=(0, (4, 2)) if k == 0 else "-",
+            label=label, zorder=4 if k == 0 else 3)
 
 
 def _style(ax, title: str, ylabel: str = "people") -> None:
     import matplotlib.dates as mdates
+    from matplotlib.ticker import MaxNLocator
 
-    ax.set_title(title, fontsize=10)
+    ax.set_title(_wrap(title), fontsize=9.5)
     ax.set_ylabel(ylabel, fontsize=8)
-    ax.tick_params(labelsize=7)
-    locator = mdates.AutoDateLocator(minticks=3, maxticks=7)
+    ax.tick_params(labelsize=7.5)
+    locator = mdates.AutoDateLocator(minticks=3, maxticks=6)
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, show_offset=False))
+    ax.yaxis.set_major_locator(MaxNLocator(5, integer=True))
     ax.grid(alpha=0.25, lw=0.5)
     ax.set_ylim(bottom=0)
 
 
 def _legend(fig, axes, n_variants: int, extra: list | None = None) -> None:
+    """One legend for the whole figure, above its panels."""
     handles, labels = axes[0].get_legend_handles_labels()
     for h, lab in extra or []:
         handles.append(h)
         labels.append(lab)
     if n_variants > 1 or extra:
-        fits = max(1, int(fig.get_figwidth() / 2.2))  # legend entries that fit on one line
+        fits = max(1, int(fig.get_figwidth() / 2.4))  # legend entries that fit on one line
         fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 1.0), ncols=min(len(labels), fits),
-                   fontsize=8, frameon=False)
+                   fontsize=8.5, frameon=False)
+
+
+def _dates(exp, summary) -> np.ndarray:
+    return exp.dates.values[summary.sample]
 
 
 def _largest(exp, what: str, names: list[str]) -> list[str]:
     """The members with the largest medians, in declaration order, when there are too many to draw."""
     if len(names) <= MAX_PANELS:
         return names
-    peaks = exp.reduce(what, names, [exp.variants[0]], quantiles=(0.5,)).groupby(
-        "state" if what == "stocks" else "transition")["median"].max()
-    keep = set(peaks.sort_values(ascending=False).index[:MAX_PANELS])
+    base = summaries(exp)[exp.variants[0]]
+    peaks = {n: float(base.bands[f"{what}:{n}"][2].max()) if f"{what}:{n}" in base.bands else 0.0 for n in names}
+    keep = set(sorted(names, key=lambda n: -peaks[n])[:MAX_PANELS])
     return [n for n in names if n in keep]
 
 
+BANDS_TEXT = ("Line: median over runs (the baseline black and dashed, drawn over the variants, its bands grey); "
+              "dark band: the central 50% of runs; light band: the central 90%.")
+
+
 def stocks_figure(exp) -> Figure:
+    summ = summaries(exp)
     names = _largest(exp, "stocks", exp.names("stocks"))
-    red = exp.reduce("stocks", names, quantiles=QUANTILES)
-    kinds = dict(zip(exp.model().state_names, exp.model().state_kinds))
+    titles = Titles(exp.scenario)
     fig, axes = _grid(len(names))
     for ax, name in zip(axes, names):
         for k, v in enumerate(exp.variants):
-            rows = red[(red.state == name) & (red.variant == v)]
-            _band(ax, rows.date.to_numpy(), rows, COLORS[k % len(COLORS)], v)
-        _style(ax, f"{name} ({kinds.get(name, '')})")
+            s = summ[v]
+            if s.runs:
+                _band(ax, _dates(exp, s), s.bands[f"stocks:{name}"], k, v, len(exp.variants) == 1)
+        _style(ax, titles.state(name))
     _legend(fig, axes, len(exp.variants))
+    first = next(iter(summ.values()))
+    step = "" if len(first.sample) >= first.days else f" Drawn every {int(first.sample[1] - first.sample[0])} days."
     return Figure("stocks", "People in each state over time",
-                  "Median (line) with the central 50% (dark band) and 90% (light band) of runs, per state"
-                  + (", per variant." if len(exp.variants) > 1 else "."), _png(fig))
+                  "People in each state at the end of each day. " + BANDS_TEXT + step, _png(fig))
 
 
 def occupancy_figure(exp) -> Figure | None:
@@ -190,72 +274,99 @@ def occupancy_figure(exp) -> Figure | None:
     sites = exp.names("sites")
     if not sites:
         return None
+    summ = summaries(exp)
     base = exp.variants[0]
-    occ = exp.reduce("sites", sites, quantiles=QUANTILES)
+    titles = Titles(exp.scenario)
     with_room = set(exp.names("capacity"))
-    cap = exp.reduce("capacity", sorted(with_room), [base], quantiles=(0.5,)) if with_room else None
-    closed = exp.reduce("closed", sites, [base], quantiles=(0.5,))
-    fig, axes = _grid(len(sites), cols=2, w=5.6 if len(sites) > 1 else 9.0, h=2.8 if len(sites) > 1 else 3.4)
+    fig, axes = _grid(len(sites), cols=2, w=6.0 if len(sites) > 1 else 9.0, h=3.1 if len(sites) > 1 else 3.6)
+    all_days = exp.dates.values
     for ax, site in zip(axes, sites):
-        share = closed[closed.site == site]
-        when = share.date.to_numpy()
-        ax.fill_between(when, 0, 1, where=share["mean"].to_numpy() > 0, transform=ax.get_xaxis_transform(),
-                        color=SHADE_SOME, lw=0, step="mid")
-        ax.fill_between(when, 0, 1, where=share["mean"].to_numpy() >= 0.5, transform=ax.get_xaxis_transform(),
-                        color=SHADE_MOST, lw=0, step="mid")
+        share = summ[base].closed_share.get(site)
+        if share is not None and summ[base].runs:
+            ax.fill_between(all_days, 0, 1, where=share > 0, transform=ax.get_xaxis_transform(),
+                            color=SHADE_SOME, lw=0, step="mid")
+            ax.fill_between(all_days, 0, 1, where=share >= 0.5, transform=ax.get_xaxis_transform(),
+                            color=SHADE_MOST, lw=0, step="mid")
         for k, v in enumerate(exp.variants):
-            rows = occ[(occ.site == site) & (occ.variant == v)]
-            _band(ax, rows.date.to_numpy(), rows, COLORS[k % len(COLORS)], v)
-        if cap is not None and site in with_room:
-            c = cap[cap.site == site]
-            ax.step(c.date.to_numpy(), c["median"].to_numpy(), where="mid", color="black", lw=1, ls="--")
-        _style(ax, site)
+            s = summ[v]
+            if s.runs:
+                _band(ax, _dates(exp, s), s.bands[f"sites:{site}"], k, v, len(exp.variants) == 1)
+        if site in with_room and summ[base].runs:
+            ax.step(_dates(exp, summ[base]), summ[base].bands[f"capacity:{site}"][2], where="mid", color="#555555",
+                    lw=1, ls=":")
+        _style(ax, titles.site(site))
     extra = [(Patch(color=SHADE_MOST), f"closed in most runs ({base})"),
              (Patch(color=SHADE_SOME), f"closed in some runs ({base})")]
-    if cap is not None:
+    if with_room:
         from matplotlib.lines import Line2D
 
-        extra.insert(0, (Line2D([], [], color="black", ls="--", lw=1), "room (capacity)"))
+        extra.insert(0, (Line2D([], [], color="#555555", ls=":", lw=1), "room (capacity)"))
     _legend(fig, axes, len(exp.variants), extra)
     return Figure("occupancy", "Each site's occupancy against its room",
-                  "People sheltering in each site (median, 50% and 90% bands), its capacity in force (dashed; "
-                  "median over runs when rules change it) and the days it was closed to entry: dark where most "
-                  f"runs had it closed, light where some did (variant {base}).", _png(fig))
+                  "People sheltering in each site. " + BANDS_TEXT + " Dotted: the site's capacity in force (median "
+                  "over runs when rules change it). Shaded in sand: the days it was closed to entry, darker where most runs "
+                  f"had it closed, light where some did (variant {base}).", _png(fig))
 
 
 def waits_figure(exp) -> Figure | None:
     names = exp.names("max_stay")
     if not names:
         return None
-    lengths = _stay_lengths(exp)
-    done = lengths[lengths.completed]
-    if not len(done):
+    summ = summaries(exp)
+    done = {v: {n: s.stay_people[n][1] for n in names if n in s.stay_people} for v, s in summ.items()}
+    base = done[exp.variants[0]]
+    names = [n for n in names if n in base and base[n].sum() > 0]
+    if not names:
         return None
+    titles = Titles(exp.scenario)
     fig, axes = _grid(len(names), xlabel=True)
     for ax, name in zip(axes, names):
-        sel = done[done.state == name]
-        top = _wq(sel.days, sel.people, 0.99) or 1.0
+        counts = base[name]
+        days = np.arange(len(counts))
+        top = _wq(days, counts, 0.99) or 1.0
         width = max(1, int(np.ceil((top + 1) / 40)))  # stays are whole days: bins of whole days, no aliasing
         bins = np.arange(0, top + width + 1, width) - 0.5
         for k, v in enumerate(exp.variants):
-            rows = sel[sel.variant == v]
-            if len(rows):
-                ax.hist(rows.days.clip(upper=bins[-1]), bins=bins, weights=rows.people, density=True,
-                        histtype="stepfilled" if k == 0 else "step", alpha=0.45 if k == 0 else 1,
-                        color=COLORS[k % len(COLORS)], label=v, lw=1.2)
-        ax.set_title(name, fontsize=10)
-        ax.set_xlabel("days in state (completed stays)", fontsize=8)
+            c = done[v].get(name)
+            if c is None or c.sum() <= 0:
+                continue
+            d = np.arange(len(c))
+            ax.hist(np.minimum(d[c > 0], bins[-1] - 0.5), bins=bins, weights=c[c > 0], density=True,
+                    histtype="stepfilled" if k == 0 else "step", alpha=0.35 if k == 0 else 1,
+                    color="#7f7f7f" if k == 0 else _color(k), label=v, lw=1.4, zorder=2 if k == 0 else 3)
+        ax.set_title(_wrap(titles.state(name)), fontsize=9.5)
+        ax.set_xlabel("days in the state (completed stays)", fontsize=8)
         ax.set_ylabel("share of people per day", fontsize=8)
-        ax.tick_params(labelsize=7)
+        ax.tick_params(labelsize=7.5)
         ax.grid(alpha=0.25, lw=0.5)
     _legend(fig, axes, len(exp.variants))
     return Figure("waits", "How long people stay",
                   "Distribution of completed stays in each state where time in state is tracked, weighted by "
-                  "people and pooled over runs (the last bin holds the longest 1%).", _png(fig))
+                  "people and pooled over runs (the baseline filled grey; the last bin holds the longest 1%).",
+                  _png(fig))
+
+
+def _flows_by_year(exp):
+    """Per variant, edge and year: median and central 90% over runs of the people moved."""
+    import pandas as pd
+
+    summ = summaries(exp)
+    rows = []
+    for v in exp.variants:
+        s = summ[v]
+        if not s.runs:
+            continue
+        for name in exp.names("flows"):
+            totals = s.year_totals[f"flows:{name}"]
+            med, low, high = np.quantile(totals, [0.5, 0.05, 0.95], axis=0)
+            for k, y in enumerate(s.years):
+                rows.append({"variant": v, "transition": name, "year": int(y), "days": int(s.year_days[k]),
+                             "median": float(med[k]), "low": float(low[k]), "high": float(high[k])})
+    return pd.DataFrame(rows, columns=["variant", "transition", "year", "days", "median", "low", "high"])
 
 
 def flows_figure(exp) -> Figure | None:
-    table = _flows_by_year(exp)
+    table = _once(exp, "flows_by_year", lambda: _flows_by_year(exp))
     if not len(table):
         return None
     base = table[table.variant == exp.variants[0]]
@@ -264,7 +375,8 @@ def flows_figure(exp) -> Figure | None:
                                                          .index[:MAX_FLOW_PANELS])]
     if not names:
         return None
-    fig, axes = _grid(len(names))
+    titles = Titles(exp.scenario)
+    fig, axes = _grid(len(names), xlabel=True)
     nv = len(exp.variants)
     shift = 0.6 / max(nv, 1)
     for ax, name in zip(axes, names):
@@ -273,20 +385,25 @@ def flows_figure(exp) -> Figure | None:
             x = rows.year.to_numpy() + (k - (nv - 1) / 2) * shift
             med = rows["median"].to_numpy()
             err = np.vstack([med - rows["low"].to_numpy(), rows["high"].to_numpy() - med])
-            ax.errorbar(x, med, yerr=err, fmt="o-", ms=3, lw=1, elinewidth=0.9, color=COLORS[k % len(COLORS)],
-                        label=v)
-        ax.set_title(name, fontsize=10)
+            ax.errorbar(x, med, yerr=err, fmt="o-" if k else "s--", ms=3, lw=1, elinewidth=0.9, color=_color(k),
+                        label=v, zorder=4 if k == 0 else 3)
+        ax.set_title(_wrap(titles.flow(name)), fontsize=9.5)
         ax.set_ylabel("people per year", fontsize=8)
-        ax.tick_params(labelsize=7)
-        ax.xaxis.get_major_locator().set_params(integer=True)
+        ax.set_xlabel("year", fontsize=8)
+        ax.tick_params(labelsize=7.5)
+        from matplotlib.ticker import MaxNLocator
+
+        ax.xaxis.set_major_locator(MaxNLocator(6, integer=True))
+        ax.yaxis.set_major_locator(MaxNLocator(5, integer=True))
         ax.grid(alpha=0.25, lw=0.5)
         ax.set_ylim(bottom=0)
     _legend(fig, axes, nv)
     shown = "" if len(names) == len(exp.names("flows")) else (
         f" The {len(names)} largest of {len(exp.names('flows'))} flows; the table below has them all.")
     return Figure("flows", "Flows per year",
-                  "People moved along each transition per calendar year: median over runs (dots), with bars over "
-                  "the central 90%. A partial first or last year has smaller totals." + shown, _png(fig))
+                  "People moved along each transition per calendar year: median over runs (marker; the baseline "
+                  "black squares, dashed), with bars over the central 90% of runs. A partial first or last year has "
+                  "smaller totals." + shown, _png(fig))
 
 
 # --- tables ---------------------------------------------------------------------------------------------
@@ -324,19 +441,22 @@ def waits_table(exp, level: float = 0.90) -> list[dict]:
     names = exp.names("max_stay")
     if not names:
         return []
-    lengths = _stay_lengths(exp)
-    left = exp.stay_totals(("variant", "state", "run"), states=names, completed=False)
+    summ = summaries(exp)
     rows = []
     for name in names:
         for v in exp.variants:
-            sel = lengths[(lengths.state == name) & (lengths.variant == v)]
-            done = sel[sel.completed]
-            per_run = left[(left.state == name) & (left.variant == v)]["people"].to_numpy()
-            runs = len(exp.finished(v))
-            left_med = float(np.median(np.concatenate([per_run, np.zeros(max(0, runs - len(per_run)))])))
-            rows.append({"state": name, "variant": v, "people": int(done.people.sum()),
-                         "median": _wq(done.days, done.people, 0.5), "p90": _wq(done.days, done.people, 0.9),
-                         "longest": int(sel.days.max()) if len(sel) else None, "still_there": left_med})
+            s = summ[v]
+            hist = s.stay_people.get(name)
+            if hist is None:
+                hist = np.zeros((2, s.days + 1))
+            days = np.arange(hist.shape[1])
+            done = hist[1]
+            seen = np.flatnonzero(hist.sum(axis=0) > 0)
+            still = s.still_there.get(name, np.zeros(s.runs))
+            rows.append({"state": name, "variant": v, "people": int(done.sum()),
+                         "median": _wq(days, done, 0.5), "p90": _wq(days, done, 0.9),
+                         "longest": int(seen.max()) if len(seen) else None,
+                         "still_there": float(np.median(still)) if len(still) else None})
     return rows
 
 
@@ -350,32 +470,30 @@ def sites_table(exp, level: float = 0.90) -> list[dict]:
     sites = report_sites(model)
     if not sites:
         return []
-    names = [model.site_names[n] for n in sites]
     flow_names, stream_names = exp.names("flows"), exp.names("arrivals")
     entering = {n: _entering(model, n) for n in sites}
-    needed = sorted({e for es, _ in entering.values() for e in es})
-    streams = sorted({a for _, as_ in entering.values() for a in as_})
-    with_room = [n for n in names if n in set(exp.names("capacity"))]
+    titles = Titles(exp.scenario)
+    summ = summaries(exp)
     rows = []
-    for v in exp.variants:  # one pass over the files per quantity, for all sites at once
-        occ = exp.per_run("sites", names, v, ("mean", "max"))
-        closed = exp.per_run("closed", names, v)["sum"]
-        room = exp.per_run("capacity", with_room, v, ("median",))["median"] if with_room else None
-        flows = exp.per_run("flows", [flow_names[e] for e in needed], v)["sum"]
-        arrived = exp.per_run("arrivals", [stream_names[a] for a in streams], v)["sum"] if streams else None
-        for n, site in zip(sites, names):
-            mean = occ["mean"][site].to_numpy()
+    for v in exp.variants:
+        s = summ[v]
+        if not s.runs:
+            continue
+        for n in sites:
+            site = model.site_names[n]
+            mean = s.run_mean[f"sites:{site}"]
             edges, into = entering[n]
-            entries = np.zeros(len(mean))
-            if edges:
-                entries = entries + flows[[flow_names[e] for e in edges]].sum(axis=1).to_numpy()
-            if into:
-                entries = entries + arrived[[stream_names[a] for a in into]].sum(axis=1).to_numpy()
-            rows.append({"site": site, "variant": v,
-                         "room": float(room[site].median()) if room is not None and site in room else None,
+            entries = np.zeros(s.runs)
+            for e in edges:
+                entries = entries + s.run_sum[f"flows:{flow_names[e]}"]
+            for k in into:
+                entries = entries + s.run_sum[f"arrivals:{stream_names[k]}"]
+            room = s.run_mean.get(f"capacity:{site}")
+            rows.append({"site": site, "title": titles.site(site), "variant": v,
+                         "room": float(np.median(room)) if room is not None else None,
                          "entries": _interval(entries, level), "mean": _interval(mean, level),
-                         "peak": _interval(occ["max"][site].to_numpy(), level),
-                         "closed": _interval(closed[site].to_numpy(), level),
+                         "peak": _interval(s.run_max[f"sites:{site}"], level),
+                         "closed": _interval(s.run_sum[f"closed:{site}"], level),
                          "supplies": {item: float(np.median(mean)) * per
                                       for item, per in model.scenario.sites[n].supplies.items()}})
     return rows
@@ -388,7 +506,8 @@ def _interval(x: np.ndarray, level: float) -> tuple[float, float, float]:
 
 def flows_year_table(exp) -> dict:
     """Flows per calendar year, one row per edge, for each variant: {variant: (years, rows)}."""
-    table = _flows_by_year(exp)
+    table = _once(exp, "flows_by_year", lambda: _flows_by_year(exp))
+    titles = Titles(exp.scenario)
     out = {}
     for v in exp.variants:
         t = table[table.variant == v]
@@ -396,7 +515,8 @@ def flows_year_table(exp) -> dict:
         rows = []
         for name, g in t.groupby("transition", sort=False):
             g = g.set_index("year")
-            rows.append({"name": name, "cells": [(g.at[y, "median"], g.at[y, "low"], g.at[y, "high"]) for y in years]})
+            rows.append({"name": name, "title": titles.flow(name),
+                         "cells": [(g.at[y, "median"], g.at[y, "low"], g.at[y, "high"]) for y in years]})
         out[v] = (years, rows)
     return out
 
@@ -408,18 +528,18 @@ def _wq(values, weights, q: float) -> float | None:
 
 
 def evidence_rows(exp) -> list[dict]:
-    """The evidence table (as `refuge check` shows it) of each variant, with each fact's source text."""
+    """The evidence table, one row per fact with one cell per variant (as `refuge check` measures it)."""
     model = exp.model()
     if not model.evidence:
         return []
-    facts = {f["id"]: f for f in model.evidence}
+    tables = {v: {r["id"]: r for r in exp.evidence(v).to_dict("records")} for v in exp.variants
+              if exp.finished(v)}
     rows = []
-    for v in exp.variants:
-        table = exp.evidence(v)
-        for r in table.to_dict("records"):
-            r["variant"] = v
-            r["fact"] = facts[r["id"]]["fact"]
-            rows.append(r)
+    for f in model.evidence:
+        first = next(iter(tables.values()))[f["id"]]
+        rows.append({"id": f["id"], "fact": f["fact"], "source": first["source"], "when": first["when"],
+                     "measure": first["measure"], "bound": first["bound"], "required": first["required"],
+                     "cells": {v: t[f["id"]] for v, t in tables.items()}})
     return rows
 
 
@@ -450,6 +570,7 @@ def render(exp: Any, figures: list[Figure]) -> str:
     env.filters["num"] = _num
     env.filters["g"] = _g
     env.globals.update(band=band, interval=interval)  # one interval style: `median [low, high]`
+    env.filters["basename"] = lambda p: Path(str(p)).name  # the report is mailed around: no paths of this machine
     meta = exp.meta
     sc = exp.scenario
     finished = {v: len(exp.finished(v)) for v in exp.variants}
@@ -460,11 +581,11 @@ def render(exp: Any, figures: list[Figure]) -> str:
         summary=[(f"{rows.label.iloc[0]} ({rows.unit.iloc[0]})", rows.to_dict("records"))
                  for _, rows in exp.summary().groupby("outcome", sort=False)],
         differences=diffs,
-        figures={name: None for name in FIGURE_NAMES} | {f.name: f for f in figures}, evidence=evidence_rows(exp), waits=waits_table(exp),
-        flows_year=flows_year_table(exp), sites=sites_table(exp),
+        figures={name: None for name in FIGURE_NAMES} | {f.name: f for f in figures}, evidence=evidence_rows(exp),
+        waits=waits_table(exp), flows_year=flows_year_table(exp), sites=sites_table(exp),
         outcomes=[(o["label"], o["unit"], outcome_counts(o)) for o in exp.model().outcomes],
         parameters=parameters_table(exp), version=refuge.__version__,
         references=[(key, ref.model_copy(update={"url": ""}).citation(), ref.url) for key, ref in sc.sources.items()], calibration=report_section(exp),
         generated=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        until=meta.get("until") or str(sc.end),
+        until=meta.get("until") or str(sc.end), colors={v: _color(k) for k, v in enumerate(exp.variants)},
     )

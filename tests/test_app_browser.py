@@ -1,0 +1,104 @@
+"""The live what-if page in a real browser: it loads, a slider redraws the numbers, nothing spills or errs."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from conftest import overflow
+from refuge.present.app import Session, make_server
+
+RUNS = 20  # per change: enough for bands and paired differences, quick on a shared machine
+
+
+@pytest.fixture(scope="module")
+def app_url():
+    """The flagship's page on a free port of 127.0.0.1, runs in this process (no worker pool in tests)."""
+    session = Session("north-korea-china", workers=1, runs=RUNS)
+    server = make_server(session, "127.0.0.1", 0)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def loaded(page, url: str):
+    page.goto(url)
+    page.wait_for_function("Number(document.body.dataset.renders || 0) >= 1", timeout=180_000)
+    return page
+
+
+def table_text(page, table: str) -> str:
+    return page.inner_text(f"#{table}")
+
+
+def move(page, selector: str, value) -> int:
+    """Set a control as a user lets go of it; returns the number of redraws before."""
+    before = page.evaluate("window.refuge.renders")
+    page.evaluate("""([sel, v]) => { const s = document.querySelector(sel); s.value = v;
+        s.dispatchEvent(new Event('input')); s.dispatchEvent(new Event('change')); }""", [selector, value])
+    return before
+
+
+def test_the_page_loads_the_flagship_with_its_evidence(app_url, page_at_1280, test_output):
+    page = loaded(page_at_1280, app_url)
+    assert "North Koreans seeking refuge" in page.inner_text("h1")
+    assert page.locator("#evidence tr[data-fact]").count() == 43
+    assert page.locator(".param input[type=range]").count() == 47
+    assert page.locator("#charts .uplot").count() >= 6
+    assert page.locator("#yearly .uplot").count() == 4  # entries, arrivals, arrests, returns
+    assert "20 runs" in page.inner_text("#status")
+    assert overflow(page) == {}
+    assert page.errors == []
+    page.screenshot(path=str(test_output / "app-loaded-1280.png"))
+
+
+def test_moving_a_slider_redraws_numbers_and_evidence(app_url, page_at_1280, test_output):
+    page = loaded(page_at_1280, app_url)
+    entries = page.locator("#outcomes tr[data-outcome=entries] td")
+    assert entries.nth(3).inner_text().startswith("0 ")  # no change yet: every paired difference is zero
+    evidence_before = table_text(page, "evidence")
+    before = move(page, "input[data-param=security_factor]", 1000)  # security cuts attempts far less
+    page.wait_for_function(f"window.refuge.renders > {before}", timeout=180_000)
+    assert page.inner_text(".param[data-name=security_factor] .value") == "0.90"  # the top of its prior
+    baseline, changed = (float(entries.nth(k).inner_text().replace(",", "")) for k in (1, 2))
+    assert changed > baseline  # more people get in when security does not tighten
+    assert entries.nth(3).inner_text().startswith("+")
+    assert table_text(page, "evidence") != evidence_before
+    assert "changed scenario and the baseline" in page.inner_text("#status")
+    assert overflow(page) == {}
+    assert page.errors == []
+    page.screenshot(path=str(test_output / "app-after-slider-1280.png"), full_page=True)
+
+
+def test_a_bad_value_gets_a_message_on_the_page(app_url, page_at_1280):
+    page = loaded(page_at_1280, app_url)
+    page.evaluate("""() => { const i = document.querySelector('.site[data-site=sk_beijing] input[type=number]');
+        i.value = -5; i.dispatchEvent(new Event('change')); }""")
+    page.wait_for_selector("#error:not([hidden])", timeout=60_000)
+    assert "sites.sk_beijing.capacity: expected a number >= 0; found -5" in page.inner_text("#error")
+    assert "Traceback" not in page.content()
+    assert page.errors == []
+
+
+def test_switching_a_rule_off_and_downloading_the_changed_scenario(app_url, page_at_1280):
+    import yaml
+
+    page = loaded(page_at_1280, app_url)
+    before = page.evaluate("window.refuge.renders")
+    page.locator("input[data-rule=security]").uncheck()
+    page.wait_for_function(f"window.refuge.renders > {before}", timeout=180_000)
+    with page.expect_download() as info:
+        page.click("#dl-yaml")
+    text = open(info.value.path(), encoding="utf-8").read()
+    assert "rules switched off: security" in text
+    data = yaml.safe_load(text)
+    assert "security" not in [r["name"] for r in data["rules"]]
+    with page.expect_download() as info:
+        page.click("#dl-csv")
+    rows = open(info.value.path(), encoding="utf-8").read().splitlines()
+    assert len(rows) == 1 + 2 * RUNS and rows[0].startswith("variant,run,seed,outcome:entries")

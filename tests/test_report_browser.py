@@ -1,0 +1,45 @@
+"""The static report as a reader sees it: opened in Chromium at 1280 px, nothing spills sideways, no script errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import overflow
+from refuge.experiments.compare import compare
+from refuge.present.report import write_report
+
+
+@pytest.fixture(scope="module")
+def flagship_report(tmp_path_factory):
+    """The flagship with its declared variants (few runs): long names, twelve years of flows, four variants."""
+    exp = compare("north-korea-china", runs=4, seed=0, workers=1,
+                  store=tmp_path_factory.mktemp("flagship") / "exp").experiment
+    return write_report(exp)
+
+
+def test_the_flagship_report_fits_a_1280_px_window(flagship_report, page_at_1280, test_output):
+    page = page_at_1280
+    page.goto(flagship_report.as_uri())
+    page.wait_for_load_state("load")
+    assert overflow(page) == {}
+    assert page.errors == []
+    assert page.evaluate("document.querySelectorAll('.wide').length") >= 5  # wide tables scroll in their own box
+    height = page.evaluate("document.documentElement.scrollHeight")
+    assert height < 20000, f"the report is {height} px tall"
+    page.screenshot(path=str(test_output / "report-1280.png"), full_page=False)
+
+
+def test_the_evidence_table_has_one_row_per_fact_and_a_column_per_variant(flagship_report, page_at_1280):
+    page = page_at_1280
+    page.goto(flagship_report.as_uri())
+    rows = page.evaluate("""() => {
+        const h = document.getElementById('evidence');
+        let el = h.nextElementSibling;
+        while (el && !el.classList.contains('wide')) el = el.nextElementSibling;
+        const t = el.querySelector('table');
+        return {rows: t.rows.length - 1, header: [...t.rows[0].cells].map(c => c.textContent.trim())};
+    }""")
+    from refuge.api import load
+
+    assert rows["rows"] == len(load("north-korea-china").evidence)
+    assert rows["header"][-4:] == ["baseline", "fast-clearance", "no-pressure", "tight-security"]
