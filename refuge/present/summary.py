@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -44,10 +45,11 @@ class VariantSummary:
 
     @property
     def runs(self) -> int:
+        """Runs summarised."""
         return len(self.ids)
 
 
-def summarise(exp, variant: str, con=None) -> VariantSummary:
+def summarise(exp: Any, variant: str, con: Any = None) -> VariantSummary:
     """Reduce every finished run of one variant (see the module docstring)."""
     from refuge.experiments.sql import connect, files, name as q
 
