@@ -22,7 +22,7 @@ $(BROWSER):
 	$(SUDO) apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null
 
-.PHONY: run test bench bench-ensemble bench-calibrate bench-report bench-app app install schema docs
+.PHONY: run test bench bench-flee bench-ensemble bench-calibrate bench-report bench-app app install schema docs
 install: $(STAMP) $(BROWSER)
 
 run: $(STAMP)
@@ -33,6 +33,10 @@ test: $(STAMP) $(BROWSER)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_engine.py
+
+# Flee and refuge on Flee's mali2012 and burundi2015: ARD and CPU ratio (ARGS="--rerun-flee" runs Flee again)
+bench-flee: $(STAMP)
+	$(BIN)/python benchmarks/bench_flee.py $(ARGS)
 
 # 1,000 runs of the flagship with 1 and with 2 workers: runs/s and speed-up (ARGS="--runs 200" for a quick look)
 bench-ensemble: $(STAMP)

@@ -597,6 +597,60 @@ def validate(scenario: str = typer.Argument(..., help="scenario YAML file")) -> 
         typer.echo(f"  {o['name']}: {outcome_text(o)} — {outcome_counts(o)}")
 
 
+@app.command("backtest")
+def backtest_command(
+    scenario: Optional[str] = typer.Argument(None, help="scenario (name or file) with a group of time series"),
+    cut: Optional[str] = typer.Option(None, "--cut", help="fit on the days before DATE, forecast from it "
+                                      "(default: two thirds of the days)"),
+    group: Optional[str] = typer.Option(None, "--group", help="series group to score (default: the first)"),
+    draws: int = typer.Option(48, "--draws", help="parameter draws from the priors"),
+    seeds: int = typer.Option(20, "--seeds", help="seeds of each forecast"),
+) -> None:
+    """Fit the parameters that have a prior on the days before a cut, then score the forecast after it (ARD)."""
+    from refuge.errors import RefugeError
+    from refuge.inference.backtest import backtest
+
+    model = load_model(scenario)
+    try:
+        r = backtest(model, cut=parse_date(cut, "--cut"), group=group, draws=draws, forecast_seeds=seeds,
+                     progress=sys.stderr.isatty())
+    except RefugeError as exc:
+        fail(str(exc))
+    typer.echo(f"{model.scenario.name}: fitted on {model.start}..{r.cut - dt.timedelta(days=1)} "
+               f"({r.draws} draws, {r.simulations} simulations); group `{r.group}`, ARD normal / rescaled")
+    typer.echo(f"  fit, days before the cut:   fitted {r.train[0]:.3f} / {r.train[1]:.3f}   "
+               f"scenario's values {r.baseline_train[0]:.3f} / {r.baseline_train[1]:.3f}")
+    typer.echo(f"  forecast, from {r.cut}: fitted {r.forecast[0]:.3f} / {r.forecast[1]:.3f}   "
+               f"scenario's values {r.baseline[0]:.3f} / {r.baseline[1]:.3f}")
+    typer.echo("  fitted values: " + ", ".join(f"{k} = {v:.4g}" for k, v in r.values.items()))
+
+
+import_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
+                         help="Bring another tool's case over as a refuge scenario.")
+app.add_typer(import_app, name="import")
+
+
+@import_app.command("flee")
+def import_flee_command(
+    input_dir: str = typer.Argument(..., help="Flee input folder (locations.csv, routes.csv, ...)"),
+    out: str = typer.Option(..., "--out", help="scenario file to write (its data go in NAME-data/ beside it)"),
+    validation: Optional[str] = typer.Option(None, "--validation", help="Flee validation folder "
+                                             "(data_layout.csv and a date,count file per camp)"),
+    settings: Optional[str] = typer.Option(None, "--settings", help="Flee settings file (YAML)"),
+    name: Optional[str] = typer.Option(None, "--name", help="scenario name (default: the case folder's)"),
+) -> None:
+    """Import a Flee case as an ordinary scenario; nothing is written when a file has a problem."""
+    from refuge.errors import RefugeError
+    from refuge.interop.flee import main_import
+
+    try:
+        path = main_import(input_dir, out, validation, settings, name)
+    except RefugeError as exc:
+        fail(str(exc))
+    typer.echo(f"wrote {path} (and its data in {Path(path).parent / (Path(path).stem + '-data')}); "
+               f"try: refuge check {path} --runs 20")
+
+
 @app.command()
 def schema() -> None:
     """Print the JSON Schema of the scenario format (for editors: validation and autocompletion)."""

@@ -149,3 +149,55 @@ def test_the_page_ships_its_scripts_and_their_licence():
     assert "http://" not in page and "https://" not in page  # nothing from a CDN: works offline
     for name in ("app.js", "app.css", "uPlot.iife.min.js", "uPlot.min.css", "uPlot-LICENSE.txt"):
         assert (STATIC / name).is_file()
+
+
+def test_a_newer_request_or_cancel_stops_a_long_ensemble():
+    from refuge.present.app import Cancelled
+
+    session = Session("north-korea-china", workers=1, runs=2)
+    session.run({})  # the baseline of 2 runs: cached
+    outcome = {}
+
+    def long_run():
+        try:
+            outcome["page"] = session.run({"values": {"security_factor": 0.8}}, runs=400)
+        except Cancelled:
+            outcome["cancelled"] = True
+
+    t = threading.Thread(target=long_run)
+    t.start()
+    import time
+
+    while session.progress["total"] != 400:  # the changed ensemble has started (its baseline runs first)
+        time.sleep(0.05)
+    session.cancel()
+    t.join(timeout=120)
+    assert outcome == {"cancelled": True}
+    assert session.progress["done"] < 400
+
+
+WHATIF = __import__("pathlib").Path(__file__).parent / "scenarios" / "whatif.yaml"
+
+
+def test_any_scenario_file_works_capacity_and_closures_included():
+    session = Session(WHATIF, workers=1, runs=4)
+    desc = session.description()
+    assert desc["title"] == "Toy what-if scenario" and desc["sites"][0]["closed"] == [
+        {"from": "2002-06-01", "to": "2002-07-15"}]
+    page = session.run({"sites": {"embassy": {"capacity": 0, "closed": []}}})  # no room at all
+    entries = page["outcomes"][0]
+    assert entries["value"] == 0 < entries["baseline"]
+    assert page["series"]["site:embassy"]["q"][4] == [0] * len(page["x"])  # nobody inside on any day
+
+
+def test_the_report_of_a_change_has_the_baseline_and_the_changed_scenario():
+    from refuge.present.app import report_html
+
+    session = Session(WHATIF, workers=1, runs=3)
+    session.run({"values": {"clear_days": 15}})
+    html = report_html(session).decode("utf-8")
+    assert "<b>changed</b>" in html and "clear_days = 15" in html and "<b>baseline</b>" in html
+    session.run({"rules_off": [session.scenario.rules[0].name]})  # not a parameter: the changed scenario alone
+    html = report_html(session).decode("utf-8")
+    assert 'id="whatif"' not in html and "<b>baseline</b>" not in html
+    assert "as changed on the page (rules switched off: security" in html

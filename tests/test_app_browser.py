@@ -102,3 +102,29 @@ def test_switching_a_rule_off_and_downloading_the_changed_scenario(app_url, page
         page.click("#dl-csv")
     rows = open(info.value.path(), encoding="utf-8").read().splitlines()
     assert len(rows) == 1 + 2 * RUNS and rows[0].startswith("variant,run,seed,outcome:entries")
+
+
+def test_opening_a_yaml_file_from_the_page(page_at_1280, test_output):
+    from pathlib import Path
+
+    session = Session("north-korea-china", workers=1, runs=4)
+    server = make_server(session, "127.0.0.1", 0)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True).start()
+    try:
+        page = loaded(page_at_1280, f"http://127.0.0.1:{server.server_address[1]}/")
+        before = page.evaluate("window.refuge.renders")
+        page.set_input_files("#scenario-file", str(Path(__file__).parent / "scenarios" / "whatif.yaml"))
+        page.wait_for_function(f"window.refuge.renders > {before}", timeout=180_000)
+        assert page.inner_text("h1") == "Toy what-if scenario"
+        assert "whatif.yaml" in page.inner_text("#period")
+        assert page.locator("#evidence tr[data-fact]").count() == len(session.scenario.evidence)
+        bad = test_output / "broken.yaml"
+        bad.write_text("name: broken\nstart: 2002-01-01\nend: 2001-01-01\nstates: []\n", encoding="utf-8")
+        page.set_input_files("#scenario-file", str(bad))
+        page.wait_for_selector("#error:not([hidden])", timeout=60_000)
+        assert page.inner_text("#error").startswith("broken.yaml")
+        assert page.inner_text("h1") == "Toy what-if scenario"  # the page keeps the scenario it had
+        assert page.errors == []
+    finally:
+        server.shutdown()
+        server.server_close()

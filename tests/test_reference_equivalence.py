@@ -19,10 +19,11 @@ import pytest
 
 from refuge.api import load, simulate
 from refuge.engine.reference import simulate_reference
+from refuge.model.compiler import T_CAP, T_SRC
 from refuge.scenario import Empirical, Exponential, Fixed, Gamma, Lognormal, Redirect
 
 SCENARIOS = Path(__file__).parent / "scenarios"
-NAMES = ("ref_mission", "ref_camp", "ref_chain", "ref_sweep")
+NAMES = ("ref_mission", "ref_camp", "ref_chain", "ref_sweep", "ref_office")
 REPS = 300
 FAMILY_ALPHA = 0.01
 
@@ -129,7 +130,18 @@ def test_the_scenarios_together_exercise_every_feature():
     assert kinds == {"set", "multiply", "close"}
     assert any(st.closed for sc in scenarios for st in sc.states) and any(si.closed for sc in scenarios
                                                                            for si in sc.sites)
+    capacities = [t.capacity for t in trans if t.capacity is not None]
+    assert any(isinstance(c, (int, float, str)) for c in capacities), "a daily processing capacity"
+    assert any(getattr(c, "days", 1) > 1 for c in capacities), "a processing capacity per period"
+    assert any(t.capacity is not None and t.group_size is not None for t in trans), "a capacity on groups"
+    assert any(a.full_stop for r in rules for a in r.actions), "a rule's full stop"
     models = [model(n) for n in NAMES]
+    assert any(m.trans[j, T_CAP] >= 0 and m.tracked[m.trans[j, T_SRC]] for m in models
+               for j in range(len(m.transition_names))), "a capacity out of a tracked state"
+    assert any(m.state_site[m.trans[j, T_SRC]] >= 0 and m.state_site[m.trans[j, T_SRC]] ==
+               m.state_site[m.edge_target[e]] and m.closed_site_sched[:, m.state_site[m.edge_target[e]]].any()
+               for m in models for e in range(len(m.edge_names)) for j in [m.edge_trans[e]]), \
+        "a move between two states of a site that closes"
     assert all((~m.tracked).any() and m.tracked.any() for m in models), "counted and tracked states in each"
     assert any((np.bincount(m.state_site[m.state_site >= 0]) >= 2).any() for m in models), "a shared site"
     assert any(m.pbase[0, m.initial_param[s]] > 0 for m in models for s in np.flatnonzero(m.tracked)), \

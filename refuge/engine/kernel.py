@@ -23,7 +23,15 @@ person by person):
    Units that entered today do not move again unless their time is zero.
 5. A move picks its target by the split, and is admitted if the target (and
    its site) is open and has room for the whole group; otherwise it is
-   redirected if the transition says so, or waits in place.
+   redirected if the transition says so, or waits in place. A closed site is
+   closed to people from outside it; moves between its own states go on,
+   unless the closure is a full stop.
+6. Processing capacity: a transition with a capacity moves at most that many people in
+   each of its periods (a day, or `days` days from the start; renewed with the parameter's
+   value on a period's first day). Moves take it first come, first served, in the order
+   above; when the next mover (a person, a group, a unit) does not fit in what is left,
+   the transition moves nobody else that period. Those not served wait in place. In a
+   counted state, at most the capacity of the people leaving by that transition go.
 
 `run_days` is that list: one small function per step, each `step(t, m, w)` of the day, the
 model's arrays (`m`, a `refuge.engine.world.Spec`) and the run's state (`w`, a `World`).
@@ -37,16 +45,15 @@ import numpy as np
 from numba import njit
 
 from refuge.engine.streams import streams
-from refuge.engine.world import (FULL, FULL_PEND, FULL_STAYS, FULL_UNITS, N_PEND, N_STAYS, N_UNITS, U_ALIVE, U_DUE,
+from refuge.engine.world import (BIG, FULL, FULL_PEND, FULL_STAYS, FULL_UNITS, N_PEND, N_STAYS, N_UNITS, U_ALIVE, U_DUE,
                                  U_DUETR, U_ENTRY, U_SIZE, U_STATE, SpecRef, WorldRef, borrowed, new_world,
                                  spec_of)
 from refuge.model.compiler import (A_END, A_GRP, A_GRP_A, A_GRP_B, A_GRP_EMP, A_RATE, A_REDIR, A_START, A_TARGET,
                                    ACT_CLOSE_SITE, ACT_CLOSE_STATE, ACT_MULTIPLY, ACT_SET, EMPIRICAL, EXPONENTIAL,
                                    FIXED, GAMMA, LOGNORMAL, SIG_FLOW, T_DUR, T_DUR_A, T_DUR_B, T_DUR_EMP, T_EDGE_HI,
-                                   T_EDGE_LO, T_GRP, T_GRP_A, T_GRP_B, T_GRP_EMP, T_IS_DUR, T_RATE, T_REDIR,
-                                   T_REDIR_EDGE, Model)
+                                   T_CAP, T_CAP_DAYS, T_EDGE_LO, T_GRP, T_GRP_A, T_GRP_B, T_GRP_EMP, T_IS_DUR,
+                                   T_RATE, T_REDIR, T_REDIR_EDGE, Model)
 
-BIG = np.int64(1) << 60  # a due day that never comes, and the room of a site without capacity
 
 
 # Rows of the unit, stay and waiting-group tables that served earlier runs of a scenario: a run starts with
@@ -115,6 +122,7 @@ def place_initial(m, w):
 def set_policies(t, m, w):
     w.pv[:] = m.pbase[t]
     w.closed_site[:] = m.closed_site_sched[t]
+    w.stopped_site[:] = m.stopped_site_sched[t]
     w.closed_state[:] = m.closed_state_sched[t]
     update_flow_signals(t, m, w)
     for r in range(m.rule_sig.shape[0]):
@@ -124,7 +132,18 @@ def set_policies(t, m, w):
     for n in range(cap.shape[0]):
         c = m.capacity_param[n]
         cap[n] = BIG if c < 0 else np.int64(math.floor(w.pv[c] + 1e-9))
+    set_budgets(t, m, w)
     w.n0[:] = w.stock
+
+
+@njit(cache=True)
+def set_budgets(t, m, w):
+    """Processing capacity: at the start of each of its periods, a capped transition may move as many people
+    as its capacity parameter says that day (what a period leaves unused is lost)."""
+    for j in range(m.trans.shape[0]):
+        c = m.trans[j, T_CAP]
+        if c >= 0 and t % m.trans[j, T_CAP_DAYS] == 0:
+            w.budget[j] = max(np.int64(math.floor(w.pv[c] + 1e-9)), 0)
 
 
 @njit(cache=True)
@@ -176,6 +195,8 @@ def apply_rule(t, r, m, w):
             kind, target, value = m.act_kind[k], m.act_target[k], m.act_value[k]
             if kind == ACT_CLOSE_SITE:
                 w.closed_site[target] = True
+                if value == 1:  # a full stop
+                    w.stopped_site[target] = True
             elif kind == ACT_CLOSE_STATE:
                 w.closed_state[target] = True
             elif kind == ACT_SET:
@@ -200,7 +221,7 @@ def retry_waiting_groups(t, m, w):
     kept = 0
     for q in range(w.count[N_PEND]):
         a, size = w.pend[q, 0], w.pend[q, 1]
-        dest = group_dest(m, w, m.arr[a, A_TARGET], m.arr[a, A_REDIR], size)
+        dest = group_dest(m, w, m.arr[a, A_TARGET], m.arr[a, A_REDIR], size, -1)
         if dest >= 0:
             place(m, w, dest, size, t)
             w.arrived[t, a] += size
@@ -222,16 +243,16 @@ def arrive(t, a, m, w):
         return
     target, redir = m.arr[a, A_TARGET], m.arr[a, A_REDIR]
     if m.arr[a, A_GRP] < 0:
-        got = admit_people(m, w, target, k, t)
+        got = admit_people(m, w, target, k, t, -1)
         if got < k and redir >= 0:
-            got += admit_people(m, w, redir, k - got, t)
+            got += admit_people(m, w, redir, k - got, t, -1)
         w.arrived[t, a] += got
         w.backlog[a] += k - got
         return
     for _ in range(k):
         size = max(draw(m, w.g_grp, m.arr[a, A_GRP], w.pv[m.arr[a, A_GRP_A]], w.pv[m.arr[a, A_GRP_B]],
                         m.arr[a, A_GRP_EMP]), 1)
-        dest = group_dest(m, w, target, redir, size)
+        dest = group_dest(m, w, target, redir, size, -1)
         if dest >= 0:
             place(m, w, dest, size, t)
             w.arrived[t, a] += size
@@ -289,7 +310,7 @@ def groups_leave(t, s, j, k, avail, m, w):
     a group that cannot get in waits where it was. Returns the people still available."""
     elo, ehi = m.trans[j, T_EDGE_LO], m.trans[j, T_EDGE_HI]
     for _ in range(k):
-        if avail <= 0:
+        if avail <= 0 or w.budget[j] <= 0:
             break
         size = max(draw(m, w.g_grp, m.trans[j, T_GRP], w.pv[m.trans[j, T_GRP_A]], w.pv[m.trans[j, T_GRP_B]],
                         m.trans[j, T_GRP_EMP]), 1)
@@ -306,20 +327,21 @@ def people_leave(t, s, j, k, avail, m, w):
     per target as many as fit enter, then the redirect, the others wait. Returns the people still available."""
     elo, ehi = m.trans[j, T_EDGE_LO], m.trans[j, T_EDGE_HI]
     redir, redir_edge = m.trans[j, T_REDIR], m.trans[j, T_REDIR_EDGE]
-    multinomial(w.g_split, min(k, avail), w.probs, ehi - elo, 1.0, w.ecounts)
+    multinomial(w.g_split, min(k, avail, w.budget[j]), w.probs, ehi - elo, 1.0, w.ecounts)
     for e in range(elo, ehi):
         n = w.ecounts[e - elo]
         if n == 0:
             continue
         take(m, w, s, n)  # they leave first, freeing room in a shared site
-        got = admit_people(m, w, m.edge_target[e], n, t)
+        got = admit_people(m, w, m.edge_target[e], n, t, s)
         w.flows[t, e] += got
         if got < n and redir >= 0:
-            got2 = admit_people(m, w, redir, n - got, t)
+            got2 = admit_people(m, w, redir, n - got, t, s)
             w.flows[t, redir_edge] += got2
             got += got2
         take(m, w, s, got - n)  # the blocked wait where they were
         avail -= got
+        w.budget[j] -= got
     return avail
 
 
@@ -411,39 +433,44 @@ def try_move(t, s, size, j, e, m, w, unit=-1):
     """`size` people leave `s` together by edge `e` of transition `j`: leaving first (so a move within one site
     needs no extra room), then into the edge's target if it has room, else the redirect, else back where they
     were. A moving tracked unit (`unit`) is retired. Returns the edge taken, or -1 if they wait."""
+    if size > w.budget[j]:  # first come, first served: nobody behind them passes today
+        w.budget[j] = 0
+        return -1
     dest = m.edge_target[e]
     take(m, w, s, size)
-    if room(m, w, dest) < size and m.trans[j, T_REDIR] >= 0:
+    if room(m, w, dest, s) < size and m.trans[j, T_REDIR] >= 0:
         dest, e = m.trans[j, T_REDIR], m.trans[j, T_REDIR_EDGE]
-    if room(m, w, dest) < size:
+    if room(m, w, dest, s) < size:
         take(m, w, s, -size)
         return -1
     if unit >= 0:
         w.units[unit, U_ALIVE] = 0
     place(m, w, dest, size, t)
     w.flows[t, e] += size
+    w.budget[j] -= size
     return e
 
 
 @njit(cache=True)
-def room(m, w, target):
-    """People state `target` can take now: 0 if it or its site is closed."""
+def room(m, w, target, source):
+    """People state `target` can take now from state `source` (-1: from outside): 0 if the state is closed, or
+    its site is stopped, or closed and `source` is not in it."""
     if w.closed_state[target]:
         return np.int64(0)
     n = m.state_site[target]
     if n < 0:
         return BIG
-    if w.closed_site[n]:
+    if w.stopped_site[n] or (w.closed_site[n] and (source < 0 or m.state_site[source] != n)):
         return np.int64(0)
     return max(w.cap[n] - w.occ[n], 0)
 
 
 @njit(cache=True)
-def group_dest(m, w, target, redir, size):
+def group_dest(m, w, target, redir, size, source):
     """Where a whole group can go: the target, else the redirect, else nowhere (-1)."""
-    if room(m, w, target) >= size:
+    if room(m, w, target, source) >= size:
         return target
-    if redir >= 0 and room(m, w, redir) >= size:
+    if redir >= 0 and room(m, w, redir, source) >= size:
         return redir
     return -1
 
@@ -473,9 +500,10 @@ def place(m, w, dest, size, t):
 
 
 @njit(cache=True)
-def admit_people(m, w, dest, k, t):
-    """Admit up to `k` people (each a unit of one if `dest` is tracked). Returns how many got in."""
-    got = min(k, room(m, w, dest))
+def admit_people(m, w, dest, k, t, source):
+    """Admit up to `k` people from `source` (-1: from outside; each a unit of one if `dest` is tracked).
+    Returns how many got in."""
+    got = min(k, room(m, w, dest, source))
     if got <= 0:
         return np.int64(0)
     if m.tracked[dest]:
@@ -530,6 +558,7 @@ def record_day(t, m, w):
     w.stocks[t] = w.stock
     w.closed_site_out[t] = w.closed_site
     w.closed_state_out[t] = w.closed_state
+    w.stopped_site_out[t] = w.stopped_site
     w.params[t] = w.pv
 
 
@@ -539,7 +568,8 @@ def results(w):
         w.backlog[w.pend[q, 0]] += w.pend[q, 1]
     nu = w.count[N_UNITS]
     return (w.stocks, w.flows, w.arrived, w.closed_site_out, w.closed_state_out, w.rule_out, w.max_stay, w.params,
-            w.stays[: w.count[N_STAYS]].copy(), w.units[:nu, :3].copy(), w.units[:nu, U_SIZE].copy(), w.backlog)
+            w.stays[: w.count[N_STAYS]].copy(), w.units[:nu, :3].copy(), w.units[:nu, U_SIZE].copy(), w.backlog,
+            w.stopped_site_out)
 
 
 # --- draws ----------------------------------------------------------------------------------------------------
@@ -547,16 +577,17 @@ def results(w):
 
 @njit(cache=True)
 def draw(m, g, code, a, b, emp):
-    """Whole days (or people) from a distribution with parameter values `a`, `b`; continuous ones round up."""
+    """Whole days (or people) from a distribution with parameter values `a`, `b`. A continuous draw `x` is
+    rounded down or up at random, up with probability of its fraction, so the mean is kept."""
     if code == FIXED:
         return max(np.int64(round(a)), 0)
     if code == EXPONENTIAL:
-        return np.int64(math.ceil(g.exponential(a)))
+        return whole(g, g.exponential(a))
     if code == GAMMA:
         shape = (a / b) ** 2
-        return np.int64(math.ceil(g.gamma(shape, b * b / a)))
+        return whole(g, g.gamma(shape, b * b / a))
     if code == LOGNORMAL:
-        return np.int64(math.ceil(a * math.exp(b * g.standard_normal())))
+        return whole(g, a * math.exp(b * g.standard_normal()))
     if code == EMPIRICAL:
         u = g.random()
         lo, hi = m.emp_ptr[emp], m.emp_ptr[emp + 1]
@@ -565,6 +596,13 @@ def draw(m, g, code, a, b, emp):
                 return m.emp_values[k]
         return m.emp_values[hi - 1]
     return np.int64(0)
+
+
+@njit(cache=True)
+def whole(g, x):
+    """`x` (>= 0) to a whole number without bias: floor(x + U), U uniform, is floor(x) + 1 with probability
+    x - floor(x)."""
+    return np.int64(math.floor(x + g.random()))
 
 
 @njit(cache=True)

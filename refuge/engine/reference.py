@@ -22,7 +22,8 @@ import numpy as np
 from refuge.model.compiler import (A_END, A_GRP, A_GRP_A, A_GRP_B, A_GRP_EMP, A_RATE, A_REDIR, A_START, A_TARGET,
                           ACT_CLOSE_SITE, ACT_CLOSE_STATE, ACT_MULTIPLY, ACT_SET, EMPIRICAL, EXPONENTIAL, FIXED,
                           GAMMA, LOGNORMAL, SIG_FLOW, T_DUR, T_DUR_A, T_DUR_B, T_DUR_EMP, T_EDGE_HI, T_EDGE_LO,
-                          T_GRP, T_GRP_A, T_GRP_B, T_GRP_EMP, T_IS_DUR, T_RATE, T_REDIR, T_REDIR_EDGE, T_SRC, Model)
+                          T_CAP, T_CAP_DAYS, T_GRP, T_GRP_A, T_GRP_B, T_GRP_EMP, T_IS_DUR, T_RATE, T_REDIR, T_REDIR_EDGE,
+                          T_SRC, Model)
 from refuge.results.run import Run
 
 NEVER = 1 << 60  # a due day that never comes, and the room of a site without capacity
@@ -46,7 +47,15 @@ def simulate_reference(model: Any, seed: int = 0, until: Any = None) -> Run:
     days = m.days if until is None else min(m.days, m.day(until) + 1)
     # A stream of its own, unrelated to the fast engine's streams for the same seed.
     g = np.random.Generator(np.random.PCG64(np.random.SeedSequence([int(seed), 0x5EF])))
-    return _Reference(m, days, g).run(int(seed))
+    run = _Reference(m, days, g).run(int(seed))
+    if m.net is not None:  # the route network, person by person (refuge.engine.network_reference)
+        from refuge.engine.network import merge_into_run
+        from refuge.engine.network_reference import reference_network
+
+        init = run.initial_stocks()
+        out = reference_network(m.net, m.pbase, init[m.net.loc_state], days, g)
+        run.stocks, run.entered, run.net_change, run.spawned = merge_into_run(m, run.stocks, out, init)
+    return run
 
 
 def _empirical_tables(m: Model) -> list[tuple[list[int], list[float]]]:
@@ -82,9 +91,11 @@ class _Reference:
         self.pv = m.pbase[0].copy()
         self.p = self.pv.tolist()
         self.cap = [NEVER] * N
-        self.closed_site = np.zeros(N, bool)
+        self.closed_site = np.zeros(N, bool)  # closed to entry from outside the site
+        self.stopped_site = np.zeros(N, bool)  # closed to every entry into its states
+        self.budget = [NEVER] * len(self.tr)  # people a capped transition may still move this period
         self.closed_state = np.zeros(S, bool)
-        self.shut_site, self.shut_state = [False] * N, [False] * S
+        self.shut_site, self.shut_state, self.stop_site = [False] * N, [False] * S, [False] * N
         self.rule_on = [False] * len(m.rule_names)
         self.rule_since = [0] * len(m.rule_names)
         self.stays: list[tuple[int, int, int, int]] = []
@@ -92,6 +103,7 @@ class _Reference:
         self.out = dict(
             stocks=np.zeros((days, S), np.int64), flows=np.zeros((days, E), np.int64),
             arrived=np.zeros((days, A), np.int64), closed_sites=np.zeros((days, N), bool),
+            stopped_sites=np.zeros((days, N), bool),
             closed_states=np.zeros((days, S), bool), rules_active=np.zeros((days, len(m.rule_names)), bool),
             max_stay=np.zeros((days, S), np.int64), params=np.zeros((days, m.pbase.shape[1])))
         self.flows = self.out["flows"]
@@ -104,7 +116,7 @@ class _Reference:
                 self._enter(self._new_people(1), s, -1)  # as if they came the day before the start
         for t in range(self.days):
             self._policies(t)
-            self._today()
+            self._today(t)
             self._arrivals(t)
             for s in range(len(m.state_names)):
                 if not self.tracked[s]:
@@ -125,6 +137,7 @@ class _Reference:
         m, pv = self.m, self.pv
         pv[:] = m.pbase[t]
         self.closed_site[:] = m.closed_site_sched[t]
+        self.stopped_site[:] = m.stopped_site_sched[t]
         self.closed_state[:] = m.closed_state_sched[t]
         for r in range(len(m.rule_names)):
             if not m.rule_start[r] <= t <= m.rule_end[r]:
@@ -154,6 +167,7 @@ class _Reference:
             kind, target, value = m.act_kind[k], m.act_target[k], m.act_value[k]
             if kind == ACT_CLOSE_SITE:
                 self.closed_site[target] = True
+                self.stopped_site[target] |= value == 1  # a full stop
             elif kind == ACT_CLOSE_STATE:
                 self.closed_state[target] = True
             elif kind == ACT_SET:
@@ -161,12 +175,16 @@ class _Reference:
             elif kind == ACT_MULTIPLY:
                 pv[target] *= pv[value]
 
-    def _today(self) -> None:
+    def _today(self, t: int) -> None:
         """What holds all day once rules have acted: parameters, capacities, closures, rates and splits."""
         m, p = self.m, self.pv.tolist()
         self.p = p
         self.cap = [NEVER if c < 0 else math.floor(p[c] + 1e-9) for c in m.capacity_param.tolist()]
         self.shut_site, self.shut_state = self.closed_site.tolist(), self.closed_state.tolist()
+        self.stop_site = self.stopped_site.tolist()
+        for j, row in enumerate(self.tr):  # a capped transition's capacity, renewed at the start of its period
+            if row[T_CAP] >= 0 and t % row[T_CAP_DAYS] == 0:
+                self.budget[j] = max(math.floor(p[row[T_CAP]] + 1e-9), 0)
         self.rate = [0.0 if row[T_IS_DUR] else max(p[row[T_RATE]], 0.0) for row in self.tr]
         self.split = [self._split_probs(row) for row in self.tr]
 
@@ -202,7 +220,7 @@ class _Reference:
     def _admit_new(self, a: int, size: int, t: int) -> bool:
         """New people (one, or a group) into the stream's target, else its redirect; False if neither has room."""
         for dest in (self.m.arr[a, A_TARGET], self.m.arr[a, A_REDIR]):
-            if dest >= 0 and self._room(dest) >= size:
+            if dest >= 0 and self._room(dest, -1) >= size:
                 self._enter(self._new_people(size), dest, t)
                 self.out["arrived"][t, a] += size
                 return True
@@ -237,7 +255,7 @@ class _Reference:
         row = self.tr[j]
         for who in initiators:
             pool = self._here(members, s, t)
-            if len(pool) == 0:
+            if len(pool) == 0 or self.budget[j] <= 0:
                 return
             size = min(max(self._draw(row[T_GRP], row[T_GRP_A], row[T_GRP_B], row[T_GRP_EMP]), 1), len(pool))
             group = self._gather(pool, self._here(np.array([who]), s, t), size)
@@ -250,6 +268,7 @@ class _Reference:
         if len(still) < len(initiators):
             pool = self._here(members, s, t)
             movers = self._gather(pool, still, min(len(initiators), len(pool)))
+        movers = movers[:max(self.budget[j], 0)]  # a processing capacity: the others wait
         edges = np.array([self._pick_edge(j) for _ in movers], np.int64)
         for e in range(self.tr[j][T_EDGE_LO], self.tr[j][T_EDGE_HI]):
             batch = movers[edges == e]
@@ -270,9 +289,10 @@ class _Reference:
         self._vacate(s, len(batch))
         left = list(batch)
         for dest, edge in ((self.edge_target[e], e), (row[T_REDIR], row[T_REDIR_EDGE])):
-            while dest >= 0 and left and self._room(dest) >= 1:
+            while dest >= 0 and left and self._room(dest, s) >= 1:
                 self._enter(np.array([left.pop(0)]), dest, t)
                 self.flows[t, edge] += 1
+                self.budget[j] -= 1
         self._vacate(s, -len(left))
 
     # --- 4. tracked units -----------------------------------------------------------------------
@@ -304,11 +324,15 @@ class _Reference:
         site needs no extra room), then into the edge's target, else the redirect, else back where they were."""
         row = self.tr[j]
         k = len(people)
+        if k > self.budget[j]:  # first come, first served: nobody behind them passes today
+            self.budget[j] = 0
+            return False
         self._vacate(s, k)
         for dest, edge in ((self.edge_target[e], e), (row[T_REDIR], row[T_REDIR_EDGE])):
-            if dest >= 0 and self._room(dest) >= k:
+            if dest >= 0 and self._room(dest, s) >= k:
                 self._enter(people, dest, t)
                 self.flows[t, edge] += k
+                self.budget[j] -= k
                 return True
         self._vacate(s, -k)
         return False
@@ -341,13 +365,14 @@ class _Reference:
         self.n += k
         return ids
 
-    def _room(self, s: int) -> int:
+    def _room(self, s: int, source: int) -> int:
+        """Room in state `s` for people from state `source` (-1: from outside)."""
         if self.shut_state[s]:
             return 0
         n = self.state_site[s]
         if n < 0:
             return NEVER
-        if self.shut_site[n]:
+        if self.stop_site[n] or (self.shut_site[n] and (source < 0 or self.state_site[source] != n)):
             return 0
         return max(self.cap[n] - sum(self.stock[x] for x in self.site_states[n]), 0)
 
@@ -372,20 +397,24 @@ class _Reference:
         return self.tr[j][T_EDGE_LO] + self._pick(self.split[j])
 
     def _draw(self, code: int, a: int, b: int, emp: int) -> int:
-        """Whole days (or people) from a distribution with parameters in force now; continuous ones round up."""
+        """Whole days (or people) from a distribution with parameters in force now; a continuous draw is
+        rounded down or up at random, up with probability of its fraction (the mean is kept)."""
         g, pa, pb = self.g, self.p[a], self.p[b]
         if code == FIXED:
             return max(int(round(pa)), 0)
         if code == EXPONENTIAL:
-            return math.ceil(g.exponential(pa))
-        if code == GAMMA:  # from mean and sd
-            return math.ceil(g.gamma((pa / pb) ** 2, pb * pb / pa))
-        if code == LOGNORMAL:  # from median and sigma of the log
-            return math.ceil(pa * math.exp(pb * g.standard_normal()))
-        if code == EMPIRICAL:
+            x = g.exponential(pa)
+        elif code == GAMMA:  # from mean and sd
+            x = g.gamma((pa / pb) ** 2, pb * pb / pa)
+        elif code == LOGNORMAL:  # from median and sigma of the log
+            x = pa * math.exp(pb * g.standard_normal())
+        elif code == EMPIRICAL:
             values, weights = self.empirical[emp]
             return values[self._pick(weights)]
-        raise ValueError(f"unknown distribution code {code}")
+        else:
+            raise ValueError(f"unknown distribution code {code}")
+        whole = math.floor(x)
+        return whole + (1 if self._uniform() < x - whole else 0)
 
     # --- end of day ----------------------------------------------------------------------------
     def _record(self, t: int) -> None:
@@ -397,6 +426,7 @@ class _Reference:
         in_tracked = m.tracked[states]
         np.maximum.at(o["max_stay"][t], states[in_tracked], t - self.p_entry[:self.n][in_tracked])
         o["closed_sites"][t] = self.closed_site
+        o["stopped_sites"][t] = self.stopped_site
         o["closed_states"][t] = self.closed_state
         o["params"][t] = self.pv
 
@@ -406,9 +436,10 @@ class _Reference:
 
 def invariant_problems(run: Run) -> list[str]:
     """What is wrong with a run (empty when it is sound): people created or lost, stocks that do not follow
-    the flows, a site filled over its capacity, entry into a closed site or state, stays that do not add up."""
+    the flows, a site filled over its capacity, entry into a closed site or state, a transition over its
+    processing capacity, stays that do not add up."""
     problems: list[str] = []
-    for check in (_conservation, _stock_balance, _capacity, _closures, _stays):
+    for check in (_conservation, _stock_balance, _capacity, _closures, _processing, _stays):
         problems += check(run)
     return problems
 
@@ -429,6 +460,8 @@ def _initial(run: Run) -> np.ndarray:
 def _conservation(run: Run) -> list[str]:
     total = run.stocks.sum(axis=1)
     expected = _initial(run).sum() + np.cumsum(run.arrived.sum(axis=1))
+    if run.spawned is not None:
+        expected = expected + np.cumsum(run.spawned)
     bad = np.flatnonzero(total != expected)
     out = [f"day {d}: {total[d]} people in the system, expected {expected[d]} (initial + arrived)" for d in bad[:5]]
     if (run.stocks < 0).any() or (run.flows < 0).any() or (run.arrived < 0).any():
@@ -463,6 +496,8 @@ def _stock_balance(run: Run) -> list[str]:
     roots = np.array([root(s) for s in range(S)])
     change = np.diff(run.stocks, axis=0, prepend=_initial(run)[None, :])
     net = inflow - outflow + arrivals_into
+    if run.net_change is not None:  # route network: moves between locations and spawning
+        net = net + run.net_change
     out = []
     for r in np.unique(roots):
         members = roots == r
@@ -491,25 +526,52 @@ def _capacity(run: Run) -> list[str]:
 
 
 def _closures(run: Run) -> list[str]:
-    """No flow and no arrival into a state that is closed, or whose site is closed, that day."""
+    """No arrival into a closed state or site; no flow into a closed state, into a stopped site (a full stop),
+    or into a closed site from outside it (moves between a closed site's own states go on)."""
     m = run.model
     S = len(m.state_names)
-    shut = run.closed_states.copy()
+    stopped = run.stopped_sites if run.stopped_sites is not None else np.zeros_like(run.closed_sites)
+    shut = run.closed_states.copy()  # closed to everybody
+    shut_outside = run.closed_states.copy()  # closed to people from outside the state's site
     for s in range(S):
         if m.state_site[s] >= 0:
-            shut[:, s] |= run.closed_sites[:, m.state_site[s]]
+            shut[:, s] |= stopped[:, m.state_site[s]]
+            shut_outside[:, s] |= run.closed_sites[:, m.state_site[s]]
+    src = m.trans[m.edge_trans, T_SRC]
     out = []
     for e in range(len(m.edge_names)):
-        bad = np.flatnonzero(shut[:, m.edge_target[e]] & (run.flows[:, e] > 0))
+        target = m.edge_target[e]
+        inside = m.state_site[target] >= 0 and m.state_site[src[e]] == m.state_site[target]
+        closed = shut[:, target] if inside else shut_outside[:, target]
+        bad = np.flatnonzero(closed & (run.flows[:, e] > 0))
         out += [f"day {d}: {run.flows[d, e]} moved by {m.edge_names[e]} into a closed state" for d in bad[:3]]
     for a in range(m.arr.shape[0]):
         target, redirect = m.arr[a, A_TARGET], m.arr[a, A_REDIR]
-        blocked = shut[:, target] & (shut[:, redirect] if redirect >= 0 else True)
+        blocked = shut_outside[:, target] & (shut_outside[:, redirect] if redirect >= 0 else True)
         bad = np.flatnonzero(blocked & (run.arrived[:, a] > 0))
         out += [f"day {d}: {run.arrived[d, a]} arrived by {m.arrival_names[a]} into a closed state" for d in bad[:3]]
     if (run.closed_sites < m.closed_site_sched[:run.days]).any() or (
-            run.closed_states < m.closed_state_sched[:run.days]).any():
+            run.closed_states < m.closed_state_sched[:run.days]).any() or (
+            stopped < m.stopped_site_sched[:run.days]).any():
         out.append("a site or state open on a day its schedule closes it")
+    return out
+
+
+def _processing(run: Run) -> list[str]:
+    """A transition with a processing capacity moves no more people in a period than its capacity."""
+    m = run.model
+    out = []
+    for j, name in enumerate(m.transition_names):
+        c, days = m.trans[j, T_CAP], m.trans[j, T_CAP_DAYS]
+        if c < 0:
+            continue
+        moved = run.flows[:, m.edge_trans == j].sum(axis=1)
+        for start in range(0, run.days, days):
+            cap = max(np.floor(run.params[start, c] + 1e-9), 0)
+            if moved[start:start + days].sum() > cap:
+                out.append(f"days {start}-{start + days - 1}: {moved[start:start + days].sum()} moved by {name}, "
+                           f"over its capacity {cap:g}")
+                break
     return out
 
 

@@ -11,3 +11,10 @@ def streams(seed: int) -> list[np.random.Generator]:
     """One generator per mechanism, each a fixed child of the run seed (common random numbers)."""
     root = np.random.SeedSequence(int(seed))
     return [np.random.Generator(np.random.PCG64(c)) for c in root.spawn(len(STREAMS))]
+
+
+def network_stream(seed: int) -> np.random.Generator:
+    """The route network's stream: the next child of the run seed after those of STREAMS, so adding a
+    network leaves every other mechanism's numbers unchanged."""
+    child = np.random.SeedSequence(int(seed)).spawn(len(STREAMS) + 1)[-1]
+    return np.random.Generator(np.random.PCG64(child))

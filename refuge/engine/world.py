@@ -32,6 +32,7 @@ from refuge.model.compiler import Model
 # that time belongs to (-1: none), alive (0 once it has left).
 U_STATE, U_SIZE, U_ENTRY, U_DUE, U_DUETR, U_ALIVE = range(6)
 U_COLS = 6
+BIG = np.int64(1) << 60  # a due day that never comes, the room of a site without capacity, an unlimited budget
 # Columns of the completed-stay table: state, entry day, exit day, people.
 STAY_COLS = 4
 
@@ -45,9 +46,10 @@ class Spec(NamedTuple):
     out_ptr: np.ndarray  # (S+1,) exits of state s are out_trans[out_ptr[s]:out_ptr[s+1]]
     out_trans: np.ndarray
     capacity_param: np.ndarray  # (N,) parameter slot of each site's room, -1 unlimited
-    closed_site_sched: np.ndarray  # (T, N) closed by the schedule
+    closed_site_sched: np.ndarray  # (T, N) closed to entry from outside the site by the schedule
+    stopped_site_sched: np.ndarray  # (T, N) closed to every entry into its states (a full stop)
     closed_state_sched: np.ndarray  # (T, S)
-    trans: np.ndarray  # (J, 15) transition table, columns T_* in the compiler
+    trans: np.ndarray  # (J, T_COLS) transition table, columns T_* in the compiler
     edge_target: np.ndarray  # (E,) state an edge leads to
     edge_p: np.ndarray  # (E,) parameter slot of its split probability, -1 `rest`
     emp_ptr: np.ndarray  # empirical distributions: values and cumulative weights
@@ -95,13 +97,15 @@ class World(NamedTuple):
     n0: np.ndarray  # (S,) people in each state at the start of today's moves
     occ: np.ndarray  # (N,) people in each site now
     cap: np.ndarray  # (N,) room of each site today
-    closed_site: np.ndarray  # (N,) bool
+    closed_site: np.ndarray  # (N,) bool: closed to entry from outside the site
+    stopped_site: np.ndarray  # (N,) bool: closed to every entry into its states
     closed_state: np.ndarray  # (S,) bool
     rule_on: np.ndarray  # (R,) bool
     rule_since: np.ndarray  # (R,) day each rule switched on
     flow_signal: np.ndarray  # (R,) a flow rule's signal: people moved over its window ending yesterday
     hazard: np.ndarray  # (S,) total rate of the constant-rate exits of each state today
     leave_p: np.ndarray  # (S,) chance that a person (or unit) there leaves by one of them today
+    budget: np.ndarray  # (J,) people a transition with a processing capacity may still move this period
     # people waiting to arrive
     backlog: np.ndarray  # (A,) single people per stream
     pend: np.ndarray  # groups: rows (stream, size), oldest first
@@ -120,6 +124,7 @@ class World(NamedTuple):
     arrived: np.ndarray
     closed_site_out: np.ndarray
     closed_state_out: np.ndarray
+    stopped_site_out: np.ndarray
     rule_out: np.ndarray
     max_stay: np.ndarray
     params: np.ndarray
@@ -231,13 +236,16 @@ def new_world(days, m, sizes, g_arr, g_dep, g_dur, g_split, g_grp):
     return World(
         g_arr, g_dep, g_dur, g_split, g_grp,
         m.pbase[0].copy(), np.zeros(S, np.int64), np.zeros(S, np.int64), np.zeros(N, np.int64),
-        np.zeros(N, np.int64), np.zeros(N, np.bool_), np.zeros(S, np.bool_), np.zeros(R, np.bool_),
+        np.zeros(N, np.int64), np.zeros(N, np.bool_), np.zeros(N, np.bool_), np.zeros(S, np.bool_),
+        np.zeros(R, np.bool_),
         np.zeros(R, np.int64), np.zeros(R, np.float64), np.full(S, -1.0), np.zeros(S, np.float64),
+        np.full(max(J, 1), BIG),
         np.zeros(A, np.int64), np.zeros((sizes[2], 2), np.int64),
         np.zeros((sizes[0], U_COLS), np.int64), np.zeros((sizes[1], STAY_COLS), np.int64), np.zeros(4, np.int64),
         np.zeros(max(E, 1), np.float64), np.zeros(max(J, 1), np.float64), np.zeros(max(J, 1), np.int64),
         np.zeros(max(E, 1), np.int64),
         np.empty((days, S), np.int64), np.zeros((days, E), np.int64), np.zeros((days, A), np.int64),
-        np.empty((days, N), np.bool_), np.empty((days, S), np.bool_), np.empty((days, R), np.bool_),
+        np.empty((days, N), np.bool_), np.empty((days, S), np.bool_), np.empty((days, N), np.bool_),
+        np.empty((days, R), np.bool_),
         np.zeros((days, S), np.int64), np.empty((days, P), np.float64),
     )

@@ -49,7 +49,8 @@ def measure(run: Run, fact: dict) -> float:
     if kind == "flow":
         return float(run.flows[d0:d1 + 1, fact["edges"]].sum())
     if kind in ("arrivals", "into"):
-        return float(run.flows[d0:d1 + 1, fact["edges"]].sum() + run.arrived[d0:d1 + 1, fact["arrivals"]].sum())
+        return float(run.flows[d0:d1 + 1, fact["edges"]].sum() + run.arrived[d0:d1 + 1, fact["arrivals"]].sum()
+                     + (run.entered[d0:d1 + 1, fact["entered"]].sum() if run.entered is not None else 0))
     if kind == "share":
         den = run.flows[d0:d1 + 1, fact["of_edges"]].sum()
         return float(run.flows[d0:d1 + 1, fact["edges"]].sum() / den) if den > 0 else math.nan

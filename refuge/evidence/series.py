@@ -38,6 +38,8 @@ def simulate_series(run: Run, s: dict) -> np.ndarray:
         out[ok] = run.stocks[grid[ok]][:, s["states"]].sum(axis=1)
         return out
     daily = run.flows[:, s["edges"]].sum(axis=1) + run.arrived[:, s["arrivals"]].sum(axis=1)
+    if run.entered is not None and s.get("entered"):
+        daily = daily + run.entered[:, s["entered"]].sum(axis=1)
     cum = np.concatenate([[0.0], np.cumsum(daily)])
     out[ok] = cum[grid[ok] + 1] - cum[s["starts"][ok]]
     return out

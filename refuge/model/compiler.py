@@ -21,7 +21,7 @@ from refuge.model.outcomes import compile_outcomes
 if TYPE_CHECKING:
     import pandas as pd
 from refuge.scenario import (STATE_KINDS, Distribution, Empirical, Exponential, Fixed, Gamma, Lognormal, Period,
-                             Redirect, Scenario)
+                             Redirect, Scenario, Throughput)
 
 # Distribution codes shared with the engines.
 FIXED, EXPONENTIAL, GAMMA, LOGNORMAL, EMPIRICAL = 0, 1, 2, 3, 4
@@ -29,7 +29,8 @@ NONE = -1
 
 # Columns of the transition table.
 T_SRC, T_IS_DUR, T_RATE, T_DUR, T_DUR_A, T_DUR_B, T_DUR_EMP, T_GRP, T_GRP_A, T_GRP_B, T_GRP_EMP, \
-    T_REDIR, T_REDIR_EDGE, T_EDGE_LO, T_EDGE_HI = range(15)
+    T_REDIR, T_REDIR_EDGE, T_EDGE_LO, T_EDGE_HI, T_CAP, T_CAP_DAYS = range(17)
+T_COLS = 17  # T_CAP: parameter slot of the processing capacity (-1: none), per T_CAP_DAYS days
 # Columns of the arrival table.
 A_TARGET, A_RATE, A_GRP, A_GRP_A, A_GRP_B, A_GRP_EMP, A_START, A_END, A_REDIR = range(9)
 # Signal kinds and action kinds of rules.
@@ -62,7 +63,8 @@ class Model:
     out_trans: np.ndarray
     # sites
     capacity_param: np.ndarray
-    closed_site_sched: np.ndarray
+    closed_site_sched: np.ndarray  # (T, N) closed to entry from outside the site
+    stopped_site_sched: np.ndarray  # (T, N) closed to every entry into its states (a full stop)
     closed_state_sched: np.ndarray
     # transitions and edges
     trans: np.ndarray
@@ -94,6 +96,7 @@ class Model:
     evidence: list[dict] = field(default_factory=list)
     outcomes: list[dict] = field(default_factory=list)  # see refuge.model.outcomes
     series: list[dict] = field(default_factory=list)
+    net: Any = None  # refuge.model.network.NetModel when the scenario has a route network
     digest: str = ""
 
     @property
@@ -272,10 +275,12 @@ class _Compiler:
         capacity_param = np.array([NONE if s.capacity is None else self.param(s.capacity, f"sites[{i}].capacity")
                                    for i, s in enumerate(sc.sites)], np.int64)
         closed_site = np.zeros((self.T, N), np.bool_)
+        stopped_site = np.zeros((self.T, N), np.bool_)
         for i, s in enumerate(sc.sites):
             for k, p in enumerate(s.closed):
                 a, b = self.period_days(p, f"sites[{i}].closed[{k}]")
                 closed_site[max(a, 0):b + 1, i] = True
+                stopped_site[max(a, 0):b + 1, i] |= p.full_stop
         closed_state = np.zeros((self.T, S), np.bool_)
         for i, st in enumerate(sc.states):
             for k, p in enumerate(st.closed):
@@ -306,6 +311,9 @@ class _Compiler:
         self._initial_capacity(state_site, initial_param, capacity_param)
         evidence = self._evidence(edges)
         series = self._series(edges)
+        from refuge.model.network import compile_network
+
+        net = compile_network(self)
         outcomes = compile_outcomes(self, edges)
         for path, src in sc.cited():  # every `ref` names an entry of `sources:`
             if src.ref is not None and src.ref not in sc.sources:
@@ -323,13 +331,14 @@ class _Compiler:
             rule_names=[r.name for r in sc.rules], param_names=self.pnames, n_named_params=len(sc.parameters),
             state_site=state_site, tracked=tracked, initial_param=initial_param, out_ptr=out_ptr,
             out_trans=out_trans, capacity_param=capacity_param, closed_site_sched=closed_site,
-            closed_state_sched=closed_state,
-            trans=np.array(trans, np.int64).reshape(len(trans), 15),
+            stopped_site_sched=stopped_site, closed_state_sched=closed_state,
+            trans=np.array(trans, np.int64).reshape(len(trans), T_COLS),
             edge_trans=np.array(edge_trans, np.int64), edge_target=np.array(edge_target, np.int64),
             edge_p=np.array(edge_p, np.int64), edge_is_redirect=np.array(edge_redir, np.bool_),
             emp_ptr=np.array(self.emp_ptr, np.int64), emp_values=np.array(self.emp_values, np.int64),
             emp_cdf=np.array(self.emp_cdf, np.float64), arr=np.array(arr, np.int64).reshape(len(arr), 9),
-            pbase=pbase, evidence=evidence, series=series, outcomes=outcomes, digest=scenario_digest(sc), **rules,
+            pbase=pbase, evidence=evidence, series=series, outcomes=outcomes, net=net, digest=scenario_digest(sc),
+            **rules,
         )
 
     def _unique(self) -> None:
@@ -388,7 +397,13 @@ class _Compiler:
                 redir = self.name("state", t.when_blocked.redirect, self.states, f"{path}.when_blocked.redirect")
                 redir_edge = len(edges)
                 edges.append((f"{t.name}->{t.when_blocked.redirect}", j, redir, NONE, True))
-            rows.append([src, is_dur, rate, *dur, *grp, redir, redir_edge, lo, hi])
+            cap, cap_days = NONE, 1
+            if t.capacity is not None:
+                if isinstance(t.capacity, Throughput):
+                    cap, cap_days = self.param(t.capacity.people, f"{path}.capacity.people"), t.capacity.days
+                else:
+                    cap = self.param(t.capacity, f"{path}.capacity")
+            rows.append([src, is_dur, rate, *dur, *grp, redir, redir_edge, lo, hi, cap, cap_days])
         return rows, edges
 
     def _arrivals(self) -> list[list[int]]:
@@ -460,7 +475,12 @@ class _Compiler:
                         akind.append(ACT_CLOSE_STATE)
                         atarget.append(self.name("site or state", act.close, self.states + self.sites,
                                                  f"{apath}.close"))
-                    avalue.append(0)
+                        if act.full_stop and act.close in self.states:
+                            self.err(f"{apath}.full_stop", "full_stop only with `close: SITE` (a closed state "
+                                     "admits nobody anyway)", f"state `{act.close}`")
+                    avalue.append(1 if act.full_stop else 0)  # a closed site: 1 = a full stop
+                elif act.full_stop:
+                    self.err(f"{apath}.full_stop", "full_stop only with `close: SITE`", "no `close`")
                 else:
                     a = act.set if act.set is not None else act.multiply
                     akind.append(ACT_SET if act.set is not None else ACT_MULTIPLY)
@@ -565,10 +585,10 @@ class _Compiler:
         """Edges and arrival streams a flow-like measure counts (`flow`, `into`, `arrivals`)."""
         names = getattr(m, kind)
         if kind == "flow":
-            return {"edges": self._edge_refs(names, f"{path}.flow", edges), "arrivals": []}
+            return {"edges": self._edge_refs(names, f"{path}.flow", edges), "arrivals": [], "entered": []}
         if kind == "arrivals":
             return {"edges": [], "arrivals": [self.name("arrival", n, self.arrivals, f"{path}.arrivals[{k}]")
-                                              for k, n in enumerate(names)]}
+                                              for k, n in enumerate(names)], "entered": []}
         places = self.states + self.sites
         inside: set[int] = set()
         for k, n in enumerate(names):
@@ -582,7 +602,8 @@ class _Compiler:
         e_in = [e for e, row in enumerate(edges) if row[2] in inside and src.get(row[1], -1) not in inside]
         a_in = [a for a, arr in enumerate(self.sc.arrivals) if arr.to in self.states
                 and self.states.index(arr.to) in inside]
-        return {"edges": e_in, "arrivals": a_in}
+        # people entering these states by the route network (arriving from a route, or spawned there)
+        return {"edges": e_in, "arrivals": a_in, "entered": sorted(inside)}
 
     def _series(self, edges: list[tuple]) -> list[dict]:
         """Compiled time-series evidence: the scored grid of days, the data on it, and what is measured."""
@@ -675,7 +696,9 @@ def compile_scenario(sc: Scenario, origin: str | None = None) -> Model:
     Series files not yet read (a scenario parsed from a mapping) are read relative to `origin` when it is a
     file, else to the working directory.
     """
-    if any(ev.series is not None and not ev.series.points for ev in sc.evidence):
+    from refuge.scenario.series import needs_files
+
+    if needs_files(sc):
         from pathlib import Path
 
         from refuge.scenario.series import attach_series

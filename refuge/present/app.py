@@ -286,6 +286,7 @@ def _runs(spec: _Spec, seeds: list[int]) -> list[dict]:
     from refuge.evidence.measures import measure_all
     from refuge.evidence.outcomes import outcomes
 
+    cpu = time.process_time()
     c = _compiled(spec)
     out = []
     for seed in seeds:
@@ -296,6 +297,7 @@ def _runs(spec: _Spec, seeds: list[int]) -> list[dict]:
                     "outcomes": np.array(list(outcomes(run).values()), float),
                     "evidence": np.asarray(measure_all(run), float),
                     "years": _years(c, run), "sites_table": site_matrix(run)})
+    out[0]["cpu"] = time.process_time() - cpu  # the worker's CPU time for these runs (benchmarks report it)
     return out
 
 
@@ -312,6 +314,11 @@ class Ensemble:
     model: Any  # compiled, for names and evidence
     runs: list[dict]
     seconds: float
+
+    @property
+    def cpu(self) -> float:
+        """CPU seconds the workers spent on these runs (wall time grows when other jobs share the cores)."""
+        return float(sum(r.get("cpu", 0.0) for r in self.runs))
 
     def stack(self, key: str) -> np.ndarray:
         """One array of a quantity over the ensemble's runs (runs first)."""
@@ -451,8 +458,11 @@ class Session:
             base = self.ensemble(Change(), runs, job)
             ens = base if change.empty else self.ensemble(change, runs, job)
             self.last = ens
+            cpu = time.thread_time()
             page = reduce(self, base, ens)
+            cpu = time.thread_time() - cpu
         page["seconds"] = round(time.perf_counter() - t0, 3)
+        page["cpu"] = {"runs": round(ens.cpu, 3), "reduce": round(cpu, 3)}
         return page
 
 
@@ -467,7 +477,12 @@ def _clean(obj: Any) -> Any:
     if isinstance(obj, (list, tuple)):
         return [_clean(v) for v in obj]
     if isinstance(obj, np.ndarray):
-        return _clean(obj.tolist())
+        if obj.dtype.kind in "iub":
+            return obj.tolist()
+        a = np.round(obj.astype(np.float64), 3)
+        if np.isfinite(a).all():
+            return a.tolist()
+        return np.where(np.isfinite(a), a, None).tolist()  # NaN and infinities become null
     if isinstance(obj, (bool, np.bool_)):
         return bool(obj)
     if isinstance(obj, (int, np.integer)):
@@ -590,9 +605,13 @@ def report_html(session: Session, runs: int | None = None) -> bytes:
             exp = run_ensemble(session.scenario, runs=runs, seed=session.seed, variants=variants,
                                store=Path(tmp) / "exp", workers=session.workers)
         else:
-            data, _ = changed_data(session.scenario, change)
+            data, notes = changed_data(session.scenario, change)
             sc = parse(data, "changed on the page")
-            exp = run_ensemble(sc, runs=runs, seed=session.seed, store=Path(tmp) / "exp", workers=session.workers)
+            what = "; ".join(notes + [f"room or closures of {', '.join(n for n, _, _ in change.sites)}"] *
+                             bool(change.sites))
+            exp = run_ensemble(sc, runs=runs, seed=session.seed, store=Path(tmp) / "exp", workers=session.workers,
+                               variants=[{"name": "changed", "description": f"as changed on the page ({what})",
+                                          "set": {}}])
         path = write_report(exp, Path(tmp) / "report.html")
         return path.read_bytes()
 

@@ -78,6 +78,12 @@ class Run:
     ongoing_size: np.ndarray  # (m,) people in each of those units
     backlog: np.ndarray  # (arrivals,) people still waiting to arrive at the end
     engine: str = "fast"
+    stopped_sites: np.ndarray | None = None  # (days, sites) closed to every entry, also from inside (a full stop)
+    # route network (None without one): people entering each state by network moves or spawning, the net
+    # change of each state's stock by them, and people spawned each day
+    entered: np.ndarray | None = None  # (days, states)
+    net_change: np.ndarray | None = None  # (days, states)
+    spawned: np.ndarray | None = None  # (days,)
 
     # --- derived -------------------------------------------------------------------------
     @property

@@ -195,12 +195,20 @@ class Period(FormatModel):
         return self
 
 
+class SiteClosure(Period):
+    """A period a site is closed: to entry from outside it (moves between its own states go on), or, with
+    `full_stop: true`, to every entry into its states, from outside or inside."""
+
+    full_stop: bool = Field(False, description="also stop moves between the site's own states")
+
+
 class Site(FormatModel):
     """A place whose room several states share, e.g. a mission's compound."""
 
     name: str
     capacity: Number | None = None
-    closed: list[Period] = Field(default_factory=list)
+    closed: list[SiteClosure] = Field(default_factory=list, description="periods closed to entry from outside "
+                                  "the site (`full_stop: true`: to every entry into its states)")
     description: str = ""
     supplies: dict[str, float] = Field(
         default_factory=dict, description="needs per person per day (meals, sleeping places, ...)"
@@ -233,6 +241,14 @@ class SplitTarget(FormatModel):
     p: Number | Literal["rest"]
 
 
+class Throughput(FormatModel):
+    """Processing capacity per period: at most `people` move in each period of `days` days (counted from the
+    scenario's start); what is not used in a period is lost."""
+
+    people: Number
+    days: int = Field(1, ge=1)
+
+
 class Transition(FormatModel):
     """A move out of a state (`from`): to one state (`to`) or several (`split`), at a constant daily `rate` or
     after a time in state (`duration`); optionally in groups (`group_size`); `when_blocked` by a full or closed
@@ -246,6 +262,9 @@ class Transition(FormatModel):
     duration: Distribution | None = None
     group_size: Distribution | None = None
     when_blocked: Literal["wait"] | Redirect = "wait"
+    capacity: Number | Throughput | None = Field(
+        None, description="processing capacity: at most this many people a day move by this transition (or "
+        "{people, days}: per period), first come first served; the others wait where they are")
     description: str = ""
 
     @model_validator(mode="after")
@@ -325,7 +344,9 @@ class MultiplyAction(FormatModel):
 class Action(FormatModel):
     """What a rule does while it is on: `close` a site or state to entry, `set` or `multiply` a parameter."""
 
-    close: str | None = Field(None, description="a site or a state closed to entry while the rule is active")
+    close: str | None = Field(None, description="a site or a state closed to entry while the rule is active "
+                              "(a site: to entry from outside it)")
+    full_stop: bool = Field(False, description="with `close: SITE`: also stop moves between the site's states")
     set: SetAction | None = None
     multiply: MultiplyAction | None = None
 
@@ -468,6 +489,104 @@ class Evidence(FormatModel):
         return self
 
 
+# --- network movement (locations joined by routes, as Flee models flight to camps) ------------------------
+
+
+class Location(FormatModel):
+    """A state of the scenario that is a place on the route network."""
+
+    state: str
+    type: Literal["town", "camp", "idpcamp", "forward"] = Field(
+        "town", description="a conflict zone is a town except while a `conflicts` entry makes it one; people "
+                            "leave a forwarding hub (`forward`) the day they reach it")
+    country: str = ""
+    population: Number = Field(0.0, description="people living there: spawning weight while in conflict")
+    capacity: Number | None = Field(None, description="camps: room (scaled by capacity_scaling) at which "
+                                                      "attraction falls to zero")
+
+
+class Route(FormatModel):
+    """A route between two locations of a network, `km` long, travelled both ways."""
+
+    between: list[str] = Field(min_length=2, max_length=2, description="two locations (both directions)")
+    km: Number
+
+
+class Conflict(FormatModel):
+    """A location is a conflict zone over a period (to the end when `to` is left out), with an intensity."""
+
+    location: str
+    start: dt.date = Field(alias="from")
+    end: dt.date | None = Field(None, alias="to")
+    intensity: Number = 1.0
+
+
+class Closure(FormatModel):
+    """Routes shut for a period (both directions): between two countries, all routes of a location, or one route."""
+
+    countries: list[str] | None = Field(None, min_length=2, max_length=2)
+    location: str | None = None
+    route: list[str] | None = Field(None, min_length=2, max_length=2)
+    one_way: bool = Field(False, description="a route closed only from its first location to its second")
+    start: dt.date = Field(alias="from")
+    end: dt.date | None = Field(None, alias="to", description="last day closed (to the end when left out)")
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> "Closure":
+        self._one_of("a closure", ("countries", "location", "route"))
+        return self
+
+
+class Spawning(FormatModel):
+    """New people at conflict zones: each day the increase of a cumulative total (a decrease is owed and
+    offset against later increases), spread over active conflict zones by population x intensity x decay."""
+
+    total: Series = Field(description="cumulative count: linearly interpolated, whole people")
+    first_day: bool = Field(False, description="also spawn the total of the first day on that day")
+    decay_interval: int = Field(30, ge=1, description="days per step of the decay by time since a conflict began")
+    decay: list[float] = Field(default_factory=lambda: [1.0], min_length=1,
+                               description="factor for each interval since the conflict began (last one holds)")
+
+
+class Movement(FormatModel):
+    """Flee's movement rules; every number may be a parameter name."""
+
+    move_chance_conflict: Number = 1.0
+    move_chance_town: Number = 0.3
+    move_chance_camp: Number = 0.001
+    move_chance_idpcamp: Number = 0.1
+    speed: Number = Field(360.0, description="km a day on a route")
+    walk_speed: Number = Field(35.0, description="km a day on a person's first route when start_on_foot")
+    start_on_foot: bool = False
+    avoid_short_stints: bool = Field(False, description="after arriving on a day with little travel, a "
+                                     "town is left again at once")
+    distance_softening: Number = 10.0
+    distance_power: Number = 1.0
+    weight_softening: Number = 0.0
+    weight_power: Number = 1.0
+    camp_weight: Number = 1.0
+    conflict_weight: Number = 0.316227766
+    foreign_weight: Number = 1.0
+    capacity_buffer: Number = 0.9
+    capacity_scaling: Number = 1.0
+    awareness: Literal[0, 1] = Field(1, description="1: choose among neighbours by weight; 0: uniformly")
+
+
+class Network(FormatModel):
+    """Locations (states) joined by routes; people choose a neighbour by weights and take days to travel."""
+
+    en_route: str = Field(description="the state that holds people travelling along a route")
+    home_country: str | None = Field(None, description="locations elsewhere are foreign (default: the first "
+                                                       "location's country)")
+    locations: list[Location] = Field(min_length=1)
+    routes: list[Route] = Field(default_factory=list)
+    conflicts: list[Conflict] = Field(default_factory=list)
+    closures: list[Closure] = Field(default_factory=list)
+    spawning: Spawning | None = None
+    movement: Movement = Field(default_factory=Movement)
+    source: Source | None = None
+
+
 class Variant(FormatModel):
     """A named what-if: parameter overrides, applied on top of the scenario."""
 
@@ -529,6 +648,7 @@ class Scenario(FormatModel):
     rules: list[Rule] = Field(default_factory=list)
     evidence: list[Evidence] = Field(default_factory=list)
     variants: list[Variant] = Field(default_factory=list)
+    network: Network | None = None
     outcomes: list[Outcome] = Field(default_factory=list, description="what tables and reports show for a run, in "
                                     "the scenario's words (default: outcomes by state kind)")
     sources: dict[str, Reference] = Field(default_factory=dict, description="documents cited by `ref`: publisher, "

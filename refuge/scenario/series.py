@@ -64,25 +64,43 @@ def _first_line(text: str) -> int:
     return 1
 
 
+def _load(series, base: Path, where: str, problems: list[Problem]):
+    """The series with its points read from its file (unchanged without a file; None after a problem)."""
+    if series is None or series.file is None:
+        return series
+    path = Path(series.file)
+    if not path.is_absolute():
+        path = base / path
+    try:
+        rows = read_series_csv(path)
+    except SeriesFileError as exc:
+        problems.append(Problem(where, "a CSV file of date,value rows", str(exc)))
+        return None
+    from refuge.scenario.format import SeriesPoint
+
+    return series.model_copy(update={"points": [SeriesPoint(date=d, value=v) for d, v in rows]})
+
+
+def needs_files(sc: Any) -> bool:
+    """Whether some series of the scenario names a file whose points are not read yet."""
+    spawn = sc.network.spawning if sc.network is not None else None
+    return any(s is not None and s.file is not None and not s.points
+               for s in [ev.series for ev in sc.evidence] + [spawn.total if spawn else None])
+
+
 def attach_series(sc: Any, base: Path) -> tuple[Any, list]:
     """A copy of the scenario whose series files are read into points; (scenario, problems)."""
     problems: list[Problem] = []
     evidence = list(sc.evidence)
-    changed = False
     for i, ev in enumerate(evidence):
-        if ev.series is None or ev.series.file is None:
-            continue
-        path = Path(ev.series.file)
-        if not path.is_absolute():
-            path = base / path
-        try:
-            rows = read_series_csv(path)
-        except SeriesFileError as exc:
-            problems.append(Problem(f"evidence[{i}].series.file", "a CSV file of date,value rows", str(exc)))
-            continue
-        from refuge.scenario.format import SeriesPoint
-
-        points = [SeriesPoint(date=d, value=v) for d, v in rows]
-        evidence[i] = ev.model_copy(update={"series": ev.series.model_copy(update={"points": points})})
-        changed = True
-    return (sc.model_copy(update={"evidence": evidence}) if changed else sc), problems
+        if ev.series is not None and ev.series.file is not None:
+            loaded = _load(ev.series, base, f"evidence[{i}].series.file", problems)
+            if loaded is not None:
+                evidence[i] = ev.model_copy(update={"series": loaded})
+    update: dict = {"evidence": evidence}
+    net = sc.network
+    if net is not None and net.spawning is not None and net.spawning.total.file is not None:
+        total = _load(net.spawning.total, base, "network.spawning.total.file", problems)
+        if total is not None:
+            update["network"] = net.model_copy(update={"spawning": net.spawning.model_copy(update={"total": total})})
+    return sc.model_copy(update=update), problems

@@ -357,6 +357,7 @@ function drawMissions(r) {
 function drawEvidence(r) {
   const head = el("tr", {}, el("th", {text: "fact"}), el("th", {class: "n", text: "bound"}),
     el("th", {class: "n", text: "simulated: median [90%]"}), el("th", {class: "n", text: "runs holding"}),
+    el("th", {class: "n", text: "score", title: "share of runs holding over the best share any rate could reach (1: as often as a model of its kind can)"}),
     el("th", {class: "n", text: "baseline: runs holding"}));
   const rows = r.evidence.map((f) => el("tr", {"data-fact": f.id},
     el("td", {class: "fact"}, el("b", {text: f.id}), f.required ? " (required)" : "", ": " + f.fact,
@@ -365,6 +366,8 @@ function drawEvidence(r) {
     el("td", {class: "n " + (f.holds_median ? "holds" : "fails"),
       text: `${f.holds_median ? "✓" : "✗"} ${band(f.median, f.low, f.high)}`}),
     el("td", {class: "n", text: `${Math.round(100 * f.share_holding)}%`}),
+    el("td", {class: "n", text: f.scores && f.scores.score !== undefined && f.scores.score !== null ?
+      f.scores.score.toFixed(2) : "–"}),
     el("td", {class: "n", text: `${f.base_holds ? "✓" : "✗"} ${Math.round(100 * f.base_share)}%`})));
   $("evidence").replaceChildren(head, ...(rows.length ? rows : [el("tr", {}, el("td", {text: "The scenario cites no facts."}))]));
 }

@@ -1,0 +1,252 @@
+"""Compile a scenario's `network` (locations, routes, conflicts, closures, spawning) into arrays.
+
+The engine's network step (`refuge.engine.network`) sees only what is built here. Every name is resolved
+and every problem reported with its field path, like the rest of the compiler.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dataclasses import dataclass
+
+import numpy as np
+
+# Kinds of location.
+TOWN, CAMP, IDPCAMP, FORWARD = 0, 1, 2, 3
+KIND_CODES = {"town": TOWN, "camp": CAMP, "idpcamp": IDPCAMP, "forward": FORWARD}
+# Movement numbers, in this order, as parameter slots (they may change by schedule or calibration).
+MOVE_FIELDS = ("move_chance_conflict", "move_chance_town", "move_chance_camp", "move_chance_idpcamp", "speed",
+               "walk_speed", "distance_softening", "distance_power", "weight_softening", "weight_power",
+               "camp_weight", "conflict_weight", "foreign_weight", "capacity_buffer", "capacity_scaling")
+(MV_MC_CONFLICT, MV_MC_TOWN, MV_MC_CAMP, MV_MC_IDP, MV_SPEED, MV_WALK, MV_DSOFT, MV_DPOW, MV_WSOFT, MV_WPOW,
+ MV_CAMPW, MV_CONFW, MV_FOREIGNW, MV_CAPBUF, MV_CAPSCALE) = range(len(MOVE_FIELDS))
+
+
+@dataclass
+class NetModel:
+    """A compiled route network. Locations are states; links are routes in one direction."""
+
+    names: list[str]  # location (state) names
+    loc_state: np.ndarray  # (L,) state index of each location
+    loc_kind: np.ndarray  # (L,) TOWN, CAMP or IDPCAMP
+    loc_foreign: np.ndarray  # (L,) bool
+    loc_pop: np.ndarray  # (L,) parameter slot of the population
+    loc_cap: np.ndarray  # (L,) parameter slot of the capacity, -1 for none
+    link_from: np.ndarray  # (K,) location
+    link_to: np.ndarray  # (K,)
+    link_km: np.ndarray  # (K,) parameter slot of the length
+    adj_ptr: np.ndarray  # (L+1,) links leaving each location: adj_link[adj_ptr[l]:adj_ptr[l+1]]
+    adj_link: np.ndarray
+    link_closed: np.ndarray  # (T, K) bool
+    conflict: np.ndarray  # (T, L) intensity, 0 where no conflict
+    conflict_start: np.ndarray  # (T, L) day the current conflict began (decay counts from it)
+    spawn: np.ndarray  # (T,) people spawned each day
+    spawn_time: np.ndarray  # (T,) the day whose decay weights the spawning (Flee refreshes them a day late)
+    decay: np.ndarray  # factor per interval since a conflict began
+    decay_interval: int
+    move: np.ndarray  # (len(MOVE_FIELDS),) parameter slots
+    start_on_foot: bool
+    avoid_short_stints: bool
+    awareness: int
+    en_route: int  # state index
+
+    @property
+    def states(self) -> list[int]:
+        """The refuge states the network uses: one per location, then the en-route state."""
+        return [int(s) for s in self.loc_state] + [self.en_route]
+
+
+def compile_network(c: Any) -> NetModel | None:
+    """`c` is the scenario compiler (`refuge.model.compiler._Compiler`): names, parameters, problems."""
+    net = c.sc.network
+    if net is None:
+        return None
+    T = c.T
+    names = [loc.state for loc in net.locations]
+    loc_state = np.array([c.name("state", n, c.states, f"network.locations[{i}].state") for i, n in enumerate(names)],
+                         np.int64)
+    seen: dict[str, int] = {}
+    for i, n in enumerate(names):
+        if n in seen:
+            c.err(f"network.locations[{i}].state", "a state not listed before as a location", f"`{n}` again")
+        seen.setdefault(n, i)
+    en_route = c.name("state", net.en_route, c.states, "network.en_route")
+    if net.en_route in seen:
+        c.err("network.en_route", "a state that is not a location", f"`{net.en_route}`")
+    elif en_route >= 0 and c.sc.states[en_route].initial not in (0, 0.0):
+        c.err(f"states[{en_route}].initial", "0 (people on routes start at a place)", c.sc.states[en_route].initial)
+    _no_other_mechanisms(c, set(names) | {net.en_route})
+
+    home = net.home_country if net.home_country is not None else net.locations[0].country
+    loc_kind = np.array([KIND_CODES[loc.type] for loc in net.locations], np.int64)
+    loc_foreign = np.array([loc.country != home for loc in net.locations], np.bool_)
+    loc_pop = np.array([c.param(loc.population, f"network.locations[{i}].population")
+                        for i, loc in enumerate(net.locations)], np.int64)
+    loc_cap = np.array([-1 if loc.capacity is None else c.param(loc.capacity, f"network.locations[{i}].capacity")
+                        for i, loc in enumerate(net.locations)], np.int64)
+
+    link_from, link_to, link_km = [], [], []
+    for i, r in enumerate(net.routes):
+        a, b = (seen.get(n, -1) for n in r.between)
+        for k, n in enumerate(r.between):
+            if n not in seen:
+                c.err(f"network.routes[{i}].between[{k}]", "a location of the network", f"`{n}`{_hint(n, names)}")
+        if a == b and a >= 0:
+            c.err(f"network.routes[{i}].between", "two different locations", f"`{r.between[0]}` twice")
+        km = c.param(r.km, f"network.routes[{i}].km")
+        if a >= 0 and b >= 0 and a != b:
+            link_from += [a, b]
+            link_to += [b, a]
+            link_km += [km, km]
+    L, K = len(names), len(link_from)
+    link_from_a, link_to_a = np.array(link_from, np.int64), np.array(link_to, np.int64)
+    order = np.argsort(link_from_a, kind="stable")
+    adj_ptr = np.zeros(L + 1, np.int64)
+    np.add.at(adj_ptr, link_from_a + 1, 1)
+    adj_ptr = np.cumsum(adj_ptr)
+
+    closed = _closures(c, net, seen, link_from_a, link_to_a, T)
+    conflict, conflict_start = _conflicts(c, net, seen, T)
+    spawn, spawn_time = _spawning(c, net, conflict_start, conflict, T)
+    move = np.array([c.param(getattr(net.movement, f), f"network.movement.{f}") for f in MOVE_FIELDS], np.int64)
+    for f in ("speed", "walk_speed"):
+        slot = move[MOVE_FIELDS.index(f)]
+        if c.value(slot) <= 0:
+            c.err(f"network.movement.{f}", "a speed > 0 (km a day)", c.value(slot))
+    sp = net.spawning
+    return NetModel(
+        names=names, loc_state=loc_state, loc_kind=loc_kind, loc_foreign=loc_foreign, loc_pop=loc_pop,
+        loc_cap=loc_cap, link_from=link_from_a, link_to=link_to_a, link_km=np.array(link_km, np.int64),
+        adj_ptr=adj_ptr, adj_link=order.astype(np.int64), link_closed=closed, conflict=conflict,
+        conflict_start=conflict_start, spawn=spawn, spawn_time=spawn_time,
+        decay=np.array(sp.decay if sp else [1.0], np.float64), decay_interval=int(sp.decay_interval if sp else 30),
+        move=move, start_on_foot=net.movement.start_on_foot, avoid_short_stints=net.movement.avoid_short_stints,
+        awareness=int(net.movement.awareness), en_route=en_route)
+
+
+def _hint(name: str, options: list[str]) -> str:
+    from refuge.errors import suggest
+
+    return suggest(name, options)
+
+
+def _no_other_mechanisms(c, states: set[str]) -> None:
+    """Locations and the en-route state are moved by the network step alone (for now): no transitions,
+    arrivals or rules act on them."""
+    for j, t in enumerate(c.sc.transitions):
+        for end, n in (("from", t.source), *(("to", x) for x in t.targets())):
+            if n in states:
+                c.err(f"transitions[{j}].{end}", "a state outside the route network (locations move people by "
+                      "the network's rules)", f"`{n}`")
+    for a, arr in enumerate(c.sc.arrivals):
+        if arr.to in states:
+            c.err(f"arrivals[{a}].to", "a state outside the route network (use network.spawning)", f"`{arr.to}`")
+    for r, rule in enumerate(c.sc.rules):
+        for k, act in enumerate(rule.actions):
+            if act.close in states:
+                c.err(f"rules[{r}].actions[{k}].close", "a site or state outside the route network (use "
+                      "network.closures)", f"`{act.close}`")
+
+
+def _closures(c, net, seen: dict[str, int], link_from: np.ndarray, link_to: np.ndarray, T: int) -> np.ndarray:
+    closed = np.zeros((T, link_from.size), np.bool_)
+    countries = {loc.country for loc in net.locations}
+    country = np.array([loc.country for loc in net.locations] or [""], dtype=object)
+    for i, cl in enumerate(net.closures):
+        path = f"network.closures[{i}]"
+        d0 = c.dayof(cl.start, f"{path}.from") if cl.start >= c.sc.start else 0
+        d1 = T - 1 if cl.end is None else min((cl.end - c.sc.start).days, T - 1)
+        if cl.end is not None and cl.end < cl.start:
+            c.err(f"{path}.to", f"a date on or after `from` ({cl.start})", cl.end)
+        if cl.countries is not None:
+            for k, n in enumerate(cl.countries):
+                if n not in countries:
+                    c.err(f"{path}.countries[{k}]", "the country of some location", f"`{n}`"
+                          f"{_hint(n, sorted(countries))}")
+            a, b = cl.countries
+            hit = (((country[link_from] == a) & (country[link_to] == b)) |
+                   ((country[link_from] == b) & (country[link_to] == a))) if link_from.size else np.zeros(0, bool)
+        elif cl.location is not None:
+            loc = seen.get(cl.location, -1)
+            if loc < 0:
+                c.err(f"{path}.location", "a location of the network", f"`{cl.location}`"
+                      f"{_hint(cl.location, list(seen))}")
+            hit = (link_from == loc) | (link_to == loc)
+        else:
+            ends = [seen.get(n, -1) for n in cl.route]
+            for k, n in enumerate(cl.route):
+                if ends[k] < 0:
+                    c.err(f"{path}.route[{k}]", "a location of the network", f"`{n}`{_hint(n, list(seen))}")
+            hit = (link_from == ends[0]) & (link_to == ends[1])
+            if not cl.one_way:
+                hit |= (link_from == ends[1]) & (link_to == ends[0])
+            if all(e >= 0 for e in ends) and not hit.any():
+                c.err(f"{path}.route", "two locations joined by a route", " and ".join(cl.route))
+        if d1 >= d0 and hit.size:
+            closed[max(d0, 0):d1 + 1, hit] = True
+    return closed
+
+
+def _conflicts(c, net, seen: dict[str, int], T: int) -> tuple[np.ndarray, np.ndarray]:
+    L = len(net.locations)
+    conflict = np.zeros((T, L))
+    start = np.zeros((T, L), np.int64)
+    for i, cf in enumerate(net.conflicts):
+        path = f"network.conflicts[{i}]"
+        loc = seen.get(cf.location, -1)
+        if loc < 0:
+            c.err(f"{path}.location", "a location of the network", f"`{cf.location}`{_hint(cf.location, list(seen))}")
+            continue
+        d0 = (cf.start - c.sc.start).days
+        d1 = T - 1 if cf.end is None else (cf.end - c.sc.start).days
+        if d0 >= T or d1 < 0:
+            c.err(f"{path}.from", f"a period overlapping the scenario period {c.sc.start}..{c.sc.end}",
+                  f"{cf.start}..{cf.end or ''}")
+            continue
+        if d1 < d0:
+            c.err(f"{path}.to", f"a date on or after `from` ({cf.start})", cf.end)
+            continue
+        slot = c.param(cf.intensity, f"{path}.intensity")
+        value = c.value(slot)
+        if value <= 0:
+            c.err(f"{path}.intensity", "an intensity > 0", value)
+        a, b = max(d0, 0), min(d1, T - 1)
+        if (conflict[a:b + 1, loc] > 0).any():
+            c.err(f"{path}", "periods of one location that do not overlap", f"`{cf.location}` from {cf.start}")
+        conflict[a:b + 1, loc] = value
+        start[a:b + 1, loc] = d0
+    return conflict, start
+
+
+def _spawning(c, net, conflict_start: np.ndarray, conflict: np.ndarray, T: int) -> tuple[np.ndarray, np.ndarray]:
+    """People spawned per day: the increase of the interpolated whole-number total; a fall is owed first."""
+    spawn = np.zeros(T, np.int64)
+    began = np.zeros(T, np.bool_)
+    began[0] = True
+    began[1:] = ((conflict[1:] > 0) & ((conflict[:-1] <= 0) | (conflict_start[1:] != conflict_start[:-1]))).any(axis=1)
+    spawn_time = np.where(began, np.arange(T), np.maximum(np.arange(T) - 1, 0)).astype(np.int64)
+    sp = net.spawning
+    if sp is None:
+        return spawn, spawn_time
+    pts = sp.total.points or []
+    if not pts:
+        c.err("network.spawning.total", "a series of cumulative counts (file or points)", "no points")
+        return spawn, spawn_time
+    days = np.array([(p.date - c.sc.start).days for p in pts], float)
+    if np.any(np.diff(days) <= 0):
+        c.err("network.spawning.total.points", "dates in increasing order", [str(p.date) for p in pts])
+        return spawn, spawn_time
+    total = np.floor(np.interp(np.arange(T, dtype=float), days, [p.value for p in pts]) + 1e-9).astype(np.int64)
+    debt = 0
+    for t in range(T):
+        inc = (total[t] if sp.first_day else 0) if t == 0 else total[t] - total[t - 1]
+        new = inc - debt
+        if new < 0:
+            debt, new = -new, 0
+        else:
+            debt = 0
+        spawn[t] = new
+    if spawn.sum() > 0 and not (conflict > 0).any():
+        c.err("network.conflicts", "at least one conflict zone (people spawn there)", "none")
+    return spawn, spawn_time

@@ -1,0 +1,111 @@
+"""`refuge import flee`: a Flee case becomes an ordinary scenario; bad Flee files get file, line and column."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import refuge
+from refuge.cli import app
+from refuge.interop.flee import FleeInputError, import_flee, main_import
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "flee"
+
+LOCATIONS = """#name,region,country,latitude,longitude,location_type,conflict_date,population
+A,r,Home,0,0,conflict_zone,0,1000
+B,r,Home,0,0,town,,500
+C,r,Away,0,0,camp,,300
+"""
+ROUTES = "#name1,name2,distance,forced_redirection\nA,B,50,0\nB,C,120,0\n"
+
+
+def _case(tmp: Path, **files: str) -> tuple[Path, Path]:
+    inp, val = tmp / "case" / "input", tmp / "case" / "validation"
+    inp.mkdir(parents=True)
+    val.mkdir(parents=True)
+    base = {"locations.csv": LOCATIONS, "routes.csv": ROUTES, "sim_period.csv": "StartDate,2020-01-01\nLength,30\n",
+            "closures.csv": "#closure_type,name1,name2,closure_start,closure_end\ncountry,Home,Away,0,5\n",
+            "data_layout.csv": "total,total.csv\nC,c.csv\n", "c.csv": "Date,count\n2020-01-01,10\n2020-01-20,200\n",
+            "total.csv": "Date,count\n2020-01-01,10\n2020-01-20,200\n"}
+    base.update({k.replace("__", "."): v for k, v in files.items()})
+    for name, text in base.items():
+        folder = val if name in ("data_layout.csv", "c.csv", "total.csv") else inp
+        if text is not None:
+            (folder / name).write_text(text)
+    return inp, val
+
+
+def test_a_small_case_imports_runs_and_cites_its_files(tmp_path):
+    inp, val = _case(tmp_path)
+    out = main_import(str(inp), str(tmp_path / "out" / "small.yaml"), str(val))
+    text = out.read_text()
+    assert "locations.csv line 4" in text and "routes.csv line 3" in text and "closures.csv line 2" in text
+    model = refuge.load(out)
+    assert model.net is not None and model.net.names == ["A", "B", "C"]
+    assert model.state_names[-1] == "en_route"
+    run = refuge.simulate(model, seed=1)
+    assert run.spawned.sum() == 190  # the camp's count grows from 10 to 200
+    assert run.stocks[0, model.state_index("C")] == 10  # it starts with its first count
+    assert [s["id"] for s in model.series] == ["camp-C"]
+
+
+@pytest.mark.parametrize("files, where", [
+    ({"locations__csv": LOCATIONS.replace("B,r,Home,0,0,town,,500", "B,r,Home,0,0,town")},
+     "locations.csv line 3: expected 8 columns"),
+    ({"routes__csv": ROUTES.replace("B,C,120", "B,Q,120")}, "routes.csv line 3, column 2 (name2)"),
+    ({"routes__csv": ROUTES.replace("A,B,50", "A,B,-5")}, "routes.csv line 2, column 3 (distance): expected a value >= 0"),
+    ({"c__csv": "Date,count\n2020-01-01,10\n2020-02-30,200\n"}, "c.csv line 3, column 1 (date)"),
+    ({"data_layout__csv": "total,total.csv\nB,c.csv\n"}, "data_layout.csv line 2, column 1 (name): expected a camp"),
+    ({"data_layout__csv": "total,total.csv\nZed,c.csv\n"}, "data_layout.csv line 2, column 1 (name)"),
+    ({"sim_period__csv": "StartDate,2020-13-01\nLength,30\n"}, "sim_period.csv line 1, column 2 (StartDate)"),
+    ({"closures__csv": "#c\ncountry,Home,Atlantis,0,5\n"}, "closures.csv line 2, column 3 (name2)"),
+    ({"routes__csv": None}, "routes.csv: expected a file of a Flee case; found no such file"),
+])
+def test_bad_flee_files_are_named_and_nothing_is_written(tmp_path, files, where):
+    inp, val = _case(tmp_path, **files)
+    out = tmp_path / "out" / "bad.yaml"
+    with pytest.raises(FleeInputError) as exc:
+        main_import(str(inp), str(out), str(val))
+    assert where in str(exc.value)
+    assert not out.exists() and not (tmp_path / "out" / "bad-data").exists()
+
+
+def test_the_command_prints_one_line_and_exits_2(tmp_path):
+    inp, val = _case(tmp_path, routes__csv=ROUTES.replace("A,B,50", "A,B,far"))
+    result = CliRunner().invoke(app, ["import", "flee", str(inp), "--validation", str(val), "--out",
+                                      str(tmp_path / "x.yaml")])
+    assert result.exit_code == 2
+    assert "routes.csv line 2, column 3 (distance): expected a number; found `far`" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_unsupported_settings_are_refused_with_the_key(tmp_path):
+    inp, val = _case(tmp_path)
+    settings = tmp_path / "s.yml"
+    settings.write_text("move_rules:\n  max_move_speed: 300\n  awareness_level: 2\n")
+    with pytest.raises(FleeInputError, match=r"s.yml line 3: expected move_rules.awareness_level 0 or 1"):
+        import_flee(inp, val, settings)
+
+
+@pytest.mark.skipif(not (SHARED / "mali2012").exists(), reason="Flee's mali2012 case is not in ../shared/flee")
+def test_mali2012_imports_as_flee_reads_it(tmp_path):
+    out = main_import(str(SHARED / "mali2012" / "input"), str(tmp_path / "mali.yaml"),
+                      str(SHARED / "mali2012" / "validation"), str(SHARED / "settings" / "validation-modern125.yml"))
+    model = refuge.load(out)
+    net = model.net
+    assert len(net.names) == 23 and net.link_from.size == 2 * 35
+    # day-0 camp counts as Flee's output shows them (its first row's data column), and room reduced by them
+    assert model.pbase[0, model.initial_param[model.state_index("Fassala-Mbera")]] == 9265
+    assert "capacity: 66617" in out.read_text()  # 75,882 - 9,265
+
+
+def test_a_link_closure_shuts_one_direction_as_flees_code_does(tmp_path):
+    inp, val = _case(tmp_path, closures__csv="#c\nlink,A,B,0,5\n")
+    out = main_import(str(inp), str(tmp_path / "o.yaml"), str(val))
+    assert 'route: ["B", "A"], one_way: true' in out.read_text()
+    net = refuge.load(out).net
+    a, b = net.names.index("A"), net.names.index("B")
+    shut = {(int(net.link_from[k]), int(net.link_to[k])) for k in range(net.link_from.size) if net.link_closed[0, k]}
+    assert shut == {(b, a)}

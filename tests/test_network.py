@@ -1,0 +1,94 @@
+"""Network movement: locations as states, route choice, travel times, spawning, closures; the fast engine
+against the person-by-person reference, and compile errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import refuge
+from refuge.api import as_model
+from refuge.engine.reference import check_invariants, simulate_reference
+from refuge.errors import ScenarioError
+from refuge.scenario import parse
+
+NET = Path(__file__).parent / "scenarios" / "net"
+LINE, FORK = NET / "line.yaml", NET / "fork.yaml"
+
+
+@pytest.mark.parametrize("path", [LINE, FORK])
+def test_runs_keep_every_person_and_balance_every_state(path):
+    for engine in (refuge.simulate, simulate_reference):
+        for seed in range(3):
+            check_invariants(engine(path, seed=seed))
+
+
+def test_spawning_follows_the_daily_increase_of_the_total():
+    run = refuge.simulate(LINE, seed=4)
+    # total 0 -> 100 on day 1, 100 -> 150 on day 6
+    assert run.spawned.tolist()[:8] == [0, 100, 0, 0, 0, 0, 50, 0]
+    assert run.stocks[-1].sum() == 150
+
+
+def test_walking_takes_days_and_a_closed_route_is_not_taken():
+    # line: 100 km at 35 km a day on foot -> covered > 100 km after 3 days: arrive on day 1 + 2 = 3
+    line = refuge.simulate(LINE, seed=1)
+    b = line.model.state_index("B")
+    assert line.stocks[:3, b].sum() == 0 and line.stocks[3, b] > 0
+    # fork: A-B closed on days 0-2, so the first walkers to B set out on day 3 (60 km at 40/day: day 4)
+    for seed in range(5):
+        fork = refuge.simulate(FORK, seed=seed)
+        assert fork.entered[:4, fork.model.state_index("B")].sum() == 0
+
+
+def test_a_full_camp_is_not_set_out_for():
+    run = refuge.simulate(FORK, seed=2)
+    # C's room is 40: nobody sets out once it is at least 95% full, so it overshoots by at most those en route
+    assert run.stocks[:, run.model.state_index("C")].max() <= 48
+
+
+def test_same_seed_same_run():
+    a, b = refuge.simulate(FORK, seed=7), refuge.simulate(FORK, seed=7)
+    assert np.array_equal(a.stocks, b.stocks)
+
+
+@pytest.mark.parametrize("path", [LINE, FORK])
+def test_fast_engine_matches_the_reference_in_distribution(path):
+    """Mean people at each location (and en route) each day over 150 runs of each engine agree within
+    sampling error: |z| < 4.5 for every cell (about 100 cells, so a false alarm is rare)."""
+    runs = 150
+    fast = np.array([refuge.simulate(path, seed=s).stocks for s in range(runs)], float)
+    ref = np.array([simulate_reference(path, seed=s).stocks for s in range(runs)], float)
+    se = np.sqrt(fast.var(0) / runs + ref.var(0) / runs)
+    diff = np.abs(fast.mean(0) - ref.mean(0))
+    z = np.where(se > 0, diff / np.where(se > 0, se, 1), diff * 1e9)
+    assert z.max() < 4.5, np.unravel_index(z.argmax(), z.shape)
+
+
+def _base():
+    import yaml
+
+    return yaml.safe_load(LINE.read_text())
+
+
+@pytest.mark.parametrize("change, words", [
+    (lambda d: d["network"]["routes"].append({"between": ["A", "Q"], "km": 5}),
+     r"network.routes\[2\].between\[1\]: expected a location of the network; found `Q`"),
+    (lambda d: d.setdefault("transitions", []).append({"name": "x", "from": "A", "to": "B", "rate": 0.1}),
+     r"transitions\[0\].from: expected a state outside the route network"),
+    (lambda d: d["network"]["closures"].append({"countries": ["X", "Narnia"], "from": "2020-01-02"})
+     if "closures" in d["network"] else d["network"].update(
+         closures=[{"countries": ["X", "Narnia"], "from": "2020-01-02"}]),
+     r"network.closures\[0\].countries\[1\]: expected the country of some location; found `Narnia`"),
+    (lambda d: d["network"]["conflicts"].append({"location": "A", "from": "2020-01-05"}),
+     r"network.conflicts\[1\]: expected periods of one location that do not overlap"),
+    (lambda d: d["network"]["movement"].update(speed=0),
+     r"network.movement.speed: expected a speed > 0"),
+])
+def test_network_errors_name_the_field(change, words):
+    data = _base()
+    change(data)
+    with pytest.raises(ScenarioError, match=words):
+        as_model(parse(data, "net.yaml"))
