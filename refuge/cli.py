@@ -600,8 +600,9 @@ def validate(scenario: str = typer.Argument(..., help="scenario YAML file")) -> 
 @app.command("backtest")
 def backtest_command(
     scenario: Optional[str] = typer.Argument(None, help="scenario (name or file) with a group of time series"),
-    cut: Optional[str] = typer.Option(None, "--cut", help="fit on the days before DATE, forecast from it "
-                                      "(default: two thirds of the days)"),
+    cut: Optional[dt.datetime] = typer.Option(None, "--cut", formats=["%Y-%m-%d"], metavar="YYYY-MM-DD",
+                                              help="fit on the days before DATE, forecast from it (default: two "
+                                              "thirds of the days)"),
     group: Optional[str] = typer.Option(None, "--group", help="series group to score (default: the first)"),
     draws: int = typer.Option(48, "--draws", help="parameter draws from the priors"),
     seeds: int = typer.Option(20, "--seeds", help="seeds of each forecast"),
@@ -612,7 +613,7 @@ def backtest_command(
 
     model = load_model(scenario)
     try:
-        r = backtest(model, cut=parse_date(cut, "--cut"), group=group, draws=draws, forecast_seeds=seeds,
+        r = backtest(model, cut=as_date(cut), group=group, draws=draws, forecast_seeds=seeds,
                      progress=sys.stderr.isatty())
     except RefugeError as exc:
         fail(str(exc))
