@@ -22,7 +22,7 @@ $(BROWSER):
 	$(SUDO) apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null
 
-.PHONY: run test bench bench-flee bench-ensemble bench-calibrate bench-report bench-app app install schema docs
+.PHONY: run test bench bench-flee bench-ensemble bench-calibrate bench-report bench-app app hostile install schema docs
 install: $(STAMP) $(BROWSER)
 
 run: $(STAMP)
@@ -57,6 +57,10 @@ bench-app: $(STAMP) $(BROWSER)
 # the what-if page for the flagship (or ARGS="path/to/scenario.yaml --port 8060")
 app: $(STAMP)
 	$(BIN)/refuge app $(ARGS)
+
+# malformed scenarios, damaged stores, bad commands: tracebacks, hangs (> 5 s or 500 MB) and silent acceptances
+hostile: $(STAMP)
+	$(BIN)/python benchmarks/hostile.py $(ARGS)
 
 schema: $(STAMP)
 	$(BIN)/refuge schema > refuge/scenario/schema/scenario.schema.json

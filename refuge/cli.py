@@ -78,6 +78,30 @@ def fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
+def guarded(fn, *args, **kwargs):
+    """fn(...), with a user's error (bad input, a file-system error) as a short message and exit code 2."""
+    from refuge.errors import RefugeError
+
+    try:
+        return fn(*args, **kwargs)
+    except (RefugeError, OSError) as exc:
+        fail(message(exc))
+
+
+def message(exc: BaseException) -> str:
+    """A user's error as text; a file-system error as one line: the path, what went wrong, what to do."""
+    if not isinstance(exc, OSError):
+        return str(exc)
+    import errno
+
+    where = exc.filename or ""
+    what = exc.strerror or str(exc)
+    hint = {errno.EROFS: "write to another --out", errno.EACCES: "check the permissions or use another --out",
+            errno.ENOSPC: "free some space or use another --out", errno.ENOTDIR: "a path component is a file",
+            errno.EISDIR: "expected a file", errno.EDQUOT: "free some space or use another --out"}.get(exc.errno, "")
+    return f"{where}: {what}" + (f" ({hint})" if hint else "")
+
+
 def load_model(scenario: Optional[str], simulates: bool = True):
     """Compile a scenario file or built-in name; user errors become a short message and exit code 2.
     A command that simulates says so when the engine must be compiled first (the first run on a machine)."""
@@ -86,8 +110,8 @@ def load_model(scenario: Optional[str], simulates: bool = True):
 
     try:
         model = load(scenario or DEFAULT_SCENARIO)
-    except RefugeError as exc:
-        fail(str(exc))
+    except (RefugeError, OSError) as exc:
+        fail(message(exc))
     if simulates and not engine_ready():
         typer.echo("first run: compiling the engine with Numba (about 20 s, once; later runs start at once)",
                    err=True)
@@ -128,6 +152,7 @@ def run(
     """Run one realisation of a scenario (or an ensemble with --runs/--sweep), write results, print a summary."""
     from refuge.api import simulate
 
+    check_counts(runs, seed)
     model = load_model(scenario)
     stop = as_date(until)
     if stop is not None and not model.start <= stop:
@@ -142,18 +167,14 @@ def run(
         return
     if overrides:
         model = with_overrides(model, overrides)
-    result = simulate(model, seed=seed, until=stop)
+    result = guarded(simulate, model, seed=seed, until=stop)
     write_single(result, out, overrides, overwrite)
 
 
 def write_single(result, out: Path, overrides: dict[str, float], overwrite: bool) -> None:
-    from refuge.errors import RefugeError
     from refuge.results.files import write_run
 
-    try:
-        files = write_run(result, out, overrides=overrides, overwrite=overwrite)
-    except RefugeError as exc:
-        fail(str(exc))
+    files = guarded(write_run, result, out, overrides=overrides, overwrite=overwrite)
     print_summary(result)
     typer.echo(f"wrote {len(files)} files to {out} (stocks, flows, sites, stays as CSV and Parquet; run.json: "
                "how the run was made)")
@@ -176,11 +197,22 @@ def run_posterior_command(model, posterior, runs, seed, workers, overrides, swee
             print_experiment(exp, format_)
             return
         model, draw = posterior_model(model, posterior, seed, overrides)
-    except RefugeError as exc:
-        fail(str(exc))
+    except (RefugeError, OSError) as exc:
+        fail(message(exc))
     typer.echo("drawn from the posterior: " + ", ".join(f"{k}={v:.4g}" for k, v in draw.items()))  # values as set
-    result = simulate(model, seed=seed, until=stop)
+    result = guarded(simulate, model, seed=seed, until=stop)
     write_single(result, out, {**overrides, **draw}, overwrite)
+
+
+def check_counts(runs: int, seed: int) -> None:
+    """--runs and --seed within what an ensemble can hold (run r uses seed + r, a 64-bit integer)."""
+    from refuge.errors import RefugeError
+    from refuge.experiments.ensemble import check_runs
+
+    try:
+        check_runs(runs, seed)
+    except (RefugeError, OSError) as exc:
+        fail(message(exc))
 
 
 def parse_sets(texts: list[str], option: str = "--set") -> dict[str, float]:
@@ -191,8 +223,8 @@ def parse_sets(texts: list[str], option: str = "--set") -> dict[str, float]:
     for text in texts:
         try:
             values.update(parse_values(text, option))
-        except RefugeError as exc:
-            fail(str(exc))
+        except (RefugeError, OSError) as exc:
+            fail(message(exc))
     return values
 
 
@@ -202,8 +234,8 @@ def with_overrides(model, overrides: dict[str, float]):
 
     try:
         return compile_scenario(model.scenario.with_values(overrides), model.origin)
-    except RefugeError as exc:
-        fail(f"--set: {exc}")
+    except (RefugeError, OSError) as exc:
+        fail(f"--set: {message(exc)}")
 
 
 def run_ensemble_command(model, runs, seed, workers, overrides, sweep, cluster, stop, out, format_="table") -> None:
@@ -213,8 +245,8 @@ def run_ensemble_command(model, runs, seed, workers, overrides, sweep, cluster, 
     try:
         exp = run_ensemble(model, runs=runs, seed=seed, workers=workers, overrides=overrides, sweep=sweep,
                            store=out, cluster=cluster, until=stop, progress=True)
-    except RefugeError as exc:
-        fail(str(exc))
+    except (RefugeError, OSError) as exc:
+        fail(message(exc))
     except KeyboardInterrupt:
         interrupted(out)
     print_experiment(exp, format_)
@@ -308,14 +340,15 @@ def compare(
     from refuge.experiments.compare import parse_variant
     from refuge.errors import RefugeError
 
+    check_counts(runs, seed)
     model = load_model(scenario)
     overrides = parse_sets(set_)
     try:
         variants = [parse_variant(text, model.scenario) for text in variant] or None
         result = run_compare(model, variants=variants, runs=runs, seed=seed, workers=workers, store=out,
                              cluster=cluster, overrides=overrides, progress=True)
-    except RefugeError as exc:
-        fail(str(exc))
+    except (RefugeError, OSError) as exc:
+        fail(message(exc))
     except KeyboardInterrupt:
         interrupted(out)
     print_differences(result, format_)
@@ -363,10 +396,15 @@ def report(
 
     if (experiment / "calibration.json").exists() and (experiment / "predictive" / "experiment.json").exists():
         experiment = experiment / "predictive"  # a calibration: report its posterior predictive runs
+    import pyarrow as pa
+
     try:
         path = write_report(experiment, out)
-    except RefugeError as exc:
-        fail(str(exc))
+    except (RefugeError, OSError) as exc:
+        fail(message(exc))
+    except pa.ArrowException as exc:  # a run file damaged since it was written
+        fail(f"{experiment}: a run file cannot be read ({str(exc).splitlines()[0][:120]}); run the same command "
+             "again to recompute damaged runs")
     typer.echo(f"wrote {path} (figures in {path.with_name(path.stem + '-figures')})")
 
 
@@ -438,8 +476,8 @@ def calibrate_command(
         with ConsoleProgress() as progress:
             cal = calibrate(model.scenario, out, settings, workers=workers, cluster=cluster, restart=restart,
                             progress=progress, predictive_runs=predictive_runs, origin=model.origin)
-    except RefugeError as exc:
-        fail(str(exc))
+    except (RefugeError, OSError) as exc:
+        fail(message(exc))
     except KeyboardInterrupt:
         fail(f"interrupted: finished generations and simulations are kept in {out}; "
              "the same command continues the calibration", code=130)
@@ -501,9 +539,9 @@ def sensitivity_command(
     try:
         result = analyse(model.scenario, output, method=method, samples=samples, replicates=replicates, seed=seed,
                          workers=workers, cluster=cluster, progress=True)
-    except RefugeError as exc:
-        fail(str(exc))
-    files = write_outputs(result, out)
+    except (RefugeError, OSError) as exc:
+        fail(message(exc))
+    files = guarded(write_outputs, result, out)
     print_sensitivity(result)
     typer.echo("wrote " + ", ".join(str(f) for f in files))
 
@@ -566,8 +604,8 @@ def check_command(
     try:
         result = check(model, runs=runs, seed=seed, workers=workers, cluster=cluster,
                        progress=f"{model.scenario.name}: check" if format_ == "table" and sys.stderr.isatty() else False)
-    except RefugeError as exc:
-        fail(str(exc))
+    except (RefugeError, OSError) as exc:
+        fail(message(exc))
     if format_ == "table":
         print_report(result)
     elif format_ == "json":
@@ -575,7 +613,7 @@ def check_command(
     else:
         sys.stdout.write(result.facts.to_csv(index=False))
     if out is not None:
-        files = [write_frame(df, out / f"{name}.csv") for name, df in
+        files = [guarded(write_frame, df, out / f"{name}.csv") for name, df in
                  (("evidence", result.facts), ("sites", result.sites), ("years", result.yearly))]
         typer.echo("wrote " + ", ".join(str(f) for f in files), err=format_ != "table")
     if result.failed_required:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import difflib
+import math
 from dataclasses import dataclass
 from typing import Any, Iterable
+
+MAX_PROBLEMS = 50  # problems listed in one message; a file with thousands gets the first ones
 
 # Pieces pydantic adds to an error location that are not part of the user's file.
 _TYPE_TAGS = {"float", "str", "int", "bool", "date", "list", "dict", "literal['rest']", "literal['wait']",
@@ -19,7 +22,15 @@ class Problem:
 
     def __str__(self) -> str:
         where = self.path or "(top level)"
-        return f"{where}: expected {self.expected}; found {self.found}"
+        return _printable(f"{where}: expected {self.expected}; found {self.found}")
+
+
+def _printable(text: str) -> str:
+    """Control characters and line breaks from a user's file shown escaped: one problem stays one line, and a
+    file cannot send escape sequences to the terminal."""
+    import re
+
+    return re.sub(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]", lambda m: repr(m.group())[1:-1], text)
 
 
 class RefugeError(Exception):
@@ -41,13 +52,15 @@ class ScenarioError(RefugeError):
     def render(self) -> str:
         """The message: `FILE: N problems`, then one indented line per problem."""
         head = f"{self.origin}: {len(self.problems)} problem{'s' if len(self.problems) != 1 else ''}"
-        return "\n".join([head] + [f"  {p}" for p in self.problems])
+        more = len(self.problems) - MAX_PROBLEMS
+        tail = [f"  ... and {more} more (fix these first)"] if more > 0 else []
+        return "\n".join([head] + [f"  {p}" for p in self.problems[:MAX_PROBLEMS]] + tail)
 
     @classmethod
     def from_pydantic(cls, origin: str, exc: Any, data: Any) -> "ScenarioError":
         problems = []
         seen = set()
-        for err in exc.errors(include_url=False):
+        for err in exc.errors(include_url=False)[:MAX_PROBLEMS * 4]:  # a file with 20,000 errors: the first ones
             loc = [p for p in err["loc"] if not _is_tag(p)]
             path = format_path(loc)
             expected, found = _describe(err, data, loc)
@@ -97,6 +110,8 @@ def _describe(err: dict, data: Any, loc: list[Any]) -> tuple[str, str]:
     if kind == "extra_forbidden":
         parent = loc[:-1]
         return "a known field", f"unknown field `{loc[-1]}`" + _suggest_field(loc[-1], parent, data)
+    if kind == "finite_number" or (kind == "string_type" and isinstance(value, float) and not math.isfinite(value)):
+        return ("a finite number" + (" or a parameter name" if kind == "string_type" else "")), shown
     if kind == "string_type":  # only fields that take a number or a parameter name also accept text
         return "a number or a parameter name", shown
     if kind in ("float_parsing", "float_type"):
@@ -111,6 +126,7 @@ def _describe(err: dict, data: Any, loc: list[Any]) -> tuple[str, str]:
         return "one of " + ", ".join(options), shown + (suggest(str(value), options) if isinstance(value, str) else "")
     if kind == "union_tag_invalid" or kind == "union_tag_not_found":
         return "`dist` one of fixed, exponential, gamma, lognormal, empirical", shown
+    msg = msg.removeprefix("Input should be ")  # "less than or equal to 36600", "a valid integer", ...
     return msg[0].lower() + msg[1:], shown
 
 
@@ -158,7 +174,12 @@ def _flatten(tp: Any) -> list[Any]:
 
 
 def _short(value: Any) -> str:
-    text = repr(value)
+    """A bounded repr: a huge or deeply nested value costs no more to show than a small one."""
+    import reprlib
+
+    r = reprlib.Repr()
+    r.maxstring, r.maxother, r.maxlevel, r.maxlist, r.maxdict, r.maxlong = 60, 60, 3, 6, 4, 40
+    text = r.repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
 

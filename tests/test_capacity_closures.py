@@ -131,7 +131,7 @@ def test_the_reference_engine_serves_20_a_day_too():
 
 
 @pytest.mark.parametrize("capacity, field, expected", [
-    (-5, "transitions[2].capacity", "a value >= 0"),
+    (-5, "transitions[2].capacity", "people served (a transition's capacity): finite, at least 0"),
     ("office_per_dya", "transitions[2].capacity", "office_per_day"),
     ({"people": 10, "days": 0}, "transitions.2.capacity", "greater than or equal to 1"),
 ])

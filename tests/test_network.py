@@ -92,3 +92,21 @@ def test_network_errors_name_the_field(change, words):
     change(data)
     with pytest.raises(ScenarioError, match=words):
         as_model(parse(data, "net.yaml"))
+
+
+def test_entries_by_the_network_count_as_entries():
+    """`into` measures and outcomes count people arriving at a location from a route (or spawned there)."""
+    from refuge.evidence.outcomes import outcome_value
+
+    data = _base()
+    data["evidence"] = [{"id": "into-C", "source": {"file": "x", "fact": "y"}, "measure": {"into": ["C"]},
+                         "period": {"from": "2020-01-01", "to": "2020-01-30"}, "bound": "at_least", "value": 1}]
+    model = as_model(parse(data, "net.yaml"))
+    run = refuge.simulate(model, seed=3)
+    c = model.state_index("C")
+    assert run.entered[:, c].sum() > 100
+    from refuge.evidence.measures import measure_all
+
+    assert measure_all(run)[0] == run.entered[:, c].sum()
+    arrivals = next(o for o in model.outcomes if o["name"] == "arrivals")
+    assert outcome_value(run, arrivals) == run.entered[:, c].sum()

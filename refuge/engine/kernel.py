@@ -39,6 +39,7 @@ model's arrays (`m`, a `refuge.engine.world.Spec`) and the run's state (`w`, a `
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 
 import numpy as np
@@ -53,6 +54,7 @@ from refuge.model.compiler import (A_END, A_GRP, A_GRP_A, A_GRP_B, A_GRP_EMP, A_
                                    FIXED, GAMMA, LOGNORMAL, SIG_FLOW, T_DUR, T_DUR_A, T_DUR_B, T_DUR_EMP, T_EDGE_HI,
                                    T_CAP, T_CAP_DAYS, T_EDGE_LO, T_GRP, T_GRP_A, T_GRP_B, T_GRP_EMP, T_IS_DUR,
                                    T_RATE, T_REDIR, T_REDIR_EDGE, Model)
+from refuge.scenario.limits import MAX_UNITS
 
 
 
@@ -78,8 +80,20 @@ def run_model(m: Model, days: int, seed: int) -> tuple:
             _TABLE_ROWS[key] = rows
             return out[:-2]
         scale = max(2.0, 1.25 * days / max(done, 1))
-        rows = tuple(int(r * scale) if full & bit else r for r, bit in zip(rows, (FULL_UNITS, FULL_STAYS,
-                                                                                     FULL_PEND)))
+        grown = tuple(int(r * scale) if full & bit else r for r, bit in zip(rows, (FULL_UNITS, FULL_STAYS,
+                                                                                      FULL_PEND)))
+        if any(g > max(MAX_UNITS, r) for g, r in zip(grown, rows)):
+            _too_many(m, done)
+        rows = grown
+
+
+def _too_many(m: Model, done: int) -> None:
+    from refuge.errors import RefugeError
+
+    raise RefugeError(f"{m.origin}: more than {MAX_UNITS:,} groups at once in states whose exits depend on time in "
+                      f"state, or stays recorded, by {m.start + dt.timedelta(days=int(done))}; lower the arrival "
+                      "rates or initial numbers, shorten the period, or give those states constant-rate exits so "
+                      "their people are counted")
 
 
 @njit(cache=True)
@@ -310,7 +324,7 @@ def groups_leave(t, s, j, k, avail, m, w):
     a group that cannot get in waits where it was. Returns the people still available."""
     elo, ehi = m.trans[j, T_EDGE_LO], m.trans[j, T_EDGE_HI]
     for _ in range(k):
-        if avail <= 0 or w.budget[j] <= 0:
+        if avail <= 0 or w.budget[j] <= 0 or w.count[FULL]:  # a full table: the run is made again
             break
         size = max(draw(m, w.g_grp, m.trans[j, T_GRP], w.pv[m.trans[j, T_GRP_A]], w.pv[m.trans[j, T_GRP_B]],
                         m.trans[j, T_GRP_EMP]), 1)
@@ -509,6 +523,8 @@ def admit_people(m, w, dest, k, t, source):
     if m.tracked[dest]:
         for _ in range(got):
             place(m, w, dest, 1, t)
+            if w.count[FULL]:  # the unit table is full: this run is made again with a bigger one
+                break
     else:
         place(m, w, dest, got, t)
     return got

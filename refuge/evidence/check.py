@@ -238,8 +238,9 @@ def check(model_or_path: Any = "north-korea-china", runs: int = DEFAULT_RUNS, se
     from refuge.experiments.ensemble import map_runs
     from refuge.errors import RefugeError
 
-    if int(runs) < 1:
-        raise RefugeError(f"runs: expected a whole number >= 1; found {runs}")
+    from refuge.experiments.ensemble import check_runs
+
+    check_runs(runs, seed)
     if not 0 < level < 1:
         raise RefugeError(f"level: expected a number between 0 and 1; found {level}")
     model = as_model(model_or_path)

@@ -43,6 +43,8 @@ def _daily_total(run: Run, o: dict) -> np.ndarray:
     daily = run.flows[:, o["edges"]].sum(axis=1) if o["edges"] else np.zeros(run.days)
     if o["arrivals"]:
         daily = daily + run.arrived[:, o["arrivals"]].sum(axis=1)
+    if o.get("entered") and run.entered is not None:  # route network: arriving from a route, or spawned
+        daily = daily + run.entered[:, o["entered"]].sum(axis=1)
     return daily
 
 

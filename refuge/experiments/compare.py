@@ -31,6 +31,8 @@ def parse_values(text: str, option: str = "--set") -> dict[str, float]:
             out[name.strip()] = float(value)
         except ValueError:
             raise RefugeError(f"{option}: expected a number after `{name.strip()}=`; found {value.strip()!r}") from None
+        if not math.isfinite(out[name.strip()]):
+            raise RefugeError(f"{option}: expected a finite number after `{name.strip()}=`; found {value.strip()!r}")
     if not out:
         raise RefugeError(f"{option}: expected name=value (e.g. clearance_days=30); found {text!r}")
     return out

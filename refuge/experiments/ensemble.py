@@ -14,6 +14,7 @@ Two layers:
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import sys
@@ -25,6 +26,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from refuge.errors import RefugeError
+from refuge.scenario.limits import MAX_RUNS, MAX_SEED, MAX_VARIANTS
 
 MAX_CHUNK = 16  # tasks per chunk: large enough to hide the hand-over, small enough for a live progress bar
 CONNECT_TIMEOUT = "10s"  # to reach a Dask scheduler
@@ -140,6 +142,67 @@ def _on_processes(fn, tasks: list, workers: int, chunksize: int | None) -> Itera
             fut.cancel()
 
 
+def _seconds(text: str) -> float:
+    return float(str(text).removesuffix("s"))
+
+
+def probe_scheduler(address: str, timeout: float) -> None:
+    """Check, within `timeout` seconds in all, that a Dask scheduler answers at a tcp:// address.
+
+    Dask's own connect timeout does not cover the handshake: a listener that accepts and never
+    speaks holds the client for minutes, and a service that speaks something else can make it
+    read a garbage length and try to allocate exabytes. A scheduler speaks first on a new
+    connection: one small framed message (its handshake: compression, python, pickle-protocol).
+    The probe reads at most that much, then answers with the same handshake and closes.
+    """
+    import socket
+    import struct
+    import time
+
+    scheme, sep, rest = address.partition("://")
+    if not sep:
+        scheme, rest = "tcp", address
+    if scheme != "tcp":
+        return  # tls://, inproc://, ucx://: left to Dask
+    host, colon, port = rest.rstrip("/").rpartition(":")
+    if not colon or not port.isdigit() or not host:
+        raise RefugeError(f"--cluster: expected a scheduler address like tcp://HOST:PORT; found {address!r}")
+    deadline = time.monotonic() + timeout
+    where = f"--cluster: {address}"
+
+    def recv(sock, n: int) -> bytes:
+        buf = b""
+        while len(buf) < n:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError
+            sock.settimeout(left)
+            chunk = sock.recv(n - len(buf))
+            if not chunk:
+                raise ConnectionError("closed the connection")
+            buf += chunk
+        return buf
+
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout) as sock:
+            head = recv(sock, 8)
+            (total,) = struct.unpack("<Q", head)
+            if not 16 <= total <= 1 << 16:
+                raise ValueError
+            body = recv(sock, total)
+            (n,) = struct.unpack("<Q", body[:8])
+            if not 1 <= n <= 16 or b"pickle-protocol" not in body:
+                raise ValueError
+            sock.sendall(head + body)
+    except TimeoutError:
+        raise RefugeError(f"{where}: no answer within {timeout:g} s (is a Dask scheduler listening there?)") from None
+    except ValueError:
+        raise RefugeError(f"{where}: the service there is not a Dask scheduler (it answered something else)") \
+            from None
+    except (OSError, ConnectionError) as exc:
+        raise RefugeError(f"{where}: could not connect ({getattr(exc, 'strerror', None) or exc})") from None
+
+
 def _on_dask(fn, tasks: list, cluster: Any, chunksize: int | None) -> Iterator[tuple[int, list]]:
     try:
         from distributed import Client, as_completed
@@ -148,6 +211,10 @@ def _on_dask(fn, tasks: list, cluster: Any, chunksize: int | None) -> Iterator[t
 
     own = not isinstance(cluster, Client)
     if own:
+        if not isinstance(cluster, str):
+            raise RefugeError(f"--cluster: expected the address of a Dask scheduler (tcp://HOST:PORT); "
+                              f"found {str(cluster)[:60]!r}")
+        probe_scheduler(cluster, _seconds(CONNECT_TIMEOUT))
         try:
             client = Client(cluster, timeout=CONNECT_TIMEOUT)
         except (OSError, TimeoutError, ValueError) as exc:
@@ -254,6 +321,7 @@ class _Spec:
     seed: int
     until: Any = None
     digest: str = ""
+    stamps: tuple[str, ...] = ()  # per variant: the run fingerprint (JSON) without run and seed (store.run_stamp)
 
 
 _MODELS: OrderedDict = OrderedDict()  # per worker process: compiled models by (digest, values), most recent last
@@ -286,7 +354,8 @@ def _run_task(spec: _Spec, task: tuple[int, int]) -> dict[str, bytes]:
     run = simulate(model, seed=spec.seed + r, until=spec.until)
     measures = {f"evidence:{f['id']}": x for f, x in zip(model.evidence, measure_all(run))}
     measures.update({f"outcome:{k}": x for k, x in outcomes(run).items()})
-    return {name: encode(table) for name, table in run_tables(run, r, measures).items()}
+    stamp = json.loads(spec.stamps[v]) | {"run": r, "seed": spec.seed + r} if spec.stamps else None
+    return {name: encode(table, stamp) for name, table in run_tables(run, r, measures).items()}
 
 
 def resolve_scenario(model_or_path: Any):
@@ -327,7 +396,7 @@ def read_sweep(path: str | Path) -> list[dict]:
         rows = []
         for i, item in enumerate(data):
             if not isinstance(item, dict):
-                raise RefugeError(f"{p}: [{i}]: expected a mapping of parameter: value; found {item!r}")
+                raise RefugeError(f"{p}: [{i}]: expected a mapping of parameter: value; found {repr(item)[:60]}")
             values = item.get("set", {k: x for k, x in item.items() if k not in ("name", "description")})
             rows.append((item.get("name"), item.get("description", ""), values, f"[{i}]"))
     else:
@@ -339,7 +408,7 @@ def read_sweep(path: str | Path) -> list[dict]:
             try:
                 parsed[str(key)] = float(x)
             except (TypeError, ValueError):
-                raise RefugeError(f"{p}: {where}.{key}: expected a number; found {x!r}") from None
+                raise RefugeError(f"{p}: {where}.{key}: expected a number; found {repr(x)[:60]}") from None
         out.append({"name": str(name) if name else f"sweep-{k:03d}", "description": str(desc or ""), "set": parsed,
                     "where": f"{p}: {where}"})
     return out
@@ -393,10 +462,19 @@ def _known(scenario, values: dict, where: str) -> None:
     """Unknown parameter names fail here, before any run, naming where they were given."""
     from refuge.errors import suggest
 
-    for name in values:
+    from refuge.scenario.limits import MAX_PARAMETER
+
+    for name, x in values.items():
         if name not in scenario.parameters:
             raise RefugeError(f"{where}: expected a parameter of scenario `{scenario.name}`; found `{name}`"
                               f"{suggest(name, scenario.parameters)}")
+        try:
+            ok = abs(float(x)) <= MAX_PARAMETER
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            raise RefugeError(f"{where}: {name}: expected a finite number between -{MAX_PARAMETER:g} and "
+                              f"{MAX_PARAMETER:g}; found {str(x)[:40]}")
 
 
 def _as_variant(v: Any) -> dict:
@@ -408,6 +486,15 @@ def _as_variant(v: Any) -> dict:
         return {"name": v["name"], "description": v.get("description", ""), "set": dict(v.get("set", {}))}
     name, values = v
     return {"name": name, "description": "", "set": dict(values)}
+
+
+def check_runs(runs: int, seed: int) -> None:
+    """Replicates and seeds an ensemble can hold: run r uses seed + r, a 64-bit integer."""
+    if not 1 <= int(runs) <= MAX_RUNS:
+        raise RefugeError(f"--runs: expected a whole number from 1 to {MAX_RUNS:,}; found {runs:,} (for more, "
+                          "run several experiments with different --seed)")
+    if not 0 <= int(seed) <= MAX_SEED:
+        raise RefugeError(f"--seed: expected a whole number from 0 to {MAX_SEED:,}; found {seed}")
 
 
 def run_ensemble(model_or_path: Any, runs: int = 100, seed: int = 0, workers: int | None = None,
@@ -426,12 +513,14 @@ def run_ensemble(model_or_path: Any, runs: int = 100, seed: int = 0, workers: in
     import datetime as dt
 
     from refuge.model.compiler import compile_scenario, scenario_digest
-    from refuge.experiments.store import Experiment, make_meta
+    from refuge.experiments.store import Experiment, make_meta, run_stamp
 
-    if int(runs) < 1:
-        raise RefugeError(f"runs: expected a whole number >= 1; found {runs}")
+    check_runs(runs, seed)
     scenario, origin = resolve_scenario(model_or_path)
     items = plan_variants(scenario, overrides, variants, sweep)
+    if len(items) > MAX_VARIANTS:
+        raise RefugeError(f"--sweep: at most {MAX_VARIANTS:,} parameter sets in one experiment; found {len(items):,} "
+                          "(split the sweep into several experiments)")
     for it in items:  # compile errors are the user's to fix: find them before starting workers
         compile_scenario(scenario.with_values(it["set"]), origin)
     if isinstance(until, str):
@@ -443,7 +532,8 @@ def run_ensemble(model_or_path: Any, runs: int = 100, seed: int = 0, workers: in
     index = {name: k for k, name in enumerate(exp.variants)}
     todo = exp.missing()
     spec = _Spec(scenario=scenario, origin=origin, seed=int(seed), until=until, digest=digest,
-                 sets=tuple(tuple(sorted(it["set"].items())) for it in items))
+                 sets=tuple(tuple(sorted(it["set"].items())) for it in items),
+                 stamps=tuple(json.dumps(run_stamp(exp.meta, v, 0)) for v in exp.variants))
     tasks = [(index[v], r) for v, r in todo]
     if workers is None and cluster is None and len(tasks) < SERIAL_BELOW:
         workers = 1

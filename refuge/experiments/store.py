@@ -11,7 +11,13 @@ Layout of an experiment directory::
 
 Each file is written atomically, the daily file last: a run counts as finished
 when its daily file exists, so an ensemble killed part-way is resumed by
-running what has no daily file. The three folders are Parquet datasets
+running what has no daily file. Each file carries, in its Parquet metadata
+(key `refuge`), the fingerprint of the run: the experiment's key (a digest of
+scenario, seed, variants and their values, `until`, refuge version), the
+variant, the run and its seed. Opening the store for a command checks every
+kept file against that command: a file of another command is refused (the
+store is never mixed, even when experiment.json is lost), a damaged one
+(unreadable, cut short, of the wrong shape) is deleted and run again. The three folders are Parquet datasets
 (hive-partitioned by variant) that pyarrow, pandas, DuckDB or Polars can query
 without loading everything; `Experiment` reads one column at a time.
 """
@@ -29,7 +35,8 @@ import numpy as np
 
 from refuge.errors import RefugeError
 
-FORMAT = 1
+FORMAT = 2  # 2: run files carry their fingerprint
+STAMP_KEY = b"refuge"
 TABLES = ("stays", "measures", "daily")  # write order: the daily file marks the run finished
 WHATS = ("stocks", "sites", "capacity", "closed", "flows", "max_stay", "arrivals", "rules")  # see results.run.DAILY
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
@@ -82,10 +89,13 @@ def run_tables(run, replicate: int, measures: dict[str, float]):
     return {"stays": stays, "measures": pa.table(row), "daily": daily}
 
 
-def encode(table) -> bytes:
-    """Parquet bytes of a table: compact, and the same bytes for the same data."""
+def encode(table, stamp: dict | None = None) -> bytes:
+    """Parquet bytes of a table (with the run's fingerprint `stamp`): compact, the same bytes for the same data."""
     import pyarrow as pa
     import pyarrow.parquet as pq
+
+    if stamp is not None:
+        table = table.replace_schema_metadata({STAMP_KEY: json.dumps(stamp, sort_keys=True).encode()})
 
     # Daily counts change little from day to day: delta encoding halves the files and costs no time;
     # dictionaries only pay for strings; statistics only help the columns queries filter on.
@@ -124,7 +134,39 @@ def make_meta(scenario, origin: str, digest: str, seed: int, runs: int, variants
     }
 
 
-_IDENTITY = ("format", "refuge_version", "scenario_digest", "seed", "until", "variants")
+_IDENTITY = ("format", "refuge_version", "scenario_digest", "seed", "until", "variants", "posterior")
+
+
+def experiment_key(meta: dict) -> str:
+    """A digest of what makes an experiment's runs what they are (not how many there are)."""
+    import hashlib
+
+    ident = {k: _comparable(meta.get(k)) for k in _IDENTITY}
+    return hashlib.sha256(json.dumps(ident, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def run_stamp(meta: dict, variant: str, run: int) -> dict:
+    """The fingerprint written into each file of run `run` of `variant`."""
+    v = next(x for x in meta["variants"] if x["name"] == variant)
+    return {"experiment": experiment_key(meta), "scenario_digest": meta["scenario_digest"], "variant": variant,
+            "set": v["set"], "run": int(run), "seed": int(meta["seed"]) + int(run), "until": meta.get("until"),
+            "refuge_version": meta.get("refuge_version")}
+
+
+_REQUIRED = {"format": int, "scenario_digest": str, "seed": int, "runs": int, "variants": list, "scenario": dict}
+
+
+def _meta_problem(meta: Any) -> str:
+    """'' for a usable experiment.json, else what is wrong with it."""
+    if not isinstance(meta, dict):
+        return "not a mapping"
+    wrong = [k for k, t in _REQUIRED.items() if not isinstance(meta.get(k), t)]
+    if wrong:
+        return f"missing or wrong: {', '.join(wrong)}"
+    if not meta["variants"] or not all(isinstance(v, dict) and isinstance(v.get("name"), str) and
+                                       isinstance(v.get("set"), dict) for v in meta["variants"]):
+        return "wrong: variants"
+    return ""
 
 
 def _mismatch(old: dict, new: dict) -> list[str]:
@@ -160,6 +202,13 @@ class Experiment:
             self.meta = json.loads(meta_file.read_text(encoding="utf-8"))
         except json.JSONDecodeError as exc:
             raise RefugeError(f"{meta_file}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise RefugeError(f"{meta_file}: cannot be read ({getattr(exc, 'strerror', None) or exc})") from None
+        problem = _meta_problem(self.meta)
+        if problem:
+            raise RefugeError(f"{meta_file}: not an experiment description ({problem}); run the command that made "
+                              "the store again (it rewrites this file and checks the runs kept), or use another "
+                              "--out")
         self._models: dict[str, Any] = {}
         self._datasets: dict[str, tuple[list[str], Any]] = {}
         self._measures: tuple[Any, Any] | None = None
@@ -170,10 +219,22 @@ class Experiment:
         """Open the experiment at `path` for this meta: new, or the same experiment to resume."""
         from refuge.results.files import atomic_write
 
+        import warnings
+
+        from refuge.errors import RefugeWarning
+
         path = Path(path)
         meta_file = path / "experiment.json"
+        if path.exists() and not path.is_dir():
+            raise RefugeError(f"{path}: is a file, not a directory; give --out a directory (new or a store)")
+        old = None
         if meta_file.exists():
-            old = cls(path)
+            try:
+                old = cls(path)
+            except RefugeError as exc:
+                warnings.warn(f"{exc} -- rewritten from this command; the runs kept are checked against it",
+                              RefugeWarning, stacklevel=2)
+        if old is not None:
             diff = _mismatch(old.meta, meta)
             if diff:
                 details = "; ".join(_explain(k, old.meta.get(k), meta.get(k)) for k in diff)
@@ -181,12 +242,65 @@ class Experiment:
                                   "Use another --out directory, or delete this one to start again.")
             meta = {**meta, "created": old.meta.get("created", meta["created"]),
                     "runs": max(int(old.meta["runs"]), int(meta["runs"]))}
-        path.mkdir(parents=True, exist_ok=True)
-        for stale in path.glob("*/variant=*/.run-*"):  # temporary files of a run killed while writing
-            stale.unlink(missing_ok=True)
-        text = json.dumps(meta, indent=1, sort_keys=False) + "\n"
-        atomic_write(meta_file, lambda p: p.write_text(text, encoding="utf-8"))
-        return cls(path)
+        if old is None or old.meta != meta:  # a finished store summarised again is not written to
+            path.mkdir(parents=True, exist_ok=True)
+            text = json.dumps(meta, indent=1, sort_keys=False) + "\n"
+            atomic_write(meta_file, lambda p: p.write_text(text, encoding="utf-8"))
+        exp = cls(path)
+        exp.verify()
+        return exp
+
+    def verify(self) -> list[tuple[str, int]]:
+        """Check every kept run file against this experiment; run again what is damaged, refuse what is foreign.
+
+        Readable (its footer), complete (the rows it must have), the right shape (the daily columns of the
+        scenario) and stamped by this experiment (`run_stamp`). A damaged run's files are deleted, so it is
+        missing and runs again; files of another experiment raise a RefugeError and are left alone.
+        """
+        import warnings
+
+        from refuge.errors import RefugeWarning
+
+        key = experiment_key(self.meta)
+        damaged: dict[tuple[str, int], str] = {}
+        foreign: list[str] = []
+        days = columns = None
+        for table in TABLES:
+            for folder in sorted((self.path / table).glob("variant=*")) if (self.path / table).is_dir() else []:
+                variant = folder.name.removeprefix("variant=")
+                for f in sorted(folder.iterdir()):
+                    if f.name.startswith(".run-"):  # temporary file of a run killed while writing
+                        _remove(f)
+                        continue
+                    m = RUN_RE.match(f.name)
+                    if not m:
+                        continue
+                    run = int(m.group(1))
+                    if days is None:
+                        days, columns = self._days(), self._daily_names()
+                    why = _check_file(f, table, key, variant, run, days, columns)
+                    if why == "foreign":
+                        foreign.append(str(f.relative_to(self.path)))
+                    elif why:
+                        damaged.setdefault((variant, run), f"{f.relative_to(self.path)}: {why}")
+        if foreign:
+            raise RefugeError(f"{self.path}: holds {len(foreign)} run file{'s' if len(foreign) > 1 else ''} of "
+                              f"another command (e.g. {foreign[0]}: other scenario, seed, values or refuge version); "
+                              "use another --out directory, or delete this one to start again")
+        for (variant, run) in damaged:
+            for table in TABLES:
+                _remove(self.file(table, variant, run))
+        if damaged:
+            first = next(iter(damaged.values()))
+            warnings.warn(f"{self.path}: {len(damaged)} damaged run{'s' if len(damaged) > 1 else ''} will be run "
+                          f"again ({first})", RefugeWarning, stacklevel=3)
+        return sorted(damaged)
+
+    def _daily_names(self) -> list[str]:
+        cols = ["run", "day", "date"]
+        for what, names in daily_columns(self.model()).items():
+            cols += [f"{what}:{n}" for n in names]
+        return cols
 
     def file(self, table: str, variant: str, run: int) -> Path:
         return self.path / table / f"variant={variant}" / f"run-{run:06d}.parquet"
@@ -212,7 +326,7 @@ class Experiment:
         folder = self.path / "daily" / f"variant={variant}"
         if not folder.is_dir():
             return []
-        return sorted(int(m.group(1)) for f in folder.iterdir() if (m := RUN_RE.match(f.name)))
+        return sorted(int(m.group(1)) for f in folder.iterdir() if (m := RUN_RE.match(f.name)) and f.is_file())
 
     def missing(self) -> list[tuple[str, int]]:
         """(variant, run) pairs not yet finished, replicate by replicate."""
@@ -557,6 +671,39 @@ def _explain(key: str, stored: Any, asked: Any) -> str:
                                       if v["set"] else "") for v in vs)
 
     return f"variants: stored {text(stored)}; asked {text(asked)}"
+
+
+def _check_file(f: Path, table: str, key: str, variant: str, run: int, days: int, columns: list[str]) -> str:
+    """'' when the run file is sound and this experiment's; 'foreign'; or what is wrong with it."""
+    import pyarrow.parquet as pq
+
+    if not f.is_file():
+        return "not a file"
+    try:
+        md = pq.read_metadata(f)
+        stamp = json.loads((md.metadata or {}).get(STAMP_KEY, b"null"))
+    except Exception as exc:  # pyarrow raises several kinds for a damaged file
+        return f"unreadable ({str(exc).splitlines()[0][:80]})"
+    if not isinstance(stamp, dict):
+        return "foreign"
+    if stamp.get("experiment") != key:
+        return "foreign"
+    if stamp.get("variant") != variant or stamp.get("run") != run:
+        return "in the wrong place"
+    if table == "daily" and (md.num_rows != days or md.schema.names != columns):
+        return f"{md.num_rows} rows of {md.num_columns} columns, expected {days} of {len(columns)}"
+    if table == "measures" and md.num_rows != 1:
+        return f"{md.num_rows} rows, expected 1"
+    return ""
+
+
+def _remove(f: Path) -> None:
+    """Delete a damaged or temporary run file (an empty directory in its place too)."""
+    try:
+        f.rmdir() if f.is_dir() else f.unlink(missing_ok=True)
+    except OSError as exc:
+        raise RefugeError(f"{f}: damaged, and cannot be removed ({exc.strerror}); remove it, or use another "
+                          "--out") from None
 
 
 def _short(x: Any) -> str:

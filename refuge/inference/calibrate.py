@@ -146,6 +146,7 @@ def calibrate(scenario: Scenario | Model | str | Path, experiment: str | Path, s
         scenario, found = resolve_scenario(scenario)
         origin = origin or found
     settings = settings or Settings()
+    _check_settings(settings)
     experiment = Path(experiment)
     experiment.mkdir(parents=True, exist_ok=True)
     uncertain = uncertain_parameters(scenario)
@@ -189,6 +190,19 @@ def calibrate(scenario: Scenario | Model | str | Path, experiment: str | Path, s
     cal.diagnosis = diagnose(cal, history, sim.facts, excluded)
     write_outputs(cal, meta | {"run_id": run_id, "status": "done"})
     return cal
+
+
+def _check_settings(settings: Settings) -> None:
+    from refuge.scenario.limits import MAX_BUDGET, MAX_POPULATION, MAX_SEED
+
+    for name, value, low, high in (("--population", settings.population, 2, MAX_POPULATION),
+                                   ("--budget", settings.budget, 1, MAX_BUDGET),
+                                   ("--generations", settings.generations, 1, 10_000),
+                                   ("--seed", settings.seed, 0, MAX_SEED)):
+        if not low <= int(value) <= high:
+            raise RefugeError(f"{name}: expected a whole number from {low:,} to {high:,}; found {value:,}")
+    if not 0 <= settings.min_acceptance <= 1:
+        raise RefugeError(f"--min-acceptance: expected a number from 0 to 1; found {settings.min_acceptance}")
 
 
 def _every_fact_held(history) -> bool:

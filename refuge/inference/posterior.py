@@ -124,6 +124,7 @@ class _PosteriorSpec:
     draws: tuple
     seed: int
     until: Any = None
+    stamp: str = ""  # the run fingerprint (JSON) without run and seed (store.run_stamp)
 
 
 def _posterior_task(spec: _PosteriorSpec, r: int) -> dict[str, bytes]:
@@ -139,7 +140,8 @@ def _posterior_task(spec: _PosteriorSpec, r: int) -> dict[str, bytes]:
     measures = {f"evidence:{f['id']}": x for f, x in zip(sim.facts, measure_all(run))}
     measures.update({f"outcome:{k}": x for k, x in outcomes(run).items()})
     measures.update({f"parameter:{k}": x for k, x in values.items()})
-    return {name: encode(table) for name, table in run_tables(run, r, measures).items()}
+    stamp = json.loads(spec.stamp) | {"run": r, "seed": spec.seed + r} if spec.stamp else None
+    return {name: encode(table, stamp) for name, table in run_tables(run, r, measures).items()}
 
 
 def run_posterior_ensemble(scenario: Scenario, origin: str, experiment: str | Path, runs: int, seed: int = 0,
@@ -149,8 +151,11 @@ def run_posterior_ensemble(scenario: Scenario, origin: str, experiment: str | Pa
     """An ensemble whose replicate `r` takes posterior draw `r` (and seed `seed + r`); returns the Experiment."""
     from refuge.experiments.ensemble import imap_runs
     from refuge.model.compiler import scenario_digest
-    from refuge.experiments.store import Experiment, make_meta
+    from refuge.experiments.store import Experiment, make_meta, run_stamp
 
+    from refuge.experiments.ensemble import check_runs
+
+    check_runs(runs, seed)
     overrides = dict(overrides or {})
     draws = _draws(scenario, experiment, runs, seed, overrides)
     variant = {"name": "posterior", "description": f"parameters drawn from the posterior in {experiment}",
@@ -161,7 +166,8 @@ def run_posterior_ensemble(scenario: Scenario, origin: str, experiment: str | Pa
                          "parameters": list(draws[0])}
     _check_same_posterior(Path(store), meta["posterior"])
     exp = Experiment.create(store, meta)
-    spec = _PosteriorSpec(Simulator(scenario.with_values(overrides), []), tuple(draws), int(seed), until)
+    spec = _PosteriorSpec(Simulator(scenario.with_values(overrides), []), tuple(draws), int(seed), until,
+                          json.dumps(run_stamp(exp.meta, "posterior", 0)))
     todo = exp.missing()
     label = f"{scenario.name}: {len(todo)} posterior runs" if progress else False
     for i, blobs in imap_runs(functools.partial(_posterior_task, spec), [r for _, r in todo], workers=workers,

@@ -169,6 +169,17 @@ class Model:
         return sorted(set(out))
 
 
+@dataclass(frozen=True)
+class _Action:
+    """A rule's set/multiply action, for the range check (refuge.model.ranges)."""
+
+    path: str
+    rule: str
+    kind: str  # set | multiply
+    target: int
+    value: int
+
+
 def _plural(n: int, word: str) -> str:
     return f"{n:,} {word}{'' if n == 1 else 's'}"
 
@@ -188,24 +199,26 @@ class _Compiler:
         self.emp_values: list[int] = []
         self.emp_cdf: list[float] = []
         self.emp_ptr: list[int] = [0]
+        self.uses: list[tuple[int, str, str, bool]] = []  # (slot, field path, role, first day only): see ranges.py
+        self.actions: list[_Action] = []
+        self.lo: np.ndarray | None = None  # each slot's lowest and highest value over the run (ranges.py)
+        self.hi: np.ndarray | None = None
 
     # -- helpers ----------------------------------------------------------------------
     def err(self, path: str, expected: str, found: Any) -> None:
         self.problems.append(Problem(path, expected, str(found)))
 
-    def param(self, value: Any, path: str, minimum: float | None = 0.0) -> int:
-        """Index of a parameter slot for a number or a parameter name."""
+    def param(self, value: Any, path: str, role: str = "value", day0: bool = False) -> int:
+        """Index of a parameter slot for a number or a parameter name, used with a meaning (`ranges.ROLES`)."""
         if isinstance(value, str):
             if value not in self.pnames:
                 self.err(path, "a number or a parameter name", f"`{value}`{suggest(value, self.pnames)}")
                 return 0 if self.pnames else self._const(0.0)
             idx = self.pnames.index(value)
-            if minimum is not None and self.pdefault[idx] < minimum:
-                self.err(path, f"a value >= {minimum:g}", f"parameter `{value}` = {self.pdefault[idx]:g}")
-            return idx
-        if minimum is not None and float(value) < minimum:
-            self.err(path, f"a value >= {minimum:g}", value)
-        return self._const(float(value))
+        else:
+            idx = self._const(float(value))
+        self.uses.append((idx, path, role, day0))
+        return idx
 
     def _const(self, v: float) -> int:
         self.pnames.append(f"_const{len(self.pnames)}")
@@ -232,37 +245,50 @@ class _Compiler:
             return 0, self.T - 1
         return self.dayof(p.start, f"{path}.from"), self.dayof(p.end, f"{path}.to")
 
-    def dist(self, d: Distribution | None, path: str) -> tuple[int, int, int, int]:
-        """(code, param a, param b, empirical table) for a distribution."""
+    def dist(self, d: Distribution | None, path: str, group: bool = False) -> tuple[int, int, int, int]:
+        """(code, param a, param b, empirical table) for a duration (or, `group`, a group size) distribution."""
         if d is None:
             return NONE, 0, 0, NONE
+        size, mean = ("group size", "mean group size") if group else ("days", "positive days")
         if isinstance(d, Fixed):
-            return FIXED, self.param(d.value, f"{path}.value"), 0, NONE
+            return FIXED, self.param(d.value, f"{path}.value", size), 0, NONE
         if isinstance(d, Exponential):
-            return EXPONENTIAL, self.param(d.mean, f"{path}.mean", 1e-12), 0, NONE
+            return EXPONENTIAL, self.param(d.mean, f"{path}.mean", mean), 0, NONE
         if isinstance(d, Gamma):
-            return GAMMA, self.param(d.mean, f"{path}.mean", 1e-12), self.param(d.sd, f"{path}.sd", 1e-12), NONE
+            return GAMMA, self.param(d.mean, f"{path}.mean", mean), self.param(d.sd, f"{path}.sd", mean), NONE
         if isinstance(d, Lognormal):
-            return (LOGNORMAL, self.param(d.median, f"{path}.median", 1e-12),
-                    self.param(d.sigma, f"{path}.sigma", 0.0), NONE)
+            return (LOGNORMAL, self.param(d.median, f"{path}.median", mean),
+                    self.param(d.sigma, f"{path}.sigma", "group sigma" if group else "sigma"), NONE)
         assert isinstance(d, Empirical)
+        from refuge.model.ranges import role
+
+        most = role(size).high
+        if max(d.values) > most:
+            self.err(f"{path}.values", f"whole numbers of at most {most:,.0f} ({role(size).what})", max(d.values))
         w = np.asarray(d.weights, float)
         self.emp_values += list(d.values)
         self.emp_cdf += list(np.cumsum(w) / w.sum())
         self.emp_ptr.append(len(self.emp_values))
         return EMPIRICAL, 0, 0, len(self.emp_ptr) - 2
 
-    def may_be_zero(self, code: int, a: int, emp: int) -> bool:
-        """Could this duration be zero days? Conservative: a named parameter may be set to 0."""
+    def may_be_zero(self, code: int, a: int, emp: int, b: int = 0) -> bool:
+        """Could this duration be zero days, on any day, whatever the rules do? (A fixed value rounds.)"""
+        lo = self.lo if self.lo is not None else np.array(self.pdefault)
+        hi = self.hi if self.hi is not None else np.array(self.pdefault)
         if code == FIXED:
-            return self.value(a) == 0 or a < len(self.sc.parameters)
+            return not lo[a] > 0.5  # rounds to 0 days (or is not a number)
+        if code == GAMMA:
+            return not (lo[a] / hi[b]) ** 2 > 1e-3  # a shape so small that draws underflow to 0
         if code == EMPIRICAL:
             return 0 in self.emp_values[self.emp_ptr[emp]:self.emp_ptr[emp + 1]]
         return False
 
     # -- the whole scenario --------------------------------------------------------------
     def compile(self) -> Model:
+        from refuge.model.ranges import check_group_draws, check_ranges, check_sizes
+
         sc = self.sc
+        check_sizes(sc, self.origin)
         self._unique()
         S, N = len(self.states), len(sc.sites)
 
@@ -270,9 +296,11 @@ class _Compiler:
         for i, st in enumerate(sc.states):
             if st.site is not None:
                 state_site[i] = self.name("site", st.site, self.sites, f"states[{i}].site")
-        initial_param = np.array([self.param(st.initial, f"states[{i}].initial") for i, st in enumerate(sc.states)],
+        initial_param = np.array([self.param(st.initial, f"states[{i}].initial", "people", True)
+                                  for i, st in enumerate(sc.states)],
                                  np.int64)
-        capacity_param = np.array([NONE if s.capacity is None else self.param(s.capacity, f"sites[{i}].capacity")
+        capacity_param = np.array([NONE if s.capacity is None else
+                                   self.param(s.capacity, f"sites[{i}].capacity", "capacity")
                                    for i, s in enumerate(sc.sites)], np.int64)
         closed_site = np.zeros((self.T, N), np.bool_)
         stopped_site = np.zeros((self.T, N), np.bool_)
@@ -305,9 +333,14 @@ class _Compiler:
         out_ptr = np.cumsum(out_ptr)
         out_trans = np.array(order, np.int64)
 
+        for i, st in enumerate(sc.states):
+            if tracked[i]:
+                self.uses.append((int(initial_param[i]), f"states[{i}].initial", "tracked people", True))
         arr = self._arrivals()
+        for i, row in enumerate(arr):
+            if row[A_TARGET] >= 0 and tracked[row[A_TARGET]]:
+                self.uses.append((row[A_RATE], f"arrivals[{i}].rate", "tracked arrival rate", False))
         rules = self._rules(edges)
-        self._instant_loops(trans, edges)
         self._initial_capacity(state_site, initial_param, capacity_param)
         evidence = self._evidence(edges)
         series = self._series(edges)
@@ -320,6 +353,11 @@ class _Compiler:
                 self.err(f"{path}.ref", "the key of an entry of `sources:`",
                          f"`{src.ref}`{suggest(src.ref, sc.sources)}")
         pbase = self._schedules()
+        self.lo, self.hi = check_ranges(self, pbase)
+        self.initial_slots = [int(x) for x in initial_param]
+        self.arrival_rate_slots = [row[A_RATE] for row in arr]
+        check_group_draws(self, trans, self.lo, self.hi)
+        self._instant_loops(trans, edges)
 
         if self.problems:
             raise ScenarioError(self.origin, self.problems)
@@ -361,12 +399,12 @@ class _Compiler:
             path = f"transitions[{j}]"
             src = self.name("state", t.source, self.states, f"{path}.from")
             if t.rate is not None:
-                is_dur, rate = 0, self.param(t.rate, f"{path}.rate")
+                is_dur, rate = 0, self.param(t.rate, f"{path}.rate", "rate")
                 dur = (NONE, 0, 0, NONE)
             else:
                 is_dur, rate = 1, 0
                 dur = self.dist(t.duration, f"{path}.duration")
-            grp = self.dist(t.group_size, f"{path}.group_size")
+            grp = self.dist(t.group_size, f"{path}.group_size", group=True)
             lo = len(edges)
             if t.to is not None:
                 tgt = self.name("state", t.to, self.states, f"{path}.to")
@@ -379,10 +417,8 @@ class _Compiler:
                         rests += 1
                         p = NONE
                     else:
-                        p = self.param(sp.p, f"{path}.split[{k}].p")
+                        p = self.param(sp.p, f"{path}.split[{k}].p", "probability")
                         fixed_sum += self.value(p)
-                        if self.value(p) > 1:
-                            self.err(f"{path}.split[{k}].p", "a probability between 0 and 1", self.value(p))
                     edges.append((f"{t.name}->{sp.to}", j, tgt, p, False))
                 if rests > 1:
                     self.err(f"{path}.split", "at most one target with p: rest", f"{rests}")
@@ -400,9 +436,9 @@ class _Compiler:
             cap, cap_days = NONE, 1
             if t.capacity is not None:
                 if isinstance(t.capacity, Throughput):
-                    cap, cap_days = self.param(t.capacity.people, f"{path}.capacity.people"), t.capacity.days
+                    cap, cap_days = self.param(t.capacity.people, f"{path}.capacity.people", "served"), t.capacity.days
                 else:
-                    cap = self.param(t.capacity, f"{path}.capacity")
+                    cap = self.param(t.capacity, f"{path}.capacity", "served")
             rows.append([src, is_dur, rate, *dur, *grp, redir, redir_edge, lo, hi, cap, cap_days])
         return rows, edges
 
@@ -411,8 +447,9 @@ class _Compiler:
         for i, a in enumerate(self.sc.arrivals):
             path = f"arrivals[{i}]"
             tgt = self.name("state", a.to, self.states, f"{path}.to")
-            rate = self.param(a.rate, f"{path}.rate")
-            grp = self.dist(a.group_size, f"{path}.group_size")
+            rate = self.param(a.rate, f"{path}.rate", "arrival rate" if a.group_size is None else
+                              "group arrival rate")
+            grp = self.dist(a.group_size, f"{path}.group_size", group=True)
             d0, d1 = self.period_days(a.period, f"{path}.period")
             redir = NONE
             if isinstance(a.when_blocked, Redirect):
@@ -456,8 +493,8 @@ class _Compiler:
             sidx += [m for m in members if m >= 0]
             sptr.append(len(sidx))
             window.append(rule.signal.window)
-            above.append(self.param(rule.above, f"{path}.above", None))
-            below.append(NONE if rule.below is None else self.param(rule.below, f"{path}.below", None))
+            above.append(self.param(rule.above, f"{path}.above", "level"))
+            below.append(NONE if rule.below is None else self.param(rule.below, f"{path}.below", "level"))
             if rule.below is not None and self.value(below[-1]) > self.value(above[-1]):
                 self.err(f"{path}.below", f"a level at or under `above` ({self.value(above[-1]):g})",
                          self.value(below[-1]))
@@ -487,7 +524,11 @@ class _Compiler:
                     target = self.name("parameter", a.parameter, list(self.sc.parameters), f"{apath}.parameter")
                     atarget.append(target)
                     v = a.value if act.set is not None else a.by
-                    avalue.append(self.param(v, f"{apath}.{'value' if act.set is not None else 'by'}", None))
+                    avalue.append(self.param(v, f"{apath}.{'value' if act.set is not None else 'by'}",
+                                             "any" if act.set is not None else "factor"))
+                    if target >= 0:
+                        self.actions.append(_Action(apath, rule.name, "set" if act.set is not None else "multiply",
+                                                    target, avalue[-1]))
             aptr.append(len(akind))
         i64 = lambda x: np.array(x, np.int64)  # noqa: E731
         return dict(rule_sig=i64(sig), rule_sig_ptr=i64(sptr), rule_sig_idx=i64(sidx), rule_window=i64(window),
@@ -500,7 +541,7 @@ class _Compiler:
         graph: dict[int, set[int]] = {}
         via: dict[tuple[int, int], int] = {}
         for j, row in enumerate(trans):
-            if row[T_IS_DUR] and self.may_be_zero(row[T_DUR], row[T_DUR_A], row[T_DUR_EMP]):
+            if row[T_IS_DUR] and self.may_be_zero(row[T_DUR], row[T_DUR_A], row[T_DUR_EMP], row[T_DUR_B]):
                 for e in range(row[T_EDGE_LO], row[T_EDGE_HI]):
                     graph.setdefault(row[T_SRC], set()).add(edges[e][2])
                     via[(row[T_SRC], edges[e][2])] = j

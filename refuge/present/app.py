@@ -751,6 +751,13 @@ def make_server(session: Session, host: str = "127.0.0.1", port: int = 8050) -> 
 def serve(scenario: str | Path | None = None, port: int = 8050, host: str = "127.0.0.1",
           workers: int | None = None, runs: int = DEFAULT_RUNS, ready: Any = None) -> None:
     """Serve the page until interrupted. `ready(url)` is called once the server listens."""
+    import signal
+
+    def stop(signum, frame):  # a service manager's SIGTERM ends like Ctrl-C: the worker processes are stopped
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, stop)
     session = Session(scenario, workers=workers, runs=runs)
     server = make_server(session, host, port)
     threading.Thread(target=session.warm, daemon=True).start()  # the baseline is ready when the page asks

@@ -15,9 +15,10 @@ import datetime as dt
 from pathlib import Path
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from refuge.errors import Problem, ScenarioError
+from refuge.scenario.limits import MAX_DAYS, MAX_LEVEL
 
 Number = Union[float, str]
 """A literal number, or the name of a parameter."""
@@ -26,9 +27,10 @@ STATE_KINDS = ("origin", "hiding", "refuge", "custody", "transit", "destination"
 
 
 class FormatModel(BaseModel):
-    """The base of every part of the scenario format: an unknown field is an error, not ignored."""
+    """The base of every part of the scenario format: an unknown field is an error, not ignored, and NaN or
+    infinity is refused (no field has a meaning for them)."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, allow_inf_nan=False)
 
     def _one_of(self, what: str, keys: tuple[str, ...]) -> str:
         """The one field of `keys` that is set; a ValueError naming them when none or several are."""
@@ -89,6 +91,10 @@ class Prior(FormatModel):
 
     @model_validator(mode="after")
     def _complete(self) -> "Prior":
+        from refuge.scenario.limits import MAX_PARAMETER
+
+        if any(x is not None and not abs(x) <= MAX_PARAMETER for x in (self.low, self.high, self.mean, self.sd)):
+            raise ValueError(f"prior bounds, mean and sd between -{MAX_PARAMETER:g} and {MAX_PARAMETER:g}")
         if self.dist in ("uniform", "loguniform"):
             if self.low is None or self.high is None:
                 raise ValueError(f"a {self.dist} prior needs low and high")
@@ -112,6 +118,15 @@ class Parameter(FormatModel):
     source: Source | None = None
     sources: list[Source] = Field(default_factory=list)
     assumption: bool = False
+
+    @field_validator("value")
+    @classmethod
+    def _sane(cls, v: float) -> float:
+        from refuge.scenario.limits import MAX_PARAMETER
+
+        if not abs(v) <= MAX_PARAMETER:
+            raise ValueError(f"a value between -{MAX_PARAMETER:g} and {MAX_PARAMETER:g}")
+        return v
 
     @model_validator(mode="after")
     def _traced(self) -> "Parameter":
@@ -168,8 +183,8 @@ class Empirical(FormatModel):
     def _table(self) -> "Empirical":
         if len(self.values) != len(self.weights):
             raise ValueError(f"values has {len(self.values)} entries but weights has {len(self.weights)}")
-        if any(w < 0 for w in self.weights) or sum(self.weights) <= 0:
-            raise ValueError("weights must be non-negative and not all zero")
+        if any(not 0 <= w <= MAX_LEVEL for w in self.weights) or sum(self.weights) <= 0:
+            raise ValueError(f"weights must be between 0 and {MAX_LEVEL:g}, and not all zero")
         if any(v < 0 for v in self.values):
             raise ValueError("values must be non-negative whole numbers")
         return self
@@ -213,6 +228,16 @@ class Site(FormatModel):
     supplies: dict[str, float] = Field(
         default_factory=dict, description="needs per person per day (meals, sleeping places, ...)"
     )
+
+    @field_validator("supplies")
+    @classmethod
+    def _needs(cls, v: dict[str, float]) -> dict[str, float]:
+        from refuge.scenario.limits import MAX_LEVEL
+
+        bad = [k for k, x in v.items() if not 0 <= x <= MAX_LEVEL]
+        if bad:
+            raise ValueError(f"needs per person per day between 0 and {MAX_LEVEL:g} (`{bad[0][:40]}`)")
+        return v
 
 
 class State(FormatModel):
@@ -319,7 +344,7 @@ class Signal(FormatModel):
     stock: list[str] | None = Field(None, description="states: people in them")
     kind: str | None = Field(None, description="a state kind: people in states of that kind")
     flow: list[str] | None = Field(None, description="transitions (or transition->target): people moved")
-    window: int = Field(30, ge=1, description="trailing window of a flow signal, days")
+    window: int = Field(30, ge=1, le=MAX_DAYS, description="trailing window of a flow signal, days")
 
     @model_validator(mode="after")
     def _exactly_one(self) -> "Signal":
@@ -363,7 +388,7 @@ class Rule(FormatModel):
     signal: Signal
     above: Number
     below: Number | None = None
-    min_days: int = Field(0, ge=0, description="stay on at least this many days")
+    min_days: int = Field(0, ge=0, le=MAX_DAYS, description="stay on at least this many days")
     actions: list[Action] = Field(min_length=1)
     period: Period | None = Field(None, description="the rule is evaluated only within this period")
     description: str = ""
@@ -458,6 +483,12 @@ class Evidence(FormatModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> "Evidence":
+        from refuge.scenario.limits import MAX_LEVEL
+
+        if any(x is not None and not abs(x) <= MAX_LEVEL for x in (self.value, self.low, self.high, self.tolerance)):
+            raise ValueError(f"value, low, high and tolerance between -{MAX_LEVEL:g} and {MAX_LEVEL:g}")
+        if self.tolerance is not None and self.tolerance < 0:
+            raise ValueError("a tolerance >= 0 (relative: 0.2 = ±20%)")
         kind = self.measure.kind
         if self.series is not None:
             if kind not in SERIES_MEASURES:
@@ -690,6 +721,13 @@ class Scenario(FormatModel):
 
             hints = [f"{k}{suggest(k, self.parameters)}" for k in unknown]
             raise ScenarioError(self.name, [Problem("parameters", "a parameter of the scenario", h) for h in hints])
+        from refuge.scenario.limits import MAX_PARAMETER
+
+        bad = [k for k in values if not abs(float(values[k])) <= MAX_PARAMETER]
+        if bad:
+            raise ScenarioError(self.name, [Problem(f"parameters.{k}.value", f"a finite number between "
+                                                    f"-{MAX_PARAMETER:g} and {MAX_PARAMETER:g}", values[k])
+                                            for k in bad])
         params = {k: p.model_copy(update={"value": float(values[k])}) if k in values else p
                   for k, p in self.parameters.items()}
         return self.model_copy(update={"parameters": params})
@@ -726,7 +764,7 @@ def _loader() -> type:
 
         import yaml
 
-        class Loader(yaml.SafeLoader):
+        class Loader(_HardenedLoader, yaml.SafeLoader):
             pass
 
         # Drop the YAML 1.1 float resolver and add the 1.2 one (ints keep their own resolver, tried first).
@@ -735,14 +773,139 @@ def _loader() -> type:
             for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
         Loader.add_implicit_resolver("tag:yaml.org,2002:float", re.compile(_FLOAT_12, re.X),
                                      list("-+0123456789."))
+        Loader.add_constructor("tag:yaml.org,2002:timestamp", Loader.construct_yaml_timestamp)
         _LOADER = Loader
     return _LOADER
+
+
+class _HardenedLoader:
+    """What a scenario file may not do: repeat a key, nest deeper than MAX_DEPTH, hold more than MAX_NODES
+    values once its aliases are expanded (`&a`/`*a` reuse a value; a few lines of nested aliases can
+    stand for billions), let a value contain itself, or give an impossible date. Each is a YAML error
+    with the line and column."""
+
+    def compose_document(self):
+        import yaml
+
+        from refuge.scenario.limits import MAX_NODES
+
+        node = super().compose_document()
+        sizes: dict[int, int] = {}
+        try:
+            total = _expanded_size(node, sizes, set(), MAX_NODES)
+        except _Cyclic as exc:
+            raise yaml.composer.ComposerError(None, None, "a value that contains itself (through an alias)",
+                                              exc.mark) from None
+        except RecursionError:
+            total = MAX_NODES + 1
+        if total > MAX_NODES:
+            raise yaml.composer.ComposerError(None, None, f"more than {MAX_NODES:,} values once aliases (*name) "
+                                              "are expanded", node.start_mark)
+        return node
+
+    def compose_node(self, parent, index):
+        import yaml
+        from yaml.events import AliasEvent
+
+        from refuge.scenario.limits import MAX_DEPTH, MAX_NODES
+
+        event = self.peek_event()
+        if isinstance(event, AliasEvent):
+            return super().compose_node(parent, index)
+        self._depth = getattr(self, "_depth", 0) + 1
+        self._nodes = getattr(self, "_nodes", 0) + 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise yaml.composer.ComposerError(None, None, f"nesting deeper than {MAX_DEPTH} levels",
+                                                  event.start_mark)
+            if self._nodes > MAX_NODES:
+                raise yaml.composer.ComposerError(None, None, f"more than {MAX_NODES:,} values in one file",
+                                                  event.start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def construct_mapping(self, node, deep=False):
+        import yaml
+
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            try:
+                duplicate = key in seen
+                seen.add(key)
+            except TypeError:  # an unhashable key: the base class says so
+                duplicate = False
+            if duplicate:
+                raise yaml.constructor.ConstructorError(None, None, f"the key `{str(key)[:60]}` a second time "
+                                                        "(keys are unique; the second would silently win)", key_node.start_mark)
+        return super().construct_mapping(node, deep=deep)
+
+    def construct_yaml_timestamp(self, node):
+        import yaml
+
+        try:
+            return super().construct_yaml_timestamp(node)
+        except (ValueError, OverflowError):
+            raise yaml.constructor.ConstructorError(None, None, f"`{str(node.value)[:40]}`, which is not a "
+                                                    "calendar date", node.start_mark) from None
+
+
+
+class _Cyclic(Exception):
+    def __init__(self, mark):
+        self.mark = mark
+
+
+def _expanded_size(node, sizes: dict[int, int], open_: set[int], cap: int) -> int:
+    """Values under `node` with every alias expanded, counted once per shared node (stops past `cap`)."""
+    key = id(node)
+    if key in sizes:
+        return sizes[key]
+    if key in open_:
+        raise _Cyclic(node.start_mark)
+    open_.add(key)
+    total = 1
+    value = node.value if isinstance(node.value, list) else []
+    for item in value:
+        for child in (item if isinstance(item, tuple) else (item,)):
+            total += _expanded_size(child, sizes, open_, cap)
+            if total > cap:
+                break
+        if total > cap:
+            break
+    open_.discard(key)
+    sizes[key] = total
+    return total
+
+
+def _flow_depth_check(text: str) -> None:
+    """Refuse deep `[[[...` / `{{{...` before PyYAML's scanner, whose cost grows with the square of the depth."""
+    import re
+
+    import yaml
+
+    from refuge.scenario.limits import MAX_DEPTH
+
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
+        return
+    plain = re.sub(r"'[^'\n]*'|\"(?:[^\"\\\n]|\\.)*\"|#[^\n]*", lambda m: " " * len(m.group()), text)
+    depth = 0
+    for m in re.finditer(r"[\[\]{}]", plain):
+        depth += 1 if m.group() in "[{" else -1
+        if depth > MAX_DEPTH:
+            i = m.start()
+            line = text.count("\n", 0, i)
+            mark = yaml.error.Mark("<scenario>", i, line, i - (text.rfind("\n", 0, i) + 1), None, None)
+            raise yaml.composer.ComposerError(None, None, f"nesting deeper than {MAX_DEPTH} levels", mark)
+        depth = max(depth, 0)
 
 
 def load_yaml(text: str) -> object:
     """Parse YAML text safely (never Python objects), reading `5e-4` and `1E7` as numbers."""
     import yaml
 
+    _flow_depth_check(text)
     return yaml.load(text, Loader=_loader())
 
 
@@ -750,17 +913,28 @@ def read(path: str | Path) -> Scenario:
     """Read and validate a YAML scenario file."""
     import yaml
 
+    from refuge.scenario.limits import MAX_FILE_BYTES
+
     p = Path(path)
     if not p.exists():
         raise ScenarioError(str(p), [Problem("", "an existing scenario file", "no such file")])
+    if p.is_dir():
+        raise ScenarioError(str(p), [Problem("", "a scenario file (YAML)", "a directory")])
     try:
+        if p.stat().st_size > MAX_FILE_BYTES:
+            raise ScenarioError(str(p), [Problem("", f"a scenario file of at most {MAX_FILE_BYTES / 2**20:g} MB "
+                                                 "(long data belong in a series CSV)",
+                                                 f"{p.stat().st_size / 2**20:,.1f} MB")])
         data = load_yaml(p.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ScenarioError(str(p), [Problem(where, "valid YAML", str(getattr(exc, "problem", exc)))]) from None
+        raise ScenarioError(str(p), [Problem(where, "valid YAML", str(getattr(exc, "problem", exc))[:200])]) \
+            from None
     except UnicodeDecodeError as exc:
-        raise ScenarioError(str(p), [Problem("", "UTF-8 text", str(exc))]) from None
+        raise ScenarioError(str(p), [Problem("", "UTF-8 text", str(exc)[:200])]) from None
+    except (OSError, RecursionError) as exc:
+        raise ScenarioError(str(p), [Problem("", "a readable scenario file", str(exc)[:200])]) from None
     from refuge.scenario.series import attach_series
 
     sc, problems = attach_series(parse(data, str(p)), p.parent)

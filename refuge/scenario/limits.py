@@ -17,6 +17,7 @@ MAX_TRACKED_ARRIVAL_RATE = 10_000.0  # groups per day arriving straight into a t
 MAX_DAYS_VALUE = 36_600.0   # a duration, mean, median or sd in days (about 100 years)
 MAX_SIGMA = 10.0            # a lognormal's sigma (the sd of the log)
 MAX_GROUP_SIZE = 100_000    # people moving together in one group
+MAX_GROUPS_PER_DAY = 1_000_000  # groups drawn one by one per day (a group transition, an arrival stream)
 MAX_FACTOR = 1e6            # a rule's `multiply: by`
 MAX_LEVEL = 1e12            # a rule's signal level (`above`, `below`), a fact's value, a supply need
 MAX_PARAMETER = 1e12        # any parameter's value, whatever it is used for
@@ -29,12 +30,12 @@ MAX_ENTRIES = 10_000        # entries of any other list (sites, arrivals, rules,
 MAX_NAME = 200              # characters in a name (state, site, transition, parameter, ...)
 MAX_TEXT = 100_000          # characters in a description, note or fact
 MAX_TABLE_CELLS = 30_000_000  # days x (states + edges + sites + arrivals + parameter slots + rules)
-MAX_UNITS = 1 << 21         # groups tracked at once, or stays recorded, in one run (the engine's tables)
+MAX_UNITS = 1 << 20         # groups tracked at once, or stays recorded, in one run (the engine's tables)
 
 # --- the YAML file ----------------------------------------------------------------------------
-MAX_FILE_BYTES = 20 * 2**20  # a scenario file
+MAX_FILE_BYTES = 2**20         # a scenario file (20 times the flagship; PyYAML reads ~200 KB/s)
 MAX_DEPTH = 40              # nesting of mappings and lists
-MAX_NODES = 2_000_000       # YAML nodes in a file
+MAX_NODES = 250_000         # values in a file, aliases expanded
 
 # --- ensembles and calibration ----------------------------------------------------------------
 MAX_RUNS = 1_000_000        # replicates per variant
