@@ -22,7 +22,8 @@ $(BROWSER):
 	$(SUDO) apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null
 
-.PHONY: run test bench bench-flee bench-ensemble bench-calibrate bench-report bench-app app hostile install schema docs
+.PHONY: run test bench bench-flee bench-ensemble bench-calibrate bench-backtest bench-report bench-app app hostile install \
+	schema docs
 install: $(STAMP) $(BROWSER)
 
 run: $(STAMP)
@@ -45,6 +46,10 @@ bench-ensemble: $(STAMP)
 # calibrate the flagship with the default settings on 2 workers: wall time (target < 10 min), posterior check
 bench-calibrate: $(STAMP)
 	$(BIN)/python benchmarks/bench_calibrate.py $(ARGS)
+
+# the flagship backtest on 2 workers: train to 2006, score 2007-2008, forecast 2009-2012 (target < 10 min)
+bench-backtest: $(STAMP)
+	$(BIN)/python benchmarks/bench_backtest.py $(ARGS)
 
 # the HTML report of a 1,000-run flagship experiment: wall time and peak memory (targets 5 s, 400 MB)
 bench-report: $(STAMP)

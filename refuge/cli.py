@@ -126,6 +126,16 @@ def as_date(value: Optional[dt.datetime]) -> Optional[dt.date]:
     return None if value is None else value.date()
 
 
+def parse_date(text: Optional[str], option: str) -> Optional[dt.date]:
+    """A date option given as text (YYYY-MM-DD); a short message naming the option otherwise."""
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        fail(f"{option}: expected a date YYYY-MM-DD; found {text!r}")
+
+
 @app.command()
 def run(
     scenario: Optional[str] = typer.Argument(None, help="scenario YAML file or built-in name "
@@ -394,6 +404,8 @@ def report(
     from refuge.errors import RefugeError
     from refuge.present.report import write_report
 
+    if (experiment / "backtest.json").exists():  # a backtest: report its calibration's posterior runs
+        experiment = experiment / "calibration"
     if (experiment / "calibration.json").exists() and (experiment / "predictive" / "experiment.json").exists():
         experiment = experiment / "predictive"  # a calibration: report its posterior predictive runs
     import pyarrow as pa
@@ -482,6 +494,77 @@ def calibrate_command(
         fail(f"interrupted: finished generations and simulations are kept in {out}; "
              "the same command continues the calibration", code=130)
     print_calibration(cal, scenario or DEFAULT_SCENARIO)
+
+
+@app.command("backtest")
+def backtest_command(
+    scenario: Optional[str] = typer.Argument(None, help="scenario YAML file or built-in name "
+                                             f"(default: {DEFAULT_SCENARIO})",
+                                             autocompletion=complete_scenario),
+    train_until: Optional[str] = typer.Option(None, "--train-until", help="calibrate (ABC-SMC) on the evidence "
+                                              "dated up to this day (YYYY-MM-DD), run the posterior forward and "
+                                              "score what comes after"),
+    cut: Optional[str] = typer.Option(None, "--cut", help="without --train-until: fit by a search over the "
+                                      "priors on the days before DATE (default: two thirds of the days), "
+                                      "forecast from it"),
+    group: Optional[str] = typer.Option(None, "--group", help="with --cut: series group to score (default: the "
+                                        "first)"),
+    draws: int = typer.Option(48, "--draws", help="with --cut: parameter draws from the priors"),
+    seeds: int = typer.Option(20, "--seeds", help="with --cut: seeds of each forecast"),
+    out: Path = typer.Option(Path("backtest"), "--out", help="directory for the calibration, tables and figure"),
+    runs: int = typer.Option(200, "--runs", min=1, help="posterior runs scored and forecast"),
+    budget: int = typer.Option(3000, "--budget", min=1, help="most simulations of the calibration"),
+    population: int = typer.Option(60, "--population", min=10, help="particles per generation"),
+    generations: int = typer.Option(8, "--generations", min=1, help="most generations"),
+    seed: int = typer.Option(0, "--seed", help="the same seed gives the same backtest"),
+    workers: Optional[int] = typer.Option(None, "--workers", min=1, help="local worker processes "
+                                          "(default: one per core)"),
+    cluster: Optional[str] = typer.Option(None, "--cluster", help="address of a Dask scheduler to run on"),
+    weights: str = typer.Option("reach", "--weights", help="`reach`: a fact's miss is weighed by the best share "
+                                "of runs any rate could give it (one-off counts weigh less); `equal`: all alike"),
+    series_tolerance: float = typer.Option(0.1, "--series-tolerance", min=0.0, help="a series data point counts "
+                                           "as met within this relative distance of the data"),
+    format_: str = typer.Option("table", "--format", help="table, json (everything) or csv (the series points)"),
+) -> None:
+    """Calibrate on the evidence up to --train-until, run the posterior forward, score the facts and series
+    data after it (ARD, 90% coverage, bounds) and forecast each series beyond its data, with 90% bands.
+    Without --train-until: a quick fit by a search over the priors on the days before --cut, scored by ARD."""
+    import json
+    import os
+
+    from refuge.errors import RefugeError
+    from refuge.inference.backtest_posterior import backtest, load, print_tables
+    from refuge.inference.calibrate import ConsoleProgress, Settings
+
+    if train_until is None:
+        backtest_search(scenario, cut, group, draws, seeds)
+        return
+    if cut is not None:
+        fail("--cut: give --train-until or --cut, not both")
+    if format_ not in ("table", "json", "csv"):
+        fail(f"--format: expected table, json or csv; found {format_!r}")
+    model = load_model(scenario)
+    until = parse_date(train_until, "--train-until")
+    os.environ.setdefault("ABC_LOG_LEVEL", "WARNING")
+    settings = Settings(population=population, budget=budget, generations=generations, seed=seed,
+                        weights=weights, series_tolerance=series_tolerance)
+    import contextlib
+
+    try:
+        with (ConsoleProgress() if format_ == "table" else contextlib.nullcontext()) as progress:
+            bt = backtest(model.scenario, until, out, runs=runs, seed=seed, settings=settings, workers=workers,
+                          cluster=cluster, progress=progress, origin=model.origin)
+    except RefugeError as exc:
+        fail(str(exc))
+    except KeyboardInterrupt:
+        fail(f"interrupted: the calibration's finished generations are kept in {out}; the same command "
+             "continues", code=130)
+    if format_ == "table":
+        print_tables(bt)
+    elif format_ == "json":
+        sys.stdout.write(json.dumps(load(out), indent=2) + "\n")
+    else:
+        sys.stdout.write(bt.points.to_csv(index=False))
 
 
 def print_calibration(cal, scenario: str) -> None:
@@ -635,23 +718,15 @@ def validate(scenario: str = typer.Argument(..., help="scenario YAML file")) -> 
         typer.echo(f"  {o['name']}: {outcome_text(o)} — {outcome_counts(o)}")
 
 
-@app.command("backtest")
-def backtest_command(
-    scenario: Optional[str] = typer.Argument(None, help="scenario (name or file) with a group of time series"),
-    cut: Optional[dt.datetime] = typer.Option(None, "--cut", formats=["%Y-%m-%d"], metavar="YYYY-MM-DD",
-                                              help="fit on the days before DATE, forecast from it (default: two "
-                                              "thirds of the days)"),
-    group: Optional[str] = typer.Option(None, "--group", help="series group to score (default: the first)"),
-    draws: int = typer.Option(48, "--draws", help="parameter draws from the priors"),
-    seeds: int = typer.Option(20, "--seeds", help="seeds of each forecast"),
-) -> None:
+def backtest_search(scenario: Optional[str], cut: Optional[str], group: Optional[str], draws: int,
+                    seeds: int) -> None:
     """Fit the parameters that have a prior on the days before a cut, then score the forecast after it (ARD)."""
     from refuge.errors import RefugeError
     from refuge.inference.backtest import backtest
 
     model = load_model(scenario)
     try:
-        r = backtest(model, cut=as_date(cut), group=group, draws=draws, forecast_seeds=seeds,
+        r = backtest(model, cut=parse_date(cut, "--cut"), group=group, draws=draws, forecast_seeds=seeds,
                      progress=sys.stderr.isatty())
     except RefugeError as exc:
         fail(str(exc))

@@ -25,6 +25,10 @@ SEEDS = {
     "voa-2003-10-06": dt.date(2003, 10, 6),
     "korea-herald-2012-03-07": dt.date(2012, 3, 7),
 }
+# Official statistics: the Ministry of Unification's annual arrivals (the 2001 figure as reported in January 2002,
+# 2002-2008 from the Ministry's table, which carries no single date).
+STATISTICS = {"mou-2001": dt.date(2002, 1, 3), "mou-table": None}
+CITED = SEEDS | STATISTICS
 SEED_DIR = Path(__file__).resolve().parents[2] / "shared" / "seeds"  # shared/ sits beside the checkout
 MISSIONS = {"sk_beijing", "sk_shenyang", "japan_shenyang", "us_shenyang", "canada_beijing", "spain_beijing",
             "other_missions"}
@@ -52,22 +56,22 @@ def test_every_parameter_has_a_seed_source_or_is_an_assumption_with_a_prior(mode
     for name, p in model.scenario.parameters.items():
         assert p.all_sources() or p.assumption, name
         for src in p.all_sources():
-            assert src.ref in SEEDS and src.fact.strip(), name
+            assert src.ref in CITED and src.fact.strip(), name
         if p.assumption:
             assert p.prior is not None, f"{name}: an assumption needs a prior for calibration"
             if p.prior.dist in ("uniform", "loguniform"):
                 assert p.prior.low <= p.value <= p.prior.high, f"{name}: default outside its prior"
     for item in [*model.scenario.schedules, *model.scenario.rules]:
         assert item.source is not None or item.assumption
-        assert item.source is None or item.source.ref in SEEDS
+        assert item.source is None or item.source.ref in CITED
 
 
 def test_sources_are_cited_so_a_reader_can_find_them(model):
     sc = model.scenario
-    assert set(sc.sources) == set(SEEDS)
+    assert set(sc.sources) == set(CITED)
     for key, ref in sc.sources.items():
         assert ref.publisher and ref.headline, key
-        assert ref.date == SEEDS[key] or (ref.date is None and ref.note), key
+        assert ref.date == CITED[key] or (ref.date is None and ref.note), key
     assert sum(bool(ref.url) for ref in sc.sources.values()) >= 4
     cite = sc.cite(sc.evidence[0].source)
     assert sc.sources[sc.evidence[0].source.ref].headline in cite and sc.evidence[0].source.fact in cite
@@ -83,7 +87,7 @@ def test_nothing_in_the_package_names_a_path_outside_it():
 
 
 def test_every_fact_cites_a_seed_and_is_dated_by_its_report(model):
-    facts = model.scenario.evidence
+    facts = [f for f in model.scenario.evidence if f.series is None]
     assert len(facts) >= 20
     assert {f.source.ref for f in facts} == set(SEEDS)
     for f in facts:
@@ -103,7 +107,7 @@ def test_every_mechanism_of_the_reports_is_in_the_scenario(model):
     assert all(site.supplies and site.capacity is not None for site in sc.sites)
     hiding = next(s for s in sc.states if s.kind == "hiding")
     assert not model.tracked[model.state_index(hiding.name)], "hiding is counted, not tracked"
-    attempts = [t for t in sc.transitions if t.source == hiding.name and t.split]
+    attempts = [t for t in sc.transitions if t.source == hiding.name and t.split and t.name.startswith("enter_")]
     assert len(attempts) == len(MISSIONS) and all(t.group_size is not None for t in attempts)
     assert all({s.to for s in t.split} & {"held_after_attempt"} for t in attempts)  # stopped outside
     assert any(t.name.startswith("raid_") for t in sc.transitions)  # taken from inside a compound
@@ -127,7 +131,7 @@ def test_clearance_grows_from_a_day_to_years(model):
 
 def test_a_run_keeps_everyone_and_respects_room_and_closures(model, run):
     total = run.stocks.sum(axis=1)
-    assert np.array_equal(total, run.initial_total() + np.cumsum(run.arrived.sum(axis=1)))
+    assert np.array_equal(total, run.initial_total() + np.cumsum(run.from_outside()))
     assert (run.stocks >= 0).all()
     occ = run.site_occupancy
     for n, p in enumerate(model.capacity_param):
@@ -156,7 +160,8 @@ def test_each_run_reports_per_site_and_per_year(model, run):
     years = year_table(run)
     assert years["year"].tolist() == list(range(2001, 2013))
     into_korea = [e for e, name in enumerate(model.edge_names) if name.endswith("->south_korea")]
-    assert years["arrivals"].sum() == run.flows[:, into_korea].sum()
+    airlift = run.arrived[:, model.arrival_names.index("vietnam_airlift")].sum()
+    assert years["arrivals"].sum() == run.flows[:, into_korea].sum() + airlift
     assert (years[["entries", "arrests", "returns", "arrivals"]] > 0).all().all()
 
 
@@ -192,3 +197,27 @@ def test_rule_hysteresis_holds_over_the_whole_prior_box(model):
     for rule in model.scenario.rules:
         if rule.below is not None:
             assert span(rule.below)[1] <= span(rule.above)[0], rule.name
+
+
+def test_the_official_series_stops_in_2008_and_the_model_follows_its_trend(model):
+    """Annual arrivals in South Korea are cited for 2001-2008 only: later years judge the forecast."""
+    from refuge.evidence.series import simulate_series
+
+    series = [f for f in model.scenario.evidence if f.series is not None]
+    assert [f.source.ref for f in series] == ["mou-table"]
+    dates = [p.date for p in series[0].series.points]
+    assert dates[0] == dt.date(2001, 12, 31) and max(dates) == dt.date(2008, 12, 31) and len(dates) == 8
+    data = np.array([p.value for p in series[0].series.points])
+    sims = np.array([simulate_series(refuge.simulate(model, seed=r), model.series[0])[model.series[0]["obs"]]
+                     for r in range(10)])
+    ard = np.mean(np.abs(np.median(sims, axis=0) - data) / data)
+    assert ard < 0.15  # the scenario's own values, before calibration
+    assert np.median(sims[:, -1]) > 3 * np.median(sims[:, 0])  # the rise from 2001 to 2008
+
+
+def test_the_2004_airlift_is_an_input_not_evidence(model):
+    ev = {e.name: e for e in model.scenario.events}
+    assert ev["vietnam_airlift"].size == 468 and ev["vietnam_airlift"].source.ref == "mou-table"
+    run = refuge.simulate(model, seed=0)
+    a = model.arrival_names.index("vietnam_airlift")
+    assert run.arrived[:, a].sum() == 468 and run.arrived[model.day(dt.date(2004, 7, 27)), a] == 468

@@ -48,8 +48,9 @@ from numba import njit
 from refuge.engine.streams import streams
 from refuge.engine.world import (BIG, FULL, FULL_PEND, FULL_STAYS, FULL_UNITS, N_PEND, N_STAYS, N_UNITS, U_ALIVE, U_DUE,
                                  U_DUETR, U_ENTRY, U_SIZE, U_STATE, SpecRef, WorldRef, borrowed, new_world,
-                                 spec_of)
-from refuge.model.compiler import (A_END, A_GRP, A_GRP_A, A_GRP_B, A_GRP_EMP, A_RATE, A_REDIR, A_START, A_TARGET,
+                                 spec_of, view)
+from refuge.model.compiler import (A_END, A_EXACT, A_FROM, A_GRP, A_GRP_A, A_GRP_B, A_GRP_EMP, A_RATE, A_REDIR,
+                                   A_START, A_TARGET,
                                    ACT_CLOSE_SITE, ACT_CLOSE_STATE, ACT_MULTIPLY, ACT_SET, EMPIRICAL, EXPONENTIAL,
                                    FIXED, GAMMA, LOGNORMAL, SIG_FLOW, T_DUR, T_DUR_A, T_DUR_B, T_DUR_EMP, T_EDGE_HI,
                                    T_CAP, T_CAP_DAYS, T_EDGE_LO, T_GRP, T_GRP_A, T_GRP_B, T_GRP_EMP, T_IS_DUR,
@@ -99,17 +100,28 @@ def _too_many(m: Model, done: int) -> None:
 @njit(cache=True)
 def run_days(days, spec, rows, g_arr, g_dep, g_dur, g_split, g_grp):
     world = new_world(days, spec, rows, g_arr, g_dep, g_dur, g_split, g_grp)
-    m, w = SpecRef(*borrowed(spec)), WorldRef(*borrowed(world))  # `spec` and `world` own the memory
+    spec_ref, world_ref = SpecRef(*borrowed(spec)), WorldRef(*borrowed(world))  # `spec`, `world` own the arrays
+    m, w = view(spec_ref), view(world_ref)  # and these refs the structs the views point at
     place_initial(m, w)
+    done = days
     for t in range(days):
         set_policies(t, m, w)  # 1
         admit_arrivals(t, m, w)  # 2
         move_counted(t, m, w)  # 3
-        move_tracked(t, m, w)  # 4 (5: in `try_move`)
+        move_tracked(t, m, w)  # 4 (5, 6: in `try_move`)
         record_day(t, m, w)
         if w.count[FULL]:
-            return results(world) + (w.count[FULL], t)
-    return results(world) + (np.int64(0), np.int64(days))
+            done = t
+            break
+    full = w.count[FULL]
+    keep_until_here(spec_ref, world_ref)  # the views are not used below
+    return results(world) + (full, done)
+
+
+@njit(cache=True)
+def keep_until_here(spec_ref, world_ref):
+    """Nothing: a last use of the structrefs, so that Numba releases them only after the views' last use."""
+    return spec_ref.trans.shape[0] + world_ref.count.shape[0]
 
 
 # --- before day 0 -----------------------------------------------------------------------------------
@@ -235,11 +247,19 @@ def retry_waiting_groups(t, m, w):
     kept = 0
     for q in range(w.count[N_PEND]):
         a, size = w.pend[q, 0], w.pend[q, 1]
+        src = m.arr[a, A_FROM]
+        if src >= 0:  # an event's group is taken from a state: as many as are still there
+            size = min(size, w.n0[src])
+            if size <= 0:
+                continue  # nobody left to take: the event lapses
+            step_out(m, w, src, size)
         dest = group_dest(m, w, m.arr[a, A_TARGET], m.arr[a, A_REDIR], size, -1)
         if dest >= 0:
             place(m, w, dest, size, t)
             w.arrived[t, a] += size
         else:
+            if src >= 0:
+                step_out(m, w, src, -size)
             w.pend[kept] = w.pend[q]
             kept += 1
     w.count[N_PEND] = kept
@@ -247,9 +267,12 @@ def retry_waiting_groups(t, m, w):
 
 @njit(cache=True)
 def arrive(t, a, m, w):
-    """Stream `a` today: Poisson(rate) new people or groups, plus single people still waiting from before."""
+    """Stream `a` today: Poisson(rate) new people or groups, plus single people still waiting from before.
+    An event (A_EXACT) brings exactly one group on its day, taken from its `from` state if it has one."""
     if t < m.arr[a, A_START] or t > m.arr[a, A_END]:
         k = w.backlog[a]
+    elif m.arr[a, A_EXACT]:
+        k = 1
     else:
         k = w.g_arr.poisson(max(w.pv[m.arr[a, A_RATE]], 0.0)) + w.backlog[a]
     w.backlog[a] = 0
@@ -266,11 +289,20 @@ def arrive(t, a, m, w):
     for _ in range(k):
         size = max(draw(m, w.g_grp, m.arr[a, A_GRP], w.pv[m.arr[a, A_GRP_A]], w.pv[m.arr[a, A_GRP_B]],
                         m.arr[a, A_GRP_EMP]), 1)
+        src = m.arr[a, A_FROM]
+        if src >= 0:  # an event's group is taken from a state: as many as are there
+            size = min(size, w.n0[src])
+            if size <= 0:
+                continue  # nobody there to take: the event lapses
+            step_out(m, w, src, size)
         dest = group_dest(m, w, target, redir, size, -1)
         if dest >= 0:
             place(m, w, dest, size, t)
             w.arrived[t, a] += size
-        elif w.count[N_PEND] == w.pend.shape[0]:
+            continue
+        if src >= 0:
+            step_out(m, w, src, -size)  # they wait where they were and try again tomorrow
+        if w.count[N_PEND] == w.pend.shape[0]:
             w.count[FULL] |= FULL_PEND
         else:
             w.pend[w.count[N_PEND], 0] = a
@@ -495,6 +527,13 @@ def take(m, w, s, k):
     w.stock[s] -= k
     if m.state_site[s] >= 0:
         w.occ[m.state_site[s]] -= k
+
+
+@njit(cache=True)
+def step_out(m, w, s, k):
+    """`k` people of counted state `s` leave it before today's moves (an event takes them)."""
+    take(m, w, s, k)
+    w.n0[s] -= k
 
 
 @njit(cache=True)

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from refuge.model.compiler import (A_END, A_GRP, A_GRP_A, A_GRP_B, A_GRP_EMP, A_RATE, A_REDIR, A_START, A_TARGET,
+from refuge.model.compiler import (A_END, A_EXACT, A_FROM, A_GRP, A_GRP_A, A_GRP_B, A_GRP_EMP, A_RATE, A_REDIR, A_START, A_TARGET,
                           ACT_CLOSE_SITE, ACT_CLOSE_STATE, ACT_MULTIPLY, ACT_SET, EMPIRICAL, EXPONENTIAL, FIXED,
                           GAMMA, LOGNORMAL, SIG_FLOW, T_DUR, T_DUR_A, T_DUR_B, T_DUR_EMP, T_EDGE_HI, T_EDGE_LO,
                           T_CAP, T_CAP_DAYS, T_GRP, T_GRP_A, T_GRP_B, T_GRP_EMP, T_IS_DUR, T_RATE, T_REDIR, T_REDIR_EDGE,
@@ -202,7 +202,12 @@ class _Reference:
         for a, size in waiting:  # groups turned away earlier go first, oldest first
             self._arrive_group(a, size, t)
         for a, row in enumerate(m.arr.tolist()):
-            new = int(self.g.poisson(max(self.p[row[A_RATE]], 0.0))) if row[A_START] <= t <= row[A_END] else 0
+            if not row[A_START] <= t <= row[A_END]:
+                new = 0
+            elif row[A_EXACT]:  # an event: exactly one group on its day
+                new = 1
+            else:
+                new = int(self.g.poisson(max(self.p[row[A_RATE]], 0.0)))
             if row[A_GRP] < 0:
                 k, self.backlog[a] = new + self.backlog[a], 0
                 for _ in range(k):
@@ -218,12 +223,23 @@ class _Reference:
             self.pending.append((a, size))
 
     def _admit_new(self, a: int, size: int, t: int) -> bool:
-        """New people (one, or a group) into the stream's target, else its redirect; False if neither has room."""
+        """New people (one, or a group) into the stream's target, else its redirect; False if neither has room.
+        An event with a `from` state takes its group from there (as many as are there, if fewer)."""
+        src = self.m.arr[a, A_FROM]
+        taken = np.zeros(0, np.int64)
+        if src >= 0:
+            taken = self._here(np.flatnonzero(self.p_state[:self.n] == src), src, t)[:size]
+            size = len(taken)
+            if size == 0:
+                return True  # nobody left there to take: the event lapses
+            self._vacate(src, size)
         for dest in (self.m.arr[a, A_TARGET], self.m.arr[a, A_REDIR]):
             if dest >= 0 and self._room(dest, -1) >= size:
-                self._enter(self._new_people(size), dest, t)
+                self._enter(taken if src >= 0 else self._new_people(size), dest, t)
                 self.out["arrived"][t, a] += size
                 return True
+        if src >= 0:
+            self._vacate(src, -size)
         return False
 
     # --- 3. counted states ----------------------------------------------------------------------
@@ -459,7 +475,8 @@ def _initial(run: Run) -> np.ndarray:
 
 def _conservation(run: Run) -> list[str]:
     total = run.stocks.sum(axis=1)
-    expected = _initial(run).sum() + np.cumsum(run.arrived.sum(axis=1))
+    outside = run.model.arr[:, A_FROM] < 0 if run.model.arr.shape[0] else np.zeros(0, bool)
+    expected = _initial(run).sum() + np.cumsum(run.arrived[:, outside].sum(axis=1))
     if run.spawned is not None:
         expected = expected + np.cumsum(run.spawned)
     bad = np.flatnonzero(total != expected)
@@ -493,6 +510,8 @@ def _stock_balance(run: Run) -> list[str]:
         if redirect >= 0:
             group[root(redirect)] = root(target)
         arrivals_into[:, target] += run.arrived[:, a]
+        if m.arr[a, A_FROM] >= 0:
+            arrivals_into[:, m.arr[a, A_FROM]] -= run.arrived[:, a]
     roots = np.array([root(s) for s in range(S)])
     change = np.diff(run.stocks, axis=0, prepend=_initial(run)[None, :])
     net = inflow - outflow + arrivals_into

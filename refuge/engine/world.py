@@ -55,7 +55,7 @@ class Spec(NamedTuple):
     emp_ptr: np.ndarray  # empirical distributions: values and cumulative weights
     emp_values: np.ndarray
     emp_cdf: np.ndarray
-    arr: np.ndarray  # (A, 9) arrival table, columns A_*
+    arr: np.ndarray  # (A, 11) arrival table (events included), columns A_*
     pbase: np.ndarray  # (T, P) parameter values by day, before rules
     rule_sig: np.ndarray  # rules: signal kind, members, window, levels, period, actions
     rule_sig_ptr: np.ndarray
@@ -221,6 +221,51 @@ class WorldRef(structref.StructRefProxy):
 
 structref.define_proxy(SpecRef, SpecRefType, list(Spec._fields))
 structref.define_proxy(WorldRef, WorldRefType, list(World._fields))
+
+
+# Views of those structrefs that Numba counts no references to: a function increments and decrements the
+# count of every counted argument it is called with (an atomic operation each), and the small steps are called
+# some millions of times a run. `run_days` holds the counted structrefs for as long as the views are used.
+@structref.register
+class SpecViewType(types.StructRef):
+    """Numba's type of the uncounted view of a `Spec` the steps receive."""
+
+    pass
+
+
+@structref.register
+class WorldViewType(types.StructRef):
+    """Numba's type of the uncounted view of a `World` the steps receive."""
+
+    pass
+
+
+class UncountedRefModel(models.StructModel):
+    """A structref's layout (a pointer to its meminfo) that Numba does not count references to."""
+
+    def __init__(self, dmm, fe_type):
+        super().__init__(dmm, fe_type, [("meminfo", types.voidptr)])
+
+
+register_model(SpecViewType)(UncountedRefModel)
+register_model(WorldViewType)(UncountedRefModel)
+
+
+@intrinsic
+def view(typingctx, ref):
+    """An uncounted view of a SpecRef or WorldRef (the same memory)."""
+    kinds = {SpecRefType: SpecViewType, WorldRefType: WorldViewType}
+    if type(ref) not in kinds:
+        return None
+    out_type = kinds[type(ref)](list(ref.field_dict.items()))
+
+    def codegen(context, builder, sig, args):
+        src = cgutils.create_struct_proxy(ref)(context, builder, value=args[0])
+        dst = cgutils.create_struct_proxy(out_type)(context, builder)
+        dst.meminfo = builder.bitcast(src.meminfo, dst.meminfo.type)
+        return dst._getvalue()
+
+    return out_type(ref), codegen
 
 
 @njit(cache=True)

@@ -15,6 +15,7 @@ Run `r` uses seed `seed + r`, whatever the number of workers, so a check is repr
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from dataclasses import dataclass
 from functools import partial
@@ -183,6 +184,26 @@ class CheckResult:
         return df
 
     @property
+    def series_points(self) -> Any:
+        """One row per data point of each series: series, date, data, median, low, high, error (relative to
+        the data), inside (the interval)."""
+        import pandas as pd
+
+        lo_q, hi_q = (1 - self.level) / 2, 1 - (1 - self.level) / 2
+        rows = []
+        for s, vals in zip(self.model.series, self.series_values or []):
+            for j, k in enumerate(s["obs"]):
+                col = vals[:, k]
+                col = col[~np.isnan(col)]
+                data = float(s["data"][k])
+                med, lo, hi = ((float(np.median(col)), *map(float, np.quantile(col, [lo_q, hi_q]))) if col.size
+                               else (math.nan,) * 3)
+                rows.append({"series": s["id"], "date": str(self.model.start + dt.timedelta(days=int(s["grid"][k]))),
+                             "data": data, "median": med, "low": lo, "high": hi,
+                             "error": abs(med - data) / max(data, 1.0), "inside": bool(lo <= data <= hi)})
+        return pd.DataFrame(rows, columns=["series", "date", "data", "median", "low", "high", "error", "inside"])
+
+    @property
     def share_holding(self) -> float:
         """Share of facts whose bound holds in the median run (NaN without facts)."""
         df = self.facts
@@ -282,6 +303,7 @@ def to_json(result: CheckResult) -> dict:
         "sites": result.sites.to_dict(orient="records"),
         "years": result.yearly.to_dict(orient="records"),
         "series": result.series.to_dict(orient="records") if result.model.series else [],
+        "series_points": result.series_points.to_dict(orient="records") if result.model.series else [],
     })
 
 
@@ -311,6 +333,7 @@ def print_report(result: CheckResult, console: Any = None) -> None:
         console.print(f"{result.model.scenario.name} cites no evidence facts ({result.runs} runs).")
     if result.model.series:
         print_table(_series_table(result), console)
+        print_table(_points_table(result), console)
     held, total = int(facts["holds_median"].sum()), len(facts)
     if total:
         required = facts[facts["required"].astype(bool)]
@@ -357,8 +380,22 @@ def _facts_table(result: CheckResult):
         mark = "[green]yes[/]" if row.holds_median else ("[bold red]NO[/]" if row.required else "[yellow]no[/]")
         name = row.id + (" (required)" if row.required else "")
         best = "" if row.best_share >= 1 else f" (best {100 * row.best_share:.0f}%)"
-        table.add_row(name, row.source, row.when, row.bound, _band_text(row.median, row.low, row.high), mark,
+        table.add_row(name, row.citation, row.when, row.bound, _band_text(row.median, row.low, row.high), mark,
                       f"{100 * row.share_holding:.0f}%{best}", num(row.score))
+    return table
+
+
+def _points_table(result: CheckResult):
+    from rich.table import Table
+
+    pct = f"{100 * result.level:.0f}%"
+    table = Table(title=f"Data beside the model: each data point of each series, median [{pct} interval] over "
+                        f"{result.runs} runs")
+    for c in ("series", "date", "data", "model", "relative error", "inside"):
+        table.add_column(c, justify="left" if c in ("series", "date") else "right")
+    for r in result.series_points.itertuples(index=False):
+        table.add_row(r.series, r.date, num(r.data), _band_text(r.median, r.low, r.high), f"{r.error:.2f}",
+                      "yes" if r.inside else "[yellow]no[/]")
     return table
 
 

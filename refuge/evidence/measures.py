@@ -130,6 +130,13 @@ def distance(run: Run, facts: Iterable[dict] | None = None) -> float:
     return float(np.sqrt(np.mean([miss(f, x) ** 2 for f, x in zip(facts, values)])))
 
 
+def citation(model: Model, fact: dict) -> str:
+    """Where a fact comes from, as a reader can find it: publisher, date, headline and URL of its reference
+    (or the file it names)."""
+    ref = model.scenario.sources.get(fact["source"]) if hasattr(model.scenario, "sources") else None
+    return ref.citation() if ref is not None else str(fact["source"])
+
+
 def evaluate(model: Model, values: np.ndarray, level: float = 0.90) -> Any:
     """The evidence table for an ensemble.
 
@@ -154,6 +161,7 @@ def evaluate(model: Model, values: np.ndarray, level: float = 0.90) -> Any:
         rows.append({
             "id": fact["id"],
             "source": fact["source"],
+            "citation": citation(model, fact),
             "when": fact.get("when", ""),
             "measure": fact["kind"],
             "bound": bound_text(fact),
@@ -166,5 +174,5 @@ def evaluate(model: Model, values: np.ndarray, level: float = 0.90) -> Any:
             "score": score(share, best),
             "required": fact["required"],
         })
-    return pd.DataFrame(rows, columns=["id", "source", "when", "measure", "bound", "median", "low", "high",
+    return pd.DataFrame(rows, columns=["id", "source", "citation", "when", "measure", "bound", "median", "low", "high",
                                        "holds_median", "share_holding", "best_share", "score", "required"])

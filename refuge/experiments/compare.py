@@ -38,7 +38,7 @@ def parse_values(text: str, option: str = "--set") -> dict[str, float]:
     return out
 
 
-def parse_variant(text: str, scenario) -> dict:
+def parse_variant(text: str, scenario: Any) -> dict:
     """`NAME:name=value,...` (a new variant) or `NAME` (one declared in the scenario's `variants`)."""
     from refuge.errors import suggest
     from refuge.experiments.store import check_variant_name
@@ -91,7 +91,7 @@ def compare(scenario: Any, variants: Any = None, runs: int = 100, seed: int = 0,
     return Comparison(exp, differences(exp, level=level))
 
 
-def differences(exp, baseline: str | None = None, level: float = 0.90):
+def differences(exp: Any, baseline: str | None = None, level: float = 0.90) -> Any:
     """For each variant and outcome: medians, the paired difference's median and central interval
     (its spread over runs), and the mean difference with a 95% confidence interval."""
     import pandas as pd

@@ -34,6 +34,7 @@ candidates and the unfinished generation's store), kernel.py (the box kernel), p
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,7 +53,7 @@ from refuge.inference.posterior import (LEVEL, check_posterior, posterior_model,
                                         read_posterior, run_posterior_ensemble, sample_posterior)
 from refuge.inference.sampler import PRIOR_THRESHOLD, _sampler_class, candidate_seed
 from refuge.inference.simulator import (BoundDistance, Simulator, Uncertain, excluded_facts, fact_centres, run_tasks,
-                                        uncertain_parameters)
+                                        series_points, uncertain_parameters, weights_by_reach)
 from refuge.model.compiler import Model
 from refuge.scenario import Scenario
 
@@ -79,10 +80,16 @@ class Settings:
     min_acceptance: float = 0.02
     seed: int = 0
     exclude: tuple[str, ...] = ()  # evidence ids (or patterns) measured and reported but left out of the distance
+    until: dt.date | None = None  # train on evidence dated up to this day only (facts and series points)
+    series_tolerance: float = 0.1  # a series data point holds within this relative distance of the data
+    series_weight: float = 0.5  # share of the squared distance given to series points (the rest: the facts)
+    weights: str = "equal"  # "reach": weigh each fact's miss by the best share any rate could reach
 
     def fingerprint(self) -> dict:
         """What must not change when a calibration is continued (the rest are stopping rules)."""
-        return {"population": self.population, "seed": self.seed, "exclude": list(self.exclude)}
+        return {"population": self.population, "seed": self.seed, "exclude": list(self.exclude),
+                "until": str(self.until) if self.until else None, "series_tolerance": self.series_tolerance,
+                "series_weight": self.series_weight, "weights": self.weights}
 
 
 @dataclass
@@ -153,7 +160,10 @@ def calibrate(scenario: Scenario | Model | str | Path, experiment: str | Path, s
     if not scenario.evidence:
         raise RefugeError(f"{scenario.name}: no `evidence` entries to calibrate against")
     sim = Simulator(scenario, uncertain)
-    excluded = excluded_facts(sim.facts, settings.exclude)
+    excluded = left_out(sim.base, settings)
+    if len([f for f in sim.facts if f["id"] not in excluded]) + len(
+            [p for p in series_points(sim.base) if p["id"] not in excluded]) == 0:
+        raise RefugeError(f"{scenario.name}: no evidence left to calibrate against (dated up to {settings.until})")
     sim.measure({u.name: u.default for u in uncertain}, 0)  # a scenario that cannot run fails here, not in a worker
     if restart:
         _clear(experiment)
@@ -163,7 +173,9 @@ def calibrate(scenario: Scenario | Model | str | Path, experiment: str | Path, s
     abc = _abc(sim, settings, sampler, continued=run_id is not None)
     meta = _meta(scenario, sim.base.digest, uncertain, settings, workers, cluster) | {"excluded": list(excluded)}
     if run_id is None:
-        history = abc.new(_db_url(experiment), {"facts": fact_centres(sim.facts)},
+        observed = {"facts": fact_centres(sim.facts),
+                    "series": np.array([p["value"] for p in series_points(sim.base)], float)}
+        history = abc.new(_db_url(experiment), observed,
                           meta_info={"scenario": scenario.name, "digest": sim.base.digest})
         run_id = history.id
         write_meta(experiment, meta | {"run_id": run_id, "status": "running"})
@@ -231,9 +243,35 @@ def _abc(sim: Simulator, settings: Settings, sampler, continued: bool):
     # stored generation's distances, exactly as the uninterrupted run would have.
     eps = pyabc.QuantileEpsilon(initial_epsilon="from_sample" if continued else PRIOR_THRESHOLD, alpha=0.5)
     prior = pyabc.Distribution(**{u.name: u.rv() for u in sim.uncertain})
-    distance = BoundDistance(sim.facts, excluded_facts(sim.facts, settings.exclude))
+    distance = distance_for(sim.base, settings)
     return pyabc.ABCSMC(sim, prior, distance, population_size=settings.population,
                         sampler=sampler, eps=eps, transitions=_transition_class()())
+
+
+def distance_for(model: Model, settings: Settings) -> BoundDistance:
+    """The ABC distance of these settings: facts and series points, minus those excluded or dated after `until`."""
+    if settings.weights not in ("equal", "reach"):
+        raise RefugeError(f"weights: expected `equal` or `reach`; found `{settings.weights}`")
+    weights = weights_by_reach(model) if settings.weights == "reach" else None
+    if not 0 <= settings.series_weight <= 1:
+        raise RefugeError(f"series weight: expected a number from 0 to 1; found {settings.series_weight}")
+    return BoundDistance(model.evidence, left_out(model, settings), series_points(model), settings.series_tolerance,
+                         weights, settings.series_weight)
+
+
+def left_out(model: Model, settings: Settings) -> tuple[str, ...]:
+    """Ids of the facts and series points the distance leaves out: `exclude`, and what is dated after `until`."""
+    out = list(excluded_facts(model.evidence, settings.exclude)) if settings.exclude else []
+    if settings.until is not None:
+        out += [f["id"] for f in model.evidence if fact_end(model, f) > settings.until and f["id"] not in out]
+        out += [p["id"] for p in series_points(model) if p["date"] > settings.until]
+    return tuple(out)
+
+
+def fact_end(model: Model, fact: dict) -> dt.date:
+    """The last day a fact speaks of: its date, or the end of its period."""
+    day = fact["days"][1] if "days" in fact else fact["day"]
+    return model.start + dt.timedelta(days=int(day))
 
 
 def _meta(scenario: Scenario, digest: str, uncertain: list[Uncertain], settings: Settings, workers, cluster) -> dict:

@@ -9,6 +9,7 @@ A draw that makes the scenario invalid is rejected (distance infinite).
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import math
 from dataclasses import dataclass
@@ -140,10 +141,15 @@ class Simulator:
 
     def measure(self, values: dict[str, float], seed: int) -> np.ndarray:
         """The evidence measures of one run with these parameter values and seed."""
+        return self.observe(values, seed)[0]
+
+    def observe(self, values: dict[str, float], seed: int) -> tuple[np.ndarray, np.ndarray]:
+        """One run's evidence values and its values at every series data point (see `series_points`)."""
         from refuge.api import simulate
         from refuge.evidence.measures import measure_all
 
-        return measure_all(simulate(self.model_for(values), seed=seed))
+        run = simulate(self.model_for(values), seed=seed)
+        return measure_all(run), series_values(run)
 
     def __call__(self, internal: dict) -> dict:
         # pyabc's model: the seed comes from the global generator, which the sampler seeds per candidate.
@@ -152,25 +158,75 @@ class Simulator:
         values = {u.name: u.to_value(internal[u.name]) for u in self.uncertain}
         seed = int(np.random.randint(0, 2**31 - 1))
         try:
-            return {"facts": self.measure(values, seed), "invalid": 0.0}
+            facts, points = self.observe(values, seed)
+            return {"facts": facts, "series": points, "invalid": 0.0}
         except ScenarioError:  # e.g. a rule's `below` drawn above its `above`: outside the valid prior
-            return {"facts": np.full(len(self.facts), np.nan), "invalid": 1.0}
+            return {"facts": np.full(len(self.facts), np.nan),
+                    "series": np.full(len(series_points(self.base)), np.nan), "invalid": 1.0}
+
+
+def series_points(model: Model) -> list[dict]:
+    """Every dated data point of the model's time-series evidence, as an `about` fact for the distance:
+    id `SERIES@DATE`, the observed value, and the day it speaks of (for a flow, its period's last day)."""
+    out = []
+    for s in model.series:
+        for k in s["obs"]:
+            day = int(s["grid"][k])
+            date = model.start + dt.timedelta(days=day)
+            out.append({"id": f"{s['id']}@{date}", "series": s["id"], "day": day, "date": date,
+                        "kind": "series", "bound": "about", "value": float(s["data"][k]), "tolerance": 0.0,
+                        "low": None, "high": None, "required": False})
+    return out
+
+
+def series_values(run: Any) -> np.ndarray:
+    """A run's values at the data points of `series_points`, in the same order."""
+    from refuge.evidence.series import simulate_series
+
+    vals = [simulate_series(run, s)[s["obs"]] for s in run.model.series]
+    return np.concatenate(vals) if vals else np.zeros(0)
 
 
 class BoundDistance:
-    """Root mean square of the facts' misses; 0 when every bound holds. `exclude`: ids left out."""
+    """Root mean square of the facts' misses; 0 when every bound holds. `exclude`: ids left out.
 
-    def __init__(self, facts: list[dict], exclude: tuple[str, ...] = ()):
+    Each data point of a time series (`points`, from `series_points`) is read as "about the observed value,
+    within `tolerance`" (relative): its miss is how far the run's value falls outside that band, relative to
+    the value. The squared distance is `(1 - series_weight)` x the mean squared miss of the facts plus
+    `series_weight` x that of the series points (when both are there): a handful of yearly totals then
+    counts as much as dozens of one-line facts. `weights` (one per fact) scale the facts' misses: with
+    `weights_by_reach(model)`, a one-off count that even the best rate matches in a minority of runs
+    pulls the parameters in proportion to that share (`refuge.evidence.scores`).
+    """
+
+    def __init__(self, facts: list[dict], exclude: tuple[str, ...] = (), points: list[dict] | None = None,
+                 tolerance: float = 0.1, weights: list[float] | None = None, series_weight: float = 0.5):
         self.facts = facts
         self.use = [f["id"] not in exclude for f in facts]
+        self.points = [p | {"tolerance": tolerance} for p in (points or [])]
+        self.use_points = [p["id"] not in exclude and p["series"] not in exclude for p in self.points]
+        self.weights = list(weights) if weights is not None else [1.0] * len(facts)
+        self.series_weight = series_weight
 
     def __call__(self, x: dict, x_0: dict | None = None) -> float:
         from refuge.evidence.measures import miss
 
         if x.get("invalid"):
             return math.inf
-        misses = [miss(f, v) ** 2 for f, v, u in zip(self.facts, x["facts"], self.use) if u]
-        return float(np.sqrt(np.mean(misses))) if misses else 0.0
+        facts = [(w * miss(f, v)) ** 2 for f, v, u, w in zip(self.facts, x["facts"], self.use, self.weights) if u]
+        points = [miss(p, v) ** 2 for p, v, u in zip(self.points, x.get("series", ()), self.use_points) if u]
+        if facts and points:
+            w = self.series_weight
+            return float(np.sqrt((1 - w) * np.mean(facts) + w * np.mean(points)))
+        both = facts + points
+        return float(np.sqrt(np.mean(both))) if both else 0.0
+
+
+def weights_by_reach(model: Model) -> list[float]:
+    """Per fact, the best share of runs any rate could give its bound (1 but for two-sided bounds on counts)."""
+    from refuge.evidence.scores import reference_share
+
+    return [reference_share(model, f) for f in model.evidence]
 
 
 def excluded_facts(facts: list[dict], patterns: tuple[str, ...] | list[str]) -> tuple[str, ...]:

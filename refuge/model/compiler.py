@@ -31,8 +31,10 @@ NONE = -1
 T_SRC, T_IS_DUR, T_RATE, T_DUR, T_DUR_A, T_DUR_B, T_DUR_EMP, T_GRP, T_GRP_A, T_GRP_B, T_GRP_EMP, \
     T_REDIR, T_REDIR_EDGE, T_EDGE_LO, T_EDGE_HI, T_CAP, T_CAP_DAYS = range(17)
 T_COLS = 17  # T_CAP: parameter slot of the processing capacity (-1: none), per T_CAP_DAYS days
-# Columns of the arrival table.
-A_TARGET, A_RATE, A_GRP, A_GRP_A, A_GRP_B, A_GRP_EMP, A_START, A_END, A_REDIR = range(9)
+# Columns of the arrival table. A_EXACT: an event, exactly one group on its day (not a Poisson count);
+# A_FROM: the counted state an event's group is taken from (-1: from outside the system).
+A_TARGET, A_RATE, A_GRP, A_GRP_A, A_GRP_B, A_GRP_EMP, A_START, A_END, A_REDIR, A_EXACT, A_FROM = range(11)
+A_COLUMNS = 11
 # Signal kinds and action kinds of rules.
 SIG_STOCK, SIG_FLOW = 0, 1
 ACT_CLOSE_SITE, ACT_CLOSE_STATE, ACT_SET, ACT_MULTIPLY = 0, 1, 2, 3
@@ -192,7 +194,7 @@ class _Compiler:
         self.states = [s.name for s in sc.states]
         self.sites = [s.name for s in sc.sites]
         self.trans = [t.name for t in sc.transitions]
-        self.arrivals = [a.name for a in sc.arrivals]
+        self.arrivals = [a.name for a in sc.arrivals] + [e.name for e in sc.events]
         self.pnames = list(sc.parameters)
         self.pdefault = [p.value for p in sc.parameters.values()]
         self.T = sc.days
@@ -340,6 +342,7 @@ class _Compiler:
         for i, row in enumerate(arr):
             if row[A_TARGET] >= 0 and tracked[row[A_TARGET]]:
                 self.uses.append((row[A_RATE], f"arrivals[{i}].rate", "tracked arrival rate", False))
+        arr += self._events(tracked)
         rules = self._rules(edges)
         self._initial_capacity(state_site, initial_param, capacity_param)
         evidence = self._evidence(edges)
@@ -374,20 +377,25 @@ class _Compiler:
             edge_trans=np.array(edge_trans, np.int64), edge_target=np.array(edge_target, np.int64),
             edge_p=np.array(edge_p, np.int64), edge_is_redirect=np.array(edge_redir, np.bool_),
             emp_ptr=np.array(self.emp_ptr, np.int64), emp_values=np.array(self.emp_values, np.int64),
-            emp_cdf=np.array(self.emp_cdf, np.float64), arr=np.array(arr, np.int64).reshape(len(arr), 9),
+            emp_cdf=np.array(self.emp_cdf, np.float64), arr=np.array(arr, np.int64).reshape(len(arr), A_COLUMNS),
             pbase=pbase, evidence=evidence, series=series, outcomes=outcomes, net=net, digest=scenario_digest(sc),
             **rules,
         )
 
     def _unique(self) -> None:
         for what, names in (("states", self.states), ("sites", self.sites), ("transitions", self.trans),
-                            ("arrivals", self.arrivals), ("rules", [r.name for r in self.sc.rules]),
+                            ("arrivals", [a.name for a in self.sc.arrivals]), ("rules", [r.name for r in self.sc.rules]),
                             ("evidence", [e.id for e in self.sc.evidence])):
             seen: set[str] = set()
             for i, n in enumerate(names):
                 if n in seen:
                     self.err(f"{what}[{i}].name", "a name not used before in " + what, f"`{n}` again")
                 seen.add(n)
+        taken = {a.name for a in self.sc.arrivals}
+        for i, ev in enumerate(self.sc.events):
+            if ev.name in taken:
+                self.err(f"events[{i}].name", "a name not used before by an arrival or event", f"`{ev.name}` again")
+            taken.add(ev.name)
         clash = set(self.states) & set(self.sites)
         for n in sorted(clash):
             self.err("sites", "site names distinct from state names", f"`{n}` is both")
@@ -454,8 +462,51 @@ class _Compiler:
             redir = NONE
             if isinstance(a.when_blocked, Redirect):
                 redir = self.name("state", a.when_blocked.redirect, self.states, f"{path}.when_blocked.redirect")
-            rows.append([tgt, rate, *grp, d0, d1, redir])
+            rows.append([tgt, rate, *grp, d0, d1, redir, 0, NONE])
         return rows
+
+    def _events(self, tracked: np.ndarray) -> list[list[int]]:
+        """Each event as an arrival row that brings exactly one group of its size on its day."""
+        rows = []
+        for i, ev in enumerate(self.sc.events):
+            path = f"events[{i}]"
+            tgt = self._event_target(ev.to, f"{path}.to")
+            size = self.param(ev.size, f"{path}.size", "group size")
+            day = self.dayof(ev.date, f"{path}.date")
+            src = NONE
+            if ev.source_state is not None:
+                src = self.name("state", ev.source_state, self.states, f"{path}.from")
+                if src >= 0 and tracked[src]:
+                    self.err(f"{path}.from", "a counted state (all its exits constant rates), whose people can be "
+                             "taken as a group", f"`{ev.source_state}`, whose people are tracked one by one")
+            redir = NONE
+            if isinstance(ev.when_blocked, Redirect):
+                redir = self.name("state", ev.when_blocked.redirect, self.states, f"{path}.when_blocked.redirect")
+            rows.append([tgt, size, FIXED, size, 0, NONE, day, day, redir, 1, src])
+        self._inputs_not_evidence()
+        return rows
+
+    def _event_target(self, name: str, path: str) -> int:
+        if name in self.states:
+            return self.states.index(name)
+        if name in self.sites:
+            inside = [i for i, st in enumerate(self.sc.states) if st.site == name]
+            if len(inside) == 1:
+                return inside[0]
+            self.err(path, "a state, or a site with exactly one state", f"site `{name}` with {len(inside)} states")
+            return NONE
+        return self.name("state or site", name, self.states + self.sites, path)
+
+    def _inputs_not_evidence(self) -> None:
+        """A fact replayed as an event is an input; citing it as evidence too would count it twice."""
+        for i, ev in enumerate(self.sc.events):
+            cited = [s.model_dump() for s in ev.all_sources()]
+            for k, fact in enumerate(self.sc.evidence):
+                if fact.source.model_dump() in cited:
+                    self.err(f"events[{i}].source", "a fact that is not also cited as evidence (a fact is an input "
+                             "or evidence, never both: drop the evidence entry or the event)",
+                             f"event `{ev.name}` replays the fact of evidence[{k}] `{fact.id}` "
+                             f"({fact.source.key}: {fact.source.fact})")
 
     def _signal_members(self, sig, path: str, edges: list[tuple]) -> tuple[int, list[int]]:
         if sig.occupancy is not None:
@@ -643,6 +694,12 @@ class _Compiler:
         e_in = [e for e, row in enumerate(edges) if row[2] in inside and src.get(row[1], -1) not in inside]
         a_in = [a for a, arr in enumerate(self.sc.arrivals) if arr.to in self.states
                 and self.states.index(arr.to) in inside]
+        for i, ev in enumerate(self.sc.events):  # an event brings people into its target, unless it moves them within
+            to = {self.states.index(ev.to)} if ev.to in self.states else \
+                {j for j, st in enumerate(self.sc.states) if st.site == ev.to}
+            within = ev.source_state in self.states and self.states.index(ev.source_state) in inside
+            if to & inside and not within:
+                a_in.append(len(self.sc.arrivals) + i)
         # people entering these states by the route network (arriving from a route, or spawned there)
         return {"edges": e_in, "arrivals": a_in, "entered": sorted(inside)}
 

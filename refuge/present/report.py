@@ -537,7 +537,8 @@ def evidence_rows(exp) -> list[dict]:
     rows = []
     for f in model.evidence:
         first = next(iter(tables.values()))[f["id"]]
-        rows.append({"id": f["id"], "fact": f["fact"], "source": first["source"], "when": first["when"],
+        rows.append({"id": f["id"], "fact": f["fact"], "source": first["source"],
+                     "citation": first.get("citation", first["source"]), "when": first["when"],
                      "measure": first["measure"], "bound": first["bound"], "required": first["required"],
                      "cells": {v: t[f["id"]] for v, t in tables.items()}})
     return rows
@@ -546,9 +547,15 @@ def evidence_rows(exp) -> list[dict]:
 # --- the page ---------------------------------------------------------------------------------------------
 
 
-def _num(x: Any) -> str:
-    """The report's number filter: `refuge.numbers.num` (autoescaping handles text)."""
-    return num(x)
+def _num(x: Any, digits: int | None = None) -> str:
+    """The report's number filter: `refuge.numbers.num`, or a fixed number of decimals when given (scores, ARD)."""
+    if digits is None:
+        return num(x)
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return str(x)
+    return "–" if v != v else f"{v:,.{digits}f}"
 
 
 def _g(x: Any) -> str:
@@ -563,6 +570,7 @@ def render(exp: Any, figures: list[Figure]) -> str:
     import refuge
     from refuge.evidence.outcomes import outcome_counts
     from refuge.experiments.compare import differences
+    from refuge.inference.backtest_posterior import report_section as backtest_section
     from refuge.inference.outputs import report_section
 
     template_text = (Path(__file__).parent / "report_template.html").read_text(encoding="utf-8")
@@ -586,6 +594,7 @@ def render(exp: Any, figures: list[Figure]) -> str:
         outcomes=[(o["label"], o["unit"], outcome_counts(o)) for o in exp.model().outcomes],
         parameters=parameters_table(exp), version=refuge.__version__,
         references=[(key, ref.model_copy(update={"url": ""}).citation(), ref.url) for key, ref in sc.sources.items()], calibration=report_section(exp),
+        backtest=backtest_section(exp),
         generated=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         until=meta.get("until") or str(sc.end), colors={v: _color(k) for k, v in enumerate(exp.variants)},
     )

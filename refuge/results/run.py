@@ -120,6 +120,14 @@ class Run:
         """People in all states at the start."""
         return int(self.initial_stocks().sum())
 
+    def from_outside(self) -> np.ndarray:
+        """(days,) people entering the system from outside each day: arrivals, and events that come from
+        outside (an event taken `from` a state moves people already counted)."""
+        from refuge.model.compiler import A_FROM
+
+        outside = self.model.arr[:, A_FROM] < 0 if self.model.arr.shape[0] else np.zeros(0, bool)
+        return self.arrived[:, outside].sum(axis=1)
+
     def completed_stays(self, names: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(exit day, duration in days, people) of completed stays in the named states."""
         idx = self.model.states_of(names)

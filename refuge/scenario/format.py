@@ -319,6 +319,38 @@ class Arrival(FormatModel):
     description: str = ""
 
 
+class Event(FormatModel):
+    """A documented incident replayed as an input: a group of `size` enters `to` on `date`.
+
+    Without `from` the group comes from outside the system (like an arrival); with `from` it is taken from
+    that state (a counted one, such as people in hiding). The engine admits it like an arriving group: if
+    the target is closed or full it waits (or is redirected) and tries again first the next day. A fact an
+    event replays is an input, not evidence: the scenario may not also cite it in `evidence`.
+    """
+
+    name: str
+    date: dt.date
+    to: str = Field(description="a state, or a site with one state")
+    size: Number = Field(description="people in the group (a number or a parameter name)")
+    source_state: str | None = Field(None, alias="from", description="a counted state the group leaves "
+                                                                     "(default: from outside the system)")
+    when_blocked: Literal["wait"] | Redirect = "wait"
+    source: Source | None = None
+    sources: list[Source] = Field(default_factory=list)
+    assumption: bool = False
+    description: str = ""
+
+    @model_validator(mode="after")
+    def _traced(self) -> "Event":
+        if self.source is None and not self.sources and not self.assumption:
+            raise ValueError("every event needs a source (file and fact) or `assumption: true`")
+        return self
+
+    def all_sources(self) -> list[Source]:
+        """`source` and `sources` together."""
+        return ([self.source] if self.source else []) + list(self.sources)
+
+
 class SchedulePoint(FormatModel):
     """From `date` on, the parameter takes `value`."""
 
@@ -674,6 +706,7 @@ class Scenario(FormatModel):
     states: list[State] = Field(min_length=1)
     transitions: list[Transition] = Field(default_factory=list)
     arrivals: list[Arrival] = Field(default_factory=list)
+    events: list[Event] = Field(default_factory=list, description="documented incidents replayed as inputs")
     parameters: dict[str, Parameter] = Field(default_factory=dict)
     schedules: list[Schedule] = Field(default_factory=list)
     rules: list[Rule] = Field(default_factory=list)
@@ -703,14 +736,17 @@ class Scenario(FormatModel):
         return f"{where} — {source.fact}"
 
     def cited(self) -> list[tuple[str, Source]]:
-        """Every source in the file, with its field path (parameters, schedules, rules, evidence)."""
+        """Every source in the file, with its field path (parameters, schedules, rules, evidence, events)."""
         out: list[tuple[str, Source]] = []
         for name, p in self.parameters.items():
             if p.source is not None:
                 out.append((f"parameters.{name}.source", p.source))
             out += [(f"parameters.{name}.sources[{k}]", s) for k, s in enumerate(p.sources)]
-        for what, items in (("schedules", self.schedules), ("rules", self.rules), ("evidence", self.evidence)):
+        for what, items in (("schedules", self.schedules), ("rules", self.rules), ("evidence", self.evidence),
+                            ("events", self.events)):
             out += [(f"{what}[{i}].source", x.source) for i, x in enumerate(items) if x.source is not None]
+        for i, ev in enumerate(self.events):
+            out += [(f"events[{i}].sources[{k}]", s) for k, s in enumerate(ev.sources)]
         return out
 
     def with_values(self, values: dict[str, float]) -> "Scenario":
