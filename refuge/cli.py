@@ -408,13 +408,14 @@ def report(
         experiment = experiment / "calibration"
     if (experiment / "calibration.json").exists() and (experiment / "predictive" / "experiment.json").exists():
         experiment = experiment / "predictive"  # a calibration: report its posterior predictive runs
+    import duckdb
     import pyarrow as pa
 
     try:
         path = write_report(experiment, out)
     except (RefugeError, OSError) as exc:
         fail(message(exc))
-    except pa.ArrowException as exc:  # a run file damaged since it was written
+    except (pa.ArrowException, duckdb.Error) as exc:  # a run file damaged since it was written (read by DuckDB)
         fail(f"{experiment}: a run file cannot be read ({str(exc).splitlines()[0][:120]}); run the same command "
              "again to recompute damaged runs")
     typer.echo(f"wrote {path} (figures in {path.with_name(path.stem + '-figures')})")
