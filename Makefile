@@ -23,7 +23,7 @@ $(BROWSER):
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null
 
 .PHONY: run test bench bench-flee bench-ensemble bench-calibrate bench-backtest bench-report bench-app app hostile install \
-	schema
+	schema docs
 install: $(STAMP) $(BROWSER)
 
 run: $(STAMP)
@@ -69,3 +69,7 @@ hostile: $(STAMP)
 
 schema: $(STAMP)
 	$(BIN)/refuge schema > refuge/scenario/schema/scenario.schema.json
+
+# the API reference (pdoc, from docstrings and annotations) in docs/api/index.html
+docs: $(STAMP)
+	$(BIN)/python docs/api.py docs/api

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +23,21 @@ def load(path_or_name: str | Path | None = None) -> Model:
     return compile_scenario(sc, str(p))
 
 
+def engine_ready() -> bool:
+    """Whether the fast engine is compiled in this process or in Numba's disk cache. False means the next run
+    compiles it first (about 20 s, once per installation and machine)."""
+    try:
+        from refuge.engine.kernel import run_days as entry  # the compiled function a run calls
+
+        if entry.signatures:
+            return True
+        return bool(entry._cache._cache_file._load_index())  # empty when absent or stale (source changed)
+    except Exception:  # a Numba without these internals: say nothing rather than fail  # noqa: BLE001
+        return True
+
+
 def as_model(obj: Model | Scenario | str | Path) -> Model:
+    """A compiled Model from a Model, a Scenario, a path to a YAML file or a built-in name."""
     if isinstance(obj, Model):
         return obj
     if isinstance(obj, Scenario):
@@ -30,11 +45,14 @@ def as_model(obj: Model | Scenario | str | Path) -> Model:
     return load(obj)
 
 
-def simulate(model: Model | Scenario | str | Path, seed: int = 0, until=None) -> Run:
-    """One stochastic realisation. The same seed gives the same result."""
+def simulate(model: Model | Scenario | str | Path, seed: int = 0, until: dt.date | str | None = None) -> Run:
+    """One stochastic realisation of a model (or a Scenario, a path or a built-in name) with a seed, optionally
+    stopped after the date `until`. The same seed gives the same result."""
     from refuge.engine.kernel import run_model
 
     m = as_model(model)
+    if isinstance(until, str):
+        until = dt.date.fromisoformat(until)
     days = m.days if until is None else min(m.days, m.day(until) + 1)
     out = run_model(m, days, int(seed))
     (stocks, flows, arrived, closed_sites, closed_states, rules, max_stay, params, stays, ongoing, ongoing_size,

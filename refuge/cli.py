@@ -9,9 +9,14 @@ from __future__ import annotations
 import datetime as dt
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import Literal, Optional
 
 import typer
+
+from refuge.console import print_table
+from refuge.numbers import band, interval, num
+
+__all__ = ["app", "main"]  # the command; the functions below are its parts, not an API
 
 # Plain help (rich_markup_mode=None): it fits 80 columns, reads the same piped to a file, and shows
 # boolean options as flags. Completion: `refuge --install-completion` (bash, zsh, fish, PowerShell).
@@ -97,18 +102,32 @@ def message(exc: BaseException) -> str:
     return f"{where}: {what}" + (f" ({hint})" if hint else "")
 
 
-def load_model(scenario: Optional[str]):
-    """Compile a scenario file or built-in name; user errors become a short message and exit code 2."""
-    from refuge.api import load
+def load_model(scenario: Optional[str], simulates: bool = True):
+    """Compile a scenario file or built-in name; user errors become a short message and exit code 2.
+    A command that simulates says so when the engine must be compiled first (the first run on a machine)."""
+    from refuge.api import engine_ready, load
     from refuge.errors import RefugeError
 
     try:
-        return load(scenario or DEFAULT_SCENARIO)
+        model = load(scenario or DEFAULT_SCENARIO)
     except (RefugeError, OSError) as exc:
         fail(message(exc))
+    if simulates and not engine_ready():
+        typer.echo("first run: compiling the engine with Numba (about 20 s, once; later runs start at once)",
+                   err=True)
+    return model
+
+
+Format = Literal["table", "json", "csv"]
+FORMAT_HELP = "table (for people), json or csv (machine-readable, on stdout)"
+
+
+def as_date(value: Optional[dt.datetime]) -> Optional[dt.date]:
+    return None if value is None else value.date()
 
 
 def parse_date(text: Optional[str], option: str) -> Optional[dt.date]:
+    """A date option given as text (YYYY-MM-DD); a short message naming the option otherwise."""
     if text is None:
         return None
     try:
@@ -123,48 +142,59 @@ def run(
                                              f"(default: {DEFAULT_SCENARIO})",
                                              autocompletion=complete_scenario),
     seed: int = typer.Option(0, "--seed", help="random seed; the same seed gives the same result"),
-    until: Optional[str] = typer.Option(None, "--until", help="stop after this date (YYYY-MM-DD)"),
+    until: Optional[dt.datetime] = typer.Option(None, "--until", formats=["%Y-%m-%d"], metavar="YYYY-MM-DD",
+                                                help="stop after this date"),
     out: Path = typer.Option(Path("out"), "--out", help="directory for stocks/flows (CSV and Parquet)"),
     runs: int = typer.Option(1, "--runs", min=1, help="replicates: more than 1 runs an ensemble into an "
                              "experiment store in --out (run r uses seed + r; resumable)"),
     workers: Optional[int] = typer.Option(None, "--workers", min=1, help="local worker processes "
                                           "(default: one per core)"),
-    set_: list[str] = typer.Option([], "--set", help="override a parameter: name=value (repeatable)"),
+    set_: list[str] = typer.Option([], "--set", metavar="NAME=VALUE", help="override a parameter: name=value (repeatable)"),
     sweep: Optional[Path] = typer.Option(None, "--sweep", help="CSV or YAML file of parameter sets: "
                                          "--runs replicates of each"),
     cluster: Optional[str] = typer.Option(None, "--cluster", help="address of a Dask scheduler to run on"),
     posterior: Optional[Path] = typer.Option(None, "--posterior", help="a calibration experiment: draw the "
                                              "calibrated parameters from its posterior (run r takes draw r)"),
+    overwrite: bool = typer.Option(False, "--overwrite", help="one run: replace the run files in --out even if "
+                                   "they hold another run"),
+    format_: Format = typer.Option("table", "--format", help="ensembles: " + FORMAT_HELP),
 ) -> None:
     """Run one realisation of a scenario (or an ensemble with --runs/--sweep), write results, print a summary."""
     from refuge.api import simulate
-    from refuge.results.files import write_run
 
     check_counts(runs, seed)
     model = load_model(scenario)
-    stop = parse_date(until, "--until")
+    stop = as_date(until)
     if stop is not None and not model.start <= stop:
         fail(f"--until: expected a date on or after the scenario start {model.start}; found {stop}")
     overrides = parse_sets(set_)
     if posterior is not None:
-        run_posterior_command(model, posterior, runs, seed, workers, overrides, sweep, cluster, stop, out)
+        run_posterior_command(model, posterior, runs, seed, workers, overrides, sweep, cluster, stop, out, overwrite,
+                              format_)
         return
     if runs > 1 or sweep is not None or cluster is not None:
-        run_ensemble_command(model, runs, seed, workers, overrides, sweep, cluster, stop, out)
+        run_ensemble_command(model, runs, seed, workers, overrides, sweep, cluster, stop, out, format_)
         return
     if overrides:
         model = with_overrides(model, overrides)
     result = guarded(simulate, model, seed=seed, until=stop)
-    files = guarded(write_run, result, out)
+    write_single(result, out, overrides, overwrite)
+
+
+def write_single(result, out: Path, overrides: dict[str, float], overwrite: bool) -> None:
+    from refuge.results.files import write_run
+
+    files = guarded(write_run, result, out, overrides=overrides, overwrite=overwrite)
     print_summary(result)
-    typer.echo("wrote " + ", ".join(str(f) for f in files))
+    typer.echo(f"wrote {len(files)} files to {out} (stocks, flows, sites, stays as CSV and Parquet; run.json: "
+               "how the run was made)")
 
 
-def run_posterior_command(model, posterior, runs, seed, workers, overrides, sweep, cluster, stop, out) -> None:
+def run_posterior_command(model, posterior, runs, seed, workers, overrides, sweep, cluster, stop, out,
+                          overwrite: bool = False, format_: str = "table") -> None:
     from refuge.api import simulate
     from refuge.inference.posterior import check_posterior, posterior_model, run_posterior_ensemble
     from refuge.errors import RefugeError
-    from refuge.results.files import write_run
 
     if sweep is not None:
         fail("--posterior: give --posterior or --sweep, not both")
@@ -174,16 +204,14 @@ def run_posterior_command(model, posterior, runs, seed, workers, overrides, swee
         if runs > 1 or cluster is not None:
             exp = run_posterior_ensemble(model.scenario, model.origin, posterior, runs, seed, out, workers, cluster,
                                          overrides, stop, progress=True)
-            print_experiment(exp)
+            print_experiment(exp, format_)
             return
         model, draw = posterior_model(model, posterior, seed, overrides)
     except (RefugeError, OSError) as exc:
         fail(message(exc))
-    typer.echo("drawn from the posterior: " + ", ".join(f"{k}={v:.4g}" for k, v in draw.items()))
+    typer.echo("drawn from the posterior: " + ", ".join(f"{k}={v:.4g}" for k, v in draw.items()))  # values as set
     result = guarded(simulate, model, seed=seed, until=stop)
-    files = guarded(write_run, result, out)
-    print_summary(result)
-    typer.echo("wrote " + ", ".join(str(f) for f in files))
+    write_single(result, out, {**overrides, **draw}, overwrite)
 
 
 def check_counts(runs: int, seed: int) -> None:
@@ -220,7 +248,7 @@ def with_overrides(model, overrides: dict[str, float]):
         fail(f"--set: {message(exc)}")
 
 
-def run_ensemble_command(model, runs, seed, workers, overrides, sweep, cluster, stop, out) -> None:
+def run_ensemble_command(model, runs, seed, workers, overrides, sweep, cluster, stop, out, format_="table") -> None:
     from refuge.experiments.ensemble import run_ensemble
     from refuge.errors import RefugeError
 
@@ -231,7 +259,7 @@ def run_ensemble_command(model, runs, seed, workers, overrides, sweep, cluster, 
         fail(message(exc))
     except KeyboardInterrupt:
         interrupted(out)
-    print_experiment(exp)
+    print_experiment(exp, format_)
 
 
 def interrupted(out: Path) -> None:
@@ -246,25 +274,48 @@ def interrupted(out: Path) -> None:
     fail(f"interrupted: {done}run the same command again to finish (only missing runs are run)", code=130)
 
 
-def print_experiment(exp) -> None:
+def print_frame(df, format_: str) -> None:
+    """A result table on stdout for programs: CSV, or JSON records (NaN as null)."""
+    import json
+
+    from refuge.evidence.check import _clean
+
+    if format_ == "csv":
+        sys.stdout.write(df.to_csv(index=False))
+    else:
+        sys.stdout.write(json.dumps(_clean(df.to_dict(orient="records")), indent=2, default=str) + "\n")
+
+
+def settings_text(values: dict[str, float]) -> str:
+    return ", ".join(f"{k}={x:g}" for k, x in values.items())
+
+
+def print_experiment(exp, format_: str = "table") -> None:
     """Outcomes per variant: median [90% interval]; with many variants (a sweep), one row per variant."""
     from rich.console import Console
     from rich.table import Table
 
-    from refuge.experiments.compare import fmt
-
-    title = (f"{exp.meta['scenario_title'] or exp.meta['scenario_name']} — {exp.n_runs} runs per variant, seeds "
-             f"{exp.meta['seed']}..{exp.meta['seed'] + exp.n_runs - 1}: median")
     summary = exp.summary()
+    done = f"wrote {exp.path} ({sum(len(exp.finished(v)) for v in exp.variants)} runs)"
+    if format_ != "table":
+        print_frame(summary, format_)
+        typer.echo(done, err=True)
+        return
+    base = exp.meta.get("set") or {}
+    title = (f"{exp.meta['scenario_title'] or exp.meta['scenario_name']}"
+             + (f" with {settings_text(base)} (--set)" if base else "")
+             + f" — {exp.n_runs} runs per variant, seeds {exp.meta['seed']}..{exp.meta['seed'] + exp.n_runs - 1}: "
+             "median")
     if len(exp.variants) <= 4:
         table = Table(title=title + " [90% interval]")
         table.add_column("outcome", no_wrap=True)
         for v in exp.variants:
-            table.add_column(v, justify="right")
+            # the one variant of `--set` is the scenario with those values, not the scenario as written
+            table.add_column(settings_text(base) if v == "baseline" and base else v, justify="right")
         for _, rows in summary.groupby("outcome", sort=False):
             first = rows.iloc[0]
             table.add_row(f"{first.label} ({first.unit})",
-                          *[f"{fmt(r.median)} [{fmt(r.low)}, {fmt(r.high)}]" for r in rows.itertuples()])
+                          *[band(r.median, r.low, r.high) for r in rows.itertuples()])
     else:
         table = Table(title=title)
         values = {v: " ".join(f"{k}={x:g}" for k, x in exp.variant_set(v).items()) for v in exp.variants}
@@ -273,13 +324,9 @@ def print_experiment(exp) -> None:
         for o in exp.model().outcomes:
             table.add_column(f"{o['label']} ({o['unit']})", justify="right")
         for v, rows in summary.groupby("variant", sort=False):
-            table.add_row(v, values[v], *[fmt(r.median) for r in rows.itertuples()])
-    console = Console()
-    if not console.is_terminal:
-        console.width = max(console.width, 120)
-    console.print(table)
-    typer.echo(f"wrote {exp.path} ({sum(len(exp.finished(v)) for v in exp.variants)} runs); "
-               f"`refuge report {exp.path}` makes an HTML report")
+            table.add_row(v, values[v], *[num(r.median) for r in rows.itertuples()])
+    print_table(table)
+    typer.echo(f"{done}; `refuge report {exp.path}` makes an HTML report")
 
 
 @app.command()
@@ -287,15 +334,16 @@ def compare(
     scenario: Optional[str] = typer.Argument(None, help="scenario YAML file or built-in name "
                                              f"(default: {DEFAULT_SCENARIO})",
                                              autocompletion=complete_scenario),
-    variant: list[str] = typer.Option([], "--variant", help="NAME:name=value,... or the NAME of a variant "
+    variant: list[str] = typer.Option([], "--variant", metavar="NAME[:NAME=VALUE,...]", help="NAME:name=value,... or the NAME of a variant "
                                       "declared in the scenario (repeatable; default: all declared)"),
     runs: int = typer.Option(100, "--runs", min=1, help="replicates of the baseline and of each variant"),
     seed: int = typer.Option(0, "--seed", help="base seed: replicate r of every variant uses seed + r"),
     workers: Optional[int] = typer.Option(None, "--workers", min=1, help="local worker processes "
                                           "(default: one per core)"),
-    set_: list[str] = typer.Option([], "--set", help="override a parameter in every arm: name=value"),
+    set_: list[str] = typer.Option([], "--set", metavar="NAME=VALUE", help="override a parameter in every arm: name=value"),
     out: Path = typer.Option(Path("comparison"), "--out", help="experiment directory (resumable)"),
     cluster: Optional[str] = typer.Option(None, "--cluster", help="address of a Dask scheduler to run on"),
+    format_: Format = typer.Option("table", "--format", help=FORMAT_HELP),
 ) -> None:
     """What if? Run the baseline and each variant with common random numbers; print paired differences."""
     from refuge.experiments.compare import compare as run_compare
@@ -313,21 +361,23 @@ def compare(
         fail(message(exc))
     except KeyboardInterrupt:
         interrupted(out)
-    print_differences(result)
+    print_differences(result, format_)
 
 
-def print_differences(result) -> None:
+def print_differences(result, format_: str = "table") -> None:
     from rich.console import Console
     from rich.table import Table
 
     from refuge.results.files import write_frame
 
-    from refuge.experiments.compare import fmt
 
     exp, df = result.experiment, result.table
+    path = write_frame(df, exp.path / "differences.csv")
+    if format_ != "table":
+        print_frame(df, format_)
+        typer.echo(f"wrote {path}", err=True)
+        return
     console = Console()
-    if not console.is_terminal:  # logs and files: room for a whole row rather than 80 columns
-        console.width = max(console.width, 120)
     for name, rows in df.groupby("variant", sort=False):
         desc = next((v["description"] for v in exp.meta["variants"] if v["name"] == name), "")
         sets = exp.variant_set(name)
@@ -337,11 +387,10 @@ def print_differences(result) -> None:
         for col in ("outcome", "baseline", name, "Δ median [90% of runs]", "Δ mean [95% CI]"):
             table.add_column(col, justify="left" if col == "outcome" else "right", no_wrap=col == "outcome")
         for r in rows.itertuples():
-            table.add_row(f"{r.label} ({r.unit})", fmt(r.baseline), fmt(r.value),
-                          f"{fmt(r.difference, True)} [{fmt(r.low, True)}, {fmt(r.high, True)}]",
-                          f"{fmt(r.mean_difference, True)} [{fmt(r.mean_low, True)}, {fmt(r.mean_high, True)}]")
-        console.print(table)
-    path = write_frame(df, exp.path / "differences.csv")
+            table.add_row(f"{r.label} ({r.unit})", num(r.baseline), num(r.value),
+                          band(r.difference, r.low, r.high, signed=True),
+                          band(r.mean_difference, r.mean_low, r.mean_high, signed=True))
+        print_table(table, console)
     typer.echo(f"wrote {path}; `refuge report {exp.path}` makes an HTML report")
 
 
@@ -421,7 +470,7 @@ def calibrate_command(
                                           "(default: one per core)"),
     cluster: Optional[str] = typer.Option(None, "--cluster", help="address of a Dask scheduler to run on"),
     restart: bool = typer.Option(False, "--restart", help="discard a calibration stored in --out"),
-    exclude: list[str] = typer.Option([], "--exclude", help="an evidence id (or pattern, e.g. 'japan-*') to leave "
+    exclude: list[str] = typer.Option([], "--exclude", metavar="ID", help="an evidence id (or pattern, e.g. 'japan-*') to leave "
                                       "out of the distance; still measured and reported (repeatable)"),
     predictive_runs: int = typer.Option(200, "--predictive-runs", min=1, help="runs of the posterior "
                                         "predictive evidence check"),
@@ -529,17 +578,16 @@ def print_calibration(cal, scenario: str) -> None:
         table.add_column(col, justify="left" if col in ("parameter", "prior") else "right",
                          no_wrap=col in ("parameter", "prior"))
     for r in cal.summary.itertuples():
-        table.add_row(r.parameter, r.prior, f"{r.prior_low:.4g} – {r.prior_high:.4g}", f"{r.default:.4g}",
-                      f"{r.median:.4g}", f"{r.low:.4g} – {r.high:.4g}")
-    console.print(table)
+        table.add_row(r.parameter, r.prior, interval(r.prior_low, r.prior_high), num(r.default), num(r.median),
+                      interval(r.low, r.high))
+    print_table(table, console)
     ev = Table(title=f"evidence under the posterior predictive ({cal.predictive_runs} runs)")
     for col in ("fact", "bound", "median [90%]", "holds in", "score"):
         ev.add_column(col, justify="left" if col in ("fact", "bound") else "right")
     for r in cal.predictive.itertuples():
         mark = "[green]" if r.share_holding >= 0.5 else "[red]"
-        ev.add_row(r.id, r.bound, f"{r.median:,.4g} [{r.low:,.4g}, {r.high:,.4g}]", f"{mark}{r.share_holding:.0%}",
-                   f"{r.score:.2f}")
-    console.print(ev)
+        ev.add_row(r.id, r.bound, band(r.median, r.low, r.high), f"{mark}{r.share_holding:.0%}", num(r.score))
+    print_table(ev, console)
     for d in cal.diagnosis:
         console.print(f"[red]{d['id']}[/red] holds in {d['share_holding']:.0%} of posterior runs: {d['reason']}")
     reused = f", {cal.reused:,} reused from an interrupted generation" if cal.reused else ""
@@ -553,10 +601,11 @@ def sensitivity_command(
     scenario: Optional[str] = typer.Argument(None, help="scenario YAML file or built-in name "
                                              f"(default: {DEFAULT_SCENARIO})",
                                              autocompletion=complete_scenario),
-    output: list[str] = typer.Option(..., "--output", help="what to explain (repeatable): peak:PLACE, mean:PLACE, "
+    output: list[str] = typer.Option(..., "--output", metavar="KIND:NAME", help="what to explain (repeatable): peak:PLACE, mean:PLACE, "
                                      "end:PLACE, wait:PLACE, longest:PLACE, arrivals[:NAME], flow:TRANSITION, "
                                      "or an evidence id"),
-    method: str = typer.Option("morris", "--method", help="morris (screening, cheap) or sobol (variance shares)"),
+    method: Literal["morris", "sobol"] = typer.Option("morris", "--method", help="morris (screening, cheap) or "
+                                                     "sobol (variance shares)"),
     samples: Optional[int] = typer.Option(None, "--samples", help="Morris trajectories (default 20) or Sobol "
                                           "base sample, a power of 2 (default 256)"),
     replicates: int = typer.Option(4, "--replicates", min=1, help="seeds per parameter point (their mean is used)"),
@@ -593,8 +642,8 @@ def print_sensitivity(result) -> None:
         for col in ("rank", "parameter", index, "95% ±"):
             table.add_column(col, justify="left" if col == "parameter" else "right")
         for r in rows.itertuples():
-            table.add_row(str(r.rank), r.parameter, f"{r.importance:,.4g}", f"{r.importance_conf:,.2g}")
-        console.print(table)
+            table.add_row(str(r.rank), r.parameter, num(r.importance), num(r.importance_conf))
+        print_table(table, console)
 
 
 def print_summary(result) -> None:
@@ -608,7 +657,7 @@ def print_summary(result) -> None:
         table.add_column(col, justify="left" if col in ("state", "kind") else "right")
     for row in result.summary().itertuples(index=False):
         table.add_row(row.state, row.kind, f"{row.start:,}", f"{row.end:,}", f"{row.peak:,}", str(row.peak_date))
-    Console().print(table)
+    print_table(table)
 
 
 @app.command("check")
@@ -621,7 +670,7 @@ def check_command(
     workers: Optional[int] = typer.Option(None, "--workers", min=1, help="local worker processes "
                                           "(default: one per core)"),
     cluster: Optional[str] = typer.Option(None, "--cluster", help="address of a Dask scheduler to run on"),
-    format_: str = typer.Option("table", "--format", help="table (for people), json (everything) or csv "
+    format_: Format = typer.Option("table", "--format", help="table (for people), json (everything) or csv "
                                 "(the evidence table)"),
     out: Optional[Path] = typer.Option(None, "--out", help="also write evidence.csv, sites.csv and years.csv "
                                        "to this directory"),
@@ -635,8 +684,6 @@ def check_command(
     from refuge.errors import RefugeError
     from refuge.results.files import write_frame
 
-    if format_ not in ("table", "json", "csv"):
-        fail(f"--format: expected table, json or csv; found {format_!r}")
     model = load_model(scenario)
     try:
         result = check(model, runs=runs, seed=seed, workers=workers, cluster=cluster,
@@ -660,7 +707,7 @@ def check_command(
 @app.command()
 def validate(scenario: str = typer.Argument(..., help="scenario YAML file")) -> None:
     """Check a scenario file: every field, name, date and split. Prints the problems found."""
-    model = load_model(scenario)
+    model = load_model(scenario, simulates=False)
     sc = model.scenario
     typer.echo(f"{scenario}: ok — {len(sc.states)} states, {len(sc.transitions)} transitions, "
                f"{len(sc.parameters)} parameters, {len(sc.rules)} rules, {len(sc.evidence)} evidence entries")

@@ -42,12 +42,15 @@ class RefugeWarning(UserWarning):
 
 
 class ScenarioError(RefugeError):
+    """A scenario file with problems: its origin (the file) and every problem found, each with a field path."""
+
     def __init__(self, origin: str, problems: list[Problem]):
         self.origin = origin
         self.problems = problems
         super().__init__(self.render())
 
     def render(self) -> str:
+        """The message: `FILE: N problems`, then one indented line per problem."""
         head = f"{self.origin}: {len(self.problems)} problem{'s' if len(self.problems) != 1 else ''}"
         more = len(self.problems) - MAX_PROBLEMS
         tail = [f"  ... and {more} more (fix these first)"] if more > 0 else []
@@ -74,6 +77,7 @@ def _is_tag(part: Any) -> bool:
 
 
 def format_path(loc: Iterable[Any]) -> str:
+    """A field path as users write it: ('transitions', 3, 'duration') -> `transitions[3].duration`."""
     out = ""
     for part in loc:
         if isinstance(part, int):

@@ -186,3 +186,116 @@ def test_a_source_cites_a_reference_by_key_and_a_wrong_key_is_named(tmp_path):
     path.write_text(yaml.safe_dump(data))
     with pytest.raises(ScenarioError, match="exactly one of ref, file"):
         refuge.read(path)
+
+
+# --- single runs record how they were made ----------------------------------------------------------------
+
+
+def test_a_single_run_records_how_it_was_made_and_never_mixes_into_another(tmp_path):
+    import json
+
+    out = tmp_path / "run"
+    runner = CliRunner()
+    first = runner.invoke(app, ["run", str(TOY), "--seed", "3", "--set", "success=0.5", "--out", str(out)])
+    assert first.exit_code == 0, first.output
+    meta = json.loads((out / "run.json").read_text())
+    assert meta["seed"] == 3 and meta["set"] == {"success": 0.5} and meta["refuge_version"] == refuge.__version__
+    assert meta["scenario"]["name"] == "toy" and meta["scenario_digest"] and meta["until"] == "2003-12-31"
+    again = runner.invoke(app, ["run", str(TOY), "--seed", "3", "--set", "success=0.5", "--out", str(out)])
+    assert again.exit_code == 0, again.output  # the same run again: the same files
+    other = runner.invoke(app, ["run", str(TOY), "--seed", "4", "--out", str(out)])
+    assert other.exit_code == 2 and "holds another run" in other.output and "seed: stored 3, now 4" in other.output
+    assert json.loads((out / "run.json").read_text())["seed"] == 3  # nothing was written
+    replaced = runner.invoke(app, ["run", str(TOY), "--seed", "4", "--out", str(out), "--overwrite"])
+    assert replaced.exit_code == 0 and json.loads((out / "run.json").read_text())["seed"] == 4
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "mine.txt").write_text("x")
+    mixed = runner.invoke(app, ["run", str(TOY), "--out", str(tmp_path / "notes")])
+    assert mixed.exit_code == 2 and "not written by a run (mine.txt)" in mixed.output
+    exp = runner.invoke(app, ["run", str(TOY), "--runs", "2", "--out", str(tmp_path / "exp")])
+    assert exp.exit_code == 0
+    into_exp = runner.invoke(app, ["run", str(TOY), "--out", str(tmp_path / "exp")])
+    assert into_exp.exit_code == 2 and "holds an experiment" in into_exp.output
+
+
+# --- machine-readable output, --set headers, the first compile --------------------------------------------
+
+
+def test_ensembles_and_comparisons_print_csv_or_json(tmp_path):
+    import json
+
+    from io import StringIO
+
+    import pandas as pd
+
+    runner = CliRunner()
+    csv = runner.invoke(app, ["run", str(TOY), "--runs", "2", "--format", "csv", "--out", str(tmp_path / "e")])
+    assert csv.exit_code == 0, csv.output
+    table = pd.read_csv(StringIO(csv.stdout))
+    assert {"outcome", "label", "unit", "variant", "median", "low", "high"} <= set(table.columns)
+    js = runner.invoke(app, ["compare", str(TOY), "--runs", "2", "--variant", "slow:success=0.3", "--format", "json",
+                             "--out", str(tmp_path / "c")])
+    assert js.exit_code == 0, js.output
+    rows = json.loads(js.stdout)
+    assert rows and {r["variant"] for r in rows} == {"slow"} and "difference" in rows[0]
+    bad = runner.invoke(app, ["compare", str(TOY), "--format", "xml"])
+    assert bad.exit_code == 2 and "--format" in bad.output
+
+
+def test_a_set_ensemble_names_its_values_instead_of_baseline(tmp_path):
+    result = CliRunner().invoke(app, ["run", str(TOY), "--runs", "2", "--set", "success=0.5",
+                                      "--out", str(tmp_path / "e")])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "with success=0.5 (--set)" in text and "baseline" not in text
+
+
+def test_the_first_run_says_the_engine_is_being_compiled(monkeypatch, tmp_path):
+    import refuge.api
+
+    refuge.simulate(TOY, seed=0)
+    assert refuge.api.engine_ready()  # compiled in this process now
+    monkeypatch.setattr(refuge.api, "engine_ready", lambda: False)
+    result = CliRunner().invoke(app, ["run", str(TOY), "--out", str(tmp_path / "r")])
+    assert result.exit_code == 0 and "compiling the engine" in result.output
+    quiet = CliRunner().invoke(app, ["validate", str(TOY)])
+    assert "compiling" not in quiet.output
+
+
+# --- tables at 80 columns and in files --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("args", [["check", "north-korea-china", "--runs", "2", "--workers", "1"],
+                                  ["compare", str(Path(__file__).parent / "scenarios" / "border_camp.yaml"),
+                                   "--runs", "2", "--workers", "1"]])
+def test_tables_are_readable_at_80_columns_when_piped(args, tmp_path):
+    result = CliRunner().invoke(app, [*args, *(["--out", str(tmp_path / "c")] if args[0] == "compare" else [])],
+                                env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert max(len(line.rstrip()) for line in lines if not line.startswith("wrote ")) <= 80  # paths do not wrap
+    assert "…" not in result.output  # no number cut short
+    if args[0] == "check":
+        assert len(lines) < 500, len(lines)  # a heading and a few lines per fact, site and year (was 616 fragments)
+        assert "sk-beijing-three-inside-2002-05-27" in result.output  # fact ids are never broken up
+
+
+def test_one_number_style_everywhere():
+    from refuge.numbers import band, num, weighted_quantile
+
+    assert [num(x) for x in (0, 0.0342, 9.99, 12.345, 99.95, 12345.6, float("nan"), None)] == [
+        "0", "0.0342", "9.99", "12.3", "100", "12,346", "–", "–"]
+    assert band(12, 3, 40) == "12 [3, 40]" and band(1.5, -0.2, 3.1, signed=True) == "+1.5 [-0.2, +3.1]"
+    assert weighted_quantile([1, 2, 3, 4], [1, 1, 1, 5], 0.5) == 4.0
+    assert list(weighted_quantile([1, 2, 3, 4], [1, 1, 1, 1], [0.25, 0.5])) == [1.0, 2.0]
+
+
+def test_calibrate_and_sensitivity_take_a_path_a_name_or_an_object(tmp_path):
+    from refuge.inference.calibrate import calibrate
+    from refuge.inference.sensitivity import analyse
+
+    for scenario in (TOY, str(TOY), refuge.read(TOY), refuge.load(TOY)):
+        with pytest.raises(RefugeError, match="toy: no parameter has a `prior`"):
+            calibrate(scenario, tmp_path / "cal")
+        with pytest.raises(RefugeError, match="toy: no parameter has a `prior`"):
+            analyse(scenario, ["peak:mission"])

@@ -29,6 +29,8 @@ who settles in a camp becomes a count again.
 
 from __future__ import annotations
 
+from typing import Any
+
 import math
 
 import numpy as np
@@ -605,7 +607,8 @@ def network_kernel(days, pbase, loc_kind, loc_foreign, loc_pop, loc_cap, link_fr
     return stocks, on_routes, entered, spawned
 
 
-def simulate_network(net: NetModel, pbase: np.ndarray, initial: np.ndarray, days: int, g: np.random.Generator):
+def simulate_network(net: NetModel, pbase: np.ndarray, initial: np.ndarray, days: int,
+                     g: np.random.Generator) -> Any:
     """Arrays of one run of the route network: (stocks (days, L), on routes (days,), entered (days, L),
     spawned (days,))."""
     return network_kernel(days, pbase, net.loc_kind, net.loc_foreign, net.loc_pop, net.loc_cap, net.link_from,
@@ -614,7 +617,7 @@ def simulate_network(net: NetModel, pbase: np.ndarray, initial: np.ndarray, days
                           net.start_on_foot, net.avoid_short_stints, net.awareness, initial.astype(np.int64), g)
 
 
-def merge_into_run(m, stocks: np.ndarray, flows_out: tuple, initial_states: np.ndarray):
+def merge_into_run(m: Any, stocks: np.ndarray, flows_out: tuple, initial_states: np.ndarray) -> Any:
     """Put a network run's arrays into the run's per-state arrays: (stocks, entered, net change, spawned)."""
     net = m.net
     loc_stocks, on_routes, entered_l, spawned = flows_out

@@ -7,6 +7,8 @@ every traveller advances, as the semantics in `refuge.engine.network` say.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from refuge.model.network import (CAMP, FORWARD, IDPCAMP, MV_CAMPW, MV_CAPBUF, MV_CAPSCALE, MV_CONFW, MV_DPOW,
@@ -31,7 +33,8 @@ def _taper(people: float, capacity: float, buffer: float, scaling: float) -> flo
     return 1.0 - (people - buffer * cap) / (cap * (1.0 - buffer))
 
 
-def reference_network(net: NetModel, pbase: np.ndarray, initial: np.ndarray, days: int, g: np.random.Generator):
+def reference_network(net: NetModel, pbase: np.ndarray, initial: np.ndarray, days: int,
+                      g: np.random.Generator) -> Any:
     """Same outputs as `refuge.engine.network.simulate_network`."""
     L, K = len(net.names), net.link_from.size
     is_camp = np.isin(net.loc_kind, [CAMP, IDPCAMP])

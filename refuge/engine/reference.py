@@ -15,6 +15,7 @@ not draw by draw. It is slow by design: use it on small scenarios.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -38,7 +39,7 @@ class _Unit:
         self.due, self.due_trans, self.alive = due, due_trans, True
 
 
-def simulate_reference(model, seed: int = 0, until=None) -> Run:
+def simulate_reference(model: Any, seed: int = 0, until: Any = None) -> Run:
     """One realisation by the person-by-person reference engine (same Run type as `refuge.api.simulate`)."""
     from refuge.api import as_model
 

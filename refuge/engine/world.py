@@ -17,7 +17,7 @@ fields of `World` or `Spec` changes the types, and recompiles by itself).
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 from numba import njit, types
@@ -195,22 +195,28 @@ def borrowed(typingctx, tup):
 # What the steps receive: the fields of `Spec` and `World`, borrowed, behind one pointer each.
 @structref.register
 class SpecRefType(types.StructRef):
-    def preprocess_fields(self, fields):
+    """Numba's type of `SpecRef`."""
+
+    def preprocess_fields(self, fields: Any) -> Any:
+        """Field types without literal values, so that one compiled step serves every model."""
         return tuple((name, types.unliteral(t)) for name, t in fields)
 
 
 class SpecRef(structref.StructRefProxy):
-    pass
+    """The fields of a `Spec`, borrowed by the compiled steps behind one pointer."""
 
 
 @structref.register
 class WorldRefType(types.StructRef):
-    def preprocess_fields(self, fields):
+    """Numba's type of `WorldRef`."""
+
+    def preprocess_fields(self, fields: Any) -> Any:
+        """Field types without literal values, so that one compiled step serves every run."""
         return tuple((name, types.unliteral(t)) for name, t in fields)
 
 
 class WorldRef(structref.StructRefProxy):
-    pass
+    """The fields of a `World`, borrowed by the compiled steps behind one pointer."""
 
 
 structref.define_proxy(SpecRef, SpecRefType, list(Spec._fields))
@@ -222,11 +228,15 @@ structref.define_proxy(WorldRef, WorldRefType, list(World._fields))
 # some millions of times a run. `run_days` holds the counted structrefs for as long as the views are used.
 @structref.register
 class SpecViewType(types.StructRef):
+    """Numba's type of the uncounted view of a `Spec` the steps receive."""
+
     pass
 
 
 @structref.register
 class WorldViewType(types.StructRef):
+    """Numba's type of the uncounted view of a `World` the steps receive."""
+
     pass
 
 

@@ -27,6 +27,8 @@ from refuge.evidence.measures import measure_all
 from refuge.evidence.outcomes import outcome_text, outcomes_by_year, yearly_outcomes
 from refuge.evidence.series import series_table, simulate_all
 from refuge.model.compiler import A_TARGET, T_SRC, Model
+from refuge.console import print_table
+from refuge.numbers import band, central, num
 from refuge.results.run import Run
 
 DEFAULT_RUNS = 200
@@ -97,7 +99,7 @@ def year_matrix(run: Run) -> tuple[list[int], np.ndarray]:
     return outcomes_by_year(run)
 
 
-def site_table(run: Run):
+def site_table(run: Run) -> Any:
     """Per site for one run: the figures of SITE_METRICS and the mean and peak daily need of each supply."""
     import pandas as pd
 
@@ -112,7 +114,7 @@ def site_table(run: Run):
     return df
 
 
-def year_table(run: Run):
+def year_table(run: Run) -> Any:
     """Per calendar year for one run: one column per total outcome (named as in the scenario)."""
     import pandas as pd
 
@@ -166,13 +168,13 @@ class CheckResult:
     series_values: list[np.ndarray] | None = None  # per series: (runs, days scored) simulated values
 
     @property
-    def series(self):
+    def series(self) -> Any:
         """One row per time series and per group of series: ARD and rescaled ARD (median, low, high over the
         runs) and coverage (share of data points inside the interval)."""
         return series_table(self.model.series, self.series_values or [], level=self.level)
 
     @property
-    def facts(self):
+    def facts(self) -> Any:
         """One row per fact: id, source, fact, when, measure, bound, median, low, high, holds_median,
         share_holding, best_share, score, required."""
         from refuge.evidence.measures import evaluate
@@ -182,7 +184,7 @@ class CheckResult:
         return df
 
     @property
-    def series_points(self):
+    def series_points(self) -> Any:
         """One row per data point of each series: series, date, data, median, low, high, error (relative to
         the data), inside (the interval)."""
         import pandas as pd
@@ -209,11 +211,12 @@ class CheckResult:
 
     @property
     def failed_required(self) -> list[str]:
+        """Ids of `required` facts whose bound fails in the median run."""
         df = self.facts
         return df.loc[df["required"].astype(bool) & ~df["holds_median"].astype(bool), "id"].tolist()
 
     @property
-    def sites(self):
+    def sites(self) -> Any:
         """Long table: site, metric, median, low, high over the runs (supply needs included)."""
         import pandas as pd
 
@@ -229,7 +232,7 @@ class CheckResult:
         return pd.DataFrame(rows, columns=["site", "metric", "median", "low", "high"])
 
     @property
-    def yearly(self):
+    def yearly(self) -> Any:
         """Long table: year, metric (a total outcome's name), label, unit, median, low, high over the runs."""
         import pandas as pd
 
@@ -244,7 +247,7 @@ def _band(x: np.ndarray, level: float) -> dict[str, float]:
     ok = x[~np.isnan(x)]
     if not ok.size:
         return {"median": math.nan, "low": math.nan, "high": math.nan}
-    lo, hi = np.quantile(ok, [(1 - level) / 2, 1 - (1 - level) / 2])
+    lo, hi = np.quantile(ok, central(level))
     return {"median": float(np.median(ok)), "low": float(lo), "high": float(hi)}
 
 
@@ -318,22 +321,19 @@ def _clean(obj: Any) -> Any:
     return obj
 
 
-def print_report(result: CheckResult, console=None) -> None:
+def print_report(result: CheckResult, console: Any = None) -> None:
     """The evidence table, then per-site and per-year tables, for a terminal."""
     from rich.console import Console
 
-    if console is None:
-        console = Console()
-        if not console.is_terminal:  # piped to a file or a log: do not squeeze the tables into 80 columns
-            console = Console(width=200)
+    console = console or Console()
     facts = result.facts
     if len(facts):
-        console.print(_facts_table(result))
+        print_table(_facts_table(result), console)
     elif not result.model.series:
         console.print(f"{result.model.scenario.name} cites no evidence facts ({result.runs} runs).")
     if result.model.series:
-        console.print(_series_table(result))
-        console.print(_points_table(result))
+        print_table(_series_table(result), console)
+        print_table(_points_table(result), console)
     held, total = int(facts["holds_median"].sum()), len(facts)
     if total:
         required = facts[facts["required"].astype(bool)]
@@ -347,28 +347,20 @@ def print_report(result: CheckResult, console=None) -> None:
                       f"mean {facts['score'].mean():.2f}; {int((facts['score'] >= 0.5).sum())} of {total} facts "
                       "score 0.5 or more.")
     if len(result.sites):
-        console.print(_sites_table(result, SITE_COLUMNS, "people (waits in days)"))
+        print_table(_sites_table(result, SITE_COLUMNS, "people (waits in days)"), console)
         needs = [f"{item}_per_day_{x}" for item in supplies(result.model) for x in ("mean", "peak")]
         if needs:
-            console.print(_sites_table(result, needs, "daily needs (mean and peak day)"))
+            print_table(_sites_table(result, needs, "daily needs (mean and peak day)"), console)
     if yearly_outcomes(result.model):
-        console.print(_years_table(result))
+        print_table(_years_table(result), console)
 
 
 SITE_COLUMNS = ("entries", "person_days", "peak_occupancy", "days_closed", "wait_median", "wait_p90",
                    "wait_longest")
 
 
-def _num(x: float) -> str:
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "–"
-    if abs(x) >= 100 or float(x).is_integer():
-        return f"{x:,.0f}"
-    return f"{x:.2f}" if abs(x) < 10 else f"{x:.1f}"
-
-
 def _band_text(median: float, low: float, high: float) -> str:
-    return f"{_num(median)} [{_num(low)}–{_num(high)}]"
+    return band(median, low, high)
 
 
 def _facts_table(result: CheckResult):
@@ -389,7 +381,7 @@ def _facts_table(result: CheckResult):
         name = row.id + (" (required)" if row.required else "")
         best = "" if row.best_share >= 1 else f" (best {100 * row.best_share:.0f}%)"
         table.add_row(name, row.citation, row.when, row.bound, _band_text(row.median, row.low, row.high), mark,
-                      f"{100 * row.share_holding:.0f}%{best}", _num(row.score))
+                      f"{100 * row.share_holding:.0f}%{best}", num(row.score))
     return table
 
 
@@ -402,7 +394,7 @@ def _points_table(result: CheckResult):
     for c in ("series", "date", "data", "model", "relative error", "inside"):
         table.add_column(c, justify="left" if c in ("series", "date") else "right")
     for r in result.series_points.itertuples(index=False):
-        table.add_row(r.series, r.date, _num(r.data), _band_text(r.median, r.low, r.high), f"{r.error:.2f}",
+        table.add_row(r.series, r.date, num(r.data), _band_text(r.median, r.low, r.high), f"{r.error:.2f}",
                       "yes" if r.inside else "[yellow]no[/]")
     return table
 
@@ -419,8 +411,8 @@ def _series_table(result: CheckResult):
     for row in result.series.itertuples(index=False):
         name = f"[bold]{row.id}[/]" if row.measure == "group" else row.id
         table.add_row(name, row.source, str(row.points),
-                      f"{row.ard:.3f} [{row.ard_low:.3f}–{row.ard_high:.3f}]",
-                      f"{row.ard_rescaled:.3f} [{row.ard_rescaled_low:.3f}–{row.ard_rescaled_high:.3f}]",
+                      band(row.ard, row.ard_low, row.ard_high),
+                      band(row.ard_rescaled, row.ard_rescaled_low, row.ard_rescaled_high),
                       "–" if math.isnan(row.coverage) else f"{100 * row.coverage:.0f}%")
     return table
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Iterable
+from typing import Any, Iterable
 
 import numpy as np
 
@@ -22,6 +22,7 @@ BOUND_TEXT = {
 
 
 def bound_text(fact: dict) -> str:
+    """A compiled fact's bound for people: `≥ 17`, `≈ 14 ± 25%`, `24–99`."""
     tol = fact.get("tolerance") or 0.0
     return BOUND_TEXT[fact["bound"]].format(value=fact.get("value") or 0.0, pct=100 * tol,
                                             low=fact.get("low") or 0.0, high=fact.get("high") or 0.0)
@@ -115,6 +116,7 @@ def miss(fact: dict, x: float) -> float:
 
 
 def measure_all(run: Run, facts: Iterable[dict] | None = None) -> np.ndarray:
+    """The simulated value of each fact (default: every fact of the run's model) in one run."""
     facts = list(run.model.evidence if facts is None else facts)
     return np.array([measure(run, f) for f in facts], float)
 
@@ -135,7 +137,7 @@ def citation(model: Model, fact: dict) -> str:
     return ref.citation() if ref is not None else str(fact["source"])
 
 
-def evaluate(model: Model, values: np.ndarray, level: float = 0.90):
+def evaluate(model: Model, values: np.ndarray, level: float = 0.90) -> Any:
     """The evidence table for an ensemble.
 
     `values` is (runs, facts) as from `measure_all` per run. For each fact: the simulated

@@ -9,10 +9,16 @@ from __future__ import annotations
 
 import math
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
+if TYPE_CHECKING:
+    from refuge.model.compiler import Model
+    from refuge.results.run import Run
 
-def outcome_labels(model) -> dict[str, str]:
+
+def outcome_labels(model: Model) -> dict[str, str]:
     """{name: label} of a model's outcomes, in order."""
     return {o["name"]: o["label"] for o in model.outcomes}
 
@@ -32,7 +38,7 @@ def outcome_counts(o: dict) -> str:
     return _COUNTS[o["kind"]].format(", ".join(o["of"]))
 
 
-def _daily_total(run, o: dict) -> np.ndarray:
+def _daily_total(run: Run, o: dict) -> np.ndarray:
     """People counted by a total outcome (into, flow, arrivals) on each day."""
     daily = run.flows[:, o["edges"]].sum(axis=1) if o["edges"] else np.zeros(run.days)
     if o["arrivals"]:
@@ -42,7 +48,7 @@ def _daily_total(run, o: dict) -> np.ndarray:
     return daily
 
 
-def outcome_value(run, o: dict) -> float:
+def outcome_value(run: Run, o: dict) -> float:
     """One compiled outcome of one run (NaN when undefined, e.g. a run of no days)."""
     if not run.days:
         return math.nan
@@ -55,17 +61,17 @@ def outcome_value(run, o: dict) -> float:
     return float({"mean": stock.mean, "peak": stock.max, "end": lambda: stock[-1]}[kind]())
 
 
-def outcomes(run) -> dict[str, float]:
+def outcomes(run: Run) -> dict[str, float]:
     """{name: value} of every outcome of the run's model."""
     return {o["name"]: outcome_value(run, o) for o in run.model.outcomes}
 
 
-def yearly_outcomes(model) -> list[dict]:
+def yearly_outcomes(model: Model) -> list[dict]:
     """The outcomes that are totals, shown per calendar year."""
     return [o for o in model.outcomes if o["total"]]
 
 
-def outcomes_by_year(run) -> tuple[list[int], np.ndarray]:
+def outcomes_by_year(run: Run) -> tuple[list[int], np.ndarray]:
     """(years, (years, totals)) for one run: each total outcome summed per calendar year."""
     m = run.model
     years = np.asarray(m.dates[: run.days].year)

@@ -22,7 +22,7 @@ central interval (90% by default) on their date.
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -46,6 +46,7 @@ def simulate_series(run: Run, s: dict) -> np.ndarray:
 
 
 def simulate_all(run: Run) -> list[np.ndarray]:
+    """The simulated values of every time-series evidence entry of the run's model, one array per series."""
     return [simulate_series(run, s) for s in run.model.series]
 
 
@@ -147,7 +148,7 @@ def run_scores(series: list[dict], values: list[np.ndarray]) -> dict[str, tuple[
     return out
 
 
-def series_table(series: list[dict], values: list[np.ndarray], level: float = 0.90):
+def series_table(series: list[dict], values: list[np.ndarray], level: float = 0.90) -> Any:
     """One row per series and per group: ARD and rescaled ARD (median and interval over runs), coverage.
 
     `values[k]` is (runs, grid) for series k.

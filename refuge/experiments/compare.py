@@ -20,16 +20,6 @@ from refuge.errors import RefugeError
 BASELINE = "baseline"
 
 
-def fmt(x: float, signed: bool = False) -> str:
-    """A number for people to read: whole numbers from 100 up, one decimal below."""
-    if x is None or math.isnan(x):
-        return "–"
-    text = f"{x:,.0f}" if abs(x) >= 100 or float(x).is_integer() else f"{x:,.1f}"
-    if text in ("-0", "-0.0"):
-        text = "0"
-    return ("+" + text) if signed and not text.startswith("-") and text != "0" else text
-
-
 def parse_values(text: str, option: str = "--set") -> dict[str, float]:
     """`name=value[,name=value...]` -> {name: value}; a RefugeError naming the option otherwise."""
     out: dict[str, float] = {}
@@ -48,7 +38,7 @@ def parse_values(text: str, option: str = "--set") -> dict[str, float]:
     return out
 
 
-def parse_variant(text: str, scenario) -> dict:
+def parse_variant(text: str, scenario: Any) -> dict:
     """`NAME:name=value,...` (a new variant) or `NAME` (one declared in the scenario's `variants`)."""
     from refuge.errors import suggest
     from refuge.experiments.store import check_variant_name
@@ -101,7 +91,7 @@ def compare(scenario: Any, variants: Any = None, runs: int = 100, seed: int = 0,
     return Comparison(exp, differences(exp, level=level))
 
 
-def differences(exp, baseline: str | None = None, level: float = 0.90):
+def differences(exp: Any, baseline: str | None = None, level: float = 0.90) -> Any:
     """For each variant and outcome: medians, the paired difference's median and central interval
     (its spread over runs), and the mean difference with a 95% confidence interval."""
     import pandas as pd
@@ -139,11 +129,13 @@ def _diff_stats(d: np.ndarray, lo_q: float, hi_q: float) -> dict[str, float]:
     if not len(d):
         return dict.fromkeys(("difference", "low", "high", "mean_difference", "mean_low", "mean_high"), math.nan)
     mean = float(d.mean())
-    if len(d) > 1:
-        from scipy.stats import t
+    mean_low = mean_high = math.nan
+    if len(d) > 1 and np.ptp(d) > 0:
+        from scipy import stats
 
-        half = float(t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / math.sqrt(len(d)))
-    else:
-        half = math.nan
+        ci = stats.ttest_1samp(d, 0.0).confidence_interval(confidence_level=0.95)
+        mean_low, mean_high = float(ci.low), float(ci.high)
+    elif len(d) > 1:  # every paired run differs by the same amount: no uncertainty about the mean
+        mean_low = mean_high = mean
     return {"difference": float(np.median(d)), "low": float(np.quantile(d, lo_q)), "high": float(np.quantile(d, hi_q)),
-            "mean_difference": mean, "mean_low": mean - half, "mean_high": mean + half}
+            "mean_difference": mean, "mean_low": mean_low, "mean_high": mean_high}

@@ -37,6 +37,7 @@ SERIAL_BELOW = 16  # by default, fewer runs than this run in this process: start
 
 
 def default_workers() -> int:
+    """Worker processes by default: one per core this process may use."""
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not on Linux
@@ -257,6 +258,7 @@ class TextProgress:
         self.every, self.clock, self.started, self.shown = every, time.monotonic, time.monotonic(), -1.0
 
     def advance(self, n: int) -> None:
+        """Count `n` more finished tasks; rewrite the line at most every `every` seconds."""
         self.done += n
         now = self.clock()
         if now - self.shown >= self.every or self.done >= self.total:
@@ -265,12 +267,14 @@ class TextProgress:
             self.stream.flush()
 
     def line(self, now: float) -> str:
+        """The progress line at time `now`: done, total, share, elapsed and time left."""
         elapsed = now - self.started
         left = elapsed / self.done * (self.total - self.done) if self.done else float("nan")
         eta = f", about {left:,.0f} s left" if self.done and self.done < self.total else ""
         return f"{self.label}: {self.done:,}/{self.total:,} ({self.done / max(self.total, 1):.0%}), {elapsed:,.0f} s{eta}"
 
     def close(self) -> None:
+        """End the progress line."""
         self.stream.write("\n")
         self.stream.flush()
 
@@ -358,7 +362,7 @@ def _run_task(spec: _Spec, task: tuple[int, int]) -> dict[str, bytes]:
     return {name: encode(table, stamp) for name, table in run_tables(run, r, measures).items()}
 
 
-def resolve_scenario(model_or_path: Any):
+def resolve_scenario(model_or_path: Any) -> Any:
     """(scenario, origin) from a Model, a Scenario, a path or a built-in name."""
     from refuge.model.compiler import Model
     from refuge.scenario import Scenario, builtin_path, read
@@ -430,7 +434,7 @@ def _read_csv_rows(p: Path) -> list[tuple]:
     return rows
 
 
-def plan_variants(scenario, overrides: dict[str, float] | None = None, variants: Any = None,
+def plan_variants(scenario: Any, overrides: dict[str, float] | None = None, variants: Any = None,
                   sweep: Any = None) -> list[dict]:
     """The variants of an ensemble: [{name, description, set}], `overrides` applied to each."""
     from refuge.experiments.store import check_variant_name
@@ -500,7 +504,7 @@ def check_runs(runs: int, seed: int) -> None:
 def run_ensemble(model_or_path: Any, runs: int = 100, seed: int = 0, workers: int | None = None,
                  overrides: dict[str, float] | None = None, sweep: Any = None, variants: Any = None,
                  store: str | Path | None = None, cluster: Any = None, until: Any = None,
-                 progress: bool = False):
+                 progress: bool = False) -> Any:
     """Run `runs` replicates of each variant; write them to an experiment store; return the Experiment.
 
     - `overrides`: {parameter: value} applied to every run (the CLI's `--set`).

@@ -9,13 +9,13 @@ DuckDB is imported only when a query runs: `import refuge` stays fast.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Iterable
 
 THREADS = 2
 MEMORY_LIMIT_MB = 128
 
 
-def connect(threads: int = THREADS, memory_mb: int = MEMORY_LIMIT_MB):
+def connect(threads: int = THREADS, memory_mb: int = MEMORY_LIMIT_MB) -> Any:
     """An in-memory DuckDB connection with a memory limit, no progress bar, and no ordering kept for results."""
     import duckdb
 

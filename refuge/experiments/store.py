@@ -49,14 +49,14 @@ MEMORY_BUDGET = 512 * 2**20  # bytes a query may hold at once. Opening 1,000 fil
 # --- what a run contributes ------------------------------------------------------------
 
 
-def daily_columns(model) -> dict[str, list[str]]:
+def daily_columns(model: Any) -> dict[str, list[str]]:
     """The daily quantities stored per run, by kind (`what`), with their member names."""
     from refuge.results.run import daily_names
 
     return {what: daily_names(model, what) for what in WHATS}
 
 
-def run_tables(run, replicate: int, measures: dict[str, float]):
+def run_tables(run: Any, replicate: int, measures: dict[str, float]) -> Any:
     """The three tables of one run (pyarrow), in the store's layout."""
     import pyarrow as pa
 
@@ -89,7 +89,7 @@ def run_tables(run, replicate: int, measures: dict[str, float]):
     return {"stays": stays, "measures": pa.table(row), "daily": daily}
 
 
-def encode(table, stamp: dict | None = None) -> bytes:
+def encode(table: Any, stamp: dict | None = None) -> bytes:
     """Parquet bytes of a table (with the run's fingerprint `stamp`): compact, the same bytes for the same data."""
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -112,8 +112,9 @@ def encode(table, stamp: dict | None = None) -> bytes:
 # --- metadata -------------------------------------------------------------------------------
 
 
-def make_meta(scenario, origin: str, digest: str, seed: int, runs: int, variants: list[dict],
+def make_meta(scenario: Any, origin: str, digest: str, seed: int, runs: int, variants: list[dict],
               base_set: dict[str, float], until: dt.date | None) -> dict:
+    """The experiment's `experiment.json`: scenario (in full), digest, seed, runs, variants, version."""
     import refuge
 
     return {
@@ -180,6 +181,7 @@ def _comparable(x: Any) -> Any:
 
 
 def check_variant_name(name: str, where: str = "variant") -> str:
+    """A variant name usable as a folder name; a RefugeError naming `where` otherwise."""
     if not NAME_RE.match(name):
         raise RefugeError(f"{where}: expected a name of letters, digits, _ . + - (no spaces or slashes); "
                           f"found {name!r}")
@@ -303,6 +305,7 @@ class Experiment:
         return cols
 
     def file(self, table: str, variant: str, run: int) -> Path:
+        """The file of one table of one run of a variant."""
         return self.path / table / f"variant={variant}" / f"run-{run:06d}.parquet"
 
     def write_run(self, variant: str, run: int, blobs: dict[str, bytes]) -> None:
@@ -316,13 +319,16 @@ class Experiment:
     # -- what is there ----------------------------------------------------------------------
     @property
     def variants(self) -> list[str]:
+        """Names of the experiment's variants, in order."""
         return [v["name"] for v in self.meta["variants"]]
 
     @property
     def n_runs(self) -> int:
+        """Runs per variant the experiment asks for."""
         return int(self.meta["runs"])
 
     def finished(self, variant: str) -> list[int]:
+        """Replicates of a variant that are finished (their daily file exists)."""
         folder = self.path / "daily" / f"variant={variant}"
         if not folder.is_dir():
             return []
@@ -335,9 +341,11 @@ class Experiment:
 
     @property
     def complete(self) -> bool:
+        """Whether every run of every variant is finished."""
         return not self.missing()
 
     def variant_set(self, variant: str) -> dict[str, float]:
+        """The parameter values a variant sets."""
         return dict(self._variant(variant)["set"])
 
     def _variant(self, variant: str) -> dict:
@@ -355,7 +363,7 @@ class Experiment:
 
         return parse(self.meta["scenario"], str(self.path / "experiment.json") + ": scenario")
 
-    def model(self, variant: str | None = None):
+    def model(self, variant: str | None = None) -> Any:
         """The compiled model of a variant (the first variant by default), rebuilt from the stored scenario."""
         from refuge.model.compiler import compile_scenario
 
@@ -366,7 +374,8 @@ class Experiment:
         return self._models[variant]
 
     @property
-    def dates(self):
+    def dates(self) -> Any:
+        """Every simulated day."""
         import pandas as pd
 
         return pd.date_range(self.meta["scenario"]["start"], periods=self._days(), freq="D")
@@ -378,11 +387,12 @@ class Experiment:
         return m.days
 
     def names(self, what: str) -> list[str]:
+        """Members of a daily quantity (states, sites, transitions, ...)."""
         _check_what(what)
         return daily_columns(self.model())[what]
 
     # -- datasets ----------------------------------------------------------------------------
-    def dataset(self, table: str = "daily"):
+    def dataset(self, table: str = "daily") -> Any:
         """A pyarrow dataset over the finished runs' files of one table, with a `variant` column."""
         import pyarrow as pa
         import pyarrow.dataset as ds
@@ -407,12 +417,12 @@ class Experiment:
             flt = pc.field("variant").isin([check_variant_name(v) for v in variants])
         return dset.to_table(columns=columns, filter=flt)
 
-    def runs(self):
+    def runs(self) -> Any:
         """One row per finished run: variant, run, seed."""
         t = self._read("measures", ["variant", "run", "seed"])
         return t.to_pandas().sort_values(["variant", "run"], ignore_index=True)
 
-    def measures(self, variants: Iterable[str] | None = None):
+    def measures(self, variants: Iterable[str] | None = None) -> Any:
         """One row per finished run: its evidence measures (`evidence:ID`) and outcomes (`outcome:NAME`)."""
         import pandas as pd
 
@@ -495,7 +505,7 @@ class Experiment:
             for n, ids, mat in self.matrices(what, names, v):
                 yield v, n, ids, mat
 
-    def to_df(self, what: str = "stocks", names: list[str] | None = None, variants: Iterable[str] | None = None):
+    def to_df(self, what: str = "stocks", names: list[str] | None = None, variants: Iterable[str] | None = None) -> Any:
         """Tidy daily values of every finished run: date, variant, run, <member>, value (the dtypes of
         `Run.to_df`; `run` is the replicate, whose seed is the experiment's seed + run)."""
         import pandas as pd
@@ -514,7 +524,7 @@ class Experiment:
         return tidy_dtypes(pd.concat(frames, ignore_index=True), what)
 
     def reduce(self, what: str = "stocks", names: list[str] | None = None, variants: Iterable[str] | None = None,
-               quantiles: Iterable[float] = DEFAULT_QUANTILES):
+               quantiles: Iterable[float] = DEFAULT_QUANTILES) -> Any:
         """Per day and member: the mean, median and quantile bands over runs (a few columns read at a time)."""
         import pandas as pd
 
@@ -534,7 +544,7 @@ class Experiment:
         return pd.concat(frames, ignore_index=True)
 
     def by_year(self, what: str = "flows", names: list[str] | None = None, variants: Iterable[str] | None = None,
-                level: float = 0.90):
+                level: float = 0.90) -> Any:
         """Calendar-year totals per run (e.g. people moved along each edge), reduced to median and interval.
 
         `days` says how many days of the year the scenario covers: a partial first or last year
@@ -558,7 +568,7 @@ class Experiment:
         return pd.DataFrame(rows, columns=["variant", member, "year", "days", "runs", "mean", "median", "low",
                                            "high"])
 
-    def stays(self, states: list[str] | None = None, variants: Iterable[str] | None = None):
+    def stays(self, states: list[str] | None = None, variants: Iterable[str] | None = None) -> Any:
         """Stays in tracked states, one row per stay: variant, run, state, entry day, days, people, completed.
 
         Large ensembles hold millions of stays: `stay_totals` aggregates them without loading them all."""
@@ -567,7 +577,7 @@ class Experiment:
 
     def stay_totals(self, by: Iterable[str] = ("variant", "state", "completed", "days"),
                     states: list[str] | None = None, variants: Iterable[str] | None = None,
-                    completed: bool | None = None):
+                    completed: bool | None = None) -> Any:
         """People in stays, summed over everything but the columns `by` (e.g. a histogram of stay lengths per
         state and variant, or people still waiting per run), reading the stays a batch at a time."""
         import pyarrow as pa
@@ -589,7 +599,7 @@ class Experiment:
         df = total.to_pandas().rename(columns={"people_sum_sum": "people"})
         return df.sort_values(by, ignore_index=True)[by + ["people"]]
 
-    def summary(self, level: float = 0.90):
+    def summary(self, level: float = 0.90) -> Any:
         """Per outcome (the scenario's, see `refuge.model.outcomes`) and variant: label, unit, and the median
         and central interval over runs."""
         import pandas as pd
@@ -607,7 +617,7 @@ class Experiment:
                              "runs": len(x), "median": q[0], "low": q[1], "high": q[2]})
         return pd.DataFrame(rows, columns=["outcome", "label", "unit", "variant", "runs", "median", "low", "high"])
 
-    def evidence(self, variant: str | None = None, level: float = 0.90):
+    def evidence(self, variant: str | None = None, level: float = 0.90) -> Any:
         """The evidence table of a variant (see `refuge.evidence.evaluate`)."""
         from refuge.evidence.measures import evaluate
 
@@ -652,6 +662,7 @@ def _stay_filter(states, variants, completed: bool | None = None):
 
 
 def quantile_name(q: float) -> str:
+    """The column name of a quantile: `median`, `q5`, `q95`, ..."""
     return "median" if q == 0.5 else f"q{100 * q:g}"
 
 

@@ -15,6 +15,8 @@ Flee uses them: they drive the simulation, they are not what is scored).
 
 from __future__ import annotations
 
+from typing import Any
+
 import datetime as dt
 from dataclasses import dataclass, field
 
@@ -37,7 +39,7 @@ class BacktestResult:
     trials: list[tuple[dict[str, float], float]] = field(default_factory=list)
 
 
-def window_ard(model, values: list[np.ndarray], group: str, d0: int, d1: int) -> tuple[float, float]:
+def window_ard(model: Any, values: list[np.ndarray], group: str, d0: int, d1: int) -> tuple[float, float]:
     """ARD (normal, rescaled) of a series group over the days d0..d1 (inclusive) of one run's series."""
     members = group_members(model.series)[group]
     days = np.unique(np.concatenate([model.series[k]["grid"] for k in members]))
@@ -58,9 +60,11 @@ def _score(model, seeds, group, d0, d1, first_seed=0) -> np.ndarray:
                      for s in range(seeds)])
 
 
-def backtest(model_or_path, cut: dt.date | None = None, group: str | None = None, draws: int = 48, seeds: int = 3,
+def backtest(model_or_path: Any, cut: dt.date | None = None, group: str | None = None, draws: int = 48, seeds: int = 3,
              refit: int = 5, refit_seeds: int = 10, forecast_seeds: int = 20, seed: int = 0,
              progress: bool = False) -> BacktestResult:
+    """Fit the uncertain parameters to the time-series evidence up to `cut`, forecast the rest, and score the
+    forecast against the series after `cut` (see the module docstring)."""
     from scipy.stats import qmc
 
     from refuge.api import as_model

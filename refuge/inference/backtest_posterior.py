@@ -94,7 +94,7 @@ def _forward(spec: _Forward, r: int) -> dict[str, np.ndarray]:
             "ahead": np.concatenate(ahead) if ahead else np.zeros(0)}
 
 
-def forecast_periods(model, s: dict) -> tuple[list[int], list[int]]:
+def forecast_periods(model: Any, s: dict) -> tuple[list[int], list[int]]:
     """The periods after a series' last data point, each as long as the last one (for annual totals: the
     following calendar years), up to the scenario's end: (last days, first days)."""
     last = int(s["grid"][s["obs"][-1]]) if len(s["obs"]) else -1
@@ -130,7 +130,7 @@ def forecast_periods(model, s: dict) -> tuple[list[int], list[int]]:
 
 
 def backtest(scenario: Scenario, until: dt.date, out: str | Path, *, runs: int = 200, seed: int = 0,
-             settings=None, workers: int | None = None, cluster: str | None = None, progress=None,
+             settings: Any=None, workers: int | None = None, cluster: str | None = None, progress: Any=None,
              origin: str = "", level: float = LEVEL) -> Backtest:
     """Calibrate on the evidence dated up to `until`, forecast with the posterior, score both sides."""
     from refuge.experiments.ensemble import map_runs
@@ -172,7 +172,7 @@ def _split(date: dt.date, until: dt.date) -> str:
     return "train" if date <= until else "test"
 
 
-def fact_table(model, values: np.ndarray, until: dt.date, level: float = LEVEL):
+def fact_table(model: Any, values: np.ndarray, until: dt.date, level: float = LEVEL) -> Any:
     """The evidence table of the forward runs, each fact marked train or test by the last day it speaks of."""
     from refuge.evidence.measures import evaluate
     from refuge.inference.calibrate import fact_end
@@ -184,7 +184,7 @@ def fact_table(model, values: np.ndarray, until: dt.date, level: float = LEVEL):
     return df
 
 
-def point_table(model, values: np.ndarray, until: dt.date, level: float = LEVEL):
+def point_table(model: Any, values: np.ndarray, until: dt.date, level: float = LEVEL) -> Any:
     """One row per series data point: data, posterior median and interval, relative error, inside or not."""
     import pandas as pd
 
@@ -205,7 +205,7 @@ def point_table(model, values: np.ndarray, until: dt.date, level: float = LEVEL)
                                        "inside"])
 
 
-def forecast_table(model, ahead: tuple, values: np.ndarray, level: float = LEVEL):
+def forecast_table(model: Any, ahead: tuple, values: np.ndarray, level: float = LEVEL) -> Any:
     """One row per series and forecast period (beyond the data): its end date, median and interval."""
     import pandas as pd
 
@@ -245,6 +245,7 @@ def summarise(bt: Backtest, level: float = LEVEL) -> dict:
 
 
 def write(bt: Backtest) -> None:
+    """Write a backtest's tables and figure to its directory."""
     from refuge.results.files import atomic_write, write_frame
 
     e = bt.experiment
@@ -304,7 +305,8 @@ def plot(bt: Backtest, path: Path) -> Path:
     return save_figure(fig, path)
 
 
-def print_tables(bt: Backtest, console=None) -> None:
+def print_tables(bt: Backtest, console: Any=None) -> None:
+    """Print a backtest's tables for a terminal."""
     from rich.console import Console
     from rich.table import Table
 
@@ -345,7 +347,7 @@ def print_tables(bt: Backtest, console=None) -> None:
                   f"simulations); wrote {bt.experiment}")
 
 
-def report_section(exp) -> dict | None:
+def report_section(exp: Any) -> dict | None:
     """What `refuge report` shows of a backtest, for the posterior runs of its calibration (or None)."""
     import base64
 

@@ -50,7 +50,7 @@ from refuge.inference.kernel import KERNEL_WIDTH, _transition_class
 from refuge.inference.outputs import ConsoleProgress, load_calibration, plot_marginals, report_section, write_outputs
 from refuge.inference.pending import Pending
 from refuge.inference.posterior import (LEVEL, check_posterior, posterior_model, posterior_predictive, posterior_table,
-                                        read_posterior, run_posterior_ensemble, sample_posterior, weighted_quantiles)
+                                        read_posterior, run_posterior_ensemble, sample_posterior)
 from refuge.inference.sampler import PRIOR_THRESHOLD, _sampler_class, candidate_seed
 from refuge.inference.simulator import (BoundDistance, Simulator, Uncertain, excluded_facts, fact_centres, run_tasks,
                                         series_points, uncertain_parameters, weights_by_reach)
@@ -63,7 +63,7 @@ __all__ = ["BoundDistance", "Calibration", "ConsoleProgress", "KERNEL_WIDTH", "L
            "Simulator", "Uncertain", "calibrate", "candidate_seed", "check_posterior", "diagnose", "excluded_facts",
            "fact_centres", "load_calibration", "plot_marginals", "posterior_model", "posterior_predictive",
            "posterior_table", "read_meta", "read_posterior", "report_section", "run_posterior_ensemble", "run_tasks",
-           "sample_posterior", "uncertain_parameters", "weighted_quantiles", "write_outputs"]
+           "sample_posterior", "uncertain_parameters", "write_outputs"]
 
 
 # --- settings and the experiment's metadata -----------------------------------------------------
@@ -137,7 +137,7 @@ def _check_continuation(experiment: Path, digest: str, settings: Settings) -> in
 # --- the calibration ----------------------------------------------------------------------------
 
 
-def calibrate(scenario: Scenario, experiment: str | Path, settings: Settings | None = None, *,
+def calibrate(scenario: Scenario | Model | str | Path, experiment: str | Path, settings: Settings | None = None, *,
               workers: int | None = 1, cluster: str | None = None, restart: bool = False,
               progress: Callable[[dict], None] | None = None, predictive_runs: int = 200,
               origin: str = "") -> Calibration:
@@ -145,8 +145,13 @@ def calibrate(scenario: Scenario, experiment: str | Path, settings: Settings | N
 
     `workers` local processes (None: one per core) or a Dask `cluster` address run the simulations.
     Calling it again on the same `experiment` continues a stopped or interrupted calibration;
-    `restart` discards what is stored instead.
+    `restart` discards what is stored instead. `scenario`: a Scenario, a compiled Model, a path or a built-in name.
     """
+    if not isinstance(scenario, Scenario):
+        from refuge.experiments.ensemble import resolve_scenario
+
+        scenario, found = resolve_scenario(scenario)
+        origin = origin or found
     settings = settings or Settings()
     _check_settings(settings)
     experiment = Path(experiment)

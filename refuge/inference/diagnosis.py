@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -10,7 +10,7 @@ if TYPE_CHECKING:
     from refuge.inference.calibrate import Calibration
 
 
-def diagnose(cal: Calibration, history, facts: list[dict], excluded: tuple[str, ...] = ()) -> list[dict]:
+def diagnose(cal: Calibration, history: Any, facts: list[dict], excluded: tuple[str, ...] = ()) -> list[dict]:
     """For each fact holding in under half the posterior runs: prior reach, tension, noise."""
     from refuge.evidence.measures import holds
 
@@ -40,10 +40,11 @@ def _facts_of(history, t: int) -> np.ndarray:
 
 def _reason(k: int, fact: dict, item: dict, ok_prior: np.ndarray, pred) -> str:
     from refuge.evidence.measures import bound_text
+    from refuge.numbers import interval
 
     bound = bound_text(fact)
     rng = item["prior_range"]
-    where = f"{rng[0]:,.4g}–{rng[1]:,.4g}" if rng else "undefined"
+    where = interval(*rng) if rng else "undefined"
     if _exact_incident(fact):
         days = fact["days"][1] - fact["days"][0] + 1
         return (f"an exact count of people moved in {days} day{'s' if days > 1 else ''} (bound {bound}): the model "
@@ -61,7 +62,7 @@ def _reason(k: int, fact: dict, item: dict, ok_prior: np.ndarray, pred) -> str:
             return (f"holds in {item['prior_share']:.0%} of prior runs, but in those `{pred.id.iat[j]}` holds "
                     f"{-drop:.0%} less often (of runs): the two facts pull the parameters in opposite directions")
     return (f"reachable (holds in {item['prior_share']:.0%} of prior runs) but the posterior runs spread over "
-            f"{pred.low.iat[k]:,.4g}–{pred.high.iat[k]:,.4g} against the bound {bound}: run-to-run chance, or "
+            f"{interval(pred.low.iat[k], pred.high.iat[k])} against the bound {bound}: run-to-run chance, or "
             "other facts the same parameters must also meet, make it miss often")
 
 

@@ -17,6 +17,7 @@ PREDICTIVE_DIR = "predictive"
 
 
 def read_meta(experiment: Path) -> dict:
+    """The calibration's metadata (`calibration.json`) in an experiment directory."""
     p = Path(experiment) / META_NAME
     if not p.exists():
         raise RefugeError(f"{experiment}: not a calibration experiment (no {META_NAME})")
@@ -24,6 +25,7 @@ def read_meta(experiment: Path) -> dict:
 
 
 def write_meta(experiment: Path, meta: dict) -> None:
+    """Write the calibration's metadata atomically."""
     from refuge.results.files import atomic_write
 
     atomic_write(experiment / META_NAME, lambda p: p.write_text(json.dumps(meta, indent=2, default=str),

@@ -9,9 +9,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from refuge.numbers import central, weighted_quantile
 from refuge.inference.files import (MARGINALS_NAME, META_NAME, POSTERIOR_NAME, PREDICTIVE_DIR, PREDICTIVE_NAME,
                                     SUMMARY_NAME, read_meta, write_meta)
-from refuge.inference.posterior import LEVEL, weighted_quantiles
+from refuge.inference.posterior import LEVEL
 from refuge.inference.sampler import PRIOR_THRESHOLD
 from refuge.inference.simulator import Uncertain
 
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
 
 
 def write_outputs(cal: Calibration, meta: dict) -> None:
+    """Write a finished calibration's posterior, tables and marginal plots into its experiment directory."""
     from refuge.results.files import write_frame
 
     e = cal.experiment
@@ -34,7 +36,7 @@ def write_outputs(cal: Calibration, meta: dict) -> None:
     write_meta(e, meta)
 
 
-def plot_marginals(posterior, uncertain: list[Uncertain], path: str | Path, truth: dict | None = None) -> Path:
+def plot_marginals(posterior: Any, uncertain: list[Uncertain], path: str | Path, truth: dict | None = None) -> Path:
     """One panel per parameter: posterior histogram (weighted) over the prior density; PNG."""
     import matplotlib
 
@@ -67,7 +69,7 @@ def _marginal(ax, posterior, u: Uncertain, truth: float | None) -> None:
     prior = d.pdf(10 ** grid) * 10 ** grid * np.log(10) if u.log else d.pdf(grid)
     if len(x) > 2 and x.std() > 0:
         post = gaussian_kde(x, weights=w)(grid)
-        q_lo, q_hi = weighted_quantiles(x, w, [(1 - LEVEL) / 2, 1 - (1 - LEVEL) / 2])
+        q_lo, q_hi = weighted_quantile(x, w, central(LEVEL))
         inside = (grid >= q_lo) & (grid <= q_hi)
         ax.fill_between(back(grid[inside]), post[inside], color="#4477aa", alpha=0.25, lw=0,
                         label=f"posterior {LEVEL:.0%}")
@@ -157,7 +159,7 @@ class ConsoleProgress:
 # --- for the HTML report ------------------------------------------------------------------------------
 
 
-def report_section(exp) -> dict | None:
+def report_section(exp: Any) -> dict | None:
     """What `refuge report` shows of a calibration, for an ensemble that drew from its posterior (or None)."""
     import base64
 

@@ -35,9 +35,11 @@ class Pending:
         self.n_facts = n_facts
 
     def path(self, t: int) -> Path:
+        """The file of generation `t`'s pending particles."""
         return self.folder / f"generation-{t}.jsonl"
 
     def header(self, key: tuple) -> dict:
+        """The first line of a generation file: format, version, the calibration's key, parameter names."""
         return {"format": FORMAT, "version": VERSION, "key": list(key), "parameters": self.names,
                 "facts": self.n_facts}
 
@@ -115,6 +117,7 @@ class Pending:
         return i, particle
 
     def append(self, t: int, key: tuple, particles: dict[int, Any]) -> None:
+        """Add finished particles of generation `t` to its file (created with its header when new)."""
         self.folder.mkdir(parents=True, exist_ok=True)
         p = self.path(t)
         new = not p.exists()

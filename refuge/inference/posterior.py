@@ -15,6 +15,7 @@ from refuge.errors import RefugeError
 from refuge.inference.files import POSTERIOR_NAME, PREDICTIVE_DIR, read_meta
 from refuge.inference.simulator import Simulator, Uncertain
 from refuge.model.compiler import Model, compile_scenario
+from refuge.numbers import weighted_quantile
 from refuge.scenario import Scenario
 
 if TYPE_CHECKING:
@@ -23,14 +24,7 @@ if TYPE_CHECKING:
 LEVEL = 0.90
 
 
-def weighted_quantiles(x: np.ndarray, w: np.ndarray, qs) -> np.ndarray:
-    order = np.argsort(x)
-    x, w = np.asarray(x, float)[order], np.asarray(w, float)[order]
-    cum = (np.cumsum(w) - 0.5 * w) / w.sum()
-    return np.interp(qs, cum, x)
-
-
-def posterior_table(posterior, uncertain: list[Uncertain], level: float = LEVEL):
+def posterior_table(posterior: Any, uncertain: list[Uncertain], level: float = LEVEL) -> Any:
     """Per parameter: prior, its central interval, the posterior median and central interval."""
     import pandas as pd
 
@@ -38,7 +32,7 @@ def posterior_table(posterior, uncertain: list[Uncertain], level: float = LEVEL)
     rows = []
     for u in uncertain:
         d = u.dist()
-        q = weighted_quantiles(posterior[u.name].to_numpy(), posterior["weight"].to_numpy(), [0.5, lo, hi])
+        q = weighted_quantile(posterior[u.name].to_numpy(), posterior["weight"].to_numpy(), [0.5, lo, hi])
         plo, phi = d.ppf([lo, hi])
         rows.append({"parameter": u.name, "prior": u.describe(), "default": u.default,
                      "prior_low": plo, "prior_high": phi, "median": q[0], "low": q[1], "high": q[2],
@@ -46,7 +40,7 @@ def posterior_table(posterior, uncertain: list[Uncertain], level: float = LEVEL)
     return pd.DataFrame(rows)
 
 
-def read_posterior(experiment: str | Path):
+def read_posterior(experiment: str | Path) -> Any:
     """The stored posterior particles: one column per parameter (own units), weight, distance."""
     import pandas as pd
 
@@ -67,7 +61,7 @@ def sample_posterior(experiment: str | Path, n: int, seed: int = 0) -> list[dict
 
 
 def posterior_predictive(cal: Calibration, n: int = 200, seed: int = 1, workers: int | None = 1,
-                         cluster: str | None = None, origin: str = ""):
+                         cluster: str | None = None, origin: str = "") -> Any:
     """Run `n` posterior draws into the experiment store EXPERIMENT/predictive; return its evidence table.
 
     The store is an ordinary ensemble (variant `posterior`), so `refuge report EXPERIMENT/predictive`
@@ -152,7 +146,8 @@ def _posterior_task(spec: _PosteriorSpec, r: int) -> dict[str, bytes]:
 
 def run_posterior_ensemble(scenario: Scenario, origin: str, experiment: str | Path, runs: int, seed: int = 0,
                            store: str | Path = "out", workers: int | None = None, cluster: str | None = None,
-                           overrides: dict[str, float] | None = None, until=None, progress: bool = False):
+                           overrides: dict[str, float] | None = None, until: Any = None,
+                           progress: bool = False) -> Any:
     """An ensemble whose replicate `r` takes posterior draw `r` (and seed `seed + r`); returns the Experiment."""
     from refuge.experiments.ensemble import imap_runs
     from refuge.model.compiler import scenario_digest

@@ -24,6 +24,7 @@ PRIOR_THRESHOLD = float(np.finfo(float).max)
 
 
 def candidate_seed(seed: int, t: int, i: int) -> int:
+    """The seed of candidate `i` of generation `t`: the same on any backend and number of workers."""
     return int(np.random.SeedSequence([int(seed), t + 2, int(i)]).generate_state(1)[0])
 
 

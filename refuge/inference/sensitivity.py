@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from refuge.errors import RefugeError, suggest
+from refuge.model.compiler import Model
 from refuge.scenario import Scenario
 
 KINDS = ("peak", "mean", "end", "wait", "longest", "arrivals", "flow", "evidence")
@@ -47,7 +48,8 @@ class Output:
     kind: str
     name: str = ""
 
-    def value(self, run) -> float:
+    def value(self, run: Any) -> float:
+        """This output's value in one run."""
         m = run.model
         if self.kind in ("peak", "mean", "end"):
             series = run.stock_of([self.name])
@@ -69,7 +71,7 @@ class Output:
         return measure(run, next(f for f in m.evidence if f["id"] == self.name))
 
 
-def parse_output(text: str, model) -> Output:
+def parse_output(text: str, model: Any) -> Output:
     """`kind:name` -> Output, checked against the model; a RefugeError naming --output otherwise."""
     kind, _, name = text.partition(":")
     evidence = [f["id"] for f in model.evidence]
@@ -130,20 +132,24 @@ class Sensitivity:
     meta: dict = field(default_factory=dict)
 
     def ranking(self, output: str) -> list[str]:
+        """Parameters from most to least influential on one output."""
         t = self.table[self.table.output == output].sort_values("rank")
         return t.parameter.tolist()
 
 
-def analyse(scenario: Scenario, outputs: list[str], method: str = "morris", samples: int | None = None,
+def analyse(scenario: Scenario | Model | str | Path, outputs: list[str], method: str = "morris", samples: int | None = None,
             replicates: int = 4, seed: int = 0, workers: int | None = 1, cluster: str | None = None,
             progress: bool = False) -> Sensitivity:
     """Rank the uncertain parameters by their effect on each output.
 
     `samples`: Morris trajectories (default 20) or the Sobol base sample (a power of 2, default 256;
-    the design is samples × (parameters + 2) points). Each point runs `replicates` seeds.
+    the design is samples × (parameters + 2) points). Each point runs `replicates` seeds. `scenario`: a
+    Scenario, a compiled Model, a path or a built-in name.
     """
+    from refuge.experiments.ensemble import map_runs, resolve_scenario
     from refuge.inference.simulator import Simulator, uncertain_parameters
-    from refuge.experiments.ensemble import map_runs
+
+    scenario = resolve_scenario(scenario)[0]
 
     if method not in METHODS:
         raise RefugeError(f"--method: expected one of {', '.join(METHODS)}; found {method!r}")

@@ -13,7 +13,7 @@ import datetime as dt
 import functools
 import math
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
@@ -38,15 +38,18 @@ class Uncertain:
 
     @property
     def log(self) -> bool:
+        """Whether the prior is log-uniform (plots use a log axis)."""
         return self.prior.dist == "loguniform"
 
     def to_value(self, internal: float) -> float:
+        """The parameter's value for an internal coordinate in [0, 1] (the prior's quantile)."""
         return float(self.ppf(internal))
 
     def to_internal(self, value: float) -> float:
+        """The internal coordinate in [0, 1] of a parameter value (the prior's CDF)."""
         return float(self.dist().cdf(value))
 
-    def ppf(self, u):
+    def ppf(self, u: Any) -> Any:
         """Quantiles of the prior: the unit interval onto the parameter's range."""
         p = self.prior
         u = np.clip(u, 1e-12, 1 - 1e-12)
@@ -56,7 +59,7 @@ class Uncertain:
             return 10 ** (np.log10(p.low) + u * (np.log10(p.high) - np.log10(p.low)))
         return self.dist().ppf(u)
 
-    def dist(self):
+    def dist(self) -> Any:
         """The prior as a frozen scipy distribution, in the parameter's own units."""
         from scipy import stats
 
@@ -71,13 +74,14 @@ class Uncertain:
         hi = np.inf if p.high is None else (p.high - p.mean) / p.sd
         return stats.truncnorm(lo, hi, loc=p.mean, scale=p.sd)
 
-    def rv(self):
+    def rv(self) -> Any:
         """The prior of the internal coordinate, for pyabc: uniform on [0, 1] for every prior."""
         import pyabc
 
         return pyabc.RV("uniform", 0.0, 1.0)
 
     def describe(self) -> str:
+        """The prior for people, e.g. `uniform(0.3, 0.9)`."""
         p = self.prior
         if p.dist in ("uniform", "loguniform"):
             return f"{p.dist}({p.low:g}, {p.high:g})"
@@ -132,9 +136,11 @@ class Simulator:
         self.facts = base.evidence
 
     def model_for(self, values: dict[str, float]) -> Model:
+        """The compiled model with these parameter values."""
         return compile_scenario(self.scenario.with_values(values)) if values else self.base
 
     def measure(self, values: dict[str, float], seed: int) -> np.ndarray:
+        """The evidence measures of one run with these parameter values and seed."""
         return self.observe(values, seed)[0]
 
     def observe(self, values: dict[str, float], seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -173,7 +179,7 @@ def series_points(model: Model) -> list[dict]:
     return out
 
 
-def series_values(run) -> np.ndarray:
+def series_values(run: Any) -> np.ndarray:
     """A run's values at the data points of `series_points`, in the same order."""
     from refuge.evidence.series import simulate_series
 

@@ -28,6 +28,8 @@ Every problem names the file, the line and the column; nothing is written when t
 
 from __future__ import annotations
 
+from typing import Any
+
 import csv
 import datetime as dt
 import json
@@ -139,6 +141,7 @@ class FleeLocation:
 
 
 def read_period(path: Path) -> tuple[dt.date, int]:
+    """Flee's simulation period file: (start date, number of days)."""
     start, length = None, None
     for line, cells in _rows(path):
         _need(path, line, cells, 2, "key,value")
@@ -158,6 +161,7 @@ _KINDS = (("idpcamp", "idpcamp"), ("camp", "camp"), ("conflict", "conflict_zone"
 
 
 def read_locations(path: Path) -> list[FleeLocation]:
+    """Flee's locations.csv: one FleeLocation per row."""
     out: list[FleeLocation] = []
     names: set[str] = set()
     for line, cells in _rows(path):
@@ -183,6 +187,7 @@ def read_locations(path: Path) -> list[FleeLocation]:
 
 
 def read_routes(path: Path, names: set[str]) -> list[tuple[str, str, float, int]]:
+    """Flee's routes.csv: (from, to, km, forced redirection) per row, between known locations."""
     out = []
     for line, cells in _rows(path):
         _need(path, line, cells, 3, "name1,name2,distance")
@@ -199,7 +204,8 @@ def read_routes(path: Path, names: set[str]) -> list[tuple[str, str, float, int]
     return out
 
 
-def read_closures(path: Path, locs: list[FleeLocation], routes) -> list[dict]:
+def read_closures(path: Path, locs: list[FleeLocation], routes: Any) -> list[dict]:
+    """Flee's closures.csv: closures of locations and routes with their periods."""
     names = {loc.name for loc in locs}
     countries = {loc.country for loc in locs}
     joined = {frozenset((a, b)) for a, b, _, _ in routes}
@@ -255,6 +261,7 @@ def read_conflicts(path: Path, names: set[str], days: int) -> dict[str, list[flo
 
 
 def read_corrections(path: Path, camps: set[str]) -> list[tuple[str, dt.date, int]]:
+    """Flee's registration corrections: (camp, date, people) per row."""
     out = []
     for line, cells in _rows(path, required=False):
         _need(path, line, cells, 2, "camp,date")
@@ -287,6 +294,7 @@ def read_counts(path: Path) -> list[tuple[dt.date, float]]:
 
 
 def read_layout(vdir: Path, names: set[str], camp_names: set[str]) -> list[tuple[str, Path, int]]:
+    """Flee's validation data_layout.csv: (location, series file, column) per camp series."""
     path = vdir / "data_layout.csv"
     out = []
     for i, (line, cells) in enumerate(_rows(path)):
@@ -351,6 +359,7 @@ class Settings:
 
 
 def read_settings(path: Path | None) -> Settings:
+    """Flee's simsetting.yml (the settings refuge uses), or the defaults without one."""
     import yaml
 
     s = Settings()

@@ -11,12 +11,15 @@ import hashlib
 import json
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from refuge.errors import Problem, ScenarioError, suggest
 from refuge.model.outcomes import compile_outcomes
+
+if TYPE_CHECKING:
+    import pandas as pd
 from refuge.scenario import (STATE_KINDS, Distribution, Empirical, Exponential, Fixed, Gamma, Lognormal, Period,
                              Redirect, Scenario, Throughput)
 
@@ -99,15 +102,18 @@ class Model:
     digest: str = ""
 
     @property
-    def dates(self):
+    def dates(self) -> "pd.DatetimeIndex":
+        """Every day of the scenario's period."""
         import pandas as pd
 
         return pd.date_range(self.start, periods=self.days, freq="D")
 
     def day(self, date: dt.date) -> int:
+        """The day index of a date (0 is the scenario's start)."""
         return (date - self.start).days
 
     def state_index(self, name: str) -> int:
+        """The column of a state in the run arrays."""
         return self.state_names.index(name)
 
     def edges_of(self, names: list[str]) -> list[int]:
@@ -803,5 +809,6 @@ def compile_scenario(sc: Scenario, origin: str | None = None) -> Model:
 
 
 def scenario_digest(sc: Scenario) -> str:
+    """A short hash of a scenario's content: equal digests, the same scenario (experiments compare them)."""
     text = json.dumps(sc.model_dump(mode="json", by_alias=True), sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]

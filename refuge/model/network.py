@@ -6,6 +6,8 @@ and every problem reported with its field path, like the rest of the compiler.
 
 from __future__ import annotations
 
+from typing import Any
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -51,10 +53,11 @@ class NetModel:
 
     @property
     def states(self) -> list[int]:
+        """The refuge states the network uses: one per location, then the en-route state."""
         return [int(s) for s in self.loc_state] + [self.en_route]
 
 
-def compile_network(c) -> NetModel | None:
+def compile_network(c: Any) -> NetModel | None:
     """`c` is the scenario compiler (`refuge.model.compiler._Compiler`): names, parameters, problems."""
     net = c.sc.network
     if net is None:

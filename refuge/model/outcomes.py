@@ -41,6 +41,7 @@ def default_outcomes(sc: Scenario) -> list[Outcome]:
 
 
 def default_label(o: Outcome) -> str:
+    """A label for an outcome declared without one, from what it counts."""
     names = ", ".join(getattr(o, o.kind))
     return {"into": f"entries into {names}", "flow": f"moved by {names}", "arrivals": f"arrivals by {names}",
             "mean": f"in {names}, mean per day", "peak": f"in {names}, peak day", "end": f"in {names} at the end",

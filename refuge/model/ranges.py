@@ -16,6 +16,8 @@ have had to clamp or ignore is refused before the run, with the field and the da
 
 from __future__ import annotations
 
+from typing import Any
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,10 +33,12 @@ class Role:
     open_low: bool = False  # low itself is not allowed (a mean of 0 days)
 
     def holds(self, x: np.ndarray) -> np.ndarray:
+        """Which values lie in the range."""
         above = x > self.low if self.open_low else x >= self.low
         return above & (x <= self.high)  # NaN fails both
 
     def text(self) -> str:
+        """The range in words, for messages: `at least 0 and at most 1`."""
         lo = f"above {self.low:g}" if self.open_low else f"at least {self.low:g}"
         return f"{self.what}: finite, {lo} and at most {self.high:,.10g}"
 
@@ -66,10 +70,11 @@ ROLES = {
 
 
 def role(name: str | None) -> Role:
+    """The range a value must lie in for its use (`value` by default)."""
     return ROLES.get(name or "value", ROLES["value"])
 
 
-def check_ranges(c, pbase: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def check_ranges(c: Any, pbase: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Report every use out of range (on `c`, the compiler); return each slot's lowest and highest value."""
     if pbase.shape[0] == 0 or pbase.shape[1] == 0:
         return np.zeros(pbase.shape[1]), np.zeros(pbase.shape[1])
@@ -104,7 +109,7 @@ def check_ranges(c, pbase: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return lo, hi
 
 
-def check_group_draws(c, trans: list, lo: np.ndarray, hi: np.ndarray) -> None:
+def check_group_draws(c: Any, trans: list, lo: np.ndarray, hi: np.ndarray) -> None:
     """Groups are drawn one by one: refuse a group transition that could set off millions a day."""
     from refuge.model.compiler import T_GRP, T_IS_DUR, T_RATE, T_SRC
 
@@ -151,7 +156,7 @@ def _report_base(c, idx: int, path: str, r, value: float, day: int) -> None:
     c.err(path, r.text(), f"{value:g}")
 
 
-def check_sizes(sc, origin: str) -> None:
+def check_sizes(sc: Any, origin: str) -> None:
     """Refuse a scenario too big to run in seconds and a few hundred MB, before any array is made."""
     from refuge.errors import Problem, ScenarioError
 

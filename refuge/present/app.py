@@ -42,7 +42,7 @@ QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 # --- the scenario and a patch ------------------------------------------------------------------------------
 
 
-def describe(scenario, origin: str) -> dict:
+def describe(scenario: Any, origin: str) -> dict:
     """What the page shows and lets a user change: title, period, parameters with a prior (slider range,
     unit, source), rules, variants, sites (capacity, closures), states."""
     sc = scenario
@@ -91,14 +91,16 @@ class Change:
 
     @property
     def empty(self) -> bool:
+        """Whether the change changes nothing."""
         return not (self.values or self.variants or self.rules_off or self.sites)
 
     @property
     def parameters_only(self) -> bool:
+        """Whether only parameter values change (no rule switched off, no site changed)."""
         return not (self.rules_off or self.sites)
 
 
-def parse_change(scenario, data: Any) -> Change:
+def parse_change(scenario: Any, data: Any) -> Change:
     """A Change from the page's JSON; a RefugeError naming the field for anything that does not fit."""
     if data is None:
         return Change()
@@ -164,7 +166,7 @@ def _known(name: str, names: set, where: str) -> bool:
     return True
 
 
-def changed_data(scenario, change: Change) -> tuple[dict, list[str]]:
+def changed_data(scenario: Any, change: Change) -> tuple[dict, list[str]]:
     """The scenario as a mapping (for YAML) with the change applied, and notes on what was dropped with a rule."""
     data = scenario.model_dump(mode="json", by_alias=True, exclude_defaults=True)
     values = dict(change.values)
@@ -195,7 +197,7 @@ def changed_data(scenario, change: Change) -> tuple[dict, list[str]]:
     return data, notes
 
 
-def changed_scenario(scenario, origin: str, change: Change):
+def changed_scenario(scenario: Any, origin: str, change: Change) -> Any:
     """The changed Scenario for running: values, variants and sites applied (rules stay: they are switched
     off in the compiled model, so evidence about them is still measured)."""
     from refuge.scenario import parse
@@ -204,7 +206,8 @@ def changed_scenario(scenario, origin: str, change: Change):
     return parse(data, f"{Path(origin).name} (changed on the page)")
 
 
-def scenario_yaml(scenario, change: Change) -> str:
+def scenario_yaml(scenario: Any, change: Change) -> str:
+    """The changed scenario as a YAML file's text (what the page offers to download)."""
     import yaml
 
     data, notes = changed_data(scenario, change)
@@ -302,7 +305,7 @@ def _runs(spec: _Spec, seeds: list[int]) -> list[dict]:
 
 
 class Cancelled(Exception):
-    pass
+    """A run of the page's ensemble was overtaken by a newer request."""
 
 
 @dataclass
@@ -318,6 +321,7 @@ class Ensemble:
         return float(sum(r.get("cpu", 0.0) for r in self.runs))
 
     def stack(self, key: str) -> np.ndarray:
+        """One array of a quantity over the ensemble's runs (runs first)."""
         return np.stack([r[key] for r in self.runs])
 
 
@@ -366,6 +370,7 @@ class Session:
         return describe(sc, origin)
 
     def description(self) -> dict:
+        """What the page shows of the scenario (see `describe`), with the default number of runs."""
         return {**describe(self.scenario, self.origin), "runs": self.default_runs}
 
     # -- running
@@ -421,6 +426,7 @@ class Session:
 
     @property
     def scenario_key(self) -> str:
+        """Identifies the scenario a result belongs to (digest and origin)."""
         return self.base_model.digest + self.origin
 
     def _check(self, job: int | None) -> None:
@@ -436,6 +442,7 @@ class Session:
             pass
 
     def cancel(self) -> None:
+        """Stop the ensemble under way: its remaining runs are dropped."""
         self.job += 1
 
     def run(self, change_data: Any, runs: int | None = None) -> dict:
@@ -553,7 +560,7 @@ def reduce(session: Session, base: Ensemble, ens: Ensemble) -> dict:
 # --- downloads ------------------------------------------------------------------------------------------------
 
 
-def results_table(session: Session):
+def results_table(session: Session) -> Any:
     """One row per run of the last ensemble and of the baseline: outcomes and evidence measures (pandas)."""
     import pandas as pd
 
@@ -616,10 +623,12 @@ TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=u
 
 
 def builtin_names() -> list[str]:
+    """Names of the built-in scenarios the page can open."""
     return sorted(p.stem for p in (Path(__file__).parent.parent / "scenario" / "builtin").glob("*.yaml"))
 
 
-def make_handler(session: Session):
+def make_handler(session: Session) -> Any:
+    """The HTTP request handler class serving the page and its JSON for one session."""
     from http.server import BaseHTTPRequestHandler
 
     class Handler(BaseHTTPRequestHandler):
@@ -730,7 +739,7 @@ def _attachment(name: str) -> dict:
     return {"Content-Disposition": f'attachment; filename="{name}"'}
 
 
-def make_server(session: Session, host: str = "127.0.0.1", port: int = 8050):
+def make_server(session: Session, host: str = "127.0.0.1", port: int = 8050) -> Any:
     """An HTTP server for a session (not yet serving); port 0 takes any free port."""
     from http.server import ThreadingHTTPServer
 
@@ -740,7 +749,7 @@ def make_server(session: Session, host: str = "127.0.0.1", port: int = 8050):
 
 
 def serve(scenario: str | Path | None = None, port: int = 8050, host: str = "127.0.0.1",
-          workers: int | None = None, runs: int = DEFAULT_RUNS, ready=None) -> None:
+          workers: int | None = None, runs: int = DEFAULT_RUNS, ready: Any = None) -> None:
     """Serve the page until interrupted. `ready(url)` is called once the server listens."""
     import signal
 

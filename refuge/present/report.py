@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import html
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from refuge.numbers import band, interval, num, weighted_quantile
+
+__all__ = ["write_report", "Figure", "make_figures", "render"]
 
 # Okabe-Ito colours (distinguishable with the common colour-vision deficiencies; no red against green).
 # The baseline is drawn in black, dashed, on top of the variants: visible even where a variant coincides with it.
@@ -29,6 +32,8 @@ MAX_FLOW_PANELS = 18
 
 @dataclass
 class Figure:
+    """One figure of the report: its name (an anchor), title, caption and PNG bytes."""
+
     name: str
     title: str
     caption: str
@@ -36,6 +41,7 @@ class Figure:
 
     @property
     def data_uri(self) -> str:
+        """The PNG as a `data:` URI, so the HTML file stands alone."""
         return "data:image/png;base64," + base64.b64encode(self.png).decode("ascii")
 
 
@@ -143,7 +149,8 @@ def _wrap(text: str, width: int = 44) -> str:
 FIGURE_NAMES = ("stocks", "occupancy", "waits", "flows")  # a scenario without sites or tracked states has fewer
 
 
-def make_figures(exp) -> list[Figure]:
+def make_figures(exp: Any) -> list[Figure]:
+    """The report's figures for an Experiment: stocks, site occupancy, waits and flows (those that apply)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -515,13 +522,9 @@ def flows_year_table(exp) -> dict:
 
 
 def _wq(values, weights, q: float) -> float | None:
-    v = np.asarray(values, float)
-    w = np.asarray(weights, float)
-    if not len(v) or w.sum() <= 0:
-        return None
-    order = np.argsort(v, kind="stable")
-    cum = np.cumsum(w[order])
-    return float(v[order][np.searchsorted(cum, q * cum[-1])])
+    """A people-weighted quantile of stay lengths (None when nobody stayed)."""
+    x = weighted_quantile(values, weights, q)
+    return None if np.isnan(x) else x
 
 
 def evidence_rows(exp) -> list[dict]:
@@ -544,25 +547,15 @@ def evidence_rows(exp) -> list[dict]:
 # --- the page ---------------------------------------------------------------------------------------------
 
 
-def _num(x: Any, digits: int = 1) -> str:
-    if x is None:
-        return "–"
+def _num(x: Any, digits: int | None = None) -> str:
+    """The report's number filter: `refuge.numbers.num`, or a fixed number of decimals when given (scores, ARD)."""
+    if digits is None:
+        return num(x)
     try:
-        xf = float(x)
+        v = float(x)
     except (TypeError, ValueError):
-        return html.escape(str(x))
-    if np.isnan(xf):
-        return "–"
-    if abs(xf) >= 100 or (abs(xf - round(xf)) < 1e-9 and abs(xf) < 1e15):
-        return f"{int(round(xf)):,}"
-    return f"{xf:,.{digits}f}"
-
-
-def _signed(x: Any) -> str:
-    text = _num(x)
-    if text.lstrip("-").strip("0.,") == "":
-        return "0"
-    return text if text.startswith(("-", "–")) else "+" + text
+        return str(x)
+    return "–" if v != v else f"{v:,.{digits}f}"
 
 
 def _g(x: Any) -> str:
@@ -570,7 +563,8 @@ def _g(x: Any) -> str:
     return f"{x:g}" if isinstance(x, (int, float)) else str(x)
 
 
-def render(exp, figures: list[Figure]) -> str:
+def render(exp: Any, figures: list[Figure]) -> str:
+    """The report's HTML for an Experiment and its figures."""
     import jinja2
 
     import refuge
@@ -582,8 +576,8 @@ def render(exp, figures: list[Figure]) -> str:
     template_text = (Path(__file__).parent / "report_template.html").read_text(encoding="utf-8")
     env = jinja2.Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
     env.filters["num"] = _num
-    env.filters["signed"] = _signed
     env.filters["g"] = _g
+    env.globals.update(band=band, interval=interval)  # one interval style: `median [low, high]`
     env.filters["basename"] = lambda p: Path(str(p)).name  # the report is mailed around: no paths of this machine
     meta = exp.meta
     sc = exp.scenario

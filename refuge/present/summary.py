@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -44,10 +45,11 @@ class VariantSummary:
 
     @property
     def runs(self) -> int:
+        """Runs summarised."""
         return len(self.ids)
 
 
-def summarise(exp, variant: str, con=None) -> VariantSummary:
+def summarise(exp: Any, variant: str, con: Any = None) -> VariantSummary:
     """Reduce every finished run of one variant (see the module docstring)."""
     from refuge.experiments.sql import connect, files, name as q
 
@@ -96,8 +98,10 @@ def summarise(exp, variant: str, con=None) -> VariantSummary:
         f"arrivals:{n}" for n in names["arrivals"]]
     peaked = [f"sites:{n}" for n in names["sites"]]
     year_case = _year_case(exp, out.years, days)
-    cols = [f"sum({q(c)}::DOUBLE) AS {q('sum ' + c)}" for c in summed + peaked] + [
-        f"max({q(c)}::DOUBLE) AS {q('max ' + c)}" for c in peaked]
+    # integer columns are summed as integers (exact, and cheaper than casting every value); booleans as numbers
+    num = {c: q(c) + ("::INTEGER" if c.startswith("closed:") else "") for c in summed + peaked}
+    cols = [f"sum({num[c]}) AS {q('sum ' + c)}" for c in summed + peaked] + [
+        f"max({num[c]}) AS {q('max ' + c)}" for c in peaked]
     if cols:
         got = con.execute(f"SELECT run, {year_case} AS y, {', '.join(cols)} FROM {src} WHERE {within} "
                           "GROUP BY ALL").fetchnumpy()
@@ -144,18 +148,20 @@ def _stays(exp, variant: str, out: VariantSummary, con) -> None:
 
     src = files([exp.file("stays", variant, int(r)) for r in out.ids])
     width = out.days + 1
-    got = con.execute(f"SELECT state, completed, least(greatest(days, 0), {width - 1}) AS d, sum(people) AS people "
+    # one scan: completed stays pooled over runs; stays still going at the end kept per run
+    got = con.execute(f"SELECT state, completed, least(greatest(days, 0), {width - 1}) AS d, "
+                      f"CASE WHEN completed THEN -1 ELSE run END AS r, sum(people) AS people "
                       f"FROM {src} GROUP BY ALL").fetchnumpy()
-    left = con.execute(f"SELECT state, run, sum(people) AS people FROM {src} WHERE NOT completed "
-                       "GROUP BY ALL").fetchnumpy()
+    state = np.asarray(got["state"])
+    completed = np.asarray(got["completed"]).astype(np.int64)
+    d, r = np.asarray(got["d"], np.int64), np.asarray(got["r"], np.int64)
+    people = np.asarray(got["people"], np.float64)
     for n in tracked:
+        sel = state == n
         hist = np.zeros((2, width))
-        sel = np.asarray(got["state"]) == n
-        np.add.at(hist, (np.asarray(got["completed"])[sel].astype(np.int64), np.asarray(got["d"])[sel]),
-                  np.asarray(got["people"], np.float64)[sel])
+        np.add.at(hist, (completed[sel], d[sel]), people[sel])
         out.stay_people[n] = hist
         still = np.zeros(len(out.ids))
-        sel = np.asarray(left["state"]) == n
-        np.add.at(still, np.searchsorted(out.ids, np.asarray(left["run"])[sel]),
-                  np.asarray(left["people"], np.float64)[sel])
+        sel &= completed == 0
+        np.add.at(still, np.searchsorted(out.ids, r[sel]), people[sel])
         out.still_there[n] = still

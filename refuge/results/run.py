@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable
 
 import numpy as np
 
 from refuge.errors import RefugeError, suggest
 from refuge.model.compiler import Model
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 # Daily quantities of a run, by name (`Run.to_df(what)`, `Experiment.to_df(what)`), and the column that names
 # their members. `params` is not kept in experiment stores.
@@ -19,7 +24,7 @@ _ALIASES = {"occupancy": "sites", "site_occupancy": "sites", "states": "stocks",
             "parameters": "params", "closures": "closed", "waits": "max_stay", "stay": "stays"}
 
 
-def check_quantity(what: str, allowed) -> str:
+def check_quantity(what: str, allowed: Iterable[str]) -> str:
     """The member column of a daily quantity; a RefugeError listing the valid names for an unknown one."""
     if what in allowed:
         return DAILY.get(what, "")
@@ -44,7 +49,7 @@ def daily_names(model: Model, what: str) -> list[str]:
     }[what]()
 
 
-def tidy_dtypes(df, what: str):
+def tidy_dtypes(df: Any, what: str) -> Any:
     """The dtypes every tidy frame of refuge has: dates as datetime64[ns], whole-number quantities as int64."""
     df["date"] = df["date"].astype("datetime64[ns]")
     df["value"] = df["value"].astype("float64" if what in FLOAT_QUANTITIES else "int64")
@@ -83,10 +88,12 @@ class Run:
     # --- derived -------------------------------------------------------------------------
     @property
     def days(self) -> int:
+        """Days simulated (fewer than the scenario's when the run stopped early with `until`)."""
         return self.stocks.shape[0]
 
     @property
     def site_occupancy(self) -> np.ndarray:
+        """(days, sites) people in each site's states at the end of each day."""
         m = self.model
         occ = np.zeros((self.days, len(m.site_names)), np.int64)
         for s, n in enumerate(m.state_site):
@@ -100,6 +107,7 @@ class Run:
         return self.stocks[:, idx].sum(axis=1)
 
     def flow_of(self, names: list[str]) -> np.ndarray:
+        """Daily people moved along the named transitions (or `transition->target` edges)."""
         idx = self.model.edges_of(names)
         return self.flows[:, idx].sum(axis=1)
 
@@ -109,6 +117,7 @@ class Run:
         return np.maximum(np.rint(m.pbase[0, m.initial_param]), 0).astype(np.int64)
 
     def initial_total(self) -> int:
+        """People in all states at the start."""
         return int(self.initial_stocks().sum())
 
     def from_outside(self) -> np.ndarray:
@@ -143,7 +152,7 @@ class Run:
         }[what]()
 
     # --- tidy frames -------------------------------------------------------------------------
-    def to_df(self, what: str = "stocks"):
+    def to_df(self, what: str = "stocks") -> "pd.DataFrame":
         """Tidy DataFrame of a daily quantity — date, <member>, value, run (the seed) — with `what` one of
         stocks, sites, capacity, closed, flows, max_stay, arrivals, rules, params; or `stays`: one row per
         stay in a tracked state (state, entry, days, people, completed, run)."""
@@ -173,6 +182,14 @@ class Run:
             "run": self.seed,
         }), what)
 
+    def write(self, out: str | Path, overrides: dict[str, float] | None = None,
+              overwrite: bool = False) -> list[Path]:
+        """Write the run's tables (CSV and Parquet) and `run.json` (how it was made) to the folder `out`;
+        see `refuge.results.files.write_run`. Returns the paths written."""
+        from refuge.results.files import write_run
+
+        return write_run(self, out, overrides=overrides, overwrite=overwrite)
+
     def __repr__(self) -> str:
         m = self.model
         last = m.start + dt.timedelta(days=self.days - 1)
@@ -188,7 +205,7 @@ class Run:
         return html_table(f"{m.scenario.title or m.scenario.name} — seed {self.seed}, {self.days:,} days",
                           ("state", "kind", "start", "end", "peak", "peak date"), rows)
 
-    def summary(self):
+    def summary(self) -> "pd.DataFrame":
         """Per state: people at start, at end, peak and the day of the peak."""
         import pandas as pd
 

@@ -26,8 +26,10 @@ Number = Union[float, str]
 STATE_KINDS = ("origin", "hiding", "refuge", "custody", "transit", "destination", "returned", "other")
 
 
-class _Strict(BaseModel):
-    # NaN and infinity are refused everywhere: no field has a meaning for them.
+class FormatModel(BaseModel):
+    """The base of every part of the scenario format: an unknown field is an error, not ignored, and NaN or
+    infinity is refused (no field has a meaning for them)."""
+
     model_config = ConfigDict(extra="forbid", populate_by_name=True, allow_inf_nan=False)
 
     def _one_of(self, what: str, keys: tuple[str, ...]) -> str:
@@ -41,7 +43,7 @@ class _Strict(BaseModel):
 # --- sources and priors -----------------------------------------------------------
 
 
-class Reference(_Strict):
+class Reference(FormatModel):
     """A published document a scenario cites (an entry of its `sources:`), so that a reader can find it."""
 
     publisher: str = Field(description="e.g. BBC News, Voice of America, UNHCR")
@@ -59,7 +61,7 @@ class Reference(_Strict):
         return text + (f" {self.url}" if self.url else "") + (f" ({self.note})" if self.note else "")
 
 
-class Source(_Strict):
+class Source(FormatModel):
     """Where a number or a fact comes from: an entry of the scenario's `sources:` (`ref`), or a document kept
     beside the scenario file (`file`), and the fact, in our words."""
 
@@ -78,7 +80,7 @@ class Source(_Strict):
         return self.ref if self.ref is not None else str(self.file)
 
 
-class Prior(_Strict):
+class Prior(FormatModel):
     """A prior for calibration: uniform, loguniform or normal (truncated at low/high)."""
 
     dist: Literal["uniform", "loguniform", "normal"] = "uniform"
@@ -105,7 +107,10 @@ class Prior(_Strict):
         return self
 
 
-class Parameter(_Strict):
+class Parameter(FormatModel):
+    """A named number of the scenario: its value, unit, where it comes from (`source`/`sources`, or
+    `assumption: true`) and, for calibration, a `prior`. Transitions, sites and rules may name it."""
+
     value: float
     unit: str = ""
     description: str = ""
@@ -130,35 +135,46 @@ class Parameter(_Strict):
         return self
 
     def all_sources(self) -> list[Source]:
+        """`source` and `sources` together."""
         return ([self.source] if self.source else []) + list(self.sources)
 
 
 # --- distributions ----------------------------------------------------------------
 
 
-class Fixed(_Strict):
+class Fixed(FormatModel):
+    """A fixed time in state: `value` days."""
+
     dist: Literal["fixed"]
     value: Number
 
 
-class Exponential(_Strict):
+class Exponential(FormatModel):
+    """Exponentially distributed with this `mean` (memoryless: the same as a constant daily rate)."""
+
     dist: Literal["exponential"]
     mean: Number
 
 
-class Gamma(_Strict):
+class Gamma(FormatModel):
+    """Gamma distributed with this `mean` and standard deviation `sd`."""
+
     dist: Literal["gamma"]
     mean: Number
     sd: Number
 
 
-class Lognormal(_Strict):
+class Lognormal(FormatModel):
+    """Lognormal: `median`, and `sigma`, the standard deviation of the log."""
+
     dist: Literal["lognormal"]
     median: Number
     sigma: Number = Field(description="standard deviation of the log")
 
 
-class Empirical(_Strict):
+class Empirical(FormatModel):
+    """A table: whole-number `values` drawn with relative `weights` (e.g. group sizes)."""
+
     dist: Literal["empirical"]
     values: list[int] = Field(min_length=1)
     weights: list[float] = Field(min_length=1)
@@ -181,7 +197,9 @@ DIST_TAGS = ("fixed", "exponential", "gamma", "lognormal", "empirical")
 # --- structure --------------------------------------------------------------------
 
 
-class Period(_Strict):
+class Period(FormatModel):
+    """A span of calendar days, `from` and `to` inclusive."""
+
     start: dt.date = Field(alias="from")
     end: dt.date = Field(alias="to")
 
@@ -199,7 +217,7 @@ class SiteClosure(Period):
     full_stop: bool = Field(False, description="also stop moves between the site's own states")
 
 
-class Site(_Strict):
+class Site(FormatModel):
     """A place whose room several states share, e.g. a mission's compound."""
 
     name: str
@@ -222,7 +240,10 @@ class Site(_Strict):
         return v
 
 
-class State(_Strict):
+class State(FormatModel):
+    """A place or condition people are in (hiding, a mission, custody, ...): its `kind`, the `site` whose room it
+    shares, the people there at the start (`initial`), and periods it is `closed` to entry."""
+
     name: str
     kind: Literal["origin", "hiding", "refuge", "custody", "transit", "destination", "returned", "other"]
     site: str | None = None
@@ -232,16 +253,20 @@ class State(_Strict):
     description: str = ""
 
 
-class Redirect(_Strict):
+class Redirect(FormatModel):
+    """Where a blocked move goes instead: `redirect: STATE`."""
+
     redirect: str
 
 
-class SplitTarget(_Strict):
+class SplitTarget(FormatModel):
+    """One outcome of a split move: the target state `to` and its probability `p` (or `rest`)."""
+
     to: str
     p: Number | Literal["rest"]
 
 
-class Throughput(_Strict):
+class Throughput(FormatModel):
     """Processing capacity per period: at most `people` move in each period of `days` days (counted from the
     scenario's start); what is not used in a period is lost."""
 
@@ -249,7 +274,11 @@ class Throughput(_Strict):
     days: int = Field(1, ge=1)
 
 
-class Transition(_Strict):
+class Transition(FormatModel):
+    """A move out of a state (`from`): to one state (`to`) or several (`split`), at a constant daily `rate` or
+    after a time in state (`duration`); optionally in groups (`group_size`); `when_blocked` by a full or closed
+    target, people wait or are redirected."""
+
     name: str
     source: str = Field(alias="from")
     to: str | None = None
@@ -274,10 +303,11 @@ class Transition(_Strict):
         return self
 
     def targets(self) -> list[str]:
+        """The states this transition can move people to (one, or each of a split)."""
         return [self.to] if self.to is not None else [s.to for s in self.split or []]
 
 
-class Arrival(_Strict):
+class Arrival(FormatModel):
     """People entering the system: Poisson counts per day (of groups when group_size is given)."""
 
     name: str
@@ -289,7 +319,7 @@ class Arrival(_Strict):
     description: str = ""
 
 
-class Event(_Strict):
+class Event(FormatModel):
     """A documented incident replayed as an input: a group of `size` enters `to` on `date`.
 
     Without `from` the group comes from outside the system (like an arrival); with `from` it is taken from
@@ -317,16 +347,21 @@ class Event(_Strict):
         return self
 
     def all_sources(self) -> list[Source]:
+        """`source` and `sources` together."""
         return ([self.source] if self.source else []) + list(self.sources)
 
 
-class SchedulePoint(_Strict):
+class SchedulePoint(FormatModel):
+    """From `date` on, the parameter takes `value`."""
+
     date: dt.date
     value: Number = Field(description="a number, or the name of a parameter whose value (not its own schedule) "
                                       "the point takes, so that calibration can move it")
 
 
-class Schedule(_Strict):
+class Schedule(FormatModel):
+    """A parameter's value over time: points by date, held (`step`) or interpolated (`linear`) between them."""
+
     parameter: str
     interpolation: Literal["step", "linear"] = "step"
     points: list[SchedulePoint] = Field(min_length=1)
@@ -334,7 +369,7 @@ class Schedule(_Strict):
     assumption: bool = False
 
 
-class Signal(_Strict):
+class Signal(FormatModel):
     """What a rule watches, computed each day from the state at the end of the day before."""
 
     occupancy: str | None = Field(None, description="a site: people in its states")
@@ -349,17 +384,23 @@ class Signal(_Strict):
         return self
 
 
-class SetAction(_Strict):
+class SetAction(FormatModel):
+    """While the rule is on, the parameter takes `value`."""
+
     parameter: str
     value: Number
 
 
-class MultiplyAction(_Strict):
+class MultiplyAction(FormatModel):
+    """While the rule is on, the parameter is multiplied `by` this factor."""
+
     parameter: str
     by: Number
 
 
-class Action(_Strict):
+class Action(FormatModel):
+    """What a rule does while it is on: `close` a site or state to entry, `set` or `multiply` a parameter."""
+
     close: str | None = Field(None, description="a site or a state closed to entry while the rule is active "
                               "(a site: to entry from outside it)")
     full_stop: bool = Field(False, description="with `close: SITE`: also stop moves between the site's states")
@@ -372,7 +413,7 @@ class Action(_Strict):
         return self
 
 
-class Rule(_Strict):
+class Rule(FormatModel):
     """A latch: on when the signal reaches `above`, off when it falls to `below` (hysteresis)."""
 
     name: str
@@ -390,7 +431,7 @@ class Rule(_Strict):
 MEASURE_KINDS = ("stock", "flow", "into", "arrivals", "longest_stay", "mean_stay", "share", "closed", "active")
 
 
-class Measure(_Strict):
+class Measure(FormatModel):
     """What an evidence entry measures in a run."""
 
     stock: list[str] | None = Field(None, description="people in these states or sites on the date")
@@ -416,15 +457,18 @@ class Measure(_Strict):
 
     @property
     def kind(self) -> str:
+        """Which measure this is (`stock`, `flow`, ...): the one field that is set."""
         return self._one_of("a measure", MEASURE_KINDS)
 
 
-class SeriesPoint(_Strict):
+class SeriesPoint(FormatModel):
+    """One observation of a dated series: the value on (or for the period ending on) `date`."""
+
     date: dt.date
     value: float = Field(ge=0)
 
 
-class Series(_Strict):
+class Series(FormatModel):
     """A dated series cited as evidence: a CSV file (date,value) beside the scenario file, or inline points.
 
     For a stock the value is the count on each date; for a flow (or `into`, `arrivals`) the count over the
@@ -448,7 +492,11 @@ class Series(_Strict):
 SERIES_MEASURES = ("stock", "flow", "into", "arrivals")
 
 
-class Evidence(_Strict):
+class Evidence(FormatModel):
+    """A fact the scenario must reproduce: what is measured (`measure`), on a `date` or over a `period`, the
+    `bound` the source states, and the source itself. `required` facts fail `refuge check` when they do not
+    hold in the median run."""
+
     id: str
     source: Source
     date: dt.date | None = None
@@ -507,7 +555,7 @@ class Evidence(_Strict):
 # --- network movement (locations joined by routes, as Flee models flight to camps) ------------------------
 
 
-class Location(_Strict):
+class Location(FormatModel):
     """A state of the scenario that is a place on the route network."""
 
     state: str
@@ -520,12 +568,14 @@ class Location(_Strict):
                                                       "attraction falls to zero")
 
 
-class Route(_Strict):
+class Route(FormatModel):
+    """A route between two locations of a network, `km` long, travelled both ways."""
+
     between: list[str] = Field(min_length=2, max_length=2, description="two locations (both directions)")
     km: Number
 
 
-class Conflict(_Strict):
+class Conflict(FormatModel):
     """A location is a conflict zone over a period (to the end when `to` is left out), with an intensity."""
 
     location: str
@@ -534,7 +584,7 @@ class Conflict(_Strict):
     intensity: Number = 1.0
 
 
-class Closure(_Strict):
+class Closure(FormatModel):
     """Routes shut for a period (both directions): between two countries, all routes of a location, or one route."""
 
     countries: list[str] | None = Field(None, min_length=2, max_length=2)
@@ -550,7 +600,7 @@ class Closure(_Strict):
         return self
 
 
-class Spawning(_Strict):
+class Spawning(FormatModel):
     """New people at conflict zones: each day the increase of a cumulative total (a decrease is owed and
     offset against later increases), spread over active conflict zones by population x intensity x decay."""
 
@@ -561,7 +611,7 @@ class Spawning(_Strict):
                                description="factor for each interval since the conflict began (last one holds)")
 
 
-class Movement(_Strict):
+class Movement(FormatModel):
     """Flee's movement rules; every number may be a parameter name."""
 
     move_chance_conflict: Number = 1.0
@@ -585,7 +635,7 @@ class Movement(_Strict):
     awareness: Literal[0, 1] = Field(1, description="1: choose among neighbours by weight; 0: uniformly")
 
 
-class Network(_Strict):
+class Network(FormatModel):
     """Locations (states) joined by routes; people choose a neighbour by weights and take days to travel."""
 
     en_route: str = Field(description="the state that holds people travelling along a route")
@@ -600,7 +650,7 @@ class Network(_Strict):
     source: Source | None = None
 
 
-class Variant(_Strict):
+class Variant(FormatModel):
     """A named what-if: parameter overrides, applied on top of the scenario."""
 
     name: str
@@ -611,7 +661,7 @@ class Variant(_Strict):
 OUTCOME_KINDS = ("into", "flow", "arrivals", "mean", "peak", "end", "longest_stay")
 
 
-class Outcome(_Strict):
+class Outcome(FormatModel):
     """A figure of a whole run that `run --runs`, `compare`, `check` and the report show in the scenario's words.
 
     Totals (`into`, `flow`, `arrivals`) are also shown per calendar year. Without an `outcomes:` section a
@@ -639,10 +689,14 @@ class Outcome(_Strict):
 
     @property
     def kind(self) -> str:
+        """Which outcome this is (`into`, `mean`, ...): the one field that is set."""
         return self._one_of("an outcome", OUTCOME_KINDS)
 
 
-class Scenario(_Strict):
+class Scenario(FormatModel):
+    """A whole scenario file, validated: period, sites, states, transitions, arrivals, parameters, schedules,
+    rules, evidence, variants, outcomes and sources. `refuge.model.compile_scenario` resolves its names."""
+
     name: str
     title: str = ""
     description: str = ""
@@ -672,6 +726,7 @@ class Scenario(_Strict):
 
     @property
     def days(self) -> int:
+        """Days in the scenario's period, both ends included."""
         return (self.end - self.start).days + 1
 
     def cite(self, source: Source) -> str:
@@ -882,7 +937,7 @@ def _flow_depth_check(text: str) -> None:
         depth = max(depth, 0)
 
 
-def load_yaml(text: str):
+def load_yaml(text: str) -> object:
     """Parse YAML text safely (never Python objects), reading `5e-4` and `1E7` as numbers."""
     import yaml
 
@@ -935,6 +990,7 @@ def builtin_names() -> list[str]:
 
 
 def json_schema() -> dict:
+    """The JSON Schema of the scenario format (`refuge schema`), for editors' validation and completion."""
     schema = Scenario.model_json_schema(by_alias=True)
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "refuge scenario"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 from refuge.errors import Problem
 
@@ -80,14 +81,14 @@ def _load(series, base: Path, where: str, problems: list[Problem]):
     return series.model_copy(update={"points": [SeriesPoint(date=d, value=v) for d, v in rows]})
 
 
-def needs_files(sc) -> bool:
+def needs_files(sc: Any) -> bool:
     """Whether some series of the scenario names a file whose points are not read yet."""
     spawn = sc.network.spawning if sc.network is not None else None
     return any(s is not None and s.file is not None and not s.points
                for s in [ev.series for ev in sc.evidence] + [spawn.total if spawn else None])
 
 
-def attach_series(sc, base: Path):
+def attach_series(sc: Any, base: Path) -> tuple[Any, list]:
     """A copy of the scenario whose series files are read into points; (scenario, problems)."""
     problems: list[Problem] = []
     evidence = list(sc.evidence)
