@@ -278,12 +278,12 @@ def print_frame(df, format_: str) -> None:
     """A result table on stdout for programs: CSV, or JSON records (NaN as null)."""
     import json
 
-    from refuge.evidence.check import _clean
+    from refuge.numbers import json_ready
 
     if format_ == "csv":
         sys.stdout.write(df.to_csv(index=False))
     else:
-        sys.stdout.write(json.dumps(_clean(df.to_dict(orient="records")), indent=2, default=str) + "\n")
+        sys.stdout.write(json.dumps(json_ready(df.to_dict(orient="records")), indent=2, default=str) + "\n")
 
 
 def settings_text(values: dict[str, float]) -> str:

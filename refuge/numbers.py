@@ -57,3 +57,20 @@ def interval(low: Any, high: Any, signed: bool = False) -> str:
 def band(median: Any, low: Any, high: Any, signed: bool = False) -> str:
     """`median [low, high]`: a median with its interval."""
     return f"{num(median, signed)} {interval(low, high, signed)}"
+
+
+def json_ready(obj: Any) -> Any:
+    """The same structure with NumPy scalars as Python ones and NaN as None, for `json.dumps`."""
+    import numpy as np
+
+    if isinstance(obj, dict):
+        return {str(k): json_ready(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [json_ready(v) for v in obj]
+    if isinstance(obj, (np.bool_, bool)):
+        return bool(obj)
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        return None if math.isnan(obj) else float(obj)
+    return obj

@@ -28,7 +28,7 @@ from refuge.evidence.outcomes import outcome_text, outcomes_by_year, yearly_outc
 from refuge.evidence.series import series_table, simulate_all
 from refuge.model.compiler import A_TARGET, T_SRC, Model
 from refuge.console import print_table
-from refuge.numbers import band, central, num
+from refuge.numbers import band, central, json_ready, num
 from refuge.results.run import Run
 
 DEFAULT_RUNS = 200
@@ -289,7 +289,7 @@ def check(model_or_path: Any = "north-korea-china", runs: int = DEFAULT_RUNS, se
 def to_json(result: CheckResult) -> dict:
     """Everything `refuge check --format json` prints: summary, facts, sites and years (NaN as null)."""
     facts = result.facts
-    return _clean({
+    return json_ready({
         "scenario": result.model.scenario.name,
         "runs": result.runs,
         "seed": result.seed,
@@ -306,19 +306,6 @@ def to_json(result: CheckResult) -> dict:
         "series_points": result.series_points.to_dict(orient="records") if result.model.series else [],
     })
 
-
-def _clean(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {str(k): _clean(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_clean(v) for v in obj]
-    if isinstance(obj, (np.bool_, bool)):
-        return bool(obj)
-    if isinstance(obj, (np.integer,)):
-        return int(obj)
-    if isinstance(obj, (float, np.floating)):
-        return None if math.isnan(obj) else float(obj)
-    return obj
 
 
 def print_report(result: CheckResult, console: Any = None) -> None:

@@ -247,28 +247,16 @@ def summarise(bt: Backtest, level: float = LEVEL) -> dict:
 def write(bt: Backtest) -> None:
     """Write a backtest's tables and figure to its directory."""
     from refuge.results.files import atomic_write, write_frame
+    from refuge.numbers import json_ready
 
     e = bt.experiment
     for name, df in (("facts", bt.facts), ("points", bt.points), ("forecast", bt.forecast)):
         write_frame(df, e / f"{name}.csv")
     doc = {"scenario": bt.scenario.name, "summary": bt.summary, "facts": bt.facts.to_dict(orient="records"),
            "points": bt.points.to_dict(orient="records"), "forecast": bt.forecast.to_dict(orient="records")}
-    atomic_write(e / JSON_NAME, lambda p: p.write_text(json.dumps(_clean(doc), indent=2), encoding="utf-8"))
+    atomic_write(e / JSON_NAME, lambda p: p.write_text(json.dumps(json_ready(doc), indent=2), encoding="utf-8"))
     plot(bt, e / FIGURE_NAME)
 
-
-def _clean(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {str(k): _clean(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_clean(v) for v in obj]
-    if isinstance(obj, (np.bool_, bool)):
-        return bool(obj)
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, (float, np.floating)):
-        return None if math.isnan(obj) else float(obj)
-    return obj
 
 
 def load(experiment: str | Path) -> dict:
