@@ -648,6 +648,20 @@ def import_flee(input_dir: str | Path, validation: str | Path | None = None, set
                 continue
             for d0, d1, level in _conflict_periods(vals, length):
                 periods.append((n, d0, d1, level, "conflicts.csv"))
+        # Flee makes a conflict-zone row with conflict_date <= 0 a conflict zone when it reads locations.csv
+        # (intensity 1, begun the day before the first); conflicts.csv only ends it or begins it anew (from its
+        # first positive day), so it is one until then even where conflicts.csv has no column or says 0
+        for loc in locs:
+            if loc.kind != "conflict_zone" or (loc.conflict_date or 0) > 0:
+                continue
+            vals = conflicts.get(loc.name)
+            if vals is not None and vals and vals[0] > 1e-6:
+                continue
+            first = next((t for t, v in enumerate((vals or [])[:length]) if v > 1e-6), None)
+            if first != 0:
+                periods.append((loc.name, -1, None if first is None else first - 1, 1.0,
+                                f"locations.csv line {loc.line}: a conflict zone from the start (conflict_date "
+                                f"{loc.conflict_date}), as Flee reads it"))
     else:
         for loc in locs:
             if loc.kind == "conflict_zone" and loc.conflict_date is not None and loc.conflict_date < length:
