@@ -512,7 +512,8 @@ def backtest_command(
                                         "first)"),
     draws: int = typer.Option(48, "--draws", help="with --cut: parameter draws from the priors"),
     seeds: int = typer.Option(20, "--seeds", help="with --cut: seeds of each forecast"),
-    out: Path = typer.Option(Path("backtest"), "--out", help="directory for the calibration, tables and figure"),
+    out: Optional[Path] = typer.Option(None, "--out", help="directory for the calibration, tables and figure "
+                                       "(default: backtest; with --cut, written only when given)"),
     runs: int = typer.Option(200, "--runs", min=1, help="posterior runs scored and forecast"),
     budget: int = typer.Option(3000, "--budget", min=1, help="most simulations of the calibration"),
     population: int = typer.Option(60, "--population", min=10, help="particles per generation"),
@@ -538,8 +539,9 @@ def backtest_command(
     from refuge.inference.calibrate import ConsoleProgress, Settings
 
     if train_until is None:
-        backtest_search(scenario, cut, group, draws, seeds)
+        backtest_search(scenario, cut, group, draws, seeds, out)
         return
+    out = out or Path("backtest")
     if cut is not None:
         fail("--cut: give --train-until or --cut, not both")
     if format_ not in ("table", "json", "csv"):
@@ -720,7 +722,7 @@ def validate(scenario: str = typer.Argument(..., help="scenario YAML file")) -> 
 
 
 def backtest_search(scenario: Optional[str], cut: Optional[str], group: Optional[str], draws: int,
-                    seeds: int) -> None:
+                    seeds: int, out: Optional[Path] = None) -> None:
     """Fit the parameters that have a prior on the days before a cut, then score the forecast after it (ARD)."""
     from refuge.errors import RefugeError
     from refuge.inference.backtest import backtest
@@ -728,7 +730,7 @@ def backtest_search(scenario: Optional[str], cut: Optional[str], group: Optional
     model = load_model(scenario)
     try:
         r = backtest(model, cut=parse_date(cut, "--cut"), group=group, draws=draws, forecast_seeds=seeds,
-                     progress=sys.stderr.isatty())
+                     progress=sys.stderr.isatty(), out=out)
     except RefugeError as exc:
         fail(str(exc))
     typer.echo(f"{model.scenario.name}: fitted on {model.start}..{r.cut - dt.timedelta(days=1)} "
@@ -738,6 +740,8 @@ def backtest_search(scenario: Optional[str], cut: Optional[str], group: Optional
     typer.echo(f"  forecast, from {r.cut}: fitted {r.forecast[0]:.3f} / {r.forecast[1]:.3f}   "
                f"scenario's values {r.baseline[0]:.3f} / {r.baseline[1]:.3f}")
     typer.echo("  fitted values: " + ", ".join(f"{k} = {v:.4g}" for k, v in r.values.items()))
+    if out is not None:
+        typer.echo(f"  wrote {out} (backtest.json, points.csv, forecast.csv, facts.csv, forecast.png)")
 
 
 import_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,

@@ -69,3 +69,51 @@ def test_cli_backtest_says_what_is_missing():
 
     result = CliRunner().invoke(app, ["backtest", "north-korea-china"])
     assert result.exit_code == 2 and "no group of time series" in result.output
+
+
+def test_the_search_writes_the_same_tables_as_the_posterior_backtest(tmp_path):
+    """Both backtests share one core: the fitted runs of the search give the points, forecast and facts tables,
+    backtest.json and the figure, split at the day before the cut."""
+    import json
+
+    from refuge.inference.backtest_core import window_ard as core_window_ard
+
+    model = _scenario(0.5, [("2020-01-05", 10), ("2020-01-20", 60), ("2020-01-28", 120)])
+    r = backtest(model, draws=4, seeds=1, refit=1, refit_seeds=2, forecast_seeds=5, out=tmp_path / "bt")
+    t = r.table
+    assert t.method == "search" and t.runs == 5 and t.until == r.cut - dt.timedelta(days=1)
+    assert t.points["split"].tolist() == ["train", "train", "test"]  # the cut is 2020-01-21
+    assert t.summary["train"]["points"] == 2 and t.summary["test"]["points"] == 1
+    assert t.summary["values"] == r.values
+    for name in ("backtest.json", "points.csv", "forecast.csv", "facts.csv", "forecast.png"):
+        assert (tmp_path / "bt" / name).exists(), name
+    doc = json.loads((tmp_path / "bt" / "backtest.json").read_text())
+    assert doc["summary"]["method"] == "search" and doc["summary"]["train_until"] == str(t.until)
+    assert window_ard is core_window_ard
+
+
+def test_cli_cut_keeps_its_lines_and_writes_files_only_when_asked(tmp_path):
+    from typer.testing import CliRunner
+
+    from refuge.cli import app
+
+    path = tmp_path / "line.yaml"
+    data = yaml.safe_load(LINE.read_text())
+    data["network"]["movement"]["move_chance_town"] = "town"
+    data["parameters"] = {"town": {"value": 0.5, "assumption": True,
+                                   "prior": {"dist": "uniform", "low": 0.02, "high": 0.98}}}
+    data["evidence"] = [{"id": "camp-C", "source": {"file": "made up", "fact": "people in C"},
+                         "measure": {"stock": ["C"]}, "group": "camps",
+                         "series": {"points": [{"date": "2020-01-05", "value": 10},
+                                               {"date": "2020-01-28", "value": 120}]}}]
+    path.write_text(yaml.safe_dump(data))
+    args = ["backtest", str(path), "--cut", "2020-01-21", "--draws", "2", "--seeds", "3"]
+    res = CliRunner().invoke(app, args, catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    lines = res.output.splitlines()
+    assert lines[0].startswith("net-line: fitted on 2020-01-01..2020-01-20") and "group `camps`" in lines[0]
+    assert lines[1].lstrip().startswith("fit, days before the cut:") and lines[2].lstrip().startswith(
+        "forecast, from 2020-01-21:") and lines[3].lstrip().startswith("fitted values: town = ")
+    assert len(lines) == 4 and not (tmp_path / "backtest").exists()
+    res = CliRunner().invoke(app, args + ["--out", str(tmp_path / "b")], catch_exceptions=False)
+    assert res.exit_code == 0 and (tmp_path / "b" / "points.csv").exists() and "wrote" in res.output

@@ -1,28 +1,35 @@
-"""Backtest on time-series evidence: fit the uncertain parameters on the days up to a cut, forecast after it.
+"""Backtest by a search: fit the uncertain parameters on the days up to a cut, forecast after it.
 
     from refuge.inference.backtest import backtest
     result = backtest("mali2012")          # cut at two thirds of the days
     result.values                           # the parameters that fit the first part best
     result.forecast, result.baseline        # ARD (normal, rescaled) after the cut: fitted, and as the scenario says
+    result.table                            # the backtest tables of the fitted runs (points, forecast, facts)
 
 The fit is a search, not a posterior: draws from the priors (a scrambled Sobol design), each scored by the
-median over a few seeds of the mean of the normal and rescaled ARD of the series group on the training days; the best few are scored again
-with more seeds and the best of those is kept. Forecast skill, not in-sample fit, is what it reports: the
-ARD on the days after the cut, median over `forecast_seeds` seeds, for the fitted values and for the
-scenario's own. The data after the cut are never used in the fit (inputs such as spawning totals are, as
+median over a few seeds of the mean of the normal and rescaled ARD of the series group on the training days; the
+best few are scored again with more seeds and the best of those is kept. Forecast skill, not in-sample fit, is
+what it reports: the ARD on the days after the cut, median over `forecast_seeds` seeds, for the fitted values and
+for the scenario's own. The data after the cut are never used in the fit (inputs such as spawning totals are, as
 Flee uses them: they drive the simulation, they are not what is scored).
+
+This module does only the search. The split by date, the forward runs, the scores (`window_ard`), the tables
+and the files are those of every backtest (`refuge.inference.backtest_core`); with `out`, the fitted runs are
+written as `refuge backtest --train-until` writes the posterior's (backtest.json, CSV tables, forecast.png).
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 import datetime as dt
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from refuge.evidence.series import aligned, daily_errors, group_members, simulate_all
+from refuge.inference.backtest_core import forward, run_ards, tables, until_from_cut, window_ard, write
+
+__all__ = ["BacktestResult", "backtest", "window_ard"]
 
 
 @dataclass
@@ -37,38 +44,23 @@ class BacktestResult:
     draws: int
     simulations: int
     trials: list[tuple[dict[str, float], float]] = field(default_factory=list)
+    table: Any = None  # refuge.inference.backtest_core.Backtest of the fitted runs
 
 
-def window_ard(model: Any, values: list[np.ndarray], group: str, d0: int, d1: int) -> tuple[float, float]:
-    """ARD (normal, rescaled) of a series group over the days d0..d1 (inclusive) of one run's series."""
-    members = group_members(model.series)[group]
-    days = np.unique(np.concatenate([model.series[k]["grid"] for k in members]))
-    sim, data = aligned(model.series, members, values)
-    keep = (days >= d0) & (days <= d1)
-    out = []
-    for rescaled in (False, True):
-        e = daily_errors(sim[keep], data[keep], rescaled)
-        e = e[~np.isnan(e)]
-        out.append(float(e.mean()) if e.size else float("nan"))
-    return out[0], out[1]
-
-
-def _score(model, seeds, group, d0, d1, first_seed=0) -> np.ndarray:
-    from refuge.api import simulate
-
-    return np.array([window_ard(model, simulate_all(simulate(model, seed=first_seed + s)), group, d0, d1)
-                     for s in range(seeds)])
+def _median(a: np.ndarray) -> tuple[float, float]:
+    return tuple(map(float, np.median(a, axis=0)))
 
 
 def backtest(model_or_path: Any, cut: dt.date | None = None, group: str | None = None, draws: int = 48, seeds: int = 3,
              refit: int = 5, refit_seeds: int = 10, forecast_seeds: int = 20, seed: int = 0,
-             progress: bool = False) -> BacktestResult:
+             progress: bool = False, out: str | Path | None = None) -> BacktestResult:
     """Fit the uncertain parameters to the time-series evidence up to `cut`, forecast the rest, and score the
-    forecast against the series after `cut` (see the module docstring)."""
+    forecast against the series after `cut` (see the module docstring). `out`: also write the tables."""
     from scipy.stats import qmc
 
     from refuge.api import as_model
     from refuge.errors import RefugeError, ScenarioError
+    from refuge.evidence.series import group_members
     from refuge.inference.simulator import uncertain_parameters
     from refuge.model.compiler import compile_scenario
 
@@ -80,16 +72,15 @@ def backtest(model_or_path: Any, cut: dt.date | None = None, group: str | None =
     group = group or next(iter(groups))
     if group not in groups:
         raise RefugeError(f"group: expected one of {', '.join(groups)}; found {group!r}")
-    T = model.days
-    c = int(round(T * 2 / 3)) if cut is None else (cut - model.start).days
-    if not 0 < c < T:
-        raise RefugeError(f"cut: expected a date inside {model.start}..{model.scenario.end}; found {cut}")
-    cut_date = model.start + dt.timedelta(days=c)
+    until = until_from_cut(model, cut)
     uncertain = uncertain_parameters(model.scenario, model.origin)
     sc = model.scenario
 
-    def compiled(values):
-        return compile_scenario(sc.with_values(values), model.origin)
+    def scored(values: dict, n: int, first_seed: int, side: str) -> np.ndarray:
+        """(n, 2): each seed's ARD (normal, rescaled) of the group on one side of the cut."""
+        fw = forward(compile_scenario(sc.with_values(values), model.origin) if values else model, [{}] * n,
+                     first_seed)
+        return run_ards(model, fw, group, until)[side]
 
     sims = 0
     design = qmc.Sobol(len(uncertain), scramble=True, seed=seed).random_base2(max(int(np.ceil(np.log2(draws))), 1))
@@ -98,10 +89,9 @@ def backtest(model_or_path: Any, cut: dt.date | None = None, group: str | None =
     trials = []
     for i, values in enumerate(candidates):
         try:
-            m = compiled(values)
+            a = scored(values, seeds, 1000, "train")
         except ScenarioError:
             continue
-        a = _score(m, seeds, group, 0, c - 1, first_seed=1000)
         sims += seeds
         trials.append((values, float(np.median(a.mean(axis=1)))))
         if progress:
@@ -111,16 +101,19 @@ def backtest(model_or_path: Any, cut: dt.date | None = None, group: str | None =
     best = sorted(trials, key=lambda tv: tv[1])[:refit]
     rescored = []
     for values, _ in best:
-        a = _score(compiled(values), refit_seeds, group, 0, c - 1, first_seed=2000)
+        rescored.append((values, _median(scored(values, refit_seeds, 2000, "train"))))
         sims += refit_seeds
-        rescored.append((values, tuple(np.median(a, axis=0))))
     values, train = min(rescored, key=lambda vt: vt[1][0] + vt[1][1])
-    fitted = _score(compiled(values), forecast_seeds, group, c, T - 1)
-    base = _score(model, forecast_seeds, group, c, T - 1)
-    base_train = _score(model, refit_seeds, group, 0, c - 1, first_seed=2000)
+    fitted_model = compile_scenario(sc.with_values(values), model.origin)
+    fitted = forward(fitted_model, [{}] * forecast_seeds, 0)
+    base = run_ards(model, forward(model, [{}] * forecast_seeds, 0), group, until)["test"]
+    base_train = scored({}, refit_seeds, 2000, "train")
     sims += 2 * forecast_seeds + refit_seeds
-    return BacktestResult(cut=cut_date, group=group, values=values, train=tuple(map(float, train)),
-                          forecast=tuple(map(float, np.median(fitted, axis=0))),
-                          baseline=tuple(map(float, np.median(base, axis=0))),
-                          baseline_train=tuple(map(float, np.median(base_train, axis=0))),
-                          draws=len(candidates), simulations=sims, trials=trials)
+    table = tables(fitted_model, fitted, until, Path(out) if out else None, method="search")
+    table.summary |= {"group": group, "values": values, "simulations": sims}
+    if out:
+        write(table)
+    return BacktestResult(cut=until + dt.timedelta(days=1), group=group, values=values, train=train,
+                          forecast=_median(run_ards(model, fitted, group, until)["test"]),
+                          baseline=_median(base), baseline_train=_median(base_train),
+                          draws=len(candidates), simulations=sims, trials=trials, table=table)

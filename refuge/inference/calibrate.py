@@ -269,9 +269,10 @@ def left_out(model: Model, settings: Settings) -> tuple[str, ...]:
 
 
 def fact_end(model: Model, fact: dict) -> dt.date:
-    """The last day a fact speaks of: its date, or the end of its period."""
-    day = fact["days"][1] if "days" in fact else fact["day"]
-    return model.start + dt.timedelta(days=int(day))
+    """The last day a fact speaks of: its date, or the end of its period (the backtests' split)."""
+    from refuge.inference.backtest_core import fact_end as end
+
+    return end(model, fact)
 
 
 def _meta(scenario: Scenario, digest: str, uncertain: list[Uncertain], settings: Settings, workers, cluster) -> dict:
