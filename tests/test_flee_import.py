@@ -109,3 +109,45 @@ def test_a_link_closure_shuts_one_direction_as_flees_code_does(tmp_path):
     a, b = net.names.index("A"), net.names.index("B")
     shut = {(int(net.link_from[k]), int(net.link_to[k])) for k in range(net.link_from.size) if net.link_closed[0, k]}
     assert shut == {(b, a)}
+
+
+def test_priors_are_the_importers_assumptions_and_camp_leaving_has_one(tmp_path):
+    inp, val = _case(tmp_path)
+    sc = refuge.load(main_import(str(inp), str(tmp_path / "p.yaml"), str(val))).scenario
+    with_prior = {n for n, p in sc.parameters.items() if p.prior is not None}
+    assert {"move_chance_town", "move_chance_camp", "camp_weight", "conflict_weight", "distance_power",
+            "capacity_scaling", "speed"} <= with_prior
+    assert all(sc.parameters[n].description.startswith("prior: an assumption") for n in with_prior)
+    assert sc.parameters["move_chance_camp"].prior.dist == "loguniform"
+
+
+@pytest.mark.skipif(not (SHARED / "mali2012").exists(), reason="Flee's cases are not in ../shared/flee")
+@pytest.mark.parametrize("case", ["mali2012", "burundi2015"])
+def test_the_built_in_flee_cases_are_what_the_importer_writes(tmp_path, case):
+    from refuge.scenario import builtin_path
+
+    out = main_import(str(SHARED / case / "input"), str(tmp_path / f"{case}.yaml"), str(SHARED / case / "validation"),
+                      str(SHARED / "settings" / "validation-modern125.yml"))
+    built_in = builtin_path(case)
+    assert out.read_text().splitlines()[1:] == built_in.read_text().splitlines()[1:]  # the first names the folder
+    for f in (tmp_path / f"{case}-data").iterdir():
+        assert f.read_text() == (built_in.parent / f"{case}-data" / f.name).read_text(), f.name
+
+
+@pytest.mark.parametrize("conflicts, expected", [
+    ("#Day,A\n" + "".join(f"{d},1\n" for d in range(30)), [(0, None)]),
+    # conflict_date 0 and no column: a conflict zone from the start (begun the day before, as Flee reads it)
+    ("#Day,B\n" + "".join(f"{d},0\n" for d in range(30)), [(-1, None)]),
+    # conflict_date 0 and 0 in conflicts.csv until day 10: still one, begun anew on day 10
+    ("#Day,A\n" + "".join(f"{d},{int(d >= 10)}\n" for d in range(30)), [(-1, 9), (10, None)]),
+])
+def test_conflict_zones_of_locations_csv_are_ones_from_the_start_as_flee_reads_them(tmp_path, conflicts, expected):
+    inp, val = _case(tmp_path, conflicts__csv=conflicts)
+    model = refuge.load(main_import(str(inp), str(tmp_path / "c.yaml"), str(val)))
+    sc, net = model.scenario, model.net
+    got = [((c.start - sc.start).days, None if c.end is None else (c.end - sc.start).days)
+           for c in sc.network.conflicts if c.location == "A"]
+    assert got == expected
+    a = net.names.index("A")
+    assert (net.conflict[:, a] > 0).all()  # a conflict zone on every day
+    assert net.conflict_start[0, a] == expected[0][0]  # its decay counts from Flee's time of conflict

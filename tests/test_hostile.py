@@ -262,12 +262,20 @@ def test_a_damaged_run_file_is_recomputed_byte_identical(tmp_path, reference, da
     assert files(again.path) == reference
 
 
-def test_report_on_a_damaged_store_is_a_message(tmp_path):
+@pytest.mark.parametrize("summaries", [True, False])
+def test_report_on_a_damaged_store_is_a_message(tmp_path, monkeypatch, summaries):
+    """The report reads the runs' measures and summaries, or, without summaries (a store of an older refuge),
+    the daily tables: a damaged file it reads is the one-line message."""
     exp = ensemble(tmp_path / "e")
-    f = exp.file("daily", "baseline", 0)
-    f.write_bytes(f.read_bytes()[:100])
-    res = CliRunner().invoke(app, ["report", str(exp.path)])
-    assert res.exit_code == 2 and "Traceback" not in res.output and "run the same command again" in res.output
+    if not summaries:
+        monkeypatch.setattr("refuge.experiments.store.Experiment.run_summaries", lambda self, v: None)
+    for table in ("measures",) + (() if summaries else ("daily",)):
+        f = exp.file(table, "baseline", 0)
+        good = f.read_bytes()
+        f.write_bytes(good[:100])
+        res = CliRunner().invoke(app, ["report", str(exp.path)])
+        assert res.exit_code == 2 and "Traceback" not in res.output and "run the same command again" in res.output
+        f.write_bytes(good)
 
 
 @pytest.mark.parametrize("content", ["{}", "{not json", "[]"])

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from refuge.cli import app
 from refuge.experiments.compare import compare
 from refuge.errors import RefugeError
-from refuge.present.report import parameters_table, waits_table, write_report
+from refuge.present.report import make_figures, parameters_table, waits_table, write_report
 from refuge.experiments.store import Experiment, make_meta
 
 HERE = Path(__file__).parent
@@ -136,14 +136,24 @@ def test_report_figures_use_the_scenarios_descriptions(experiment):
         assert "->" not in titles.flow(name)
 
 
-def test_one_pass_summary_agrees_with_the_store_queries(experiment):
-    """The report reads each file once; what it reduces equals what the store's own queries give."""
+@pytest.mark.parametrize("source", ["summaries", "scan"])
+def test_one_pass_summary_agrees_with_the_store_queries(experiment, source, monkeypatch):
+    """The report reads the runs' summaries (or, for a store without them, each daily file once); what it
+    reduces equals what the store's own queries give."""
     import numpy as np
 
     from refuge.present.summary import QUANTILES, summarise
 
+    if source == "scan":
+        monkeypatch.setattr(experiment, "run_summaries", lambda v: None)
     for v in experiment.variants:
         s = summarise(experiment, v)
+        assert s.source == source
+        closed = experiment.per_run("closed", variant=v, stats=("sum",))["sum"]
+        for name in experiment.names("closed"):
+            assert np.allclose(s.run_sum[f"closed:{name}"], closed[name].to_numpy())
+            share = next(experiment.matrices("closed", [name], v))[2].mean(axis=0)
+            assert np.allclose(s.closed_share[name], share)
         red = experiment.reduce("stocks", variants=[v], quantiles=QUANTILES)
         for name in experiment.names("stocks"):
             rows = red[red.state == name]
@@ -233,3 +243,93 @@ def test_report_of_a_scenario_without_sites_or_tracked_states(tmp_path):
     assert result.exit_code == 0, result.output
     html = (out / "report.html").read_text()
     assert 'id="stocks"' in html and 'id="sites"' not in html and 'id="waits"' not in html
+
+
+def _strip_summaries(exp: Experiment, runs: list[int]) -> None:
+    """Make runs look written by a refuge before run summaries: their measures files without the columns."""
+    import pyarrow.parquet as pq
+
+    from refuge.experiments.runsummary import COLUMNS
+    from refuge.experiments.store import encode
+
+    for v in exp.variants:
+        for r in runs:
+            f = exp.file("measures", v, r)
+            f.write_bytes(encode(pq.read_table(f).drop_columns(list(COLUMNS))))
+
+
+def _report_tables(exp: Experiment) -> dict:
+    from refuge.present.report import flows_year_table, series_rows, sites_table, waits_table
+
+    return {"sites": sites_table(exp), "waits": waits_table(exp), "flows": flows_year_table(exp),
+            "series": series_rows(exp)}
+
+
+@pytest.mark.parametrize("stripped", ["all", "some"])
+def test_a_store_without_run_summaries_reports_the_same_from_its_daily_tables(experiment, tmp_path, stripped):
+    """A store of an older refuge (or one resumed by this one, holding runs of both kinds) is scanned: the
+    same tables, the same figures."""
+    from refuge.present.report import make_figures, summaries
+
+    copy = tmp_path / "old"
+    shutil.copytree(experiment.path, copy)
+    old = Experiment(copy)
+    _strip_summaries(old, list(range(6)) if stripped == "all" else [3, 5])  # run 0 (read first) keeps its
+    assert all(old.run_summaries(v) is None for v in old.variants)
+    new = Experiment(experiment.path)
+    assert {s.source for s in summaries(old).values()} == {"scan"}
+    assert {s.source for s in summaries(new).values()} == {"summaries"}
+    assert _report_tables(old) == _report_tables(new)
+    assert [f.png for f in make_figures(old)] == [f.png for f in make_figures(new)]
+    assert old.measures().equals(new.measures())
+
+
+@pytest.fixture(scope="module")
+def flee_case(tmp_path_factory):
+    """mali2012 (a Flee case: a route network, seven camps with data), four runs, and the same runs in memory."""
+    import refuge
+    from refuge.experiments.ensemble import run_ensemble
+
+    exp = run_ensemble("mali2012", runs=4, seed=3, workers=1, store=tmp_path_factory.mktemp("mali") / "exp")
+    model = refuge.load("mali2012")
+    return exp, model, [refuge.simulate(model, seed=3 + r) for r in range(4)]
+
+
+def test_a_flee_case_is_plotted_camp_by_camp_against_its_data(flee_case):
+    exp, model, _ = flee_case
+    out = write_report(exp)
+    figures = {f.name: f for f in make_figures(exp)}
+    camps = [model.state_names[s["states"][0]] for s in model.series if len(s["obs"])]
+    assert len(camps) == 7
+    assert figures["series"].panels == tuple(camps)  # one panel per camp with data, titled by the camp
+    assert (out.parent / "report-figures" / "series.png").read_bytes().startswith(PNG)
+    assert "flows" not in figures  # no transitions: no flows figure (and no error)
+    p = Page()
+    p.feed(out.read_text(encoding="utf-8"))
+    assert "central 90% of runs (5th to 95th percentile)" in p.words
+    assert all(c in p.words for c in camps)
+
+
+def test_a_flee_case_report_scores_each_camp_as_the_evidence_does(flee_case):
+    """The report's ARD (normal and rescaled) and coverage per camp and overall are those of
+    refuge.evidence.series for the same runs, simulated again in memory."""
+    import numpy as np
+
+    from refuge.evidence.series import series_table, simulate_series
+    from refuge.present.report import series_rows
+
+    exp, model, runs = flee_case
+    values = [np.array([simulate_series(run, s) for run in runs]) for s in model.series]
+    expect = {r["id"]: r for r in series_table(model.series, values, level=0.90).to_dict("records")}
+    rows = series_rows(exp)
+    assert {r["id"] for r in rows} == set(expect) and "group camps" in expect
+    for r in rows:
+        e = expect[r["id"]]
+        for key in ("ard", "ard_low", "ard_high", "ard_rescaled", "ard_rescaled_low", "ard_rescaled_high",
+                    "coverage", "points"):
+            assert r[key] == pytest.approx(e[key], rel=1e-12, nan_ok=True), (r["id"], key)
+    p = Page()
+    p.feed(write_report(exp).read_text(encoding="utf-8"))
+    overall = next(r for r in rows if r["id"] == "group camps")
+    assert f"{overall['ard']:.3f} [{overall['ard_low']:.3f}, {overall['ard_high']:.3f}]" in p.words
+    assert f"{overall['ard_rescaled']:.3f}" in p.words

@@ -25,7 +25,9 @@ def test_the_flagship_report_fits_a_1280_px_window(flagship_report, page_at_1280
     assert page.errors == []
     assert page.evaluate("document.querySelectorAll('.wide').length") >= 5  # wide tables scroll in their own box
     height = page.evaluate("document.documentElement.scrollHeight")
-    assert height < 20000, f"the report is {height} px tall"
+    # a guard against tables repeated per variant (the page was 37,888 px tall); the time series section
+    # (the flagship's yearly arrivals against the data, about 700 px) is content
+    assert height < 22000, f"the report is {height} px tall"
     page.screenshot(path=str(test_output / "report-1280.png"), full_page=False)
 
 

@@ -219,3 +219,55 @@ def test_killed_with_sigkill_and_restarted_ends_with_exactly_the_uninterrupted_r
     assert all(p.stat().st_mtime_ns == t for p, t in kept.items())  # finished runs were not run again
     whole = run_ensemble(WHATIF, runs=80, seed=2, workers=1, store=tmp_path / "whole")
     assert run_files(tmp_path / "killed") == run_files(whole.path)
+
+
+NET_FORK = HERE / "scenarios" / "net" / "fork.yaml"
+
+
+def test_a_network_store_keeps_each_locations_counts_and_entries(tmp_path):
+    """A route network's people at each location and entering it (moves and spawning) go into the store
+    like any other daily quantity: `to_df`, the store's reductions and DuckDB over the files give the runs'."""
+    from refuge.experiments import sql
+
+    model = load(NET_FORK)
+    exp = run_ensemble(NET_FORK, runs=3, seed=SEED, workers=1, store=tmp_path / "net")
+    runs = [simulate(model, seed=SEED + r) for r in range(3)]
+    locations = [model.state_names[s] for s in model.net.loc_state]
+    assert exp.names("entered") == locations and exp.names("stocks") == list(model.state_names)
+    assert int(sum(run.entered.sum() for run in runs)) > 0
+    for what in ("stocks", "entered"):
+        got = exp.to_df(what)
+        for r, run in enumerate(runs):
+            key = ["date", "state"]
+            want = run.to_df(what).drop(columns="run").sort_values(key, ignore_index=True)
+            mine = got[got.run == r].drop(columns=["run", "variant"]).sort_values(key, ignore_index=True)
+            assert mine.equals(want), what
+    sums = exp.per_run("entered", stats=("sum",))["sum"]
+    for r, run in enumerate(runs):
+        assert np.array_equal(sums.loc[r].to_numpy(), run.entered[:, model.net.loc_state].sum(axis=0))
+    files = [exp.file("daily", "baseline", r) for r in range(3)]
+    cols = ", ".join(f"sum({sql.name('entered:' + n)})" for n in locations)
+    got = sql.connect().execute(f"SELECT run, {cols} FROM {sql.files(files)} GROUP BY run ORDER BY run").fetchall()
+    assert [list(row[1:]) for row in got] == [list(run.entered[:, model.net.loc_state].sum(axis=0)) for run in runs]
+
+
+def test_a_flee_case_compares_and_reports_like_any_scenario(tmp_path):
+    """mali2012 with a variant: paired differences of its outcome, and the report of the store."""
+    from typer.testing import CliRunner
+
+    from refuge.cli import app
+
+    out = tmp_path / "cmp"
+    res = CliRunner().invoke(app, ["compare", "mali2012", "--variant", "slow:speed=200", "--runs", "2",
+                                   "--workers", "1", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    exp = Experiment(out)
+    assert exp.variants == ["baseline", "slow"]
+    from refuge.experiments.compare import differences
+
+    diff = differences(exp)
+    assert len(diff) == 1 and diff.runs.iloc[0] == 2
+    res = CliRunner().invoke(app, ["report", str(out)])
+    assert res.exit_code == 0, res.output
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "Simulated counts against the data" in html and "slow" in html

@@ -32,7 +32,23 @@ def name(column: str) -> str:
     return '"' + column.replace('"', '""') + '"'
 
 
-def files(paths: Iterable[str | Path]) -> str:
-    """`read_parquet([...])` over exactly these files (no globbing: unfinished runs stay out)."""
+def files(paths: Iterable[str | Path], union_by_name: bool = False) -> str:
+    """`read_parquet([...])` over exactly these files (no globbing: unfinished runs stay out); with
+    `union_by_name`, files may lack columns that others have (NULL there)."""
     listed = ", ".join("'" + str(p).replace("'", "''") + "'" for p in paths)
-    return f"read_parquet([{listed}], hive_partitioning = false)"
+    union = ", union_by_name = true" if union_by_name else ""
+    return f"read_parquet([{listed}], hive_partitioning = false{union})"
+
+
+def read_files(con: Any, paths: list, columns: str = "*") -> Any:
+    """`SELECT columns` over these Parquet files as a pyarrow table. DuckDB takes the columns of the first
+    file; when a later file lacks one (a run of an older refuge in a resumed store), the files are matched by
+    name instead (slower, more memory), the missing values NULL."""
+    import duckdb
+
+    try:
+        return con.sql(f"SELECT {columns} FROM {files(paths)}").to_arrow_table()
+    except duckdb.InvalidInputException as exc:
+        if "schema mismatch" not in str(exc):
+            raise
+        return con.sql(f"SELECT {columns} FROM {files(paths, union_by_name=True)}").to_arrow_table()

@@ -7,7 +7,9 @@ Layout of an experiment directory::
     daily/variant=NAME/run-000123.parquet        one row per day: stocks, site occupancy, closures,
                                                  flows, longest ongoing stays, arrivals, rules
     stays/variant=NAME/run-000123.parquet        one row per stay in a tracked state
-    measures/variant=NAME/run-000123.parquet     one row: evidence measures and outcomes of the run
+    measures/variant=NAME/run-000123.parquet     one row: evidence measures and outcomes of the run, and a
+                                                 small summary of its daily tables and stays for reports
+                                                 (`refuge.experiments.runsummary`)
 
 Each file is written atomically, the daily file last: a run counts as finished
 when its daily file exists, so an ensemble killed part-way is resumed by
@@ -38,7 +40,7 @@ from refuge.errors import RefugeError
 FORMAT = 2  # 2: run files carry their fingerprint
 STAMP_KEY = b"refuge"
 TABLES = ("stays", "measures", "daily")  # write order: the daily file marks the run finished
-WHATS = ("stocks", "sites", "capacity", "closed", "flows", "max_stay", "arrivals", "rules")  # see results.run.DAILY
+WHATS = ("stocks", "sites", "capacity", "closed", "flows", "max_stay", "arrivals", "rules", "entered")  # results.run.DAILY
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
 RUN_RE = re.compile(r"^run-(\d+)\.parquet$")
 DEFAULT_QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
@@ -60,12 +62,15 @@ def run_tables(run: Any, replicate: int, measures: dict[str, float]) -> Any:
     """The three tables of one run (pyarrow), in the store's layout."""
     import pyarrow as pa
 
+    from refuge.experiments.runsummary import run_summary
+
     m = run.model
     days = run.days
     rid = pa.array(np.full(days, replicate, np.int32))
     cols: dict[str, Any] = {"run": rid, "day": pa.array(np.arange(days, dtype=np.int32)),
                             "date": pa.array(np.datetime64(m.start, "D") + np.arange(days), pa.date32())}
-    for what, names in daily_columns(m).items():
+    columns = daily_columns(m)
+    for what, names in columns.items():
         a = run.daily(what)
         kind = {np.dtype(np.bool_): np.bool_, np.dtype(np.float64): np.float32}.get(a.dtype, np.int32)
         for k, name in enumerate(names):
@@ -86,6 +91,7 @@ def run_tables(run: Any, replicate: int, measures: dict[str, float]) -> Any:
 
     row = {"run": pa.array([replicate], pa.int32()), "seed": pa.array([run.seed], pa.int64())}
     row.update({k: pa.array([float(v)], pa.float64()) for k, v in measures.items()})
+    row.update(run_summary(run, columns))
     return {"stays": stays, "measures": pa.table(row), "daily": daily}
 
 
@@ -435,8 +441,9 @@ class Experiment:
             con = sql.connect()
             for v in self.variants:
                 paths = [p for w, p in files if w == v]
-                if paths:
-                    frames.append(con.sql(f"SELECT * FROM {sql.files(paths)}").df().assign(variant=v))
+                if paths:  # not the run summaries (lists, for reports): `run_summaries`
+                    frames.append(sql.read_files(con, paths, "COLUMNS(lambda c: NOT starts_with(c, 'summary'))")
+                                  .to_pandas().assign(variant=v))
             df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["variant", "run", "seed"])
             df = df[["variant"] + [c for c in df.columns if c != "variant"]]
             self._measures = cached = (files, df.sort_values(["variant", "run"], ignore_index=True))
@@ -444,6 +451,28 @@ class Experiment:
         if variants is not None:
             df = df[df.variant.isin(list(variants))].reset_index(drop=True)
         return df.copy()
+
+    def run_summaries(self, variant: str) -> Any:
+        """The finished runs' summaries of one variant (`refuge.experiments.runsummary`) as a pyarrow table
+        (with `run`; rows in no particular order), read anew at each call (a few tens of MB for 1,000 runs of
+        the flagship, not kept); None when a run has none (written by an older refuge): read the daily tables."""
+        import duckdb
+        import pyarrow.compute as pc
+
+        from refuge.experiments import sql
+        from refuge.experiments.runsummary import COLUMNS, SUMMARY_VERSION
+
+        paths = [self.file("measures", variant, r) for r in self.finished(variant)]
+        if not paths:
+            return None
+        try:
+            t = sql.read_files(sql.connect(), paths, ", ".join(sql.name(c) for c in ("run",) + COLUMNS))
+        except duckdb.Error:  # a run without the columns (DuckDB takes the first file's, and checks the others)
+            return None
+        version = t.column("summary")
+        if version.null_count or not pc.all(pc.equal(version, SUMMARY_VERSION)).as_py():
+            return None
+        return t
 
     def matrix(self, what: str, name: str, variant: str) -> tuple[np.ndarray, np.ndarray]:
         """(run ids, (runs x days) values) of one daily quantity of one variant."""
@@ -520,7 +549,8 @@ class Experiment:
                 "date": np.tile(dates.values, len(ids)), "variant": v, "run": np.repeat(ids, len(dates)),
                 member: n, "value": mat.reshape(-1)}))
         if not frames:
-            frames = [pd.DataFrame({"date": [], "variant": [], "run": [], member: [], "value": []})]
+            frames = [pd.DataFrame({"date": [], "variant": [], "run": [], member: pd.Series([], dtype=object),
+                                    "value": []})]
         return tidy_dtypes(pd.concat(frames, ignore_index=True), what)
 
     def reduce(self, what: str = "stocks", names: list[str] | None = None, variants: Iterable[str] | None = None,

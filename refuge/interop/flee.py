@@ -591,17 +591,25 @@ def import_flee(input_dir: str | Path, validation: str | Path | None = None, set
     # parameters: the movement rules, cited to the settings file
     src_file = st.file or "Flee's defaults (no settings file)"
     w("parameters:")
-    priors = {"move_chance_town": "{dist: uniform, low: 0.05, high: 0.95}",
-              "distance_power": "{dist: uniform, low: 0.25, high: 1.5}",
-              "camp_weight": "{dist: loguniform, low: 0.5, high: 10}",
-              "conflict_weight": "{dist: uniform, low: 0.05, high: 1}",
-              "capacity_scaling": "{dist: uniform, low: 0.8, high: 2}",
-              "speed": "{dist: uniform, low: 100, high: 600}"}
+    w("  # values: the settings file's (or Flee's defaults). Priors, for `refuge calibrate` and `refuge backtest`, are")
+    w("  # this importer's assumptions, not Flee's: wide ranges around the values Flee's settings files use")
+    # the movement numbers calibration may move, with the importer's prior for each (assumptions)
+    priors = {"move_chance_town": ("{dist: uniform, low: 0.05, high: 0.95}", "a town is left on 1 day in 20 to "
+                                   "almost every day (Flee's settings use 0.3 and 0.5)"),
+              "move_chance_camp": ("{dist: loguniform, low: 0.0001, high: 0.05}", "a camp is left on 1 day in "
+                                   "10,000 to 1 in 20 (Flee's settings use 0.0005 and 0.001); moves between camps, "
+                                   "the only way into a camp that no other place leads to"),
+              "distance_power": ("{dist: uniform, low: 0.25, high: 1.5}", "around Flee's 0.75 and 1"),
+              "camp_weight": ("{dist: loguniform, low: 0.5, high: 10}", "around Flee's 1, 2 and 5"),
+              "conflict_weight": ("{dist: uniform, low: 0.05, high: 1}", "around Flee's 0.25 and 1/sqrt(10)"),
+              "capacity_scaling": ("{dist: uniform, low: 0.8, high: 2}", "around Flee's 1 and 1.25"),
+              "speed": ("{dist: uniform, low: 100, high: 600}", "km a day, around Flee's 200, 360 and 400")}
     units = {"speed": "km/day", "walk_speed": "km/day", "distance_softening": "km"}
     for fname, value in st.move.items():
         key = st.keys.get(fname)
         fact = f"{key}: {_num(value)}" if key else f"not set; Flee's default {_num(value)}"
-        prior = f", prior: {priors[fname]}" if fname in priors else ""
+        prior = (f", prior: {priors[fname][0]}, description: {_q('prior: an assumption; ' + priors[fname][1])}"
+                 if fname in priors else "")
         unit = f", unit: {units[fname]}" if fname in units else ""
         w(f"  {fname}: {{value: {_num(value)}{unit}, source: {{file: {_q(src_file)}, fact: {_q(fact)}}}{prior}}}")
 
@@ -640,6 +648,20 @@ def import_flee(input_dir: str | Path, validation: str | Path | None = None, set
                 continue
             for d0, d1, level in _conflict_periods(vals, length):
                 periods.append((n, d0, d1, level, "conflicts.csv"))
+        # Flee makes a conflict-zone row with conflict_date <= 0 a conflict zone when it reads locations.csv
+        # (intensity 1, begun the day before the first); conflicts.csv only ends it or begins it anew (from its
+        # first positive day), so it is one until then even where conflicts.csv has no column or says 0
+        for loc in locs:
+            if loc.kind != "conflict_zone" or (loc.conflict_date or 0) > 0:
+                continue
+            vals = conflicts.get(loc.name)
+            if vals is not None and vals and vals[0] > 1e-6:
+                continue
+            first = next((t for t, v in enumerate((vals or [])[:length]) if v > 1e-6), None)
+            if first != 0:
+                periods.append((loc.name, -1, None if first is None else first - 1, 1.0,
+                                f"locations.csv line {loc.line}: a conflict zone from the start (conflict_date "
+                                f"{loc.conflict_date}), as Flee reads it"))
     else:
         for loc in locs:
             if loc.kind == "conflict_zone" and loc.conflict_date is not None and loc.conflict_date < length:

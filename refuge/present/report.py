@@ -38,6 +38,7 @@ class Figure:
     title: str
     caption: str
     png: bytes
+    panels: tuple[str, ...] = ()  # each panel's title, in order
 
     @property
     def data_uri(self) -> str:
@@ -146,15 +147,17 @@ def _wrap(text: str, width: int = 44) -> str:
 # --- figures ------------------------------------------------------------------------------------------
 
 
-FIGURE_NAMES = ("stocks", "occupancy", "waits", "flows")  # a scenario without sites or tracked states has fewer
+FIGURE_NAMES = ("stocks", "occupancy", "waits", "flows", "series")  # a scenario without sites, tracked states,
+# transitions or time series has fewer
 
 
 def make_figures(exp: Any) -> list[Figure]:
-    """The report's figures for an Experiment: stocks, site occupancy, waits and flows (those that apply)."""
+    """The report's figures for an Experiment: stocks, site occupancy, waits, flows and time series against
+    their data (those that apply)."""
     import matplotlib
 
     matplotlib.use("Agg")
-    figs = [stocks_figure(exp), occupancy_figure(exp), waits_figure(exp), flows_figure(exp)]
+    figs = [stocks_figure(exp), occupancy_figure(exp), waits_figure(exp), flows_figure(exp), series_figure(exp)]
     return [f for f in figs if f is not None]
 
 
@@ -209,7 +212,7 @@ def _style(ax, title: str, ylabel: str = "people") -> None:
     import matplotlib.dates as mdates
     from matplotlib.ticker import MaxNLocator
 
-    ax.set_title(_wrap(title), fontsize=9.5)
+    _title(ax, title)
     ax.set_ylabel(ylabel, fontsize=8)
     ax.tick_params(labelsize=7.5)
     locator = mdates.AutoDateLocator(minticks=3, maxticks=6)
@@ -218,6 +221,12 @@ def _style(ax, title: str, ylabel: str = "people") -> None:
     ax.yaxis.set_major_locator(MaxNLocator(5, integer=True))
     ax.grid(alpha=0.25, lw=0.5)
     ax.set_ylim(bottom=0)
+
+
+def _title(ax, text: str) -> None:
+    """A panel's title, wrapped to two lines. Placed at the top of the panel (no ticks or labels there), which
+    spares matplotlib its search for room above the ticks at every draw (a sixth of a figure's time)."""
+    ax.set_title(_wrap(text), fontsize=9.5, y=1.0)
 
 
 def _legend(fig, axes, n_variants: int, extra: list | None = None) -> None:
@@ -334,7 +343,7 @@ def waits_figure(exp) -> Figure | None:
             ax.hist(np.minimum(d[c > 0], bins[-1] - 0.5), bins=bins, weights=c[c > 0], density=True,
                     histtype="stepfilled" if k == 0 else "step", alpha=0.35 if k == 0 else 1,
                     color="#7f7f7f" if k == 0 else _color(k), label=v, lw=1.4, zorder=2 if k == 0 else 3)
-        ax.set_title(_wrap(titles.state(name)), fontsize=9.5)
+        _title(ax, titles.state(name))
         ax.set_xlabel("days in the state (completed stays)", fontsize=8)
         ax.set_ylabel("share of people per day", fontsize=8)
         ax.tick_params(labelsize=7.5)
@@ -387,7 +396,7 @@ def flows_figure(exp) -> Figure | None:
             err = np.vstack([med - rows["low"].to_numpy(), rows["high"].to_numpy() - med])
             ax.errorbar(x, med, yerr=err, fmt="o-" if k else "s--", ms=3, lw=1, elinewidth=0.9, color=_color(k),
                         label=v, zorder=4 if k == 0 else 3)
-        ax.set_title(_wrap(titles.flow(name)), fontsize=9.5)
+        _title(ax, titles.flow(name))
         ax.set_ylabel("people per year", fontsize=8)
         ax.set_xlabel("year", fontsize=8)
         ax.tick_params(labelsize=7.5)
@@ -404,6 +413,96 @@ def flows_figure(exp) -> Figure | None:
                   "People moved along each transition per calendar year: median over runs (marker; the baseline "
                   "black squares, dashed), with bars over the central 90% of runs. A partial first or last year has "
                   "smaller totals." + shown, _png(fig))
+
+
+SERIES_LEVEL = 0.90  # the band drawn against the data, and the interval coverage is measured with
+
+
+def series_values(exp) -> dict[str, list]:
+    """{variant: per time series, (runs, its grid) simulated values, or None where the store lacks them}."""
+    summ = summaries(exp)
+    return {v: summ[v].series for v in exp.variants if summ[v].runs}
+
+
+def _series_title(exp, titles: Titles, s: dict) -> str:
+    """A series' title: the camp (location) it counts when it counts one, else its id."""
+    if s["kind"] == "stock" and len(s["states"]) == 1:
+        return titles.state(exp.model().state_names[s["states"][0]])
+    return _short(s.get("fact") or "", 60).split(":")[0] or str(s["id"])
+
+
+def series_figure(exp) -> Figure | None:
+    """Each time series with data: the simulated band (central SERIES_LEVEL of runs) and median against the
+    data points, one panel per series (a camp, for a Flee case), one colour per variant."""
+    model = exp.model()
+    values = series_values(exp)
+    shown = [k for k, s in enumerate(model.series) if len(s["obs"])
+             and any(vals[k] is not None for vals in values.values())]
+    if not shown:
+        return None
+    titles = Titles(exp.scenario)
+    dates = exp.dates.values
+    lo_q, hi_q = (1 - SERIES_LEVEL) / 2, 1 - (1 - SERIES_LEVEL) / 2
+    fig, axes = _grid(len(shown))
+    alone = len(values) == 1
+    flows = False
+    for ax, k in zip(axes, shown):
+        s = model.series[k]
+        grid = s["grid"]
+        ok = grid < len(dates)
+        when = dates[grid[ok]]
+        for j, v in enumerate(exp.variants):
+            vals = values.get(v, [None] * len(model.series))[k]
+            if vals is None:
+                continue
+            vals = vals[:, ok]
+            kk = 1 if alone else j
+            color = _color(kk)
+            low, med, high = np.nanquantile(vals, [lo_q, 0.5, hi_q], axis=0)
+            if s["kind"] == "stock":
+                ax.fill_between(when, low, high, color="#7f7f7f" if kk == 0 else color, alpha=0.25, lw=0)
+                ax.plot(when, med, color=color, lw=1.3, ls=(0, (4, 2)) if kk == 0 else "-", label=v)
+            else:
+                ax.errorbar(when, med, yerr=[med - low, high - med], fmt="s" if kk == 0 else "o", ms=3, lw=1,
+                            color=color, label=v, capsize=2)
+        obs = s["obs"]
+        at = grid[obs] < len(dates)
+        ax.plot(dates[grid[obs][at]], s["data"][obs][at], "o-" if s["kind"] == "stock" else "D", color="#D55E00",
+                ms=3.2, lw=0.8, label="data", zorder=5)
+        flows |= s["kind"] != "stock"
+        _style(ax, _series_title(exp, titles, s), "people" if s["kind"] == "stock" else "people in the period")
+    _legend(fig, axes, 2)
+    pct = f"{100 * SERIES_LEVEL:g}%"
+    return Figure("series", "Simulated counts against the data",
+                  f"Each time series the scenario cites (for a Flee case: the registered people in each camp), "
+                  f"against its data (orange dots: the dated counts, joined by a line). Line: median over runs (the "
+                  f"baseline black and dashed); band: the central {pct} of runs ({(100 * lo_q):g}th to "
+                  f"{(100 * hi_q):g}th percentile) on each day." + (
+                      " A count over a period (people arriving, for instance) is a marker with a bar over the "
+                      f"central {pct} of runs at the period's last day." if flows else ""), _png(fig),
+                  tuple(_series_title(exp, titles, model.series[k]) for k in shown))
+
+
+def series_rows(exp) -> list[dict]:
+    """Per time series and group of series (Flee's `overall`), and per variant: the ARD and rescaled ARD
+    (median and central 90% over runs) and the share of data points inside the runs' central 90%
+    (`refuge.evidence.series.series_table` over the runs of the store)."""
+    from refuge.evidence.series import series_table
+
+    model = exp.model()
+    if not model.series:
+        return []
+    titles = Titles(exp.scenario)
+    rows = []
+    for v, vals in series_values(exp).items():
+        if any(x is None for x in vals):  # a store of an older refuge lacks a count over a period
+            continue
+        for r in series_table(model.series, vals, level=SERIES_LEVEL).to_dict("records"):
+            k = next((j for j, s in enumerate(model.series) if s["id"] == r["id"]), None)
+            r["title"] = (f"all of group {r['group']} together" if k is None
+                          else _series_title(exp, titles, model.series[k]))
+            rows.append({**r, "variant": v})
+    return rows
 
 
 # --- tables ---------------------------------------------------------------------------------------------
@@ -590,7 +689,8 @@ def render(exp: Any, figures: list[Figure]) -> str:
                  for _, rows in exp.summary().groupby("outcome", sort=False)],
         differences=diffs,
         figures={name: None for name in FIGURE_NAMES} | {f.name: f for f in figures}, evidence=evidence_rows(exp),
-        waits=waits_table(exp), flows_year=flows_year_table(exp), sites=sites_table(exp),
+        waits=waits_table(exp), flows_year=flows_year_table(exp), sites=sites_table(exp), series=series_rows(exp),
+        series_level=SERIES_LEVEL,
         outcomes=[(o["label"], o["unit"], outcome_counts(o)) for o in exp.model().outcomes],
         parameters=parameters_table(exp), version=refuge.__version__,
         references=[(key, ref.model_copy(update={"url": ""}).citation(), ref.url) for key, ref in sc.sources.items()], calibration=report_section(exp),

@@ -1,16 +1,19 @@
-"""What the report needs from an experiment, read with DuckDB in a few queries per variant.
+"""What the report needs from an experiment, per variant.
 
-Opening a Parquet file costs more than decoding its columns, and an experiment of 1,000 runs has
-3,000 files: DuckDB reads them in parallel with little overhead per file and reduces the data
-as it goes, so nothing close to the whole experiment is ever held in memory:
+Runs written by this refuge carry a small summary in their measures row
+(`refuge.experiments.runsummary`): the report reads those rows, one small file per run, and nothing else.
+Stores of an older refuge (or holding runs of both kinds) are scanned instead, with DuckDB, which reads the
+3,000 files of a 1,000-run experiment in parallel and reduces the data as it goes. Both give the same:
 
-- bands: per day, quantiles over runs of stocks, site occupancy and capacity, on every `step`-th
-  day (a figure is a few hundred pixels wide; `step` keeps the (runs x days) matrices held at once
-  within MEMORY_BUDGET, whatever the number of runs);
-- per run and calendar year: totals of flows and of days closed, sums and maxima of occupancy
+- bands: per day, quantiles over runs of stocks, site occupancy and capacity, on every `step`-th day
+  (a multiple of the summary's grid step; `step` keeps the (runs x days) matrices held at once within
+  MEMORY_BUDGET, whatever the number of runs);
+- per run and calendar year: totals of flows, network entries and days closed, sums and maxima of occupancy
   (the missions table, the flows figure and table);
 - per day: the share of runs in which a site is closed (every day, not sampled);
-- stays: people per state, completed or not, and length in days (a histogram, not one row per stay).
+- stays: people per state, completed or not, and length in days (a histogram, not one row per stay);
+- each time series' simulated values per run (for the ARD and coverage of camp counts); a store without
+  summaries has them only for series of stocks, which the daily tables hold.
 """
 
 from __future__ import annotations
@@ -23,8 +26,6 @@ import numpy as np
 
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 MEMORY_BUDGET = 64 * 2**20  # bytes of sampled (runs x days) matrices held per variant
-MAX_POINTS = 800  # days drawn per series at most
-
 
 @dataclass
 class VariantSummary:
@@ -42,6 +43,8 @@ class VariantSummary:
     year_totals: dict[str, np.ndarray] = field(default_factory=dict)  # "flows:name" -> (runs, years)
     stay_people: dict[str, np.ndarray] = field(default_factory=dict)  # state -> (2, max days + 1): [ongoing, done]
     still_there: dict[str, np.ndarray] = field(default_factory=dict)  # state -> (runs,) people still in it at the end
+    series: list[np.ndarray | None] = field(default_factory=list)  # per time series: (runs, its grid), or None
+    source: str = ""  # "summaries" (read from the runs' summaries) or "scan" (from the daily tables)
 
     @property
     def runs(self) -> int:
@@ -51,26 +54,131 @@ class VariantSummary:
 
 def summarise(exp: Any, variant: str, con: Any = None) -> VariantSummary:
     """Reduce every finished run of one variant (see the module docstring)."""
+    from refuge.experiments.runsummary import BANDED, grid, grid_step
+
+    ids = np.array(exp.finished(variant), np.int64)
+    days = exp._days()
+    names = {w: exp.names(w) for w in ("stocks", "sites", "capacity", "closed", "flows", "arrivals", "entered")}
+    banded = [f"{w}:{n}" for w in BANDED for n in names[w]]
+    fine = grid_step(days)
+    need = max(fine, math.ceil(len(ids) * max(1, len(banded)) * days * 4 / MEMORY_BUDGET))
+    step = fine * math.ceil(need / fine)  # a multiple of the summaries' grid: the same days either way
+    out = VariantSummary(variant=variant, ids=ids, days=days, sample=grid(days, step))
+    if not len(ids):
+        return out
+    out.years, out.year_days = np.unique(exp.dates.year.to_numpy(), return_counts=True)
+    table = exp.run_summaries(variant)
+    if table is not None and len(table) == len(ids) and _grid_ok(table, fine):
+        _from_summaries(exp, out, table, names, banded, fine)
+        out.source = "summaries"
+    else:
+        _scan(exp, out, names, banded, step, con)
+        out.source = "scan"
+    return out
+
+
+def _grid_ok(table: Any, fine: int) -> bool:
+    import pyarrow.compute as pc
+
+    return bool(pc.all(pc.equal(table.column("summary:step"), fine)).as_py())
+
+
+def _lists(table: Any, column: str, width: int) -> list[np.ndarray]:
+    """A list column whose lists all hold `width` values, as (rows, width) arrays, one per chunk (no copy)."""
+    return [chunk.flatten().to_numpy(zero_copy_only=False).reshape(len(chunk), width)
+            for chunk in table.column(column).chunks]
+
+
+def _from_summaries(exp, out: VariantSummary, table: Any, names: dict, banded: list[str], fine: int) -> None:
+    """Fill `out` from the runs' summaries (`refuge.experiments.runsummary`)."""
+    from refuge.experiments.runsummary import PEAKED, SUMMED, grid
+
+    R, days, Y = out.runs, out.days, len(out.years)
+    runs = np.asarray(table.column("run"), np.int64)
+    order = np.argsort(runs, kind="stable")  # rows of the table in the order of out.ids
+    stored = grid(days, fine)
+    pick = np.searchsorted(stored, out.sample)
+
+    # 1. bands at the sampled days, one member at a time
+    if banded:
+        width = len(stored)
+        chunks = [c.reshape(len(c), len(banded), width) for c in _lists(table, "summary:at", len(banded) * width)]
+        for j, c in enumerate(banded):
+            m = np.concatenate([x[:, j, :][:, pick] for x in chunks])[order]
+            _bands(out, c, m)
+        del chunks
+
+    # 2. per run and year
+    summed = [f"{w}:{n}" for w in SUMMED for n in names[w]]
+    peaked = [f"{w}:{n}" for w in PEAKED for n in names[w]]
+    years = np.concatenate(_lists(table, "summary:years", (len(summed) + len(peaked)) * Y))[order].reshape(R, -1, Y)
+    for j, c in enumerate(summed):
+        _year_sums(out, c, years[:, j, :])
+    for j, c in enumerate(peaked):
+        out.run_max[c] = years[:, len(summed) + j, :].max(axis=1)
+
+    # 3. the share of runs in which a site is closed, every day
+    if names["closed"]:
+        triples = np.concatenate([c.flatten().to_numpy(zero_copy_only=False)
+                                  for c in table.column("summary:closed").chunks]).reshape(-1, 3).astype(np.int64)
+        change = np.zeros((len(names["closed"]), days + 1))
+        np.add.at(change, (triples[:, 0], triples[:, 1]), 1)
+        np.add.at(change, (triples[:, 0], triples[:, 2]), -1)
+        counts = np.cumsum(change, axis=1)[:, :days]
+        for k, n in enumerate(names["closed"]):
+            out.closed_share[n] = counts[k] / R
+
+    # 4. stays
+    tracked = exp.names("max_stay")
+    if tracked:
+        chunks = table.column("summary:stays").chunks
+        quads = np.concatenate([c.flatten().to_numpy(zero_copy_only=False) for c in chunks]).reshape(-1, 4)
+        lengths = np.concatenate([np.diff(c.offsets.to_numpy()) for c in chunks]) // 4
+        run_of = np.repeat(runs, lengths)
+        state_names = np.array(exp.model().state_names, dtype=object)
+        _stay_totals(out, tracked, state_names[quads[:, 0]] if len(quads) else np.zeros(0, object),
+                     quads[:, 1], quads[:, 2], run_of, quads[:, 3])
+
+    # 5. time series
+    series = exp.model().series
+    if series:
+        widths = [s["grid"].size for s in series]
+        values = np.concatenate(_lists(table, "summary:series", sum(widths)))[order]
+        for k, n in zip(np.cumsum([0] + widths[:-1]), widths):
+            out.series.append(values[:, k:k + n])
+
+
+def _bands(out: VariantSummary, c: str, m: np.ndarray) -> None:
+    """Quantiles over runs of one banded member's (runs x sampled days) matrix."""
+    if c.startswith("capacity:"):
+        out.bands[c] = np.repeat(np.median(m, axis=0, keepdims=True), len(QUANTILES), axis=0)
+        out.run_mean[c] = np.median(m, axis=1)  # room in force on a typical day of the run
+    else:
+        out.bands[c] = np.quantile(m, QUANTILES, axis=0)
+
+
+def _year_sums(out: VariantSummary, c: str, per_year: np.ndarray) -> None:
+    """Totals of one member per run from its (runs x years) sums."""
+    out.run_sum[c] = per_year.sum(axis=1)
+    if c.startswith(("flows:", "entered:")):
+        out.year_totals[c] = per_year
+    if c.startswith("sites:"):
+        out.run_mean[c] = out.run_sum[c] / out.days
+
+
+def _scan(exp, out: VariantSummary, names: dict, banded: list[str], step: int, con: Any) -> None:
+    """Fill `out` by reading the daily tables and stays of every run (stores without summaries)."""
+    import pyarrow.parquet as pq
+
     from refuge.experiments.sql import connect, files, name as q
 
     con = con or connect()
-    ids = np.array(exp.finished(variant), np.int64)
-    days = exp._days()
-    names = {w: exp.names(w) for w in ("stocks", "sites", "capacity", "closed", "flows", "arrivals")}
-    banded = [f"stocks:{n}" for n in names["stocks"]] + [f"sites:{n}" for n in names["sites"]] + [
-        f"capacity:{n}" for n in names["capacity"]]
-    step = max(1, math.ceil(days / MAX_POINTS),
-               math.ceil(len(ids) * max(1, len(banded)) * days * 4 / MEMORY_BUDGET))
-    sample = np.arange(0, days, step)
-    if sample[-1] != days - 1:
-        sample = np.append(sample, days - 1)
-    out = VariantSummary(variant=variant, ids=ids, days=days, sample=sample)
-    if not len(ids):
-        return out
-    src = files([exp.file("daily", variant, int(r)) for r in ids])
+    ids, days, sample = out.ids, out.days, out.sample
+    src = files([exp.file("daily", out.variant, int(r)) for r in ids])
+    stored = set(pq.read_schema(exp.file("daily", out.variant, int(ids[0]))).names)
+    names = {w: [n for n in ns if f"{w}:{n}" in stored] for w, ns in names.items()}  # older stores lack some
+    banded = [c for c in banded if c in stored]
     within = f"day < {days}"
-    year_of_day = exp.dates.year.to_numpy()
-    out.years, out.year_days = np.unique(year_of_day, return_counts=True)
     R, S, Y = len(ids), len(sample), len(out.years)
 
     # 1. sampled days of every banded member: the (runs x sampled days) matrices, then their quantiles
@@ -86,16 +194,10 @@ def summarise(exp: Any, variant: str, con: Any = None) -> VariantSummary:
             for c in banded:
                 mats[c][row, at] = batch.column(c).to_numpy(zero_copy_only=False)
         for c in banded:
-            m = mats.pop(c)
-            if c.startswith("capacity:"):
-                out.bands[c] = np.repeat(np.median(m, axis=0, keepdims=True), len(QUANTILES), axis=0)
-                out.run_mean[c] = np.median(m, axis=1)  # room in force on a typical day of the run
-            else:
-                out.bands[c] = np.quantile(m, QUANTILES, axis=0)
+            _bands(out, c, mats.pop(c))
 
-    # 2. per run and year: totals of flows, days closed, occupancy (sum for the mean, and the peak)
-    summed = [f"flows:{n}" for n in names["flows"]] + [f"closed:{n}" for n in names["closed"]] + [
-        f"arrivals:{n}" for n in names["arrivals"]]
+    # 2. per run and year: totals of flows, entries, days closed, occupancy (sum for the mean, and the peak)
+    summed = [f"{w}:{n}" for w in ("flows", "closed", "arrivals", "entered") for n in names[w]]
     peaked = [f"sites:{n}" for n in names["sites"]]
     year_case = _year_case(exp, out.years, days)
     # integer columns are summed as integers (exact, and cheaper than casting every value); booleans as numbers
@@ -109,11 +211,7 @@ def summarise(exp: Any, variant: str, con: Any = None) -> VariantSummary:
         for c in summed + peaked:
             per_year = np.zeros((R, Y))
             per_year[row, y] = np.nan_to_num(np.asarray(got[f"sum {c}"], np.float64))
-            out.run_sum[c] = per_year.sum(axis=1)
-            if c.startswith("flows:"):
-                out.year_totals[c] = per_year
-            if c.startswith("sites:"):
-                out.run_mean[c] = out.run_sum[c] / days
+            _year_sums(out, c, per_year)
         for c in peaked:
             peak = np.zeros((R, Y))
             peak[row, y] = np.asarray(got[f"max {c}"], np.float64)
@@ -128,8 +226,38 @@ def summarise(exp: Any, variant: str, con: Any = None) -> VariantSummary:
             share = np.zeros(days)
             share[d] = got[n]
             out.closed_share[n] = share
-    _stays(exp, variant, out, con)
-    return out
+    _stays(exp, out.variant, out, con)
+    _scan_series(exp, out, src, stored, con)
+
+
+def _scan_series(exp, out: VariantSummary, src: str, stored: set, con) -> None:
+    """Each time series per run from the daily tables; None for one whose columns the store lacks."""
+    from refuge.experiments.sql import name as q
+
+    m = exp.model()
+    R, days = out.runs, out.days
+    for s in m.series:
+        if s["kind"] == "stock":
+            cols = [f"stocks:{m.state_names[k]}" for k in s["states"]]
+        else:
+            cols = ([f"flows:{m.edge_labels[e]}" for e in s["edges"]] + [f"arrivals:{m.arrival_names[a]}"
+                    for a in s["arrivals"]] + [f"entered:{m.state_names[k]}" for k in (s.get("entered") or []) if m.net is not None])
+        if any(c not in stored for c in cols):
+            out.series.append(None)
+            continue
+        expr = " + ".join(f"{q(c)}::DOUBLE" for c in cols) or "0::DOUBLE"
+        got = con.execute(f"SELECT run, day, {expr} AS v FROM {src} WHERE day < {days}").fetchnumpy()
+        daily = np.zeros((R, days))
+        daily[np.searchsorted(out.ids, got["run"]), np.asarray(got["day"], np.int64)] = got["v"]
+        grid = s["grid"]
+        vals = np.full((R, grid.size), math.nan)
+        ok = grid < days
+        if s["kind"] == "stock":
+            vals[:, ok] = daily[:, grid[ok]]
+        else:
+            cum = np.concatenate([np.zeros((R, 1)), np.cumsum(daily, axis=1)], axis=1)
+            vals[:, ok] = cum[:, grid[ok] + 1] - cum[:, s["starts"][ok]]
+        out.series.append(vals)
 
 
 def _year_case(exp, years: np.ndarray, days: int) -> str:
@@ -152,10 +280,15 @@ def _stays(exp, variant: str, out: VariantSummary, con) -> None:
     got = con.execute(f"SELECT state, completed, least(greatest(days, 0), {width - 1}) AS d, "
                       f"CASE WHEN completed THEN -1 ELSE run END AS r, sum(people) AS people "
                       f"FROM {src} GROUP BY ALL").fetchnumpy()
-    state = np.asarray(got["state"])
-    completed = np.asarray(got["completed"]).astype(np.int64)
-    d, r = np.asarray(got["d"], np.int64), np.asarray(got["r"], np.int64)
-    people = np.asarray(got["people"], np.float64)
+    _stay_totals(out, tracked, np.asarray(got["state"]), np.asarray(got["completed"]).astype(np.int64),
+                 np.asarray(got["d"], np.int64), np.asarray(got["r"], np.int64), np.asarray(got["people"]))
+
+
+def _stay_totals(out: VariantSummary, tracked: list[str], state: np.ndarray, completed: np.ndarray, d: np.ndarray,
+                 r: np.ndarray, people: np.ndarray) -> None:
+    """People per tracked state by stay length, completed or not (pooled over runs), and still there per run."""
+    width = out.days + 1
+    people = np.asarray(people, np.float64)
     for n in tracked:
         sel = state == n
         hist = np.zeros((2, width))

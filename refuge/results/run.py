@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 # Daily quantities of a run, by name (`Run.to_df(what)`, `Experiment.to_df(what)`), and the column that names
 # their members. `params` is not kept in experiment stores.
 DAILY = {"stocks": "state", "sites": "site", "capacity": "site", "closed": "site", "flows": "transition",
-         "max_stay": "state", "arrivals": "arrival", "rules": "rule", "params": "parameter"}
+         "max_stay": "state", "arrivals": "arrival", "rules": "rule", "params": "parameter", "entered": "state"}
 FLOAT_QUANTITIES = ("capacity", "params")  # the others are whole numbers (people, days, 0/1)
 _ALIASES = {"occupancy": "sites", "site_occupancy": "sites", "states": "stocks", "transitions": "flows",
             "parameters": "params", "closures": "closed", "waits": "max_stay", "stay": "stays"}
@@ -46,6 +46,7 @@ def daily_names(model: Model, what: str) -> list[str]:
         "arrivals": lambda: list(m.arrival_names),
         "rules": lambda: list(m.rule_names),
         "params": lambda: list(m.param_names[: m.n_named_params]),
+        "entered": lambda: [m.state_names[s] for s in m.net.loc_state] if m.net is not None else [],
     }[what]()
 
 
@@ -149,12 +150,15 @@ class Run:
             "arrivals": lambda: self.arrived,
             "rules": lambda: self.rules_active,
             "params": lambda: self.params[:, : m.n_named_params],
+            "entered": lambda: (self.entered[:, m.net.loc_state] if m.net is not None and self.entered is not None
+                                else np.zeros((self.days, 0), np.int64)),
         }[what]()
 
     # --- tidy frames -------------------------------------------------------------------------
     def to_df(self, what: str = "stocks") -> "pd.DataFrame":
         """Tidy DataFrame of a daily quantity — date, <member>, value, run (the seed) — with `what` one of
-        stocks, sites, capacity, closed, flows, max_stay, arrivals, rules, params; or `stays`: one row per
+        stocks, sites, capacity, closed, flows, max_stay, arrivals, rules, params, entered (a route network's
+        people arriving at each location by a move or spawned there); or `stays`: one row per
         stay in a tracked state (state, entry, days, people, completed, run)."""
         import pandas as pd
 
