@@ -29,16 +29,154 @@ who settles in a camp becomes a count again.
 
 from __future__ import annotations
 
-from typing import Any
-
 import math
+from typing import Any, NamedTuple
 
 import numpy as np
 from numba import njit
 
+from refuge.engine.world import borrowed
 from refuge.model.network import (CAMP, FORWARD, IDPCAMP, MV_CAMPW, MV_CAPBUF, MV_CAPSCALE, MV_CONFW, MV_DPOW, MV_DSOFT,
                                   MV_FOREIGNW, MV_MC_CAMP, MV_MC_CONFLICT, MV_MC_IDP, MV_MC_TOWN, MV_SPEED, MV_WALK,
                                   MV_WPOW, MV_WSOFT, NetModel)
+
+
+class NetSpec(NamedTuple):
+    """A compiled network as the step reads it (the arrays of `refuge.model.network.NetModel`)."""
+
+    loc_kind: np.ndarray
+    loc_foreign: np.ndarray
+    loc_pop: np.ndarray
+    loc_cap: np.ndarray
+    link_from: np.ndarray
+    link_to: np.ndarray
+    link_km: np.ndarray
+    adj_ptr: np.ndarray
+    adj_link: np.ndarray
+    link_closed: np.ndarray
+    conflict: np.ndarray
+    conflict_start: np.ndarray
+    spawn: np.ndarray
+    spawn_time: np.ndarray
+    decay: np.ndarray
+    move: np.ndarray
+    flags: np.ndarray  # F_* below
+
+
+F_DECAY_INTERVAL, F_ON_FOOT, F_AVOID_SHORT, F_AWARENESS = range(4)
+
+
+def net_spec(net: NetModel) -> NetSpec:
+    """The step's view of a compiled network (the same arrays, no copies)."""
+    flags = np.array([net.decay_interval, net.start_on_foot, net.avoid_short_stints, net.awareness], np.int64)
+    return NetSpec(**{f: getattr(net, f) for f in NetSpec._fields if f != "flags"}, flags=flags)
+
+
+# Entries of NetWorld.count: rows of the person columns in use, free rows, people on routes.
+C_USED, C_FREE, C_TRAVELLING = range(3)
+
+
+class NetWorld(NamedTuple):
+    """The network's state within a run (built by `new_net_world`), changed in place day by day.
+
+    People not counted in a place are kept one by one in columns of a fixed size, so that no array is ever
+    reallocated inside the loop: loc (place, or the start of the route while travelling), link (-1 at a place, -2
+    a free row), fresh (no route completed yet), recent and rday (recent travel as of the end of day rday), dep
+    (day set out), m0 (km already covered that day), v (km a day on this route). Each person is in at most one
+    day's list of events (doubly linked through ev_next/ev_prev): kind 0 = try to leave a place that day, 1 =
+    arrive at the end of the route that day."""
+
+    g: Any  # the network's random stream
+    count: np.ndarray  # C_*
+    cnt_fresh: np.ndarray  # (L,) people counted at a place: not travelled yet ...
+    cnt_vet: np.ndarray  # (L,) ... and travelled
+    people: np.ndarray  # (L,) everyone at each place (counted or one by one), as floats for the taper
+    closing: np.ndarray  # (T+1, K) closures begun on days before t, per route
+    next_open: np.ndarray  # (T+1, L) first day from t with an open route out of each place
+    p_loc: np.ndarray
+    p_link: np.ndarray
+    p_fresh: np.ndarray
+    p_recent: np.ndarray
+    p_rday: np.ndarray
+    p_dep: np.ndarray
+    p_m0: np.ndarray
+    p_v: np.ndarray
+    ev_day: np.ndarray
+    ev_kind: np.ndarray
+    ev_next: np.ndarray
+    ev_prev: np.ndarray
+    head: np.ndarray  # (2, T+1) first person in each day's list of each kind
+    free: np.ndarray  # free rows, a stack
+    # today (scores, move chances, room, route lengths and weights)
+    score: np.ndarray
+    mc: np.ndarray
+    mc_prev: np.ndarray
+    capacity: np.ndarray
+    km: np.ndarray
+    mv: np.ndarray
+    closed: np.ndarray
+    buf: np.ndarray
+    base: np.ndarray
+    cum: np.ndarray  # cumulative route weights per adjacency slot, kept until the place is `stale`
+    tot: np.ndarray
+    nopen: np.ndarray
+    stale: np.ndarray
+    wts: np.ndarray
+    half: np.ndarray  # 0.5 ** n (0 from 63 on: below any recent travel that matters)
+    is_camp: np.ndarray
+    # daily records
+    stocks: np.ndarray  # (T, L)
+    on_routes: np.ndarray  # (T,)
+    entered: np.ndarray  # (T, L)
+    spawned: np.ndarray  # (T,)
+
+
+@njit(cache=True)
+def new_net_world(days, s, initial, rows, g):
+    """The network's state before day 0 with person columns of `rows` rows; `initial` people at each place."""
+    L = s.loc_kind.size
+    K = s.link_from.size
+    T = days
+    N = max(rows, 1)
+    link_closed, adj_ptr, adj_link = s.link_closed, s.adj_ptr, s.adj_link
+    # closures: a route closing on a day turns back those on it; the next day each place has an open route
+    closing = np.zeros((T + 1, K), np.int64)
+    for k in range(K):
+        acc = 0
+        for t in range(T):
+            if link_closed[t, k] and (t == 0 or not link_closed[t - 1, k]):
+                acc += 1
+            closing[t + 1, k] = acc
+    next_open = np.full((T + 1, L), T, np.int64)
+    for t in range(T - 1, -1, -1):
+        for l in range(L):
+            next_open[t, l] = next_open[t + 1, l]
+            for j in range(adj_ptr[l], adj_ptr[l + 1]):
+                if not link_closed[t, adj_link[j]]:
+                    next_open[t, l] = t
+                    break
+    half = np.zeros(64)
+    for j in range(63):
+        half[j] = 0.5 ** j
+    people = np.zeros(L, np.float64)
+    for l in range(L):
+        people[l] = initial[l]
+    return NetWorld(
+        g, np.zeros(3, np.int64), np.zeros(L, np.int64), np.zeros(L, np.int64), people, closing, next_open,
+        np.zeros(N, np.int64), np.full(N, -2, np.int64), np.zeros(N, np.bool_), np.zeros(N, np.float64),
+        np.zeros(N, np.int64), np.zeros(N, np.int64), np.zeros(N, np.float64), np.zeros(N, np.float64),
+        np.full(N, -1, np.int64), np.zeros(N, np.int64), np.full(N, -1, np.int64), np.full(N, -1, np.int64),
+        np.full((2, T + 1), -1, np.int64), np.zeros(N, np.int64),
+        np.ones(L), np.zeros(L), np.full(L, -1.0), np.full(L, -1.0), np.zeros(K), np.zeros(s.move.size),
+        np.zeros(K, np.bool_), np.zeros(max(K, 1)), np.zeros(K), np.zeros(max(K, 1)), np.zeros(L),
+        np.zeros(L, np.int64), np.ones(L, np.bool_), np.zeros(L), half,
+        (s.loc_kind == CAMP) | (s.loc_kind == IDPCAMP),
+        np.zeros((T, L), np.int64), np.zeros(T, np.int64), np.zeros((T, L), np.int64), np.zeros(T, np.int64))
+
+
+# --- small pieces, inlined where they are used --------------------------------------------------------------
+# The step reads the spec and the world through `borrowed` tuples (refuge.engine.world): arrays and the random
+# stream handed to an inlined helper then cost no reference counting, which in this loop would cost a third.
 
 
 @njit(cache=True)
@@ -86,535 +224,448 @@ def geometric0(u, p):
     return int(math.floor(math.log(1.0 - u) / math.log(q)))
 
 
-@njit(cache=True)
-def link_weights(loc, closed, adj_ptr, adj_link, link_to, base, people, capacity, capbuf, capscale, wpow,
-                 awareness, out):
-    """Weights of the open routes out of `loc` into out[:n]; returns n (0: nowhere to go)."""
-    n = 0
-    for j in range(adj_ptr[loc], adj_ptr[loc + 1]):
-        k = adj_link[j]
-        if closed[k]:
-            continue
-        w = base[k]
-        end = link_to[k]
-        if awareness != 0 and capacity[end] >= 0:
-            w *= taper_w(people[end], capacity[end], capbuf, capscale, wpow)
-        out[n] = w
-        n += 1
-    return n
+@njit(inline="always")
+def schedule(w, i, day, kind, T):
+    """Person `i` into the list of events of `day` (kind 0: try to leave a place, 1: arrive at the end of a
+    route); into none when that day is past the end of the run."""
+    if day >= T:
+        w.ev_day[i] = -1
+        return
+    w.ev_day[i] = day
+    w.ev_kind[i] = kind
+    h = w.head[kind, day]
+    w.ev_next[i] = h
+    w.ev_prev[i] = -1
+    if h >= 0:
+        w.ev_prev[h] = i
+    w.head[kind, day] = i
+
+
+@njit(inline="always")
+def unschedule(w, i):
+    """Person `i` out of the list of events it is in (if any)."""
+    if w.ev_day[i] < 0:
+        return
+    if w.ev_prev[i] >= 0:
+        w.ev_next[w.ev_prev[i]] = w.ev_next[i]
+    else:
+        w.head[w.ev_kind[i], w.ev_day[i]] = w.ev_next[i]
+    if w.ev_next[i] >= 0:
+        w.ev_prev[w.ev_next[i]] = w.ev_prev[i]
+    w.ev_day[i] = -1
+
+
+@njit(inline="always")
+def new_person(w, l, fresh, rday):
+    """A row of the person columns for someone at place `l` (a free one if any)."""
+    c = w.count
+    if c[C_FREE] > 0:
+        c[C_FREE] -= 1
+        i = w.free[c[C_FREE]]
+    else:
+        i = c[C_USED]
+        c[C_USED] += 1
+    w.p_loc[i] = l
+    w.p_link[i] = -1
+    w.p_fresh[i] = fresh
+    w.p_recent[i] = 0.0
+    w.p_rday[i] = rday
+    return i
+
+
+@njit(inline="always")
+def to_count(w, i, l, fresh):
+    """Person `i` becomes one of the people counted at place `l`; its row is freed."""
+    if fresh:
+        w.cnt_fresh[l] += 1
+    else:
+        w.cnt_vet[l] += 1
+    w.p_link[i] = -2
+    w.ev_day[i] = -1
+    w.free[w.count[C_FREE]] = i
+    w.count[C_FREE] += 1
+
+
+@njit(inline="always")
+def changed(s, w, l, k, capbuf, capscale):
+    """`k` people came to (or, negative, left) place `l`. Near its capacity taper, the places with a route to it
+    weigh their routes again."""
+    w.people[l] += k
+    if w.capacity[l] >= 0 and w.people[l] >= capbuf * w.capacity[l] * capscale - 1.0:
+        for j in range(s.adj_ptr[l], s.adj_ptr[l + 1]):
+            w.stale[s.link_to[s.adj_link[j]]] = True
+
+
+@njit(inline="always")
+def choose_route(s, w, l, awareness, capbuf, capscale, wpow):
+    """A route out of place `l` picked by weight: (route, whether it leads to a camp too full to set out for),
+    or (-1, False) when no route is open. A place keeps its cumulative route weights (`cum` per adjacency slot,
+    `tot`, `nopen`) until it is `stale`: scores, lengths or closures changed, or a route's end with room came
+    near its taper."""
+    adj_ptr, adj_link, closed, cum = s.adj_ptr, s.adj_link, w.closed, w.cum
+    if w.stale[l]:
+        capacity, people = w.capacity, w.people
+        acc = 0.0
+        n = 0
+        for j in range(adj_ptr[l], adj_ptr[l + 1]):
+            k = adj_link[j]
+            if not closed[k]:
+                n += 1
+                wk = w.base[k]
+                end = s.link_to[k]
+                if awareness != 0 and capacity[end] >= 0 and people[end] > capbuf * capacity[end] * capscale:
+                    wk *= taper_w(people[end], capacity[end], capbuf, capscale, wpow)
+                acc += wk
+            cum[j] = acc
+        w.tot[l] = acc
+        w.nopen[l] = n
+        w.stale[l] = False
+    k = -1
+    if w.nopen[l] > 0:
+        if w.tot[l] > 0:
+            x = w.g.random() * w.tot[l]
+            for j in range(adj_ptr[l], adj_ptr[l + 1]):
+                if cum[j] > x and not closed[adj_link[j]]:
+                    k = adj_link[j]
+                    break
+            if k < 0:  # rounding at the top end
+                for j in range(adj_ptr[l + 1] - 1, adj_ptr[l] - 1, -1):
+                    if not closed[adj_link[j]]:
+                        k = adj_link[j]
+                        break
+        else:  # all weights zero: equal chances
+            r = int(w.g.random() * w.nopen[l])
+            for j in range(adj_ptr[l], adj_ptr[l + 1]):
+                if not closed[adj_link[j]]:
+                    if r == 0:
+                        k = adj_link[j]
+                        break
+                    r -= 1
+    if k < 0:
+        return k, False
+    end = s.link_to[k]
+    return k, w.is_camp[end] and w.capacity[end] >= 0 and \
+        taper(w.people[end], w.capacity[end], capbuf, capscale) < 0.5
 
 
 POOL_AFTER = 8  # nights of rest after which recent travel (halved each night, now < 0.004) is taken as 0
 
 
-# People not counted in a place are kept one by one in columns of a fixed size (everyone who can ever be in
-# the network), so that no array is ever reallocated inside the loop: loc (place, or the start of the route
-# while travelling), link (-1 at a place, -2 a free slot), fresh (no route completed yet), recent and rday
-# (recent travel as of the end of day rday), dep (day set out), m0 (km already covered that day), v (km a day
-# on this route). Each person is in at most one day's list of events (doubly linked through ev_next/ev_prev):
-# kind 0 = try to leave a place that day, 1 = arrive at the end of the route that day.
+# --- one day ------------------------------------------------------------------------------------------------
 
 
-@njit(cache=True, error_model="numpy")
-def network_kernel(days, pbase, loc_kind, loc_foreign, loc_pop, loc_cap, link_from, link_to, link_km, adj_ptr,
-                   adj_link, link_closed, conflict, conflict_start, spawn, spawn_time, decay, decay_interval,
-                   move, start_on_foot, avoid_short, awareness, initial, g):
-    """Run the network for `days` days. Returns (people at each location at the end of each day, people on
-    routes, people entering each location (arriving or spawned), people spawned).
+@njit(cache=True)
+def network_day(t, spec, world, pv):
+    """Day `t` of the network with parameter values `pv`: the semantics at the top of this module.
 
     People at a place are visited only on the day they next try to leave (a geometric draw from the place's
     move chance, drawn again when that chance changes), and people on a route only on the day they arrive,
     so the cost grows with the moves, not with people x days."""
-    L = loc_kind.size
-    K = link_from.size
-    T = days
-    N = initial.sum() + spawn[:T].sum() + 1
-    is_camp = (loc_kind == CAMP) | (loc_kind == IDPCAMP)
-    cnt_fresh = np.zeros(L, np.int64)  # people counted at a place: not travelled yet ...
-    cnt_vet = np.zeros(L, np.int64)    # ... and travelled
-    people = np.zeros(L, np.float64)   # everyone at each place (counted or one by one)
-    # closures: a route closing on a day turns back those on it; the next day each place has an open route
-    closing = np.zeros((T + 1, K), np.int64)
-    for k in range(K):
-        acc = 0
-        for t in range(T):
-            if link_closed[t, k] and (t == 0 or not link_closed[t - 1, k]):
-                acc += 1
-            closing[t + 1, k] = acc
-    next_open = np.full((T + 1, L), T, np.int64)
-    for t in range(T - 1, -1, -1):
-        for l in range(L):
-            next_open[t, l] = next_open[t + 1, l]
-            for j in range(adj_ptr[l], adj_ptr[l + 1]):
-                if not link_closed[t, adj_link[j]]:
-                    next_open[t, l] = t
-                    break
-    p_loc = np.zeros(N, np.int64)
-    p_link = np.full(N, -2, np.int64)
-    p_fresh = np.zeros(N, np.bool_)
-    p_recent = np.zeros(N, np.float64)
-    p_rday = np.zeros(N, np.int64)
-    p_dep = np.zeros(N, np.int64)
-    p_m0 = np.zeros(N, np.float64)
-    p_v = np.zeros(N, np.float64)
-    ev_day = np.full(N, -1, np.int64)
-    ev_kind = np.zeros(N, np.int64)
-    ev_next = np.full(N, -1, np.int64)
-    ev_prev = np.full(N, -1, np.int64)
-    head = np.full((2, T + 1), -1, np.int64)
-    free = np.zeros(N, np.int64)
-    n_free = 0
-    n = 0
+    if spec.loc_kind.size == 0:
+        return
+    s, w = borrowed(spec), borrowed(world)
+    places_today(t, s, w, pv)  # 1 (and 3: closures)
+    spawn(t, s, w, pv)  # 2
+    counted_leave(t, s, w)  # 4: people counted at a place
+    tries(t, s, w)  # ... and people one by one whose try is today
+    arrivals(t, s, w)  # 5
+    for l in range(spec.loc_kind.size):
+        w.stocks[t, l] = int(w.people[l] + 0.5)
+    w.on_routes[t] = w.count[C_TRAVELLING]
 
-    stocks = np.zeros((T, L), np.int64)
-    on_routes = np.zeros(T, np.int64)
-    entered = np.zeros((T, L), np.int64)
-    spawned = np.zeros(T, np.int64)
-    score = np.ones(L)
-    mc = np.zeros(L)
-    mc_prev = np.full(L, -1.0)
-    capacity = np.full(L, -1.0)
-    km = np.zeros(K)
-    mv = np.zeros(move.size)
-    closed = np.zeros(K, np.bool_)
-    buf = np.zeros(max(K, 1))
-    base = np.zeros(K)
-    cum = np.zeros(max(K, 1))      # cumulative route weights per adjacency slot
-    tot = np.zeros(L)
-    nopen = np.zeros(L, np.int64)
-    stale = np.ones(L, np.bool_)
-    wts = np.zeros(L)
-    half = np.zeros(64)  # 0.5 ** n (0 from 63 on: below any recent travel that matters)
-    for j in range(63):
-        half[j] = 0.5 ** j
-    travelling = 0
+
+# Each step reads `spec` and `world` through borrowed copies (`s`, `w`); the caller's tuples own the arrays.
+
+
+@njit(inline="always")
+def places_today(t, s, w, pv):
+    """Today's movement numbers, route lengths and closures, scores and move chances; people placed at the
+    start (on day 0), and people at a place whose move chance changed draw their next try again."""
+    L, K = s.loc_kind.size, s.link_from.size
+    T = w.head.shape[1] - 1
+    mv, mc, score = w.mv, w.mc, w.score
+    for i in range(s.move.size):
+        mv[i] = pv[s.move[i]]
+    for k in range(K):
+        w.km[k] = pv[s.link_km[k]]
+        w.closed[k] = s.link_closed[t, k]
+    decay, interval = s.decay, s.flags[F_DECAY_INTERVAL]
     for l in range(L):
-        people[l] = initial[l]
-    for t in range(T):
-        pv = pbase[t]
-        for i in range(move.size):
-            mv[i] = pv[move[i]]
-        for k in range(K):
-            km[k] = pv[link_km[k]]
-            closed[k] = link_closed[t, k]
-        S = mv[MV_SPEED]
-        capbuf, capscale, wpow = mv[MV_CAPBUF], mv[MV_CAPSCALE], mv[MV_WPOW]
-        # 1. places: score and move chance
+        w.capacity[l] = pv[s.loc_cap[l]] if s.loc_cap[l] >= 0 else -1.0
+        sc = 1.0
+        if s.loc_foreign[l]:
+            sc *= mv[MV_FOREIGNW]
+        if w.is_camp[l]:
+            sc *= mv[MV_CAMPW]
+        c = s.conflict[t, l]
+        kind = s.loc_kind[l]
+        if c > 0:
+            sc *= mv[MV_CONFW] ** (decay_factor(t - s.conflict_start[t, l], decay, interval) * c)
+            mc[l] = mv[MV_MC_CONFLICT]
+        elif kind == CAMP:
+            mc[l] = mv[MV_MC_CAMP]
+        elif kind == IDPCAMP:
+            mc[l] = mv[MV_MC_IDP]
+        elif kind == FORWARD:
+            mc[l] = 1.0
+        else:
+            mc[l] = mv[MV_MC_TOWN]
+        score[l] = sc
+    awareness = s.flags[F_AWARENESS]
+    for k in range(K):
+        if awareness == 0:
+            w.base[k] = 1.0
+        else:
+            w.base[k] = ((mv[MV_WSOFT] + score[s.link_to[k]]) / (mv[MV_DSOFT] + w.km[k]) ** mv[MV_DPOW]) \
+                ** mv[MV_WPOW]
+    w.stale[:] = True  # scores, lengths and closures are today's
+    if t == 0:  # people placed at the start: counted in camps, one by one elsewhere
         for l in range(L):
-            capacity[l] = pv[loc_cap[l]] if loc_cap[l] >= 0 else -1.0
-            s = 1.0
-            if loc_foreign[l]:
-                s *= mv[MV_FOREIGNW]
-            if is_camp[l]:
-                s *= mv[MV_CAMPW]
-            c = conflict[t, l]
-            if c > 0:
-                s *= mv[MV_CONFW] ** (decay_factor(t - conflict_start[t, l], decay, decay_interval) * c)
-                mc[l] = mv[MV_MC_CONFLICT]
-            elif loc_kind[l] == CAMP:
-                mc[l] = mv[MV_MC_CAMP]
-            elif loc_kind[l] == IDPCAMP:
-                mc[l] = mv[MV_MC_IDP]
-            elif loc_kind[l] == FORWARD:
-                mc[l] = 1.0
-            else:
-                mc[l] = mv[MV_MC_TOWN]
-            score[l] = s
-        for k in range(K):
-            if awareness == 0:
-                base[k] = 1.0
-            else:
-                base[k] = ((mv[MV_WSOFT] + score[link_to[k]]) / (mv[MV_DSOFT] + km[k]) ** mv[MV_DPOW]) \
-                    ** mv[MV_WPOW]
-        stale[:] = True  # scores, lengths and closures are today's
-        if t == 0:  # people placed at the start: counted in camps, one by one elsewhere
-            for l in range(L):
-                if is_camp[l]:
-                    cnt_fresh[l] = initial[l]
-                    continue
-                for _ in range(initial[l]):
-                    if n_free > 0:
-                        n_free -= 1
-                        i = free[n_free]
-                    else:
-                        i = n
-                        n += 1
-                    p_loc[i], p_link[i], p_fresh[i], p_recent[i], p_rday[i] = l, -1, True, 0.0, -1
-                    day = t + geometric0(g.random(), mc[l])
-                    if day < T:  # into the list of that day (try to leave)
-                        ev_day[i], ev_kind[i] = day, 0
-                        h_ = head[0, day]
-                        ev_next[i], ev_prev[i] = h_, -1
-                        if h_ >= 0:
-                            ev_prev[h_] = i
-                        head[0, day] = i
-                    else:
-                        ev_day[i] = -1
-        # a place whose move chance changed: its people draw their next try again (memoryless)
-        for l in range(L):
-            if t > 0 and not is_camp[l] and mc[l] != mc_prev[l]:
-                for i in range(n):
-                    if p_link[i] != -1 or p_loc[i] != l:
-                        continue
-                    if ev_day[i] >= 0:  # out of its list
-                        if ev_prev[i] >= 0:
-                            ev_next[ev_prev[i]] = ev_next[i]
-                        else:
-                            head[ev_kind[i], ev_day[i]] = ev_next[i]
-                        if ev_next[i] >= 0:
-                            ev_prev[ev_next[i]] = ev_prev[i]
-                    day = t + geometric0(g.random(), mc[l])
-                    if day < T:  # into the list of that day (try to leave)
-                        ev_day[i], ev_kind[i] = day, 0
-                        h_ = head[0, day]
-                        ev_next[i], ev_prev[i] = h_, -1
-                        if h_ >= 0:
-                            ev_prev[h_] = i
-                        head[0, day] = i
-                    else:
-                        ev_day[i] = -1
-            mc_prev[l] = mc[l]
-        # 2. spawning
-        if spawn[t] > 0:
-            ts = spawn_time[t]
-            total = 0.0
-            for l in range(L):
-                c = conflict[ts, l] if conflict[t, l] > 0 else 0.0
-                wts[l] = pv[loc_pop[l]] * c * decay_factor(ts - conflict_start[ts, l], decay, decay_interval) \
-                    if c > 0 else 0.0
-                total += wts[l]
-            left = spawn[t] if total > 0 else 0
-            rest = total
-            for l in range(L):
-                if left == 0:
-                    break
-                if wts[l] <= 0:
-                    continue
-                k_l = left if wts[l] >= rest else g.binomial(left, min(1.0, wts[l] / rest))
-                rest -= wts[l]
-                if k_l == 0:
-                    continue
-                left -= k_l
-                spawned[t] += k_l
-                entered[t, l] += k_l
-                people[l] += k_l
-                if capacity[l] >= 0 and people[l] >= capbuf * capacity[l] * capscale - 1.0:
-                    for j_ in range(adj_ptr[l], adj_ptr[l + 1]):
-                        stale[link_to[adj_link[j_]]] = True
-                if is_camp[l]:
-                    cnt_fresh[l] += k_l
-                    continue
-                for _ in range(k_l):
-                    if n_free > 0:
-                        n_free -= 1
-                        i = free[n_free]
-                    else:
-                        i = n
-                        n += 1
-                    p_loc[i], p_link[i], p_fresh[i], p_recent[i], p_rday[i] = l, -1, True, 0.0, t - 1
-                    day = t + geometric0(g.random(), mc[l])
-                    if day < T:  # into the list of that day (try to leave)
-                        ev_day[i], ev_kind[i] = day, 0
-                        h_ = head[0, day]
-                        ev_next[i], ev_prev[i] = h_, -1
-                        if h_ >= 0:
-                            ev_prev[h_] = i
-                        head[0, day] = i
-                    else:
-                        ev_day[i] = -1
-        # 3. decisions: people counted at a place (camps; people long kept from a full camp) by binomial draws
-        for l in range(L):
-            if cnt_fresh[l] + cnt_vet[l] == 0:
+            n0 = int(w.people[l] + 0.5)
+            if w.is_camp[l]:
+                w.cnt_fresh[l] = n0
                 continue
-            m = link_weights(l, closed, adj_ptr, adj_link, link_to, base, people, capacity, capbuf, capscale, wpow,
-                             awareness, buf)
-            if m == 0:
+            for _ in range(n0):
+                i = new_person(w, l, True, -1)
+                schedule(w, i, t + geometric0(w.g.random(), mc[l]), 0, T)
+    # a place whose move chance changed: its people draw their next try again (memoryless)
+    for l in range(L):
+        if t > 0 and not w.is_camp[l] and mc[l] != w.mc_prev[l]:
+            for i in range(w.count[C_USED]):
+                if w.p_link[i] != -1 or w.p_loc[i] != l:
+                    continue
+                unschedule(w, i)
+                schedule(w, i, t + geometric0(w.g.random(), mc[l]), 0, T)
+        w.mc_prev[l] = mc[l]
+
+
+@njit(inline="always")
+def spawn(t, s, w, pv):
+    """Today's new people at the conflict zones, multinomially by population x intensity x decay."""
+    if s.spawn[t] <= 0:
+        return
+    L = s.loc_kind.size
+    T = w.head.shape[1] - 1
+    capbuf, capscale = w.mv[MV_CAPBUF], w.mv[MV_CAPSCALE]
+    decay, interval = s.decay, s.flags[F_DECAY_INTERVAL]
+    ts = s.spawn_time[t]
+    wts = w.wts
+    total = 0.0
+    for l in range(L):
+        c = s.conflict[ts, l] if s.conflict[t, l] > 0 else 0.0
+        wts[l] = pv[s.loc_pop[l]] * c * decay_factor(ts - s.conflict_start[ts, l], decay, interval) if c > 0 else 0.0
+        total += wts[l]
+    left = s.spawn[t] if total > 0 else 0
+    rest = total
+    for l in range(L):
+        if left == 0:
+            break
+        if wts[l] <= 0:
+            continue
+        k_l = left if wts[l] >= rest else w.g.binomial(left, min(1.0, wts[l] / rest))
+        rest -= wts[l]
+        if k_l == 0:
+            continue
+        left -= k_l
+        w.spawned[t] += k_l
+        w.entered[t, l] += k_l
+        changed(s, w, l, k_l, capbuf, capscale)
+        if w.is_camp[l]:
+            w.cnt_fresh[l] += k_l
+            continue
+        for _ in range(k_l):
+            i = new_person(w, l, True, t - 1)
+            schedule(w, i, t + geometric0(w.g.random(), w.mc[l]), 0, T)
+
+
+@njit(inline="always")
+def set_out(s, w, i, l, k, t, v, moved, T):
+    """Person `i` sets out from place `l` on route `k` at `v` km a day, `moved` km into the day."""
+    w.p_link[i] = k
+    w.p_dep[i] = t
+    w.p_m0[i] = moved
+    w.p_v[i] = v
+    schedule(w, i, t + int(math.floor(w.km[k] / v)), 1, T)
+
+
+@njit(inline="always")
+def counted_leave(t, s, w):
+    """People counted at a place (camps; people long kept from a full camp) leave by binomial draws, and take
+    routes by multinomial ones."""
+    L = s.loc_kind.size
+    T = w.head.shape[1] - 1
+    mv, closed, capacity, people, buf = w.mv, w.closed, w.capacity, w.people, w.buf
+    capbuf, capscale, wpow = mv[MV_CAPBUF], mv[MV_CAPSCALE], mv[MV_WPOW]
+    awareness, on_foot = s.flags[F_AWARENESS], s.flags[F_ON_FOOT]
+    adj_ptr, adj_link, link_to = s.adj_ptr, s.adj_link, s.link_to
+    for l in range(L):
+        if w.cnt_fresh[l] + w.cnt_vet[l] == 0:
+            continue
+        m = 0
+        for j in range(adj_ptr[l], adj_ptr[l + 1]):  # weights of the open routes out of l
+            k = adj_link[j]
+            if closed[k]:
                 continue
-            wsum = 0.0
-            for j in range(m):
-                wsum += buf[j]
-            for cls in range(2):
-                stay = cnt_fresh[l] if cls == 0 else cnt_vet[l]
-                leave = g.binomial(stay, mc[l]) if stay > 0 else 0
+            wk = w.base[k]
+            end = link_to[k]
+            if awareness != 0 and capacity[end] >= 0:
+                wk *= taper_w(people[end], capacity[end], capbuf, capscale, wpow)
+            buf[m] = wk
+            m += 1
+        if m == 0:
+            continue
+        wsum = 0.0
+        for j in range(m):
+            wsum += buf[j]
+        for cls in range(2):
+            stay = w.cnt_fresh[l] if cls == 0 else w.cnt_vet[l]
+            leave = w.g.binomial(stay, w.mc[l]) if stay > 0 else 0
+            if leave == 0:
+                continue
+            rest = wsum if wsum > 0 else float(m)
+            jj = 0
+            for j in range(adj_ptr[l], adj_ptr[l + 1]):
+                k = adj_link[j]
+                if closed[k]:
+                    continue
+                wk = buf[jj] if wsum > 0 else 1.0
+                jj += 1
                 if leave == 0:
-                    continue
-                rest = wsum if wsum > 0 else float(m)
-                jj = 0
-                for j in range(adj_ptr[l], adj_ptr[l + 1]):
-                    k = adj_link[j]
-                    if closed[k]:
-                        continue
-                    w = buf[jj] if wsum > 0 else 1.0
-                    jj += 1
-                    if leave == 0:
-                        break
-                    go = leave if w >= rest else g.binomial(leave, min(1.0, w / rest))
-                    rest -= w
-                    leave -= go
-                    end = link_to[k]
-                    if go == 0 or (is_camp[end] and capacity[end] >= 0 and
-                                   taper(people[end], capacity[end], capbuf, capscale) < 0.5):
-                        continue
-                    if cls == 0:
-                        cnt_fresh[l] -= go
-                    else:
-                        cnt_vet[l] -= go
-                    people[l] -= go
-                    if capacity[l] >= 0 and people[l] >= capbuf * capacity[l] * capscale - 1.0:
-                        for j_ in range(adj_ptr[l], adj_ptr[l + 1]):
-                            stale[link_to[adj_link[j_]]] = True
-                    v = mv[MV_WALK] if (cls == 0 and start_on_foot) else S
-                    for _ in range(go):
-                        if n_free > 0:
-                            n_free -= 1
-                            i = free[n_free]
-                        else:
-                            i = n
-                            n += 1
-                        p_loc[i], p_fresh[i], p_recent[i], p_rday[i] = l, cls == 0, 0.0, t - 1
-                        p_link[i], p_dep[i], p_m0[i], p_v[i] = k, t, 0.0, v
-                        travelling += 1
-                        day = t + int(math.floor(km[k] / v))
-                        if day < T:  # into the list of that day (arrive)
-                            ev_day[i], ev_kind[i] = day, 1
-                            h_ = head[1, day]
-                            ev_next[i], ev_prev[i] = h_, -1
-                            if h_ >= 0:
-                                ev_prev[h_] = i
-                            head[1, day] = i
-                        else:
-                            ev_day[i] = -1
-        # ... and people one by one whose try is today
-        i = head[0, t]
-        while i >= 0:
-            nxt_i = ev_next[i]
-            l = p_loc[i]
-            # route choice, written out (a helper taking these arrays costs more than the choice); the cumulative
-            # weights of a place are kept until a route's end with room changes occupancy near its taper
-            if stale[l]:
-                acc_ = 0.0
-                n_ = 0
-                for j_ in range(adj_ptr[l], adj_ptr[l + 1]):
-                    k_ = adj_link[j_]
-                    if not closed[k_]:
-                        n_ += 1
-                        w_ = base[k_]
-                        end_ = link_to[k_]
-                        if awareness != 0 and capacity[end_] >= 0 and people[end_] > capbuf * capacity[end_] * capscale:
-                            w_ *= taper_w(people[end_], capacity[end_], capbuf, capscale, wpow)
-                        acc_ += w_
-                    cum[j_] = acc_
-                tot[l] = acc_
-                nopen[l] = n_
-                stale[l] = False
-            k = -1
-            if nopen[l] > 0:
-                if tot[l] > 0:
-                    x_ = g.random() * tot[l]
-                    for j_ in range(adj_ptr[l], adj_ptr[l + 1]):
-                        if cum[j_] > x_ and not closed[adj_link[j_]]:
-                            k = adj_link[j_]
-                            break
-                    if k < 0:  # rounding at the top end
-                        for j_ in range(adj_ptr[l + 1] - 1, adj_ptr[l] - 1, -1):
-                            if not closed[adj_link[j_]]:
-                                k = adj_link[j_]
-                                break
-                else:  # all weights zero: equal chances
-                    r_ = int(g.random() * nopen[l])
-                    for j_ in range(adj_ptr[l], adj_ptr[l + 1]):
-                        if not closed[adj_link[j_]]:
-                            if r_ == 0:
-                                k = adj_link[j_]
-                                break
-                            r_ -= 1
-            full_ = k >= 0 and is_camp[link_to[k]] and capacity[link_to[k]] >= 0 and \
-                taper(people[link_to[k]], capacity[link_to[k]], capbuf, capscale) < 0.5
-            if k >= 0 and not full_:
-                v = mv[MV_WALK] if (p_fresh[i] and start_on_foot) else S
-                p_link[i], p_dep[i], p_m0[i], p_v[i] = k, t, 0.0, v
-                people[l] -= 1
-                if capacity[l] >= 0 and people[l] >= capbuf * capacity[l] * capscale - 1.0:
-                    for j_ in range(adj_ptr[l], adj_ptr[l + 1]):
-                        stale[link_to[adj_link[j_]]] = True
-                travelling += 1
-                day = t + int(math.floor(km[k] / v))
-                if day < T:  # into the list of that day (arrive)
-                    ev_day[i], ev_kind[i] = day, 1
-                    h_ = head[1, day]
-                    ev_next[i], ev_prev[i] = h_, -1
-                    if h_ >= 0:
-                        ev_prev[h_] = i
-                    head[1, day] = i
-                else:
-                    ev_day[i] = -1
-            elif k >= 0 and t - p_rday[i] >= POOL_AFTER:
-                # kept from a full camp after resting long enough that their recent travel no longer matters:
-                # they join the place's count (and leave by the daily binomial draw)
-                if p_fresh[i]:
-                    cnt_fresh[l] += 1
-                else:
-                    cnt_vet[l] += 1
-                p_link[i] = -2
-                ev_day[i] = -1
-                free[n_free] = i
-                n_free += 1
-            else:
-                nxt = next_open[t + 1, l] if k < 0 else t + 1
-                day = nxt + geometric0(g.random(), mc[l]) if nxt < T else T
-                if day < T:  # into the list of that day (try to leave)
-                    ev_day[i], ev_kind[i] = day, 0
-                    h_ = head[0, day]
-                    ev_next[i], ev_prev[i] = h_, -1
-                    if h_ >= 0:
-                        ev_prev[h_] = i
-                    head[0, day] = i
-                else:
-                    ev_day[i] = -1
-            i = nxt_i
-        # 4. arrivals today, with further decisions on arrival
-        i = head[1, t]
-        while i >= 0:
-            nxt_i = ev_next[i]
-            k = p_link[i]
-            d = p_dep[i]
-            v = p_v[i]
-            # recent travel as of last night, and km covered today
-            r = p_recent[i] * half[min(max(d - 1 - p_rday[i], 0), 63)]
-            if t == d:
-                moved = p_m0[i] + km[k]
-            else:
-                r = (r + (p_m0[i] + v) / S) / 2.0
-                f = half[min(t - d - 1, 63)]
-                r = r * f + (v / S) * (1.0 - f)
-                moved = km[k] - (t - d) * v
-            p_fresh[i] = False
-            p_link[i] = -1
-            travelling -= 1
-            back = closing[t + 1, k] - closing[d + 1, k] > 0
-            l = link_from[k] if back else link_to[k]
-            p_loc[i] = l
-            people[l] += 1
-            if capacity[l] >= 0 and people[l] >= capbuf * capacity[l] * capscale - 1.0:
-                for j_ in range(adj_ptr[l], adj_ptr[l + 1]):
-                    stale[link_to[adj_link[j_]]] = True
-            if not back:
-                entered[t, l] += 1
-            going = False
-            while not back and moved < v:
-                chance = mc[l]
-                if avoid_short and not is_camp[l] and conflict[t, l] <= 0 and (r + moved / S) / 2.0 < 0.5:
-                    chance = 1.0
-                if g.random() >= chance:
                     break
-                # route choice, written out (a helper taking these arrays costs more than the choice); the cumulative
-                # weights of a place are kept until a route's end with room changes occupancy near its taper
-                if stale[l]:
-                    acc_ = 0.0
-                    n_ = 0
-                    for j_ in range(adj_ptr[l], adj_ptr[l + 1]):
-                        k_ = adj_link[j_]
-                        if not closed[k_]:
-                            n_ += 1
-                            w_ = base[k_]
-                            end_ = link_to[k_]
-                            if awareness != 0 and capacity[end_] >= 0 and people[end_] > capbuf * capacity[end_] * capscale:
-                                w_ *= taper_w(people[end_], capacity[end_], capbuf, capscale, wpow)
-                            acc_ += w_
-                        cum[j_] = acc_
-                    tot[l] = acc_
-                    nopen[l] = n_
-                    stale[l] = False
-                k2 = -1
-                if nopen[l] > 0:
-                    if tot[l] > 0:
-                        x_ = g.random() * tot[l]
-                        for j_ in range(adj_ptr[l], adj_ptr[l + 1]):
-                            if cum[j_] > x_ and not closed[adj_link[j_]]:
-                                k2 = adj_link[j_]
-                                break
-                        if k2 < 0:  # rounding at the top end
-                            for j_ in range(adj_ptr[l + 1] - 1, adj_ptr[l] - 1, -1):
-                                if not closed[adj_link[j_]]:
-                                    k2 = adj_link[j_]
-                                    break
-                    else:  # all weights zero: equal chances
-                        r_ = int(g.random() * nopen[l])
-                        for j_ in range(adj_ptr[l], adj_ptr[l + 1]):
-                            if not closed[adj_link[j_]]:
-                                if r_ == 0:
-                                    k2 = adj_link[j_]
-                                    break
-                                r_ -= 1
-                full_ = k2 >= 0 and is_camp[link_to[k2]] and capacity[link_to[k2]] >= 0 and \
-                    taper(people[link_to[k2]], capacity[link_to[k2]], capbuf, capscale) < 0.5
-                if k2 < 0 or full_:
-                    break
-                people[l] -= 1
-                if capacity[l] >= 0 and people[l] >= capbuf * capacity[l] * capscale - 1.0:
-                    for j_ in range(adj_ptr[l], adj_ptr[l + 1]):
-                        stale[link_to[adj_link[j_]]] = True
-                v = S
-                if km[k2] < v:  # arrives today too: decides again there
-                    moved += km[k2]
-                    l = link_to[k2]
-                    people[l] += 1
-                    if capacity[l] >= 0 and people[l] >= capbuf * capacity[l] * capscale - 1.0:
-                        for j_ in range(adj_ptr[l], adj_ptr[l + 1]):
-                            stale[link_to[adj_link[j_]]] = True
-                    entered[t, l] += 1
-                    p_loc[i] = l
+                go = leave if wk >= rest else w.g.binomial(leave, min(1.0, wk / rest))
+                rest -= wk
+                leave -= go
+                end = link_to[k]
+                if go == 0 or (w.is_camp[end] and capacity[end] >= 0 and
+                               taper(people[end], capacity[end], capbuf, capscale) < 0.5):
                     continue
-                p_link[i], p_dep[i], p_m0[i], p_v[i] = k2, t, moved, v
-                p_recent[i], p_rday[i] = r, t - 1
-                travelling += 1
-                day = t + int(math.floor(km[k2] / v))
-                if day < T:  # into the list of that day (arrive)
-                    ev_day[i], ev_kind[i] = day, 1
-                    h_ = head[1, day]
-                    ev_next[i], ev_prev[i] = h_, -1
-                    if h_ >= 0:
-                        ev_prev[h_] = i
-                    head[1, day] = i
+                if cls == 0:
+                    w.cnt_fresh[l] -= go
                 else:
-                    ev_day[i] = -1
-                going = True
+                    w.cnt_vet[l] -= go
+                changed(s, w, l, -go, capbuf, capscale)
+                v = mv[MV_WALK] if (cls == 0 and on_foot) else mv[MV_SPEED]
+                for _ in range(go):
+                    i = new_person(w, l, cls == 0, t - 1)
+                    set_out(s, w, i, l, k, t, v, 0.0, T)
+                w.count[C_TRAVELLING] += go
+
+
+@njit(inline="always")
+def tries(t, s, w):
+    """People one by one whose try to leave is today: a route by weight, or they stay and try again."""
+    T = w.head.shape[1] - 1
+    mv = w.mv
+    capbuf, capscale, wpow = mv[MV_CAPBUF], mv[MV_CAPSCALE], mv[MV_WPOW]
+    awareness, on_foot = s.flags[F_AWARENESS], s.flags[F_ON_FOOT]
+    travelling = 0
+    i = w.head[0, t]
+    while i >= 0:
+        nxt_i = w.ev_next[i]
+        l = w.p_loc[i]
+        k, full = choose_route(s, w, l, awareness, capbuf, capscale, wpow)
+        if k >= 0 and not full:
+            changed(s, w, l, -1, capbuf, capscale)
+            set_out(s, w, i, l, k, t, mv[MV_WALK] if (w.p_fresh[i] and on_foot) else mv[MV_SPEED], 0.0, T)
+            travelling += 1
+        elif k >= 0 and t - w.p_rday[i] >= POOL_AFTER:
+            # kept from a full camp after resting long enough that their recent travel no longer matters:
+            # they join the place's count (and leave by the daily binomial draw)
+            to_count(w, i, l, w.p_fresh[i])
+        else:
+            nxt = w.next_open[t + 1, l] if k < 0 else t + 1
+            schedule(w, i, nxt + geometric0(w.g.random(), w.mc[l]) if nxt < T else T, 0, T)
+        i = nxt_i
+    w.count[C_TRAVELLING] += travelling
+
+
+@njit(inline="always")
+def arrivals(t, s, w):
+    """People whose route ends today arrive (or turn back from a route closed since they set out), and with
+    part of the day's distance left decide again at once."""
+    T = w.head.shape[1] - 1
+    mv, km, half = w.mv, w.km, w.half
+    S = mv[MV_SPEED]
+    capbuf, capscale, wpow = mv[MV_CAPBUF], mv[MV_CAPSCALE], mv[MV_WPOW]
+    awareness, avoid_short = s.flags[F_AWARENESS], s.flags[F_AVOID_SHORT]
+    travelling = 0
+    i = w.head[1, t]
+    while i >= 0:
+        nxt_i = w.ev_next[i]
+        k = w.p_link[i]
+        d = w.p_dep[i]
+        v = w.p_v[i]
+        # recent travel as of last night, and km covered today
+        r = w.p_recent[i] * half[min(max(d - 1 - w.p_rday[i], 0), 63)]
+        if t == d:
+            moved = w.p_m0[i] + km[k]
+        else:
+            r = (r + (w.p_m0[i] + v) / S) / 2.0
+            f = half[min(t - d - 1, 63)]
+            r = r * f + (v / S) * (1.0 - f)
+            moved = km[k] - (t - d) * v
+        w.p_fresh[i] = False
+        w.p_link[i] = -1
+        travelling -= 1
+        back = w.closing[t + 1, k] - w.closing[d + 1, k] > 0
+        l = s.link_from[k] if back else s.link_to[k]
+        w.p_loc[i] = l
+        changed(s, w, l, 1, capbuf, capscale)
+        if not back:
+            w.entered[t, l] += 1
+        going = False
+        while not back and moved < v:
+            chance = w.mc[l]
+            if avoid_short and not w.is_camp[l] and s.conflict[t, l] <= 0 and (r + moved / S) / 2.0 < 0.5:
+                chance = 1.0
+            if w.g.random() >= chance:
                 break
-            if not going:
-                # staying at l: recent travel as of tonight; a camp takes them as a count
-                p_recent[i], p_rday[i] = (r + moved / S) / 2.0, t
-                if is_camp[l]:
-                    cnt_vet[l] += 1
-                    p_link[i] = -2
-                    ev_day[i] = -1
-                    free[n_free] = i
-                    n_free += 1
-                else:
-                    day = t + 1 + geometric0(g.random(), mc[l])
-                    if day < T:  # into the list of that day (try to leave)
-                        ev_day[i], ev_kind[i] = day, 0
-                        h_ = head[0, day]
-                        ev_next[i], ev_prev[i] = h_, -1
-                        if h_ >= 0:
-                            ev_prev[h_] = i
-                        head[0, day] = i
-                    else:
-                        ev_day[i] = -1
-            i = nxt_i
-        for l in range(L):
-            stocks[t, l] = int(people[l] + 0.5)
-        on_routes[t] = travelling
-    return stocks, on_routes, entered, spawned
+            k2, full = choose_route(s, w, l, awareness, capbuf, capscale, wpow)
+            if k2 < 0 or full:
+                break
+            changed(s, w, l, -1, capbuf, capscale)
+            v = S
+            if km[k2] < v:  # arrives today too: decides again there
+                moved += km[k2]
+                l = s.link_to[k2]
+                changed(s, w, l, 1, capbuf, capscale)
+                w.entered[t, l] += 1
+                w.p_loc[i] = l
+                continue
+            set_out(s, w, i, l, k2, t, v, moved, T)
+            travelling += 1
+            w.p_recent[i], w.p_rday[i] = r, t - 1
+            going = True
+            break
+        if not going:
+            # staying at l: recent travel as of tonight; a camp takes them as a count
+            w.p_recent[i], w.p_rday[i] = (r + moved / S) / 2.0, t
+            if w.is_camp[l]:
+                to_count(w, i, l, False)
+            else:
+                schedule(w, i, t + 1 + geometric0(w.g.random(), w.mc[l]), 0, T)
+        i = nxt_i
+    w.count[C_TRAVELLING] += travelling
+
+
+# --- a whole run of the network alone ---------------------------------------------------------------------------
+
+
+@njit(cache=True)
+def network_run(days, spec, pbase, initial, rows, g):
+    world = new_net_world(days, spec, initial, rows, g)
+    for t in range(days):
+        network_day(t, spec, world, pbase[t])
+    return world.stocks, world.on_routes, world.entered, world.spawned
 
 
 def simulate_network(net: NetModel, pbase: np.ndarray, initial: np.ndarray, days: int,
                      g: np.random.Generator) -> Any:
     """Arrays of one run of the route network: (stocks (days, L), on routes (days,), entered (days, L),
     spawned (days,))."""
-    return network_kernel(days, pbase, net.loc_kind, net.loc_foreign, net.loc_pop, net.loc_cap, net.link_from,
-                          net.link_to, net.link_km, net.adj_ptr, net.adj_link, net.link_closed, net.conflict,
-                          net.conflict_start, net.spawn, net.spawn_time, net.decay, net.decay_interval, net.move,
-                          net.start_on_foot, net.avoid_short_stints, net.awareness, initial.astype(np.int64), g)
+    initial = initial.astype(np.int64)
+    rows = int(initial.sum() + net.spawn[:days].sum() + 1)
+    return network_run(days, net_spec(net), pbase, initial, rows, g)
 
 
 def merge_into_run(m: Any, stocks: np.ndarray, flows_out: tuple, initial_states: np.ndarray) -> Any:
