@@ -436,7 +436,8 @@ def series_figure(exp) -> Figure | None:
     data points, one panel per series (a camp, for a Flee case), one colour per variant."""
     model = exp.model()
     values = series_values(exp)
-    shown = [k for k, s in enumerate(model.series) if len(s["obs"])
+    days = len(exp.dates)  # a run stopped early (`until`) may end before a series' data
+    shown = [k for k, s in enumerate(model.series) if (s["grid"][s["obs"]] < days).any()
              and any(vals[k] is not None for vals in values.values())]
     if not shown:
         return None
