@@ -304,6 +304,24 @@ class Experiment:
                           f"again ({first})", RefugeWarning, stacklevel=3)
         return sorted(damaged)
 
+    def cut_short(self) -> list[Path]:
+        """Finished runs' files that no longer end as a Parquet file does (cut short, overwritten, replaced by a
+        folder) since they were written: a check of a few bytes per file, for readers (the report) that do
+        not open every file. `verify` (run by every command that writes) checks them in full."""
+        bad = []
+        for v in self.variants:
+            for r in self.finished(v):
+                for table in TABLES:
+                    f = self.file(table, v, r)
+                    try:
+                        with open(f, "rb") as fh:
+                            fh.seek(-4, 2)
+                            if fh.read(4) != b"PAR1":
+                                bad.append(f)
+                    except OSError:  # missing, a folder, too short to seek back
+                        bad.append(f)
+        return bad
+
     def _daily_names(self) -> list[str]:
         cols = ["run", "day", "date"]
         for what, names in daily_columns(self.model()).items():

@@ -56,6 +56,13 @@ def write_report(experiment: Any, out: str | Path | None = None) -> Path:
         from refuge.errors import RefugeError
 
         raise RefugeError(f"{exp.path}: no finished runs to report; run the ensemble first")
+    damaged = exp.cut_short()  # the report reads the runs' summaries, not every file: a quick look at the rest
+    if damaged:
+        from refuge.errors import RefugeError
+
+        raise RefugeError(f"{exp.path}: {len(damaged)} run file{'s' if len(damaged) > 1 else ''} damaged since "
+                          f"written (e.g. {damaged[0].relative_to(exp.path)}: cut short or overwritten); run the "
+                          "same command again to recompute damaged runs")
     out = Path(out) if out is not None else exp.path / "report.html"
     figures = make_figures(exp)
     fig_dir = out.with_name(out.stem + "-figures")
