@@ -27,7 +27,8 @@ SEEDS = {
 }
 # Official statistics: the Ministry of Unification's annual arrivals (the 2001 figure as reported in January 2002,
 # 2002-2008 from the Ministry's table, which carries no single date).
-STATISTICS = {"mou-2001": dt.date(2002, 1, 3), "mou-table": None}
+STATISTICS = {"mou-2001": dt.date(2002, 1, 3), "mou-table": None, "mou-1998-2000": dt.date(2002, 2, 17),
+              "mou-women-2003": dt.date(2003, 7, 24)}
 CITED = SEEDS | STATISTICS
 SEED_DIR = Path(__file__).resolve().parents[2] / "shared" / "seeds"  # shared/ sits beside the checkout
 MISSIONS = {"sk_beijing", "sk_shenyang", "japan_shenyang", "us_shenyang", "canada_beijing", "spain_beijing",
@@ -204,7 +205,8 @@ def test_the_official_series_stops_in_2008_and_the_model_follows_its_trend(model
     from refuge.evidence.series import simulate_series
 
     series = [f for f in model.scenario.evidence if f.series is not None]
-    assert [f.source.ref for f in series] == ["mou-table"]
+    assert [f.source.ref for f in series] == ["mou-table"] * 3  # the totals; the women among them, around 2004
+    assert max(p.date for f in series for p in f.series.points) == dt.date(2008, 12, 31)
     dates = [p.date for p in series[0].series.points]
     assert dates[0] == dt.date(2001, 12, 31) and max(dates) == dt.date(2008, 12, 31) and len(dates) == 8
     data = np.array([p.value for p in series[0].series.points])
@@ -221,3 +223,25 @@ def test_the_2004_airlift_is_an_input_not_evidence(model):
     run = refuge.simulate(model, seed=0)
     a = model.arrival_names.index("vietnam_airlift")
     assert run.arrived[:, a].sum() == 468 and run.arrived[model.day(dt.date(2004, 7, 27)), a] == 468
+
+
+def test_women_leave_on_their_own_broker_route_and_their_share_of_arrivals_rises(model):
+    """The Ministry counts women and men apart: 288 of 583 arrivals in 2001 were women, 2,195 of 2,803 in 2008.
+    The women's broker route has its own rate, growing faster than the others'; the crackdown cuts both."""
+    sc = model.scenario
+    women = next(t for t in sc.transitions if t.name == "broker_women")
+    assert women.source == "hiding" and women.to == "transit_women"
+    grows = {s.parameter: [p.value for p in s.points] for s in sc.schedules}
+    assert grows["women_route_rate"] == ["women_route_rate", "women_route_rate_2008"]
+    assert grows["overland_rate"] == ["overland_rate", "overland_rate_2008"]
+    crackdown = next(r for r in sc.rules if r.name == "route_crackdown")
+    assert {a.multiply.parameter for a in crackdown.actions} == {"overland_rate", "women_route_rate"}
+    runs = [refuge.simulate(model, seed=r) for r in range(5)]
+    into = [e for e in model.edge_names if e.endswith("->south_korea")]
+
+    def share(year: int) -> float:
+        a, b = model.day(dt.date(year, 1, 1)), model.day(dt.date(year, 12, 31)) + 1
+        w = sum(r.flow_of(["women_route_end->south_korea"])[a:b].sum() for r in runs)
+        return w / sum(r.flows[a:b][:, [model.edge_names.index(e) for e in into]].sum() for r in runs)
+
+    assert 0.35 < share(2001) < 0.65 and share(2008) > 0.65  # data: 49% and 78%

@@ -333,3 +333,24 @@ def test_a_flee_case_report_scores_each_camp_as_the_evidence_does(flee_case):
     overall = next(r for r in rows if r["id"] == "group camps")
     assert f"{overall['ard']:.3f} [{overall['ard_low']:.3f}, {overall['ard_high']:.3f}]" in p.words
     assert f"{overall['ard_rescaled']:.3f}" in p.words
+
+
+def test_a_series_whose_data_come_after_a_shortened_run_is_left_out_of_the_figure(tmp_path):
+    """`--until` stops runs early: a series with all its data later has no panel, and its scores are blank."""
+    import datetime as dt
+
+    from refuge.experiments.ensemble import run_ensemble
+    from refuge.present.report import series_rows
+
+    until = dt.date(2005, 3, 1)
+    exp = run_ensemble("north-korea-china", runs=2, seed=0, workers=1, until=until, store=tmp_path / "e")
+    model = exp.model()
+    day = model.day(until)
+    late = [s["id"] for s in model.series if (s["grid"][s["obs"]] > day).all()]
+    assert late, "the flagship has a series with data only after 2005"
+    out = write_report(exp)
+    figures = {f.name: f for f in make_figures(exp)}
+    assert len(figures["series"].panels) == len(model.series) - len(late)
+    rows = {r["id"]: r for r in series_rows(exp)}
+    assert all(rows[i]["ard"] != rows[i]["ard"] for i in late)  # NaN: no data point inside the runs
+    assert out.exists()

@@ -125,6 +125,16 @@ def forecast_periods(model: Any, s: dict) -> tuple[list[int], list[int]]:
     return ends, starts
 
 
+def forecast_all(model: Any) -> tuple:
+    """`forecast_periods` of each series that runs to the end of the record (its last data point is the
+    latest of all series); a series that stops earlier (a count split in two around a gap) is not forecast."""
+    def last(s: dict) -> int:
+        return int(s["grid"][s["obs"][-1]]) if len(s["obs"]) else -1
+
+    latest = max((last(s) for s in model.series), default=-1)
+    return tuple(forecast_periods(model, s) if last(s) == latest else ([], []) for s in model.series)
+
+
 @dataclass(frozen=True)
 class _Forward:
     scenario: Scenario
@@ -185,7 +195,7 @@ def forward(model: Any, draws: list[dict], seed: int = 0, *, workers: int | None
     """Run draw r with seed `seed + r` over the whole period, for every draw (an empty draw: the model as is)."""
     from refuge.experiments.ensemble import map_runs
 
-    periods = tuple(forecast_periods(model, s) for s in model.series)
+    periods = forecast_all(model)
     spec = _Forward(model.scenario, model.origin, model.digest, tuple(draws), int(seed), periods)
     given = (model.digest, ())
     kept = given in _MODELS
@@ -306,6 +316,9 @@ def summarise(bt: Backtest, level: float = LEVEL) -> dict:
             "facts_holding_median": int(facts["holds_median"].sum()),
             "mean_share_holding": float(facts["share_holding"].mean()) if len(facts) else None,
             "mean_score": float(facts["score"].mean()) if len(facts) else None,
+            "series": {name: {"points": int(len(g)), "ard": float(g["error"].mean()),
+                              "coverage": float(g["inside"].mean())}
+                       for name, g in pts.groupby("series", sort=False)},
         }
     return out
 
@@ -408,6 +421,10 @@ def print_tables(bt: Backtest, console: Any = None) -> None:
         cov = "–" if x["coverage"] is None else f"{x['coverage']:.0%}"
         console.print(f"{split}: {x['points']} series points, ARD {ard}, 90% coverage {cov}; {x['facts']} facts, "
                       f"{x['facts_holding_median']} holding in the median run")
+        if len(x.get("series", {})) > 1:
+            for name, y in x["series"].items():
+                console.print(f"  {name}: {y['points']} points, ARD {y['ard']:.3f}, 90% coverage "
+                              f"{y['coverage']:.0%}")
     if "seconds" in s:
         console.print(f"{s['seconds']:.0f} s ({s['fit_seconds']:.0f} s fitting, {s['simulations']:,} "
                       f"simulations)" + (f"; wrote {bt.experiment}" if bt.experiment else ""))
