@@ -400,7 +400,8 @@ def report(
     out: Optional[Path] = typer.Option(None, "--out", help="HTML file to write (default: EXPERIMENT/report.html); "
                                        "PNG figures go beside it in NAME-figures/"),
 ) -> None:
-    """Write a self-contained HTML report of an experiment: bands, occupancy, waits, flows, evidence, parameters."""
+    """Write a self-contained HTML report of an experiment: bands, occupancy, waits, flows, time series against
+    their data (ARD, coverage), evidence, parameters."""
     from refuge.errors import RefugeError
     from refuge.present.report import write_report
 

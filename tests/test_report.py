@@ -145,7 +145,7 @@ def test_one_pass_summary_agrees_with_the_store_queries(experiment, source, monk
     from refuge.present.summary import QUANTILES, summarise
 
     if source == "scan":
-        monkeypatch.setattr(experiment, "run_summaries", lambda v: None)
+        monkeypatch.setattr(experiment, "run_summaries", lambda v, skip=(): None)
     for v in experiment.variants:
         s = summarise(experiment, v)
         assert s.source == source
@@ -333,3 +333,52 @@ def test_a_flee_case_report_scores_each_camp_as_the_evidence_does(flee_case):
     overall = next(r for r in rows if r["id"] == "group camps")
     assert f"{overall['ard']:.3f} [{overall['ard_low']:.3f}, {overall['ard_high']:.3f}]" in p.words
     assert f"{overall['ard_rescaled']:.3f}" in p.words
+
+
+def test_a_series_whose_data_come_after_a_shortened_run_is_left_out_of_the_figure(tmp_path):
+    """`--until` stops runs early: a series with all its data later has no panel, and its scores are blank."""
+    import datetime as dt
+
+    from refuge.experiments.ensemble import run_ensemble
+    from refuge.present.report import series_rows
+
+    until = dt.date(2005, 3, 1)
+    exp = run_ensemble("north-korea-china", runs=2, seed=0, workers=1, until=until, store=tmp_path / "e")
+    model = exp.model()
+    day = model.day(until)
+    late = [s["id"] for s in model.series if (s["grid"][s["obs"]] > day).all()]
+    assert late, "the flagship has a series with data only after 2005"
+    out = write_report(exp)
+    figures = {f.name: f for f in make_figures(exp)}
+    assert len(figures["series"].panels) == len(model.series) - len(late)
+    rows = {r["id"]: r for r in series_rows(exp)}
+    assert all(rows[i]["ard"] != rows[i]["ard"] for i in late)  # NaN: no data point inside the runs
+    assert out.exists()
+
+
+def test_summaries_too_big_for_the_budget_are_read_a_few_runs_at_a_time(experiment, monkeypatch):
+    """With more runs x members than MEMORY_BUDGET holds, the bands are read in batches of runs, keeping only
+    the sampled days: the same summary as a scan of the daily tables with that budget."""
+    import numpy as np
+
+    from refuge.present import summary
+
+    monkeypatch.setattr(summary, "MEMORY_BUDGET", 40_000)
+    asked = []
+    real = Experiment.run_summaries
+    monkeypatch.setattr(Experiment, "run_summaries", lambda self, v, skip=(): asked.append(tuple(skip)) or
+                        real(self, v, skip))
+    fresh = Experiment(experiment.path)
+    streamed = {v: summary.summarise(fresh, v) for v in fresh.variants}
+    assert asked and all(skip == ("summary:at",) for skip in asked)
+    monkeypatch.setattr(Experiment, "run_summaries", lambda self, v, skip=(): None)
+    scanned = {v: summary.summarise(fresh, v) for v in fresh.variants}
+    for v in fresh.variants:
+        a, b = streamed[v], scanned[v]
+        assert (a.source, b.source) == ("summaries", "scan")
+        assert len(a.sample) < a.days // 2 and np.array_equal(a.sample, b.sample)
+        assert a.bands.keys() == b.bands.keys()
+        for k in a.bands:
+            assert np.array_equal(a.bands[k], b.bands[k]), k
+        for k in a.run_mean:
+            assert np.array_equal(a.run_mean[k], b.run_mean[k]), k

@@ -219,7 +219,7 @@ class Experiment:
                               "--out")
         self._models: dict[str, Any] = {}
         self._datasets: dict[str, tuple[list[str], Any]] = {}
-        self._measures: tuple[Any, Any] | None = None
+        self._measures: dict[str, tuple[list[str], Any]] = {}  # variant -> (files read, measures)
 
     # -- creating and resuming --------------------------------------------------------------
     @classmethod
@@ -304,6 +304,24 @@ class Experiment:
                           f"again ({first})", RefugeWarning, stacklevel=3)
         return sorted(damaged)
 
+    def cut_short(self) -> list[Path]:
+        """Finished runs' files that no longer end as a Parquet file does (cut short, overwritten, replaced by a
+        folder) since they were written: a check of a few bytes per file, for readers (the report) that do
+        not open every file. `verify` (run by every command that writes) checks them in full."""
+        bad = []
+        for v in self.variants:
+            for r in self.finished(v):
+                for table in TABLES:
+                    f = self.file(table, v, r)
+                    try:
+                        with open(f, "rb") as fh:
+                            fh.seek(-4, 2)
+                            if fh.read(4) != b"PAR1":
+                                bad.append(f)
+                    except OSError:  # missing, a folder, too short to seek back
+                        bad.append(f)
+        return bad
+
     def _daily_names(self) -> list[str]:
         cols = ["run", "day", "date"]
         for what, names in daily_columns(self.model()).items():
@@ -379,9 +397,9 @@ class Experiment:
             self._models[variant] = compile_scenario(sc, self.meta.get("scenario_origin") or sc.name)
         return self._models[variant]
 
-    @property
+    @cached_property
     def dates(self) -> Any:
-        """Every simulated day."""
+        """Every simulated day (made once: queries and the report ask for it many times)."""
         import pandas as pd
 
         return pd.date_range(self.meta["scenario"]["start"], periods=self._days(), freq="D")
@@ -434,45 +452,72 @@ class Experiment:
 
         from refuge.experiments import sql
 
-        files = [(v, str(self.file("measures", v, r))) for v in self.variants for r in self.finished(v)]
-        cached = self._measures
-        if cached is None or cached[0] != files:  # one small file per run: read them once (DuckDB), not per query
-            frames = []
-            con = sql.connect()
-            for v in self.variants:
-                paths = [p for w, p in files if w == v]
+        frames = []
+        for v in self.variants:
+            paths = [str(self.file("measures", v, r)) for r in self.finished(v)]
+            cached = self._measures.get(v)
+            if cached is None or cached[0] != paths:  # one small file per run: read once (DuckDB), not per query
+                df = None
                 if paths:  # not the run summaries (lists, for reports): `run_summaries`
-                    frames.append(sql.read_files(con, paths, "COLUMNS(lambda c: NOT starts_with(c, 'summary'))")
-                                  .to_pandas().assign(variant=v))
-            df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["variant", "run", "seed"])
-            df = df[["variant"] + [c for c in df.columns if c != "variant"]]
-            self._measures = cached = (files, df.sort_values(["variant", "run"], ignore_index=True))
-        df = cached[1]
+                    df = sql.read_files(sql.connect(), paths, "COLUMNS(lambda c: NOT starts_with(c, 'summary'))")
+                self._keep_measures(v, paths, df)
+            if self._measures[v][1] is not None:
+                frames.append(self._measures[v][1])
+        df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["variant", "run", "seed"])
+        df = df[["variant"] + [c for c in df.columns if c != "variant"]]
+        df = df.sort_values(["variant", "run"], ignore_index=True)
         if variants is not None:
             df = df[df.variant.isin(list(variants))].reset_index(drop=True)
-        return df.copy()
+        return df
 
-    def run_summaries(self, variant: str) -> Any:
+    def _keep_measures(self, variant: str, paths: list[str], table: Any) -> None:
+        """Keep a variant's measures (the columns other than the summary's) until its runs change."""
+        from refuge.experiments.runsummary import COLUMNS
+
+        if table is not None:
+            table = table.drop_columns([c for c in COLUMNS if c in table.column_names])
+            table = table.to_pandas().assign(variant=variant)
+        self._measures[variant] = (paths, table)
+
+    def run_summaries(self, variant: str, skip: Iterable[str] = ()) -> Any:
         """The finished runs' summaries of one variant (`refuge.experiments.runsummary`) as a pyarrow table
-        (with `run`; rows in no particular order), read anew at each call (a few tens of MB for 1,000 runs of
-        the flagship, not kept); None when a run has none (written by an older refuge): read the daily tables."""
+        (with `run`; rows in no particular order; without the columns in `skip`, which `summary_batches` reads
+        a few runs at a time), read anew at each call (a few tens of MB for 1,000 runs of the flagship, not
+        kept; the measures read with them are); None when a run has none (written by an older refuge): read
+        the daily tables then."""
         import duckdb
         import pyarrow.compute as pc
 
         from refuge.experiments import sql
         from refuge.experiments.runsummary import COLUMNS, SUMMARY_VERSION
 
-        paths = [self.file("measures", variant, r) for r in self.finished(variant)]
+        paths = [str(self.file("measures", variant, r)) for r in self.finished(variant)]
         if not paths:
             return None
+        skip = [c for c in skip if c in COLUMNS and c != "summary"]
+        columns = f"* EXCLUDE ({', '.join(sql.name(c) for c in skip)})" if skip else "*"
         try:
-            t = sql.read_files(sql.connect(), paths, ", ".join(sql.name(c) for c in ("run",) + COLUMNS))
-        except duckdb.Error:  # a run without the columns (DuckDB takes the first file's, and checks the others)
+            t = sql.read_files(sql.connect(), paths, columns)
+        except duckdb.Error:  # a damaged file, or (with `skip`) no summary in the first file: scan the daily tables
+            return None
+        self._keep_measures(variant, paths, t)
+        wanted = [c for c in COLUMNS if c not in skip]
+        if not all(c in t.column_names for c in wanted):  # DuckDB takes the columns of the first file
             return None
         version = t.column("summary")
         if version.null_count or not pc.all(pc.equal(version, SUMMARY_VERSION)).as_py():
             return None
-        return t
+        return t.select(["run", *wanted])
+
+    def summary_batches(self, variant: str, column: str, rows: int = 64) -> Iterator[tuple[np.ndarray, Any]]:
+        """(run ids, list array) of one summary column, `rows` runs at a time (after `run_summaries` has found
+        every run's summary)."""
+        from refuge.experiments import sql
+
+        paths = [str(self.file("measures", variant, r)) for r in self.finished(variant)]
+        reader = sql.connect().sql(f"SELECT run, {sql.name(column)} FROM {sql.files(paths)}").to_arrow_reader(rows)
+        for batch in reader:
+            yield batch.column("run").to_numpy().astype(np.int64), batch.column(column)
 
     def matrix(self, what: str, name: str, variant: str) -> tuple[np.ndarray, np.ndarray]:
         """(run ids, (runs x days) values) of one daily quantity of one variant."""

@@ -56,6 +56,13 @@ def write_report(experiment: Any, out: str | Path | None = None) -> Path:
         from refuge.errors import RefugeError
 
         raise RefugeError(f"{exp.path}: no finished runs to report; run the ensemble first")
+    damaged = exp.cut_short()  # the report reads the runs' summaries, not every file: a quick look at the rest
+    if damaged:
+        from refuge.errors import RefugeError
+
+        raise RefugeError(f"{exp.path}: {len(damaged)} run file{'s' if len(damaged) > 1 else ''} damaged since "
+                          f"written (e.g. {damaged[0].relative_to(exp.path)}: cut short or overwritten); run the "
+                          "same command again to recompute damaged runs")
     out = Path(out) if out is not None else exp.path / "report.html"
     figures = make_figures(exp)
     fig_dir = out.with_name(out.stem + "-figures")
@@ -153,11 +160,11 @@ FIGURE_NAMES = ("stocks", "occupancy", "waits", "flows", "series")  # a scenario
 
 def make_figures(exp: Any) -> list[Figure]:
     """The report's figures for an Experiment: stocks, site occupancy, waits, flows and time series against
-    their data (those that apply)."""
+    their data (those that apply), drawn one after the other."""
     import matplotlib
 
     matplotlib.use("Agg")
-    figs = [stocks_figure(exp), occupancy_figure(exp), waits_figure(exp), flows_figure(exp), series_figure(exp)]
+    figs = [maker(exp) for maker in FIGURE_MAKERS]
     return [f for f in figs if f is not None]
 
 
@@ -436,7 +443,8 @@ def series_figure(exp) -> Figure | None:
     data points, one panel per series (a camp, for a Flee case), one colour per variant."""
     model = exp.model()
     values = series_values(exp)
-    shown = [k for k, s in enumerate(model.series) if len(s["obs"])
+    days = len(exp.dates)  # a run stopped early (`until`) may end before a series' data
+    shown = [k for k, s in enumerate(model.series) if (s["grid"][s["obs"]] < days).any()
              and any(vals[k] is not None for vals in values.values())]
     if not shown:
         return None
@@ -481,6 +489,9 @@ def series_figure(exp) -> Figure | None:
                       " A count over a period (people arriving, for instance) is a marker with a bar over the "
                       f"central {pct} of runs at the period's last day." if flows else ""), _png(fig),
                   tuple(_series_title(exp, titles, model.series[k]) for k in shown))
+
+
+FIGURE_MAKERS = (stocks_figure, occupancy_figure, waits_figure, flows_figure, series_figure)  # page order
 
 
 def series_rows(exp) -> list[dict]:
@@ -662,33 +673,24 @@ def _g(x: Any) -> str:
     return f"{x:g}" if isinstance(x, (int, float)) else str(x)
 
 
-def render(exp: Any, figures: list[Figure]) -> str:
-    """The report's HTML for an Experiment and its figures."""
-    import jinja2
-
+def page_context(exp: Any) -> dict:
+    """Everything the report's page shows but its figures: the tables and what was run."""
     import refuge
     from refuge.evidence.outcomes import outcome_counts
     from refuge.experiments.compare import differences
     from refuge.inference.backtest_posterior import report_section as backtest_section
     from refuge.inference.outputs import report_section
 
-    template_text = (Path(__file__).parent / "report_template.html").read_text(encoding="utf-8")
-    env = jinja2.Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
-    env.filters["num"] = _num
-    env.filters["g"] = _g
-    env.globals.update(band=band, interval=interval)  # one interval style: `median [low, high]`
-    env.filters["basename"] = lambda p: Path(str(p)).name  # the report is mailed around: no paths of this machine
     meta = exp.meta
     sc = exp.scenario
     finished = {v: len(exp.finished(v)) for v in exp.variants}
     diffs = differences(exp).to_dict("records") if len(exp.variants) > 1 else []
-    return env.from_string(template_text).render(
+    return dict(
         title=sc.title or sc.name, scenario=sc, meta=meta, finished=finished, exp=exp,
         variants=meta["variants"], complete=exp.complete,
         summary=[(f"{rows.label.iloc[0]} ({rows.unit.iloc[0]})", rows.to_dict("records"))
                  for _, rows in exp.summary().groupby("outcome", sort=False)],
-        differences=diffs,
-        figures={name: None for name in FIGURE_NAMES} | {f.name: f for f in figures}, evidence=evidence_rows(exp),
+        differences=diffs, evidence=evidence_rows(exp),
         waits=waits_table(exp), flows_year=flows_year_table(exp), sites=sites_table(exp), series=series_rows(exp),
         series_level=SERIES_LEVEL,
         outcomes=[(o["label"], o["unit"], outcome_counts(o)) for o in exp.model().outcomes],
@@ -698,3 +700,18 @@ def render(exp: Any, figures: list[Figure]) -> str:
         generated=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         until=meta.get("until") or str(sc.end), colors={v: _color(k) for k, v in enumerate(exp.variants)},
     )
+
+
+def render(exp: Any, figures: list[Figure], context: dict | None = None) -> str:
+    """The report's HTML for an Experiment and its figures (and its `page_context`, when already made)."""
+    import jinja2
+
+    template_text = (Path(__file__).parent / "report_template.html").read_text(encoding="utf-8")
+    env = jinja2.Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
+    env.filters["num"] = _num
+    env.filters["g"] = _g
+    env.globals.update(band=band, interval=interval)  # one interval style: `median [low, high]`
+    env.filters["basename"] = lambda p: Path(str(p)).name  # the report is mailed around: no paths of this machine
+    context = context if context is not None else page_context(exp)
+    return env.from_string(template_text).render(
+        **context, figures={name: None for name in FIGURE_NAMES} | {f.name: f for f in figures})
