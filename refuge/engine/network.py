@@ -41,7 +41,10 @@ import math
 from typing import Any, NamedTuple
 
 import numpy as np
-from numba import njit
+from llvmlite import ir
+from numba import njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 from refuge.engine.world import borrowed
 from refuge.model.network import (CAMP, FORWARD, IDPCAMP, MV_CAMPW, MV_CAPBUF, MV_CAPSCALE, MV_CONFW, MV_DPOW, MV_DSOFT,
@@ -98,8 +101,8 @@ class NetWorld(NamedTuple):
     fixed size, so that nothing is reallocated inside the loop: loc (place, or the start of the route while
     travelling), link (-1 at a place, -2 a free row), fresh (no route completed yet), recent and rday (recent
     travel as of the end of day rday), dep (day set out), m0 (km already covered that day), v (km a day on this
-    route). Each person is in at most one day's list of events (doubly linked through nxt/prv, with its day and
-    kind): kind 0 = try to leave a place that day, 1 = arrive at the end of the route that day."""
+    route). Each person is in at most one day's list of events (linked through nxt, with its day and kind):
+    kind 0 = try to leave a place that day, 1 = arrive at the end of the route that day."""
 
     g: Any  # the network's random stream (binomial draws)
     rng: np.ndarray  # xoshiro256+ state, seeded from g (uniform draws)
@@ -129,6 +132,7 @@ class NetWorld(NamedTuple):
     wts: np.ndarray
     half: np.ndarray  # 0.5 ** n (0 from 63 on: below any recent travel that matters)
     is_camp: np.ndarray
+    redraw: np.ndarray  # (L,) today: a place whose move chance changed
     short_left: np.ndarray  # (L,) today: a town left for sure after a short stint (avoid_short_stints)
     # daily records
     entered: np.ndarray  # (T, L) people entering each location by the network (arriving from a route, spawned)
@@ -138,20 +142,16 @@ class NetWorld(NamedTuple):
 
 # One record of 64 bytes (a cache line) per person kept one by one: a visit reads one line, not one per field.
 PERSON = np.dtype([("loc", np.int32), ("link", np.int32), ("rday", np.int32), ("dep", np.int32), ("day", np.int32),
-                   ("nxt", np.int32), ("prv", np.int32), ("kind", np.int8), ("fresh", np.bool_), ("recent", np.float64),
+                   ("nxt", np.int32), ("kind", np.int8), ("fresh", np.bool_), ("recent", np.float64),
                    ("m0", np.float64), ("v", np.float64), ("pad", np.float64)], align=True)
 assert PERSON.itemsize == 64
 
 
 @njit(cache=True)
 def people_table(n):
-    P = np.zeros(n, PERSON)
-    for i in range(n):
-        P[i].link = -2
-        P[i].day = -1
-        P[i].nxt = -1
-        P[i].prv = -1
-    return P
+    """The person table, not written to: a row is filled when first used (`new_person`, then `schedule` or
+    `set_out`), and rows past those in use are never read, so a run touches only the memory it needs."""
+    return np.empty(n, PERSON)
 
 
 @njit(cache=True)
@@ -178,8 +178,25 @@ def new_net_world(days, s, initial, rows, g):
         np.ones(L), np.zeros(L), np.full(L, -1.0), np.full(L, -1.0), np.zeros(K), np.zeros(s.move.size),
         np.zeros(K, np.bool_), np.zeros(max(K, 1)), np.zeros(K), np.zeros(max(K, 1)), np.zeros(L),
         np.zeros(L, np.int64), np.ones(L, np.bool_), np.zeros(L), half,
-        (s.loc_kind == CAMP) | (s.loc_kind == IDPCAMP), np.zeros(L, np.bool_),
+        (s.loc_kind == CAMP) | (s.loc_kind == IDPCAMP), np.zeros(L, np.bool_), np.zeros(L, np.bool_),
         np.zeros((T, L), np.int64), np.zeros((T, L + 1), np.int64), np.zeros(T, np.int64))
+
+
+@intrinsic
+def prefetch(typingctx, arr, i):
+    """Ask the processor to bring row `i` of a one-dimensional array into the cache (LLVM's prefetch: a hint,
+    no effect on any result). The next person of a day's list is fetched while this one is handled."""
+    def codegen(context, builder, sig, args):
+        ary = context.make_array(sig.args[0])(context, builder, args[0])
+        ptr = cgutils.get_item_pointer(context, builder, sig.args[0], ary, [args[1]])
+        i32 = ir.IntType(32)
+        fnty = ir.FunctionType(ir.VoidType(), [ir.IntType(8).as_pointer(), i32, i32, i32])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0i8")
+        builder.call(fn, [builder.bitcast(ptr, ir.IntType(8).as_pointer()), ir.Constant(i32, 1), ir.Constant(i32, 3),
+                          ir.Constant(i32, 1)])  # for writing, keep in all cache levels, data
+        return context.get_dummy_value()
+
+    return types.none(arr, i), codegen
 
 
 # --- small pieces, inlined where they are used --------------------------------------------------------------
@@ -281,26 +298,29 @@ def schedule(w, i, day, kind, T):
         return
     w.P[i].day = day
     w.P[i].kind = kind
-    h = w.head[kind, day]
-    w.P[i].nxt = h
-    w.P[i].prv = -1
-    if h >= 0:
-        w.P[h].prv = i
+    w.P[i].nxt = w.head[kind, day]
     w.head[kind, day] = i
 
 
 @njit(inline="always")
-def unschedule(w, i):
-    """Person `i` out of the list of events it is in (if any)."""
-    if w.P[i].day < 0:
-        return
-    if w.P[i].prv >= 0:
-        w.P[w.P[i].prv].nxt = w.P[i].nxt
-    else:
-        w.head[w.P[i].kind, w.P[i].day] = w.P[i].nxt
-    if w.P[i].nxt >= 0:
-        w.P[w.P[i].nxt].prv = w.P[i].prv
-    w.P[i].day = -1
+def relist(t, w, T):
+    """People at a place whose move chance changed today (`w.redraw`) draw their next try again (memoryless);
+    then every day's lists from today on are made again from the people's days. The lists are singly linked (no
+    person's neighbour is touched when one is added), so taking one out means this; it happens only on the few
+    days a move chance changes."""
+    w.head[:, t:] = -1
+    P = w.P
+    for i in range(w.count[C_USED]):
+        if P[i].link == -2:
+            continue
+        if P[i].link == -1 and w.redraw[P[i].loc] and P[i].day != BLOCKED:
+            P[i].day = t + wait_days(w, w.mc[P[i].loc])
+            P[i].kind = 0
+            if P[i].day >= T:
+                P[i].day = -1
+        if P[i].day >= t:
+            P[i].nxt = w.head[P[i].kind, P[i].day]
+            w.head[P[i].kind, P[i].day] = i
 
 
 @njit(inline="always")
@@ -500,14 +520,13 @@ def places_today(t, s, w, pv, closed_state):
                 i = new_person(w, l, True, -1)
                 schedule(w, i, t + wait_days(w, mc[l]), 0, T)
     # a place whose move chance changed: its people draw their next try again (memoryless)
+    redraw = False
     for l in range(L):
-        if t > 0 and not w.is_camp[l] and mc[l] != w.mc_prev[l]:
-            for i in range(w.count[C_USED]):
-                if w.P[i].link != -1 or w.P[i].loc != l or w.P[i].day == BLOCKED:
-                    continue
-                unschedule(w, i)
-                schedule(w, i, t + wait_days(w, mc[l]), 0, T)
+        w.redraw[l] = t > 0 and not w.is_camp[l] and mc[l] != w.mc_prev[l]
+        redraw |= w.redraw[l]
         w.mc_prev[l] = mc[l]
+    if redraw:
+        relist(t, w, T)
     # people at a place that had no open route, once one is open: their next try, from today
     for l in range(L):
         if w.blocked[l] < 0:
@@ -521,6 +540,21 @@ def places_today(t, s, w, pv, closed_state):
                     schedule(w, i, t + wait_days(w, mc[l]), 0, T)
                     i = nxt
                 break
+
+
+@njit(inline="always")
+def newcomers(w, l, n, t, T):
+    """`n` people who have not travelled yet appear at place `l` today: counted in a camp, one by one elsewhere
+    (trying to leave from today). False when the person table is full (the run is made again)."""
+    if w.is_camp[l]:
+        w.cnt_fresh[l] += n
+        return True
+    if not rows_left(w, n):
+        return False
+    for _ in range(n):
+        i = new_person(w, l, True, t - 1)
+        schedule(w, i, t + wait_days(w, w.mc[l]), 0, T)
+    return True
 
 
 @njit(inline="always")
@@ -548,16 +582,8 @@ def exchange(t, s, w, kw):
                     vet -= 1
             w.cnt_fresh[l], w.cnt_vet[l] = fresh, vet
         changed(s, w, l, come - out, capbuf, capscale)
-        if come <= 0:
-            continue
-        if w.is_camp[l]:
-            w.cnt_fresh[l] += come
-            continue
-        if not rows_left(w, come):
+        if come > 0 and not newcomers(w, l, come, t, T):
             return
-        for _ in range(come):
-            i = new_person(w, l, True, t - 1)
-            schedule(w, i, t + wait_days(w, w.mc[l]), 0, T)
 
 
 @njit(inline="always")
@@ -591,14 +617,8 @@ def spawn(t, s, w, pv):
         w.spawned[t] += k_l
         w.entered[t, l] += k_l
         changed(s, w, l, k_l, capbuf, capscale)
-        if w.is_camp[l]:
-            w.cnt_fresh[l] += k_l
-            continue
-        if not rows_left(w, k_l):
+        if not newcomers(w, l, k_l, t, T):
             return
-        for _ in range(k_l):
-            i = new_person(w, l, True, t - 1)
-            schedule(w, i, t + wait_days(w, w.mc[l]), 0, T)
 
 
 @njit(inline="always")
@@ -687,6 +707,8 @@ def tries(t, s, w):
     i = w.head[0, t]
     while i >= 0:
         nxt_i = w.P[i].nxt
+        if nxt_i >= 0:
+            prefetch(w.P, nxt_i)
         l = w.P[i].loc
         k, full = choose_route(s, w, l, awareness, capbuf, capscale, wpow)
         if k >= 0 and not full:
@@ -721,6 +743,8 @@ def arrivals(t, s, w):
     i = w.head[1, t]
     while i >= 0:
         nxt_i = w.P[i].nxt
+        if nxt_i >= 0:
+            prefetch(w.P, nxt_i)
         k = w.P[i].link
         d = w.P[i].dep
         v = w.P[i].v
