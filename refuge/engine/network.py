@@ -20,7 +20,9 @@ one object per person, and read from Flee's code at 02cd2cbd, which it follows w
    `start_on_foot`) and arrive once they have covered more than its length; whoever arrives with part of
    the day's distance left decides again at once (a town is left for sure when `avoid_short_stints` and the
    person's recent travel is short: (recent + km today / speed) / 2 < 0.5), and a new route starts with a
-   full day's distance. `recent` halves each night and adds half the day's km / speed.
+   full day's distance. `recent` halves each night and adds half the day's km / speed. The day's arrivals
+   are taken by the day their people were made, oldest first (Flee moves its agents in the order it made
+   them, which decides who reaches a camp that fills during the day).
 
 Cost grows with the people who move: camps hold counts (a camp's leavers are a binomial draw and their
 routes a multinomial one); only people at other places or on routes are kept one by one, and a person
@@ -105,7 +107,7 @@ class NetWorld(NamedTuple):
     ev_kind: np.ndarray
     ev_next: np.ndarray
     ev_prev: np.ndarray
-    head: np.ndarray  # (2, T+1) first person in each day's list of each kind
+    head: np.ndarray  # (T+3, T+1) first person in each day's list: [0] tries, [1 + m] arrivals made on day m - 1
     free: np.ndarray  # free rows, a stack
     # today (scores, move chances, room, route lengths and weights)
     score: np.ndarray
@@ -129,7 +131,8 @@ class NetWorld(NamedTuple):
     on_routes: np.ndarray  # (T,)
     entered: np.ndarray  # (T, L)
     spawned: np.ndarray  # (T,)
-
+    p_made: np.ndarray  # (N,) the day each row's person was made + 1 (0: placed at the start; Flee moves its
+    # agents in the order it made them, so the day's arrivals are kept in lists by this day, taken in its order)
 
 @njit(cache=True)
 def new_net_world(days, s, initial, rows, g):
@@ -166,12 +169,13 @@ def new_net_world(days, s, initial, rows, g):
         np.zeros(N, np.int64), np.full(N, -2, np.int64), np.zeros(N, np.bool_), np.zeros(N, np.float64),
         np.zeros(N, np.int64), np.zeros(N, np.int64), np.zeros(N, np.float64), np.zeros(N, np.float64),
         np.full(N, -1, np.int64), np.zeros(N, np.int64), np.full(N, -1, np.int64), np.full(N, -1, np.int64),
-        np.full((2, T + 1), -1, np.int64), np.zeros(N, np.int64),
+        np.full((T + 3, T + 1), -1, np.int64), np.zeros(N, np.int64),
         np.ones(L), np.zeros(L), np.full(L, -1.0), np.full(L, -1.0), np.zeros(K), np.zeros(s.move.size),
         np.zeros(K, np.bool_), np.zeros(max(K, 1)), np.zeros(K), np.zeros(max(K, 1)), np.zeros(L),
         np.zeros(L, np.int64), np.ones(L, np.bool_), np.zeros(L), half,
         (s.loc_kind == CAMP) | (s.loc_kind == IDPCAMP),
-        np.zeros((T, L), np.int64), np.zeros(T, np.int64), np.zeros((T, L), np.int64), np.zeros(T, np.int64))
+        np.zeros((T, L), np.int64), np.zeros(T, np.int64), np.zeros((T, L), np.int64), np.zeros(T, np.int64),
+        np.zeros(N, np.int64))
 
 
 # --- small pieces, inlined where they are used --------------------------------------------------------------
@@ -233,12 +237,13 @@ def schedule(w, i, day, kind, T):
         return
     w.ev_day[i] = day
     w.ev_kind[i] = kind
-    h = w.head[kind, day]
+    row = 0 if kind == 0 else 1 + w.p_made[i]
+    h = w.head[row, day]
     w.ev_next[i] = h
     w.ev_prev[i] = -1
     if h >= 0:
         w.ev_prev[h] = i
-    w.head[kind, day] = i
+    w.head[row, day] = i
 
 
 @njit(inline="always")
@@ -249,7 +254,7 @@ def unschedule(w, i):
     if w.ev_prev[i] >= 0:
         w.ev_next[w.ev_prev[i]] = w.ev_next[i]
     else:
-        w.head[w.ev_kind[i], w.ev_day[i]] = w.ev_next[i]
+        w.head[0 if w.ev_kind[i] == 0 else 1 + w.p_made[i], w.ev_day[i]] = w.ev_next[i]
     if w.ev_next[i] >= 0:
         w.ev_prev[w.ev_next[i]] = w.ev_prev[i]
     w.ev_day[i] = -1
@@ -270,6 +275,7 @@ def new_person(w, l, fresh, rday):
     w.p_fresh[i] = fresh
     w.p_recent[i] = 0.0
     w.p_rday[i] = rday
+    w.p_made[i] = rday + 1
     return i
 
 
@@ -582,69 +588,72 @@ def tries(t, s, w):
 @njit(inline="always")
 def arrivals(t, s, w):
     """People whose route ends today arrive (or turn back from a route closed since they set out), and with
-    part of the day's distance left decide again at once."""
+    part of the day's distance left decide again at once. They are taken by the day they were made (spawned,
+    placed at the start, or out of a camp's count), oldest first, as Flee moves its agents in the order it made
+    them: when a camp fills during the day, who gets there first decides who is turned away."""
     T = w.head.shape[1] - 1
     mv, km, half = w.mv, w.km, w.half
     S = mv[MV_SPEED]
     capbuf, capscale, wpow = mv[MV_CAPBUF], mv[MV_CAPSCALE], mv[MV_WPOW]
     awareness, avoid_short = s.flags[F_AWARENESS], s.flags[F_AVOID_SHORT]
     travelling = 0
-    i = w.head[1, t]
-    while i >= 0:
-        nxt_i = w.ev_next[i]
-        k = w.p_link[i]
-        d = w.p_dep[i]
-        v = w.p_v[i]
-        # recent travel as of last night, and km covered today
-        r = w.p_recent[i] * half[min(max(d - 1 - w.p_rday[i], 0), 63)]
-        if t == d:
-            moved = w.p_m0[i] + km[k]
-        else:
-            r = (r + (w.p_m0[i] + v) / S) / 2.0
-            f = half[min(t - d - 1, 63)]
-            r = r * f + (v / S) * (1.0 - f)
-            moved = km[k] - (t - d) * v
-        w.p_fresh[i] = False
-        w.p_link[i] = -1
-        travelling -= 1
-        back = w.closing[t + 1, k] - w.closing[d + 1, k] > 0
-        l = s.link_from[k] if back else s.link_to[k]
-        w.p_loc[i] = l
-        changed(s, w, l, 1, capbuf, capscale)
-        if not back:
-            w.entered[t, l] += 1
-        going = False
-        while not back and moved < v:
-            chance = w.mc[l]
-            if avoid_short and not w.is_camp[l] and s.conflict[t, l] <= 0 and (r + moved / S) / 2.0 < 0.5:
-                chance = 1.0
-            if w.g.random() >= chance:
-                break
-            k2, full = choose_route(s, w, l, awareness, capbuf, capscale, wpow)
-            if k2 < 0 or full:
-                break
-            changed(s, w, l, -1, capbuf, capscale)
-            v = S
-            if km[k2] < v:  # arrives today too: decides again there
-                moved += km[k2]
-                l = s.link_to[k2]
-                changed(s, w, l, 1, capbuf, capscale)
-                w.entered[t, l] += 1
-                w.p_loc[i] = l
-                continue
-            set_out(s, w, i, l, k2, t, v, moved, T)
-            travelling += 1
-            w.p_recent[i], w.p_rday[i] = r, t - 1
-            going = True
-            break
-        if not going:
-            # staying at l: recent travel as of tonight; a camp takes them as a count
-            w.p_recent[i], w.p_rday[i] = (r + moved / S) / 2.0, t
-            if w.is_camp[l]:
-                to_count(w, i, l, False)
+    for row in range(1, t + 3):
+        i = w.head[row, t]
+        while i >= 0:
+            nxt_i = w.ev_next[i]
+            k = w.p_link[i]
+            d = w.p_dep[i]
+            v = w.p_v[i]
+            # recent travel as of last night, and km covered today
+            r = w.p_recent[i] * half[min(max(d - 1 - w.p_rday[i], 0), 63)]
+            if t == d:
+                moved = w.p_m0[i] + km[k]
             else:
-                schedule(w, i, t + 1 + geometric0(w.g.random(), w.mc[l]), 0, T)
-        i = nxt_i
+                r = (r + (w.p_m0[i] + v) / S) / 2.0
+                f = half[min(t - d - 1, 63)]
+                r = r * f + (v / S) * (1.0 - f)
+                moved = km[k] - (t - d) * v
+            w.p_fresh[i] = False
+            w.p_link[i] = -1
+            travelling -= 1
+            back = w.closing[t + 1, k] - w.closing[d + 1, k] > 0
+            l = s.link_from[k] if back else s.link_to[k]
+            w.p_loc[i] = l
+            changed(s, w, l, 1, capbuf, capscale)
+            if not back:
+                w.entered[t, l] += 1
+            going = False
+            while not back and moved < v:
+                chance = w.mc[l]
+                if avoid_short and not w.is_camp[l] and s.conflict[t, l] <= 0 and (r + moved / S) / 2.0 < 0.5:
+                    chance = 1.0
+                if w.g.random() >= chance:
+                    break
+                k2, full = choose_route(s, w, l, awareness, capbuf, capscale, wpow)
+                if k2 < 0 or full:
+                    break
+                changed(s, w, l, -1, capbuf, capscale)
+                v = S
+                if km[k2] < v:  # arrives today too: decides again there
+                    moved += km[k2]
+                    l = s.link_to[k2]
+                    changed(s, w, l, 1, capbuf, capscale)
+                    w.entered[t, l] += 1
+                    w.p_loc[i] = l
+                    continue
+                set_out(s, w, i, l, k2, t, v, moved, T)
+                travelling += 1
+                w.p_recent[i], w.p_rday[i] = r, t - 1
+                going = True
+                break
+            if not going:
+                # staying at l: recent travel as of tonight; a camp takes them as a count
+                w.p_recent[i], w.p_rday[i] = (r + moved / S) / 2.0, t
+                if w.is_camp[l]:
+                    to_count(w, i, l, False)
+                else:
+                    schedule(w, i, t + 1 + geometric0(w.g.random(), w.mc[l]), 0, T)
+            i = nxt_i
     w.count[C_TRAVELLING] += travelling
 
 
