@@ -268,7 +268,7 @@ def test_report_on_a_damaged_store_is_a_message(tmp_path, monkeypatch, summaries
     the daily tables; it looks at the end of every other run file: a damaged file is the one-line message."""
     exp = ensemble(tmp_path / "e")
     if not summaries:
-        monkeypatch.setattr("refuge.experiments.store.Experiment.run_summaries", lambda self, v: None)
+        monkeypatch.setattr("refuge.experiments.store.Experiment.run_summaries", lambda self, v, skip=(): None)
     for table in ("measures", "daily", "stays"):
         f = exp.file(table, "baseline", 0)
         good = f.read_bytes()

@@ -145,7 +145,7 @@ def test_one_pass_summary_agrees_with_the_store_queries(experiment, source, monk
     from refuge.present.summary import QUANTILES, summarise
 
     if source == "scan":
-        monkeypatch.setattr(experiment, "run_summaries", lambda v: None)
+        monkeypatch.setattr(experiment, "run_summaries", lambda v, skip=(): None)
     for v in experiment.variants:
         s = summarise(experiment, v)
         assert s.source == source
@@ -354,3 +354,31 @@ def test_a_series_whose_data_come_after_a_shortened_run_is_left_out_of_the_figur
     rows = {r["id"]: r for r in series_rows(exp)}
     assert all(rows[i]["ard"] != rows[i]["ard"] for i in late)  # NaN: no data point inside the runs
     assert out.exists()
+
+
+def test_summaries_too_big_for_the_budget_are_read_a_few_runs_at_a_time(experiment, monkeypatch):
+    """With more runs x members than MEMORY_BUDGET holds, the bands are read in batches of runs, keeping only
+    the sampled days: the same summary as a scan of the daily tables with that budget."""
+    import numpy as np
+
+    from refuge.present import summary
+
+    monkeypatch.setattr(summary, "MEMORY_BUDGET", 40_000)
+    asked = []
+    real = Experiment.run_summaries
+    monkeypatch.setattr(Experiment, "run_summaries", lambda self, v, skip=(): asked.append(tuple(skip)) or
+                        real(self, v, skip))
+    fresh = Experiment(experiment.path)
+    streamed = {v: summary.summarise(fresh, v) for v in fresh.variants}
+    assert asked and all(skip == ("summary:at",) for skip in asked)
+    monkeypatch.setattr(Experiment, "run_summaries", lambda self, v, skip=(): None)
+    scanned = {v: summary.summarise(fresh, v) for v in fresh.variants}
+    for v in fresh.variants:
+        a, b = streamed[v], scanned[v]
+        assert (a.source, b.source) == ("summaries", "scan")
+        assert len(a.sample) < a.days // 2 and np.array_equal(a.sample, b.sample)
+        assert a.bands.keys() == b.bands.keys()
+        for k in a.bands:
+            assert np.array_equal(a.bands[k], b.bands[k]), k
+        for k in a.run_mean:
+            assert np.array_equal(a.run_mean[k], b.run_mean[k]), k

@@ -45,3 +45,18 @@ def test_the_evidence_table_has_one_row_per_fact_and_a_column_per_variant(flagsh
 
     assert rows["rows"] == len(load("north-korea-china").evidence)
     assert rows["header"][-4:] == ["baseline", "fast-clearance", "no-pressure", "tight-security"]
+
+
+def test_a_flee_case_report_fits_a_1280_px_window(tmp_path, page_at_1280, test_output):
+    """mali2012: 24 locations, no transitions, seven camps against their data with the ARD table."""
+    from refuge.experiments.ensemble import run_ensemble
+
+    exp = run_ensemble("mali2012", runs=3, seed=0, workers=1, store=tmp_path / "mali")
+    page = page_at_1280
+    page.goto(write_report(exp).as_uri())
+    page.wait_for_load_state("load")
+    assert overflow(page) == {}
+    assert page.errors == []
+    assert page.evaluate("document.querySelectorAll('#series ~ figure img').length") >= 1
+    page.locator("#series").scroll_into_view_if_needed()
+    page.screenshot(path=str(test_output / "report-mali2012-1280.png"), full_page=False)

@@ -74,40 +74,30 @@ def net_spec(net: NetModel) -> NetSpec:
     return NetSpec(**{f: getattr(net, f) for f in NetSpec._fields if f != "flags"}, flags=flags)
 
 
-# Entries of NetWorld.count: rows of the person columns in use, free rows, people on routes.
+# Entries of NetWorld.count: rows of the person table in use, free rows, people on routes.
 C_USED, C_FREE, C_TRAVELLING = range(3)
 
 
 class NetWorld(NamedTuple):
     """The network's state within a run (built by `new_net_world`), changed in place day by day.
 
-    People not counted in a place are kept one by one in columns of a fixed size, so that no array is ever
-    reallocated inside the loop: loc (place, or the start of the route while travelling), link (-1 at a place, -2
-    a free row), fresh (no route completed yet), recent and rday (recent travel as of the end of day rday), dep
-    (day set out), m0 (km already covered that day), v (km a day on this route). Each person is in at most one
-    day's list of events (doubly linked through ev_next/ev_prev): kind 0 = try to leave a place that day, 1 =
-    arrive at the end of the route that day."""
+    People not counted in a place are kept one by one in a table of PERSON records (one cache line each) of a
+    fixed size, so that nothing is reallocated inside the loop: loc (place, or the start of the route while
+    travelling), link (-1 at a place, -2 a free row), fresh (no route completed yet), recent and rday (recent
+    travel as of the end of day rday), dep (day set out), m0 (km already covered that day), v (km a day on this
+    route). Each person is in at most one day's list of events (doubly linked through nxt/prv, with its day and
+    kind): kind 0 = try to leave a place that day, 1 = arrive at the end of the route that day."""
 
-    g: Any  # the network's random stream
+    g: Any  # the network's random stream (binomial draws)
+    rng: np.ndarray  # xoshiro256+ state, seeded from g (uniform draws)
     count: np.ndarray  # C_*
     cnt_fresh: np.ndarray  # (L,) people counted at a place: not travelled yet ...
     cnt_vet: np.ndarray  # (L,) ... and travelled
     people: np.ndarray  # (L,) everyone at each place (counted or one by one), as floats for the taper
     closing: np.ndarray  # (T+1, K) closures begun on days before t, per route
     next_open: np.ndarray  # (T+1, L) first day from t with an open route out of each place
-    p_loc: np.ndarray
-    p_link: np.ndarray
-    p_fresh: np.ndarray
-    p_recent: np.ndarray
-    p_rday: np.ndarray
-    p_dep: np.ndarray
-    p_m0: np.ndarray
-    p_v: np.ndarray
-    ev_day: np.ndarray
-    ev_kind: np.ndarray
-    ev_next: np.ndarray
-    ev_prev: np.ndarray
-    head: np.ndarray  # (T+3, T+1) first person in each day's list: [0] tries, [1 + m] arrivals made on day m - 1
+    P: np.ndarray  # (rows,) PERSON records
+    head: np.ndarray  # (T+1, T+3) each day's lists: [t, 0] tries, [t, 1 + m] arrivals of people made on day m - 1
     free: np.ndarray  # free rows, a stack
     # today (scores, move chances, room, route lengths and weights)
     score: np.ndarray
@@ -126,17 +116,36 @@ class NetWorld(NamedTuple):
     wts: np.ndarray
     half: np.ndarray  # 0.5 ** n (0 from 63 on: below any recent travel that matters)
     is_camp: np.ndarray
+    short_left: np.ndarray  # (L,) today: a town left for sure after a short stint (avoid_short_stints)
+    ever_closed: np.ndarray  # (K,) routes closed on some day
     # daily records
     stocks: np.ndarray  # (T, L)
     on_routes: np.ndarray  # (T,)
     entered: np.ndarray  # (T, L)
     spawned: np.ndarray  # (T,)
-    p_made: np.ndarray  # (N,) the day each row's person was made + 1 (0: placed at the start; Flee moves its
-    # agents in the order it made them, so the day's arrivals are kept in lists by this day, taken in its order)
+
+
+# One record of 64 bytes (a cache line) per person kept one by one: a visit reads one line, not one per field.
+PERSON = np.dtype([("loc", np.int32), ("link", np.int32), ("rday", np.int32), ("dep", np.int32), ("day", np.int32),
+                   ("nxt", np.int32), ("prv", np.int32), ("kind", np.int8), ("fresh", np.bool_), ("recent", np.float64),
+                   ("m0", np.float64), ("v", np.float64), ("made", np.int32), ("pad", np.int32)], align=True)
+assert PERSON.itemsize == 64
+
+
+@njit(cache=True)
+def people_table(n):
+    P = np.zeros(n, PERSON)
+    for i in range(n):
+        P[i].link = -2
+        P[i].day = -1
+        P[i].nxt = -1
+        P[i].prv = -1
+    return P
+
 
 @njit(cache=True)
 def new_net_world(days, s, initial, rows, g):
-    """The network's state before day 0 with person columns of `rows` rows; `initial` people at each place."""
+    """The network's state before day 0 with a person table of `rows` rows; `initial` people at each place."""
     L = s.loc_kind.size
     K = s.link_from.size
     T = days
@@ -165,17 +174,14 @@ def new_net_world(days, s, initial, rows, g):
     for l in range(L):
         people[l] = initial[l]
     return NetWorld(
-        g, np.zeros(3, np.int64), np.zeros(L, np.int64), np.zeros(L, np.int64), people, closing, next_open,
-        np.zeros(N, np.int64), np.full(N, -2, np.int64), np.zeros(N, np.bool_), np.zeros(N, np.float64),
-        np.zeros(N, np.int64), np.zeros(N, np.int64), np.zeros(N, np.float64), np.zeros(N, np.float64),
-        np.full(N, -1, np.int64), np.zeros(N, np.int64), np.full(N, -1, np.int64), np.full(N, -1, np.int64),
-        np.full((T + 3, T + 1), -1, np.int64), np.zeros(N, np.int64),
+        g, seed_uniforms(g), np.zeros(3, np.int64), np.zeros(L, np.int64), np.zeros(L, np.int64), people, closing, next_open,
+        people_table(N),
+        np.full((T + 1, T + 3), -1, np.int64), np.zeros(N, np.int64),
         np.ones(L), np.zeros(L), np.full(L, -1.0), np.full(L, -1.0), np.zeros(K), np.zeros(s.move.size),
         np.zeros(K, np.bool_), np.zeros(max(K, 1)), np.zeros(K), np.zeros(max(K, 1)), np.zeros(L),
         np.zeros(L, np.int64), np.ones(L, np.bool_), np.zeros(L), half,
-        (s.loc_kind == CAMP) | (s.loc_kind == IDPCAMP),
-        np.zeros((T, L), np.int64), np.zeros(T, np.int64), np.zeros((T, L), np.int64), np.zeros(T, np.int64),
-        np.zeros(N, np.int64))
+        (s.loc_kind == CAMP) | (s.loc_kind == IDPCAMP), np.zeros(L, np.bool_), closing[T] > 0,
+        np.zeros((T, L), np.int64), np.zeros(T, np.int64), np.zeros((T, L), np.int64), np.zeros(T, np.int64))
 
 
 # --- small pieces, inlined where they are used --------------------------------------------------------------
@@ -229,40 +235,80 @@ def geometric0(u, p):
 
 
 @njit(inline="always")
+def uniform(st):
+    """A uniform number in [0, 1) from the network's own xoshiro256+ generator (state `st`, four words),
+    inlined where it is drawn: a quarter of the cost of a NumPy Generator's draw, which Numba cannot inline."""
+    s0, s1, s2, s3 = st[0], st[1], st[2], st[3]
+    out = s0 + s3
+    t = s1 << np.uint64(17)
+    s2 ^= s0
+    s3 ^= s1
+    s1 ^= s2
+    s0 ^= s3
+    s2 ^= t
+    s3 = (s3 << np.uint64(45)) | (s3 >> np.uint64(19))
+    st[0] = s0
+    st[1] = s1
+    st[2] = s2
+    st[3] = s3
+    return (out >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+
+
+@njit(cache=True)
+def seed_uniforms(g):
+    """xoshiro256+'s state from the network's NumPy stream (splitmix64 of four of its draws, never all zero)."""
+    st = np.zeros(4, np.uint64)
+    for i in range(4):
+        z = np.uint64(g.integers(0, 1 << 62)) + np.uint64(0x9E3779B97F4A7C15) * np.uint64(i + 1)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        st[i] = z ^ (z >> np.uint64(31))
+    return st
+
+
+@njit(inline="always")
+def wait_days(w, p):
+    """Days before the next try to leave, with daily chance p (drawn only when p < 1)."""
+    if p >= 1.0:
+        return 0
+    return geometric0(uniform(w.rng), p)
+
+
+@njit(inline="always")
 def schedule(w, i, day, kind, T):
     """Person `i` into the list of events of `day` (kind 0: try to leave a place, 1: arrive at the end of a
     route); into none when that day is past the end of the run."""
     if day >= T:
-        w.ev_day[i] = -1
+        w.P[i].day = -1
         return
-    w.ev_day[i] = day
-    w.ev_kind[i] = kind
-    row = 0 if kind == 0 else 1 + w.p_made[i]
-    h = w.head[row, day]
-    w.ev_next[i] = h
-    w.ev_prev[i] = -1
+    w.P[i].day = day
+    w.P[i].kind = kind
+    row = 0 if kind == 0 else 1 + w.P[i].made  # arrivals in lists by the day their people were made
+    h = w.head[day, row]
+    w.P[i].nxt = h
+    w.P[i].prv = -1
     if h >= 0:
-        w.ev_prev[h] = i
-    w.head[row, day] = i
+        w.P[h].prv = i
+    w.head[day, row] = i
 
 
 @njit(inline="always")
 def unschedule(w, i):
     """Person `i` out of the list of events it is in (if any)."""
-    if w.ev_day[i] < 0:
+    if w.P[i].day < 0:
         return
-    if w.ev_prev[i] >= 0:
-        w.ev_next[w.ev_prev[i]] = w.ev_next[i]
+    if w.P[i].prv >= 0:
+        w.P[w.P[i].prv].nxt = w.P[i].nxt
     else:
-        w.head[0 if w.ev_kind[i] == 0 else 1 + w.p_made[i], w.ev_day[i]] = w.ev_next[i]
-    if w.ev_next[i] >= 0:
-        w.ev_prev[w.ev_next[i]] = w.ev_prev[i]
-    w.ev_day[i] = -1
+        w.head[w.P[i].day, 0 if w.P[i].kind == 0 else 1 + w.P[i].made] = w.P[i].nxt
+    if w.P[i].nxt >= 0:
+        w.P[w.P[i].nxt].prv = w.P[i].prv
+    w.P[i].day = -1
 
 
 @njit(inline="always")
 def new_person(w, l, fresh, rday):
-    """A row of the person columns for someone at place `l` (a free one if any)."""
+    """A row of the person table for someone at place `l` (a free one if any)."""
     c = w.count
     if c[C_FREE] > 0:
         c[C_FREE] -= 1
@@ -270,12 +316,12 @@ def new_person(w, l, fresh, rday):
     else:
         i = c[C_USED]
         c[C_USED] += 1
-    w.p_loc[i] = l
-    w.p_link[i] = -1
-    w.p_fresh[i] = fresh
-    w.p_recent[i] = 0.0
-    w.p_rday[i] = rday
-    w.p_made[i] = rday + 1
+    w.P[i].loc = l
+    w.P[i].link = -1
+    w.P[i].fresh = fresh
+    w.P[i].recent = 0.0
+    w.P[i].rday = rday
+    w.P[i].made = rday + 1  # the day made + 1 (0: placed at the start)
     return i
 
 
@@ -286,8 +332,8 @@ def to_count(w, i, l, fresh):
         w.cnt_fresh[l] += 1
     else:
         w.cnt_vet[l] += 1
-    w.p_link[i] = -2
-    w.ev_day[i] = -1
+    w.P[i].link = -2
+    w.P[i].day = -1
     w.free[w.count[C_FREE]] = i
     w.count[C_FREE] += 1
 
@@ -329,7 +375,7 @@ def choose_route(s, w, l, awareness, capbuf, capscale, wpow):
     k = -1
     if w.nopen[l] > 0:
         if w.tot[l] > 0:
-            x = w.g.random() * w.tot[l]
+            x = uniform(w.rng) * w.tot[l]
             for j in range(adj_ptr[l], adj_ptr[l + 1]):
                 if cum[j] > x and not closed[adj_link[j]]:
                     k = adj_link[j]
@@ -340,7 +386,7 @@ def choose_route(s, w, l, awareness, capbuf, capscale, wpow):
                         k = adj_link[j]
                         break
         else:  # all weights zero: equal chances
-            r = int(w.g.random() * w.nopen[l])
+            r = int(uniform(w.rng) * w.nopen[l])
             for j in range(adj_ptr[l], adj_ptr[l + 1]):
                 if not closed[adj_link[j]]:
                     if r == 0:
@@ -388,7 +434,7 @@ def places_today(t, s, w, pv):
     """Today's movement numbers, route lengths and closures, scores and move chances; people placed at the
     start (on day 0), and people at a place whose move chance changed draw their next try again."""
     L, K = s.loc_kind.size, s.link_from.size
-    T = w.head.shape[1] - 1
+    T = w.head.shape[0] - 1
     mv, mc, score = w.mv, w.mc, w.score
     for i in range(s.move.size):
         mv[i] = pv[s.move[i]]
@@ -417,6 +463,7 @@ def places_today(t, s, w, pv):
         else:
             mc[l] = mv[MV_MC_TOWN]
         score[l] = sc
+        w.short_left[l] = s.flags[F_AVOID_SHORT] != 0 and not w.is_camp[l] and c <= 0
     awareness = s.flags[F_AWARENESS]
     for k in range(K):
         if awareness == 0:
@@ -433,15 +480,15 @@ def places_today(t, s, w, pv):
                 continue
             for _ in range(n0):
                 i = new_person(w, l, True, -1)
-                schedule(w, i, t + geometric0(w.g.random(), mc[l]), 0, T)
+                schedule(w, i, t + wait_days(w, mc[l]), 0, T)
     # a place whose move chance changed: its people draw their next try again (memoryless)
     for l in range(L):
         if t > 0 and not w.is_camp[l] and mc[l] != w.mc_prev[l]:
             for i in range(w.count[C_USED]):
-                if w.p_link[i] != -1 or w.p_loc[i] != l:
+                if w.P[i].link != -1 or w.P[i].loc != l:
                     continue
                 unschedule(w, i)
-                schedule(w, i, t + geometric0(w.g.random(), mc[l]), 0, T)
+                schedule(w, i, t + wait_days(w, mc[l]), 0, T)
         w.mc_prev[l] = mc[l]
 
 
@@ -451,7 +498,7 @@ def spawn(t, s, w, pv):
     if s.spawn[t] <= 0:
         return
     L = s.loc_kind.size
-    T = w.head.shape[1] - 1
+    T = w.head.shape[0] - 1
     capbuf, capscale = w.mv[MV_CAPBUF], w.mv[MV_CAPSCALE]
     decay, interval = s.decay, s.flags[F_DECAY_INTERVAL]
     ts = s.spawn_time[t]
@@ -481,16 +528,16 @@ def spawn(t, s, w, pv):
             continue
         for _ in range(k_l):
             i = new_person(w, l, True, t - 1)
-            schedule(w, i, t + geometric0(w.g.random(), w.mc[l]), 0, T)
+            schedule(w, i, t + wait_days(w, w.mc[l]), 0, T)
 
 
 @njit(inline="always")
 def set_out(s, w, i, l, k, t, v, moved, T):
     """Person `i` sets out from place `l` on route `k` at `v` km a day, `moved` km into the day."""
-    w.p_link[i] = k
-    w.p_dep[i] = t
-    w.p_m0[i] = moved
-    w.p_v[i] = v
+    w.P[i].link = k
+    w.P[i].dep = t
+    w.P[i].m0 = moved
+    w.P[i].v = v
     schedule(w, i, t + int(math.floor(w.km[k] / v)), 1, T)
 
 
@@ -499,7 +546,7 @@ def counted_leave(t, s, w):
     """People counted at a place (camps; people long kept from a full camp) leave by binomial draws, and take
     routes by multinomial ones."""
     L = s.loc_kind.size
-    T = w.head.shape[1] - 1
+    T = w.head.shape[0] - 1
     mv, closed, capacity, people, buf = w.mv, w.closed, w.capacity, w.people, w.buf
     capbuf, capscale, wpow = mv[MV_CAPBUF], mv[MV_CAPSCALE], mv[MV_WPOW]
     awareness, on_foot = s.flags[F_AWARENESS], s.flags[F_ON_FOOT]
@@ -560,27 +607,27 @@ def counted_leave(t, s, w):
 @njit(inline="always")
 def tries(t, s, w):
     """People one by one whose try to leave is today: a route by weight, or they stay and try again."""
-    T = w.head.shape[1] - 1
+    T = w.head.shape[0] - 1
     mv = w.mv
     capbuf, capscale, wpow = mv[MV_CAPBUF], mv[MV_CAPSCALE], mv[MV_WPOW]
     awareness, on_foot = s.flags[F_AWARENESS], s.flags[F_ON_FOOT]
     travelling = 0
-    i = w.head[0, t]
+    i = w.head[t, 0]
     while i >= 0:
-        nxt_i = w.ev_next[i]
-        l = w.p_loc[i]
+        nxt_i = w.P[i].nxt
+        l = w.P[i].loc
         k, full = choose_route(s, w, l, awareness, capbuf, capscale, wpow)
         if k >= 0 and not full:
             changed(s, w, l, -1, capbuf, capscale)
-            set_out(s, w, i, l, k, t, mv[MV_WALK] if (w.p_fresh[i] and on_foot) else mv[MV_SPEED], 0.0, T)
+            set_out(s, w, i, l, k, t, mv[MV_WALK] if (w.P[i].fresh and on_foot) else mv[MV_SPEED], 0.0, T)
             travelling += 1
-        elif k >= 0 and t - w.p_rday[i] >= POOL_AFTER:
+        elif k >= 0 and t - w.P[i].rday >= POOL_AFTER:
             # kept from a full camp after resting long enough that their recent travel no longer matters:
             # they join the place's count (and leave by the daily binomial draw)
-            to_count(w, i, l, w.p_fresh[i])
+            to_count(w, i, l, w.P[i].fresh)
         else:
             nxt = w.next_open[t + 1, l] if k < 0 else t + 1
-            schedule(w, i, nxt + geometric0(w.g.random(), w.mc[l]) if nxt < T else T, 0, T)
+            schedule(w, i, nxt + wait_days(w, w.mc[l]) if nxt < T else T, 0, T)
         i = nxt_i
     w.count[C_TRAVELLING] += travelling
 
@@ -591,44 +638,43 @@ def arrivals(t, s, w):
     part of the day's distance left decide again at once. They are taken by the day they were made (spawned,
     placed at the start, or out of a camp's count), oldest first, as Flee moves its agents in the order it made
     them: when a camp fills during the day, who gets there first decides who is turned away."""
-    T = w.head.shape[1] - 1
+    T = w.head.shape[0] - 1
     mv, km, half = w.mv, w.km, w.half
     S = mv[MV_SPEED]
+    inv_s = 1.0 / S
     capbuf, capscale, wpow = mv[MV_CAPBUF], mv[MV_CAPSCALE], mv[MV_WPOW]
     awareness, avoid_short = s.flags[F_AWARENESS], s.flags[F_AVOID_SHORT]
     travelling = 0
     for row in range(1, t + 3):
-        i = w.head[row, t]
+        i = w.head[t, row]
         while i >= 0:
-            nxt_i = w.ev_next[i]
-            k = w.p_link[i]
-            d = w.p_dep[i]
-            v = w.p_v[i]
+            nxt_i = w.P[i].nxt
+            k = w.P[i].link
+            d = w.P[i].dep
+            v = w.P[i].v
             # recent travel as of last night, and km covered today
-            r = w.p_recent[i] * half[min(max(d - 1 - w.p_rday[i], 0), 63)]
+            r = w.P[i].recent * half[min(max(d - 1 - w.P[i].rday, 0), 63)]
             if t == d:
-                moved = w.p_m0[i] + km[k]
+                moved = w.P[i].m0 + km[k]
             else:
-                r = (r + (w.p_m0[i] + v) / S) / 2.0
+                r = (r + (w.P[i].m0 + v) * inv_s) * 0.5
                 f = half[min(t - d - 1, 63)]
-                r = r * f + (v / S) * (1.0 - f)
+                r = r * f + (v * inv_s) * (1.0 - f)
                 moved = km[k] - (t - d) * v
-            w.p_fresh[i] = False
-            w.p_link[i] = -1
+            w.P[i].fresh = False
+            w.P[i].link = -1
             travelling -= 1
-            back = w.closing[t + 1, k] - w.closing[d + 1, k] > 0
+            back = w.ever_closed[k] and w.closing[t + 1, k] - w.closing[d + 1, k] > 0
             l = s.link_from[k] if back else s.link_to[k]
-            w.p_loc[i] = l
+            w.P[i].loc = l
             changed(s, w, l, 1, capbuf, capscale)
             if not back:
                 w.entered[t, l] += 1
             going = False
             while not back and moved < v:
                 chance = w.mc[l]
-                if avoid_short and not w.is_camp[l] and s.conflict[t, l] <= 0 and (r + moved / S) / 2.0 < 0.5:
-                    chance = 1.0
-                if w.g.random() >= chance:
-                    break
+                if chance < 1.0 and not (w.short_left[l] and r + moved * inv_s < 1.0) and uniform(w.rng) >= chance:
+                    break  # stays (a town is left for sure after a short stint; a draw only when it is not sure)
                 k2, full = choose_route(s, w, l, awareness, capbuf, capscale, wpow)
                 if k2 < 0 or full:
                     break
@@ -639,20 +685,20 @@ def arrivals(t, s, w):
                     l = s.link_to[k2]
                     changed(s, w, l, 1, capbuf, capscale)
                     w.entered[t, l] += 1
-                    w.p_loc[i] = l
+                    w.P[i].loc = l
                     continue
                 set_out(s, w, i, l, k2, t, v, moved, T)
                 travelling += 1
-                w.p_recent[i], w.p_rday[i] = r, t - 1
+                w.P[i].recent, w.P[i].rday = r, t - 1
                 going = True
                 break
             if not going:
                 # staying at l: recent travel as of tonight; a camp takes them as a count
-                w.p_recent[i], w.p_rday[i] = (r + moved / S) / 2.0, t
+                w.P[i].recent, w.P[i].rday = (r + moved * inv_s) * 0.5, t
                 if w.is_camp[l]:
                     to_count(w, i, l, False)
                 else:
-                    schedule(w, i, t + 1 + geometric0(w.g.random(), w.mc[l]), 0, T)
+                    schedule(w, i, t + 1 + wait_days(w, w.mc[l]), 0, T)
             i = nxt_i
     w.count[C_TRAVELLING] += travelling
 

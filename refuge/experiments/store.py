@@ -479,11 +479,12 @@ class Experiment:
             table = table.to_pandas().assign(variant=variant)
         self._measures[variant] = (paths, table)
 
-    def run_summaries(self, variant: str) -> Any:
+    def run_summaries(self, variant: str, skip: Iterable[str] = ()) -> Any:
         """The finished runs' summaries of one variant (`refuge.experiments.runsummary`) as a pyarrow table
-        (with `run`; rows in no particular order), read anew at each call (a few tens of MB for 1,000 runs of
-        the flagship, not kept; the measures read with them are); None when a run has none (written by an
-        older refuge): read the daily tables then."""
+        (with `run`; rows in no particular order; without the columns in `skip`, which `summary_batches` reads
+        a few runs at a time), read anew at each call (a few tens of MB for 1,000 runs of the flagship, not
+        kept; the measures read with them are); None when a run has none (written by an older refuge): read
+        the daily tables then."""
         import duckdb
         import pyarrow.compute as pc
 
@@ -493,17 +494,30 @@ class Experiment:
         paths = [str(self.file("measures", variant, r)) for r in self.finished(variant)]
         if not paths:
             return None
+        skip = [c for c in skip if c in COLUMNS and c != "summary"]
+        columns = f"* EXCLUDE ({', '.join(sql.name(c) for c in skip)})" if skip else "*"
         try:
-            t = sql.read_files(sql.connect(), paths)
-        except duckdb.Error:  # a damaged file: the caller's scan of the daily tables says so
+            t = sql.read_files(sql.connect(), paths, columns)
+        except duckdb.Error:  # a damaged file, or (with `skip`) no summary in the first file: scan the daily tables
             return None
         self._keep_measures(variant, paths, t)
-        if not all(c in t.column_names for c in COLUMNS):  # DuckDB takes the columns of the first file
+        wanted = [c for c in COLUMNS if c not in skip]
+        if not all(c in t.column_names for c in wanted):  # DuckDB takes the columns of the first file
             return None
         version = t.column("summary")
         if version.null_count or not pc.all(pc.equal(version, SUMMARY_VERSION)).as_py():
             return None
-        return t.select(["run", *COLUMNS])
+        return t.select(["run", *wanted])
+
+    def summary_batches(self, variant: str, column: str, rows: int = 64) -> Iterator[tuple[np.ndarray, Any]]:
+        """(run ids, list array) of one summary column, `rows` runs at a time (after `run_summaries` has found
+        every run's summary)."""
+        from refuge.experiments import sql
+
+        paths = [str(self.file("measures", variant, r)) for r in self.finished(variant)]
+        reader = sql.connect().sql(f"SELECT run, {sql.name(column)} FROM {sql.files(paths)}").to_arrow_reader(rows)
+        for batch in reader:
+            yield batch.column("run").to_numpy().astype(np.int64), batch.column(column)
 
     def matrix(self, what: str, name: str, variant: str) -> tuple[np.ndarray, np.ndarray]:
         """(run ids, (runs x days) values) of one daily quantity of one variant."""

@@ -67,7 +67,10 @@ def summarise(exp: Any, variant: str, con: Any = None) -> VariantSummary:
     if not len(ids):
         return out
     out.years, out.year_days = np.unique(exp.dates.year.to_numpy(), return_counts=True)
-    table = exp.run_summaries(variant)
+    # the banded members on the summaries' grid, for every run: read at once when that fits the budget, else
+    # a few runs at a time, keeping only the sampled days
+    stream = len(ids) * len(banded) * len(grid(days, fine)) * 4 > MEMORY_BUDGET
+    table = exp.run_summaries(variant, skip=("summary:at",) if stream else ())
     if table is not None and len(table) == len(ids) and _grid_ok(table, fine):
         _from_summaries(exp, out, table, names, banded, fine)
         out.source = "summaries"
@@ -85,8 +88,12 @@ def _grid_ok(table: Any, fine: int) -> bool:
 
 def _lists(table: Any, column: str, width: int) -> list[np.ndarray]:
     """A list column whose lists all hold `width` values, as (rows, width) arrays, one per chunk (no copy)."""
-    return [chunk.flatten().to_numpy(zero_copy_only=False).reshape(len(chunk), width)
-            for chunk in table.column(column).chunks]
+    return _lists_of(table.column(column), width)
+
+
+def _lists_of(col: Any, width: int) -> list[np.ndarray]:
+    chunks = col.chunks if hasattr(col, "chunks") else [col]
+    return [chunk.flatten().to_numpy(zero_copy_only=False).reshape(len(chunk), width) for chunk in chunks]
 
 
 def _from_summaries(exp, out: VariantSummary, table: Any, names: dict, banded: list[str], fine: int) -> None:
@@ -100,13 +107,24 @@ def _from_summaries(exp, out: VariantSummary, table: Any, names: dict, banded: l
     pick = np.searchsorted(stored, out.sample)
 
     # 1. bands at the sampled days, one member at a time
-    if banded:
-        width = len(stored)
+    width = len(stored)
+    if banded and "summary:at" in table.column_names:
         chunks = [c.reshape(len(c), len(banded), width) for c in _lists(table, "summary:at", len(banded) * width)]
         for j, c in enumerate(banded):
             m = np.concatenate([x[:, j, :][:, pick] for x in chunks])[order]
             _bands(out, c, m)
         del chunks
+    elif banded:  # read a few runs at a time: only the sampled days are kept
+        mats = np.zeros((len(banded), R, len(pick)), np.float32)
+        for batch_runs, col in exp.summary_batches(out.variant, "summary:at"):
+            rows = np.searchsorted(out.ids, batch_runs)
+            for x in _lists_of(col, len(banded) * width):
+                vals = x.reshape(len(x), len(banded), width)[:, :, pick]
+                mats[:, rows[:len(x)], :] = vals.transpose(1, 0, 2)
+                rows = rows[len(x):]
+        for j, c in enumerate(banded):
+            _bands(out, c, mats[j])
+        del mats
 
     # 2. per run and year
     summed = [f"{w}:{n}" for w in SUMMED for n in names[w]]
