@@ -516,9 +516,9 @@ def backtest_command(
     out: Optional[Path] = typer.Option(None, "--out", help="directory for the calibration, tables and figure "
                                        "(default: backtest; with --cut, written only when given)"),
     runs: int = typer.Option(200, "--runs", min=1, help="posterior runs scored and forecast"),
-    budget: int = typer.Option(3000, "--budget", min=1, help="most simulations of the calibration"),
-    population: int = typer.Option(60, "--population", min=10, help="particles per generation"),
-    generations: int = typer.Option(8, "--generations", min=1, help="most generations"),
+    budget: int = typer.Option(6000, "--budget", min=1, help="most simulations of the calibration"),
+    population: int = typer.Option(100, "--population", min=10, help="particles per generation"),
+    generations: int = typer.Option(10, "--generations", min=1, help="most generations"),
     seed: int = typer.Option(0, "--seed", help="the same seed gives the same backtest"),
     workers: Optional[int] = typer.Option(None, "--workers", min=1, help="local worker processes "
                                           "(default: one per core)"),

@@ -101,3 +101,15 @@ def test_distance_settings_are_checked():
     with pytest.raises(Exception) as err:
         distance_for(model, Settings(weights="heavy"))
     assert "weights" in str(err.value)
+
+
+def test_cli_defaults_are_the_backtest_settings():
+    """`refuge backtest --train-until` calibrates with DEFAULT_SETTINGS unless told otherwise."""
+    import inspect
+
+    from refuge.cli import backtest_command
+    from refuge.inference.backtest_posterior import DEFAULT_SETTINGS
+
+    params = inspect.signature(backtest_command).parameters
+    for name in ("population", "budget", "generations", "weights"):
+        assert params[name].default.default == DEFAULT_SETTINGS[name], name

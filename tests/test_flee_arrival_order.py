@@ -15,8 +15,7 @@ from pathlib import Path
 import numpy as np
 
 import refuge
-from refuge.engine.network import simulate_network
-from refuge.engine.network_reference import reference_network
+from refuge.engine.reference import simulate_reference
 from refuge.interop.flee import main_import
 
 LOCATIONS = """#name,region,country,latitude,longitude,location_type,conflict_date,population
@@ -52,14 +51,9 @@ def _case(tmp: Path) -> Path:
 
 def test_a_camp_filling_in_a_day_takes_arrivals_in_the_order_people_were_made(tmp_path):
     model = refuge.load(_case(tmp_path))
-    net = model.net
-    c = net.names.index("C")
-    init = np.zeros(len(net.names), np.int64)
-    days = model.days
-    fast = np.array([simulate_network(net, model.pbase, init, days, np.random.default_rng(s))[0][:, c]
-                     for s in range(300)], float)
-    ref = np.array([reference_network(net, model.pbase, init, days, np.random.default_rng(10_000 + s))[0][:, c]
-                    for s in range(80)], float)
+    c = model.state_index("C")
+    fast = np.array([refuge.simulate(model, seed=s).stocks[:, c] for s in range(300)], float)
+    ref = np.array([simulate_reference(model, seed=10_000 + s).stocks[:, c] for s in range(80)], float)
     # day 5: the hub opened on day 4, the walkers reach the camp and the town, the town's people set out
     for d in (5, 6, 9):
         se = np.sqrt(fast[:, d].var() / len(fast) + ref[:, d].var() / len(ref))
