@@ -313,7 +313,7 @@ def relist(t, w, T):
     days a move chance changes."""
     w.head[t:, :] = -1
     P = w.P
-    for i in range(w.count[C_USED]):
+    for i in range(w.count[C_USED] - 1, -1, -1):  # so that each list runs in the order rows were taken
         if P[i].link == -2:
             continue
         if P[i].link == -1 and w.redraw[P[i].loc] and P[i].day != BLOCKED:
