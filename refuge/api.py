@@ -56,22 +56,10 @@ def simulate(model: Model | Scenario | str | Path, seed: int = 0, until: dt.date
     days = m.days if until is None else min(m.days, m.day(until) + 1)
     out = run_model(m, days, int(seed))
     (stocks, flows, arrived, closed_sites, closed_states, rules, max_stay, params, stays, ongoing, ongoing_size,
-     backlog, stopped_sites) = out
-    run = Run(model=m, seed=int(seed), stocks=stocks, flows=flows, arrived=arrived, closed_sites=closed_sites,
-              closed_states=closed_states, rules_active=rules, max_stay=max_stay, params=params, stays=stays,
-              ongoing=ongoing, ongoing_size=ongoing_size, backlog=backlog, stopped_sites=stopped_sites)
-    if m.net is not None:
-        _add_network(run, days, seed)
-    return run
+     backlog, stopped_sites, entered, net_change, spawned) = out
+    return Run(model=m, seed=int(seed), stocks=stocks, flows=flows, arrived=arrived, closed_sites=closed_sites,
+               closed_states=closed_states, rules_active=rules, max_stay=max_stay, params=params, stays=stays,
+               ongoing=ongoing, ongoing_size=ongoing_size, backlog=backlog, stopped_sites=stopped_sites,
+               entered=entered, net_change=net_change, spawned=spawned)
 
 
-def _add_network(run: Run, days: int, seed: int) -> None:
-    """The route network's step (`refuge.engine.network`), run beside the kernel: no transition, arrival or
-    rule touches its states (the compiler sees to it), so its arrays are merged into the run's."""
-    from refuge.engine.network import merge_into_run, simulate_network
-    from refuge.engine.streams import network_stream
-
-    m = run.model
-    init = run.initial_stocks()
-    out = simulate_network(m.net, m.pbase, init[m.net.loc_state], days, network_stream(seed))
-    run.stocks, run.entered, run.net_change, run.spawned = merge_into_run(m, run.stocks, out, init)

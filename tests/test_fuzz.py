@@ -44,14 +44,16 @@ BASE["parameters"]["success"]["prior"] = {"dist": "uniform", "low": 0.3, "high":
 LIMIT_S = 5.0
 
 # Numeric fields and the range their meaning allows (None: any finite number in the field's own limits).
+# TINY, the smallest positive float, stands for "more than 0" (a mean or median of days may be tiny, not 0).
+TINY = math.ulp(0.0)
 NUMBERS = {
     ("states", 0, "initial"): (0, 1e10), ("states", 1, "initial"): (0, 30), ("sites", 0, "capacity"): (0, 1e10),
     ("transitions", 0, "rate"): (0, 1000), ("transitions", 2, "rate"): (0, 1000),
     ("transitions", 1, "duration", "sigma"): (0, 10), ("transitions", 3, "duration", "value"): (0, 36600),
-    ("transitions", 4, "duration", "mean"): (1e-300, 36600), ("transitions", 4, "duration", "sd"): (1e-300, 36600),
+    ("transitions", 4, "duration", "mean"): (TINY, 36600), ("transitions", 4, "duration", "sd"): (TINY, 36600),
     ("transitions", 4, "split", 0, "p"): (0, 1), ("arrivals", 0, "rate"): (0, 1e7),
-    ("parameters", "success", "value"): (0, 1), ("parameters", "clear_days", "value"): (1e-300, 36600),
-    ("schedules", 0, "points", 0, "value"): (1e-300, 36600), ("rules", 0, "above"): None,
+    ("parameters", "success", "value"): (0, 1), ("parameters", "clear_days", "value"): (TINY, 36600),
+    ("schedules", 0, "points", 0, "value"): (TINY, 36600), ("rules", 0, "above"): None,
     ("rules", 0, "below"): None, ("rules", 0, "actions", 0, "set", "value"): (0, 1),
     ("rules", 0, "signal", "window"): (1, 36600), ("sites", 0, "supplies", "meals"): (0, 1e12),
     ("evidence", 0, "value"): None, ("evidence", 0, "tolerance"): (0, 1e12),

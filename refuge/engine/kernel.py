@@ -33,6 +33,10 @@ person by person):
    the transition moves nobody else that period. Those not served wait in place. In a
    counted state, at most the capacity of the people leaving by that transition go.
 
+7. The route network (`refuge.engine.network`, whose top comment gives its own semantics): people the steps
+   above moved into its locations join it, people they took from a camp leave its count; then its day runs
+   with the parameters and closed states in force, and it sets its states' stocks.
+
 `run_days` is that list: one small function per step, each `step(t, m, w)` of the day, the
 model's arrays (`m`, a `refuge.engine.world.Spec`) and the run's state (`w`, a `World`).
 """
@@ -45,8 +49,9 @@ import math
 import numpy as np
 from numba import njit
 
-from refuge.engine.streams import streams
-from refuge.engine.world import (BIG, FULL, FULL_PEND, FULL_STAYS, FULL_UNITS, N_PEND, N_STAYS, N_UNITS, U_ALIVE, U_DUE,
+from refuge.engine.network import C_FULL, net_spec, network_arrays, network_day, new_net_world
+from refuge.engine.streams import network_stream, streams
+from refuge.engine.world import (BIG, FULL, FULL_NET, FULL_PEND, FULL_STAYS, FULL_UNITS, N_PEND, N_STAYS, N_UNITS, U_ALIVE, U_DUE,
                                  U_DUETR, U_ENTRY, U_SIZE, U_STATE, SpecRef, WorldRef, borrowed, new_world,
                                  spec_of, view)
 from refuge.model.compiler import (A_END, A_EXACT, A_FROM, A_GRP, A_GRP_A, A_GRP_B, A_GRP_EMP, A_RATE, A_REDIR,
@@ -65,24 +70,29 @@ _TABLE_ROWS: dict[tuple[str, int], tuple[int, int, int]] = {}
 
 
 def run_model(m: Model, days: int, seed: int) -> tuple:
-    """Run the compiled model for `days` days from `seed`; the arrays of a Run.
+    """Run the compiled model for `days` days from `seed`; the arrays of a Run (the last three: the route
+    network's entries, net change and spawned, by state; None without a network).
 
     The tables have fixed sizes within a run; when one is too small the run stops, and is made again from
     the same seed (so with the same draws) with the tables grown to what the days done so far suggest."""
-    spec = spec_of(m)
+    spec, net = spec_of(m), net_spec(m.net)
     key = (m.scenario.name, days)
-    initial_tracked = int(sum(max(round(m.pbase[0, m.initial_param[s]]), 0) for s in range(len(m.state_names))
-                              if m.tracked[s]))
-    rows = _TABLE_ROWS.get(key, (max(1024, 2 * initial_tracked), 1024, 16))
+    initial = [max(round(m.pbase[0, m.initial_param[s]]), 0) for s in range(len(m.state_names))]
+    initial_tracked = int(sum(n for s, n in enumerate(initial) if m.tracked[s]))
+    # everyone who can ever be one by one on the network, without people brought in by other mechanisms
+    net_rows = 1 if m.net is None else int(sum(initial[s] for s in m.net.loc_state) + m.net.spawn[:days].sum() + 1)
+    rows = _TABLE_ROWS.get(key, (max(1024, 2 * initial_tracked), 1024, 16, net_rows))
     while True:
-        out = run_days(days, spec, np.array(rows, np.int64), *streams(seed))
+        gens = streams(seed)
+        g_net = network_stream(seed) if m.net is not None else gens[0]  # (no draw without a network)
+        out = run_days(days, spec, net, np.array(rows, np.int64), *gens, g_net)
         full, done = out[-2], out[-1]
         if not full:
             _TABLE_ROWS[key] = rows
-            return out[:-2]
+            return out[:-3] + network_arrays(m.net, len(m.state_names), out[-3])
         scale = max(2.0, 1.25 * days / max(done, 1))
         grown = tuple(int(r * scale) if full & bit else r for r, bit in zip(rows, (FULL_UNITS, FULL_STAYS,
-                                                                                      FULL_PEND)))
+                                                                                      FULL_PEND, FULL_NET)))
         if any(g > max(MAX_UNITS, r) for g, r in zip(grown, rows)):
             _too_many(m, done)
         rows = grown
@@ -98,24 +108,39 @@ def _too_many(m: Model, done: int) -> None:
 
 
 @njit(cache=True)
-def run_days(days, spec, rows, g_arr, g_dep, g_dur, g_split, g_grp):
+def run_days(days, spec, net, rows, g_arr, g_dep, g_dur, g_split, g_grp, g_net):
     world = new_world(days, spec, rows, g_arr, g_dep, g_dur, g_split, g_grp)
     spec_ref, world_ref = SpecRef(*borrowed(spec)), WorldRef(*borrowed(world))  # `spec`, `world` own the arrays
     m, w = view(spec_ref), view(world_ref)  # and these refs the structs the views point at
     place_initial(m, w)
+    nw = new_net_world(days, net, network_initial(m, w, net), rows[3], g_net)
     done = days
     for t in range(days):
         set_policies(t, m, w)  # 1
         admit_arrivals(t, m, w)  # 2
         move_counted(t, m, w)  # 3
         move_tracked(t, m, w)  # 4 (5, 6: in `try_move`)
+        network_day(t, net, nw, w)  # 7
+        if nw.count[C_FULL]:
+            w.count[FULL] |= FULL_NET
         record_day(t, m, w)
         if w.count[FULL]:
             done = t
             break
     full = w.count[FULL]
     keep_until_here(spec_ref, world_ref)  # the views are not used below
-    return results(world) + (full, done)
+    return results(world) + ((nw.entered, nw.change, nw.spawned), full, done)
+
+
+@njit(cache=True)
+def network_initial(m, w, net):
+    """People at each location of the route network at the start (the network keeps them from here on)."""
+    L = net.loc_state.size
+    out = np.zeros(L, np.int64)
+    for l in range(L):
+        out[l] = w.stock[net.loc_state[l]]
+    w.net_in[:] = 0
+    return out
 
 
 @njit(cache=True)
@@ -527,6 +552,8 @@ def take(m, w, s, k):
     w.stock[s] -= k
     if m.state_site[s] >= 0:
         w.occ[m.state_site[s]] -= k
+    if m.net_loc[s] >= 0:
+        w.net_out[s] += k
 
 
 @njit(cache=True)
@@ -543,6 +570,8 @@ def place(m, w, dest, size, t):
     w.stock[dest] += size
     if m.state_site[dest] >= 0:
         w.occ[m.state_site[dest]] += size
+    if m.net_loc[dest] >= 0:
+        w.net_in[dest] += size
     if m.tracked[dest]:
         k = w.count[N_UNITS]
         if k == w.units.shape[0]:

@@ -1,8 +1,14 @@
 """Network movement: people move among locations (states) along routes, as Flee models flight to camps.
 
-Semantics of one day `t` (shared with `refuge.engine.reference.simulate_network`, which does the same with
-one object per person, and read from Flee's code at 02cd2cbd, which it follows where its summary differs):
+Semantics of one day `t` (shared with `refuge.engine.network_reference`, which does the same with one object
+per person, and read from Flee's code at 02cd2cbd, which it follows where its summary differs). The day comes
+after the kernel's steps (`refuge.engine.kernel`), with the parameter values and closed states in force after
+its rules:
 
+0. **The rest of the scenario.** People whom transitions, arrivals or events put into a location today start
+   there as people who have not travelled yet; people taken from a camp by a transition or an event are any
+   of the people counted there. (Only camps may be left that way, and nothing else enters or leaves the
+   en-route state: the compiler sees to it.)
 1. **Places.** A location is a conflict zone on the days a `conflicts` entry covers it (intensity `c`, begun on
    day `b`), else a town or a camp. Its score is 1, x `foreign_weight` outside the home country, x
    `camp_weight` for a camp, x `conflict_weight ** (decay(t - b) * c)` for a conflict zone, where `decay` is
@@ -10,7 +16,9 @@ one object per person, and read from Flee's code at 02cd2cbd, which it follows w
 2. **Spawning.** `spawn[t]` new people appear at the conflict zones, spread multinomially in proportion to
    population x intensity x decay (the decay of day t-1 unless a conflict began on day t, as Flee refreshes
    its weights). They have not travelled yet.
-3. **Closures.** A route closed today is not chosen; people already on it turn back on arrival.
+3. **Closures.** A route closed today (by `closures`, or because the location it leads to is closed by a
+   `closed` period or a rule) is not chosen; people already on it turn back on arrival. People at a place with
+   no open route stay until one opens, then try to leave as from that day.
 4. **Decisions.** Everyone at a place (not on a route) leaves with the move chance of the place (conflict
    zone, town, camp, IDP camp) and picks a route out of it with weight
    `((weight_softening + score(end)) / (distance_softening + km) ** distance_power x taper(end)) ** weight_power`,
@@ -60,20 +68,27 @@ class NetSpec(NamedTuple):
     spawn_time: np.ndarray
     decay: np.ndarray
     move: np.ndarray
+    loc_state: np.ndarray  # (L,) the state of each location
     flags: np.ndarray  # F_* below
 
 
-F_DECAY_INTERVAL, F_ON_FOOT, F_AVOID_SHORT, F_AWARENESS = range(4)
+F_DECAY_INTERVAL, F_ON_FOOT, F_AVOID_SHORT, F_AWARENESS, F_EN_ROUTE = range(5)
 
 
-def net_spec(net: NetModel) -> NetSpec:
-    """The step's view of a compiled network (the same arrays, no copies)."""
-    flags = np.array([net.decay_interval, net.start_on_foot, net.avoid_short_stints, net.awareness], np.int64)
+def net_spec(net: NetModel | None) -> NetSpec:
+    """The step's view of a compiled network (the same arrays, no copies); without one, empty arrays of the same
+    types, so that one compiled engine serves models with and without a network."""
+    if net is None:
+        i1, i2, f2 = np.zeros(0, np.int64), np.zeros((0, 0), np.int64), np.zeros((0, 0))
+        return NetSpec(i1, np.zeros(0, np.bool_), i1, i1, i1, i1, i1, np.zeros(1, np.int64), i1,
+                       np.zeros((0, 0), np.bool_), f2, i2, i1, i1, np.ones(1), i1, i1, np.zeros(5, np.int64))
+    flags = np.array([net.decay_interval, net.start_on_foot, net.avoid_short_stints, net.awareness, net.en_route],
+                     np.int64)
     return NetSpec(**{f: getattr(net, f) for f in NetSpec._fields if f != "flags"}, flags=flags)
 
 
-# Entries of NetWorld.count: rows of the person table in use, free rows, people on routes.
-C_USED, C_FREE, C_TRAVELLING = range(3)
+# Entries of NetWorld.count: rows of the person table in use, free rows, people on routes, the table is full.
+C_USED, C_FREE, C_TRAVELLING, C_FULL = range(4)
 
 
 class NetWorld(NamedTuple):
@@ -92,8 +107,8 @@ class NetWorld(NamedTuple):
     cnt_fresh: np.ndarray  # (L,) people counted at a place: not travelled yet ...
     cnt_vet: np.ndarray  # (L,) ... and travelled
     people: np.ndarray  # (L,) everyone at each place (counted or one by one), as floats for the taper
-    closing: np.ndarray  # (T+1, K) closures begun on days before t, per route
-    next_open: np.ndarray  # (T+1, L) first day from t with an open route out of each place
+    last_close: np.ndarray  # (K,) the last day each route closed (-1: never), to turn back those on it
+    blocked: np.ndarray  # (L,) first of the people at each place with no open route, linked through nxt
     P: np.ndarray  # (rows,) PERSON records
     head: np.ndarray  # (2, T+1) first person in each day's list of each kind
     free: np.ndarray  # free rows, a stack
@@ -115,11 +130,9 @@ class NetWorld(NamedTuple):
     half: np.ndarray  # 0.5 ** n (0 from 63 on: below any recent travel that matters)
     is_camp: np.ndarray
     short_left: np.ndarray  # (L,) today: a town left for sure after a short stint (avoid_short_stints)
-    ever_closed: np.ndarray  # (K,) routes closed on some day
     # daily records
-    stocks: np.ndarray  # (T, L)
-    on_routes: np.ndarray  # (T,)
-    entered: np.ndarray  # (T, L)
+    entered: np.ndarray  # (T, L) people entering each location by the network (arriving from a route, spawned)
+    change: np.ndarray  # (T, L+1) change of each location's stock (and, last, of people en route) by the network
     spawned: np.ndarray  # (T,)
 
 
@@ -148,38 +161,25 @@ def new_net_world(days, s, initial, rows, g):
     K = s.link_from.size
     T = days
     N = max(rows, 1)
-    link_closed, adj_ptr, adj_link = s.link_closed, s.adj_ptr, s.adj_link
-    # closures: a route closing on a day turns back those on it; the next day each place has an open route
-    closing = np.zeros((T + 1, K), np.int64)
-    for k in range(K):
-        acc = 0
-        for t in range(T):
-            if link_closed[t, k] and (t == 0 or not link_closed[t - 1, k]):
-                acc += 1
-            closing[t + 1, k] = acc
-    next_open = np.full((T + 1, L), T, np.int64)
-    for t in range(T - 1, -1, -1):
-        for l in range(L):
-            next_open[t, l] = next_open[t + 1, l]
-            for j in range(adj_ptr[l], adj_ptr[l + 1]):
-                if not link_closed[t, adj_link[j]]:
-                    next_open[t, l] = t
-                    break
     half = np.zeros(64)
     for j in range(63):
         half[j] = 0.5 ** j
     people = np.zeros(L, np.float64)
     for l in range(L):
         people[l] = initial[l]
+    rng = np.ones(4, np.uint64)  # without a network, its stream (another's, then) is not drawn from
+    if L > 0:
+        rng = seed_uniforms(g)
     return NetWorld(
-        g, seed_uniforms(g), np.zeros(3, np.int64), np.zeros(L, np.int64), np.zeros(L, np.int64), people, closing, next_open,
+        g, rng, np.zeros(4, np.int64), np.zeros(L, np.int64), np.zeros(L, np.int64), people,
+        np.full(K, -1, np.int64), np.full(L, -1, np.int64),
         people_table(N),
         np.full((2, T + 1), -1, np.int64), np.zeros(N, np.int64),
         np.ones(L), np.zeros(L), np.full(L, -1.0), np.full(L, -1.0), np.zeros(K), np.zeros(s.move.size),
         np.zeros(K, np.bool_), np.zeros(max(K, 1)), np.zeros(K), np.zeros(max(K, 1)), np.zeros(L),
         np.zeros(L, np.int64), np.ones(L, np.bool_), np.zeros(L), half,
-        (s.loc_kind == CAMP) | (s.loc_kind == IDPCAMP), np.zeros(L, np.bool_), closing[T] > 0,
-        np.zeros((T, L), np.int64), np.zeros(T, np.int64), np.zeros((T, L), np.int64), np.zeros(T, np.int64))
+        (s.loc_kind == CAMP) | (s.loc_kind == IDPCAMP), np.zeros(L, np.bool_),
+        np.zeros((T, L), np.int64), np.zeros((T, L + 1), np.int64), np.zeros(T, np.int64))
 
 
 # --- small pieces, inlined where they are used --------------------------------------------------------------
@@ -304,6 +304,15 @@ def unschedule(w, i):
 
 
 @njit(inline="always")
+def rows_left(w, n):
+    """Whether `n` more people fit in the person table; if not, the run is made again with a bigger one."""
+    if w.count[C_USED] - w.count[C_FREE] + n <= w.P.shape[0]:
+        return True
+    w.count[C_FULL] = 1
+    return False
+
+
+@njit(inline="always")
 def new_person(w, l, fresh, rday):
     """A row of the person table for someone at place `l` (a free one if any)."""
     c = w.count
@@ -396,6 +405,7 @@ def choose_route(s, w, l, awareness, capbuf, capscale, wpow):
         taper(w.people[end], w.capacity[end], capbuf, capscale) < 0.5
 
 
+BLOCKED = -3  # the day of a person at a place with no open route
 POOL_AFTER = 8  # nights of rest after which recent travel (halved each night, now < 0.004) is taken as 0
 
 
@@ -403,8 +413,10 @@ POOL_AFTER = 8  # nights of rest after which recent travel (halved each night, n
 
 
 @njit(cache=True)
-def network_day(t, spec, world, pv):
-    """Day `t` of the network with parameter values `pv`: the semantics at the top of this module.
+def network_day(t, spec, world, kw):
+    """Day `t` of the network, after the kernel's moves of the day (`kw`: the kernel's world, whose parameter
+    values, closed states, stocks and moves into and out of locations it reads): the semantics at the top of
+    this module. Writes the stocks of the locations and of people en route into `kw.stock`.
 
     People at a place are visited only on the day they next try to leave (a geometric draw from the place's
     move chance, drawn again when that chance changes), and people on a route only on the day they arrive,
@@ -412,21 +424,26 @@ def network_day(t, spec, world, pv):
     if spec.loc_kind.size == 0:
         return
     s, w = borrowed(spec), borrowed(world)
-    places_today(t, s, w, pv)  # 1 (and 3: closures)
+    pv = kw.pv
+    places_today(t, s, w, pv, kw.closed_state)  # 1 (and 3: closures)
+    exchange(t, s, w, kw)  # 0: people the kernel moved into and out of locations today
     spawn(t, s, w, pv)  # 2
     counted_leave(t, s, w)  # 4: people counted at a place
     tries(t, s, w)  # ... and people one by one whose try is today
     arrivals(t, s, w)  # 5
-    for l in range(spec.loc_kind.size):
-        w.stocks[t, l] = int(w.people[l] + 0.5)
-    w.on_routes[t] = w.count[C_TRAVELLING]
+    L = s.loc_kind.size
+    for l in range(L + 1):
+        st = s.loc_state[l] if l < L else s.flags[F_EN_ROUTE]
+        now = int(w.people[l] + 0.5) if l < L else w.count[C_TRAVELLING]
+        w.change[t, l] = now - kw.stock[st]
+        kw.stock[st] = now
 
 
 # Each step reads `spec` and `world` through borrowed copies (`s`, `w`); the caller's tuples own the arrays.
 
 
 @njit(inline="always")
-def places_today(t, s, w, pv):
+def places_today(t, s, w, pv, closed_state):
     """Today's movement numbers, route lengths and closures, scores and move chances; people placed at the
     start (on day 0), and people at a place whose move chance changed draw their next try again."""
     L, K = s.loc_kind.size, s.link_from.size
@@ -436,7 +453,10 @@ def places_today(t, s, w, pv):
         mv[i] = pv[s.move[i]]
     for k in range(K):
         w.km[k] = pv[s.link_km[k]]
-        w.closed[k] = s.link_closed[t, k]
+        shut = s.link_closed[t, k] or closed_state[s.loc_state[s.link_to[k]]]  # a closed location: routes into it
+        if shut and not w.closed[k]:
+            w.last_close[k] = t
+        w.closed[k] = shut
     decay, interval = s.decay, s.flags[F_DECAY_INTERVAL]
     for l in range(L):
         w.capacity[l] = pv[s.loc_cap[l]] if s.loc_cap[l] >= 0 else -1.0
@@ -474,6 +494,8 @@ def places_today(t, s, w, pv):
             if w.is_camp[l]:
                 w.cnt_fresh[l] = n0
                 continue
+            if not rows_left(w, n0):
+                return
             for _ in range(n0):
                 i = new_person(w, l, True, -1)
                 schedule(w, i, t + wait_days(w, mc[l]), 0, T)
@@ -481,11 +503,61 @@ def places_today(t, s, w, pv):
     for l in range(L):
         if t > 0 and not w.is_camp[l] and mc[l] != w.mc_prev[l]:
             for i in range(w.count[C_USED]):
-                if w.P[i].link != -1 or w.P[i].loc != l:
+                if w.P[i].link != -1 or w.P[i].loc != l or w.P[i].day == BLOCKED:
                     continue
                 unschedule(w, i)
                 schedule(w, i, t + wait_days(w, mc[l]), 0, T)
         w.mc_prev[l] = mc[l]
+    # people at a place that had no open route, once one is open: their next try, from today
+    for l in range(L):
+        if w.blocked[l] < 0:
+            continue
+        for j in range(s.adj_ptr[l], s.adj_ptr[l + 1]):
+            if not w.closed[s.adj_link[j]]:
+                i = w.blocked[l]
+                w.blocked[l] = -1
+                while i >= 0:
+                    nxt = w.P[i].nxt
+                    schedule(w, i, t + wait_days(w, mc[l]), 0, T)
+                    i = nxt
+                break
+
+
+@njit(inline="always")
+def exchange(t, s, w, kw):
+    """The kernel's moves of today into and out of locations (transitions, arrivals, events): those who came are
+    people who have not travelled yet (counted in a camp, one by one elsewhere, trying to leave from today);
+    those taken from a camp's count are any of its people (so as many of them had not travelled as a draw
+    without replacement says). Only camps lose people this way (the compiler sees to it)."""
+    L = s.loc_kind.size
+    T = w.head.shape[1] - 1
+    capbuf, capscale = w.mv[MV_CAPBUF], w.mv[MV_CAPSCALE]
+    for l in range(L):
+        st = s.loc_state[l]
+        out, come = kw.net_out[st], kw.net_in[st]
+        if out == 0 and come == 0:
+            continue
+        kw.net_out[st] = 0
+        kw.net_in[st] = 0
+        if out > 0:
+            fresh, vet = w.cnt_fresh[l], w.cnt_vet[l]
+            for _ in range(min(out, fresh + vet)):  # one by one without replacement: hypergeometric
+                if uniform(w.rng) * (fresh + vet) < fresh:
+                    fresh -= 1
+                else:
+                    vet -= 1
+            w.cnt_fresh[l], w.cnt_vet[l] = fresh, vet
+        changed(s, w, l, come - out, capbuf, capscale)
+        if come <= 0:
+            continue
+        if w.is_camp[l]:
+            w.cnt_fresh[l] += come
+            continue
+        if not rows_left(w, come):
+            return
+        for _ in range(come):
+            i = new_person(w, l, True, t - 1)
+            schedule(w, i, t + wait_days(w, w.mc[l]), 0, T)
 
 
 @njit(inline="always")
@@ -522,6 +594,8 @@ def spawn(t, s, w, pv):
         if w.is_camp[l]:
             w.cnt_fresh[l] += k_l
             continue
+        if not rows_left(w, k_l):
+            return
         for _ in range(k_l):
             i = new_person(w, l, True, t - 1)
             schedule(w, i, t + wait_days(w, w.mc[l]), 0, T)
@@ -592,6 +666,8 @@ def counted_leave(t, s, w):
                     w.cnt_fresh[l] -= go
                 else:
                     w.cnt_vet[l] -= go
+                if not rows_left(w, go):
+                    return
                 changed(s, w, l, -go, capbuf, capscale)
                 v = mv[MV_WALK] if (cls == 0 and on_foot) else mv[MV_SPEED]
                 for _ in range(go):
@@ -621,9 +697,12 @@ def tries(t, s, w):
             # kept from a full camp after resting long enough that their recent travel no longer matters:
             # they join the place's count (and leave by the daily binomial draw)
             to_count(w, i, l, w.P[i].fresh)
+        elif k < 0:  # no open route: waits for one (`places_today` lets them try again)
+            w.P[i].day = BLOCKED
+            w.P[i].nxt = w.blocked[l]
+            w.blocked[l] = i
         else:
-            nxt = w.next_open[t + 1, l] if k < 0 else t + 1
-            schedule(w, i, nxt + wait_days(w, w.mc[l]) if nxt < T else T, 0, T)
+            schedule(w, i, t + 1 + wait_days(w, w.mc[l]), 0, T)
         i = nxt_i
     w.count[C_TRAVELLING] += travelling
 
@@ -657,7 +736,7 @@ def arrivals(t, s, w):
         w.P[i].fresh = False
         w.P[i].link = -1
         travelling -= 1
-        back = w.ever_closed[k] and w.closing[t + 1, k] - w.closing[d + 1, k] > 0
+        back = w.last_close[k] > d  # the route closed since they set out
         l = s.link_from[k] if back else s.link_to[k]
         w.P[i].loc = l
         changed(s, w, l, 1, capbuf, capscale)
@@ -696,39 +775,18 @@ def arrivals(t, s, w):
     w.count[C_TRAVELLING] += travelling
 
 
-# --- a whole run of the network alone ---------------------------------------------------------------------------
+# --- into the run's arrays ------------------------------------------------------------------------------------
 
 
-@njit(cache=True)
-def network_run(days, spec, pbase, initial, rows, g):
-    world = new_net_world(days, spec, initial, rows, g)
-    for t in range(days):
-        network_day(t, spec, world, pbase[t])
-    return world.stocks, world.on_routes, world.entered, world.spawned
-
-
-def simulate_network(net: NetModel, pbase: np.ndarray, initial: np.ndarray, days: int,
-                     g: np.random.Generator) -> Any:
-    """Arrays of one run of the route network: (stocks (days, L), on routes (days,), entered (days, L),
-    spawned (days,))."""
-    initial = initial.astype(np.int64)
-    rows = int(initial.sum() + net.spawn[:days].sum() + 1)
-    return network_run(days, net_spec(net), pbase, initial, rows, g)
-
-
-def merge_into_run(m: Any, stocks: np.ndarray, flows_out: tuple, initial_states: np.ndarray) -> Any:
-    """Put a network run's arrays into the run's per-state arrays: (stocks, entered, net change, spawned)."""
-    net = m.net
-    loc_stocks, on_routes, entered_l, spawned = flows_out
-    days = loc_stocks.shape[0]
-    stocks[:, net.loc_state] = loc_stocks
-    stocks[:, net.en_route] = on_routes
-    S = stocks.shape[1]
-    entered = np.zeros((days, S), np.int64)
-    entered[:, net.loc_state] = entered_l
-    before = np.vstack([initial_states[None, :], stocks[:-1]])
-    change = np.zeros((days, S), np.int64)
-    cols = net.states
-    change[:, cols] = stocks[:, cols] - before[:, cols]
-    return stocks, entered, change, spawned
-
+def network_arrays(net: NetModel | None, S: int, world: Any) -> tuple:
+    """(entered (days, S), net change (days, S), spawned (days,)) of a run's network, by state; Nones without one."""
+    if net is None:
+        return None, None, None
+    entered, change, spawned = world
+    days = entered.shape[0]
+    ent = np.zeros((days, S), np.int64)
+    ent[:, net.loc_state] = entered
+    chg = np.zeros((days, S), np.int64)
+    chg[:, net.loc_state] = change[:, :-1]
+    chg[:, net.en_route] = change[:, -1]
+    return ent, chg, spawned

@@ -2,7 +2,10 @@
 `refuge.engine.network` (same semantics, written the obvious way; slow by design, for small networks).
 
 Everyone is a record, also in camps; each day every person at a place draws whether to leave, and
-every traveller advances, as the semantics in `refuge.engine.network` say.
+every traveller advances, as the semantics in `refuge.engine.network` say. The network's people are people
+of the reference engine (`refuge.engine.reference`): each day it first takes over whoever that engine's
+transitions, arrivals and events put into a location, and lets go of whoever they took from one; at the end of
+the day it writes back where everyone is.
 """
 
 from __future__ import annotations
@@ -17,10 +20,10 @@ from refuge.model.network import (CAMP, FORWARD, IDPCAMP, MV_CAMPW, MV_CAPBUF, M
 
 
 class _Person:
-    __slots__ = ("loc", "link", "prog", "fresh", "recent", "moved", "back")
+    __slots__ = ("pid", "loc", "link", "prog", "fresh", "recent", "moved", "back")
 
-    def __init__(self, loc: int):
-        self.loc, self.link, self.prog, self.fresh = loc, -1, 0.0, True
+    def __init__(self, pid: int, loc: int):
+        self.pid, self.loc, self.link, self.prog, self.fresh = pid, loc, -1, 0.0, True
         self.recent, self.moved, self.back = 0.0, 0.0, False
 
 
@@ -33,26 +36,52 @@ def _taper(people: float, capacity: float, buffer: float, scaling: float) -> flo
     return 1.0 - (people - buffer * cap) / (cap * (1.0 - buffer))
 
 
-def reference_network(net: NetModel, pbase: np.ndarray, initial: np.ndarray, days: int,
-                      g: np.random.Generator) -> Any:
-    """Same outputs as `refuge.engine.network.simulate_network`."""
-    L, K = len(net.names), net.link_from.size
-    is_camp = np.isin(net.loc_kind, [CAMP, IDPCAMP])
-    out_links = [[int(net.adj_link[j]) for j in range(net.adj_ptr[l], net.adj_ptr[l + 1])] for l in range(L)]
-    people = [_Person(l) for l in range(L) for _ in range(int(initial[l]))]
-    here = np.array(initial, float)
-    stocks = np.zeros((days, L), np.int64)
-    on_routes = np.zeros(days, np.int64)
-    entered = np.zeros((days, L), np.int64)
-    spawned = np.zeros(days, np.int64)
+class NetReference:
+    """The network's people and their day, beside the reference engine `ref` (its person records, stocks,
+    parameters in force, closed states and random stream)."""
 
-    for t in range(days):
-        pv = pbase[t]
+    def __init__(self, net: NetModel, days: int):
+        L = len(net.names)
+        self.net = net
+        self.is_camp = np.isin(net.loc_kind, [CAMP, IDPCAMP])
+        self.out_links = [[int(net.adj_link[j]) for j in range(net.adj_ptr[l], net.adj_ptr[l + 1])] for l in range(L)]
+        self.people: list[_Person] = []
+        self.loc_of_state = {int(s): l for l, s in enumerate(net.loc_state)}
+        self.closed_before = np.zeros(net.link_from.size, bool)
+        self.entered = np.zeros((days, L), np.int64)
+        self.change = np.zeros((days, L + 1), np.int64)
+        self.spawned = np.zeros(days, np.int64)
+
+    def _take_over(self, ref: Any) -> None:
+        """Let go of people the reference engine moved out of a location; take over those it moved in."""
+        net = self.net
+        state = ref.p_state[:ref.n]
+        self.people = [p for p in self.people
+                       if state[p.pid] == (net.en_route if p.link >= 0 else net.loc_state[p.loc])]
+        mine = {p.pid for p in self.people}
+        for pid in np.flatnonzero(np.isin(state, net.loc_state)):
+            if int(pid) not in mine:
+                self.people.append(_Person(int(pid), self.loc_of_state[int(state[pid])]))
+
+    def day(self, t: int, ref: Any) -> None:
+        """Day `t`, after the reference engine's moves of the day."""
+        net, g = self.net, ref.g
+        L = len(net.names)
+        pv = ref.pv
         mv = pv[net.move]
         km = pv[net.link_km]
         cap = np.array([pv[c] if c >= 0 else -1.0 for c in net.loc_cap])
-        closed = net.link_closed[t]
+        closed = net.link_closed[t] | ref.closed_state[net.loc_state[net.link_to]]  # closed locations: routes in
         S = mv[MV_SPEED]
+        is_camp = self.is_camp
+        states = list(net.loc_state) + [net.en_route]
+        before = [ref.stock[s] for s in states]
+        self._take_over(ref)
+        people = self.people
+        here = np.zeros(L)
+        for p in people:
+            if p.link < 0:
+                here[p.loc] += 1
 
         def decay(since: int) -> float:
             return float(net.decay[min(max(since, 0) // net.decay_interval, net.decay.size - 1)])
@@ -80,7 +109,7 @@ def reference_network(net: NetModel, pbase: np.ndarray, initial: np.ndarray, day
 
         def choose(l: int) -> int:
             """A route out of l by weight, or -1: none open, or it leads to a camp too full to set out for."""
-            links = [k for k in out_links[l] if not closed[k]]
+            links = [k for k in self.out_links[l] if not closed[k]]
             if not links:
                 return -1
             w = np.array([weight(k) for k in links])
@@ -100,14 +129,16 @@ def reference_network(net: NetModel, pbase: np.ndarray, initial: np.ndarray, day
             if w.sum() > 0:
                 counts = g.multinomial(n_new, w / w.sum())
                 for l in range(L):
-                    people += [_Person(l) for _ in range(counts[l])]
+                    ids = ref._new_people(int(counts[l]))
+                    people += [_Person(int(pid), l) for pid in ids]
                     here[l] += counts[l]
-                    entered[t, l] += counts[l]
-                spawned[t] = n_new
+                    self.entered[t, l] += counts[l]
+                self.spawned[t] = n_new
         # closures turn back those on a route that closes today
         for p in people:
-            if p.link >= 0 and closed[p.link] and (t == 0 or not net.link_closed[t - 1, p.link]):
+            if p.link >= 0 and closed[p.link] and not self.closed_before[p.link]:
                 p.back = True
+        self.closed_before = closed
         # decisions
         for p in people:
             if p.link < 0 and g.random() < chance[p.loc]:
@@ -133,7 +164,7 @@ def reference_network(net: NetModel, pbase: np.ndarray, initial: np.ndarray, day
                     break
                 p.loc = int(net.link_to[k])
                 here[p.loc] += 1
-                entered[t, p.loc] += 1
+                self.entered[t, p.loc] += 1
                 if p.moved >= v:
                     break
                 c = chance[p.loc]
@@ -150,6 +181,19 @@ def reference_network(net: NetModel, pbase: np.ndarray, initial: np.ndarray, day
         for p in people:
             p.recent = (p.recent + p.moved / S) / 2
             p.moved = 0.0
-        stocks[t] = np.rint(here).astype(np.int64)
-        on_routes[t] = sum(1 for p in people if p.link >= 0)
-    return stocks, on_routes, entered, spawned
+        # where everyone is tonight, in the reference engine's records
+        for p in people:
+            s = net.en_route if p.link >= 0 else int(net.loc_state[p.loc])
+            if ref.p_state[p.pid] != s:
+                ref.p_state[p.pid], ref.p_entry[p.pid] = s, t
+        for s in states:
+            ref.stock[s] = 0
+        for p in people:
+            ref.stock[net.en_route if p.link >= 0 else int(net.loc_state[p.loc])] += 1
+        self.change[t] = [ref.stock[s] - b for s, b in zip(states, before)]
+
+    def arrays(self, S: int) -> tuple:
+        """(entered (days, S), net change (days, S), spawned (days,)), as `refuge.engine.network` gives them."""
+        from refuge.engine.network import network_arrays
+
+        return network_arrays(self.net, S, (self.entered, self.change, self.spawned))

@@ -47,15 +47,7 @@ def simulate_reference(model: Any, seed: int = 0, until: Any = None) -> Run:
     days = m.days if until is None else min(m.days, m.day(until) + 1)
     # A stream of its own, unrelated to the fast engine's streams for the same seed.
     g = np.random.Generator(np.random.PCG64(np.random.SeedSequence([int(seed), 0x5EF])))
-    run = _Reference(m, days, g).run(int(seed))
-    if m.net is not None:  # the route network, person by person (refuge.engine.network_reference)
-        from refuge.engine.network import merge_into_run
-        from refuge.engine.network_reference import reference_network
-
-        init = run.initial_stocks()
-        out = reference_network(m.net, m.pbase, init[m.net.loc_state], days, g)
-        run.stocks, run.entered, run.net_change, run.spawned = merge_into_run(m, run.stocks, out, init)
-    return run
+    return _Reference(m, days, g).run(int(seed))
 
 
 def _empirical_tables(m: Model) -> list[tuple[list[int], list[float]]]:
@@ -107,6 +99,11 @@ class _Reference:
             closed_states=np.zeros((days, S), bool), rules_active=np.zeros((days, len(m.rule_names)), bool),
             max_stay=np.zeros((days, S), np.int64), params=np.zeros((days, m.pbase.shape[1])))
         self.flows = self.out["flows"]
+        self.network = None  # the route network, person by person (refuge.engine.network_reference)
+        if m.net is not None:
+            from refuge.engine.network_reference import NetReference
+
+            self.network = NetReference(m.net, days)
 
     # --- the run ------------------------------------------------------------------------------
     def run(self, seed: int) -> Run:
@@ -122,6 +119,8 @@ class _Reference:
                 if not self.tracked[s]:
                     self._counted_state(s, t)
             self._tracked_units(t)
+            if self.network is not None:
+                self.network.day(t, self)
             self._record(t)
         alive = [u for u in self.units if u.alive]
         ongoing = np.array([[u.state, len(u.members), u.entry] for u in alive], np.int64).reshape(-1, 3)
@@ -129,8 +128,11 @@ class _Reference:
         backlog = np.array(self.backlog, np.int64)
         for a, size in self.pending:
             backlog[a] += size
-        return Run(model=m, seed=seed, stays=stays, ongoing=ongoing, ongoing_size=ongoing[:, 1].copy(),
-                   backlog=backlog, engine="reference", **self.out)
+        run = Run(model=m, seed=seed, stays=stays, ongoing=ongoing, ongoing_size=ongoing[:, 1].copy(),
+                  backlog=backlog, engine="reference", **self.out)
+        if self.network is not None:
+            run.entered, run.net_change, run.spawned = self.network.arrays(len(m.state_names))
+        return run
 
     # --- 1. parameters, rules, closures -------------------------------------------------------
     def _policies(self, t: int) -> None:

@@ -70,11 +70,15 @@ class Spec(NamedTuple):
     act_kind: np.ndarray
     act_target: np.ndarray
     act_value: np.ndarray
+    net_loc: np.ndarray  # (S,) the route network's location of each state, -1 none
 
 
 def spec_of(m: Model) -> Spec:
     """The engine's view of a compiled model (the same arrays, no copies)."""
-    return Spec(**{name: getattr(m, name) for name in Spec._fields})
+    net_loc = np.full(len(m.state_names), -1, np.int64)
+    if m.net is not None:
+        net_loc[m.net.loc_state] = np.arange(len(m.net.loc_state))
+    return Spec(**{name: getattr(m, name) for name in Spec._fields if name != "net_loc"}, net_loc=net_loc)
 
 
 class World(NamedTuple):
@@ -106,6 +110,8 @@ class World(NamedTuple):
     hazard: np.ndarray  # (S,) total rate of the constant-rate exits of each state today
     leave_p: np.ndarray  # (S,) chance that a person (or unit) there leaves by one of them today
     budget: np.ndarray  # (J,) people a transition with a processing capacity may still move this period
+    net_in: np.ndarray  # (S,) people put into each route-network location today by the steps above the network's
+    net_out: np.ndarray  # (S,) ... and taken out of it (the network's step takes them over)
     # people waiting to arrive
     backlog: np.ndarray  # (A,) single people per stream
     pend: np.ndarray  # groups: rows (stream, size), oldest first
@@ -132,7 +138,7 @@ class World(NamedTuple):
 
 # Entries of World.count; FULL holds a bit per table that ran out of rows.
 N_UNITS, N_STAYS, N_PEND, FULL = range(4)
-FULL_UNITS, FULL_STAYS, FULL_PEND = 1, 2, 4
+FULL_UNITS, FULL_STAYS, FULL_PEND, FULL_NET = 1, 2, 4, 8  # FULL_NET: the route network's person table
 
 
 class BorrowedArray(types.Array):
@@ -284,7 +290,7 @@ def new_world(days, m, sizes, g_arr, g_dep, g_dur, g_split, g_grp):
         np.zeros(N, np.int64), np.zeros(N, np.bool_), np.zeros(N, np.bool_), np.zeros(S, np.bool_),
         np.zeros(R, np.bool_),
         np.zeros(R, np.int64), np.zeros(R, np.float64), np.full(S, -1.0), np.zeros(S, np.float64),
-        np.full(max(J, 1), BIG),
+        np.full(max(J, 1), BIG), np.zeros(S, np.int64), np.zeros(S, np.int64),
         np.zeros(A, np.int64), np.zeros((sizes[2], 2), np.int64),
         np.zeros((sizes[0], U_COLS), np.int64), np.zeros((sizes[1], STAY_COLS), np.int64), np.zeros(4, np.int64),
         np.zeros(max(E, 1), np.float64), np.zeros(max(J, 1), np.float64), np.zeros(max(J, 1), np.int64),

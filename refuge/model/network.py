@@ -76,7 +76,7 @@ def compile_network(c: Any) -> NetModel | None:
         c.err("network.en_route", "a state that is not a location", f"`{net.en_route}`")
     elif en_route >= 0 and c.sc.states[en_route].initial not in (0, 0.0):
         c.err(f"states[{en_route}].initial", "0 (people on routes start at a place)", c.sc.states[en_route].initial)
-    _no_other_mechanisms(c, set(names) | {net.en_route})
+    _mixing(c, net)
 
     home = net.home_country if net.home_country is not None else net.locations[0].country
     loc_kind = np.array([KIND_CODES[loc.type] for loc in net.locations], np.int64)
@@ -131,22 +131,55 @@ def _hint(name: str, options: list[str]) -> str:
     return suggest(name, options)
 
 
-def _no_other_mechanisms(c, states: set[str]) -> None:
-    """Locations and the en-route state are moved by the network step alone (for now): no transitions,
-    arrivals or rules act on them."""
+def _mixing(c, net) -> None:
+    """What other mechanisms may do to the network's states. People come into any location by a transition, an
+    arrival or an event (they start there as people who have not travelled yet); they leave a camp by a
+    transition with a rate or an event's `from` (a camp holds a count, so any of its people may be taken); a
+    rule or a `closed` period closes a location (the routes into it, as a closure does). People elsewhere on the
+    network, and everyone en route, move by the network's rules alone."""
+    kind = {loc.state: loc.type for loc in net.locations}
+    camps = {n for n, k in kind.items() if k in ("camp", "idpcamp")}
+    inside = set(kind) | {net.en_route}
+    states = {st.name: (i, st) for i, st in enumerate(c.sc.states)}
+    timed = {t.source for t in c.sc.transitions if t.rate is None}
+    for n in inside:
+        i, st = states.get(n, (None, None))
+        if st is None:
+            continue
+        if st.site is not None:
+            c.err(f"states[{i}].site", "no site for a state of the route network (a camp's room is its "
+                  "network.locations[].capacity)", f"site `{st.site}`")
+        if st.track_stays or n in timed:
+            c.err(f"states[{i}].track_stays" if st.track_stays else f"states[{i}]", "a counted state (people on "
+                  "the route network are counted, not tracked: leave a camp by a rate)", f"`{n}` tracked")
+
+    def leaving(n: str, path: str) -> None:
+        if n in inside and n not in camps:
+            c.err(path, "a camp of the network or a state outside it (people at other locations, and en route, "
+                  "move by the network's rules)", f"`{n}`")
+
     for j, t in enumerate(c.sc.transitions):
-        for end, n in (("from", t.source), *(("to", x) for x in t.targets())):
-            if n in states:
-                c.err(f"transitions[{j}].{end}", "a state outside the route network (locations move people by "
-                      "the network's rules)", f"`{n}`")
+        leaving(t.source, f"transitions[{j}].from")
+        for n in t.targets() + [getattr(t.when_blocked, "redirect", None)]:
+            if n == net.en_route:
+                c.err(f"transitions[{j}].to", "a state other than the network's en-route state", f"`{n}`")
     for a, arr in enumerate(c.sc.arrivals):
-        if arr.to in states:
-            c.err(f"arrivals[{a}].to", "a state outside the route network (use network.spawning)", f"`{arr.to}`")
+        for n, path in ((arr.to, f"arrivals[{a}].to"), (getattr(arr.when_blocked, "redirect", None),
+                                                         f"arrivals[{a}].when_blocked.redirect")):
+            if n == net.en_route:
+                c.err(path, "a state other than the network's en-route state", f"`{n}`")
+    for e, ev in enumerate(c.sc.events):
+        if ev.source_state is not None:
+            leaving(ev.source_state, f"events[{e}].from")
+        for n, path in ((ev.to, f"events[{e}].to"), (getattr(ev.when_blocked, "redirect", None),
+                                                     f"events[{e}].when_blocked.redirect")):
+            if n == net.en_route:
+                c.err(path, "a state other than the network's en-route state", f"`{n}`")
     for r, rule in enumerate(c.sc.rules):
         for k, act in enumerate(rule.actions):
-            if act.close in states:
-                c.err(f"rules[{r}].actions[{k}].close", "a site or state outside the route network (use "
-                      "network.closures)", f"`{act.close}`")
+            if act.close == net.en_route:
+                c.err(f"rules[{r}].actions[{k}].close", "a site or state other than the network's en-route state",
+                      f"`{act.close}`")
 
 
 def _closures(c, net, seen: dict[str, int], link_from: np.ndarray, link_to: np.ndarray, T: int) -> np.ndarray:

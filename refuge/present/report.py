@@ -23,6 +23,7 @@ __all__ = ["write_report", "Figure", "make_figures", "render"]
 # Okabe-Ito colours (distinguishable with the common colour-vision deficiencies; no red against green).
 # The baseline is drawn in black, dashed, on top of the variants: visible even where a variant coincides with it.
 BASELINE_COLOR = "#000000"
+DATA_COLOR = "#D55E00"  # observed data against the runs (time series)
 COLORS = ["#0072B2", "#E69F00", "#CC79A7", "#56B4E9", "#D55E00", "#009E73", "#F0E442"]
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 SHADE_MOST, SHADE_SOME = "#e8d77a", "#f7efc4"  # closures: pale sand, neither a variant's colour nor the baseline grey
@@ -470,20 +471,28 @@ def series_figure(exp) -> Figure | None:
             if s["kind"] == "stock":
                 ax.fill_between(when, low, high, color="#7f7f7f" if kk == 0 else color, alpha=0.25, lw=0)
                 ax.plot(when, med, color=color, lw=1.3, ls=(0, (4, 2)) if kk == 0 else "-", label=v)
-            else:
-                ax.errorbar(when, med, yerr=[med - low, high - med], fmt="s" if kk == 0 else "o", ms=3, lw=1,
-                            color=color, label=v, capsize=2)
+            else:  # variants side by side around the period's last day, as in the flows figure
+                span = (when[-1] - when[0]) if len(when) > 1 else np.timedelta64(365, "D")
+                shift = (j - (len(values) - 1) / 2) * span / max(60, 12 * len(when))
+                ax.errorbar(when + shift, med, yerr=[med - low, high - med], fmt="s" if kk == 0 else "o", ms=3,
+                            lw=1, color=color, label=v, capsize=2)
         obs = s["obs"]
         at = grid[obs] < len(dates)
-        ax.plot(dates[grid[obs][at]], s["data"][obs][at], "o-" if s["kind"] == "stock" else "D", color="#D55E00",
-                ms=3.2, lw=0.8, label="data", zorder=5)
+        # the data: hollow vermillion diamonds (a shape and fill no variant has), joined for counts of people
+        ax.plot(dates[grid[obs][at]], s["data"][obs][at], "D-" if s["kind"] == "stock" else "D", color=DATA_COLOR,
+                mfc="white", mew=1.2, ms=3.6, lw=0.8, label="data", zorder=5)
         flows |= s["kind"] != "stock"
         _style(ax, _series_title(exp, titles, s), "people" if s["kind"] == "stock" else "people in the period")
-    _legend(fig, axes, 2)
     pct = f"{100 * SERIES_LEVEL:g}%"
+    bands = []
+    if any(model.series[k]["kind"] == "stock" for k in shown):
+        from matplotlib.patches import Patch
+
+        bands = [(Patch(color="#7f7f7f" if not alone else _color(1), alpha=0.25, lw=0), f"central {pct} of runs")]
+    _legend(fig, axes, 2, bands)
     return Figure("series", "Simulated counts against the data",
                   f"Each time series the scenario cites (for a Flee case: the registered people in each camp), "
-                  f"against its data (orange dots: the dated counts, joined by a line). Line: median over runs (the "
+                  f"against its data (hollow diamonds: the dated counts, joined by a line). Line: median over runs (the "
                   f"baseline black and dashed); band: the central {pct} of runs ({(100 * lo_q):g}th to "
                   f"{(100 * hi_q):g}th percentile) on each day." + (
                       " A count over a period (people arriving, for instance) is a marker with a bar over the "
