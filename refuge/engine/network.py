@@ -28,7 +28,9 @@ its rules:
    `start_on_foot`) and arrive once they have covered more than its length; whoever arrives with part of
    the day's distance left decides again at once (a town is left for sure when `avoid_short_stints` and the
    person's recent travel is short: (recent + km today / speed) / 2 < 0.5), and a new route starts with a
-   full day's distance. `recent` halves each night and adds half the day's km / speed.
+   full day's distance. `recent` halves each night and adds half the day's km / speed. The day's arrivals
+   are taken by the day their people were made, oldest first (Flee moves its agents in the order it made
+   them, which decides who reaches a camp that fills during the day).
 
 Cost grows with the people who move: camps hold counts (a camp's leavers are a binomial draw and their
 routes a multinomial one); only people at other places or on routes are kept one by one, and a person
@@ -110,7 +112,7 @@ class NetWorld(NamedTuple):
     last_close: np.ndarray  # (K,) the last day each route closed (-1: never), to turn back those on it
     blocked: np.ndarray  # (L,) first of the people at each place with no open route, linked through nxt
     P: np.ndarray  # (rows,) PERSON records
-    head: np.ndarray  # (2, T+1) first person in each day's list of each kind
+    head: np.ndarray  # (T+1, T+3) each day's lists: [t, 0] tries, [t, 1 + m] arrivals of people made on day m - 1
     free: np.ndarray  # free rows, a stack
     # today (scores, move chances, room, route lengths and weights)
     score: np.ndarray
@@ -139,7 +141,7 @@ class NetWorld(NamedTuple):
 # One record of 64 bytes (a cache line) per person kept one by one: a visit reads one line, not one per field.
 PERSON = np.dtype([("loc", np.int32), ("link", np.int32), ("rday", np.int32), ("dep", np.int32), ("day", np.int32),
                    ("nxt", np.int32), ("prv", np.int32), ("kind", np.int8), ("fresh", np.bool_), ("recent", np.float64),
-                   ("m0", np.float64), ("v", np.float64), ("pad", np.float64)], align=True)
+                   ("m0", np.float64), ("v", np.float64), ("made", np.int32), ("pad", np.int32)], align=True)
 assert PERSON.itemsize == 64
 
 
@@ -174,7 +176,7 @@ def new_net_world(days, s, initial, rows, g):
         g, rng, np.zeros(4, np.int64), np.zeros(L, np.int64), np.zeros(L, np.int64), people,
         np.full(K, -1, np.int64), np.full(L, -1, np.int64),
         people_table(N),
-        np.full((2, T + 1), -1, np.int64), np.zeros(N, np.int64),
+        np.full((T + 1, T + 3), -1, np.int64), np.zeros(N, np.int64),
         np.ones(L), np.zeros(L), np.full(L, -1.0), np.full(L, -1.0), np.zeros(K), np.zeros(s.move.size),
         np.zeros(K, np.bool_), np.zeros(max(K, 1)), np.zeros(K), np.zeros(max(K, 1)), np.zeros(L),
         np.zeros(L, np.int64), np.ones(L, np.bool_), np.zeros(L), half,
@@ -281,12 +283,13 @@ def schedule(w, i, day, kind, T):
         return
     w.P[i].day = day
     w.P[i].kind = kind
-    h = w.head[kind, day]
+    row = 0 if kind == 0 else 1 + w.P[i].made  # arrivals in lists by the day their people were made
+    h = w.head[day, row]
     w.P[i].nxt = h
     w.P[i].prv = -1
     if h >= 0:
         w.P[h].prv = i
-    w.head[kind, day] = i
+    w.head[day, row] = i
 
 
 @njit(inline="always")
@@ -297,7 +300,7 @@ def unschedule(w, i):
     if w.P[i].prv >= 0:
         w.P[w.P[i].prv].nxt = w.P[i].nxt
     else:
-        w.head[w.P[i].kind, w.P[i].day] = w.P[i].nxt
+        w.head[w.P[i].day, 0 if w.P[i].kind == 0 else 1 + w.P[i].made] = w.P[i].nxt
     if w.P[i].nxt >= 0:
         w.P[w.P[i].nxt].prv = w.P[i].prv
     w.P[i].day = -1
@@ -327,6 +330,7 @@ def new_person(w, l, fresh, rday):
     w.P[i].fresh = fresh
     w.P[i].recent = 0.0
     w.P[i].rday = rday
+    w.P[i].made = rday + 1  # the day made + 1 (0: placed at the start)
     return i
 
 
@@ -447,7 +451,7 @@ def places_today(t, s, w, pv, closed_state):
     """Today's movement numbers, route lengths and closures, scores and move chances; people placed at the
     start (on day 0), and people at a place whose move chance changed draw their next try again."""
     L, K = s.loc_kind.size, s.link_from.size
-    T = w.head.shape[1] - 1
+    T = w.head.shape[0] - 1
     mv, mc, score = w.mv, w.mc, w.score
     for i in range(s.move.size):
         mv[i] = pv[s.move[i]]
@@ -530,7 +534,7 @@ def exchange(t, s, w, kw):
     those taken from a camp's count are any of its people (so as many of them had not travelled as a draw
     without replacement says). Only camps lose people this way (the compiler sees to it)."""
     L = s.loc_kind.size
-    T = w.head.shape[1] - 1
+    T = w.head.shape[0] - 1
     capbuf, capscale = w.mv[MV_CAPBUF], w.mv[MV_CAPSCALE]
     for l in range(L):
         st = s.loc_state[l]
@@ -566,7 +570,7 @@ def spawn(t, s, w, pv):
     if s.spawn[t] <= 0:
         return
     L = s.loc_kind.size
-    T = w.head.shape[1] - 1
+    T = w.head.shape[0] - 1
     capbuf, capscale = w.mv[MV_CAPBUF], w.mv[MV_CAPSCALE]
     decay, interval = s.decay, s.flags[F_DECAY_INTERVAL]
     ts = s.spawn_time[t]
@@ -616,7 +620,7 @@ def counted_leave(t, s, w):
     """People counted at a place (camps; people long kept from a full camp) leave by binomial draws, and take
     routes by multinomial ones."""
     L = s.loc_kind.size
-    T = w.head.shape[1] - 1
+    T = w.head.shape[0] - 1
     mv, closed, capacity, people, buf = w.mv, w.closed, w.capacity, w.people, w.buf
     capbuf, capscale, wpow = mv[MV_CAPBUF], mv[MV_CAPSCALE], mv[MV_WPOW]
     awareness, on_foot = s.flags[F_AWARENESS], s.flags[F_ON_FOOT]
@@ -679,12 +683,12 @@ def counted_leave(t, s, w):
 @njit(inline="always")
 def tries(t, s, w):
     """People one by one whose try to leave is today: a route by weight, or they stay and try again."""
-    T = w.head.shape[1] - 1
+    T = w.head.shape[0] - 1
     mv = w.mv
     capbuf, capscale, wpow = mv[MV_CAPBUF], mv[MV_CAPSCALE], mv[MV_WPOW]
     awareness, on_foot = s.flags[F_AWARENESS], s.flags[F_ON_FOOT]
     travelling = 0
-    i = w.head[0, t]
+    i = w.head[t, 0]
     while i >= 0:
         nxt_i = w.P[i].nxt
         l = w.P[i].loc
@@ -710,68 +714,71 @@ def tries(t, s, w):
 @njit(inline="always")
 def arrivals(t, s, w):
     """People whose route ends today arrive (or turn back from a route closed since they set out), and with
-    part of the day's distance left decide again at once."""
-    T = w.head.shape[1] - 1
+    part of the day's distance left decide again at once. They are taken by the day they were made (spawned,
+    placed at the start, or out of a camp's count), oldest first, as Flee moves its agents in the order it made
+    them: when a camp fills during the day, who gets there first decides who is turned away."""
+    T = w.head.shape[0] - 1
     mv, km, half = w.mv, w.km, w.half
     S = mv[MV_SPEED]
     inv_s = 1.0 / S
     capbuf, capscale, wpow = mv[MV_CAPBUF], mv[MV_CAPSCALE], mv[MV_WPOW]
     awareness, avoid_short = s.flags[F_AWARENESS], s.flags[F_AVOID_SHORT]
     travelling = 0
-    i = w.head[1, t]
-    while i >= 0:
-        nxt_i = w.P[i].nxt
-        k = w.P[i].link
-        d = w.P[i].dep
-        v = w.P[i].v
-        # recent travel as of last night, and km covered today
-        r = w.P[i].recent * half[min(max(d - 1 - w.P[i].rday, 0), 63)]
-        if t == d:
-            moved = w.P[i].m0 + km[k]
-        else:
-            r = (r + (w.P[i].m0 + v) * inv_s) * 0.5
-            f = half[min(t - d - 1, 63)]
-            r = r * f + (v * inv_s) * (1.0 - f)
-            moved = km[k] - (t - d) * v
-        w.P[i].fresh = False
-        w.P[i].link = -1
-        travelling -= 1
-        back = w.last_close[k] > d  # the route closed since they set out
-        l = s.link_from[k] if back else s.link_to[k]
-        w.P[i].loc = l
-        changed(s, w, l, 1, capbuf, capscale)
-        if not back:
-            w.entered[t, l] += 1
-        going = False
-        while not back and moved < v:
-            chance = w.mc[l]
-            if chance < 1.0 and not (w.short_left[l] and r + moved * inv_s < 1.0) and uniform(w.rng) >= chance:
-                break  # stays (a town is left for sure after a short stint; a draw only when it is not sure)
-            k2, full = choose_route(s, w, l, awareness, capbuf, capscale, wpow)
-            if k2 < 0 or full:
-                break
-            changed(s, w, l, -1, capbuf, capscale)
-            v = S
-            if km[k2] < v:  # arrives today too: decides again there
-                moved += km[k2]
-                l = s.link_to[k2]
-                changed(s, w, l, 1, capbuf, capscale)
-                w.entered[t, l] += 1
-                w.P[i].loc = l
-                continue
-            set_out(s, w, i, l, k2, t, v, moved, T)
-            travelling += 1
-            w.P[i].recent, w.P[i].rday = r, t - 1
-            going = True
-            break
-        if not going:
-            # staying at l: recent travel as of tonight; a camp takes them as a count
-            w.P[i].recent, w.P[i].rday = (r + moved * inv_s) * 0.5, t
-            if w.is_camp[l]:
-                to_count(w, i, l, False)
+    for row in range(1, t + 3):
+        i = w.head[t, row]
+        while i >= 0:
+            nxt_i = w.P[i].nxt
+            k = w.P[i].link
+            d = w.P[i].dep
+            v = w.P[i].v
+            # recent travel as of last night, and km covered today
+            r = w.P[i].recent * half[min(max(d - 1 - w.P[i].rday, 0), 63)]
+            if t == d:
+                moved = w.P[i].m0 + km[k]
             else:
-                schedule(w, i, t + 1 + wait_days(w, w.mc[l]), 0, T)
-        i = nxt_i
+                r = (r + (w.P[i].m0 + v) * inv_s) * 0.5
+                f = half[min(t - d - 1, 63)]
+                r = r * f + (v * inv_s) * (1.0 - f)
+                moved = km[k] - (t - d) * v
+            w.P[i].fresh = False
+            w.P[i].link = -1
+            travelling -= 1
+            back = w.last_close[k] > d  # the route closed since they set out
+            l = s.link_from[k] if back else s.link_to[k]
+            w.P[i].loc = l
+            changed(s, w, l, 1, capbuf, capscale)
+            if not back:
+                w.entered[t, l] += 1
+            going = False
+            while not back and moved < v:
+                chance = w.mc[l]
+                if chance < 1.0 and not (w.short_left[l] and r + moved * inv_s < 1.0) and uniform(w.rng) >= chance:
+                    break  # stays (a town is left for sure after a short stint; a draw only when it is not sure)
+                k2, full = choose_route(s, w, l, awareness, capbuf, capscale, wpow)
+                if k2 < 0 or full:
+                    break
+                changed(s, w, l, -1, capbuf, capscale)
+                v = S
+                if km[k2] < v:  # arrives today too: decides again there
+                    moved += km[k2]
+                    l = s.link_to[k2]
+                    changed(s, w, l, 1, capbuf, capscale)
+                    w.entered[t, l] += 1
+                    w.P[i].loc = l
+                    continue
+                set_out(s, w, i, l, k2, t, v, moved, T)
+                travelling += 1
+                w.P[i].recent, w.P[i].rday = r, t - 1
+                going = True
+                break
+            if not going:
+                # staying at l: recent travel as of tonight; a camp takes them as a count
+                w.P[i].recent, w.P[i].rday = (r + moved * inv_s) * 0.5, t
+                if w.is_camp[l]:
+                    to_count(w, i, l, False)
+                else:
+                    schedule(w, i, t + 1 + wait_days(w, w.mc[l]), 0, T)
+            i = nxt_i
     w.count[C_TRAVELLING] += travelling
 
 
