@@ -151,3 +151,13 @@ def test_conflict_zones_of_locations_csv_are_ones_from_the_start_as_flee_reads_t
     a = net.names.index("A")
     assert (net.conflict[:, a] > 0).all()  # a conflict zone on every day
     assert net.conflict_start[0, a] == expected[0][0]  # its decay counts from Flee's time of conflict
+
+
+def test_spawning_weights_are_refreshed_on_the_day_a_conflict_ends_as_flee_does(tmp_path):
+    # Flee weighs a day's spawning by the decays of the day before, except on a day a conflict zone is added
+    # or removed (both refresh the weights at once)
+    rows = "".join(f"{d},{int(d < 10)},1\n" for d in range(30))
+    inp, val = _case(tmp_path, conflicts__csv="#Day,A,B\n" + rows)
+    net = refuge.load(main_import(str(inp), str(tmp_path / "e.yaml"), str(val))).net
+    assert list(net.spawn_time[8:13]) == [7, 8, 10, 10, 11]
+    assert net.spawn_time[0] == 0

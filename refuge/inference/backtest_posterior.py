@@ -33,7 +33,7 @@ __all__ = ["Backtest", "CALIBRATION_DIR", "DEFAULT_SETTINGS", "FIGURE_NAME", "JS
 # Calibration settings of a backtest unless given: a smaller population than `refuge calibrate`'s default
 # (the backtest must fit in minutes), and one-off counts weighed by the best share any rate could reach.
 # On the flagship (54 parameters), 60 particles and 3,000 simulations left the women's growth under-fitted
-# (forecast ARD of 2007-2008 0.14); 100 and 6,000 give 0.07 in about 3.5 minutes of CPU (README).
+# (forecast ARD of 2007-2008 0.14); 100 and 6,000 gave 0.07, about 3.5 minutes of CPU (README).
 DEFAULT_SETTINGS = {"population": 100, "budget": 6000, "generations": 10, "weights": "reach"}
 CALIBRATION_DIR = "calibration"
 

@@ -42,7 +42,8 @@ class NetModel:
     conflict: np.ndarray  # (T, L) intensity, 0 where no conflict
     conflict_start: np.ndarray  # (T, L) day the current conflict began (decay counts from it)
     spawn: np.ndarray  # (T,) people spawned each day
-    spawn_time: np.ndarray  # (T,) the day whose decay weights the spawning (Flee refreshes them a day late)
+    spawn_time: np.ndarray  # (T,) the day whose decay weights the spawning (Flee refreshes them a day late, but
+    # on the day a conflict begins or ends)
     decay: np.ndarray  # factor per interval since a conflict began
     decay_interval: int
     move: np.ndarray  # (len(MOVE_FIELDS),) parameter slots
@@ -258,6 +259,7 @@ def _spawning(c, net, conflict_start: np.ndarray, conflict: np.ndarray, T: int) 
     began = np.zeros(T, np.bool_)
     began[0] = True
     began[1:] = ((conflict[1:] > 0) & ((conflict[:-1] <= 0) | (conflict_start[1:] != conflict_start[:-1]))).any(axis=1)
+    began[1:] |= ((conflict[1:] <= 0) & (conflict[:-1] > 0)).any(axis=1)  # Flee refreshes when one ends too
     spawn_time = np.where(began, np.arange(T), np.maximum(np.arange(T) - 1, 0)).astype(np.int64)
     sp = net.spawning
     if sp is None:
