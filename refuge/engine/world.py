@@ -11,8 +11,7 @@ How the steps see them, for speed: `run_days` owns the two tuples and hands the 
 them). A NamedTuple argument is passed field by field (some 500 machine words at every call), and
 every array read from a tuple or a structref is otherwise an atomic reference count; together these
 took two thirds of a run. `cache=True` keeps working. Numba's cache follows the source file of each
-function only: after changing this module, delete `refuge/engine/__pycache__/*.nb*` (a change to the
-fields of `World` or `Spec` changes the types, and recompiles by itself).
+function only, so `refuge/engine/__init__.py` empties the engine's cache whenever any engine source changes.
 """
 
 from __future__ import annotations
