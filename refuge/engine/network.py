@@ -163,6 +163,7 @@ def new_net_world(days, s, initial, rows, g):
     K = s.link_from.size
     T = days
     N = max(rows, 1)
+    Th, Tw = (T + 1, T + 3) if L > 0 else (1, 1)  # day lists, (T+1) x (T+3): none without a network
     half = np.zeros(64)
     for j in range(63):
         half[j] = 0.5 ** j
@@ -176,7 +177,7 @@ def new_net_world(days, s, initial, rows, g):
         g, rng, np.zeros(4, np.int64), np.zeros(L, np.int64), np.zeros(L, np.int64), people,
         np.full(K, -1, np.int64), np.full(L, -1, np.int64),
         people_table(N),
-        np.full((T + 1, T + 3), -1, np.int64), np.zeros(N, np.int64),
+        np.full((Th, Tw), -1, np.int64), np.zeros(N, np.int64),
         np.ones(L), np.zeros(L), np.full(L, -1.0), np.full(L, -1.0), np.zeros(K), np.zeros(s.move.size),
         np.zeros(K, np.bool_), np.zeros(max(K, 1)), np.zeros(K), np.zeros(max(K, 1)), np.zeros(L),
         np.zeros(L, np.int64), np.ones(L, np.bool_), np.zeros(L), half,
