@@ -115,7 +115,8 @@ class NetWorld(NamedTuple):
     last_close: np.ndarray  # (K,) the last day each route closed (-1: never), to turn back those on it
     blocked: np.ndarray  # (L,) first of the people at each place with no open route, linked through nxt
     P: np.ndarray  # (rows,) PERSON records
-    head: np.ndarray  # (T+1, T+3) each day's lists: [t, 0] tries, [t, 1 + m] arrivals of people made on day m - 1
+    head: np.ndarray  # (T+1, 5) each day's lists: [t, 0] tries, [t, 1] arrivals, then the arrivals list's
+    # front person's day made, length and 1 if it is out of order (see add_to_list, sort_arrivals)
     free: np.ndarray  # free rows, a stack
     # today (scores, move chances, room, route lengths and weights)
     score: np.ndarray
@@ -163,7 +164,10 @@ def new_net_world(days, s, initial, rows, g):
     K = s.link_from.size
     T = days
     N = max(rows, 1)
-    Th, Tw = (T + 1, T + 3) if L > 0 else (1, 1)  # day lists, (T+1) x (T+3): none without a network
+    Th, Tw = (T + 1, 5) if L > 0 else (1, 1)  # day lists: none without a network
+    head = np.full((Th, Tw), -1, np.int64)
+    if L > 0:
+        head[:, 2:] = 0
     half = np.zeros(64)
     for j in range(63):
         half[j] = 0.5 ** j
@@ -177,7 +181,7 @@ def new_net_world(days, s, initial, rows, g):
         g, rng, np.zeros(4, np.int64), np.zeros(L, np.int64), np.zeros(L, np.int64), people,
         np.full(K, -1, np.int64), np.full(L, -1, np.int64),
         people_table(N),
-        np.full((Th, Tw), -1, np.int64), np.zeros(N, np.int64),
+        head, np.zeros(N, np.int64),
         np.ones(L), np.zeros(L), np.full(L, -1.0), np.full(L, -1.0), np.zeros(K), np.zeros(s.move.size),
         np.zeros(K, np.bool_), np.zeros(max(K, 1)), np.zeros(K), np.zeros(max(K, 1)), np.zeros(L),
         np.zeros(L, np.int64), np.ones(L, np.bool_), np.zeros(L), half,
@@ -301,9 +305,7 @@ def schedule(w, i, day, kind, T):
         return
     w.P[i].day = day
     w.P[i].kind = kind
-    row = 0 if kind == 0 else 1 + w.P[i].made  # arrivals in lists by the day their people were made
-    w.P[i].nxt = w.head[day, row]
-    w.head[day, row] = i
+    add_to_list(w, i, day, kind)
 
 
 @njit(inline="always")
@@ -312,7 +314,8 @@ def relist(t, w, T):
     then every day's lists from today on are made again from the people's days. The lists are singly linked (no
     person's neighbour is touched when one is added), so taking one out means this; it happens only on the few
     days a move chance changes."""
-    w.head[t:, :] = -1
+    w.head[t:, :2] = -1
+    w.head[t:, 2:] = 0
     P = w.P
     for i in range(w.count[C_USED] - 1, -1, -1):  # so that each list runs in the order rows were taken
         if P[i].link == -2:
@@ -323,9 +326,7 @@ def relist(t, w, T):
             if P[i].day >= T:
                 P[i].day = -1
         if P[i].day >= t:
-            row = 0 if P[i].kind == 0 else 1 + P[i].made
-            P[i].nxt = w.head[P[i].day, row]
-            w.head[P[i].day, row] = i
+            add_to_list(w, i, P[i].day, P[i].kind)
 
 
 @njit(inline="always")
@@ -736,6 +737,53 @@ def tries(t, s, w):
 
 
 @njit(inline="always")
+def sort_arrivals(t, w):
+    """The first of the people whose route ends on day `t`, the list put in order of the day each was made,
+    oldest first, when it is not already (a counting sort, which keeps the list's order among people made the
+    same day). One list a day, not one per day made and day: that table grew with the square of the days
+    (6.8 GB for 80 years)."""
+    if w.head[t, 4] == 0:  # in order as it stands
+        return w.head[t, 1]
+    N = w.head[t, 3]
+    people = np.empty(N, np.int64)
+    made = np.empty(N, np.int64)
+    i = w.head[t, 1]
+    for j in range(N):  # the list holds N people
+        people[j] = i
+        made[j] = w.P[i].made
+        i = w.P[i].nxt
+    first = np.zeros(t + 4, np.int64)  # made is 0 .. t + 1
+    for j in range(N):
+        first[made[j] + 1] += 1
+    for m in range(1, t + 4):
+        first[m] += first[m - 1]
+    out = np.empty(N, np.int64)
+    for j in range(N):
+        out[first[made[j]]] = people[j]
+        first[made[j]] += 1
+    for j in range(N):
+        w.P[out[j]].nxt = out[j + 1] if j + 1 < N else -1
+    w.head[t, 1] = out[0] if N > 0 else -1
+    w.head[t, 4] = 0
+    return w.head[t, 1]
+
+
+@njit(inline="always")
+def add_to_list(w, i, day, kind):
+    """Person `i` at the front of day `day`'s list of tries (kind 0) or arrivals (1); an arrivals list notes
+    how many it holds and whether it is still ordered by the day its people were made (read from the front)."""
+    row = 0 if kind == 0 else 1
+    if kind != 0:
+        m = w.P[i].made
+        if w.head[day, 1] >= 0 and m > w.head[day, 2]:
+            w.head[day, 4] = 1
+        w.head[day, 2] = m
+        w.head[day, 3] += 1
+    w.P[i].nxt = w.head[day, row]
+    w.head[day, row] = i
+
+
+@njit(inline="always")
 def arrivals(t, s, w):
     """People whose route ends today arrive (or turn back from a route closed since they set out), and with
     part of the day's distance left decide again at once. They are taken by the day they were made (spawned,
@@ -748,63 +796,62 @@ def arrivals(t, s, w):
     capbuf, capscale, wpow = mv[MV_CAPBUF], mv[MV_CAPSCALE], mv[MV_WPOW]
     awareness, avoid_short = s.flags[F_AWARENESS], s.flags[F_AVOID_SHORT]
     travelling = 0
-    for row in range(1, t + 3):
-        i = w.head[t, row]
-        while i >= 0:
-            nxt_i = w.P[i].nxt
-            if nxt_i >= 0:
-                prefetch(w.P, nxt_i)
-            k = w.P[i].link
-            d = w.P[i].dep
-            v = w.P[i].v
-            # recent travel as of last night, and km covered today
-            r = w.P[i].recent * half[min(max(d - 1 - w.P[i].rday, 0), 63)]
-            if t == d:
-                moved = w.P[i].m0 + km[k]
-            else:
-                r = (r + (w.P[i].m0 + v) * inv_s) * 0.5
-                f = half[min(t - d - 1, 63)]
-                r = r * f + (v * inv_s) * (1.0 - f)
-                moved = km[k] - (t - d) * v
-            w.P[i].fresh = False
-            w.P[i].link = -1
-            travelling -= 1
-            back = w.last_close[k] > d  # the route closed since they set out
-            l = s.link_from[k] if back else s.link_to[k]
-            w.P[i].loc = l
-            changed(s, w, l, 1, capbuf, capscale)
-            if not back:
-                w.entered[t, l] += 1
-            going = False
-            while not back and moved < v:
-                chance = w.mc[l]
-                if chance < 1.0 and not (w.short_left[l] and r + moved * inv_s < 1.0) and uniform(w.rng) >= chance:
-                    break  # stays (a town is left for sure after a short stint; a draw only when it is not sure)
-                k2, full = choose_route(s, w, l, awareness, capbuf, capscale, wpow)
-                if k2 < 0 or full:
-                    break
-                changed(s, w, l, -1, capbuf, capscale)
-                v = S
-                if km[k2] < v:  # arrives today too: decides again there
-                    moved += km[k2]
-                    l = s.link_to[k2]
-                    changed(s, w, l, 1, capbuf, capscale)
-                    w.entered[t, l] += 1
-                    w.P[i].loc = l
-                    continue
-                set_out(s, w, i, l, k2, t, v, moved, T)
-                travelling += 1
-                w.P[i].recent, w.P[i].rday = r, t - 1
-                going = True
+    i = sort_arrivals(t, w)
+    while i >= 0:
+        nxt_i = w.P[i].nxt
+        if nxt_i >= 0:
+            prefetch(w.P, nxt_i)
+        k = w.P[i].link
+        d = w.P[i].dep
+        v = w.P[i].v
+        # recent travel as of last night, and km covered today
+        r = w.P[i].recent * half[min(max(d - 1 - w.P[i].rday, 0), 63)]
+        if t == d:
+            moved = w.P[i].m0 + km[k]
+        else:
+            r = (r + (w.P[i].m0 + v) * inv_s) * 0.5
+            f = half[min(t - d - 1, 63)]
+            r = r * f + (v * inv_s) * (1.0 - f)
+            moved = km[k] - (t - d) * v
+        w.P[i].fresh = False
+        w.P[i].link = -1
+        travelling -= 1
+        back = w.last_close[k] > d  # the route closed since they set out
+        l = s.link_from[k] if back else s.link_to[k]
+        w.P[i].loc = l
+        changed(s, w, l, 1, capbuf, capscale)
+        if not back:
+            w.entered[t, l] += 1
+        going = False
+        while not back and moved < v:
+            chance = w.mc[l]
+            if chance < 1.0 and not (w.short_left[l] and r + moved * inv_s < 1.0) and uniform(w.rng) >= chance:
+                break  # stays (a town is left for sure after a short stint; a draw only when it is not sure)
+            k2, full = choose_route(s, w, l, awareness, capbuf, capscale, wpow)
+            if k2 < 0 or full:
                 break
-            if not going:
-                # staying at l: recent travel as of tonight; a camp takes them as a count
-                w.P[i].recent, w.P[i].rday = (r + moved * inv_s) * 0.5, t
-                if w.is_camp[l]:
-                    to_count(w, i, l, False)
-                else:
-                    schedule(w, i, t + 1 + wait_days(w, w.mc[l]), 0, T)
-            i = nxt_i
+            changed(s, w, l, -1, capbuf, capscale)
+            v = S
+            if km[k2] < v:  # arrives today too: decides again there
+                moved += km[k2]
+                l = s.link_to[k2]
+                changed(s, w, l, 1, capbuf, capscale)
+                w.entered[t, l] += 1
+                w.P[i].loc = l
+                continue
+            set_out(s, w, i, l, k2, t, v, moved, T)
+            travelling += 1
+            w.P[i].recent, w.P[i].rday = r, t - 1
+            going = True
+            break
+        if not going:
+            # staying at l: recent travel as of tonight; a camp takes them as a count
+            w.P[i].recent, w.P[i].rday = (r + moved * inv_s) * 0.5, t
+            if w.is_camp[l]:
+                to_count(w, i, l, False)
+            else:
+                schedule(w, i, t + 1 + wait_days(w, w.mc[l]), 0, T)
+        i = nxt_i
     w.count[C_TRAVELLING] += travelling
 
 
