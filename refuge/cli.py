@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import sys
 from pathlib import Path
-from typing import Literal, Optional
+from typing import Any, Literal, Optional
 
 import typer
 
@@ -136,6 +136,16 @@ def parse_date(text: Optional[str], option: str) -> Optional[dt.date]:
         fail(f"{option}: expected a date YYYY-MM-DD; found {text!r}")
 
 
+def workers_option() -> Any:
+    """`--workers`, as every command that runs an ensemble takes it."""
+    return typer.Option(None, "--workers", min=1, help="local worker processes (default: one per core)")
+
+
+def cluster_option() -> Any:
+    """`--cluster`, as every command that runs an ensemble takes it."""
+    return typer.Option(None, "--cluster", help="address of a Dask scheduler to run on")
+
+
 @app.command()
 def run(
     scenario: Optional[str] = typer.Argument(None, help="scenario YAML file or built-in name "
@@ -147,12 +157,11 @@ def run(
     out: Path = typer.Option(Path("out"), "--out", help="directory for stocks/flows (CSV and Parquet)"),
     runs: int = typer.Option(1, "--runs", min=1, help="replicates: more than 1 runs an ensemble into an "
                              "experiment store in --out (run r uses seed + r; resumable)"),
-    workers: Optional[int] = typer.Option(None, "--workers", min=1, help="local worker processes "
-                                          "(default: one per core)"),
+    workers: Optional[int] = workers_option(),
     set_: list[str] = typer.Option([], "--set", metavar="NAME=VALUE", help="override a parameter: name=value (repeatable)"),
     sweep: Optional[Path] = typer.Option(None, "--sweep", help="CSV or YAML file of parameter sets: "
                                          "--runs replicates of each"),
-    cluster: Optional[str] = typer.Option(None, "--cluster", help="address of a Dask scheduler to run on"),
+    cluster: Optional[str] = cluster_option(),
     posterior: Optional[Path] = typer.Option(None, "--posterior", help="a calibration experiment: draw the "
                                              "calibrated parameters from its posterior (run r takes draw r)"),
     overwrite: bool = typer.Option(False, "--overwrite", help="one run: replace the run files in --out even if "
@@ -338,11 +347,10 @@ def compare(
                                       "declared in the scenario (repeatable; default: all declared)"),
     runs: int = typer.Option(100, "--runs", min=1, help="replicates of the baseline and of each variant"),
     seed: int = typer.Option(0, "--seed", help="base seed: replicate r of every variant uses seed + r"),
-    workers: Optional[int] = typer.Option(None, "--workers", min=1, help="local worker processes "
-                                          "(default: one per core)"),
+    workers: Optional[int] = workers_option(),
     set_: list[str] = typer.Option([], "--set", metavar="NAME=VALUE", help="override a parameter in every arm: name=value"),
     out: Path = typer.Option(Path("comparison"), "--out", help="experiment directory (resumable)"),
-    cluster: Optional[str] = typer.Option(None, "--cluster", help="address of a Dask scheduler to run on"),
+    cluster: Optional[str] = cluster_option(),
     format_: Format = typer.Option("table", "--format", help=FORMAT_HELP),
 ) -> None:
     """What if? Run the baseline and each variant with common random numbers; print paired differences."""
@@ -467,9 +475,8 @@ def calibrate_command(
     min_acceptance: float = typer.Option(0.02, "--min-acceptance", min=0.0, max=1.0,
                                          help="stop when a generation accepts fewer candidates than this"),
     seed: int = typer.Option(0, "--seed", help="the same seed gives the same posterior on any backend"),
-    workers: Optional[int] = typer.Option(None, "--workers", min=1, help="local worker processes "
-                                          "(default: one per core)"),
-    cluster: Optional[str] = typer.Option(None, "--cluster", help="address of a Dask scheduler to run on"),
+    workers: Optional[int] = workers_option(),
+    cluster: Optional[str] = cluster_option(),
     restart: bool = typer.Option(False, "--restart", help="discard a calibration stored in --out"),
     exclude: list[str] = typer.Option([], "--exclude", metavar="ID", help="an evidence id (or pattern, e.g. 'japan-*') to leave "
                                       "out of the distance; still measured and reported (repeatable)"),
@@ -520,9 +527,8 @@ def backtest_command(
     population: int = typer.Option(100, "--population", min=10, help="particles per generation"),
     generations: int = typer.Option(10, "--generations", min=1, help="most generations"),
     seed: int = typer.Option(0, "--seed", help="the same seed gives the same backtest"),
-    workers: Optional[int] = typer.Option(None, "--workers", min=1, help="local worker processes "
-                                          "(default: one per core)"),
-    cluster: Optional[str] = typer.Option(None, "--cluster", help="address of a Dask scheduler to run on"),
+    workers: Optional[int] = workers_option(),
+    cluster: Optional[str] = cluster_option(),
     weights: str = typer.Option("reach", "--weights", help="`reach`: a fact's miss is weighed by the best share "
                                 "of runs any rate could give it (one-off counts weigh less); `equal`: all alike"),
     series_tolerance: float = typer.Option(0.1, "--series-tolerance", min=0.0, help="a series data point counts "
@@ -613,9 +619,8 @@ def sensitivity_command(
                                           "base sample, a power of 2 (default 256)"),
     replicates: int = typer.Option(4, "--replicates", min=1, help="seeds per parameter point (their mean is used)"),
     seed: int = typer.Option(0, "--seed", help="seed of the design and of the replicates"),
-    workers: Optional[int] = typer.Option(None, "--workers", min=1, help="local worker processes "
-                                          "(default: one per core)"),
-    cluster: Optional[str] = typer.Option(None, "--cluster", help="address of a Dask scheduler to run on"),
+    workers: Optional[int] = workers_option(),
+    cluster: Optional[str] = cluster_option(),
     out: Path = typer.Option(Path("sensitivity"), "--out", help="directory for the table, design and plot"),
 ) -> None:
     """Global sensitivity of chosen outputs to the parameters that have a prior (SALib: Morris or Sobol)."""
@@ -670,9 +675,8 @@ def check_command(
                                              autocompletion=complete_scenario),
     runs: int = typer.Option(200, "--runs", min=1, help="replicates (run r uses seed + r)"),
     seed: int = typer.Option(0, "--seed", help="seed of the first run"),
-    workers: Optional[int] = typer.Option(None, "--workers", min=1, help="local worker processes "
-                                          "(default: one per core)"),
-    cluster: Optional[str] = typer.Option(None, "--cluster", help="address of a Dask scheduler to run on"),
+    workers: Optional[int] = workers_option(),
+    cluster: Optional[str] = cluster_option(),
     format_: Format = typer.Option("table", "--format", help="table (for people), json (everything) or csv "
                                 "(the evidence table)"),
     out: Optional[Path] = typer.Option(None, "--out", help="also write evidence.csv, sites.csv and years.csv "
