@@ -161,3 +161,39 @@ def test_spawning_weights_are_refreshed_on_the_day_a_conflict_ends_as_flee_does(
     net = refuge.load(main_import(str(inp), str(tmp_path / "e.yaml"), str(val))).net
     assert list(net.spawn_time[8:13]) == [7, 8, 10, 10, 11]
     assert net.spawn_time[0] == 0
+
+
+def test_an_older_flee_layout_imports_like_the_newer_one(tmp_path):
+    """Older Flee cases (e.g. its ethiopia input): `conflict_period.csv`, quoted cells, an empty
+    forced_redirection, two-column registration corrections, no closures.csv, a header on the total."""
+    new_inp, val = _case(tmp_path / "new", closures__csv=None)
+    (new_inp / "registration_corrections.csv").write_text('"C","2020-01-20","normalize"\n')
+    new = refuge.load(main_import(str(new_inp), str(tmp_path / "new.yaml"), str(val)))
+    old_inp, old_val = _case(
+        tmp_path / "old", sim_period__csv=None, closures__csv=None,
+        locations__csv="\n".join(",".join(f'"{c}"' if not c.replace(".", "").isdigit() else c for c in row.split(","))
+                                 for row in LOCATIONS.strip().splitlines()) + "\n",
+        routes__csv='"#name1","name2","distance","forced_redirection"\n"A","B",50,\n"B","C",120,\n',
+        total__csv='"Date","Refugee_numbers"\n"2020-01-01",10\n2020-01-20,200\n')
+    (old_inp / "conflict_period.csv").write_text('"StartDate","2020-01-01"\n"Length",30\n')
+    (old_inp / "registration_corrections.csv").write_text("C,2020-01-20\n")
+    text = main_import(str(old_inp), str(tmp_path / "old.yaml"), str(old_val)).read_text()
+    assert "# conflict_period.csv: StartDate" in text
+    old = refuge.load(tmp_path / "old.yaml")
+    assert old.net.names == new.net.names and old.days == new.days
+    assert (refuge.simulate(old, seed=3).stocks == refuge.simulate(new, seed=3).stocks).all()
+
+
+def test_a_layout_row_with_several_files_sums_them(tmp_path):
+    inp, val = _case(tmp_path, data_layout__csv="total,total.csv\nC,c.csv,c2.csv\n")
+    (val / "c2.csv").write_text("2020-01-11,100\n2020-01-21,300\n")
+    out = main_import(str(inp), str(tmp_path / "sum.yaml"), str(val))
+    assert 'file: "c.csv + c2.csv"' in out.read_text()
+    rows = (tmp_path / "sum-data" / "C.csv").read_text().splitlines()
+    # c.csv: 10 on day 0 rising to 200 on day 19, then flat; c2.csv: 100 (flat before day 10) to 300 on day 20
+    assert rows[-4:] == ["2020-01-01,110", "2020-01-11,210", "2020-01-20,480", "2020-01-21,500"]
+    model = refuge.load(out)
+    assert refuge.simulate(model, seed=1).stocks[0, model.state_index("C")] == 110
+    inp2, val2 = _case(tmp_path / "b", data_layout__csv="total,total.csv\nC,c.csv,gone.csv\n")
+    with pytest.raises(FleeInputError, match=r"data_layout.csv line 2, column 3 \(file\): .*`gone.csv`"):
+        main_import(str(inp2), str(tmp_path / "b.yaml"), str(val2))

@@ -16,7 +16,9 @@ What becomes what (Flee's rules as its code at 02cd2cbd applies them):
 - `conflicts.csv` (intensity by day) gives conflict periods: a period begins when the intensity becomes
   positive, at that day's intensity, and ends when it falls to zero (Flee ignores changes in between).
   Without it, a conflict zone's `conflict_date` starts a conflict of intensity 1 that lasts to the end.
-- the validation folder's `data_layout.csv` names one data file per camp (and first the total): each camp
+- the validation folder's `data_layout.csv` names a data file per camp (and first the total; a row naming
+  several files sums them on the union of their dates, each interpolated: Flee's own sum holds one file's
+  last count instead of interpolating it, a difference only between dated counts): each camp
   becomes time-series evidence (group `camps`), its counts corrected as `registration_corrections.csv` says
   (points before a date scaled by the ratio of the count on that date to the one before). People spawn each
   day as many as the sum of the camps' whole-number interpolated counts grew (Flee's `sum_from_camps`);
@@ -156,6 +158,12 @@ def read_period(path: Path) -> tuple[dt.date, int]:
     return start, length
 
 
+def period_file(idir: Path) -> Path:
+    """The case's period file: `sim_period.csv`, or `conflict_period.csv`, its name in older Flee cases."""
+    new, old = idir / "sim_period.csv", idir / "conflict_period.csv"
+    return old if old.exists() and not new.exists() else new
+
+
 _KINDS = (("idpcamp", "idpcamp"), ("camp", "camp"), ("conflict", "conflict_zone"), ("forward", "forward"),
           ("town", "town"), ("default", "town"))
 
@@ -293,28 +301,49 @@ def read_counts(path: Path) -> list[tuple[dt.date, float]]:
     return out
 
 
-def read_layout(vdir: Path, names: set[str], camp_names: set[str]) -> list[tuple[str, Path, int]]:
-    """Flee's validation data_layout.csv: (location, series file, column) per camp series."""
+def read_layout(vdir: Path, names: set[str], camp_names: set[str]) -> list[tuple[str, list[Path], int]]:
+    """Flee's validation data_layout.csv: (location, its data files, line) per row; a row naming several
+    files (as Flee's CAR case does) means the camp's count is their sum."""
     path = vdir / "data_layout.csv"
     out = []
     for i, (line, cells) in enumerate(_rows(path)):
         _need(path, line, cells, 2, "name,file")
-        if len(cells) > 2 and any(cells[2:]):
-            raise FleeInputError(path, line, 3, "one data file per row (sums of files are not supported)",
-                                 ",".join(cells[2:]))
-        name, file = cells[0], vdir / cells[1]
+        name = cells[0]
         if i > 0 or name != "total":
             if name not in names:
                 raise FleeInputError(path, line, "1 (name)", "the name of a camp in locations.csv",
                                      f"`{name}`{suggest(name, sorted(names))}")
             if name not in camp_names:
                 raise FleeInputError(path, line, "1 (name)", "a camp (this location is not one)", f"`{name}`")
-        if not file.exists():
-            raise FleeInputError(path, line, "2 (file)", "a data file in the validation folder", f"`{cells[1]}`")
-        out.append((name, file, line))
+        files = []
+        for col, cell in enumerate(cells[1:], start=2):
+            if not cell:
+                continue
+            if not (vdir / cell).is_file():
+                raise FleeInputError(path, line, f"{col} (file)", "a data file in the validation folder", f"`{cell}`")
+            files.append(vdir / cell)
+        if not files:
+            raise FleeInputError(path, line, "2 (file)", "a data file in the validation folder", "an empty cell")
+        out.append((name, files, line))
     if not out:
         raise FleeInputError(path, None, None, "a row per camp", "none")
     return out
+
+
+def summed_counts(files: list[Path], start: dt.date) -> list[tuple[int, float]]:
+    """(day, count) of one camp from its data files: one file's rows as they are; several files summed on the
+    union of their dates, each file linearly interpolated between its dates and held flat outside them
+    (so the sum, read as a line through its points, is the sum of the files read the same way)."""
+    tables = [[((d - start).days, v) for d, v in read_counts(f)] for f in files]
+    if len(tables) == 1:
+        return tables[0]
+    import numpy as np
+
+    days = sorted({d for t in tables for d, _ in t})
+    total = np.zeros(len(days))
+    for t in tables:
+        total += np.interp(days, [d for d, _ in t], [v for _, v in t])
+    return [(d, float(v)) for d, v in zip(days, total)]
 
 
 # --- settings ------------------------------------------------------------------------------------------------
@@ -518,7 +547,8 @@ def import_flee(input_dir: str | Path, validation: str | Path | None = None, set
         raise FleeInputError(vdir, None, None, "a Flee validation folder", "no such folder")
     spath = Path(settings) if settings is not None else None
     st = read_settings(spath)
-    start, length = read_period(idir / "sim_period.csv")
+    period = period_file(idir)
+    start, length = read_period(period)
     locs = read_locations(idir / "locations.csv")
     names = {loc.name for loc in locs}
     routes = read_routes(idir / "routes.csv", names)
@@ -531,11 +561,11 @@ def import_flee(input_dir: str | Path, validation: str | Path | None = None, set
 
     # camp data: read, corrected, as Flee's day numbers
     series: dict[str, list[tuple[int, float]]] = {}
-    layout: list[tuple[str, Path, int]] = []
+    layout: list[tuple[str, list[Path], int]] = []
     if vdir is not None:
         layout = read_layout(vdir, names, camp_names)
-        for n, f, _ in layout:
-            series[n] = [((d - start).days, v) for d, v in read_counts(f)]
+        for n, fs, _ in layout:
+            series[n] = summed_counts(fs, start)
         for camp, date, line in read_corrections(idir / "registration_corrections.csv", set(series) - {"total"}):
             pts = series[camp]
             day = (date - start).days
@@ -573,8 +603,8 @@ def import_flee(input_dir: str | Path, validation: str | Path | None = None, set
     w(f"name: {_q(case)}")
     w(f"title: {_q(f'{case}: a Flee case')}")
     end = start + dt.timedelta(days=length - 1)
-    w(f"start: {start}   # sim_period.csv: StartDate")
-    w(f"end: {end}     # sim_period.csv: Length {length} days")
+    w(f"start: {start}   # {period.name}: StartDate")
+    w(f"end: {end}     # {period.name}: Length {length} days")
     w("states:")
     w("  # one per row of locations.csv: conflict zones are origins, towns and hubs `other`, camps destinations")
     for loc in locs:
@@ -697,7 +727,7 @@ def import_flee(input_dir: str | Path, validation: str | Path | None = None, set
             daily = [d - daily[0] + day0_all for d in daily]
         rows = "\n".join(f"{start + dt.timedelta(days=t)},{v}" for t, v in enumerate(daily))
         what = ("the sum of the camps' counts (" + ", ".join(spawn_camps) + ")") if st.sum_from_camps else \
-            f"the total ({layout[0][1].name})"
+            f"the total ({' + '.join(f.name for f in layout[0][1])})"
         files[f"{data_dir}/spawn_total.csv"] = (
             f"# {case}: people displaced so far, each day: {what}, each interpolated linearly between its dated "
             f"counts and cut to a whole number, as Flee reads them. {FLEE_NOTICE}\ndate,value\n{rows}\n")
@@ -715,14 +745,17 @@ def import_flee(input_dir: str | Path, validation: str | Path | None = None, set
     if layout:
         w("evidence:")
         w("  # camp counts, corrected as registration_corrections.csv says; scored with Flee's ARD (group `camps`)")
-        for n, f, line in layout:
+        for n, fs, line in layout:
             if n == "total" and n not in names:
                 continue
             rel = f"{data_dir}/{_file_name(n)}.csv"
             rows = "\n".join(f"{start + dt.timedelta(days=d)},{_num(round(v, 3))}" for d, v in series[n])
-            files[rel] = f"# {n}: {f.name} of the Flee case{_corrected(n, idir)}. {FLEE_NOTICE}\ndate,value\n{rows}\n"
+            fnames = " + ".join(f.name for f in fs)
+            summed = " (the sum of these files, each read as a line through its dated counts)" if len(fs) > 1 else ""
+            files[rel] = (f"# {n}: {fnames} of the Flee case{summed}{_corrected(n, idir)}. {FLEE_NOTICE}\n"
+                          f"date,value\n{rows}\n")
             w(f"  - id: {_q('camp-' + n)}")
-            w(f"    source: {{file: {_q(f.name)}, fact: {_q(f'registered refugees in {n} (UNHCR), as in the Flee case')}}}"
+            w(f"    source: {{file: {_q(fnames)}, fact: {_q(f'registered refugees in {n} (UNHCR), as in the Flee case')}}}"
               f"  # data_layout.csv line {line}")
             w(f"    measure: {{stock: [{_q(n)}]}}")
             w(f"    series: {{file: {rel}}}")
