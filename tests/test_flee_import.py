@@ -197,3 +197,46 @@ def test_a_layout_row_with_several_files_sums_them(tmp_path):
     inp2, val2 = _case(tmp_path / "b", data_layout__csv="total,total.csv\nC,c.csv,gone.csv\n")
     with pytest.raises(FleeInputError, match=r"data_layout.csv line 2, column 3 \(file\): .*`gone.csv`"):
         main_import(str(inp2), str(tmp_path / "b.yaml"), str(val2))
+
+
+@pytest.mark.parametrize("files, where", [
+    ({"sim_period__csv": "StartDate,2020-01-01\nLength,1000000000\n"},
+     "sim_period.csv line 2, column 2 (Length): expected a value <= 36600"),
+    ({"sim_period__csv": "StartDate,9999-12-01\nLength,60\n"}, "sim_period.csv: expected a period ending before"),
+    ({"closures__csv": "#c\ncountry,Home,Away,0,99999999999999999999\n"},
+     "closures.csv line 2, column 5 (closure_end): expected a value <= 36600"),
+    ({"routes__csv": ROUTES.replace("A,B,50", "A,B,1e308")}, "routes.csv line 2, column 3 (distance): expected a value <="),
+    ({"locations__csv": LOCATIONS.replace("1000", "1e300")}, "locations.csv line 2, column 8 (population)"),
+    ({"c__csv": "Date,count\n2020-01-01,10\n2020-01-20,1e18\n"}, "c.csv line 3, column 2 (count): expected a value <="),
+    ({"routes__csv": "#name1,name2,distance\n"}, "routes.csv: expected at least one route"),
+    ({"data_layout__csv": "total,total.csv\nC,c.csv\nC,c.csv\n"}, "data_layout.csv line 3, column 1 (name): expected a "
+                                                                 "camp not listed before"),
+    ({"locations__csv": LOCATIONS.replace("conflict_zone,0", "conflict_zone,1e12")},
+     "locations.csv line 2, column 7 (conflict_date): expected a value <= 36600"),
+    ({"locations__csv": LOCATIONS.replace("conflict_zone,0", "conflict_zone,40")},
+     "locations.csv: expected a conflict zone whose conflict begins within the 30 days"),
+])
+def test_hostile_values_are_named_at_their_flee_line(tmp_path, files, where):
+    inp, val = _case(tmp_path, **files)
+    with pytest.raises(FleeInputError) as exc:
+        main_import(str(inp), str(tmp_path / "out" / "x.yaml"), str(val))
+    assert where in str(exc.value)
+    assert not (tmp_path / "out" / "x.yaml").exists()
+
+
+@pytest.mark.parametrize("text, where", [
+    ("- a\n- b\n", "line 1: expected a mapping of sections"),
+    ("optimisations:\n  hasten: 1.5\n", "line 2: expected a whole number from 1"),
+    ("move_rules:\n  max_move_speed: .nan\n", "line 2: expected a number from 0 to 1e+12 for move_rules.max_move_speed"),
+    ("move_rules:\n  camp_movechance: 5\n", "line 2: expected a number from 0 to 1 for move_rules.camp_movechance"),
+    ("spawn_rules:\n  conflict_spawn_decay_interval: 0\n", "line 2: expected a whole number from 1 to 36600"),
+])
+def test_hostile_settings_are_named_at_their_line(tmp_path, text, where):
+    inp, val = _case(tmp_path)
+    (tmp_path / "s.yml").write_text(text)
+    (inp / "conflicts.csv").write_bytes(b"\x80#Day,A\n")
+    with pytest.raises(FleeInputError, match="s.yml " + where.replace("(", r"\(").replace(")", r"\)")
+                       .replace("+", r"\+").replace(".", r"\.")):
+        import_flee(inp, val, tmp_path / "s.yml")
+    with pytest.raises(FleeInputError, match=r"conflicts.csv: expected UTF-8 text"):
+        import_flee(inp, val)
