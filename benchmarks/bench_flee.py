@@ -62,7 +62,8 @@ ROWS = [
 # made at run time from the shared ones: `base` (a file in ../shared/flee/settings, or None for an empty file),
 # `over` (a file whose sections are laid key by key over the base's), `set` ({"section.key": value}); `cwd`
 # True passes no settings argument and puts the file in the run's folder as `simsetting.yml`, which run.py then
-# reads. Every one keeps log levels at 0 (they change the files Flee writes, not its draws).
+# reads; `env` sets environment variables; `pflee` runs Flee's parallel code on one rank (see ONE_RANK). Every one
+# keeps log levels at 0 (they change the files Flee writes, not its draws).
 HYPOTHESES = {
     "h-case-file-hasten1": {
         "base": "mali2012.yml", "set": {"optimisations.hasten": 1},
@@ -71,13 +72,33 @@ HYPOTHESES = {
         "base": "mali2012.yml", "over": MODERN,
         "what": "mali2012.yml with validation-modern125.yml laid over it key by key (keeps the case file's "
                 "conflict_weight 0.25 and capacity_buffer 0.75)"},
+    "h-package-under-sweep": {
+        "base": "flee-src/flee/simsetting.yml", "over": MODERN,
+        "what": "the simsetting.yml of Flee's package with validation-modern125.yml laid over it (keeps its "
+                "conflict_weight 0.25)"},
+    "h-sweep-buffer075": {
+        "base": MODERN, "set": {"move_rules.capacity_buffer": 0.75},
+        "what": "validation-modern125.yml with mali2012.yml's capacity_buffer 0.75 (the other half of "
+                "h-case-under-sweep)"},
+    "h-sweep-scaling1": {
+        "base": MODERN, "set": {"move_rules.capacity_scaling": 1.0},
+        "what": "validation-modern125.yml with capacity_scaling 1 (camps full at their locations.csv capacity)"},
     "h-validation-default": {
         "base": "validation-default.yml", "what": "FabFlee's other validation file, validation-default.yml"},
     "h-flee-defaults": {"base": None, "what": "no settings at all: Flee's defaults (an empty settings file)"},
     "h-package-simsetting": {
         "base": "flee-src/flee/simsetting.yml", "cwd": True,
         "what": "run.py without its 4th argument, from a folder holding the simsetting.yml of Flee's package"},
+    "h-type-check": {
+        "base": MODERN, "env": {"FLEE_TYPE_CHECK": "true"},
+        "what": "validation-modern125.yml with FLEE_TYPE_CHECK=true (FabFlee's job scripts pass it on; Flee then "
+                "checks argument types with beartype)"},
+    "h-pflee-one-rank": {
+        "base": MODERN, "pflee": True,
+        "what": "validation-modern125.yml run by Flee's parallel code (flee.pflee, as FabFlee's validate_flee "
+                "runs it when cores > 1, its default), on one rank"},
 }
+ONE_RANK = HERE / "flee_one_rank"  # a one-rank mpi4py and the runner that puts flee.pflee in run.py's place
 
 
 def flee_code() -> Path | None:
@@ -141,25 +162,28 @@ def cached_runs(case: str, settings: str = MODERN) -> list[tuple[Path, dict]]:
     return [(c, m) for _, c, m in sorted(out, key=lambda r: r[0])]
 
 
+def _shared_yaml(name: str) -> dict:
+    """A settings file from ../shared/flee: `settings/NAME`, or a path below ../shared/flee when NAME has a `/`."""
+    import yaml
+
+    return yaml.safe_load((SHARED / name if "/" in name else SHARED / "settings" / name).read_text()) or {}
+
+
 def settings_text(name: str) -> str:
     """The YAML Flee reads for a hypothesis, made from the shared settings files."""
     import yaml
 
     h = HYPOTHESES[name]
-    data = yaml.safe_load((SHARED / "settings" / h["base"]).read_text()) if h.get("base") and "/" not in h["base"] \
-        else yaml.safe_load((SHARED / h["base"]).read_text()) if h.get("base") else {}
-    data = data or {}
+    data = _shared_yaml(h["base"]) if h.get("base") else {}
     if h.get("over"):
-        for section, values in (yaml.safe_load((SHARED / "settings" / h["over"]).read_text()) or {}).items():
+        for section, values in _shared_yaml(h["over"]).items():
             if isinstance(values, dict):
-                data.setdefault(section, {})
-                data[section] = {**(data[section] or {}), **values}
+                data[section] = {**(data.get(section) or {}), **values}
             else:
                 data[section] = values
     for key, value in h.get("set", {}).items():
         section, k = key.split(".")
-        data.setdefault(section, {})
-        data[section] = {**(data[section] or {}), k: value}
+        data[section] = {**(data.get(section) or {}), k: value}
     if data:
         data["log_levels"] = {k: (0 if isinstance(v, int) else v) for k, v in (data.get("log_levels") or {}).items()}
     return yaml.safe_dump(data, sort_keys=False)
@@ -179,9 +203,13 @@ def run_flee(case: str, settings: str = MODERN) -> dict | None:
     hyp = HYPOTHESES.get(settings)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.time()
+    path = str(src)
     with tempfile.TemporaryDirectory() as tmp, open(out_csv, "w") as out:
         cmd = [sys.executable, str(src / "runscripts" / "run.py"), str(SHARED / case / "input"),
                str(SHARED / case / "validation"), "0"]
+        if hyp is not None and hyp.get("pflee"):
+            cmd.insert(1, str(ONE_RANK / "run_pflee.py"))
+            path = f"{ONE_RANK}{os.pathsep}{src}"
         if hyp is None:
             cmd.append(str(SHARED / "settings" / settings))
         else:
@@ -192,7 +220,7 @@ def run_flee(case: str, settings: str = MODERN) -> dict | None:
         print(f"running Flee on {case} with {settings} ...", flush=True)
         try:
             subprocess.run(cmd, cwd=tmp, stdout=out, stderr=subprocess.DEVNULL, check=True,
-                           env={**os.environ, "PYTHONPATH": str(src)})
+                           env={**os.environ, "PYTHONPATH": path, **(hyp or {}).get("env", {})})
         except BaseException:
             out.close()
             out_csv.unlink(missing_ok=True)
@@ -346,20 +374,25 @@ def main() -> None:
 
 
 def hypotheses(case: str = "mali2012") -> None:
-    """Flee under each set-up tried for the README's validation-modern125.yml figure (run once unless cached)."""
+    """Flee under each set-up tried for the README's validation-modern125.yml figure (run once unless cached).
+    A set-up matches when both its ARDs are within 3 standard deviations of Flee's run-to-run spread (measured
+    on the cached validation-modern125.yml runs) of the README's."""
     readme = next(r["readme"] for r in ROWS if r["case"] == case and r["settings"] == MODERN)
+    base = flee_summary(case, MODERN)
+    tol = tuple(3 * x for x in base["sd"]) if base and base["runs"] > 2 else (0.003, 0.003)
     print()
     print(f"Set-ups tried for the README's {case} / {MODERN} figure ({readme['ard'][0]} / {readme['ard'][1]}, "
-          f"{readme['agents']:,} agents), Flee's ARD mean [range] over its runs here:")
+          f"{readme['agents']:,} agents): Flee's ARD here (mean of its runs), minus the README's; a match is "
+          f"within {tol[0]:.4f} / {tol[1]:.4f} (3 sd of Flee's runs with {MODERN}) with the same agents:")
     for name, h in HYPOTHESES.items():
         if not cached_runs(case, name) and run_flee(case, name) is None:
             print(f"  {name:<22} (Flee not run)  {h['what']}")
             continue
         fl = flee_summary(case, name)
-        ok, _ = reproduces(fl, readme)
-        print(f"  {name:<22} {fl['runs']} run(s) {fl['ard'][0]:.3f} / {fl['ard'][1]:.3f} [{fl['low'][0]:.3f}-"
-              f"{fl['high'][0]:.3f} / {fl['low'][1]:.3f}-{fl['high'][1]:.3f}] agents {fl['agents'][1]:,} "
-              f"CPU {fl['cpu_s']:.0f} s: {'reproduces' if ok else 'no'}  ({h['what']})")
+        d = [fl["ard"][i] - readme["ard"][i] for i in (0, 1)]
+        ok = abs(d[0]) <= tol[0] and abs(d[1]) <= tol[1] and fl["agents"] == (readme["agents"],) * 2
+        print(f"  {name:<22} {fl['runs']} run(s) {fl['ard'][0]:.3f} / {fl['ard'][1]:.3f} ({d[0]:+.3f} / {d[1]:+.3f})"
+              f" agents {fl['agents'][1]:,} CPU {fl['cpu_s']:.0f} s: {'matches' if ok else 'no'}  ({h['what']})")
 
 
 def conventions(cases: list[str]) -> None:

@@ -83,3 +83,22 @@ def test_hypothesis_settings_are_made_from_the_shared_files(bench):
     assert merged["optimisations"]["hasten"] == 1 and merged["log_levels"]["agent"] == 0
     assert yaml.safe_load(bench.settings_text("h-case-file-hasten1"))["move_rules"]["camp_weight"] == 5.0
     assert yaml.safe_load(bench.settings_text("h-flee-defaults")) == {}
+
+
+def test_flee_parallel_code_runs_on_one_rank(bench, tmp_path):
+    """The one-rank mpi4py stand-in runs Flee's parallel ecosystem through Flee's own run.py (3 days)."""
+    import subprocess
+    import sys
+
+    src = bench.flee_code()
+    if src is None:
+        pytest.skip("Flee's code (../shared/flee/flee-src) is absent")
+    case = bench.SHARED / "mali2012"
+    cmd = [sys.executable, str(bench.ONE_RANK / "run_pflee.py"), str(src / "runscripts" / "run.py"),
+           str(case / "input"), str(case / "validation"), "3", str(bench.SHARED / "settings" / bench.MODERN)]
+    out = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                         env={"PYTHONPATH": f"{bench.ONE_RANK}:{src}", "PATH": "/usr/bin:/bin"})
+    assert out.returncode == 0, out.stderr[-2000:]
+    lines = out.stdout.strip().splitlines()
+    assert lines[0].startswith("Day,Date,") and [ln.split(",")[0] for ln in lines[1:]] == ["0", "1", "2"]
+    assert "Creating Flee Ecosystem" in out.stderr  # printed by flee.pflee's Ecosystem on rank 0
