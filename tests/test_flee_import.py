@@ -161,3 +161,82 @@ def test_spawning_weights_are_refreshed_on_the_day_a_conflict_ends_as_flee_does(
     net = refuge.load(main_import(str(inp), str(tmp_path / "e.yaml"), str(val))).net
     assert list(net.spawn_time[8:13]) == [7, 8, 10, 10, 11]
     assert net.spawn_time[0] == 0
+
+
+def test_an_older_flee_layout_imports_like_the_newer_one(tmp_path):
+    """Older Flee cases (e.g. its ethiopia input): `conflict_period.csv`, quoted cells, an empty
+    forced_redirection, two-column registration corrections, no closures.csv, a header on the total."""
+    new_inp, val = _case(tmp_path / "new", closures__csv=None)
+    (new_inp / "registration_corrections.csv").write_text('"C","2020-01-20","normalize"\n')
+    new = refuge.load(main_import(str(new_inp), str(tmp_path / "new.yaml"), str(val)))
+    old_inp, old_val = _case(
+        tmp_path / "old", sim_period__csv=None, closures__csv=None,
+        locations__csv="\n".join(",".join(f'"{c}"' if not c.replace(".", "").isdigit() else c for c in row.split(","))
+                                 for row in LOCATIONS.strip().splitlines()) + "\n",
+        routes__csv='"#name1","name2","distance","forced_redirection"\n"A","B",50,\n"B","C",120,\n',
+        total__csv='"Date","Refugee_numbers"\n"2020-01-01",10\n2020-01-20,200\n')
+    (old_inp / "conflict_period.csv").write_text('"StartDate","2020-01-01"\n"Length",30\n')
+    (old_inp / "registration_corrections.csv").write_text("C,2020-01-20\n")
+    text = main_import(str(old_inp), str(tmp_path / "old.yaml"), str(old_val)).read_text()
+    assert "# conflict_period.csv: StartDate" in text
+    old = refuge.load(tmp_path / "old.yaml")
+    assert old.net.names == new.net.names and old.days == new.days
+    assert (refuge.simulate(old, seed=3).stocks == refuge.simulate(new, seed=3).stocks).all()
+
+
+def test_a_layout_row_with_several_files_sums_them(tmp_path):
+    inp, val = _case(tmp_path, data_layout__csv="total,total.csv\nC,c.csv,c2.csv\n")
+    (val / "c2.csv").write_text("2020-01-11,100\n2020-01-21,300\n")
+    out = main_import(str(inp), str(tmp_path / "sum.yaml"), str(val))
+    assert 'file: "c.csv + c2.csv"' in out.read_text()
+    rows = (tmp_path / "sum-data" / "C.csv").read_text().splitlines()
+    # c.csv: 10 on day 0 rising to 200 on day 19, then flat; c2.csv: 100 (flat before day 10) to 300 on day 20
+    assert rows[-4:] == ["2020-01-01,110", "2020-01-11,210", "2020-01-20,480", "2020-01-21,500"]
+    model = refuge.load(out)
+    assert refuge.simulate(model, seed=1).stocks[0, model.state_index("C")] == 110
+    inp2, val2 = _case(tmp_path / "b", data_layout__csv="total,total.csv\nC,c.csv,gone.csv\n")
+    with pytest.raises(FleeInputError, match=r"data_layout.csv line 2, column 3 \(file\): .*`gone.csv`"):
+        main_import(str(inp2), str(tmp_path / "b.yaml"), str(val2))
+
+
+@pytest.mark.parametrize("files, where", [
+    ({"sim_period__csv": "StartDate,2020-01-01\nLength,1000000000\n"},
+     "sim_period.csv line 2, column 2 (Length): expected a value <= 36600"),
+    ({"sim_period__csv": "StartDate,9999-12-01\nLength,60\n"}, "sim_period.csv: expected a period ending before"),
+    ({"closures__csv": "#c\ncountry,Home,Away,0,99999999999999999999\n"},
+     "closures.csv line 2, column 5 (closure_end): expected a value <= 36600"),
+    ({"routes__csv": ROUTES.replace("A,B,50", "A,B,1e308")}, "routes.csv line 2, column 3 (distance): expected a value <="),
+    ({"locations__csv": LOCATIONS.replace("1000", "1e300")}, "locations.csv line 2, column 8 (population)"),
+    ({"c__csv": "Date,count\n2020-01-01,10\n2020-01-20,1e18\n"}, "c.csv line 3, column 2 (count): expected a value <="),
+    ({"routes__csv": "#name1,name2,distance\n"}, "routes.csv: expected at least one route"),
+    ({"data_layout__csv": "total,total.csv\nC,c.csv\nC,c.csv\n"}, "data_layout.csv line 3, column 1 (name): expected a "
+                                                                 "camp not listed before"),
+    ({"locations__csv": LOCATIONS.replace("conflict_zone,0", "conflict_zone,1e12")},
+     "locations.csv line 2, column 7 (conflict_date): expected a value <= 36600"),
+    ({"locations__csv": LOCATIONS.replace("conflict_zone,0", "conflict_zone,40")},
+     "locations.csv: expected a conflict zone whose conflict begins within the 30 days"),
+])
+def test_hostile_values_are_named_at_their_flee_line(tmp_path, files, where):
+    inp, val = _case(tmp_path, **files)
+    with pytest.raises(FleeInputError) as exc:
+        main_import(str(inp), str(tmp_path / "out" / "x.yaml"), str(val))
+    assert where in str(exc.value)
+    assert not (tmp_path / "out" / "x.yaml").exists()
+
+
+@pytest.mark.parametrize("text, where", [
+    ("- a\n- b\n", "line 1: expected a mapping of sections"),
+    ("optimisations:\n  hasten: 1.5\n", "line 2: expected a whole number from 1"),
+    ("move_rules:\n  max_move_speed: .nan\n", "line 2: expected a number from 0 to 1e+12 for move_rules.max_move_speed"),
+    ("move_rules:\n  camp_movechance: 5\n", "line 2: expected a number from 0 to 1 for move_rules.camp_movechance"),
+    ("spawn_rules:\n  conflict_spawn_decay_interval: 0\n", "line 2: expected a whole number from 1 to 36600"),
+])
+def test_hostile_settings_are_named_at_their_line(tmp_path, text, where):
+    inp, val = _case(tmp_path)
+    (tmp_path / "s.yml").write_text(text)
+    (inp / "conflicts.csv").write_bytes(b"\x80#Day,A\n")
+    with pytest.raises(FleeInputError, match="s.yml " + where.replace("(", r"\(").replace(")", r"\)")
+                       .replace("+", r"\+").replace(".", r"\.")):
+        import_flee(inp, val, tmp_path / "s.yml")
+    with pytest.raises(FleeInputError, match=r"conflicts.csv: expected UTF-8 text"):
+        import_flee(inp, val)

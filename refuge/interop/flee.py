@@ -16,7 +16,9 @@ What becomes what (Flee's rules as its code at 02cd2cbd applies them):
 - `conflicts.csv` (intensity by day) gives conflict periods: a period begins when the intensity becomes
   positive, at that day's intensity, and ends when it falls to zero (Flee ignores changes in between).
   Without it, a conflict zone's `conflict_date` starts a conflict of intensity 1 that lasts to the end.
-- the validation folder's `data_layout.csv` names one data file per camp (and first the total): each camp
+- the validation folder's `data_layout.csv` names a data file per camp (and first the total; a row naming
+  several files sums them on the union of their dates, each interpolated: Flee's own sum holds one file's
+  last count instead of interpolating it, a difference only between dated counts): each camp
   becomes time-series evidence (group `camps`), its counts corrected as `registration_corrections.csv` says
   (points before a date scaled by the ratio of the count on that date to the one before). People spawn each
   day as many as the sum of the camps' whole-number interpolated counts grew (Flee's `sum_from_camps`);
@@ -40,6 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from refuge.errors import RefugeError, suggest
+from refuge.scenario.limits import MAX_DAYS, MAX_PARAMETER, MAX_PEOPLE
 
 FLEE_NOTICE = ("Flee (djgroen/flee) is BSD-3-Clause licensed; data from a Flee case keep that licence "
                "(see LICENSE.flee beside the data).")
@@ -67,12 +70,8 @@ def _rows(path: Path, required: bool = True) -> list[tuple[int, list[str]]]:
         if required:
             raise FleeInputError(path, None, None, "a file of a Flee case", "no such file")
         return []
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise FleeInputError(path, None, None, "UTF-8 text", str(exc)) from None
     out = []
-    reader = csv.reader(text.splitlines())
+    reader = csv.reader(_text(path).splitlines())
     for cells in reader:
         line = reader.line_num
         cells = [c.strip() for c in cells]
@@ -82,11 +81,19 @@ def _rows(path: Path, required: bool = True) -> list[tuple[int, list[str]]]:
     return out
 
 
+def _text(path: Path) -> str:
+    """A file's text (UTF-8, with or without a byte-order mark)."""
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise FleeInputError(path, None, None, "UTF-8 text", str(exc)) from None
+
+
 def _header(path: Path) -> tuple[int, list[str]] | None:
     """The first line of a file when it is a comment header (`#name,...`)."""
     if not path.exists():
         return None
-    reader = csv.reader(path.read_text(encoding="utf-8-sig").splitlines())
+    reader = csv.reader(_text(path).splitlines())
     for cells in reader:
         if cells and cells[0].strip().startswith("#"):
             return reader.line_num, [c.strip().lstrip("#").strip() for c in cells]
@@ -96,7 +103,7 @@ def _header(path: Path) -> tuple[int, list[str]] | None:
 
 
 def _number(path: Path, line: int, col: int, name: str, text: str, *, integer: bool = False,
-            minimum: float | None = None) -> float:
+            minimum: float | None = None, maximum: float | None = None) -> float:
     try:
         value = float(text)
         if not math.isfinite(value) or (integer and value != int(value)):
@@ -106,6 +113,8 @@ def _number(path: Path, line: int, col: int, name: str, text: str, *, integer: b
                              f"`{text}`") from None
     if minimum is not None and value < minimum:
         raise FleeInputError(path, line, f"{col} ({name})", f"a value >= {minimum:g}", text)
+    if maximum is not None and value > maximum:
+        raise FleeInputError(path, line, f"{col} ({name})", f"a value <= {maximum:g}", text)
     return value
 
 
@@ -149,11 +158,19 @@ def read_period(path: Path) -> tuple[dt.date, int]:
         if key == "startdate":
             start = _date(path, line, 2, "StartDate", cells[1])
         elif key == "length":
-            length = int(_number(path, line, 2, "Length", cells[1], integer=True, minimum=1))
+            length = int(_number(path, line, 2, "Length", cells[1], integer=True, minimum=1, maximum=MAX_DAYS))
     if start is None or length is None:
         raise FleeInputError(path, None, None, "lines `StartDate,YYYY-MM-DD` and `Length,DAYS`",
-                             "start date" if start is None else "length" + " missing")
+                             ("start date" if start is None else "length") + " missing")
+    if (dt.date.max - start).days < length:
+        raise FleeInputError(path, None, None, "a period ending before the year 10000", f"{start} + {length} days")
     return start, length
+
+
+def period_file(idir: Path) -> Path:
+    """The case's period file: `sim_period.csv`, or `conflict_period.csv`, its name in older Flee cases."""
+    new, old = idir / "sim_period.csv", idir / "conflict_period.csv"
+    return old if old.exists() and not new.exists() else new
 
 
 _KINDS = (("idpcamp", "idpcamp"), ("camp", "camp"), ("conflict", "conflict_zone"), ("forward", "forward"),
@@ -178,8 +195,10 @@ def read_locations(path: Path) -> list[FleeLocation]:
                                  "forwarding_hub (markers and flood zones are not supported)", f"`{cells[5]}`")
         cdate = None
         if kind == "conflict_zone":
-            cdate = int(_number(path, line, 7, "conflict_date", cells[6] or "?", integer=True))
-        number = int(_number(path, line, 8, "population", cells[7], integer=True, minimum=0)) if cells[7] else 0
+            cdate = int(_number(path, line, 7, "conflict_date", cells[6] or "?", integer=True, minimum=-MAX_DAYS,
+                                maximum=MAX_DAYS))
+        number = int(_number(path, line, 8, "population", cells[7], integer=True, minimum=0,
+                             maximum=MAX_PEOPLE)) if cells[7] else 0
         out.append(FleeLocation(name, country or "unknown", kind, cdate, number, line))
     if not out:
         raise FleeInputError(path, None, None, "at least one location", "none")
@@ -196,11 +215,13 @@ def read_routes(path: Path, names: set[str]) -> list[tuple[str, str, float, int]
         _known(path, line, 2, "name2", b, names)
         if a == b:
             raise FleeInputError(path, line, "2 (name2)", "a location other than name1", f"`{b}`")
-        km = _number(path, line, 3, "distance", cells[2], minimum=0)
+        km = _number(path, line, 3, "distance", cells[2], minimum=0, maximum=MAX_PARAMETER)
         forced = cells[3] if len(cells) > 3 else ""
         if forced not in ("", "0", "1", "2"):
             raise FleeInputError(path, line, "4 (forced_redirection)", "0, 1, 2 or nothing", f"`{forced}`")
         out.append((a, b, km, line))
+    if not out:
+        raise FleeInputError(path, None, None, "at least one route", "none")
     return out
 
 
@@ -213,8 +234,8 @@ def read_closures(path: Path, locs: list[FleeLocation], routes: Any) -> list[dic
     for line, cells in _rows(path, required=False):
         _need(path, line, cells, 5, "closure_type,name1,name2,closure_start,closure_end")
         kind, a, b = cells[0].lower(), cells[1], cells[2]
-        d0 = int(_number(path, line, 4, "closure_start", cells[3], integer=True))
-        d1 = int(_number(path, line, 5, "closure_end", cells[4], integer=True))
+        d0 = int(_number(path, line, 4, "closure_start", cells[3], integer=True, minimum=-MAX_DAYS, maximum=MAX_DAYS))
+        d1 = int(_number(path, line, 5, "closure_end", cells[4], integer=True, minimum=-MAX_DAYS, maximum=MAX_DAYS))
         if kind == "remove_forced_redirection":
             continue  # forced redirection does not change where Flee's agents go
         if kind == "country":
@@ -254,7 +275,7 @@ def read_conflicts(path: Path, names: set[str], days: int) -> dict[str, list[flo
                 continue
             if k > len(cells) or cells[k - 1] == "":
                 raise FleeInputError(path, line, f"{k} ({n})", "an intensity", "an empty cell")
-            series[n].append(_number(path, line, k, n, cells[k - 1], minimum=0))
+            series[n].append(_number(path, line, k, n, cells[k - 1], minimum=0, maximum=MAX_PARAMETER))
     if series and min(len(v) for v in series.values()) == 0:
         raise FleeInputError(path, None, None, "one row per day", "no rows")
     return series  # columns naming no location are kept here and left out by the caller (Flee ignores them)
@@ -284,7 +305,7 @@ def read_counts(path: Path) -> list[tuple[dt.date, float]]:
             if not out and line == _rows(path)[0][0]:
                 continue  # column names
             raise FleeInputError(path, line, "1 (date)", "a date YYYY-MM-DD", f"`{cells[0]}`") from None
-        value = _number(path, line, 2, "count", cells[1], minimum=0)
+        value = _number(path, line, 2, "count", cells[1], minimum=0, maximum=MAX_PEOPLE)
         if out and date <= out[-1][0]:
             raise FleeInputError(path, line, "1 (date)", f"a date after {out[-1][0]}", str(date))
         out.append((date, value))
@@ -293,28 +314,51 @@ def read_counts(path: Path) -> list[tuple[dt.date, float]]:
     return out
 
 
-def read_layout(vdir: Path, names: set[str], camp_names: set[str]) -> list[tuple[str, Path, int]]:
-    """Flee's validation data_layout.csv: (location, series file, column) per camp series."""
+def read_layout(vdir: Path, names: set[str], camp_names: set[str]) -> list[tuple[str, list[Path], int]]:
+    """Flee's validation data_layout.csv: (location, its data files, line) per row; a row naming several
+    files (as Flee's CAR case does) means the camp's count is their sum."""
     path = vdir / "data_layout.csv"
     out = []
     for i, (line, cells) in enumerate(_rows(path)):
         _need(path, line, cells, 2, "name,file")
-        if len(cells) > 2 and any(cells[2:]):
-            raise FleeInputError(path, line, 3, "one data file per row (sums of files are not supported)",
-                                 ",".join(cells[2:]))
-        name, file = cells[0], vdir / cells[1]
+        name = cells[0]
         if i > 0 or name != "total":
             if name not in names:
                 raise FleeInputError(path, line, "1 (name)", "the name of a camp in locations.csv",
                                      f"`{name}`{suggest(name, sorted(names))}")
             if name not in camp_names:
                 raise FleeInputError(path, line, "1 (name)", "a camp (this location is not one)", f"`{name}`")
-        if not file.exists():
-            raise FleeInputError(path, line, "2 (file)", "a data file in the validation folder", f"`{cells[1]}`")
-        out.append((name, file, line))
+        if any(name == n for n, _, _ in out):
+            raise FleeInputError(path, line, "1 (name)", "a camp not listed before", f"`{name}` again")
+        files = []
+        for col, cell in enumerate(cells[1:], start=2):
+            if not cell:
+                continue
+            if not (vdir / cell).is_file():
+                raise FleeInputError(path, line, f"{col} (file)", "a data file in the validation folder", f"`{cell}`")
+            files.append(vdir / cell)
+        if not files:
+            raise FleeInputError(path, line, "2 (file)", "a data file in the validation folder", "an empty cell")
+        out.append((name, files, line))
     if not out:
         raise FleeInputError(path, None, None, "a row per camp", "none")
     return out
+
+
+def summed_counts(files: list[Path], start: dt.date) -> list[tuple[int, float]]:
+    """(day, count) of one camp from its data files: one file's rows as they are; several files summed on the
+    union of their dates, each file linearly interpolated between its dates and held flat outside them
+    (so the sum, read as a line through its points, is the sum of the files read the same way)."""
+    tables = [[((d - start).days, v) for d, v in read_counts(f)] for f in files]
+    if len(tables) == 1:
+        return tables[0]
+    import numpy as np
+
+    days = sorted({d for t in tables for d, _ in t})
+    total = np.zeros(len(days))
+    for t in tables:
+        total += np.interp(days, [d for d, _ in t], [v for _, v in t])
+    return [(d, float(v)) for d, v in zip(days, total)]
 
 
 # --- settings ------------------------------------------------------------------------------------------------
@@ -368,7 +412,7 @@ def read_settings(path: Path | None) -> Settings:
     s.file = path.name
     if not path.exists():
         raise FleeInputError(path, None, None, "a Flee settings file (YAML)", "no such file")
-    text = path.read_text(encoding="utf-8")
+    text = _text(path)
     try:
         data = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:
@@ -376,9 +420,22 @@ def read_settings(path: Path | None) -> Settings:
         raise FleeInputError(path, mark.line + 1 if mark else None, mark.column + 1 if mark else None,
                              "valid YAML", str(getattr(exc, "problem", exc))) from None
     lines = text.splitlines()
+    if not isinstance(data, dict):
+        raise FleeInputError(path, 1, None, "a mapping of sections (move_rules, spawn_rules, ...)",
+                             type(data).__name__)
 
     def where(key: str) -> int | None:
         return next((i + 1 for i, ln in enumerate(lines) if ln.strip().startswith(f"{key}:")), None)
+
+    def number(section_name: str, key: str, value: Any, low: float, high: float, integer: bool = False) -> float:
+        what = f"{'a whole number' if integer else 'a number'} from {low:g} to {high:g} for {section_name}.{key}"
+        try:
+            x = float(value)
+        except (TypeError, ValueError, OverflowError):
+            raise FleeInputError(path, where(key), None, what, repr(value)) from None
+        if isinstance(value, bool) or not math.isfinite(x) or not low <= x <= high or (integer and x != int(x)):
+            raise FleeInputError(path, where(key), None, what, repr(value))
+        return x
 
     def section(name: str) -> dict:
         value = data.get(name) or {}
@@ -391,10 +448,7 @@ def read_settings(path: Path | None) -> Settings:
         lk = key.lower()
         if lk in _MOVE:
             fname = _MOVE[lk][0]
-            try:
-                s.move[fname] = float(value)
-            except (TypeError, ValueError):
-                raise FleeInputError(path, where(key), None, f"a number for move_rules.{key}", repr(value)) from None
+            s.move[fname] = number("move_rules", key, value, 0.0, 1.0 if "movechance" in lk else MAX_PARAMETER)
             s.keys[fname] = f"move_rules.{key}"
         elif lk in _MOVE_FLAGS:
             s.flags[lk] = bool(value)
@@ -404,7 +458,7 @@ def read_settings(path: Path | None) -> Settings:
                                      "steps are not supported)", repr(value))
             s.awareness = int(value)
         elif lk == "pruning_threshold":
-            if float(value) > 1.001:
+            if number("move_rules", key, value, 0.0, MAX_PARAMETER) > 1.001:
                 raise FleeInputError(path, where(key), None, "no route pruning (pruning_threshold 1)", repr(value))
         elif lk in _UNSUPPORTED_MOVE and value not in (_UNSUPPORTED_MOVE[lk], None, 0, False, []):
             raise FleeInputError(path, where(key), None, f"move_rules.{key} off (refuge does not model it)",
@@ -422,16 +476,16 @@ def read_settings(path: Path | None) -> Settings:
         if lk == "conflict_spawn_decay" and value is not None:
             if not isinstance(value, list) or not value:
                 raise FleeInputError(path, where(key), None, "a list of factors", repr(value))
-            s.decay = [float(x) for x in value]
+            s.decay = [number("spawn_rules", key, x, 0.0, MAX_PARAMETER) for x in value]
         elif lk == "conflict_spawn_decay_interval":
-            s.decay_interval = int(value)
+            s.decay_interval = int(number("spawn_rules", key, value, 1, MAX_DAYS, integer=True))
         elif lk == "sum_from_camps":
             s.sum_from_camps = bool(value)
         elif lk == "insert_day0":
             s.insert_day0 = bool(value)
         elif lk == "empty_camps_on_day0":
             s.empty_camps_on_day0 = bool(value)
-    s.hasten = int(opt.get("hasten", 1) or 1)
+    s.hasten = int(number("optimisations", "hasten", opt.get("hasten", 1) or 1, 1, MAX_PEOPLE, integer=True))
     return s
 
 
@@ -518,7 +572,8 @@ def import_flee(input_dir: str | Path, validation: str | Path | None = None, set
         raise FleeInputError(vdir, None, None, "a Flee validation folder", "no such folder")
     spath = Path(settings) if settings is not None else None
     st = read_settings(spath)
-    start, length = read_period(idir / "sim_period.csv")
+    period = period_file(idir)
+    start, length = read_period(period)
     locs = read_locations(idir / "locations.csv")
     names = {loc.name for loc in locs}
     routes = read_routes(idir / "routes.csv", names)
@@ -531,11 +586,11 @@ def import_flee(input_dir: str | Path, validation: str | Path | None = None, set
 
     # camp data: read, corrected, as Flee's day numbers
     series: dict[str, list[tuple[int, float]]] = {}
-    layout: list[tuple[str, Path, int]] = []
+    layout: list[tuple[str, list[Path], int]] = []
     if vdir is not None:
         layout = read_layout(vdir, names, camp_names)
-        for n, f, _ in layout:
-            series[n] = [((d - start).days, v) for d, v in read_counts(f)]
+        for n, fs, _ in layout:
+            series[n] = summed_counts(fs, start)
         for camp, date, line in read_corrections(idir / "registration_corrections.csv", set(series) - {"total"}):
             pts = series[camp]
             day = (date - start).days
@@ -573,8 +628,8 @@ def import_flee(input_dir: str | Path, validation: str | Path | None = None, set
     w(f"name: {_q(case)}")
     w(f"title: {_q(f'{case}: a Flee case')}")
     end = start + dt.timedelta(days=length - 1)
-    w(f"start: {start}   # sim_period.csv: StartDate")
-    w(f"end: {end}     # sim_period.csv: Length {length} days")
+    w(f"start: {start}   # {period.name}: StartDate")
+    w(f"end: {end}     # {period.name}: Length {length} days")
     w("states:")
     w("  # one per row of locations.csv: conflict zones are origins, towns and hubs `other`, camps destinations")
     for loc in locs:
@@ -672,7 +727,9 @@ def import_flee(input_dir: str | Path, validation: str | Path | None = None, set
         w(f"    - {{location: {_q(n)}, from: {start + dt.timedelta(days=d0)}{to}, intensity: {_num(level)}}}"
           f"  # {src}: day {d0}" + (f" to {d1}" if d1 is not None else " on"))
     if not periods:
-        out[-1] = "  conflicts: []"
+        src = idir / "conflicts.csv" if conflicts is not None else idir / "locations.csv"
+        raise FleeInputError(src, None, None, f"a conflict zone whose conflict begins within the {length} days of "
+                             "the period (people are spawned there)", "none")
     w("  closures:")
     for cl in closures:
         item = next(f"{k}: [{_q(cl[k][0])}, {_q(cl[k][1])}]" if isinstance(cl[k], list) else f"{k}: {_q(cl[k])}"
@@ -697,7 +754,7 @@ def import_flee(input_dir: str | Path, validation: str | Path | None = None, set
             daily = [d - daily[0] + day0_all for d in daily]
         rows = "\n".join(f"{start + dt.timedelta(days=t)},{v}" for t, v in enumerate(daily))
         what = ("the sum of the camps' counts (" + ", ".join(spawn_camps) + ")") if st.sum_from_camps else \
-            f"the total ({layout[0][1].name})"
+            f"the total ({' + '.join(f.name for f in layout[0][1])})"
         files[f"{data_dir}/spawn_total.csv"] = (
             f"# {case}: people displaced so far, each day: {what}, each interpolated linearly between its dated "
             f"counts and cut to a whole number, as Flee reads them. {FLEE_NOTICE}\ndate,value\n{rows}\n")
@@ -715,14 +772,17 @@ def import_flee(input_dir: str | Path, validation: str | Path | None = None, set
     if layout:
         w("evidence:")
         w("  # camp counts, corrected as registration_corrections.csv says; scored with Flee's ARD (group `camps`)")
-        for n, f, line in layout:
+        for n, fs, line in layout:
             if n == "total" and n not in names:
                 continue
             rel = f"{data_dir}/{_file_name(n)}.csv"
             rows = "\n".join(f"{start + dt.timedelta(days=d)},{_num(round(v, 3))}" for d, v in series[n])
-            files[rel] = f"# {n}: {f.name} of the Flee case{_corrected(n, idir)}. {FLEE_NOTICE}\ndate,value\n{rows}\n"
+            fnames = " + ".join(f.name for f in fs)
+            summed = " (the sum of these files, each read as a line through its dated counts)" if len(fs) > 1 else ""
+            files[rel] = (f"# {n}: {fnames} of the Flee case{summed}{_corrected(n, idir)}. {FLEE_NOTICE}\n"
+                          f"date,value\n{rows}\n")
             w(f"  - id: {_q('camp-' + n)}")
-            w(f"    source: {{file: {_q(f.name)}, fact: {_q(f'registered refugees in {n} (UNHCR), as in the Flee case')}}}"
+            w(f"    source: {{file: {_q(fnames)}, fact: {_q(f'registered refugees in {n} (UNHCR), as in the Flee case')}}}"
               f"  # data_layout.csv line {line}")
             w(f"    measure: {{stock: [{_q(n)}]}}")
             w(f"    series: {{file: {rel}}}")
@@ -750,6 +810,11 @@ def main_import(input_dir: str, out: str, validation: str | None = None, setting
     case = import_flee(input_dir, validation, settings, name, data_dir=f"{Path(out).stem}-data")
     with tempfile.TemporaryDirectory() as tmp:
         probe = case.write(Path(tmp) / Path(out).name)
-        compile_scenario(read(probe), str(probe))
+        try:
+            compile_scenario(read(probe), str(probe))
+        except RefugeError as exc:  # a limit of refuge's format that no line of the Flee files breaks alone
+            text = str(exc).replace(str(probe), Path(out).name)
+            raise FleeInputError(input_dir, None, None, "a case within refuge's limits; the scenario it makes "
+                                 "would not load", text) from None
     return case.write(out)
 
