@@ -121,8 +121,8 @@ class NetWorld(NamedTuple):
     blocked: np.ndarray  # (L,) first of the people at each place with no open route, linked through nxt (the
     # records' only link: the day lists are chunks)
     P: np.ndarray  # (rows,) PERSON records
-    head: np.ndarray  # (T+1, 5) each day's lists: [t, 0] tries, [t, 1] arrivals (newest chunk, -1: empty), then
-    # the arrivals list's newest person's day made, length and 1 if it is out of order (see add_to_list)
+    head: np.ndarray  # (T+1, 4) each day's lists: [t, 0] tries, [t, 1] arrivals (newest chunk, -1: empty), then
+    # the arrivals list's newest person's day made and 1 if it is out of order (see add_to_list)
     free: np.ndarray  # free rows, a stack
     ent: np.ndarray  # (chunks x CH,) the rows in the day lists' chunks ...
     ent_made: np.ndarray  # ... and, in an arrivals list, their day made + 1
@@ -182,7 +182,7 @@ def new_net_world(days, s, initial, rows, g):
     K = s.link_from.size
     T = days
     N = max(rows, 1)
-    Th, Tw = (T + 1, 5) if L > 0 else (1, 1)  # day lists: none without a network
+    Th, Tw = (T + 1, 4) if L > 0 else (1, 1)  # day lists: none without a network
     head = np.full((Th, Tw), -1, np.int64)
     if L > 0:
         head[:, 2:] = 0
@@ -811,17 +811,16 @@ def new_chunk(w):
 
 @njit(inline="always")
 def add_to_list(w, i, day, kind):
-    """Person `i` into day `day`'s list of tries (kind 0) or arrivals (1); an arrivals list notes how many it
-    holds and whether the days its people were made still never rise from the newest to the oldest entry."""
+    """Person `i` into day `day`'s list of tries (kind 0) or arrivals (1); an arrivals list notes whether the
+    days its people were made still never rise from the newest to the oldest entry."""
     row = 0 if kind == 0 else 1
     day = nonneg(day)
     m = 0
     if kind != 0:
         m = w.P[i].made
         if w.head[day, 1] >= 0 and m > w.head[day, 2]:
-            w.head[day, 4] = 1
+            w.head[day, 3] = 1
         w.head[day, 2] = m
-        w.head[day, 3] += 1
     c = w.head[day, row]
     if c < 0 or w.ch_n[c] == CH:
         c2 = new_chunk(w)
@@ -867,7 +866,7 @@ def sort_arrivals(t, w):
     made, oldest first, when they are not already (a counting sort, which keeps the list's order among people
     made the same day): the array to take them from, and how many. One list a day, not one per day made and
     day: that table grew with the square of the days (6.8 GB for 80 years)."""
-    unsorted = w.head[t, 4] != 0
+    unsorted = w.head[t, 3] != 0
     w.head[t, 2:] = 0
     n = take_list(w, t, 1)
     if not unsorted:  # in order as it stands
@@ -926,8 +925,9 @@ def arrivals(t, s, w):
         travelling -= 1
         back = w.last_close[k] > d  # the route closed since they set out
         l = nonneg(s.link_from[k] if back else s.link_to[k])
-        w.P[i].loc = l
-        changed(s, w, l, 1, capbuf, capscale)
+        # A place passed through today is not counted in and out again: its count is read by no decision
+        # of this person's (no route leads from a place to itself), and with it unchanged the routes' weights
+        # kept by its neighbours stay right. The place where they stay is counted at the end.
         if not back:
             w.entered[t, l] += 1
         going = False
@@ -938,22 +938,21 @@ def arrivals(t, s, w):
             k2, full = choose_route(s, w, l, awareness, capbuf, capscale, wpow)
             if k2 < 0 or full:
                 break
-            changed(s, w, l, -1, capbuf, capscale)
             v = S
             if km[k2] < v:  # arrives today too: decides again there
                 moved += km[k2]
                 l = nonneg(s.link_to[k2])
-                changed(s, w, l, 1, capbuf, capscale)
                 w.entered[t, l] += 1
-                w.P[i].loc = l
                 continue
             set_out(s, w, i, l, k2, t, False, moved, T)
             travelling += 1
             w.P[i].recent, w.P[i].rday = r, t - 1
             going = True
             break
+        w.P[i].loc = l
         if not going:
             # staying at l: recent travel as of tonight; a camp takes them as a count
+            changed(s, w, l, 1, capbuf, capscale)
             w.P[i].recent, w.P[i].rday = (r + moved * inv_s) * 0.5, t
             if w.is_camp[l]:
                 to_count(w, i, l, False)
