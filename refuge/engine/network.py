@@ -148,6 +148,8 @@ class NetWorld(NamedTuple):
     nopen: np.ndarray
     stale: np.ndarray
     near: np.ndarray  # (L,) today: people from which a place's neighbours weigh their routes again (`changed`)
+    slot_to: np.ndarray  # (adjacency slots,) the end of each slot's route ...
+    slot_km: np.ndarray  # ... and today its length
     days_speed: np.ndarray  # (K,) today: whole days on each route at `speed` ...
     days_walk: np.ndarray  # ... and at `walk_speed`
     wts: np.ndarray
@@ -207,8 +209,8 @@ def new_net_world(days, s, initial, rows, g):
         np.zeros(Ntally, np.int64),
         np.ones(L), np.zeros(L), np.full(L, -1.0), np.full(L, -1.0), np.zeros(K), np.zeros(s.move.size),
         np.zeros(K, np.bool_), np.zeros(max(K, 1)), np.zeros(K), np.zeros(max(K, 1)), np.zeros(L),
-        np.zeros(L, np.int64), np.ones(L, np.bool_), np.zeros(L), np.zeros(K, np.int64), np.zeros(K, np.int64),
-        np.zeros(L), half,
+        np.zeros(L, np.int64), np.ones(L, np.bool_), np.zeros(L), s.link_to[s.adj_link], np.zeros(s.adj_link.size),
+        np.zeros(K, np.int64), np.zeros(K, np.int64), np.zeros(L), half,
         (s.loc_kind == CAMP) | (s.loc_kind == IDPCAMP), np.zeros(L, np.bool_), np.zeros(L, np.bool_),
         np.zeros((T, L), np.int64), np.zeros((T, L + 1), np.int64), np.zeros(T, np.int64))
 
@@ -425,8 +427,8 @@ def changed(s, w, l, k, capbuf, capscale):
 
 @njit(inline="always")
 def choose_route(s, w, l, awareness, capbuf, capscale, wpow):
-    """A route out of place `l` picked by weight: (route, whether it leads to a camp too full to set out for),
-    or (-1, False) when no route is open. A place keeps its cumulative route weights (`cum` per adjacency slot,
+    """A route out of place `l` picked by weight: (its adjacency slot, whether it leads to a camp too full to
+    set out for), or (-1, False) when no route is open. A place keeps its cumulative route weights (`cum` per adjacency slot,
     `tot`, `nopen`) until it is `stale`: scores, lengths or closures changed, or a route's end with room came
     near its taper."""
     adj_ptr, adj_link, closed, cum = s.adj_ptr, s.adj_link, w.closed, w.cum
@@ -448,7 +450,7 @@ def choose_route(s, w, l, awareness, capbuf, capscale, wpow):
         w.tot[l] = acc
         w.nopen[l] = n
         w.stale[l] = False
-    k = -1
+    js = -1
     if w.nopen[l] > 0:
         if w.tot[l] > 0:
             # the first slot whose cumulative weight passes x: a closed route adds no weight, so that slot is
@@ -459,25 +461,25 @@ def choose_route(s, w, l, awareness, capbuf, capscale, wpow):
             for j in range(j0, j1):
                 below += cum[nonneg(j)] <= x
             if below < j1 - j0:
-                k = adj_link[nonneg(j0 + below)]
+                js = j0 + below
             else:  # rounding at the top end
                 for j in range(adj_ptr[l + 1] - 1, adj_ptr[l] - 1, -1):
                     if not closed[adj_link[j]]:
-                        k = adj_link[j]
+                        js = j
                         break
         else:  # all weights zero: equal chances
             r = int(uniform(w.rng) * w.nopen[l])
             for j in range(adj_ptr[l], adj_ptr[l + 1]):
                 if not closed[adj_link[j]]:
                     if r == 0:
-                        k = adj_link[j]
+                        js = j
                         break
                     r -= 1
-    if k < 0:
-        return k, False
-    k = nonneg(k)
-    end = nonneg(s.link_to[k])
-    return k, w.is_camp[end] and w.capacity[end] >= 0 and \
+    if js < 0:
+        return js, False
+    js = nonneg(js)
+    end = nonneg(w.slot_to[js])
+    return js, w.is_camp[end] and w.capacity[end] >= 0 and \
         taper(w.people[end], w.capacity[end], capbuf, capscale) < 0.5
 
 
@@ -539,6 +541,8 @@ def places_today(t, s, w, pv, closed_state):
     for k in range(K):
         w.days_speed[k] = int(math.floor(w.km[k] / speed))
         w.days_walk[k] = int(math.floor(w.km[k] / walk))
+    for j in range(s.adj_link.size):
+        w.slot_km[j] = w.km[s.adj_link[j]]
     for l in range(L):
         w.capacity[l] = pv[s.loc_cap[l]] if s.loc_cap[l] >= 0 else -1.0
         w.near[l] = mv[MV_CAPBUF] * w.capacity[l] * mv[MV_CAPSCALE] - 1.0 if w.capacity[l] >= 0 else np.inf
@@ -775,6 +779,8 @@ def tries(t, s, w):
         i = nonneg(order[j])
         l = nonneg(w.P[i].loc)
         k, full = choose_route(s, w, l, awareness, capbuf, capscale, wpow)
+        if k >= 0:
+            k = nonneg(s.adj_link[k])
         if k >= 0 and not full:
             changed(s, w, l, -1, capbuf, capscale)
             set_out(s, w, i, l, k, t, w.P[i].fresh and on_foot != 0, 0.0, T)
@@ -935,16 +941,16 @@ def arrivals(t, s, w):
             chance = w.mc[l]
             if chance < 1.0 and not (w.short_left[l] and r + moved * inv_s < 1.0) and uniform(w.rng) >= chance:
                 break  # stays (a town is left for sure after a short stint; a draw only when it is not sure)
-            k2, full = choose_route(s, w, l, awareness, capbuf, capscale, wpow)
-            if k2 < 0 or full:
+            j2, full = choose_route(s, w, l, awareness, capbuf, capscale, wpow)
+            if j2 < 0 or full:
                 break
             v = S
-            if km[k2] < v:  # arrives today too: decides again there
-                moved += km[k2]
-                l = nonneg(s.link_to[k2])
+            if w.slot_km[j2] < v:  # arrives today too: decides again there
+                moved += w.slot_km[j2]
+                l = nonneg(w.slot_to[j2])
                 w.entered[t, l] += 1
                 continue
-            set_out(s, w, i, l, k2, t, False, moved, T)
+            set_out(s, w, i, l, nonneg(s.adj_link[j2]), t, False, moved, T)
             travelling += 1
             w.P[i].recent, w.P[i].rday = r, t - 1
             going = True
