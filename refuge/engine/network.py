@@ -121,8 +121,7 @@ class NetWorld(NamedTuple):
     blocked: np.ndarray  # (L,) first of the people at each place with no open route, linked through nxt (the
     # records' only link: the day lists are chunks)
     P: np.ndarray  # (rows,) PERSON records
-    head: np.ndarray  # (T+1, 4) each day's lists: [t, 0] tries, [t, 1] arrivals (newest chunk, -1: empty), then
-    # the arrivals list's newest person's day made and 1 if it is out of order (see add_to_list)
+    head: np.ndarray  # (T+1, 2) each day's lists: [t, 0] tries, [t, 1] arrivals (newest chunk, -1: empty)
     free: np.ndarray  # free rows, a stack
     ent: np.ndarray  # (chunks x CH,) the rows in the day lists' chunks ...
     ent_made: np.ndarray  # ... and, in an arrivals list, their day made + 1
@@ -184,10 +183,8 @@ def new_net_world(days, s, initial, rows, g):
     K = s.link_from.size
     T = days
     N = max(rows, 1)
-    Th, Tw = (T + 1, 4) if L > 0 else (1, 1)  # day lists: none without a network
-    head = np.full((Th, Tw), -1, np.int64)
-    if L > 0:
-        head[:, 2:] = 0
+    Th = T + 1 if L > 0 else 1  # day lists: none without a network
+    head = np.full((Th, 2), -1, np.int64)
     # chunks: every person is in at most one list, and each list has at most one chunk not full
     nch, Ns, Ntally = ((N + CH - 1) // CH + 2 * Th + 2, N, Th + 3) if L > 0 else (1, 1, 1)
     half = np.zeros(64)
@@ -357,8 +354,7 @@ def relist(t, w, T):
     taken out of the middle of a chunk), so taking people out means this; it happens only on the few days a
     move chance changes. It runs before the day's lists are taken, when every chunk in use belongs to a list of
     today or later: all are freed."""
-    w.head[t:, :2] = -1
-    w.head[t:, 2:] = 0
+    w.head[t:, :] = -1
     w.count[C_CHUSED] = 0
     w.count[C_CHFREE] = 0
     P = w.P
@@ -817,16 +813,10 @@ def new_chunk(w):
 
 @njit(inline="always")
 def add_to_list(w, i, day, kind):
-    """Person `i` into day `day`'s list of tries (kind 0) or arrivals (1); an arrivals list notes whether the
-    days its people were made still never rise from the newest to the oldest entry."""
+    """Person `i` into day `day`'s list of tries (kind 0) or arrivals (1, with the day they were made)."""
     row = 0 if kind == 0 else 1
     day = nonneg(day)
-    m = 0
-    if kind != 0:
-        m = w.P[i].made
-        if w.head[day, 1] >= 0 and m > w.head[day, 2]:
-            w.head[day, 3] = 1
-        w.head[day, 2] = m
+    m = w.P[i].made if kind != 0 else 0
     c = w.head[day, row]
     if c < 0 or w.ch_n[c] == CH:
         c2 = new_chunk(w)
@@ -869,19 +859,22 @@ def take_list(w, t, row):
 @njit(inline="always")
 def sort_arrivals(t, w):
     """The people whose route ends on day `t`, newest in the list first, then put in order of the day each was
-    made, oldest first, when they are not already (a counting sort, which keeps the list's order among people
-    made the same day): the array to take them from, and how many. One list a day, not one per day made and
-    day: that table grew with the square of the days (6.8 GB for 80 years)."""
-    unsorted = w.head[t, 3] != 0
-    w.head[t, 2:] = 0
+    made, oldest first, when they are not already (a counting sort over the days made found, which keeps the
+    list's order among people made the same day): the array to take them from, and how many. One list a day,
+    not one per day made and day: that table grew with the square of the days (6.8 GB for 80 years)."""
     n = take_list(w, t, 1)
-    if not unsorted:  # in order as it stands
-        return w.order, n
     made = w.order_made
-    lo, hi = made[0], made[0]
+    if n == 0:
+        return w.order, n
+    lo, hi, before = made[0], made[0], made[0]
+    in_order = True
     for j in range(n):
         lo = min(lo, made[j])
         hi = max(hi, made[j])
+        in_order &= made[j] >= before
+        before = made[j]
+    if in_order:  # as it stands
+        return w.order, n
     first = w.tally
     first[:hi - lo + 2] = 0
     for j in range(n):
