@@ -424,9 +424,9 @@ def changed(s, w, l, k, capbuf, capscale):
 @njit(inline="always")
 def choose_route(s, w, l, awareness, capbuf, capscale, wpow):
     """A route out of place `l` picked by weight: (its adjacency slot, whether it leads to a camp too full to
-    set out for), or (-1, False) when no route is open. A place keeps its cumulative route weights (`cum` per adjacency slot,
-    `tot`, `nopen`) until it is `stale`: scores, lengths or closures changed, or a route's end with room came
-    near its taper."""
+    set out for), or (-1, False) when no route is open. A place keeps its cumulative route weights (`cum` per
+    adjacency slot, `tot`, `nopen`) until it is `stale`: scores, lengths or closures changed, or a route's end
+    with room came near its taper."""
     adj_ptr, adj_link, closed, cum = s.adj_ptr, s.adj_link, w.closed, w.cum
     if w.stale[l]:
         capacity, people = w.capacity, w.people
