@@ -147,6 +147,7 @@ class NetWorld(NamedTuple):
     nopen: np.ndarray
     stale: np.ndarray
     near: np.ndarray  # (L,) today: people from which a place's neighbours weigh their routes again (`changed`)
+    qpow: np.ndarray  # (L, QP) today: (1 - move chance) ** (1 .. QP) as `geometric0` makes them (`wait_days`)
     slot_to: np.ndarray  # (adjacency slots,) the end of each slot's route ...
     slot_km: np.ndarray  # ... and today its length
     days_speed: np.ndarray  # (K,) today: whole days on each route at `speed` ...
@@ -206,7 +207,7 @@ def new_net_world(days, s, initial, rows, g):
         np.zeros(Ntally, np.int64),
         np.ones(L), np.zeros(L), np.full(L, -1.0), np.full(L, -1.0), np.zeros(K), np.zeros(s.move.size),
         np.zeros(K, np.bool_), np.zeros(max(K, 1)), np.zeros(K), np.zeros(max(K, 1)), np.zeros(L),
-        np.zeros(L, np.int64), np.ones(L, np.bool_), np.zeros(L), s.link_to[s.adj_link], np.zeros(s.adj_link.size),
+        np.zeros(L, np.int64), np.ones(L, np.bool_), np.zeros(L), np.zeros((L, QP)), s.link_to[s.adj_link], np.zeros(s.adj_link.size),
         np.zeros(K, np.int64), np.zeros(K, np.int64), np.zeros(L), half,
         (s.loc_kind == CAMP) | (s.loc_kind == IDPCAMP), np.zeros(L, np.bool_), np.zeros(L, np.bool_),
         np.zeros((T, L), np.int64), np.zeros((T, L + 1), np.int64), np.zeros(T, np.int64))
@@ -327,12 +328,31 @@ def seed_uniforms(g):
     return st
 
 
+QP = 8  # powers of (1 - move chance) kept per place
+
+
 @njit(inline="always")
-def wait_days(w, p):
-    """Days before the next try to leave, with daily chance p (drawn only when p < 1)."""
+def wait_days(w, l):
+    """Days before the next try to leave place `l`, with its daily move chance p (drawn only when p < 1):
+    `geometric0`, whose comparisons for p >= 0.2 are here counted without a branch against the place's
+    thresholds of the day (the same numbers: the thresholds fall, so the count is where the loop stops)."""
+    p = w.mc[l]
     if p >= 1.0:
         return 0
-    return geometric0(uniform(w.rng), p)
+    u = uniform(w.rng)
+    if not p >= 0.2:
+        return geometric0(u, p)
+    k = 0
+    for j in range(QP):
+        k += u < w.qpow[l, j]
+    if k < QP:
+        return k
+    q = 1.0 - p
+    thr = w.qpow[l, QP - 1] * q
+    while u < thr:
+        k += 1
+        thr *= q
+    return k
 
 
 @njit(inline="always")
@@ -362,7 +382,7 @@ def relist(t, w, T):
         if P[i].link == -2:
             continue
         if P[i].link == -1 and w.redraw[P[i].loc] and P[i].day != BLOCKED:
-            P[i].day = t + wait_days(w, w.mc[P[i].loc])
+            P[i].day = t + wait_days(w, P[i].loc)
             P[i].kind = 0
             if P[i].day >= T:
                 P[i].day = -1
@@ -562,6 +582,11 @@ def places_today(t, s, w, pv, closed_state):
             mc[l] = mv[MV_MC_TOWN]
         score[l] = sc
         w.short_left[l] = s.flags[F_AVOID_SHORT] != 0 and not w.is_camp[l] and c <= 0
+        q = 1.0 - mc[l]
+        thr = q
+        for j in range(QP):  # geometric0's thresholds q, q^2, ... for this move chance, made the same way
+            w.qpow[l, j] = thr
+            thr *= q
     awareness = s.flags[F_AWARENESS]
     for k in range(K):
         if awareness == 0:
@@ -580,7 +605,7 @@ def places_today(t, s, w, pv, closed_state):
                 return
             for _ in range(n0):
                 i = new_person(w, l, True, -1)
-                schedule(w, i, t + wait_days(w, mc[l]), 0, T)
+                schedule(w, i, t + wait_days(w, l), 0, T)
     # a place whose move chance changed: its people draw their next try again (memoryless)
     redraw = False
     for l in range(L):
@@ -599,7 +624,7 @@ def places_today(t, s, w, pv, closed_state):
                 w.blocked[l] = -1
                 while i >= 0:
                     nxt = w.P[i].nxt
-                    schedule(w, i, t + wait_days(w, mc[l]), 0, T)
+                    schedule(w, i, t + wait_days(w, l), 0, T)
                     i = nxt
                 break
 
@@ -615,7 +640,7 @@ def newcomers(w, l, n, t, T):
         return False
     for _ in range(n):
         i = new_person(w, l, True, t - 1)
-        schedule(w, i, t + wait_days(w, w.mc[l]), 0, T)
+        schedule(w, i, t + wait_days(w, l), 0, T)
     return True
 
 
@@ -790,7 +815,7 @@ def tries(t, s, w):
             w.P[i].nxt = w.blocked[l]
             w.blocked[l] = i
         else:
-            schedule(w, i, t + 1 + wait_days(w, w.mc[l]), 0, T)
+            schedule(w, i, t + 1 + wait_days(w, l), 0, T)
     w.count[C_TRAVELLING] += travelling
 
 
@@ -956,7 +981,7 @@ def arrivals(t, s, w):
             if w.is_camp[l]:
                 to_count(w, i, l, False)
             else:
-                schedule(w, i, t + 1 + wait_days(w, w.mc[l]), 0, T)
+                schedule(w, i, t + 1 + wait_days(w, l), 0, T)
     w.count[C_TRAVELLING] += travelling
 
 
