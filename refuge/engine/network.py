@@ -92,8 +92,10 @@ def net_spec(net: NetModel | None) -> NetSpec:
     return NetSpec(**{f: getattr(net, f) for f in NetSpec._fields if f != "flags"}, flags=flags)
 
 
-# Entries of NetWorld.count: rows of the person table in use, free rows, people on routes, the table is full.
-C_USED, C_FREE, C_TRAVELLING, C_FULL = range(4)
+# Entries of NetWorld.count: rows of the person table in use, free rows, people on routes, the table is full,
+# chunks of the day lists in use, free chunks.
+C_USED, C_FREE, C_TRAVELLING, C_FULL, C_CHUSED, C_CHFREE = range(6)
+CH = 32  # entries per chunk of a day's list
 
 
 class NetWorld(NamedTuple):
@@ -103,8 +105,11 @@ class NetWorld(NamedTuple):
     fixed size, so that nothing is reallocated inside the loop: loc (place, or the start of the route while
     travelling), link (-1 at a place, -2 a free row), fresh (no route completed yet), recent and rday (recent
     travel as of the end of day rday), dep (day set out), m0 (km already covered that day), v (km a day on this
-    route). Each person is in at most one day's list of events (linked through nxt, with its day and kind):
-    kind 0 = try to leave a place that day, 1 = arrive at the end of the route that day."""
+    route). Each person is in at most one day's list of events (with its day and kind): kind 0 = try to leave a
+    place that day, 1 = arrive at the end of the route that day. A list is a chain of chunks of CH rows (the
+    newest chunk first, each pointing to the one before), so that a day's people are read from contiguous
+    memory and fetched some way ahead, not found one after another through the records (see `add_to_list`,
+    `take_list`)."""
 
     g: Any  # the network's random stream (binomial draws)
     rng: np.ndarray  # xoshiro256+ state, seeded from g (uniform draws)
@@ -113,11 +118,21 @@ class NetWorld(NamedTuple):
     cnt_vet: np.ndarray  # (L,) ... and travelled
     people: np.ndarray  # (L,) everyone at each place (counted or one by one), as floats for the taper
     last_close: np.ndarray  # (K,) the last day each route closed (-1: never), to turn back those on it
-    blocked: np.ndarray  # (L,) first of the people at each place with no open route, linked through nxt
+    blocked: np.ndarray  # (L,) first of the people at each place with no open route, linked through nxt (the
+    # records' only link: the day lists are chunks)
     P: np.ndarray  # (rows,) PERSON records
-    head: np.ndarray  # (T+1, 5) each day's lists: [t, 0] tries, [t, 1] arrivals, then the arrivals list's
-    # front person's day made, length and 1 if it is out of order (see add_to_list, sort_arrivals)
+    head: np.ndarray  # (T+1, 5) each day's lists: [t, 0] tries, [t, 1] arrivals (newest chunk, -1: empty), then
+    # the arrivals list's newest person's day made, length and 1 if it is out of order (see add_to_list)
     free: np.ndarray  # free rows, a stack
+    ent: np.ndarray  # (chunks x CH,) the rows in the day lists' chunks ...
+    ent_made: np.ndarray  # ... and, in an arrivals list, their day made + 1
+    ch_prev: np.ndarray  # (chunks,) the chunk before in the same list (-1: none)
+    ch_n: np.ndarray  # (chunks,) entries used
+    ch_free: np.ndarray  # free chunks, a stack
+    order: np.ndarray  # (rows,) today's list as taken (scratch) ...
+    order_made: np.ndarray  # ... with each one's day made + 1 ...
+    sorted_: np.ndarray  # ... and in order of the day made
+    tally: np.ndarray  # (T+3,) counting sort's scratch
     # today (scores, move chances, room, route lengths and weights)
     score: np.ndarray
     mc: np.ndarray
@@ -132,6 +147,9 @@ class NetWorld(NamedTuple):
     tot: np.ndarray
     nopen: np.ndarray
     stale: np.ndarray
+    near: np.ndarray  # (L,) today: people from which a place's neighbours weigh their routes again (`changed`)
+    days_speed: np.ndarray  # (K,) today: whole days on each route at `speed` ...
+    days_walk: np.ndarray  # ... and at `walk_speed`
     wts: np.ndarray
     half: np.ndarray  # 0.5 ** n (0 from 63 on: below any recent travel that matters)
     is_camp: np.ndarray
@@ -168,6 +186,8 @@ def new_net_world(days, s, initial, rows, g):
     head = np.full((Th, Tw), -1, np.int64)
     if L > 0:
         head[:, 2:] = 0
+    # chunks: every person is in at most one list, and each list has at most one chunk not full
+    nch, Ns, Ntally = ((N + CH - 1) // CH + 2 * Th + 2, N, Th + 3) if L > 0 else (1, 1, 1)
     half = np.zeros(64)
     for j in range(63):
         half[j] = 0.5 ** j
@@ -178,15 +198,34 @@ def new_net_world(days, s, initial, rows, g):
     if L > 0:
         rng = seed_uniforms(g)
     return NetWorld(
-        g, rng, np.zeros(4, np.int64), np.zeros(L, np.int64), np.zeros(L, np.int64), people,
+        g, rng, np.zeros(6, np.int64), np.zeros(L, np.int64), np.zeros(L, np.int64), people,
         np.full(K, -1, np.int64), np.full(L, -1, np.int64),
         people_table(N),
         head, np.zeros(N, np.int64),
+        np.empty(nch * CH, np.int32), np.empty(nch * CH, np.int32), np.empty(nch, np.int32), np.empty(nch, np.int32),
+        np.empty(nch, np.int32), np.empty(Ns, np.int32), np.empty(Ns, np.int32), np.empty(Ns, np.int32),
+        np.zeros(Ntally, np.int64),
         np.ones(L), np.zeros(L), np.full(L, -1.0), np.full(L, -1.0), np.zeros(K), np.zeros(s.move.size),
         np.zeros(K, np.bool_), np.zeros(max(K, 1)), np.zeros(K), np.zeros(max(K, 1)), np.zeros(L),
-        np.zeros(L, np.int64), np.ones(L, np.bool_), np.zeros(L), half,
+        np.zeros(L, np.int64), np.ones(L, np.bool_), np.zeros(L), np.zeros(K, np.int64), np.zeros(K, np.int64),
+        np.zeros(L), half,
         (s.loc_kind == CAMP) | (s.loc_kind == IDPCAMP), np.zeros(L, np.bool_), np.zeros(L, np.bool_),
         np.zeros((T, L), np.int64), np.zeros((T, L + 1), np.int64), np.zeros(T, np.int64))
+
+
+@intrinsic
+def nonneg(typingctx, x):
+    """`x`, an integer the caller knows is not negative, with the compiler told so (LLVM's assume): an array
+    indexed by it then needs no check for a negative index (Numba wraps every signed index around, a compare,
+    a select and the array's length at each access, which in the step's loops took a fifth of its time)."""
+    def codegen(context, builder, sig, args):
+        v = args[0]
+        fnty = ir.FunctionType(ir.VoidType(), [ir.IntType(1)])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.assume")
+        builder.call(fn, [builder.icmp_signed(">=", v, ir.Constant(v.type, 0))])
+        return v
+
+    return x(x), codegen
 
 
 @intrinsic
@@ -253,7 +292,8 @@ def geometric0(u, p):
             k += 1
             thr *= q
         return k
-    return int(math.floor(math.log(1.0 - u) / math.log(q)))
+    x = math.floor(math.log(1.0 - u) / math.log(q))
+    return int(x) if x < 1 << 40 else 1 << 40  # (a day far past any run, never an integer overflow)
 
 
 @njit(inline="always")
@@ -311,11 +351,14 @@ def schedule(w, i, day, kind, T):
 @njit(inline="always")
 def relist(t, w, T):
     """People at a place whose move chance changed today (`w.redraw`) draw their next try again (memoryless);
-    then every day's lists from today on are made again from the people's days. The lists are singly linked (no
-    person's neighbour is touched when one is added), so taking one out means this; it happens only on the few
-    days a move chance changes."""
+    then every day's lists from today on are made again from the people's days. A list only grows (nothing is
+    taken out of the middle of a chunk), so taking people out means this; it happens only on the few days a
+    move chance changes. It runs before the day's lists are taken, when every chunk in use belongs to a list of
+    today or later: all are freed."""
     w.head[t:, :2] = -1
     w.head[t:, 2:] = 0
+    w.count[C_CHUSED] = 0
+    w.count[C_CHFREE] = 0
     P = w.P
     for i in range(w.count[C_USED] - 1, -1, -1):  # so that each list runs in the order rows were taken
         if P[i].link == -2:
@@ -344,9 +387,9 @@ def new_person(w, l, fresh, rday):
     c = w.count
     if c[C_FREE] > 0:
         c[C_FREE] -= 1
-        i = w.free[c[C_FREE]]
+        i = nonneg(w.free[nonneg(c[C_FREE])])
     else:
-        i = c[C_USED]
+        i = nonneg(c[C_USED])
         c[C_USED] += 1
     w.P[i].loc = l
     w.P[i].link = -1
@@ -366,7 +409,7 @@ def to_count(w, i, l, fresh):
         w.cnt_vet[l] += 1
     w.P[i].link = -2
     w.P[i].day = -1
-    w.free[w.count[C_FREE]] = i
+    w.free[nonneg(w.count[C_FREE])] = i
     w.count[C_FREE] += 1
 
 
@@ -375,9 +418,9 @@ def changed(s, w, l, k, capbuf, capscale):
     """`k` people came to (or, negative, left) place `l`. Near its capacity taper, the places with a route to it
     weigh their routes again."""
     w.people[l] += k
-    if w.capacity[l] >= 0 and w.people[l] >= capbuf * w.capacity[l] * capscale - 1.0:
+    if w.people[l] >= w.near[l]:  # capbuf x capacity x capscale - 1 (none without a capacity)
         for j in range(s.adj_ptr[l], s.adj_ptr[l + 1]):
-            w.stale[s.link_to[s.adj_link[j]]] = True
+            w.stale[nonneg(s.link_to[nonneg(s.adj_link[nonneg(j)])])] = True
 
 
 @njit(inline="always")
@@ -392,11 +435,12 @@ def choose_route(s, w, l, awareness, capbuf, capscale, wpow):
         acc = 0.0
         n = 0
         for j in range(adj_ptr[l], adj_ptr[l + 1]):
-            k = adj_link[j]
+            j = nonneg(j)
+            k = nonneg(adj_link[j])
             if not closed[k]:
                 n += 1
                 wk = w.base[k]
-                end = s.link_to[k]
+                end = nonneg(s.link_to[k])
                 if awareness != 0 and capacity[end] >= 0 and people[end] > capbuf * capacity[end] * capscale:
                     wk *= taper_w(people[end], capacity[end], capbuf, capscale, wpow)
                 acc += wk
@@ -407,12 +451,16 @@ def choose_route(s, w, l, awareness, capbuf, capscale, wpow):
     k = -1
     if w.nopen[l] > 0:
         if w.tot[l] > 0:
+            # the first slot whose cumulative weight passes x: a closed route adds no weight, so that slot is
+            # an open route (counted without a branch per slot, which the processor cannot guess)
             x = uniform(w.rng) * w.tot[l]
-            for j in range(adj_ptr[l], adj_ptr[l + 1]):
-                if cum[j] > x and not closed[adj_link[j]]:
-                    k = adj_link[j]
-                    break
-            if k < 0:  # rounding at the top end
+            j0, j1 = nonneg(adj_ptr[l]), adj_ptr[l + 1]
+            below = 0
+            for j in range(j0, j1):
+                below += cum[nonneg(j)] <= x
+            if below < j1 - j0:
+                k = adj_link[nonneg(j0 + below)]
+            else:  # rounding at the top end
                 for j in range(adj_ptr[l + 1] - 1, adj_ptr[l] - 1, -1):
                     if not closed[adj_link[j]]:
                         k = adj_link[j]
@@ -427,7 +475,8 @@ def choose_route(s, w, l, awareness, capbuf, capscale, wpow):
                     r -= 1
     if k < 0:
         return k, False
-    end = s.link_to[k]
+    k = nonneg(k)
+    end = nonneg(s.link_to[k])
     return k, w.is_camp[end] and w.capacity[end] >= 0 and \
         taper(w.people[end], w.capacity[end], capbuf, capscale) < 0.5
 
@@ -451,6 +500,7 @@ def network_day(t, spec, world, kw):
     if spec.loc_kind.size == 0:
         return
     s, w = borrowed(spec), borrowed(world)
+    t = nonneg(t)
     pv = kw.pv
     places_today(t, s, w, pv, kw.closed_state)  # 1 (and 3: closures)
     exchange(t, s, w, kw)  # 0: people the kernel moved into and out of locations today
@@ -485,8 +535,13 @@ def places_today(t, s, w, pv, closed_state):
             w.last_close[k] = t
         w.closed[k] = shut
     decay, interval = s.decay, s.flags[F_DECAY_INTERVAL]
+    speed, walk = mv[MV_SPEED], mv[MV_WALK]
+    for k in range(K):
+        w.days_speed[k] = int(math.floor(w.km[k] / speed))
+        w.days_walk[k] = int(math.floor(w.km[k] / walk))
     for l in range(L):
         w.capacity[l] = pv[s.loc_cap[l]] if s.loc_cap[l] >= 0 else -1.0
+        w.near[l] = mv[MV_CAPBUF] * w.capacity[l] * mv[MV_CAPSCALE] - 1.0 if w.capacity[l] >= 0 else np.inf
         sc = 1.0
         if s.loc_foreign[l]:
             sc *= mv[MV_FOREIGNW]
@@ -629,13 +684,14 @@ def spawn(t, s, w, pv):
 
 
 @njit(inline="always")
-def set_out(s, w, i, l, k, t, v, moved, T):
-    """Person `i` sets out from place `l` on route `k` at `v` km a day, `moved` km into the day."""
+def set_out(s, w, i, l, k, t, walk, moved, T):
+    """Person `i` sets out from place `l` on route `k` at `walk_speed` (`walk`) or `speed`, `moved` km into the
+    day; they arrive after the route's whole days at that speed."""
     w.P[i].link = k
     w.P[i].dep = t
     w.P[i].m0 = moved
-    w.P[i].v = v
-    schedule(w, i, t + int(math.floor(w.km[k] / v)), 1, T)
+    w.P[i].v = w.mv[MV_WALK] if walk else w.mv[MV_SPEED]
+    schedule(w, i, t + (w.days_walk[k] if walk else w.days_speed[k]), 1, T)
 
 
 @njit(inline="always")
@@ -696,10 +752,10 @@ def counted_leave(t, s, w):
                 if not rows_left(w, go):
                     return
                 changed(s, w, l, -go, capbuf, capscale)
-                v = mv[MV_WALK] if (cls == 0 and on_foot) else mv[MV_SPEED]
+                walk = cls == 0 and on_foot != 0
                 for _ in range(go):
                     i = new_person(w, l, cls == 0, t - 1)
-                    set_out(s, w, i, l, k, t, v, 0.0, T)
+                    set_out(s, w, i, l, k, t, walk, 0.0, T)
                 w.count[C_TRAVELLING] += go
 
 
@@ -711,16 +767,17 @@ def tries(t, s, w):
     capbuf, capscale, wpow = mv[MV_CAPBUF], mv[MV_CAPSCALE], mv[MV_WPOW]
     awareness, on_foot = s.flags[F_AWARENESS], s.flags[F_ON_FOOT]
     travelling = 0
-    i = w.head[t, 0]
-    while i >= 0:
-        nxt_i = w.P[i].nxt
-        if nxt_i >= 0:
-            prefetch(w.P, nxt_i)
-        l = w.P[i].loc
+    order = w.order
+    n = take_list(w, t, 0)
+    for j in range(n):
+        if j + AHEAD < n:
+            prefetch(w.P, order[j + AHEAD])
+        i = nonneg(order[j])
+        l = nonneg(w.P[i].loc)
         k, full = choose_route(s, w, l, awareness, capbuf, capscale, wpow)
         if k >= 0 and not full:
             changed(s, w, l, -1, capbuf, capscale)
-            set_out(s, w, i, l, k, t, mv[MV_WALK] if (w.P[i].fresh and on_foot) else mv[MV_SPEED], 0.0, T)
+            set_out(s, w, i, l, k, t, w.P[i].fresh and on_foot != 0, 0.0, T)
             travelling += 1
         elif k >= 0 and t - w.P[i].rday >= POOL_AFTER:
             # kept from a full camp after resting long enough that their recent travel no longer matters:
@@ -732,55 +789,106 @@ def tries(t, s, w):
             w.blocked[l] = i
         else:
             schedule(w, i, t + 1 + wait_days(w, w.mc[l]), 0, T)
-        i = nxt_i
     w.count[C_TRAVELLING] += travelling
 
 
+AHEAD = 8  # people of a day's list fetched ahead of the one handled
+
+
 @njit(inline="always")
-def sort_arrivals(t, w):
-    """The first of the people whose route ends on day `t`, the list put in order of the day each was made,
-    oldest first, when it is not already (a counting sort, which keeps the list's order among people made the
-    same day). One list a day, not one per day made and day: that table grew with the square of the days
-    (6.8 GB for 80 years)."""
-    if w.head[t, 4] == 0:  # in order as it stands
-        return w.head[t, 1]
-    N = w.head[t, 3]
-    people = np.empty(N, np.int64)
-    made = np.empty(N, np.int64)
-    i = w.head[t, 1]
-    for j in range(N):  # the list holds N people
-        people[j] = i
-        made[j] = w.P[i].made
-        i = w.P[i].nxt
-    first = np.zeros(t + 4, np.int64)  # made is 0 .. t + 1
-    for j in range(N):
-        first[made[j] + 1] += 1
-    for m in range(1, t + 4):
-        first[m] += first[m - 1]
-    out = np.empty(N, np.int64)
-    for j in range(N):
-        out[first[made[j]]] = people[j]
-        first[made[j]] += 1
-    for j in range(N):
-        w.P[out[j]].nxt = out[j + 1] if j + 1 < N else -1
-    w.head[t, 1] = out[0] if N > 0 else -1
-    w.head[t, 4] = 0
-    return w.head[t, 1]
+def new_chunk(w):
+    """A chunk for a day's list (a free one if any); -1 when none is left (the run is made again)."""
+    c = w.count
+    if c[C_CHFREE] > 0:
+        c[C_CHFREE] -= 1
+        return nonneg(w.ch_free[nonneg(c[C_CHFREE])])
+    if c[C_CHUSED] < w.ch_n.size:
+        c[C_CHUSED] += 1
+        return c[C_CHUSED] - 1
+    c[C_FULL] = 1
+    return -1
 
 
 @njit(inline="always")
 def add_to_list(w, i, day, kind):
-    """Person `i` at the front of day `day`'s list of tries (kind 0) or arrivals (1); an arrivals list notes
-    how many it holds and whether it is still ordered by the day its people were made (read from the front)."""
+    """Person `i` into day `day`'s list of tries (kind 0) or arrivals (1); an arrivals list notes how many it
+    holds and whether the days its people were made still never rise from the newest to the oldest entry."""
     row = 0 if kind == 0 else 1
+    day = nonneg(day)
+    m = 0
     if kind != 0:
         m = w.P[i].made
         if w.head[day, 1] >= 0 and m > w.head[day, 2]:
             w.head[day, 4] = 1
         w.head[day, 2] = m
         w.head[day, 3] += 1
-    w.P[i].nxt = w.head[day, row]
-    w.head[day, row] = i
+    c = w.head[day, row]
+    if c < 0 or w.ch_n[c] == CH:
+        c2 = new_chunk(w)
+        if c2 < 0:
+            return
+        w.ch_prev[c2] = c
+        w.ch_n[c2] = 0
+        w.head[day, row] = c2
+        c = c2
+    c = nonneg(c)
+    e = nonneg(c * CH + w.ch_n[c])
+    w.ent[e] = i
+    w.ent_made[e] = m
+    w.ch_n[c] += 1
+
+
+@njit(inline="always")
+def take_list(w, t, row):
+    """Day `t`'s list of tries (row 0) or arrivals (1) into `w.order` (and their days made into
+    `w.order_made`), newest first, as the day's people are handled; its chunks are freed. Returns its length."""
+    n = 0
+    c = w.head[t, row]
+    w.head[t, row] = -1
+    cnt = w.count
+    while c >= 0:
+        c = nonneg(c)
+        base = c * CH
+        for j in range(w.ch_n[c] - 1, -1, -1):
+            e = nonneg(base + j)
+            w.order[n] = w.ent[e]
+            w.order_made[n] = w.ent_made[e]
+            n += 1
+        prev = w.ch_prev[c]
+        w.ch_free[nonneg(cnt[C_CHFREE])] = c
+        cnt[C_CHFREE] += 1
+        c = prev
+    return n
+
+
+@njit(inline="always")
+def sort_arrivals(t, w):
+    """The people whose route ends on day `t`, newest in the list first, then put in order of the day each was
+    made, oldest first, when they are not already (a counting sort, which keeps the list's order among people
+    made the same day): the array to take them from, and how many. One list a day, not one per day made and
+    day: that table grew with the square of the days (6.8 GB for 80 years)."""
+    unsorted = w.head[t, 4] != 0
+    w.head[t, 2:] = 0
+    n = take_list(w, t, 1)
+    if not unsorted:  # in order as it stands
+        return w.order, n
+    made = w.order_made
+    lo, hi = made[0], made[0]
+    for j in range(n):
+        lo = min(lo, made[j])
+        hi = max(hi, made[j])
+    first = w.tally
+    first[:hi - lo + 2] = 0
+    for j in range(n):
+        first[nonneg(made[j] - lo + 1)] += 1
+    for m in range(1, hi - lo + 2):
+        first[m] += first[m - 1]
+    out = w.sorted_
+    for j in range(n):
+        b = nonneg(made[j] - lo)
+        out[nonneg(first[b])] = w.order[j]
+        first[b] += 1
+    return out, n
 
 
 @njit(inline="always")
@@ -796,28 +904,28 @@ def arrivals(t, s, w):
     capbuf, capscale, wpow = mv[MV_CAPBUF], mv[MV_CAPSCALE], mv[MV_WPOW]
     awareness, avoid_short = s.flags[F_AWARENESS], s.flags[F_AVOID_SHORT]
     travelling = 0
-    i = sort_arrivals(t, w)
-    while i >= 0:
-        nxt_i = w.P[i].nxt
-        if nxt_i >= 0:
-            prefetch(w.P, nxt_i)
-        k = w.P[i].link
+    order, n = sort_arrivals(t, w)
+    for j in range(n):
+        if j + AHEAD < n:
+            prefetch(w.P, order[j + AHEAD])
+        i = nonneg(order[j])
+        k = nonneg(w.P[i].link)
         d = w.P[i].dep
         v = w.P[i].v
         # recent travel as of last night, and km covered today
-        r = w.P[i].recent * half[min(max(d - 1 - w.P[i].rday, 0), 63)]
+        r = w.P[i].recent * half[nonneg(min(max(d - 1 - w.P[i].rday, 0), 63))]
         if t == d:
             moved = w.P[i].m0 + km[k]
         else:
             r = (r + (w.P[i].m0 + v) * inv_s) * 0.5
-            f = half[min(t - d - 1, 63)]
+            f = half[nonneg(min(t - d - 1, 63))]
             r = r * f + (v * inv_s) * (1.0 - f)
             moved = km[k] - (t - d) * v
         w.P[i].fresh = False
         w.P[i].link = -1
         travelling -= 1
         back = w.last_close[k] > d  # the route closed since they set out
-        l = s.link_from[k] if back else s.link_to[k]
+        l = nonneg(s.link_from[k] if back else s.link_to[k])
         w.P[i].loc = l
         changed(s, w, l, 1, capbuf, capscale)
         if not back:
@@ -834,12 +942,12 @@ def arrivals(t, s, w):
             v = S
             if km[k2] < v:  # arrives today too: decides again there
                 moved += km[k2]
-                l = s.link_to[k2]
+                l = nonneg(s.link_to[k2])
                 changed(s, w, l, 1, capbuf, capscale)
                 w.entered[t, l] += 1
                 w.P[i].loc = l
                 continue
-            set_out(s, w, i, l, k2, t, v, moved, T)
+            set_out(s, w, i, l, k2, t, False, moved, T)
             travelling += 1
             w.P[i].recent, w.P[i].rday = r, t - 1
             going = True
@@ -851,7 +959,6 @@ def arrivals(t, s, w):
                 to_count(w, i, l, False)
             else:
                 schedule(w, i, t + 1 + wait_days(w, w.mc[l]), 0, T)
-        i = nxt_i
     w.count[C_TRAVELLING] += travelling
 
 
