@@ -528,7 +528,7 @@ def network_day(t, spec, world, kw):
     arrivals(t, s, w)  # 5
     L = s.loc_kind.size
     for l in range(L + 1):
-        st = s.loc_state[l] if l < L else s.flags[F_EN_ROUTE]
+        st = nonneg(s.loc_state[l] if l < L else s.flags[F_EN_ROUTE])
         now = int(w.people[l] + 0.5) if l < L else w.count[C_TRAVELLING]
         w.change[t, l] = now - kw.stock[st]
         kw.stock[st] = now
@@ -545,10 +545,10 @@ def places_today(t, s, w, pv, closed_state):
     T = w.head.shape[0] - 1
     mv, mc, score = w.mv, w.mc, w.score
     for i in range(s.move.size):
-        mv[i] = pv[s.move[i]]
+        mv[i] = pv[nonneg(s.move[i])]
     for k in range(K):
-        w.km[k] = pv[s.link_km[k]]
-        shut = s.link_closed[t, k] or closed_state[s.loc_state[s.link_to[k]]]  # a closed location: routes into it
+        w.km[k] = pv[nonneg(s.link_km[k])]
+        shut = s.link_closed[t, k] or closed_state[nonneg(s.loc_state[nonneg(s.link_to[k])])]  # a closed location: routes into it
         if shut and not w.closed[k]:
             w.last_close[k] = t
         w.closed[k] = shut
@@ -558,9 +558,9 @@ def places_today(t, s, w, pv, closed_state):
         w.days_speed[k] = int(math.floor(w.km[k] / speed))
         w.days_walk[k] = int(math.floor(w.km[k] / walk))
     for j in range(s.adj_link.size):
-        w.slot_km[j] = w.km[s.adj_link[j]]
+        w.slot_km[j] = w.km[nonneg(s.adj_link[j])]
     for l in range(L):
-        w.capacity[l] = pv[s.loc_cap[l]] if s.loc_cap[l] >= 0 else -1.0
+        w.capacity[l] = pv[nonneg(s.loc_cap[l])] if s.loc_cap[l] >= 0 else -1.0
         w.near[l] = mv[MV_CAPBUF] * w.capacity[l] * mv[MV_CAPSCALE] - 1.0 if w.capacity[l] >= 0 else np.inf
         sc = 1.0
         if s.loc_foreign[l]:
@@ -592,7 +592,7 @@ def places_today(t, s, w, pv, closed_state):
         if awareness == 0:
             w.base[k] = 1.0
         else:
-            w.base[k] = ((mv[MV_WSOFT] + score[s.link_to[k]]) / (mv[MV_DSOFT] + w.km[k]) ** mv[MV_DPOW]) \
+            w.base[k] = ((mv[MV_WSOFT] + score[nonneg(s.link_to[k])]) / (mv[MV_DSOFT] + w.km[k]) ** mv[MV_DPOW]) \
                 ** mv[MV_WPOW]
     w.stale[:] = True  # scores, lengths and closures are today's
     if t == 0:  # people placed at the start: counted in camps, one by one elsewhere
@@ -619,7 +619,7 @@ def places_today(t, s, w, pv, closed_state):
         if w.blocked[l] < 0:
             continue
         for j in range(s.adj_ptr[l], s.adj_ptr[l + 1]):
-            if not w.closed[s.adj_link[j]]:
+            if not w.closed[nonneg(s.adj_link[j])]:
                 i = w.blocked[l]
                 w.blocked[l] = -1
                 while i >= 0:
@@ -654,7 +654,7 @@ def exchange(t, s, w, kw):
     T = w.head.shape[0] - 1
     capbuf, capscale = w.mv[MV_CAPBUF], w.mv[MV_CAPSCALE]
     for l in range(L):
-        st = s.loc_state[l]
+        st = nonneg(s.loc_state[l])
         out, come = kw.net_out[st], kw.net_in[st]
         if out == 0 and come == 0:
             continue
@@ -687,7 +687,7 @@ def spawn(t, s, w, pv):
     total = 0.0
     for l in range(L):
         c = s.conflict[ts, l] if s.conflict[t, l] > 0 else 0.0
-        wts[l] = pv[s.loc_pop[l]] * c * decay_factor(ts - s.conflict_start[ts, l], decay, interval) if c > 0 else 0.0
+        wts[l] = pv[nonneg(s.loc_pop[l])] * c * decay_factor(ts - s.conflict_start[ts, l], decay, interval) if c > 0 else 0.0
         total += wts[l]
     left = s.spawn[t] if total > 0 else 0
     rest = total
@@ -734,11 +734,11 @@ def counted_leave(t, s, w):
             continue
         m = 0
         for j in range(adj_ptr[l], adj_ptr[l + 1]):  # weights of the open routes out of l
-            k = adj_link[j]
+            k = nonneg(adj_link[j])
             if closed[k]:
                 continue
             wk = w.base[k]
-            end = link_to[k]
+            end = nonneg(link_to[k])
             if awareness != 0 and capacity[end] >= 0:
                 wk *= taper_w(people[end], capacity[end], capbuf, capscale, wpow)
             buf[m] = wk
@@ -756,7 +756,7 @@ def counted_leave(t, s, w):
             rest = wsum if wsum > 0 else float(m)
             jj = 0
             for j in range(adj_ptr[l], adj_ptr[l + 1]):
-                k = adj_link[j]
+                k = nonneg(adj_link[j])
                 if closed[k]:
                     continue
                 wk = buf[jj] if wsum > 0 else 1.0
@@ -766,7 +766,7 @@ def counted_leave(t, s, w):
                 go = leave if wk >= rest else w.g.binomial(leave, min(1.0, wk / rest))
                 rest -= wk
                 leave -= go
-                end = link_to[k]
+                end = nonneg(link_to[k])
                 if go == 0 or (w.is_camp[end] and capacity[end] >= 0 and
                                taper(people[end], capacity[end], capbuf, capscale) < 0.5):
                     continue
