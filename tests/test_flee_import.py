@@ -230,6 +230,8 @@ def test_hostile_values_are_named_at_their_flee_line(tmp_path, files, where):
     ("move_rules:\n  max_move_speed: .nan\n", "line 2: expected a number from 0 to 1e+12 for move_rules.max_move_speed"),
     ("move_rules:\n  camp_movechance: 5\n", "line 2: expected a number from 0 to 1 for move_rules.camp_movechance"),
     ("spawn_rules:\n  conflict_spawn_decay_interval: 0\n", "line 2: expected a whole number from 1 to 36600"),
+    ("move_rules:\n  x: " + "[" * 5000 + "]" * 5000 + "\n",
+     "line 2, column 46: expected valid YAML; found nesting deeper than 40 levels"),
 ])
 def test_hostile_settings_are_named_at_their_line(tmp_path, text, where):
     inp, val = _case(tmp_path)

@@ -42,7 +42,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from refuge.errors import RefugeError, suggest
-from refuge.scenario.limits import MAX_DAYS, MAX_PARAMETER, MAX_PEOPLE
+from refuge.scenario.format import load_yaml
+from refuge.scenario.limits import MAX_DAYS, MAX_FILE_BYTES, MAX_PARAMETER, MAX_PEOPLE
 
 FLEE_NOTICE = ("Flee (djgroen/flee) is BSD-3-Clause licensed; data from a Flee case keep that licence "
                "(see LICENSE.flee beside the data).")
@@ -410,11 +411,14 @@ def read_settings(path: Path | None) -> Settings:
     if path is None:
         return s
     s.file = path.name
-    if not path.exists():
+    if not path.is_file():
         raise FleeInputError(path, None, None, "a Flee settings file (YAML)", "no such file")
+    if path.stat().st_size > MAX_FILE_BYTES:
+        raise FleeInputError(path, None, None, f"a settings file of at most {MAX_FILE_BYTES / 2**20:g} MB",
+                             f"{path.stat().st_size / 2**20:,.1f} MB")
     text = _text(path)
-    try:
-        data = yaml.safe_load(text) or {}
+    try:  # the scenario format's hardened safe loader: no Python objects, nesting and aliases bounded
+        data = load_yaml(text) or {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise FleeInputError(path, mark.line + 1 if mark else None, mark.column + 1 if mark else None,
