@@ -4,21 +4,19 @@ file of the case (and nothing is written), or writes a scenario that runs with w
 
 from __future__ import annotations
 
-import os
 import shutil
 import time
 from pathlib import Path
 
 import numpy as np
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_flee_import import LOCATIONS, ROUTES, _case
+from test_fuzz import PROFILE  # the fuzz tests' profile: 40 examples under CI, 120 otherwise
 
 import refuge
 from refuge.interop.flee import FleeInputError, main_import
 
-PROFILE = settings(max_examples=40 if os.environ.get("CI") else 120, deadline=None,
-                   suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 LIMIT_S = 10.0
 
 FILES = {
@@ -74,7 +72,7 @@ def hostile_case(draw):
     return text, raw
 
 
-@PROFILE
+@settings(PROFILE)
 @given(case=hostile_case())
 def test_hostile_flee_files_are_refused_by_name_or_run_cleanly(tmp_path_factory, case):
     text, raw = case
@@ -119,7 +117,7 @@ YAML_VALUES = st.one_of(st.sampled_from([".nan", ".inf", "-.inf", "-1", "0", "1"
                         st.floats(allow_nan=False, allow_infinity=False).map(repr), st.integers().map(str))
 
 
-@PROFILE
+@settings(PROFILE)
 @given(entries=st.lists(st.tuples(st.sampled_from(sorted(SETTING_KEYS)), st.data()), max_size=6),
        top=st.sampled_from(["", "- a\n", "3\n", "move_rules: 7\n"]))
 def test_hostile_flee_settings_are_refused_by_line_or_run_cleanly(tmp_path_factory, entries, top):
