@@ -20,8 +20,8 @@ from pathlib import Path
 
 def particle_costs(scenario) -> dict[str, float]:
     from refuge.api import simulate
-    from refuge.inference.simulator import Simulator, uncertain_parameters
     from refuge.evidence.measures import measure_all
+    from refuge.inference.simulator import Simulator, uncertain_parameters
 
     uncertain = uncertain_parameters(scenario)
     sim = Simulator(scenario, uncertain)

@@ -349,7 +349,8 @@ def main() -> None:
                                                                   else "no")))
         if row["seconds"] is not None:
             verdict.append(f"<= {row['seconds']} s: {'yes' if ref['cpu_s'] <= row['seconds'] else 'no'}")
-        print(f"{row['case']:<12} {label:<25} {fl['runs'] if fl else 0:>4} {ag + ' / ' + format(rd['agents'], ','):>19} "
+        agents = ag + " / " + format(rd["agents"], ",")
+        print(f"{row['case']:<12} {label:<25} {fl['runs'] if fl else 0:>4} {agents:>19} "
               f"{flee_txt:>13} {rd['ard'][0]:.3f} / {rd['ard'][1]:.3f} {cpu_txt + ' / ' + str(rd['cpu_s']):>14} "
               f"{ref['ard']:.3f} / {ref['ard_rescaled']:.3f} {ref['cpu_s']:>9.3f} {ratio:>7}  {'; '.join(verdict)}")
         if fl:
@@ -398,9 +399,9 @@ def hypotheses(case: str = "mali2012") -> None:
 
 def conventions(cases: list[str]) -> None:
     """Flee's ARD from its own output columns under each plausible reading of the definition."""
-    from refuge.evidence.series import daily_errors
-
     import pandas as pd
+
+    from refuge.evidence.series import daily_errors
 
     print()
     print(f"Flee's ARD from its output (mean over its cached runs with {MODERN}) under other readings of the "

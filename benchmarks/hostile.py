@@ -9,7 +9,8 @@ is killed (after --timeout seconds) and memory is that process's peak.
 
 Outcomes per case: ok, traceback (a Python traceback, or an exit code other than 0/1/2),
 hang (killed after --timeout s of wall time, or more than 5 s of CPU
-time -- wall time on a shared machine measures the neighbours -- or more than 500 MB), silent (a `reject` case that exited 0),
+time -- wall time on a shared machine measures the neighbours -- or more than 500 MB), silent (a `reject` case that
+exited 0),
 refused (an `accept` case that did not exit 0), unclear (rejected with no message, or more than 52 lines
 or a line over 1,000 characters). Prints a table and the counts.
 """
@@ -326,7 +327,8 @@ def store_cases() -> list[Case]:
                 s(w)
         return go
 
-    same = lambda w: _store(w)  # noqa: E731
+    def same(w):
+        return _store(w)
     out = [
         Case("--out is a file", "store", "reject", _store(Path("{dir}")),
              prepare=lambda w: (w / "store").write_text("x")),

@@ -5,12 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-import numpy as np
-
+from refuge.engine.streams import STREAMS, streams  # noqa: F401  (part of the API)
 from refuge.model.compiler import Model, compile_scenario
 from refuge.results.run import Run
-from refuge.engine.streams import STREAMS, streams  # noqa: F401  (part of the API)
 from refuge.scenario import Scenario, builtin_path, read
+
 
 def load(path_or_name: str | Path | None = None) -> Model:
     """Read, validate and compile a scenario file (or a built-in scenario by name)."""
@@ -32,7 +31,7 @@ def engine_ready() -> bool:
         if entry.signatures:
             return True
         return bool(entry._cache._cache_file._load_index())  # empty when absent or stale (source changed)
-    except Exception:  # a Numba without these internals: say nothing rather than fail  # noqa: BLE001
+    except Exception:  # a Numba without these internals: say nothing rather than fail
         return True
 
 

@@ -158,7 +158,8 @@ def run(
     runs: int = typer.Option(1, "--runs", min=1, help="replicates: more than 1 runs an ensemble into an "
                              "experiment store in --out (run r uses seed + r; resumable)"),
     workers: Optional[int] = workers_option(),
-    set_: list[str] = typer.Option([], "--set", metavar="NAME=VALUE", help="override a parameter: name=value (repeatable)"),
+    set_: list[str] = typer.Option([], "--set", metavar="NAME=VALUE",
+                                   help="override a parameter: name=value (repeatable)"),
     sweep: Optional[Path] = typer.Option(None, "--sweep", help="CSV or YAML file of parameter sets: "
                                          "--runs replicates of each"),
     cluster: Optional[str] = cluster_option(),
@@ -202,8 +203,8 @@ def write_single(result, out: Path, overrides: dict[str, float], overwrite: bool
 def run_posterior_command(model, posterior, runs, seed, workers, overrides, sweep, cluster, stop, out,
                           overwrite: bool = False, format_: str = "table") -> None:
     from refuge.api import simulate
-    from refuge.inference.posterior import check_posterior, posterior_model, run_posterior_ensemble
     from refuge.errors import RefugeError
+    from refuge.inference.posterior import check_posterior, posterior_model, run_posterior_ensemble
 
     if sweep is not None:
         fail("--posterior: give --posterior or --sweep, not both")
@@ -235,8 +236,8 @@ def check_counts(runs: int, seed: int) -> None:
 
 
 def parse_sets(texts: list[str], option: str = "--set") -> dict[str, float]:
-    from refuge.experiments.compare import parse_values
     from refuge.errors import RefugeError
+    from refuge.experiments.compare import parse_values
 
     values: dict[str, float] = {}
     for text in texts:
@@ -258,8 +259,8 @@ def with_overrides(model, overrides: dict[str, float]):
 
 
 def run_ensemble_command(model, runs, seed, workers, overrides, sweep, cluster, stop, out, format_="table") -> None:
-    from refuge.experiments.ensemble import run_ensemble
     from refuge.errors import RefugeError
+    from refuge.experiments.ensemble import run_ensemble
 
     try:
         exp = run_ensemble(model, runs=runs, seed=seed, workers=workers, overrides=overrides, sweep=sweep,
@@ -301,7 +302,6 @@ def settings_text(values: dict[str, float]) -> str:
 
 def print_experiment(exp, format_: str = "table") -> None:
     """Outcomes per variant: median [90% interval]; with many variants (a sweep), one row per variant."""
-    from rich.console import Console
     from rich.table import Table
 
     summary = exp.summary()
@@ -343,20 +343,22 @@ def compare(
     scenario: Optional[str] = typer.Argument(None, help="scenario YAML file or built-in name "
                                              f"(default: {DEFAULT_SCENARIO})",
                                              autocompletion=complete_scenario),
-    variant: list[str] = typer.Option([], "--variant", metavar="NAME[:NAME=VALUE,...]", help="NAME:name=value,... or the NAME of a variant "
-                                      "declared in the scenario (repeatable; default: all declared)"),
+    variant: list[str] = typer.Option([], "--variant", metavar="NAME[:NAME=VALUE,...]",
+                                      help="NAME:name=value,... or the NAME of a variant declared in the scenario "
+                                           "(repeatable; default: all declared)"),
     runs: int = typer.Option(100, "--runs", min=1, help="replicates of the baseline and of each variant"),
     seed: int = typer.Option(0, "--seed", help="base seed: replicate r of every variant uses seed + r"),
     workers: Optional[int] = workers_option(),
-    set_: list[str] = typer.Option([], "--set", metavar="NAME=VALUE", help="override a parameter in every arm: name=value"),
+    set_: list[str] = typer.Option([], "--set", metavar="NAME=VALUE",
+                                   help="override a parameter in every arm: name=value"),
     out: Path = typer.Option(Path("comparison"), "--out", help="experiment directory (resumable)"),
     cluster: Optional[str] = cluster_option(),
     format_: Format = typer.Option("table", "--format", help=FORMAT_HELP),
 ) -> None:
     """What if? Run the baseline and each variant with common random numbers; print paired differences."""
+    from refuge.errors import RefugeError
     from refuge.experiments.compare import compare as run_compare
     from refuge.experiments.compare import parse_variant
-    from refuge.errors import RefugeError
 
     check_counts(runs, seed)
     model = load_model(scenario)
@@ -478,16 +480,17 @@ def calibrate_command(
     workers: Optional[int] = workers_option(),
     cluster: Optional[str] = cluster_option(),
     restart: bool = typer.Option(False, "--restart", help="discard a calibration stored in --out"),
-    exclude: list[str] = typer.Option([], "--exclude", metavar="ID", help="an evidence id (or pattern, e.g. 'japan-*') to leave "
-                                      "out of the distance; still measured and reported (repeatable)"),
+    exclude: list[str] = typer.Option([], "--exclude", metavar="ID",
+                                      help="an evidence id (or pattern, e.g. 'japan-*') to leave out of the distance; "
+                                           "still measured and reported (repeatable)"),
     predictive_runs: int = typer.Option(200, "--predictive-runs", min=1, help="runs of the posterior "
                                         "predictive evidence check"),
 ) -> None:
     """Infer the parameters that have a prior from the evidence (ABC-SMC); write the posterior to --out."""
     import os
 
-    from refuge.inference.calibrate import ConsoleProgress, Settings, calibrate
     from refuge.errors import RefugeError
+    from refuge.inference.calibrate import ConsoleProgress, Settings, calibrate
 
     model = load_model(scenario)
     os.environ.setdefault("ABC_LOG_LEVEL", "WARNING")  # pyabc logs every generation at INFO when imported
@@ -610,9 +613,9 @@ def sensitivity_command(
     scenario: Optional[str] = typer.Argument(None, help="scenario YAML file or built-in name "
                                              f"(default: {DEFAULT_SCENARIO})",
                                              autocompletion=complete_scenario),
-    output: list[str] = typer.Option(..., "--output", metavar="KIND:NAME", help="what to explain (repeatable): peak:PLACE, mean:PLACE, "
-                                     "end:PLACE, wait:PLACE, longest:PLACE, arrivals[:NAME], flow:TRANSITION, "
-                                     "or an evidence id"),
+    output: list[str] = typer.Option(..., "--output", metavar="KIND:NAME",
+                                     help="what to explain (repeatable): peak:PLACE, mean:PLACE, end:PLACE, "
+                                     "wait:PLACE, longest:PLACE, arrivals[:NAME], flow:TRANSITION, or an evidence id"),
     method: Literal["morris", "sobol"] = typer.Option("morris", "--method", help="morris (screening, cheap) or "
                                                      "sobol (variance shares)"),
     samples: Optional[int] = typer.Option(None, "--samples", help="Morris trajectories (default 20) or Sobol "
@@ -655,7 +658,6 @@ def print_sensitivity(result) -> None:
 
 
 def print_summary(result) -> None:
-    from rich.console import Console
     from rich.table import Table
 
     m = result.model
@@ -687,14 +689,15 @@ def check_command(
     Exits with 1 when a fact marked `required` fails in the median run."""
     import json
 
-    from refuge.evidence.check import check, print_report, to_json
     from refuge.errors import RefugeError
+    from refuge.evidence.check import check, print_report, to_json
     from refuge.results.files import write_frame
 
     model = load_model(scenario)
     try:
+        shown = format_ == "table" and sys.stderr.isatty()
         result = check(model, runs=runs, seed=seed, workers=workers, cluster=cluster,
-                       progress=f"{model.scenario.name}: check" if format_ == "table" and sys.stderr.isatty() else False)
+                       progress=f"{model.scenario.name}: check" if shown else False)
     except (RefugeError, OSError) as exc:
         fail(message(exc))
     if format_ == "table":

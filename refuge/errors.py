@@ -143,7 +143,6 @@ def _suggest_field(name: Any, parent: list[Any], data: Any) -> str:
 
 def _model_at(model: Any, loc: list[Any], data: Any) -> Any:
     """The pydantic model class that describes the mapping at `loc` (best effort)."""
-    import typing
 
     from pydantic import BaseModel
 

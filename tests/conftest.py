@@ -78,7 +78,8 @@ def overflow(page) -> dict:
             const r = el.getBoundingClientRect();
             const box = el.parentElement && el.parentElement.closest('.wide, .scroll');  // scrolls inside its box
             if (r.width && r.right > w + 0.5 && !box) {
-                const name = el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + (el.className && typeof el.className === 'string' ? '.' + el.className.split(' ')[0] : '');
+                const cls = el.className && typeof el.className === 'string' ? '.' + el.className.split(' ')[0] : '';
+                const name = el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + cls;
                 out[name] = Math.round(r.right - w);
             }
         }

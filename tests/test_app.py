@@ -13,8 +13,17 @@ import yaml
 
 from refuge.errors import RefugeError
 from refuge.experiments.ensemble import resolve_scenario
-from refuge.present.app import (Change, Session, _compiled, _years, changed_data, changed_scenario, make_server,
-                                parse_change, scenario_yaml)
+from refuge.present.app import (
+    Change,
+    Session,
+    _compiled,
+    _years,
+    changed_data,
+    changed_scenario,
+    make_server,
+    parse_change,
+    scenario_yaml,
+)
 
 
 @pytest.fixture(scope="module")
@@ -111,7 +120,8 @@ def test_the_server_answers_bad_requests_with_a_message(tmp_path):
         assert post("/api/run", b"{nope")[1]["error"].startswith("request: not valid JSON")
         code, data = post("/api/run", json.dumps({"change": {"values": {"arrest_rate": -1}}}).encode())
         assert code == 200 and "arrest_rate" in data["error"] and "Traceback" not in data["error"]
-        code, data = post("/api/scenario", json.dumps({"yaml": "name: x\nstates: []\n", "filename": "bad.yaml"}).encode())
+        bad = {"yaml": "name: x\nstates: []\n", "filename": "bad.yaml"}
+        code, data = post("/api/scenario", json.dumps(bad).encode())
         assert code == 200 and data["error"].startswith("bad.yaml")
         with urllib.request.urlopen(url + "/static/uPlot-LICENSE.txt") as res:
             assert b"MIT License" in res.read()
@@ -126,7 +136,8 @@ def test_import_refuge_does_not_import_the_app_or_its_libraries():
     import subprocess
     import sys
 
-    code = "import sys, refuge; print(sorted(m for m in ('refuge.present.app', 'duckdb', 'http.server') if m in sys.modules))"
+    heavy = "('refuge.present.app', 'duckdb', 'http.server')"
+    code = f"import sys, refuge; print(sorted(m for m in {heavy} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "[]"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import threading
 
 import pytest
-
 from conftest import overflow
+
 from refuge.present.app import Session, make_server
 
 RUNS = 20  # per change: enough for bands and paired differences, quick on a shared machine

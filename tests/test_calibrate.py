@@ -17,11 +17,19 @@ import yaml
 from typer.testing import CliRunner
 
 from refuge.api import simulate
-from refuge.inference.calibrate import (BoundDistance, Settings, Simulator, calibrate, candidate_seed, read_meta,
-                              sample_posterior, uncertain_parameters)
 from refuge.cli import app
 from refuge.errors import RefugeError
 from refuge.evidence.measures import holds, measure_all
+from refuge.inference.calibrate import (
+    BoundDistance,
+    Settings,
+    Simulator,
+    calibrate,
+    candidate_seed,
+    read_meta,
+    sample_posterior,
+    uncertain_parameters,
+)
 from refuge.model.compiler import compile_scenario
 from refuge.scenario import parse, read
 
@@ -279,8 +287,8 @@ def test_cli_run_with_posterior_refuses_a_set_of_a_drawn_parameter(small_run, tm
 
 
 def test_report_section_of_a_posterior_ensemble_shows_the_calibration(recovered):
-    from refuge.inference.calibrate import report_section
     from refuge.experiments.store import Experiment
+    from refuge.inference.calibrate import report_section
 
     section = report_section(Experiment(recovered.experiment / "predictive"))
     assert [r["parameter"] for r in section["table"]] == ["arrival_rate", "exit_rate"]

@@ -16,8 +16,8 @@ import pytest
 from typer.testing import CliRunner
 
 import refuge
-from refuge.evidence.check import check, site_table, to_json, year_table
 from refuge.cli import app
+from refuge.evidence.check import check, site_table, to_json, year_table
 from refuge.evidence.measures import measure_all
 
 HERE = Path(__file__).parent / "scenarios"

@@ -10,11 +10,11 @@ from typer.testing import CliRunner
 
 from refuge.api import load, simulate
 from refuge.cli import app
+from refuge.errors import RefugeError
 from refuge.evidence.outcomes import outcomes
+from refuge.experiments.compare import compare, differences, parse_values, parse_variant
 
 DEFAULTS = ("entries", "waiting_mean", "waiting_peak", "longest_wait", "arrivals", "arrests", "returns")
-from refuge.experiments.compare import compare, differences, parse_values, parse_variant
-from refuge.errors import RefugeError
 
 HERE = Path(__file__).parent
 WHATIF = HERE / "scenarios" / "whatif.yaml"

@@ -223,7 +223,6 @@ def test_a_single_run_records_how_it_was_made_and_never_mixes_into_another(tmp_p
 
 def test_ensembles_and_comparisons_print_csv_or_json(tmp_path):
     import json
-
     from io import StringIO
 
     import pandas as pd

@@ -10,8 +10,8 @@ from typer.testing import CliRunner
 
 from refuge.api import load, simulate
 from refuge.cli import app
-from refuge.experiments.ensemble import map_runs, read_sweep, run_ensemble
 from refuge.errors import RefugeError
+from refuge.experiments.ensemble import map_runs, read_sweep, run_ensemble
 from refuge.experiments.store import Experiment
 
 HERE = Path(__file__).parent

@@ -12,8 +12,8 @@ import pytest
 from typer.testing import CliRunner
 
 import refuge
-from refuge.evidence.check import check, site_table, year_table
 from refuge.cli import app
+from refuge.evidence.check import check, site_table, year_table
 from refuge.scenario import builtin_path
 
 # The five reports the scenario cites and the date of each (voa-2003-10-06 is undated on the page; its date is
@@ -124,7 +124,8 @@ def test_every_mechanism_of_the_reports_is_in_the_scenario(model):
 
 def test_clearance_grows_from_a_day_to_years(model):
     col = model.param_names.index
-    at = lambda d, p: model.pbase[model.day(d), col(p)]  # noqa: E731
+    def at(d, p):
+        return model.pbase[model.day(d), col(p)]
     assert at(dt.date(2002, 3, 14), "clearance_foreign_days") == 1
     assert 7 <= at(dt.date(2003, 6, 1), "clearance_sk_days") <= 180
     assert at(dt.date(2010, 1, 1), "clearance_sk_days") >= 365
@@ -175,7 +176,8 @@ def test_default_check_reproduces_at_least_80_percent_of_the_facts():
 
 @pytest.mark.skipif(not SEED_DIR.is_dir(), reason="the seed reports are not in this checkout")
 def test_no_sentence_of_the_reports_is_copied():
-    words = lambda text: re.findall(r"[a-z0-9']+", text.lower())  # noqa: E731
+    def words(text):
+        return re.findall(r"[a-z0-9']+", text.lower())
     seeds = [words(p.read_text(encoding="utf-8")) for p in SEED_DIR.glob("*.txt")]
     grams = {tuple(w[i:i + 8]) for w in seeds for i in range(len(w) - 7)}
     text = builtin_path("north-korea-china").read_text(encoding="utf-8")

@@ -3,8 +3,8 @@ order Flee moves its agents (the order it made them), as the per-person referenc
 
 A hub closed for its first days holds everyone spawned there; when it opens they walk to a small camp and to
 a town, two days away. People spawned a day later at a second conflict zone wait in the town; some set out
-on the day the walkers arrive, and hop through the hub and on to the camp the same day. Flee moves them after the walkers
-(they were made later), so the camp is nearly full when they reach the hub; taking the day's own departures
+on the day the walkers arrive, and hop through the hub and on to the camp the same day. Flee moves them after the
+walkers (they were made later), so the camp is nearly full when they reach the hub; taking the day's own departures
 first (as the step did) sent more of them to the camp.
 """
 

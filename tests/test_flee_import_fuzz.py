@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import shutil
 import time
-from pathlib import Path
 
 import numpy as np
 from hypothesis import given, settings

@@ -20,8 +20,7 @@ from refuge.errors import RefugeError, RefugeWarning, ScenarioError
 from refuge.experiments.ensemble import run_ensemble
 from refuge.experiments.store import Experiment
 from refuge.model.compiler import compile_scenario
-from refuge.scenario import parse, read
-from refuge.scenario import limits
+from refuge.scenario import limits, parse, read
 
 HERE = Path(__file__).parent
 TOY = HERE / "scenarios" / "toy.yaml"

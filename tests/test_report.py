@@ -12,10 +12,10 @@ import pytest
 from typer.testing import CliRunner
 
 from refuge.cli import app
-from refuge.experiments.compare import compare
 from refuge.errors import RefugeError
-from refuge.present.report import make_figures, parameters_table, waits_table, write_report
+from refuge.experiments.compare import compare
 from refuge.experiments.store import Experiment, make_meta
+from refuge.present.report import make_figures, parameters_table, waits_table, write_report
 
 HERE = Path(__file__).parent
 WHATIF = HERE / "scenarios" / "whatif.yaml"

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from conftest import overflow
+
 from refuge.experiments.compare import compare
 from refuge.present.report import write_report
 

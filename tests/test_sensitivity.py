@@ -18,9 +18,9 @@ from typer.testing import CliRunner
 from refuge.api import simulate
 from refuge.cli import app
 from refuge.errors import RefugeError
+from refuge.inference.sensitivity import analyse, parse_output, write_outputs
 from refuge.model.compiler import compile_scenario
 from refuge.scenario import read
-from refuge.inference.sensitivity import analyse, parse_output, write_outputs
 
 SCENARIO = Path(__file__).parent / "scenarios" / "calib_sensitivity.yaml"
 

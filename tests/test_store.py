@@ -16,8 +16,8 @@ import pytest
 
 import refuge
 from refuge.api import load, simulate
-from refuge.experiments.ensemble import run_ensemble
 from refuge.errors import RefugeError
+from refuge.experiments.ensemble import run_ensemble
 from refuge.experiments.store import Experiment
 
 HERE = Path(__file__).parent

@@ -51,18 +51,70 @@ from numba import njit
 
 from refuge.engine.network import C_FULL, net_spec, network_arrays, network_day, new_net_world
 from refuge.engine.streams import network_stream, streams
-from refuge.engine.world import (BIG, FULL, FULL_NET, FULL_PEND, FULL_STAYS, FULL_UNITS, N_PEND, N_STAYS, N_UNITS, U_ALIVE, U_DUE,
-                                 U_DUETR, U_ENTRY, U_SIZE, U_STATE, SpecRef, WorldRef, borrowed, new_world,
-                                 spec_of, view)
-from refuge.model.compiler import (A_END, A_EXACT, A_FROM, A_GRP, A_GRP_A, A_GRP_B, A_GRP_EMP, A_RATE, A_REDIR,
-                                   A_START, A_TARGET,
-                                   ACT_CLOSE_SITE, ACT_CLOSE_STATE, ACT_MULTIPLY, ACT_SET, EMPIRICAL, EXPONENTIAL,
-                                   FIXED, GAMMA, LOGNORMAL, SIG_FLOW, T_DUR, T_DUR_A, T_DUR_B, T_DUR_EMP, T_EDGE_HI,
-                                   T_CAP, T_CAP_DAYS, T_EDGE_LO, T_GRP, T_GRP_A, T_GRP_B, T_GRP_EMP, T_IS_DUR,
-                                   T_RATE, T_REDIR, T_REDIR_EDGE, Model)
+from refuge.engine.world import (
+    BIG,
+    FULL,
+    FULL_NET,
+    FULL_PEND,
+    FULL_STAYS,
+    FULL_UNITS,
+    N_PEND,
+    N_STAYS,
+    N_UNITS,
+    U_ALIVE,
+    U_DUE,
+    U_DUETR,
+    U_ENTRY,
+    U_SIZE,
+    U_STATE,
+    SpecRef,
+    WorldRef,
+    borrowed,
+    new_world,
+    spec_of,
+    view,
+)
+from refuge.model.compiler import (
+    A_END,
+    A_EXACT,
+    A_FROM,
+    A_GRP,
+    A_GRP_A,
+    A_GRP_B,
+    A_GRP_EMP,
+    A_RATE,
+    A_REDIR,
+    A_START,
+    A_TARGET,
+    ACT_CLOSE_SITE,
+    ACT_CLOSE_STATE,
+    ACT_MULTIPLY,
+    ACT_SET,
+    EMPIRICAL,
+    EXPONENTIAL,
+    FIXED,
+    GAMMA,
+    LOGNORMAL,
+    SIG_FLOW,
+    T_CAP,
+    T_CAP_DAYS,
+    T_DUR,
+    T_DUR_A,
+    T_DUR_B,
+    T_DUR_EMP,
+    T_EDGE_HI,
+    T_EDGE_LO,
+    T_GRP,
+    T_GRP_A,
+    T_GRP_B,
+    T_GRP_EMP,
+    T_IS_DUR,
+    T_RATE,
+    T_REDIR,
+    T_REDIR_EDGE,
+    Model,
+)
 from refuge.scenario.limits import MAX_UNITS
-
-
 
 # Rows of the unit, stay and waiting-group tables that served earlier runs of a scenario: a run starts with
 # them, so only the first runs of a scenario in a process may need to be made again with bigger tables.

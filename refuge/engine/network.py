@@ -49,9 +49,27 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 from refuge.engine.world import borrowed
-from refuge.model.network import (CAMP, FORWARD, IDPCAMP, MV_CAMPW, MV_CAPBUF, MV_CAPSCALE, MV_CONFW, MV_DPOW, MV_DSOFT,
-                                  MV_FOREIGNW, MV_MC_CAMP, MV_MC_CONFLICT, MV_MC_IDP, MV_MC_TOWN, MV_SPEED, MV_WALK,
-                                  MV_WPOW, MV_WSOFT, NetModel)
+from refuge.model.network import (
+    CAMP,
+    FORWARD,
+    IDPCAMP,
+    MV_CAMPW,
+    MV_CAPBUF,
+    MV_CAPSCALE,
+    MV_CONFW,
+    MV_DPOW,
+    MV_DSOFT,
+    MV_FOREIGNW,
+    MV_MC_CAMP,
+    MV_MC_CONFLICT,
+    MV_MC_IDP,
+    MV_MC_TOWN,
+    MV_SPEED,
+    MV_WALK,
+    MV_WPOW,
+    MV_WSOFT,
+    NetModel,
+)
 
 
 class NetSpec(NamedTuple):
@@ -207,7 +225,8 @@ def new_net_world(days, s, initial, rows, g):
         np.zeros(Ntally, np.int64),
         np.ones(L), np.zeros(L), np.full(L, -1.0), np.full(L, -1.0), np.zeros(K), np.zeros(s.move.size),
         np.zeros(K, np.bool_), np.zeros(max(K, 1)), np.zeros(K), np.zeros(max(K, 1)), np.zeros(L),
-        np.zeros(L, np.int64), np.ones(L, np.bool_), np.zeros(L), np.zeros((L, QP)), s.link_to[s.adj_link], np.zeros(s.adj_link.size),
+        np.zeros(L, np.int64), np.ones(L, np.bool_), np.zeros(L), np.zeros((L, QP)), s.link_to[s.adj_link],
+        np.zeros(s.adj_link.size),
         np.zeros(K, np.int64), np.zeros(K, np.int64), np.zeros(L), half,
         (s.loc_kind == CAMP) | (s.loc_kind == IDPCAMP), np.zeros(L, np.bool_), np.zeros(L, np.bool_),
         np.zeros((T, L), np.int64), np.zeros((T, L + 1), np.int64), np.zeros(T, np.int64))
@@ -548,7 +567,8 @@ def places_today(t, s, w, pv, closed_state):
         mv[i] = pv[nonneg(s.move[i])]
     for k in range(K):
         w.km[k] = pv[nonneg(s.link_km[k])]
-        shut = s.link_closed[t, k] or closed_state[nonneg(s.loc_state[nonneg(s.link_to[k])])]  # a closed location: routes into it
+        # a closed location: routes into it are shut
+        shut = s.link_closed[t, k] or closed_state[nonneg(s.loc_state[nonneg(s.link_to[k])])]
         if shut and not w.closed[k]:
             w.last_close[k] = t
         w.closed[k] = shut
@@ -687,7 +707,8 @@ def spawn(t, s, w, pv):
     total = 0.0
     for l in range(L):
         c = s.conflict[ts, l] if s.conflict[t, l] > 0 else 0.0
-        wts[l] = pv[nonneg(s.loc_pop[l])] * c * decay_factor(ts - s.conflict_start[ts, l], decay, interval) if c > 0 else 0.0
+        decayed = decay_factor(ts - s.conflict_start[ts, l], decay, interval)
+        wts[l] = pv[nonneg(s.loc_pop[l])] * c * decayed if c > 0 else 0.0
         total += wts[l]
     left = s.spawn[t] if total > 0 else 0
     rest = total
@@ -925,7 +946,7 @@ def arrivals(t, s, w):
     S = mv[MV_SPEED]
     inv_s = 1.0 / S
     capbuf, capscale, wpow = mv[MV_CAPBUF], mv[MV_CAPSCALE], mv[MV_WPOW]
-    awareness, avoid_short = s.flags[F_AWARENESS], s.flags[F_AVOID_SHORT]
+    awareness = s.flags[F_AWARENESS]
     travelling = 0
     order, n = sort_arrivals(t, w)
     for j in range(n):

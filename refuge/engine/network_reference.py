@@ -14,9 +14,27 @@ from typing import Any
 
 import numpy as np
 
-from refuge.model.network import (CAMP, FORWARD, IDPCAMP, MV_CAMPW, MV_CAPBUF, MV_CAPSCALE, MV_CONFW, MV_DPOW,
-                                  MV_DSOFT, MV_FOREIGNW, MV_MC_CAMP, MV_MC_CONFLICT, MV_MC_IDP, MV_MC_TOWN, MV_SPEED,
-                                  MV_WALK, MV_WPOW, MV_WSOFT, NetModel)
+from refuge.model.network import (
+    CAMP,
+    FORWARD,
+    IDPCAMP,
+    MV_CAMPW,
+    MV_CAPBUF,
+    MV_CAPSCALE,
+    MV_CONFW,
+    MV_DPOW,
+    MV_DSOFT,
+    MV_FOREIGNW,
+    MV_MC_CAMP,
+    MV_MC_CONFLICT,
+    MV_MC_IDP,
+    MV_MC_TOWN,
+    MV_SPEED,
+    MV_WALK,
+    MV_WPOW,
+    MV_WSOFT,
+    NetModel,
+)
 
 
 class _Person:

@@ -19,11 +19,47 @@ from typing import Any
 
 import numpy as np
 
-from refuge.model.compiler import (A_END, A_EXACT, A_FROM, A_GRP, A_GRP_A, A_GRP_B, A_GRP_EMP, A_RATE, A_REDIR, A_START, A_TARGET,
-                          ACT_CLOSE_SITE, ACT_CLOSE_STATE, ACT_MULTIPLY, ACT_SET, EMPIRICAL, EXPONENTIAL, FIXED,
-                          GAMMA, LOGNORMAL, SIG_FLOW, T_DUR, T_DUR_A, T_DUR_B, T_DUR_EMP, T_EDGE_HI, T_EDGE_LO,
-                          T_CAP, T_CAP_DAYS, T_GRP, T_GRP_A, T_GRP_B, T_GRP_EMP, T_IS_DUR, T_RATE, T_REDIR, T_REDIR_EDGE,
-                          T_SRC, Model)
+from refuge.model.compiler import (
+    A_END,
+    A_EXACT,
+    A_FROM,
+    A_GRP,
+    A_GRP_A,
+    A_GRP_B,
+    A_GRP_EMP,
+    A_RATE,
+    A_REDIR,
+    A_START,
+    A_TARGET,
+    ACT_CLOSE_SITE,
+    ACT_CLOSE_STATE,
+    ACT_MULTIPLY,
+    ACT_SET,
+    EMPIRICAL,
+    EXPONENTIAL,
+    FIXED,
+    GAMMA,
+    LOGNORMAL,
+    SIG_FLOW,
+    T_CAP,
+    T_CAP_DAYS,
+    T_DUR,
+    T_DUR_A,
+    T_DUR_B,
+    T_DUR_EMP,
+    T_EDGE_HI,
+    T_EDGE_LO,
+    T_GRP,
+    T_GRP_A,
+    T_GRP_B,
+    T_GRP_EMP,
+    T_IS_DUR,
+    T_RATE,
+    T_REDIR,
+    T_REDIR_EDGE,
+    T_SRC,
+    Model,
+)
 from refuge.results.run import Run
 
 NEVER = 1 << 60  # a due day that never comes, and the room of a site without capacity

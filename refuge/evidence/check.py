@@ -23,11 +23,11 @@ from typing import Any
 
 import numpy as np
 
+from refuge.console import print_table
 from refuge.evidence.measures import measure_all
 from refuge.evidence.outcomes import outcome_text, outcomes_by_year, yearly_outcomes
 from refuge.evidence.series import series_table, simulate_all
 from refuge.model.compiler import A_TARGET, T_SRC, Model
-from refuge.console import print_table
 from refuge.numbers import band, central, json_ready, num
 from refuge.results.run import Run
 
@@ -256,10 +256,8 @@ def check(model_or_path: Any = "north-korea-china", runs: int = DEFAULT_RUNS, se
           level: float = LEVEL) -> CheckResult:
     """Run `runs` replicates (seeds `seed`, `seed + 1`, ...) and measure every fact of the scenario in each."""
     from refuge.api import as_model
-    from refuge.experiments.ensemble import map_runs
     from refuge.errors import RefugeError
-
-    from refuge.experiments.ensemble import check_runs
+    from refuge.experiments.ensemble import check_runs, map_runs
 
     check_runs(runs, seed)
     if not 0 < level < 1:

@@ -8,7 +8,6 @@ Which outcomes a model has, and what each counts, is decided when the scenario i
 from __future__ import annotations
 
 import math
-
 from typing import TYPE_CHECKING
 
 import numpy as np

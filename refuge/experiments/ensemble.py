@@ -271,7 +271,8 @@ class TextProgress:
         elapsed = now - self.started
         left = elapsed / self.done * (self.total - self.done) if self.done else float("nan")
         eta = f", about {left:,.0f} s left" if self.done and self.done < self.total else ""
-        return f"{self.label}: {self.done:,}/{self.total:,} ({self.done / max(self.total, 1):.0%}), {elapsed:,.0f} s{eta}"
+        share = self.done / max(self.total, 1)
+        return f"{self.label}: {self.done:,}/{self.total:,} ({share:.0%}), {elapsed:,.0f} s{eta}"
 
     def close(self) -> None:
         """End the progress line."""
@@ -295,8 +296,14 @@ class _Progress:
             self.text = TextProgress(self.label, self.total)
             return self.text.advance
         from rich.console import Console
-        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
-                                   TimeRemainingColumn)
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
 
         self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                             TextColumn("elapsed"), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
@@ -349,8 +356,8 @@ def _model_for(spec: _Spec, variant: int):
 def _run_task(spec: _Spec, task: tuple[int, int]) -> dict[str, bytes]:
     """Simulate replicate `r` of variant `v` and encode its tables (small, ready to write)."""
     from refuge.api import simulate
-    from refuge.evidence.outcomes import outcomes
     from refuge.evidence.measures import measure_all
+    from refuge.evidence.outcomes import outcomes
     from refuge.experiments.store import encode, run_tables
 
     v, r = task
@@ -465,7 +472,6 @@ def plan_variants(scenario: Any, overrides: dict[str, float] | None = None, vari
 def _known(scenario, values: dict, where: str) -> None:
     """Unknown parameter names fail here, before any run, naming where they were given."""
     from refuge.errors import suggest
-
     from refuge.scenario.limits import MAX_PARAMETER
 
     for name, x in values.items():
@@ -516,8 +522,8 @@ def run_ensemble(model_or_path: Any, runs: int = 100, seed: int = 0, workers: in
     """
     import datetime as dt
 
-    from refuge.model.compiler import compile_scenario, scenario_digest
     from refuge.experiments.store import Experiment, make_meta, run_stamp
+    from refuge.model.compiler import compile_scenario, scenario_digest
 
     check_runs(runs, seed)
     scenario, origin = resolve_scenario(model_or_path)

@@ -95,7 +95,8 @@ def run_summary(run: Any, columns: dict[str, list[str]]) -> dict[str, Any]:
 
     stays = _stay_histogram(run)
     series = simulate_all(run)
-    flat = lambda parts, dtype: np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype)  # noqa: E731
+    def flat(parts, dtype):
+        return np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype)
     lists = {"summary:at": (flat(at, np.float32), pa.float32()),
              "summary:years": (flat(sums + peaks, np.float64), pa.float64()),
              "summary:closed": (np.asarray(closed, np.int32), pa.int32()),

@@ -40,7 +40,8 @@ from refuge.errors import RefugeError
 FORMAT = 2  # 2: run files carry their fingerprint
 STAMP_KEY = b"refuge"
 TABLES = ("stays", "measures", "daily")  # write order: the daily file marks the run finished
-WHATS = ("stocks", "sites", "capacity", "closed", "flows", "max_stay", "arrivals", "rules", "entered")  # results.run.DAILY
+# as results.run.DAILY
+WHATS = ("stocks", "sites", "capacity", "closed", "flows", "max_stay", "arrivals", "rules", "entered")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
 RUN_RE = re.compile(r"^run-(\d+)\.parquet$")
 DEFAULT_QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
@@ -225,11 +226,10 @@ class Experiment:
     @classmethod
     def create(cls, path: str | Path, meta: dict) -> "Experiment":
         """Open the experiment at `path` for this meta: new, or the same experiment to resume."""
-        from refuge.results.files import atomic_write
-
         import warnings
 
         from refuge.errors import RefugeWarning
+        from refuge.results.files import atomic_write
 
         path = Path(path)
         meta_file = path / "experiment.json"

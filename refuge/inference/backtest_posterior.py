@@ -21,9 +21,25 @@ import time
 from pathlib import Path
 from typing import Any
 
-from refuge.inference.backtest_core import (FIGURE_NAME, JSON_NAME, LEVEL, Backtest, check_until, fact_table,
-                                            forecast_periods, forecast_table, forward, load, plot, point_table,
-                                            print_tables, report_section, summarise, tables, write)
+from refuge.inference.backtest_core import (
+    FIGURE_NAME,
+    JSON_NAME,
+    LEVEL,
+    Backtest,
+    check_until,
+    fact_table,
+    forecast_periods,
+    forecast_table,
+    forward,
+    load,
+    plot,
+    point_table,
+    print_tables,
+    report_section,
+    summarise,
+    tables,
+    write,
+)
 from refuge.scenario import Scenario
 
 __all__ = ["Backtest", "CALIBRATION_DIR", "DEFAULT_SETTINGS", "FIGURE_NAME", "JSON_NAME", "LEVEL", "backtest",

@@ -44,16 +44,42 @@ import numpy as np
 
 from refuge.errors import RefugeError
 from refuge.inference.diagnosis import diagnose
-from refuge.inference.files import (DB_NAME, MARGINALS_NAME, META_NAME, POSTERIOR_NAME, PREDICTIVE_DIR,
-                                    PREDICTIVE_NAME, SUMMARY_NAME, read_meta, write_meta)
+from refuge.inference.files import (
+    DB_NAME,
+    MARGINALS_NAME,
+    META_NAME,
+    POSTERIOR_NAME,
+    PREDICTIVE_DIR,
+    PREDICTIVE_NAME,
+    SUMMARY_NAME,
+    read_meta,
+    write_meta,
+)
 from refuge.inference.kernel import KERNEL_WIDTH, _transition_class
 from refuge.inference.outputs import ConsoleProgress, load_calibration, plot_marginals, report_section, write_outputs
 from refuge.inference.pending import Pending
-from refuge.inference.posterior import (LEVEL, check_posterior, posterior_model, posterior_predictive, posterior_table,
-                                        read_posterior, run_posterior_ensemble, sample_posterior)
+from refuge.inference.posterior import (
+    LEVEL,
+    check_posterior,
+    posterior_model,
+    posterior_predictive,
+    posterior_table,
+    read_posterior,
+    run_posterior_ensemble,
+    sample_posterior,
+)
 from refuge.inference.sampler import PRIOR_THRESHOLD, _sampler_class, candidate_seed
-from refuge.inference.simulator import (BoundDistance, Simulator, Uncertain, excluded_facts, fact_centres, run_tasks,
-                                        series_points, uncertain_parameters, weights_by_reach)
+from refuge.inference.simulator import (
+    BoundDistance,
+    Simulator,
+    Uncertain,
+    excluded_facts,
+    fact_centres,
+    run_tasks,
+    series_points,
+    uncertain_parameters,
+    weights_by_reach,
+)
 from refuge.model.compiler import Model
 from refuge.scenario import Scenario
 

@@ -9,12 +9,20 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from refuge.numbers import central, weighted_quantile
-from refuge.inference.files import (MARGINALS_NAME, META_NAME, POSTERIOR_NAME, PREDICTIVE_DIR, PREDICTIVE_NAME,
-                                    SUMMARY_NAME, read_meta, write_meta)
+from refuge.inference.files import (
+    MARGINALS_NAME,
+    META_NAME,
+    POSTERIOR_NAME,
+    PREDICTIVE_DIR,
+    PREDICTIVE_NAME,
+    SUMMARY_NAME,
+    read_meta,
+    write_meta,
+)
 from refuge.inference.posterior import LEVEL
 from refuge.inference.sampler import PRIOR_THRESHOLD
 from refuge.inference.simulator import Uncertain
+from refuge.numbers import central, weighted_quantile
 
 if TYPE_CHECKING:
     from refuge.inference.calibrate import Calibration

@@ -130,8 +130,8 @@ class _PosteriorSpec:
 def _posterior_task(spec: _PosteriorSpec, r: int) -> dict[str, bytes]:
     """Replicate `r`: parameters from draw `r`, seed `seed + r`; tables encoded for the experiment store."""
     from refuge.api import simulate
-    from refuge.evidence.outcomes import outcomes
     from refuge.evidence.measures import measure_all
+    from refuge.evidence.outcomes import outcomes
     from refuge.experiments.store import encode, run_tables
 
     sim = spec.sim
@@ -149,11 +149,9 @@ def run_posterior_ensemble(scenario: Scenario, origin: str, experiment: str | Pa
                            overrides: dict[str, float] | None = None, until: Any = None,
                            progress: bool = False) -> Any:
     """An ensemble whose replicate `r` takes posterior draw `r` (and seed `seed + r`); returns the Experiment."""
-    from refuge.experiments.ensemble import imap_runs
-    from refuge.model.compiler import scenario_digest
+    from refuge.experiments.ensemble import check_runs, imap_runs
     from refuge.experiments.store import Experiment, make_meta, run_stamp
-
-    from refuge.experiments.ensemble import check_runs
+    from refuge.model.compiler import scenario_digest
 
     check_runs(runs, seed)
     overrides = dict(overrides or {})

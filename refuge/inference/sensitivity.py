@@ -137,7 +137,8 @@ class Sensitivity:
         return t.parameter.tolist()
 
 
-def analyse(scenario: Scenario | Model | str | Path, outputs: list[str], method: str = "morris", samples: int | None = None,
+def analyse(scenario: Scenario | Model | str | Path, outputs: list[str], method: str = "morris",
+            samples: int | None = None,
             replicates: int = 4, seed: int = 0, workers: int | None = 1, cluster: str | None = None,
             progress: bool = False) -> Sensitivity:
     """Rank the uncertain parameters by their effect on each output.

@@ -30,8 +30,6 @@ Every problem names the file, the line and the column; nothing is written when t
 
 from __future__ import annotations
 
-from typing import Any
-
 import csv
 import datetime as dt
 import json
@@ -40,6 +38,7 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from refuge.errors import RefugeError, suggest
 from refuge.scenario.format import load_yaml
@@ -133,7 +132,7 @@ def _need(path: Path, line: int, cells: list[str], n: int, names: str) -> None:
 
 def _known(path: Path, line: int, col: int, what: str, name: str, options) -> None:
     if name not in options:
-        raise FleeInputError(path, line, f"{col} ({what})", f"the name of a location in locations.csv",
+        raise FleeInputError(path, line, f"{col} ({what})", "the name of a location in locations.csv",
                              f"`{name}`{suggest(name, list(options))}")
 
 
@@ -676,7 +675,8 @@ def import_flee(input_dir: str | Path, validation: str | Path | None = None, set
     w(f"  en_route: {en_route}")
     home = locs[0].country
     w(f"  home_country: {_q(home)}   # the country of the first location (Flee: others are foreign)")
-    w(f"  source: {{file: locations.csv, fact: {_q(f'{len(locs)} locations and {len(routes)} routes of the Flee case')}}}")
+    fact = f"{len(locs)} locations and {len(routes)} routes of the Flee case"
+    w(f"  source: {{file: locations.csv, fact: {_q(fact)}}}")
     w("  locations:")
     for loc in locs:
         typ = {"conflict_zone": "town", "forward": "forward"}.get(loc.kind, loc.kind)
@@ -700,7 +700,8 @@ def import_flee(input_dir: str | Path, validation: str | Path | None = None, set
     if conflicts is not None:
         ignored = [n for n in conflicts if n not in names]
         if ignored:
-            out[-1:] = [f"  # conflicts.csv columns naming no location, ignored as Flee ignores them: {', '.join(ignored)}",
+            listed = ", ".join(ignored)
+            out[-1:] = [f"  # conflicts.csv columns naming no location, ignored as Flee ignores them: {listed}",
                         out[-1]]
         for n, vals in conflicts.items():
             if n not in names:
@@ -786,7 +787,8 @@ def import_flee(input_dir: str | Path, validation: str | Path | None = None, set
             files[rel] = (f"# {n}: {fnames} of the Flee case{summed}{_corrected(n, idir)}. {FLEE_NOTICE}\n"
                           f"date,value\n{rows}\n")
             w(f"  - id: {_q('camp-' + n)}")
-            w(f"    source: {{file: {_q(fnames)}, fact: {_q(f'registered refugees in {n} (UNHCR), as in the Flee case')}}}"
+            fact = f"registered refugees in {n} (UNHCR), as in the Flee case"
+            w(f"    source: {{file: {_q(fnames)}, fact: {_q(fact)}}}"
               f"  # data_layout.csv line {line}")
             w(f"    measure: {{stock: [{_q(n)}]}}")
             w(f"    series: {{file: {rel}}}")

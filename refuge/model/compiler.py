@@ -20,8 +20,19 @@ from refuge.model.outcomes import compile_outcomes
 
 if TYPE_CHECKING:
     import pandas as pd
-from refuge.scenario import (STATE_KINDS, Distribution, Empirical, Exponential, Fixed, Gamma, Lognormal, Period,
-                             Redirect, Scenario, Throughput)
+from refuge.scenario import (
+    STATE_KINDS,
+    Distribution,
+    Empirical,
+    Exponential,
+    Fixed,
+    Gamma,
+    Lognormal,
+    Period,
+    Redirect,
+    Scenario,
+    Throughput,
+)
 
 # Distribution codes shared with the engines.
 FIXED, EXPONENTIAL, GAMMA, LOGNORMAL, EMPIRICAL = 0, 1, 2, 3, 4
@@ -143,7 +154,8 @@ class Model:
         sc = self.scenario
         end = self.start + dt.timedelta(days=self.days - 1)
         counts = ", ".join(_plural(n, word) for n, word in (
-            (len(self.state_names), "state"), (len(self.site_names), "site"), (len(self.transition_names), "transition"),
+            (len(self.state_names), "state"), (len(self.site_names), "site"),
+            (len(self.transition_names), "transition"),
             (len(self.arrival_names), "arrival stream"), (self.n_named_params, "parameter"),
             (len(self.rule_names), "rule"), (len(self.evidence), "evidence fact")))
         return f"Model({sc.name!r}: {self.start} to {end}, {counts})"
@@ -384,7 +396,8 @@ class _Compiler:
 
     def _unique(self) -> None:
         for what, names in (("states", self.states), ("sites", self.sites), ("transitions", self.trans),
-                            ("arrivals", [a.name for a in self.sc.arrivals]), ("rules", [r.name for r in self.sc.rules]),
+                            ("arrivals", [a.name for a in self.sc.arrivals]),
+                            ("rules", [r.name for r in self.sc.rules]),
                             ("evidence", [e.id for e in self.sc.evidence])):
             seen: set[str] = set()
             for i, n in enumerate(names):
@@ -581,7 +594,8 @@ class _Compiler:
                         self.actions.append(_Action(apath, rule.name, "set" if act.set is not None else "multiply",
                                                     target, avalue[-1]))
             aptr.append(len(akind))
-        i64 = lambda x: np.array(x, np.int64)  # noqa: E731
+        def i64(x):
+            return np.array(x, np.int64)
         return dict(rule_sig=i64(sig), rule_sig_ptr=i64(sptr), rule_sig_idx=i64(sidx), rule_window=i64(window),
                     rule_above=i64(above), rule_below=i64(below), rule_min_days=i64(mind), rule_start=i64(r0),
                     rule_end=i64(r1), act_ptr=i64(aptr), act_kind=i64(akind), act_target=i64(atarget),

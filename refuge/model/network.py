@@ -6,9 +6,8 @@ and every problem reported with its field path, like the rest of the compiler.
 
 from __future__ import annotations
 
-from typing import Any
-
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -100,7 +99,7 @@ def compile_network(c: Any) -> NetModel | None:
             link_from += [a, b]
             link_to += [b, a]
             link_km += [km, km]
-    L, K = len(names), len(link_from)
+    L = len(names)
     link_from_a, link_to_a = np.array(link_from, np.int64), np.array(link_to, np.int64)
     order = np.argsort(link_from_a, kind="stable")
     adj_ptr = np.zeros(L + 1, np.int64)

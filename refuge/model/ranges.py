@@ -16,9 +16,8 @@ have had to clamp or ignore is refused before the run, with the field and the da
 
 from __future__ import annotations
 
-from typing import Any
-
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 

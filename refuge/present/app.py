@@ -16,14 +16,12 @@ scenario as loaded, run with the same seeds (common random numbers), so differen
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import json
 import math
 import threading
 import time
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -291,7 +289,6 @@ def _runs(spec: _Spec, seeds: list[int]) -> list[dict]:
     out = []
     for seed in seeds:
         run = simulate(c.model, seed=seed)
-        o = outcomes(run)
         out.append({"stocks": run.stocks[::spec.step].astype(np.int32),
                     "sites": run.site_occupancy[::spec.step].astype(np.int32),
                     "outcomes": np.array(list(outcomes(run).values()), float),
@@ -438,7 +435,7 @@ class Session:
         try:
             with self.lock:
                 self.ensemble(Change(), self.default_runs, None)
-        except Exception:  # noqa: BLE001 - the page's own request reports any problem
+        except Exception:
             pass
 
     def cancel(self) -> None:
@@ -683,7 +680,7 @@ def make_handler(session: Session) -> Any:
                 return self._send(404, b"not found", TYPES[".txt"])
             except RefugeError as exc:
                 return self._json({"error": str(exc)}, 400)
-            except Exception as exc:  # noqa: BLE001 - a page gets a message, never a traceback
+            except Exception as exc:
                 return self._json({"error": f"{type(exc).__name__}: {exc}"}, 500)
 
         def _download(self, what: str, query: dict) -> None:
@@ -729,7 +726,7 @@ def make_handler(session: Session) -> Any:
                 return self._json({"cancelled": True})
             except RefugeError as exc:  # the user's to fix: a message for the page (200, so the browser's
                 return self._json({"error": str(exc)})  # console stays clean of failed requests)
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 return self._json({"error": f"{type(exc).__name__}: {exc}"}, 500)
 
     return Handler

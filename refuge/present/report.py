@@ -49,8 +49,8 @@ class Figure:
 
 def write_report(experiment: Any, out: str | Path | None = None) -> Path:
     """Write the HTML report of an experiment (a directory or an Experiment); return its path."""
-    from refuge.results.files import atomic_write
     from refuge.experiments.store import Experiment
+    from refuge.results.files import atomic_write
 
     exp = experiment if isinstance(experiment, Experiment) else Experiment(experiment)
     if not any(exp.finished(v) for v in exp.variants):
@@ -321,8 +321,8 @@ def occupancy_figure(exp) -> Figure | None:
     _legend(fig, axes, len(exp.variants), extra)
     return Figure("occupancy", "Each site's occupancy against its room",
                   "People sheltering in each site. " + BANDS_TEXT + " Dotted: the site's capacity in force (median "
-                  "over runs when rules change it). Shaded in sand: the days it was closed to entry, darker where most runs "
-                  f"had it closed, light where some did (variant {base}).", _png(fig))
+                  "over runs when rules change it). Shaded in sand: the days it was closed to entry, darker where "
+                  f"most runs had it closed, light where some did (variant {base}).", _png(fig))
 
 
 def waits_figure(exp) -> Figure | None:
@@ -492,8 +492,8 @@ def series_figure(exp) -> Figure | None:
     _legend(fig, axes, 2, bands)
     return Figure("series", "Simulated counts against the data",
                   f"Each time series the scenario cites (for a Flee case: the registered people in each camp), "
-                  f"against its data (hollow diamonds: the dated counts, joined by a line). Line: median over runs (the "
-                  f"baseline black and dashed); band: the central {pct} of runs ({(100 * lo_q):g}th to "
+                  f"against its data (hollow diamonds: the dated counts, joined by a line). Line: median over runs "
+                  f"(the baseline black and dashed); band: the central {pct} of runs ({(100 * lo_q):g}th to "
                   f"{(100 * hi_q):g}th percentile) on each day." + (
                       " A count over a period (people arriving, for instance) is a marker with a bar over the "
                       f"central {pct} of runs at the period's last day." if flows else ""), _png(fig),
@@ -704,7 +704,8 @@ def page_context(exp: Any) -> dict:
         series_level=SERIES_LEVEL,
         outcomes=[(o["label"], o["unit"], outcome_counts(o)) for o in exp.model().outcomes],
         parameters=parameters_table(exp), version=refuge.__version__,
-        references=[(key, ref.model_copy(update={"url": ""}).citation(), ref.url) for key, ref in sc.sources.items()], calibration=report_section(exp),
+        references=[(key, ref.model_copy(update={"url": ""}).citation(), ref.url) for key, ref in sc.sources.items()],
+        calibration=report_section(exp),
         backtest=backtest_section(exp),
         generated=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         until=meta.get("until") or str(sc.end), colors={v: _color(k) for k, v in enumerate(exp.variants)},

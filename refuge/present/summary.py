@@ -189,7 +189,8 @@ def _scan(exp, out: VariantSummary, names: dict, banded: list[str], step: int, c
     """Fill `out` by reading the daily tables and stays of every run (stores without summaries)."""
     import pyarrow.parquet as pq
 
-    from refuge.experiments.sql import connect, files, name as q
+    from refuge.experiments.sql import connect, files
+    from refuge.experiments.sql import name as q
 
     con = con or connect()
     ids, days, sample = out.ids, out.days, out.sample
@@ -259,8 +260,9 @@ def _scan_series(exp, out: VariantSummary, src: str, stored: set, con) -> None:
         if s["kind"] == "stock":
             cols = [f"stocks:{m.state_names[k]}" for k in s["states"]]
         else:
-            cols = ([f"flows:{m.edge_labels[e]}" for e in s["edges"]] + [f"arrivals:{m.arrival_names[a]}"
-                    for a in s["arrivals"]] + [f"entered:{m.state_names[k]}" for k in (s.get("entered") or []) if m.net is not None])
+            entered = [f"entered:{m.state_names[k]}" for k in (s.get("entered") or []) if m.net is not None]
+            cols = ([f"flows:{m.edge_labels[e]}" for e in s["edges"]]
+                    + [f"arrivals:{m.arrival_names[a]}" for a in s["arrivals"]] + entered)
         if any(c not in stored for c in cols):
             out.series.append(None)
             continue

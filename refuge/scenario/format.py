@@ -873,8 +873,9 @@ class _HardenedLoader:
             except TypeError:  # an unhashable key: the base class says so
                 duplicate = False
             if duplicate:
-                raise yaml.constructor.ConstructorError(None, None, f"the key `{str(key)[:60]}` a second time "
-                                                        "(keys are unique; the second would silently win)", key_node.start_mark)
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"the key `{str(key)[:60]}` a second time (keys are unique; the second would silently "
+                    "win)", key_node.start_mark)
         return super().construct_mapping(node, deep=deep)
 
     def construct_yaml_timestamp(self, node):
