@@ -8,16 +8,14 @@ from pathlib import Path
 from refuge.engine.streams import STREAMS, streams  # noqa: F401  (part of the API)
 from refuge.model.compiler import Model, compile_scenario
 from refuge.results.run import Run
-from refuge.scenario import Scenario, builtin_path, read
+from refuge.scenario import Scenario, read
 
 
 def load(path_or_name: str | Path | None = None) -> Model:
     """Read, validate and compile a scenario file (or a built-in scenario by name)."""
-    if path_or_name is None:
-        path_or_name = "north-korea-china"
-    p = Path(path_or_name)
-    if not p.exists() and builtin_path(str(path_or_name)).exists():
-        p = builtin_path(str(path_or_name))
+    from refuge.scenario.locate import scenario_file
+
+    p = scenario_file("north-korea-china" if path_or_name is None else path_or_name)
     sc = read(p)
     return compile_scenario(sc, str(p))
 

@@ -37,6 +37,16 @@ class RefugeError(Exception):
     """Base class of errors refuge reports to users without a traceback."""
 
 
+class ArgumentError(RefugeError):
+    """A bad argument to an API function, named as the API names it (`runs: expected ...`). The CLI shows it
+    under its own option's name (`--runs: expected ...`), so neither side speaks the other's language."""
+
+    def __init__(self, argument: str, detail: str):
+        self.argument = argument
+        self.detail = detail
+        super().__init__(f"{argument}: {detail}")
+
+
 class RefugeWarning(UserWarning):
     """Something a user should know that does not stop the work (the CLI prints it as one line)."""
 

@@ -36,7 +36,7 @@ def test_simulate_accepts_a_path_a_scenario_or_a_model():
 def test_to_df_is_tidy_with_one_row_per_date_and_name():
     run = refuge.simulate(TOY, seed=2)
     df = run.to_df("stocks")
-    assert list(df.columns) == ["date", "state", "value", "run"]
+    assert list(df.columns) == ["date", "run", "state", "value"]
     assert len(df) == run.days * len(run.model.state_names)
     assert df.groupby("date")["value"].sum().nunique() >= 1
     flows = run.to_df("flows")

@@ -76,7 +76,7 @@ def test_same_results_on_a_dask_cluster(serial, tmp_path):
 
 
 def test_an_unreachable_cluster_is_a_short_error(tmp_path, monkeypatch):
-    monkeypatch.setattr("refuge.experiments.ensemble.CONNECT_TIMEOUT", "1s")
+    monkeypatch.setattr("refuge.experiments.parallel.CONNECT_TIMEOUT", "1s")
     with pytest.raises(RefugeError, match="could not connect"):
         run_ensemble(TOY, runs=1, store=tmp_path / "x", cluster="tcp://127.0.0.1:9")
 
@@ -90,7 +90,7 @@ def test_overrides_apply_to_every_run_and_unknown_names_are_refused(tmp_path):
 
     expected = simulate(compile_scenario(fast), seed=1).stocks[:, model.state_index("mission")]
     assert np.array_equal(exp.matrix("stocks", "mission", "baseline")[1][1], expected)
-    with pytest.raises(RefugeError, match=r"--set: .*`clear_dayz` \(did you mean `clear_days`\?\)"):
+    with pytest.raises(RefugeError, match=r"overrides: .*`clear_dayz` \(did you mean `clear_days`\?\)"):
         run_ensemble(WHATIF, runs=1, overrides={"clear_dayz": 5}, store=tmp_path / "bad")
     assert not (tmp_path / "bad").exists()  # nothing written before the error
 

@@ -337,7 +337,7 @@ def _listener(answer: bytes | None) -> int:
                                            (b"\xff" * 64 + b"HTTP/1.0 200 OK\r\n\r\n", "not a Dask scheduler"),
                                            (b"SSH-2.0-OpenSSH_9.6\r\n", "not a Dask scheduler")])
 def test_a_cluster_address_that_is_not_a_scheduler_is_a_quick_message(tmp_path, monkeypatch, answer, expect):
-    monkeypatch.setattr("refuge.experiments.ensemble.CONNECT_TIMEOUT", "1s")
+    monkeypatch.setattr("refuge.experiments.parallel.CONNECT_TIMEOUT", "1s")
     port = _listener(answer)
     t0 = time.perf_counter()
     res = CliRunner().invoke(app, ["run", str(TOY), "--runs", "2", "--cluster", f"tcp://127.0.0.1:{port}",

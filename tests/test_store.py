@@ -145,7 +145,7 @@ def test_stay_totals_aggregate_stays_without_loading_them(exp):
 def test_bad_queries_are_short_errors(exp, tmp_path):
     with pytest.raises(RefugeError, match="what: expected one of"):
         exp.reduce("stock")
-    with pytest.raises(RefugeError, match="no `misson`.*did you mean `mission`"):
+    with pytest.raises(RefugeError, match="found `misson`.*did you mean `mission`"):
         exp.reduce("stocks", ["misson"])
     with pytest.raises(RefugeError, match="no variant `fastr`.*did you mean `faster`"):
         exp.model("fastr")

@@ -155,7 +155,7 @@ def _one_run(spec: _Spec, r: int) -> dict[str, np.ndarray]:
             "series": simulate_all(run)}
 
 
-@dataclass
+@dataclass(repr=False)
 class CheckResult:
     model: Model
     runs: int
@@ -166,6 +166,16 @@ class CheckResult:
     years: list[int]
     level: float = LEVEL
     series_values: list[np.ndarray] | None = None  # per series: (runs, days scored) simulated values
+
+    def __repr__(self) -> str:
+        """One line: the scenario, the runs and how many facts hold (the arrays are in the fields and tables)."""
+        n = len(self.model.evidence)
+        held = int(self.facts["holds_median"].sum()) if n else 0
+        failed = self.failed_required if n else []
+        series = f", {len(self.model.series)} series" if self.model.series else ""
+        return (f"CheckResult({self.model.scenario.name!r}: {self.runs:,} runs from seed {self.seed}, {held} of {n} "
+                f"facts hold in the median run{series}"
+                + (f", required failing: {', '.join(failed)}" if failed else "") + ")")
 
     @property
     def series(self) -> Any:

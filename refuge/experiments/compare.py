@@ -11,11 +11,15 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 
 from refuge.errors import RefugeError
+from refuge.experiments.store import Experiment
+from refuge.experiments.variants import VariantsArg
+from refuge.model.compiler import Model
+from refuge.scenario import Scenario
 
 BASELINE = "baseline"
 
@@ -61,16 +65,19 @@ def parse_variant(text: str, scenario: Any) -> dict:
 
 @dataclass
 class Comparison:
-    experiment: Any
-    table: Any  # DataFrame, see differences()
+    """A what-if's result: the experiment (baseline and variants, same seeds) and the table of paired
+    differences (see `differences`)."""
+
+    experiment: Experiment
+    table: Any  # pandas DataFrame, see differences()
 
     def __repr__(self) -> str:
         return f"Comparison({self.experiment!r})\n{self.table.to_string(index=False)}"
 
 
-def compare(scenario: Any, variants: Any = None, runs: int = 100, seed: int = 0, workers: int | None = None,
-            store: str | Path | None = None, cluster: Any = None, overrides: dict[str, float] | None = None,
-            level: float = 0.90, progress: bool = False) -> Comparison:
+def compare(scenario: Model | Scenario | str | Path, variants: VariantsArg | None = None, runs: int = 100,
+            seed: int = 0, workers: int | None = None, store: str | Path | None = None, cluster: str | Any = None,
+            overrides: Mapping[str, float] | None = None, level: float = 0.90, progress: bool = False) -> Comparison:
     """Run the baseline and each variant with the same seeds; return the paired differences.
 
     `variants`: {name: {parameter: value}}, [(name, {...})], [{name, description, set}], or None

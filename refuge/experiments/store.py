@@ -573,15 +573,19 @@ class Experiment:
 
     def _members(self, what: str, names: list[str] | None, variants: Iterable[str] | None):
         """(variant, member, run ids, runs x days) for each requested member: the loop every daily query shares."""
+        from refuge.results.run import select_members
+
         _check_what(what)
-        names = list(names or self.names(what))
-        for v in list(variants or self.variants):
+        names = select_members(self.model(), what, names)  # one name or several; a site among stocks: a hint
+        for v in [variants] if isinstance(variants, str) else list(variants or self.variants):
             for n, ids, mat in self.matrices(what, names, v):
                 yield v, n, ids, mat
 
-    def to_df(self, what: str = "stocks", names: list[str] | None = None, variants: Iterable[str] | None = None) -> Any:
-        """Tidy daily values of every finished run: date, variant, run, <member>, value (the dtypes of
-        `Run.to_df`; `run` is the replicate, whose seed is the experiment's seed + run)."""
+    def to_df(self, what: str = "stocks", names: str | Iterable[str] | None = None,
+              variants: str | Iterable[str] | None = None) -> Any:
+        """Tidy daily values of every finished run: date, variant, run, <member>, value (the columns and dtypes
+        of `Run.to_df`, plus `variant`; `run` is the replicate, whose seed is the experiment's seed + run).
+        `names`: one member or a list (all by default); `variants`: one or a list (all by default)."""
         import pandas as pd
 
         from refuge.results.run import tidy_dtypes

@@ -50,6 +50,41 @@ def daily_names(model: Model, what: str) -> list[str]:
     }[what]()
 
 
+def select_members(model: Model, what: str, names: str | Iterable[str] | None) -> list[str]:
+    """The members of a daily quantity to show: all of them (None), one name (a string) or several, in the
+    order asked; for `flows` a transition's name stands for all its edges. An unknown name is a RefugeError
+    that says which quantity holds it (`embassy` among stocks: it is a site, ask for "sites")."""
+    known = daily_names(model, what)
+    if names is None:
+        return known
+    asked = [names] if isinstance(names, str) else [str(n) for n in names]
+    out: list[str] = []
+    for name in asked:
+        if name in known:
+            out.append(name)
+        elif what == "flows" and name in model.transition_names:
+            labels = list(model.edge_labels)
+            out += [labels[e] for e in model.edges_of([name])]
+        else:
+            raise RefugeError(f"names: expected {_MEMBER_WORDS.get(what, what)}; found `{name}`"
+                              f"{_where_else(model, what, name, known)}")
+    return out
+
+
+_MEMBER_WORDS = {"stocks": "a state", "sites": "a site", "capacity": "a site with a capacity", "closed": "a site",
+                 "flows": "a transition or `transition->target`", "max_stay": "a tracked state (one with a duration)",
+                 "arrivals": "an arrival stream", "rules": "a rule", "params": "a parameter",
+                 "entered": "a location of the route network"}
+
+
+def _where_else(model: Model, what: str, name: str, known: list[str]) -> str:
+    """A hint for a name that belongs to another quantity (a site asked among stocks), or the nearest name."""
+    for other in ("sites", "stocks", "flows", "arrivals", "rules", "params"):
+        if other != what and name in daily_names(model, other):
+            return f" (`{name}` is {_MEMBER_WORDS[other]}: ask for \"{other}\")"
+    return suggest(name, known)
+
+
 def tidy_dtypes(df: Any, what: str) -> Any:
     """The dtypes every tidy frame of refuge has: dates as datetime64[ns], whole-number quantities as int64."""
     df["date"] = df["date"].astype("datetime64[ns]")
@@ -155,36 +190,47 @@ class Run:
         }[what]()
 
     # --- tidy frames -------------------------------------------------------------------------
-    def to_df(self, what: str = "stocks") -> "pd.DataFrame":
-        """Tidy DataFrame of a daily quantity — date, <member>, value, run (the seed) — with `what` one of
-        stocks, sites, capacity, closed, flows, max_stay, arrivals, rules, params, entered (a route network's
-        people arriving at each location by a move or spawned there); or `stays`: one row per
-        stay in a tracked state (state, entry, days, people, completed, run)."""
+    def to_df(self, what: str = "stocks", names: str | Iterable[str] | None = None) -> "pd.DataFrame":
+        """Tidy DataFrame of a daily quantity — date, run (the seed), <member>, value: the columns of
+        `Experiment.to_df` without `variant`, in the same order — with `what` one of stocks, sites, capacity,
+        closed, flows, max_stay, arrivals, rules, params, entered (a route network's people arriving at each
+        location by a move or spawned there). `names` keeps only some members: one name or a list (a
+        transition's name stands for all its edges in `flows`). `what="stays"`: one row per stay in a tracked
+        state (run, state, entry, days, people, completed; `names` picks states)."""
         import pandas as pd
 
         m = self.model
-        dates = m.dates[: self.days]  # a run stopped early (`until`) is shorter than the scenario
         col = check_quantity(what, (*DAILY, "stays"))
         if what == "stays":
-            names = np.array(m.state_names)
-            done = pd.DataFrame({"state": names[self.stays[:, 0]], "entry": dates[0] + pd.to_timedelta(
-                self.stays[:, 1], "D"), "days": self.stays[:, 2] - self.stays[:, 1], "people": self.stays[:, 3],
-                "completed": True})
-            last = self.days - 1
-            ong = pd.DataFrame({"state": names[self.ongoing[:, 0]], "entry": dates[0] + pd.to_timedelta(
-                self.ongoing[:, 2], "D"), "days": last - self.ongoing[:, 2], "people": self.ongoing_size,
-                "completed": False})
-            out = pd.concat([done, ong], ignore_index=True)
-            out["run"] = self.seed
-            return out
-        table, names = self.daily(what), daily_names(m, what)
-        n = len(names)
+            return self._stays_df(None if names is None else select_members(m, "max_stay", names))
+        chosen = select_members(m, what, names)
+        all_names = daily_names(m, what)
+        table = self.daily(what)[:, [all_names.index(n) for n in chosen]]
+        dates = m.dates[: self.days]  # a run stopped early (`until`) is shorter than the scenario
+        n = len(chosen)
         return tidy_dtypes(pd.DataFrame({
             "date": np.repeat(dates.values, n),
-            col: np.tile(np.array(names, dtype=object), self.days),
-            "value": table.reshape(-1),
             "run": self.seed,
+            col: np.tile(np.array(chosen, dtype=object), self.days),
+            "value": table.reshape(-1),
         }), what)
+
+    def _stays_df(self, states: list[str] | None) -> "pd.DataFrame":
+        import pandas as pd
+
+        m = self.model
+        dates = m.dates[: self.days]
+        names = np.array(m.state_names)
+        done = pd.DataFrame({"run": self.seed, "state": names[self.stays[:, 0]], "entry": dates[0] + pd.to_timedelta(
+            self.stays[:, 1], "D"), "days": self.stays[:, 2] - self.stays[:, 1], "people": self.stays[:, 3],
+            "completed": True})
+        last = self.days - 1
+        ong = pd.DataFrame({"run": self.seed, "state": names[self.ongoing[:, 0]], "entry": dates[0] + pd.to_timedelta(
+            self.ongoing[:, 2], "D"), "days": last - self.ongoing[:, 2], "people": self.ongoing_size,
+            "completed": False})
+        out = pd.concat([done, ong], ignore_index=True)
+        out["run"] = out["run"].astype("int64")
+        return out if states is None else out[out["state"].isin(states)].reset_index(drop=True)
 
     def write(self, out: str | Path, overrides: dict[str, float] | None = None,
               overwrite: bool = False) -> list[Path]:

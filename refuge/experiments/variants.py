@@ -1,0 +1,131 @@
+"""The variants of an ensemble: a sweep file, named parameter sets, or the scenario's declared variants."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Mapping, Sequence, Union
+
+from refuge.errors import RefugeError
+from refuge.scenario import Variant
+
+# What `variants=` takes: {name: {parameter: value}}, or a list of (name, {parameter: value}) pairs,
+# {name, description, set} mappings or the scenario's own Variants.
+VariantsArg = Union[Mapping[str, Mapping[str, Any]],
+                    Sequence[Union[Variant, tuple[str, Mapping[str, Any]], Mapping[str, Any]]]]
+
+
+def read_sweep(path: str | Path) -> list[dict]:
+    """Parameter sets from a CSV (a header of parameter names, optional `name` column) or YAML file
+    (a list of mappings, or `variants:` as in a scenario). Returns [{name, description, set}]."""
+    p = Path(path)
+    if not p.exists():
+        raise RefugeError(f"{p}: no such sweep file")
+    if p.suffix.lower() == ".csv":
+        rows = _read_csv_rows(p)
+    elif p.suffix.lower() in (".yaml", ".yml", ".json"):
+        import yaml
+
+        from refuge.scenario import load_yaml
+
+        try:
+            data = load_yaml(p.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            raise RefugeError(f"{p}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+        data = data.get("variants") if isinstance(data, dict) else data
+        if not isinstance(data, list) or not data:
+            raise RefugeError(f"{p}: expected a list of parameter sets (or `variants:`); found {type(data).__name__}")
+        rows = []
+        for i, item in enumerate(data):
+            if not isinstance(item, dict):
+                raise RefugeError(f"{p}: [{i}]: expected a mapping of parameter: value; found {repr(item)[:60]}")
+            values = item.get("set", {k: x for k, x in item.items() if k not in ("name", "description")})
+            rows.append((item.get("name"), item.get("description", ""), values, f"[{i}]"))
+    else:
+        raise RefugeError(f"{p}: expected a .csv or .yaml sweep file; found {p.suffix or 'no extension'}")
+    out = []
+    for k, (name, desc, values, where) in enumerate(rows):
+        parsed = {}
+        for key, x in values.items():
+            try:
+                parsed[str(key)] = float(x)
+            except (TypeError, ValueError):
+                raise RefugeError(f"{p}: {where}.{key}: expected a number; found {repr(x)[:60]}") from None
+        out.append({"name": str(name) if name else f"sweep-{k:03d}", "description": str(desc or ""), "set": parsed,
+                    "where": f"{p}: {where}"})
+    return out
+
+
+def _read_csv_rows(p: Path) -> list[tuple]:
+    import csv
+
+    with p.open(newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        if not reader.fieldnames:
+            raise RefugeError(f"{p}: expected a header row of parameter names")
+        rows = []
+        for i, row in enumerate(reader):
+            values = {k: v for k, v in row.items() if k not in ("name", "description") and k is not None}
+            rows.append((row.get("name"), row.get("description", ""), values, f"row {i + 2}"))
+    if not rows:
+        raise RefugeError(f"{p}: expected at least one row of parameter values")
+    return rows
+
+
+def plan_variants(scenario: Any, overrides: dict[str, float] | None = None, variants: Any = None,
+                  sweep: Any = None) -> list[dict]:
+    """The variants of an ensemble: [{name, description, set}], `overrides` applied to each."""
+    from refuge.experiments.store import check_variant_name
+
+    if variants is not None and sweep is not None:
+        raise RefugeError("give variants or a sweep, not both")
+    if sweep is not None:
+        items = read_sweep(sweep) if isinstance(sweep, (str, Path)) else [
+            {"name": f"sweep-{k:03d}", "description": "", "set": dict(s)} for k, s in enumerate(sweep)]
+    elif variants is not None:
+        items = [_as_variant(v) for v in (variants.items() if isinstance(variants, dict) else variants)]
+    else:
+        items = [{"name": "baseline", "description": "the scenario as written", "set": {}}]
+    base = {k: float(v) for k, v in (overrides or {}).items()}
+    _known(scenario, base, "overrides")
+    seen = set()
+    for it in items:
+        check_variant_name(it["name"])
+        if it["name"] in seen:
+            raise RefugeError(f"variant: the name `{it['name']}` is used twice")
+        seen.add(it["name"])
+        _known(scenario, it["set"], "sweep" if it.get("where") else "variants",
+               it.get("where") or f"variant {it['name']}")
+        it.pop("where", None)
+        it["set"] = {**base, **{k: float(x) for k, x in it["set"].items()}}
+    return items
+
+
+def _known(scenario, values: dict, argument: str, where: str = "") -> None:
+    """Unknown parameter names fail here, before any run, naming the argument (and where in it) they were given."""
+    from refuge.errors import ArgumentError, suggest
+    from refuge.scenario.limits import MAX_PARAMETER
+
+    def fail(detail: str) -> None:
+        raise ArgumentError(argument, (f"{where}: " if where else "") + detail)
+
+    for name, x in values.items():
+        if name not in scenario.parameters:
+            fail(f"expected a parameter of scenario `{scenario.name}`; found `{name}`{suggest(name, scenario.parameters)}")
+        try:
+            ok = abs(float(x)) <= MAX_PARAMETER
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            fail(f"{name}: expected a finite number between -{MAX_PARAMETER:g} and {MAX_PARAMETER:g}; found "
+                 f"{str(x)[:40]}")
+
+
+def _as_variant(v: Any) -> dict:
+    from refuge.scenario import Variant
+
+    if isinstance(v, Variant):
+        return {"name": v.name, "description": v.description, "set": dict(v.set)}
+    if isinstance(v, dict):
+        return {"name": v["name"], "description": v.get("description", ""), "set": dict(v.get("set", {}))}
+    name, values = v
+    return {"name": name, "description": "", "set": dict(values)}
