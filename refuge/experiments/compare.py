@@ -9,9 +9,10 @@ which removes most of the noise the two runs share.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 import numpy as np
 
@@ -24,35 +25,51 @@ from refuge.scenario import Scenario
 BASELINE = "baseline"
 
 
-def parse_values(text: str, option: str = "--set") -> dict[str, float]:
-    """`name=value[,name=value...]` -> {name: value}; a RefugeError naming the option otherwise."""
-    out: dict[str, float] = {}
+def parse_values(text: str, option: str = "--set", names: Iterable[str] = ()) -> dict[str, float | str]:
+    """`name=value[,name=value...]` -> {name: value}; a RefugeError naming the option otherwise. A value may be
+    one of `names` (another parameter: `cap_2016=cap_late_2016`), kept as text for `plan_variants` to resolve."""
+    from refuge.errors import suggest
+
+    names = list(names)
+    out: dict[str, float | str] = {}
     for part in [p.strip() for p in text.split(",") if p.strip()]:
-        name, eq, value = part.partition("=")
-        if not eq or not name.strip():
+        name, eq, value = (x.strip() for x in part.partition("="))
+        if not eq or not name:
             raise RefugeError(f"{option}: expected name=value (e.g. clearance_days=30); found {text!r}")
+        if value in names:
+            out[name] = value
+            continue
         try:
-            out[name.strip()] = float(value)
+            x = float(value)
         except ValueError:
-            raise RefugeError(f"{option}: expected a number after `{name.strip()}=`; found {value.strip()!r}") from None
-        if not math.isfinite(out[name.strip()]):
-            raise RefugeError(f"{option}: expected a finite number after `{name.strip()}=`; found {value.strip()!r}")
+            what = "a number or the name of a parameter" if names else "a number"
+            raise RefugeError(f"{option}: expected {what} after `{name}=`; found {value!r}"
+                              f"{suggest(value, names) if names else ''}") from None
+        if not math.isfinite(x):
+            raise RefugeError(f"{option}: expected a finite number after `{name}=`; found {value!r}")
+        out[name] = x
     if not out:
         raise RefugeError(f"{option}: expected name=value (e.g. clearance_days=30); found {text!r}")
     return out
 
 
 def parse_variant(text: str, scenario: Any) -> dict:
-    """`NAME:name=value,...` (a new variant) or `NAME` (one declared in the scenario's `variants`)."""
+    """`NAME:name=value,...` (a new variant; a value may name another parameter) or `NAME` (one declared in the
+    scenario's `variants`)."""
     from refuge.errors import suggest
     from refuge.experiments.store import check_variant_name
 
     name, colon, values = text.partition(":")
+    if not colon and "=" in name:  # `--variant clear_days=15`: the values without a name for the variant
+        first = re.sub(r"[^A-Za-z0-9_.+-]+", "_", name.split(",")[0]).strip("_") or "faster"
+        raise RefugeError(f"--variant: expected NAME:parameter=value,... (a name for the variant, a colon, then the "
+                          f"values); found {text!r}: write e.g. `--variant {first}:{text.strip()}`")
     name = check_variant_name(name.strip(), "--variant")
     if name == BASELINE:
         raise RefugeError("--variant: `baseline` is the scenario as written; give the variant another name")
     if colon:
-        return {"name": name, "description": "", "set": parse_values(values, f"--variant {name}")}
+        return {"name": name, "description": "",
+                "set": parse_values(values, f"--variant {name}", names=scenario.parameters)}
     declared = {v.name: v for v in scenario.variants}
     if name not in declared:
         hint = suggest(name, declared) or (f" (declared: {', '.join(declared)})" if declared else

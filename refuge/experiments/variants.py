@@ -96,8 +96,29 @@ def plan_variants(scenario: Any, overrides: dict[str, float] | None = None, vari
         _known(scenario, it["set"], "sweep" if it.get("where") else "variants",
                it.get("where") or f"variant {it['name']}")
         it.pop("where", None)
-        it["set"] = {**base, **{k: float(x) for k, x in it["set"].items()}}
+        refs = [f"{k} = {x}" for k, x in it["set"].items() if isinstance(x, str)]
+        if refs:  # say where a value came from: the set holds numbers only
+            it["description"] = "; ".join(filter(None, [it.get("description", ""), ", ".join(refs)]))
+        it["set"] = _resolve(scenario, {**base, **dict(it["set"])}, it["name"])
     return items
+
+
+def _resolve(scenario: Any, values: dict, variant: str) -> dict[str, float]:
+    """Numbers for a variant's values: a value that names a parameter (`cap_2016: cap_late_2016`) takes that
+    parameter's value in this variant (set here, or the scenario's); chains are followed, a loop is refused."""
+    from refuge.errors import ArgumentError
+
+    out: dict[str, float] = {}
+    for name, x in values.items():
+        seen = [name]
+        while isinstance(x, str):
+            if x in seen:
+                raise ArgumentError("variants", f"variant {variant}: {name}: the values refer to each other in a "
+                                                f"loop ({' -> '.join(seen + [x])})")
+            seen.append(x)
+            x = values.get(x, scenario.parameters[x].value)
+        out[name] = float(x)
+    return out
 
 
 def _known(scenario, values: dict, argument: str, where: str = "") -> None:
@@ -110,14 +131,18 @@ def _known(scenario, values: dict, argument: str, where: str = "") -> None:
 
     for name, x in values.items():
         if name not in scenario.parameters:
-            fail(f"expected a parameter of scenario `{scenario.name}`; found `{name}`{suggest(name, scenario.parameters)}")
+            fail(f"expected a parameter of scenario `{scenario.name}`; found `{name}`"
+                 f"{suggest(name, scenario.parameters)}")
+        if isinstance(x, str) and x in scenario.parameters:
+            continue  # another parameter's value: resolved with the variant's other values
         try:
             ok = abs(float(x)) <= MAX_PARAMETER
         except (TypeError, ValueError):
             ok = False
         if not ok:
-            fail(f"{name}: expected a finite number between -{MAX_PARAMETER:g} and {MAX_PARAMETER:g}; found "
-                 f"{str(x)[:40]}")
+            hint = suggest(x, scenario.parameters) if isinstance(x, str) else ""
+            fail(f"{name}: expected a finite number between -{MAX_PARAMETER:g} and {MAX_PARAMETER:g} or the name "
+                 f"of a parameter; found {str(x)[:40]}{hint}")
 
 
 def _as_variant(v: Any) -> dict:

@@ -1,0 +1,49 @@
+"""Variants as users write them (issue 20, items 8 and 12): a value may name another parameter; the variant form
+is shown when the name is missing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import refuge
+from refuge.errors import RefugeError
+from refuge.experiments.compare import parse_variant
+
+HERE = Path(__file__).parent
+WHATIF = HERE / "scenarios" / "whatif.yaml"
+
+
+def test_a_variant_without_a_name_shows_the_right_form():
+    sc = refuge.read(WHATIF)
+    with pytest.raises(RefugeError) as err:
+        parse_variant("clear_days=15", sc)
+    text = str(err.value)
+    assert "expected NAME:parameter=value" in text and "`--variant clear_days_15:clear_days=15`" in text
+    assert "letters, digits" not in text  # not the folder-name rule it used to print
+
+
+def test_a_variant_value_may_name_another_parameter(tmp_path):
+    sc = refuge.read(WHATIF)
+    assert parse_variant("same:clear_days=room", sc)["set"] == {"clear_days": "room"}
+    with pytest.raises(RefugeError, match="did you mean `room`"):
+        parse_variant("same:clear_days=rooom", sc)
+    room = sc.parameters["room"].value
+    cmp = refuge.compare(WHATIF, variants={"same": {"clear_days": "room"}, "both": {"room": 45, "clear_days": "room"}},
+                         runs=2, workers=1, store=tmp_path / "c")
+    exp = cmp.experiment
+    assert exp.variant_set("same") == {"clear_days": room}
+    assert exp.variant_set("both") == {"room": 45.0, "clear_days": 45.0}  # the variant's own value of `room`
+    assert "clear_days = room" in exp.meta["variants"][1]["description"]
+    direct = refuge.run_ensemble(WHATIF, runs=2, workers=1, variants={"x": {"clear_days": room}}, store=tmp_path / "d")
+    assert np.array_equal(exp.matrix("stocks", "mission", "same")[1], direct.matrix("stocks", "mission", "x")[1])
+
+
+def test_values_that_refer_to_each_other_in_a_loop_are_refused(tmp_path):
+    with pytest.raises(RefugeError, match=r"in a loop \(clear_days -> room -> clear_days\)"):
+        refuge.run_ensemble(WHATIF, runs=1, variants={"loop": {"clear_days": "room", "room": "clear_days"}},
+                            store=tmp_path / "l")
+    with pytest.raises(RefugeError, match="or the name of a parameter; found soon"):
+        refuge.run_ensemble(WHATIF, runs=1, variants={"bad": {"clear_days": "soon"}}, store=tmp_path / "b")
