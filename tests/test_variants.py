@@ -47,3 +47,35 @@ def test_values_that_refer_to_each_other_in_a_loop_are_refused(tmp_path):
                             store=tmp_path / "l")
     with pytest.raises(RefugeError, match="or the name of a parameter; found soon"):
         refuge.run_ensemble(WHATIF, runs=1, variants={"bad": {"clear_days": "soon"}}, store=tmp_path / "b")
+
+
+def _posterior(path: Path, values: list[float]) -> Path:
+    """A calibration folder as `refuge calibrate` leaves it, reduced to what drawing from it reads."""
+    import json
+
+    import pandas as pd
+
+    from refuge.model.compiler import scenario_digest
+
+    path.mkdir()
+    pd.DataFrame({"success": values, "weight": 1.0, "distance": 0.0}).to_parquet(path / "posterior.parquet")
+    (path / "calibration.json").write_text(json.dumps({"scenario_digest": scenario_digest(refuge.read(WHATIF))}))
+    return path
+
+
+def test_compare_under_a_posterior_gives_every_variant_the_same_draws(tmp_path):
+    post = _posterior(tmp_path / "cal", [0.25, 0.5, 0.85])
+    cmp = refuge.compare(WHATIF, variants={"faster": {"clear_days": 10}}, runs=4, seed=2, workers=1,
+                         store=tmp_path / "c", posterior=post)
+    m = cmp.experiment.measures()
+    base = m[m.variant == "baseline"].set_index("run")["parameter:success"]
+    fast = m[m.variant == "faster"].set_index("run")["parameter:success"]
+    assert base.equals(fast) and set(base) <= {0.25, 0.5, 0.85} and base.nunique() > 1
+    assert set(m.loc[m.variant == "faster", "parameter:clear_days"]) == {10.0}
+    # run r of a variant is the scenario with draw r and the variant's values, on seed seed + r
+    model = refuge.compile_scenario(refuge.read(WHATIF).with_values({"success": base[1], "clear_days": 10}))
+    want = refuge.simulate(model, seed=3).stocks[:, model.state_index("mission")]
+    assert np.array_equal(cmp.experiment.matrix("stocks", "mission", "faster")[1][1], want)
+    with pytest.raises(RefugeError, match="overrides: success is drawn for each run"):
+        refuge.compare(WHATIF, variants={"f": {"clear_days": 10}}, runs=2, workers=1, overrides={"success": 0.3},
+                       store=tmp_path / "x", posterior=post)

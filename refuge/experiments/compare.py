@@ -94,11 +94,15 @@ class Comparison:
 
 def compare(scenario: Model | Scenario | str | Path, variants: VariantsArg | None = None, runs: int = 100,
             seed: int = 0, workers: int | None = None, store: str | Path | None = None, cluster: str | Any = None,
-            overrides: Mapping[str, float] | None = None, level: float = 0.90, progress: bool = False) -> Comparison:
+            overrides: Mapping[str, float] | None = None, level: float = 0.90, progress: bool = False,
+            posterior: str | Path | None = None) -> Comparison:
     """Run the baseline and each variant with the same seeds; return the paired differences.
 
     `variants`: {name: {parameter: value}}, [(name, {...})], [{name, description, set}], or None
-    for the variants declared in the scenario file.
+    for the variants declared in the scenario file; a value may name another parameter.
+    `posterior`: a calibration folder (`refuge calibrate --out DIR`): run `r` of every variant takes
+    posterior draw `r` (the same draws for every variant, the variant's own values on top), so the
+    what-if is asked under the calibrated parameters and its uncertainty.
     """
     from refuge.experiments.ensemble import resolve_scenario, run_ensemble
 
@@ -108,10 +112,17 @@ def compare(scenario: Model | Scenario | str | Path, variants: VariantsArg | Non
         if not variants:
             raise RefugeError(f"{origin}: no variants to compare: give some (NAME:parameter=value) or declare "
                               "`variants:` in the scenario")
-    items = list(variants.items()) if isinstance(variants, dict) else list(variants)
+    items = list(variants.items()) if isinstance(variants, Mapping) else list(variants)
     arms = [{"name": BASELINE, "description": "the scenario as written", "set": {}}] + items
-    exp = run_ensemble(scenario, runs=runs, seed=seed, workers=workers,
-                       overrides=overrides, variants=arms, store=store, cluster=cluster, progress=progress)
+    draws, source = None, ""
+    if posterior is not None:
+        from refuge.inference.posterior import check_posterior, sample_posterior
+
+        check_posterior(sc, posterior)
+        draws, source = sample_posterior(posterior, runs, seed), str(Path(posterior).resolve())
+        arms[0]["description"] = f"the scenario with parameters drawn from the posterior in {posterior}"
+    exp = run_ensemble(scenario, runs=runs, seed=seed, workers=workers, overrides=overrides, variants=arms,
+                       store=store, cluster=cluster, progress=progress, draws=draws, draws_from=source)
     return Comparison(exp, differences(exp, level=level))
 
 

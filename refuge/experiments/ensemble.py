@@ -49,18 +49,32 @@ class _Spec:
     until: Any = None
     digest: str = ""
     stamps: tuple[str, ...] = ()  # per variant: the run fingerprint (JSON) without run and seed (store.run_stamp)
+    refs: tuple[tuple[tuple[str, str], ...], ...] = ()  # per variant: values that name another parameter
+    draws: tuple[tuple[tuple[str, float], ...], ...] = ()  # per replicate: drawn values (e.g. a posterior's)
 
 
 _MODELS: OrderedDict = OrderedDict()  # per worker process: compiled models by (digest, values), most recent last
 
 
-def _model_for(spec: _Spec, variant: int):
+def run_values(spec: _Spec, variant: int, run: int) -> tuple[tuple[str, float], ...]:
+    """The parameter values of replicate `run` of `variant`: the replicate's draw (if any), then the variant's
+    own values on top; a value that names another parameter takes its value in this run."""
+    if not spec.draws:
+        return spec.sets[variant]
+    from refuge.experiments.variants import resolve_values
+
+    refs = dict(spec.refs[variant]) if spec.refs else {}
+    values = dict(spec.draws[run]) | {k: x for k, x in spec.sets[variant] if k not in refs} | refs
+    return tuple(sorted(resolve_values(spec.scenario, values, "").items()))
+
+
+def _model_for(spec: _Spec, values: tuple[tuple[str, float], ...]):
     from refuge.model.compiler import compile_scenario
 
-    key = (spec.digest, spec.origin, spec.sets[variant])
+    key = (spec.digest, spec.origin, values)
     model = _MODELS.get(key)
     if model is None:
-        model = compile_scenario(spec.scenario.with_values(dict(spec.sets[variant])), spec.origin)
+        model = compile_scenario(spec.scenario.with_values(dict(values)), spec.origin)
         _MODELS[key] = model
         while len(_MODELS) > 16:
             _MODELS.popitem(last=False)
@@ -77,10 +91,13 @@ def _run_task(spec: _Spec, task: tuple[int, int]) -> dict[str, bytes]:
     from refuge.experiments.store import encode, run_tables
 
     v, r = task
-    model = _model_for(spec, v)
+    values = run_values(spec, v, r)
+    model = _model_for(spec, values)
     run = simulate(model, seed=spec.seed + r, until=spec.until)
     measures = {f"evidence:{f['id']}": x for f, x in zip(model.evidence, measure_all(run))}
     measures.update({f"outcome:{k}": x for k, x in outcomes(run).items()})
+    if spec.draws:  # the run's own parameter values, as a posterior ensemble records them
+        measures.update({f"parameter:{k}": x for k, x in values})
     stamp = json.loads(spec.stamps[v]) | {"run": r, "seed": spec.seed + r} if spec.stamps else None
     return {name: encode(table, stamp) for name, table in run_tables(run, r, measures).items()}
 
@@ -99,6 +116,28 @@ def resolve_scenario(model_or_path: Model | Scenario | str | Path) -> tuple[Scen
     return read(p), str(p)
 
 
+def _check_draws(scenario: Scenario, draws: Sequence[Mapping[str, float]] | None, runs: int,
+                 overrides: Mapping[str, float]) -> tuple[tuple[tuple[str, float], ...], ...]:
+    """Per-replicate values as the workers take them; a short error for too few, unknown or clashing ones."""
+    from refuge.experiments.variants import check_known
+
+    if draws is None:
+        return ()
+    draws = list(draws)
+    if len(draws) < runs:
+        raise ArgumentError("draws", f"expected a set of parameter values for each of the {runs:,} runs; found "
+                                     f"{len(draws):,}")
+    out = []
+    for k, d in enumerate(draws[:runs]):
+        check_known(scenario, dict(d), "draws", f"[{k}]")
+        out.append(tuple(sorted((str(n), float(x)) for n, x in d.items())))
+    clash = sorted(set(overrides) & {n for d in out for n, _ in d})
+    if clash:
+        raise ArgumentError("overrides", f"{', '.join(clash)} is drawn for each run; drop it from the overrides "
+                                         "(a variant may still set it)")
+    return tuple(out)
+
+
 def check_runs(runs: int, seed: int) -> None:
     """Replicates and seeds an ensemble can hold: run r uses seed + r, a 64-bit integer."""
     if not 1 <= int(runs) <= MAX_RUNS:
@@ -112,7 +151,8 @@ def run_ensemble(model_or_path: Model | Scenario | str | Path, runs: int = 100, 
                  workers: int | None = None, overrides: Mapping[str, float] | None = None,
                  sweep: str | Path | Sequence[Mapping[str, float]] | None = None, variants: VariantsArg | None = None,
                  store: str | Path | None = None, cluster: str | Any = None,
-                 until: dt.date | str | None = None, progress: bool = False) -> Experiment:
+                 until: dt.date | str | None = None, progress: bool = False,
+                 draws: Sequence[Mapping[str, float]] | None = None, draws_from: str = "") -> Experiment:
     """Run `runs` replicates of each variant; write them to an experiment store; return the Experiment.
 
     - `model_or_path`: a compiled Model, a Scenario, a path to a YAML file or a built-in name.
@@ -123,6 +163,10 @@ def run_ensemble(model_or_path: Model | Scenario | str | Path, runs: int = 100, 
     - `workers`: local processes (default: one per core; fewer than 16 runs run in this process);
       `cluster`: a Dask scheduler address (`tcp://HOST:PORT`) or a `distributed.Client` instead.
     - `until`: stop every run after this date.
+    - `draws`: parameter values per replicate, the same for every variant (replicate `r` takes `draws[r]`,
+      with the variant's own values on top): e.g. draws from a calibrated posterior
+      (`refuge.compare(..., posterior=DIR)`), so that variants differ only by what they change.
+      `draws_from` says where they came from (kept in the experiment's record).
     - `store`: the experiment directory (a temporary one if None). If it already holds this
       experiment, only the missing runs are run; if it holds another one, a RefugeError says why.
 
@@ -138,19 +182,25 @@ def run_ensemble(model_or_path: Model | Scenario | str | Path, runs: int = 100, 
     if len(items) > MAX_VARIANTS:
         raise ArgumentError("sweep", f"at most {MAX_VARIANTS:,} parameter sets in one experiment; found "
                             f"{len(items):,} (split the sweep into several experiments)")
+    draws = _check_draws(scenario, draws, runs, overrides or {})
     for it in items:  # compile errors are the user's to fix: find them before starting workers
-        compile_scenario(scenario.with_values(it["set"]), origin)
+        first = dict(draws[0]) if draws else {}
+        compile_scenario(scenario.with_values(first | it["set"]), origin)
     if isinstance(until, str):
         until = dt.date.fromisoformat(until)
     digest = scenario_digest(scenario)
     meta = make_meta(scenario, origin, digest, seed, runs, items, overrides or {}, until)
+    if draws:
+        meta["posterior"] = {"experiment": draws_from, "parameters": sorted(dict(draws[0])),
+                             "first_draw": dict(draws[0])}
     path = Path(store) if store is not None else Path(tempfile.mkdtemp(prefix="refuge-experiment-"))
     exp = Experiment.create(path, meta)
     index = {name: k for k, name in enumerate(exp.variants)}
     todo = exp.missing()
     spec = _Spec(scenario=scenario, origin=origin, seed=int(seed), until=until, digest=digest,
                  sets=tuple(tuple(sorted(it["set"].items())) for it in items),
-                 stamps=tuple(json.dumps(run_stamp(exp.meta, v, 0)) for v in exp.variants))
+                 stamps=tuple(json.dumps(run_stamp(exp.meta, v, 0)) for v in exp.variants),
+                 refs=tuple(tuple(sorted(it.get("refs", {}).items())) for it in items), draws=draws)
     tasks = [(index[v], r) for v, r in todo]
     if workers is None and cluster is None and len(tasks) < SERIAL_BELOW:
         workers = 1

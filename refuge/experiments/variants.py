@@ -86,24 +86,26 @@ def plan_variants(scenario: Any, overrides: dict[str, float] | None = None, vari
     else:
         items = [{"name": "baseline", "description": "the scenario as written", "set": {}}]
     base = {k: float(v) for k, v in (overrides or {}).items()}
-    _known(scenario, base, "overrides")
+    check_known(scenario, base, "overrides")
     seen = set()
     for it in items:
         check_variant_name(it["name"])
         if it["name"] in seen:
             raise RefugeError(f"variant: the name `{it['name']}` is used twice")
         seen.add(it["name"])
-        _known(scenario, it["set"], "sweep" if it.get("where") else "variants",
+        check_known(scenario, it["set"], "sweep" if it.get("where") else "variants",
                it.get("where") or f"variant {it['name']}")
         it.pop("where", None)
-        refs = [f"{k} = {x}" for k, x in it["set"].items() if isinstance(x, str)]
-        if refs:  # say where a value came from: the set holds numbers only
-            it["description"] = "; ".join(filter(None, [it.get("description", ""), ", ".join(refs)]))
-        it["set"] = _resolve(scenario, {**base, **dict(it["set"])}, it["name"])
+        merged = {**base, **dict(it["set"])}
+        it["refs"] = {k: x for k, x in merged.items() if isinstance(x, str)}
+        if it["refs"]:  # say where a value came from: the set holds numbers only
+            refs = ", ".join(f"{k} = {x}" for k, x in it["refs"].items())
+            it["description"] = "; ".join(filter(None, [it.get("description", ""), refs]))
+        it["set"] = resolve_values(scenario, merged, it["name"])
     return items
 
 
-def _resolve(scenario: Any, values: dict, variant: str) -> dict[str, float]:
+def resolve_values(scenario: Any, values: dict, variant: str) -> dict[str, float]:
     """Numbers for a variant's values: a value that names a parameter (`cap_2016: cap_late_2016`) takes that
     parameter's value in this variant (set here, or the scenario's); chains are followed, a loop is refused."""
     from refuge.errors import ArgumentError
@@ -121,7 +123,7 @@ def _resolve(scenario: Any, values: dict, variant: str) -> dict[str, float]:
     return out
 
 
-def _known(scenario, values: dict, argument: str, where: str = "") -> None:
+def check_known(scenario, values: dict, argument: str, where: str = "") -> None:
     """Unknown parameter names fail here, before any run, naming the argument (and where in it) they were given."""
     from refuge.errors import ArgumentError, suggest
     from refuge.scenario.limits import MAX_PARAMETER
