@@ -17,7 +17,24 @@ def load(path_or_name: str | Path | None = None) -> Model:
 
     p = scenario_file("north-korea-china" if path_or_name is None else path_or_name)
     sc = read(p)
-    return compile_scenario(sc, str(p))
+    model = compile_scenario(sc, str(p))
+    warn_unused(sc, str(p))
+    return model
+
+
+def warn_unused(scenario: Scenario, origin: str) -> None:
+    """A RefugeWarning (one `note:` line in the CLI) naming the parameters nothing in the scenario reads."""
+    import warnings
+
+    from refuge.errors import RefugeWarning
+    from refuge.scenario.usage import unused_parameters
+
+    unused = unused_parameters(scenario)
+    if unused:
+        names = ", ".join(f"`{n}`" for n in unused)
+        warnings.warn(f"{origin}: parameter{'s' if len(unused) > 1 else ''} {names} "
+                      f"{'are' if len(unused) > 1 else 'is'} never used (no transition, site, state, arrival, event, "
+                      "schedule point, rule or network field names it)", RefugeWarning, stacklevel=3)
 
 
 def engine_ready() -> bool:

@@ -79,3 +79,19 @@ def test_compare_under_a_posterior_gives_every_variant_the_same_draws(tmp_path):
     with pytest.raises(RefugeError, match="overrides: success is drawn for each run"):
         refuge.compare(WHATIF, variants={"f": {"clear_days": 10}}, runs=2, workers=1, overrides={"success": 0.3},
                        store=tmp_path / "x", posterior=post)
+
+
+def test_an_unused_parameter_gets_a_warning(tmp_path):
+    from refuge.errors import RefugeWarning
+
+    text = WHATIF.read_text().replace("parameters:\n", "parameters:\n  stray: {value: 3, assumption: true}\n", 1)
+    (tmp_path / "s.yaml").write_text(text)
+    with pytest.warns(RefugeWarning, match="parameter `stray` is never used"):
+        refuge.load(tmp_path / "s.yaml")
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        refuge.load(WHATIF)  # every parameter read somewhere: no warning
+        for name in ("north-korea-china", "mali2012", "burundi2015"):
+            refuge.load(name)
