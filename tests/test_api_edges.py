@@ -98,3 +98,17 @@ def test_load_suggests_the_builtin_name_a_user_nearly_typed():
     assert "did you mean `north-korea-china`?" in str(err.value)
     with pytest.raises(RefugeError, match="did you mean `mali2012`"):
         refuge.run_ensemble("mali2013", runs=1)
+
+
+def test_the_readme_python_api_example_runs(tmp_path, monkeypatch):
+    """The README's API block, as a user would paste it (fewer runs, to stay quick)."""
+    import re
+
+    readme = (HERE.parent / "README.md").read_text()
+    block = re.search(r"## Python API\n.*?```python\n(.*?)```", readme, re.S).group(1)
+    code = re.sub(r"runs=\d+", "runs=2", block)
+    monkeypatch.chdir(tmp_path)
+    scope: dict = {}
+    exec(compile(code, "README.md", "exec"), scope)
+    assert list(scope["run"].to_df("stocks", "hiding").columns) == ["date", "run", "state", "value"]
+    assert set(scope["cmp"].table["variant"]) == {"slow"}
