@@ -27,12 +27,25 @@ What becomes what (Flee's rules as its code at 02cd2cbd applies them):
 
 Every problem names the file, the line and the column; nothing is written when there is one.
 
+Published cases as they are: what Flee runs silently is imported with a warning (file, line, what Flee
+does, what refuge did), kept in the case's `warnings` and as comments at the top of the scenario: a name used
+twice in `locations.csv` (the last row is kept: Flee's routes attach to it), a route from a place to itself
+(left out), a closure naming nothing in the graph (left out: Flee does nothing for it), validation rows dated
+at or before the row above (left out: Flee reads the days around them wrongly), an awareness level such as
+1.5 (read as a whole number, as Flee does). Where Flee's behaviour is plainly an accident, refuge does the
+sensible thing and `as_flee=True` (`--as-flee`) does as Flee does, for side-by-side runs: a `data_layout.csv`
+row naming no camp (Flee adds its counts to the spawn total), a camp listed twice (Flee adds its first row's
+counts again), a camp holding more than its capacity on the first day (Flee's room falls below zero, which
+its capacity rule reads as no limit; refuge makes it full). Without `sim_period.csv`, `start` and `days`
+(`--start DATE --days N`) give the period.
+
 The package reads one Flee file per module (`period`, `locations`, `routes`, `closures`, `conflicts`,
 `validation`, `settings`), checks the whole case (`case`), then writes the scenario (`writer`).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import tempfile
 from pathlib import Path
 
@@ -48,18 +61,28 @@ __all__ = ["FLEE_NOTICE", "FleeCase", "FleeInputError", "FleeLocation", "FleeRea
 
 
 def import_flee(input_dir: str | Path, validation: str | Path | None = None, settings: str | Path | None = None,
-                name: str | None = None, data_dir: str | None = None) -> FleeCase:
-    """Read a Flee case and build the scenario (FleeInputError on the first problem found)."""
-    return write_case(read_case(input_dir, validation, settings, name), data_dir)
+                name: str | None = None, data_dir: str | None = None, *, as_flee: bool = False,
+                start: dt.date | None = None, days: int | None = None) -> FleeCase:
+    """Read a Flee case and build the scenario (FleeInputError on the first problem found). What Flee would
+    do silently with a published quirk is in the case's `warnings` (and in comments of the scenario);
+    `as_flee` does as Flee does where refuge's default differs; `start` and `days` give the period."""
+    return write_case(read_case(input_dir, validation, settings, name, as_flee=as_flee, start=start, days=days),
+                      data_dir)
 
 
 def main_import(input_dir: str, out: str, validation: str | None = None, settings: str | None = None,
-                name: str | None = None) -> Path:
-    """Import, check that the scenario compiles, then write it (nothing is written on any problem)."""
+                name: str | None = None, *, as_flee: bool = False, start: dt.date | None = None,
+                days: int | None = None) -> Path:
+    """Import, check that the scenario compiles, then write it (nothing is written on any problem); each
+    warning of the import is issued as a RefugeWarning (the CLI prints it as a `note:` line)."""
+    import warnings
+
+    from refuge.errors import RefugeWarning
     from refuge.model.compiler import compile_scenario
     from refuge.scenario import read
 
-    case = import_flee(input_dir, validation, settings, name, data_dir=f"{Path(out).stem}-data")
+    case = import_flee(input_dir, validation, settings, name, data_dir=f"{Path(out).stem}-data", as_flee=as_flee,
+                       start=start, days=days)
     with tempfile.TemporaryDirectory() as tmp:
         probe = case.write(Path(tmp) / Path(out).name)
         try:
@@ -68,4 +91,6 @@ def main_import(input_dir: str, out: str, validation: str | None = None, setting
             text = str(exc).replace(str(probe), Path(out).name)
             raise FleeInputError(input_dir, None, None, "a case within refuge's limits; the scenario it makes "
                                  "would not load", text) from None
+    for note in case.warnings:
+        warnings.warn(note, RefugeWarning, stacklevel=2)
     return case.write(out)

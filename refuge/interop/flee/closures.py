@@ -6,13 +6,15 @@ from pathlib import Path
 from typing import Any
 
 from refuge.errors import suggest
-from refuge.interop.flee.csvread import FleeInputError, known, need, number, rows
+from refuge.interop.flee.csvread import FleeInputError, Notes, need, number, rows
 from refuge.interop.flee.locations import FleeLocation
 from refuge.scenario.limits import MAX_DAYS
 
 
-def read_closures(path: Path, locs: list[FleeLocation], routes: Any) -> list[dict]:
-    """Flee's closures.csv: closures of locations and routes with their periods."""
+def read_closures(path: Path, locs: list[FleeLocation], routes: Any, notes: Notes) -> list[dict]:
+    """Flee's closures.csv: closures of locations and routes with their periods. A closure naming a location
+    or a country that is not in the graph, or a link that is not a route, is left out with a warning (Flee
+    does nothing for it)."""
     names = {loc.name for loc in locs}
     countries = {loc.country for loc in locs}
     joined = {frozenset((a, b)) for a, b, _, _ in routes}
@@ -25,22 +27,25 @@ def read_closures(path: Path, locs: list[FleeLocation], routes: Any) -> list[dic
         if kind == "remove_forced_redirection":
             continue  # forced redirection does not change where Flee's agents go
         if kind == "country":
-            for col, n in ((2, a), (3, b)):
-                if n not in countries:
-                    raise FleeInputError(path, line, f"{col} (name{col - 1})", "the country of a location",
-                                         f"`{n}`{suggest(n, sorted(countries))}")
             item: dict = {"countries": [a, b]}
+            unknown = [n for n in (a, b) if n not in countries]
+            what, options = "country", countries
         elif kind == "location":
-            known(path, line, 2, "name1", a, names)
-            item = {"location": a}
+            item, unknown, what, options = {"location": a}, [a] if a not in names else [], "location", names
         elif kind == "link":
-            known(path, line, 2, "name1", a, names)
-            known(path, line, 3, "name2", b, names)
-            if frozenset((a, b)) not in joined:
-                raise FleeInputError(path, line, "3 (name2)", f"a location joined to {a} in routes.csv", f"`{b}`")
             item = {"route": [b, a], "one_way": True}  # Flee's code shuts name2 -> name1 only
+            unknown, what, options = [n for n in (a, b) if n not in names], "location", names
+            if not unknown and frozenset((a, b)) not in joined:
+                notes.add(path, line, f"a link closure of `{a}`-`{b}`, which routes.csv does not join: Flee does "
+                          "nothing for it; refuge leaves it out")
+                continue
         else:
             raise FleeInputError(path, line, "1 (closure_type)", "country, location, link or "
                                  "remove_forced_redirection (camp closures are not supported)", f"`{cells[0]}`")
+        if unknown:
+            listed = ", ".join(f"`{n}`{suggest(n, sorted(options))}" for n in unknown)
+            notes.add(path, line, f"a {kind} closure naming {listed}, no {what} of the graph: Flee does nothing "
+                      "for it; refuge leaves it out")
+            continue
         out.append({**item, "start": d0, "end": d1, "line": line})
     return out

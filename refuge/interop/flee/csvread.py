@@ -7,6 +7,7 @@ import csv
 import datetime as dt
 import math
 from pathlib import Path
+from typing import Iterable
 
 from refuge.errors import RefugeError, suggest
 
@@ -27,7 +28,10 @@ class Notes(list):
     """Warnings of an import, one line each: the file (and line), what Flee would do silently, what was done."""
 
     def add(self, path: Path | str, line: int | None, text: str) -> None:
-        self.append(f"{Path(path).name}{f' line {line}' if line is not None else ''}: {text}")
+        """Note a warning about a file (and line), once."""
+        note = f"{Path(path).name}{f' line {line}' if line is not None else ''}: {text}"
+        if note not in self:
+            self.append(note)
 
 
 def rows(path: Path, required: bool = True) -> list[tuple[int, list[str]]]:
@@ -99,7 +103,7 @@ def need(path: Path, line: int, cells: list[str], n: int, names: str) -> None:
         raise FleeInputError(path, line, None, f"{n} columns ({names})", f"{len(cells)}: {','.join(cells)}")
 
 
-def known(path: Path, line: int, col: int, what: str, name: str, options) -> None:
+def known(path: Path, line: int, col: int, what: str, name: str, options: Iterable[str]) -> None:
     """A cell naming a location of locations.csv."""
     if name not in options:
         raise FleeInputError(path, line, f"{col} ({what})", "the name of a location in locations.csv",

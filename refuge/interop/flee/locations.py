@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from refuge.interop.flee.csvread import FleeInputError, need, number, rows
+from refuge.interop.flee.csvread import FleeInputError, Notes, need, number, rows
 from refuge.scenario.limits import MAX_DAYS, MAX_PEOPLE
 
 
@@ -23,18 +23,22 @@ _KINDS = (("idpcamp", "idpcamp"), ("camp", "camp"), ("conflict", "conflict_zone"
           ("town", "town"), ("default", "town"))
 
 
-def read_locations(path: Path) -> list[FleeLocation]:
-    """Flee's locations.csv: one FleeLocation per row."""
+def read_locations(path: Path, notes: Notes) -> list[FleeLocation]:
+    """Flee's locations.csv: one FleeLocation per row. A name used again replaces the earlier row (with a
+    warning): Flee keeps both, but its routes, closures and data find the last."""
     out: list[FleeLocation] = []
-    names: set[str] = set()
+    names: dict[str, int] = {}
     for line, cells in rows(path):
         need(path, line, cells, 8, "name,region,country,latitude,longitude,location_type,conflict_date,population")
         name, country, ltype = cells[0], cells[2], cells[5].lower()
         if not name:
             raise FleeInputError(path, line, "1 (name)", "a location name", "an empty cell")
         if name in names:
-            raise FleeInputError(path, line, "1 (name)", "a name not used before", f"`{name}` again")
-        names.add(name)
+            notes.add(path, line, f"`{name}` again (first on line {names[name]}): Flee keeps both rows and attaches "
+                      "routes, closures, conflicts and data to this last one, leaving the first a place no route "
+                      "reaches; refuge keeps this row only")
+            out = [loc for loc in out if loc.name != name]
+        names[name] = line
         kind = next((k for key, k in _KINDS if key in ltype), None)
         if kind is None:
             raise FleeInputError(path, line, "6 (location_type)", "conflict_zone, town, camp, idpcamp or "

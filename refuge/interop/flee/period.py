@@ -27,7 +27,9 @@ def read_period(path: Path) -> tuple[dt.date, int]:
 
 
 def check_period(where: Path | str, start: dt.date, length: int) -> None:
-    """A period that ends before the year 10000."""
+    """A period of 1 to MAX_DAYS days that ends before the year 10000."""
+    if not 1 <= length <= MAX_DAYS:
+        raise FleeInputError(where, None, None, f"a period of 1 to {MAX_DAYS} days", f"{length}")
     if (dt.date.max - start).days < length:
         raise FleeInputError(where, None, None, "a period ending before the year 10000", f"{start} + {length} days")
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from refuge.interop.flee.csvread import FleeInputError, text
+from refuge.interop.flee.csvread import FleeInputError, Notes, text
 from refuge.scenario.format import load_yaml
 from refuge.scenario.limits import MAX_DAYS, MAX_FILE_BYTES, MAX_PARAMETER, MAX_PEOPLE
 
@@ -53,13 +53,14 @@ class Settings:
     hasten: int = 1
 
 
-def read_settings(path: Path | None) -> Settings:
-    """Flee's simsetting.yml (the settings refuge uses), or the defaults without one."""
+def read_settings(path: Path | None, notes: Notes | None = None) -> Settings:
+    """Flee's simsetting.yml (the settings refuge uses), or the defaults without one; what is read as Flee
+    reads it, though written otherwise, is noted."""
     s = Settings()
     if path is None:
         return s
     s.file = path.name
-    r = _Reader(path)
+    r = _Reader(path, notes if notes is not None else Notes())
     move, spawn, opt = r.section("move_rules"), r.section("spawn_rules"), r.section("optimisations")
     for key, value in move.items():
         _move_rule(r, s, key, value)
@@ -72,10 +73,10 @@ def read_settings(path: Path | None) -> Settings:
 class _Reader:
     """A settings file's YAML, with the line of a key for messages."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, notes: Notes):
         import yaml
 
-        self.path = path
+        self.path, self.notes = path, notes
         if not path.is_file():
             raise FleeInputError(path, None, None, "a Flee settings file (YAML)", "no such file")
         if path.stat().st_size > MAX_FILE_BYTES:
@@ -129,10 +130,14 @@ def _move_rule(r: _Reader, s: Settings, key: str, value: Any) -> None:
     elif lk in _MOVE_FLAGS:
         s.flags[lk] = bool(value)
     elif lk == "awareness_level":
-        if value not in (0, 1):
+        level = int(r.number("move_rules", key, value, 0, MAX_PARAMETER))  # Flee reads it with int()
+        if level > 1:
             raise r.error(key, "move_rules.awareness_level 0 or 1 (routes of several steps are not supported)",
                           value)
-        s.awareness = int(value)
+        if level != value:
+            r.notes.add(r.path, r.where(key), f"awareness_level {value!r}: Flee reads it as a whole number, "
+                        f"{level}; so does refuge")
+        s.awareness = level
     elif lk == "pruning_threshold":
         if r.number("move_rules", key, value, 0.0, MAX_PARAMETER) > 1.001:
             raise r.error(key, "no route pruning (pruning_threshold 1)", value)

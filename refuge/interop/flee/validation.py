@@ -7,16 +7,18 @@ import datetime as dt
 from pathlib import Path
 
 from refuge.errors import suggest
-from refuge.interop.flee.csvread import FleeInputError, date, need, number, rows
+from refuge.interop.flee.csvread import FleeInputError, Notes, date, need, number, rows
 from refuge.scenario.limits import MAX_PEOPLE
 
 Layout = list[tuple[str, list[Path], int]]  # (location, its data files, line of data_layout.csv)
 
 
-def read_counts(path: Path) -> list[tuple[dt.date, float]]:
-    """A camp's data file: date,count rows (a first line naming the columns is skipped)."""
+def read_counts(path: Path, notes: Notes) -> list[tuple[dt.date, float]]:
+    """A camp's data file: date,count rows (a first line naming the columns is skipped). A row dated at or
+    before the row above it is left out, with a warning: Flee keeps it and reads the days around it wrongly."""
     out: list[tuple[dt.date, float]] = []
     table = rows(path)
+    dropped: list[str] = []
     for line, cells in table:
         if len(cells) < 2 or cells[1] == "":
             continue  # Flee skips rows without a count
@@ -28,33 +30,57 @@ def read_counts(path: Path) -> list[tuple[dt.date, float]]:
             raise FleeInputError(path, line, "1 (date)", "a date YYYY-MM-DD", f"`{cells[0]}`") from None
         value = number(path, line, 2, "count", cells[1], minimum=0, maximum=MAX_PEOPLE)
         if out and when <= out[-1][0]:
-            raise FleeInputError(path, line, "1 (date)", f"a date after {out[-1][0]}", str(when))
+            dropped.append(f"{line} ({when})")
+            continue
         out.append((when, value))
+    if dropped:
+        notes.add(path, None, f"{len(dropped)} row(s) dated at or before the row above them, line(s) "
+                  f"{', '.join(dropped[:8])}{' ...' if len(dropped) > 8 else ''}: Flee keeps them and interpolates "
+                  "the days around them from them (its search stops at the first later date); refuge leaves them "
+                  "out")
     if not out:
         raise FleeInputError(path, None, None, "rows of date,count", "none")
     return out
 
 
-def read_layout(vdir: Path, names: set[str], camp_names: set[str]) -> Layout:
+def read_layout(vdir: Path, kinds: dict[str, str], notes: Notes, sums: bool = True,
+                as_flee: bool = False) -> tuple[Layout, Layout]:
     """Flee's validation data_layout.csv: (location, its data files, line) per row; a row naming several
-    files (as Flee's CAR case does) means the camp's count is their sum."""
+    files (as Flee's CAR case does) means the camp's count is their sum. Returns the rows read (the first is
+    the total) and the rows only Flee's spawn total reads: a row naming no camp, which Flee adds to the total
+    when it sums the camps (`sum_from_camps`), and a camp listed again, whose first row's counts Flee adds a
+    second time. Those are left out with a warning, or, `as_flee`, kept for the spawn total as Flee does."""
     path = vdir / "data_layout.csv"
     out: Layout = []
+    extra: Layout = []
     for i, (line, cells) in enumerate(rows(path)):
         need(path, line, cells, 2, "name,file")
         name = cells[0]
-        if i > 0 or name != "total":
-            if name not in names:
-                raise FleeInputError(path, line, "1 (name)", "the name of a camp in locations.csv",
-                                     f"`{name}`{suggest(name, sorted(names))}")
-            if name not in camp_names:
-                raise FleeInputError(path, line, "1 (name)", "a camp (this location is not one)", f"`{name}`")
-        if any(name == n for n, _, _ in out):
-            raise FleeInputError(path, line, "1 (name)", "a camp not listed before", f"`{name}` again")
-        out.append((name, layout_files(vdir, path, line, cells), line))
-    if not out:
-        raise FleeInputError(path, None, None, "a row per camp", "none")
-    return out
+        if i == 0 and name == "total":
+            out.append((name, layout_files(vdir, path, line, cells), line))
+            continue
+        first = next((r for r in out if r[0] == name), None)
+        if name in kinds and kinds[name] in ("camp", "idpcamp") and first is None:
+            out.append((name, layout_files(vdir, path, line, cells), line))
+            continue
+        if first is not None:
+            what, files = f"`{name}` again (first on line {first[2]}): Flee adds the first row's counts to its spawn " \
+                "total once more", first[1]
+        else:
+            known = f"a {kinds[name].replace('_', ' ')}" if name in kinds else \
+                f"not in locations.csv{suggest(name, sorted(kinds))}"
+            what, files = f"`{name}`, {known}, not a camp: Flee adds its counts to its spawn total", None
+        if not sums:
+            notes.add(path, line, f"{what.split(':')[0]}: Flee ignores the row (it spawns from the total, not the "
+                      "camps); so does refuge")
+            continue
+        if as_flee:
+            extra.append((name, files or layout_files(vdir, path, line, cells), line))
+        notes.add(path, line, f"{what} (and scores nothing against it); refuge "
+                  + ("does as Flee does (--as-flee)" if as_flee else "leaves the row out (--as-flee: as Flee)"))
+    if not [n for n, _, _ in out if n != "total" or n in kinds]:
+        raise FleeInputError(path, None, None, "a row naming a camp of locations.csv", "none")
+    return out, extra
 
 
 def layout_files(vdir: Path, path: Path, line: int, cells: list[str]) -> list[Path]:
@@ -71,11 +97,11 @@ def layout_files(vdir: Path, path: Path, line: int, cells: list[str]) -> list[Pa
     return files
 
 
-def summed_counts(files: list[Path], start: dt.date) -> list[tuple[int, float]]:
+def summed_counts(files: list[Path], start: dt.date, notes: Notes) -> list[tuple[int, float]]:
     """(day, count) of one camp from its data files: one file's rows as they are; several files summed on the
     union of their dates, each file linearly interpolated between its dates and held flat outside them
     (so the sum, read as a line through its points, is the sum of the files read the same way)."""
-    tables = [[((d - start).days, v) for d, v in read_counts(f)] for f in files]
+    tables = [[((d - start).days, v) for d, v in read_counts(f, notes)] for f in files]
     if len(tables) == 1:
         return tables[0]
     import numpy as np
@@ -87,11 +113,13 @@ def summed_counts(files: list[Path], start: dt.date) -> list[tuple[int, float]]:
     return [(d, float(v)) for d, v in zip(days, total)]
 
 
-def read_corrections(path: Path, camps: set[str]) -> list[tuple[str, dt.date, int]]:
-    """Flee's registration corrections: (camp, date, line) per row."""
+def read_corrections(path: Path, camps: set[str], ignored: set[str]) -> list[tuple[str, dt.date, int]]:
+    """Flee's registration corrections: (camp, date, line) per row (none for the `ignored` rows' names)."""
     out = []
     for line, cells in rows(path, required=False):
         need(path, line, cells, 2, "camp,date")
+        if cells[0] in ignored and cells[0] not in camps:
+            continue
         if cells[0] not in camps:
             raise FleeInputError(path, line, "1 (camp)", "a camp named in data_layout.csv",
                                  f"`{cells[0]}`{suggest(cells[0], sorted(camps))}")
@@ -99,10 +127,11 @@ def read_corrections(path: Path, camps: set[str]) -> list[tuple[str, dt.date, in
     return out
 
 
-def apply_corrections(path: Path, series: dict[str, list[tuple[int, float]]], start: dt.date) -> None:
+def apply_corrections(path: Path, series: dict[str, list[tuple[int, float]]], start: dt.date,
+                      ignored: set[str]) -> None:
     """Scale each corrected camp's counts before the correction's date by the ratio of the count on that date
     to the one before (in place), as Flee's registration corrections do."""
-    for camp, when, line in read_corrections(path, set(series) - {"total"}):
+    for camp, when, line in read_corrections(path, set(series) - {"total"}, ignored):
         pts = series[camp]
         day = (when - start).days
         if day < 0:

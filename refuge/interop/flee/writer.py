@@ -61,6 +61,7 @@ def q(text: str) -> str:
 
 
 def file_name(name: str) -> str:
+    """A location's name as a file name (letters, digits, `-` and `_`)."""
     return "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in name)
 
 
@@ -88,6 +89,7 @@ def write_case(r: FleeRead, data_dir: str | None = None) -> FleeCase:
     _movement(r, w)
     if r.layout:
         _evidence(r, w, files, data_dir)
+    out[4:4] = [f"# warning: {note}" for note in r.notes]  # after the header's four lines
     return FleeCase(name=r.case, text="\n".join(out) + "\n", files=files, warnings=list(r.notes))
 
 
@@ -98,8 +100,6 @@ def _head(r: FleeRead, w: Write) -> None:
     w(f"# {FLEE_NOTICE}")
     w("# Each part says the file (and line) it came from. Flee's rules as its code applies them are described")
     w("# in refuge/interop/flee/ and refuge/engine/network.py.")
-    for note in r.notes:
-        w(f"# warning: {note}")
     if r.st.hasten != 1:
         w(f"# The settings' `hasten: {r.st.hasten}` (one Flee agent per {r.st.hasten} people) is not used: refuge "
           "simulates every person.")
@@ -169,10 +169,9 @@ def _places(r: FleeRead, w: Write, day0: dict[str, int]) -> None:
         fields = [f"state: {q(loc.name)}", f"type: {typ}", f"country: {q(loc.country)}"]
         note = f"locations.csv line {loc.line}"
         if loc.kind in ("camp", "idpcamp"):
-            cap = loc.number - day0.get(loc.name, 0)
+            cap, why = _room(r, loc, day0.get(loc.name, 0))
             fields.append(f"capacity: {cap}")
-            if day0.get(loc.name):
-                note += f": capacity {loc.number:,} less the {day0[loc.name]:,} there on the first day (as Flee)"
+            note += why
         else:
             fields.append(f"population: {loc.number}")
         if loc.kind == "conflict_zone":
@@ -181,6 +180,28 @@ def _places(r: FleeRead, w: Write, day0: dict[str, int]) -> None:
     w("  routes:")
     for a, b, km, line in r.routes:
         w(f"    - {{between: [{q(a)}, {q(b)}], km: {num(km)}}}  # routes.csv line {line}")
+
+
+FULL_ROOM = 2  # a camp full from the first day: room for 2 (taper 0 once 2 are there, for capacity_scaling >= 0.5)
+
+
+def _room(r: FleeRead, loc, there: int) -> tuple[int, str]:
+    """A camp's room: its capacity less the people there on the first day, as Flee reduces it (none for a
+    capacity of 0). A camp holding more than its capacity on the first day is full (a note says so); Flee's
+    room then falls below zero, which its capacity rule reads as no limit (`as_flee`)."""
+    if not there or loc.number <= 0:
+        return loc.number, ""
+    why = f": capacity {loc.number:,} less the {there:,} there on the first day (as Flee)"
+    if there < loc.number:
+        return loc.number - there, why
+    flee = "a room of 0 or less, which its capacity rule reads as no limit at all"
+    r.notes.add("locations.csv", loc.line, f"camp `{loc.name}` holds {there:,} on the first day ({loc.name}'s "
+                f"data), at or above its capacity {loc.number:,}: Flee gives it {flee}; refuge "
+                + ("does as Flee does (--as-flee)" if r.as_flee else "makes it full from the first day (--as-flee: "
+                   "as Flee)"))
+    if r.as_flee:
+        return 0, f": capacity {loc.number:,} at or below the {there:,} there on the first day: no limit (as Flee)"
+    return FULL_ROOM, f": capacity {loc.number:,} at or below the {there:,} there on the first day: full"
 
 
 def _conflict_list(r: FleeRead, out: list[str]) -> list[tuple[str, int, int | None, float, str]]:
@@ -247,15 +268,18 @@ def _spawning(r: FleeRead, w: Write, files: dict[str, str], data_dir: str) -> No
     """Flee's daily spawn: the growth of the camps' whole-number counts (or of the total's)."""
     st, layout, T = r.st, r.layout, r.length
     spawn_camps = [n for n, _, _ in layout[1:]]  # Flee sums every row but the first
+    summed = [r.series[n] for n in spawn_camps] + r.extra_series  # extra: Flee's readings (as_flee)
     if st.sum_from_camps:
-        daily = [sum(interp_int(r.series[n], t) for n in spawn_camps) for t in range(T)]
+        daily = [sum(interp_int(pts, t) for pts in summed) for t in range(T)]
     else:
         daily = [interp_int(r.series[layout[0][0]], t) for t in range(T)]
     if not st.insert_day0:  # Flee then spawns on day 0 what every data row holds on day 0
-        day0_all = sum(interp_int(r.series[n], 0) for n, _, _ in layout) if st.sum_from_camps else daily[0]
+        day0_all = sum(interp_int(pts, 0) for pts in [r.series[layout[0][0]]] + summed) if st.sum_from_camps \
+            else daily[0]
         daily = [d - daily[0] + day0_all for d in daily]
     rows = "\n".join(f"{r.start + dt.timedelta(days=t)},{v}" for t, v in enumerate(daily))
-    what = ("the sum of the camps' counts (" + ", ".join(spawn_camps) + ")") if st.sum_from_camps else \
+    also = "".join(f", {n} (data_layout.csv line {line}, as Flee adds it)" for n, _, line in r.extra)
+    what = ("the sum of the camps' counts (" + ", ".join(spawn_camps) + also + ")") if st.sum_from_camps else \
         f"the total ({' + '.join(f.name for f in layout[0][1])})"
     files[f"{data_dir}/spawn_total.csv"] = (
         f"# {r.case}: people displaced so far, each day: {what}, each interpolated linearly between its dated "
