@@ -42,7 +42,8 @@ def check_command(
     import json
 
     from refuge.errors import RefugeError
-    from refuge.evidence.check import check, print_report, to_json
+    from refuge.evidence.check import print_report, to_json
+    from refuge.experiments.check import check
     from refuge.results.files import write_frame
 
     model = load_model(scenario)

@@ -177,7 +177,7 @@ def parse(data: object, origin: str = "<scenario>") -> Scenario:
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
-        raise ScenarioError.from_pydantic(origin, exc, data) from None
+        raise ScenarioError.from_pydantic(origin, exc, data, model=Scenario) from None
 
 
 def read(path: str | Path) -> Scenario:
