@@ -125,8 +125,6 @@ def year_table(run: Run) -> Any:
 
 @dataclass
 class CheckResult:
-    """The facts, sites and years measured in each run of a check (`refuge.experiments.check.check`)."""
-
     model: Model
     runs: int
     seed: int
