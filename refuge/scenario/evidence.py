@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from refuge.scenario.base import FormatModel
+from refuge.scenario.limits import MAX_LEVEL
 from refuge.scenario.sources import Source
 from refuge.scenario.structure import Period
 
@@ -99,8 +100,6 @@ class Evidence(FormatModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> "Evidence":
-        from refuge.scenario.limits import MAX_LEVEL
-
         if any(x is not None and not abs(x) <= MAX_LEVEL for x in (self.value, self.low, self.high, self.tolerance)):
             raise ValueError(f"value, low, high and tolerance between -{MAX_LEVEL:g} and {MAX_LEVEL:g}")
         if self.tolerance is not None and self.tolerance < 0:

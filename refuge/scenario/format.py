@@ -20,13 +20,15 @@ from pathlib import Path
 
 from pydantic import Field, model_validator
 
-from refuge.errors import Problem, ScenarioError
+from refuge.errors import Problem, ScenarioError, suggest
 from refuge.scenario.base import STATE_KINDS, FormatModel, Number
 from refuge.scenario.distributions import DIST_TAGS, Distribution, Empirical, Exponential, Fixed, Gamma, Lognormal
 from refuge.scenario.evidence import MEASURE_KINDS, SERIES_MEASURES, Evidence, Measure, Series, SeriesPoint
+from refuge.scenario.limits import MAX_FILE_BYTES, MAX_PARAMETER
 from refuge.scenario.network import Closure, Conflict, Location, Movement, Network, Route, Spawning
 from refuge.scenario.parameters import Parameter, Prior, Schedule, SchedulePoint, Variant
 from refuge.scenario.rules import Action, MultiplyAction, Rule, SetAction, Signal
+from refuge.scenario.series import attach_series
 from refuge.scenario.sources import Reference, Source
 from refuge.scenario.structure import (
     Arrival,
@@ -149,12 +151,8 @@ class Scenario(FormatModel):
         """A copy with some parameter defaults replaced (what-ifs, calibration draws)."""
         unknown = [k for k in values if k not in self.parameters]
         if unknown:
-            from refuge.errors import suggest
-
             hints = [f"{k}{suggest(k, self.parameters)}" for k in unknown]
             raise ScenarioError(self.name, [Problem("parameters", "a parameter of the scenario", h) for h in hints])
-        from refuge.scenario.limits import MAX_PARAMETER
-
         bad = [k for k in values if not abs(float(values[k])) <= MAX_PARAMETER]
         if bad:
             raise ScenarioError(self.name, [Problem(f"parameters.{k}.value", f"a finite number between "
@@ -184,8 +182,6 @@ def read(path: str | Path) -> Scenario:
     """Read and validate a YAML scenario file."""
     import yaml
 
-    from refuge.scenario.limits import MAX_FILE_BYTES
-
     p = Path(path)
     if not p.exists():
         raise ScenarioError(str(p), [Problem("", "an existing scenario file", "no such file")])
@@ -206,8 +202,6 @@ def read(path: str | Path) -> Scenario:
         raise ScenarioError(str(p), [Problem("", "UTF-8 text", str(exc)[:200])]) from None
     except (OSError, RecursionError) as exc:
         raise ScenarioError(str(p), [Problem("", "a readable scenario file", str(exc)[:200])]) from None
-    from refuge.scenario.series import attach_series
-
     sc, problems = attach_series(parse(data, str(p)), p.parent)
     if problems:
         raise ScenarioError(str(p), problems)

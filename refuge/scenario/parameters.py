@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from refuge.scenario.base import FormatModel, Number
+from refuge.scenario.limits import MAX_PARAMETER
 from refuge.scenario.sources import Source
 
 
@@ -23,8 +24,6 @@ class Prior(FormatModel):
 
     @model_validator(mode="after")
     def _complete(self) -> "Prior":
-        from refuge.scenario.limits import MAX_PARAMETER
-
         if any(x is not None and not abs(x) <= MAX_PARAMETER for x in (self.low, self.high, self.mean, self.sd)):
             raise ValueError(f"prior bounds, mean and sd between -{MAX_PARAMETER:g} and {MAX_PARAMETER:g}")
         if self.dist in ("uniform", "loguniform"):
@@ -54,8 +53,6 @@ class Parameter(FormatModel):
     @field_validator("value")
     @classmethod
     def _sane(cls, v: float) -> float:
-        from refuge.scenario.limits import MAX_PARAMETER
-
         if not abs(v) <= MAX_PARAMETER:
             raise ValueError(f"a value between -{MAX_PARAMETER:g} and {MAX_PARAMETER:g}")
         return v

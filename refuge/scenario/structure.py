@@ -10,6 +10,7 @@ from pydantic import Field, field_validator, model_validator
 
 from refuge.scenario.base import FormatModel, Number
 from refuge.scenario.distributions import Distribution
+from refuge.scenario.limits import MAX_LEVEL
 from refuge.scenario.sources import Source
 
 
@@ -48,8 +49,6 @@ class Site(FormatModel):
     @field_validator("supplies")
     @classmethod
     def _needs(cls, v: dict[str, float]) -> dict[str, float]:
-        from refuge.scenario.limits import MAX_LEVEL
-
         bad = [k for k, x in v.items() if not 0 <= x <= MAX_LEVEL]
         if bad:
             raise ValueError(f"needs per person per day between 0 and {MAX_LEVEL:g} (`{bad[0][:40]}`)")

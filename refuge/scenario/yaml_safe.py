@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from refuge.scenario.limits import MAX_DEPTH, MAX_NODES
+
 # YAML 1.1 (PyYAML) reads a float only with a dot and a signed exponent (`5.0e-4`), so `5e-4` or `1E7`
 # became strings. This is the YAML 1.2 core-schema pattern for floats, which accepts what people write.
 _FLOAT_12 = r"""^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?
@@ -42,8 +44,6 @@ class _HardenedLoader:
     def compose_document(self):
         import yaml
 
-        from refuge.scenario.limits import MAX_NODES
-
         node = super().compose_document()
         sizes: dict[int, int] = {}
         try:
@@ -61,8 +61,6 @@ class _HardenedLoader:
     def compose_node(self, parent, index):
         import yaml
         from yaml.events import AliasEvent
-
-        from refuge.scenario.limits import MAX_DEPTH, MAX_NODES
 
         event = self.peek_event()
         if isinstance(event, AliasEvent):
@@ -140,8 +138,6 @@ def _flow_depth_check(text: str) -> None:
     import re
 
     import yaml
-
-    from refuge.scenario.limits import MAX_DEPTH
 
     if text.count("[") + text.count("{") <= MAX_DEPTH:
         return
