@@ -20,6 +20,8 @@ from refuge.cli.common import (
     workers_option,
 )
 
+__all__: list[str] = []  # the command's parts, not an API: the command is `refuge.cli.app`
+
 
 @app.command("backtest")
 def backtest_command(

@@ -20,6 +20,8 @@ from refuge.cli.common import (
 from refuge.console import print_table
 from refuge.numbers import band, interval, num
 
+__all__: list[str] = []  # the command's parts, not an API: the command is `refuge.cli.app`
+
 
 @app.command("calibrate")
 def calibrate_command(

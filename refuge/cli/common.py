@@ -10,6 +10,8 @@ from typing import Any, Literal, Optional
 
 import typer
 
+__all__: list[str] = []  # the command's parts, not an API: the command is `refuge.cli.app`
+
 # Plain help (rich_markup_mode=None): it fits 80 columns, reads the same piped to a file, and shows
 # boolean options as flags. Completion: `refuge --install-completion` (bash, zsh, fish, PowerShell).
 app = typer.Typer(add_completion=True, no_args_is_help=True, pretty_exceptions_enable=False,

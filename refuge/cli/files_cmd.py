@@ -10,6 +10,8 @@ import typer
 
 from refuge.cli.common import app, fail, load_model
 
+__all__: list[str] = []  # the command's parts, not an API: the command is `refuge.cli.app`
+
 
 @app.command()
 def validate(scenario: str = typer.Argument(..., help="scenario YAML file")) -> None:

@@ -9,6 +9,8 @@ import typer
 
 from refuge.cli.common import app, fail, message
 
+__all__: list[str] = []  # the command's parts, not an API: the command is `refuge.cli.app`
+
 
 @app.command()
 def report(

@@ -30,6 +30,8 @@ from refuge.cli.common import (
 from refuge.console import print_table
 from refuge.numbers import band, num
 
+__all__: list[str] = []  # the command's parts, not an API: the command is `refuge.cli.app`
+
 
 @app.command()
 def run(

@@ -21,6 +21,8 @@ from refuge.cli.common import (
 from refuge.console import print_table
 from refuge.numbers import num
 
+__all__: list[str] = []  # the command's parts, not an API: the command is `refuge.cli.app`
+
 
 @app.command("sensitivity")
 def sensitivity_command(
