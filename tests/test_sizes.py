@@ -12,7 +12,6 @@ MAX_MODULE_LINES = 500
 MAX_FUNCTION_LINES = 80
 
 _CORE = "core's area: being restructured into refuge/sim/ (one module per mechanism)"
-_FLEE = "the Flee importer: being split by the file it reads"
 _PRESENT = "the report and the app page (present/): not split yet"
 _API = "ensembles: being split into parallel, progress and variants"
 
@@ -23,7 +22,6 @@ LARGE_MODULES: dict[str, tuple[int, str]] = {
     "refuge.engine.reference": (653, _CORE),
     "refuge.model.compiler": (828, _CORE),
     "refuge.experiments.ensemble": (554, _API),
-    "refuge.interop.flee": (826, _FLEE),
     "refuge.present.app": (766, _PRESENT),
     "refuge.present.report": (727, _PRESENT),
 }
@@ -32,8 +30,6 @@ LONG_FUNCTIONS: dict[tuple[str, str], tuple[int, str]] = {
     ("refuge.engine.network", "places_today"): (90, _CORE),
     ("refuge.engine.network_reference", "day"): (128, _CORE),
     ("refuge.model.compiler", "compile"): (95, _CORE),
-    ("refuge.interop.flee", "import_flee"): (230, _FLEE),
-    ("refuge.interop.flee", "read_settings"): (88, _FLEE),
     ("refuge.present.app", "make_handler"): (106, _PRESENT),
 }
 
