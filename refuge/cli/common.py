@@ -82,8 +82,18 @@ def guarded(fn, *args, **kwargs):
         fail(message(exc))
 
 
+# The API names a bad argument as the API does (`runs: ...`); the command names its option.
+OPTION_OF = {"runs": "--runs", "seed": "--seed", "overrides": "--set", "sweep": "--sweep", "cluster": "--cluster",
+             "workers": "--workers", "variants": "--variant", "draws": "--posterior", "until": "--until"}
+
+
 def message(exc: BaseException) -> str:
-    """A user's error as text; a file-system error as one line: the path, what went wrong, what to do."""
+    """A user's error as text (an API argument's error under the command's option name); a file-system error as
+    one line: the path, what went wrong, what to do."""
+    from refuge.errors import ArgumentError
+
+    if isinstance(exc, ArgumentError):
+        return f"{OPTION_OF.get(exc.argument, exc.argument)}: {exc.detail}"
     if not isinstance(exc, OSError):
         return str(exc)
     import errno
@@ -127,7 +137,22 @@ def parse_date(text: Optional[str], option: str) -> Optional[dt.date]:
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
-        fail(f"{option}: expected a date YYYY-MM-DD; found {text!r}")
+        fail(f"{option}: expected a date YYYY-MM-DD; found {text!r}{_why_not_a_date(text)}")
+
+
+def _why_not_a_date(text: str) -> str:
+    """' (February 2023 has 28 days)' for a well-formed date that is not on the calendar, else ''."""
+    import calendar
+    import re
+
+    m = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", text.strip())
+    if m is None:
+        return ""
+    year, month, day = (int(x) for x in m.groups())
+    if not 1 <= month <= 12:
+        return f" (there is no month {month})"
+    days = calendar.monthrange(year, month)[1]
+    return f" ({calendar.month_name[month]} {year} has {days} days)" if day > days or day < 1 else ""
 
 
 def workers_option() -> Any:

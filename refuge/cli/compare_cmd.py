@@ -25,6 +25,7 @@ from refuge.cli.common import (
 )
 from refuge.console import print_table
 from refuge.numbers import band, num
+from refuge.scenario.whatif import show_value
 
 __all__: list[str] = []  # the command's parts, not an API: the command is `refuge.cli.app`
 
@@ -45,8 +46,11 @@ def compare(
     out: Path = typer.Option(Path("comparison"), "--out", help="experiment directory (resumable)"),
     cluster: Optional[str] = cluster_option(),
     format_: Format = typer.Option("table", "--format", help=FORMAT_HELP),
+    posterior: Optional[Path] = typer.Option(None, "--posterior", help="a calibration experiment (`refuge "
+                                             "calibrate --out DIR`): run r of every variant takes posterior draw r"),
 ) -> None:
-    """What if? Run the baseline and each variant with common random numbers; print paired differences."""
+    """What if? Run the baseline and each variant with common random numbers; print paired differences. With
+    --posterior, every variant runs under the same draws of the calibrated parameters."""
     from refuge.errors import RefugeError
     from refuge.experiments.compare import compare as run_compare
     from refuge.experiments.compare import parse_variant
@@ -57,7 +61,7 @@ def compare(
     try:
         variants = [parse_variant(text, model.scenario) for text in variant] or None
         result = run_compare(model, variants=variants, runs=runs, seed=seed, workers=workers, store=out,
-                             cluster=cluster, overrides=overrides, progress=True)
+                             cluster=cluster, overrides=overrides, progress=True, posterior=posterior)
     except (RefugeError, OSError) as exc:
         fail(message(exc))
     except KeyboardInterrupt:
@@ -82,7 +86,8 @@ def print_differences(result, format_: str = "table") -> None:
     for name, rows in df.groupby("variant", sort=False):
         desc = next((v["description"] for v in exp.meta["variants"] if v["name"] == name), "")
         sets = exp.variant_set(name)
-        changes = ", ".join(f"{k}={x:g}" for k, x in sets.items() if x != exp.variant_set(exp.variants[0]).get(k))
+        changes = ", ".join(f"{k}={show_value(x)}" for k, x in sets.items()
+                            if x != exp.variant_set(exp.variants[0]).get(k))
         table = Table(title=f"{name}{' — ' + desc if desc else ''} ({changes or 'no change'}), "
                             f"{int(rows.runs.iloc[0])} paired runs")
         for col in ("outcome", "baseline", name, "Δ median [90% of runs]", "Δ mean [95% CI]"):

@@ -23,10 +23,14 @@ def report(
     from refuge.errors import RefugeError
     from refuge.present.report import write_report
 
+    pointed, ran = experiment, ""
     if (experiment / "backtest.json").exists():  # a backtest: report its calibration's posterior runs
+        ran = _backtest_runs(experiment)
         experiment = experiment / "calibration"
     if (experiment / "calibration.json").exists() and (experiment / "predictive" / "experiment.json").exists():
         experiment = experiment / "predictive"  # a calibration: report its posterior predictive runs
+    if out is None:
+        out = pointed / "report.html"  # where the user pointed, not a folder inside the calibration
     import duckdb
     import pyarrow as pa
 
@@ -38,6 +42,22 @@ def report(
         fail(f"{experiment}: a run file cannot be read ({str(exc).splitlines()[0][:120]}); run the same command "
              "again to recompute damaged runs")
     typer.echo(f"wrote {path} (figures in {path.with_name(path.stem + '-figures')})")
+    if experiment != pointed:
+        from refuge.experiments.store import Experiment
+
+        n = Experiment(experiment).n_runs
+        typer.echo(f"it shows {n} posterior-predictive runs of the calibration ({experiment}){ran}")
+
+
+def _backtest_runs(path: Path) -> str:
+    """', and the backtest's scores of its N posterior runs' from a backtest's backtest.json ('' if unreadable)."""
+    import json
+
+    try:
+        runs = json.loads((path / "backtest.json").read_text(encoding="utf-8"))["summary"]["runs"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return ""
+    return f", and the backtest's scores and forecast of its {runs} posterior runs over the whole period"
 
 
 @app.command("app")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Optional
 
@@ -13,7 +12,6 @@ from refuge.cli.common import (
     FORMAT_HELP,
     Format,
     app,
-    as_date,
     check_counts,
     cluster_option,
     complete_scenario,
@@ -22,6 +20,7 @@ from refuge.cli.common import (
     interrupted,
     load_model,
     message,
+    parse_date,
     parse_sets,
     print_frame,
     settings_text,
@@ -29,6 +28,7 @@ from refuge.cli.common import (
 )
 from refuge.console import print_table
 from refuge.numbers import band, num
+from refuge.scenario.whatif import show_value
 
 __all__: list[str] = []  # the command's parts, not an API: the command is `refuge.cli.app`
 
@@ -39,8 +39,7 @@ def run(
                                              f"(default: {DEFAULT_SCENARIO})",
                                              autocompletion=complete_scenario),
     seed: int = typer.Option(0, "--seed", help="random seed; the same seed gives the same result"),
-    until: Optional[dt.datetime] = typer.Option(None, "--until", formats=["%Y-%m-%d"], metavar="YYYY-MM-DD",
-                                                help="stop after this date"),
+    until: Optional[str] = typer.Option(None, "--until", metavar="YYYY-MM-DD", help="stop after this date"),
     out: Path = typer.Option(Path("out"), "--out", help="directory for stocks/flows (CSV and Parquet)"),
     runs: int = typer.Option(1, "--runs", min=1, help="replicates: more than 1 runs an ensemble into an "
                              "experiment store in --out (run r uses seed + r; resumable)"),
@@ -61,7 +60,7 @@ def run(
 
     check_counts(runs, seed)
     model = load_model(scenario)
-    stop = as_date(until)
+    stop = parse_date(until, "--until")
     if stop is not None and not model.start <= stop:
         fail(f"--until: expected a date on or after the scenario start {model.start}; found {stop}")
     overrides = parse_sets(set_)
@@ -162,7 +161,7 @@ def print_experiment(exp, format_: str = "table") -> None:
                           *[band(r.median, r.low, r.high) for r in rows.itertuples()])
     else:
         table = Table(title=title)
-        values = {v: " ".join(f"{k}={x:g}" for k, x in exp.variant_set(v).items()) for v in exp.variants}
+        values = {v: " ".join(f"{k}={show_value(x)}" for k, x in exp.variant_set(v).items()) for v in exp.variants}
         table.add_column("variant", no_wrap=True)
         table.add_column("parameters", min_width=min(40, max(len(t) for t in values.values())))
         for o in exp.model().outcomes:

@@ -8,6 +8,7 @@ which removes most of the noise the two runs share.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 from dataclasses import dataclass
@@ -25,17 +26,26 @@ from refuge.scenario import Scenario
 BASELINE = "baseline"
 
 
-def parse_values(text: str, option: str = "--set", names: Iterable[str] = ()) -> dict[str, float | str]:
+def parse_values(text: str, option: str = "--set", names: Iterable[str] = (),
+                 dated: Iterable[str] = ()) -> dict[str, float | str]:
     """`name=value[,name=value...]` -> {name: value}; a RefugeError naming the option otherwise. A value may be
-    one of `names` (another parameter: `cap_2016=cap_late_2016`), kept as text for `plan_variants` to resolve."""
+    one of `names` (another parameter: `cap_2016=cap_late_2016`), kept as text for `plan_variants` to resolve;
+    a name in `dated` (a named schedule point) takes a date YYYY-MM-DD (the point's new date)."""
     from refuge.errors import suggest
 
-    names = list(names)
+    names, dated = list(names), set(dated)
     out: dict[str, float | str] = {}
     for part in [p.strip() for p in text.split(",") if p.strip()]:
         name, eq, value = (x.strip() for x in part.partition("="))
         if not eq or not name:
             raise RefugeError(f"{option}: expected name=value (e.g. clearance_days=30); found {text!r}")
+        if name in dated:
+            try:
+                out[name] = str(dt.date.fromisoformat(value))
+            except ValueError:
+                raise RefugeError(f"{option}: expected a date YYYY-MM-DD after `{name}=` (the new date of that "
+                                  f"schedule point); found {value!r}") from None
+            continue
         if value in names:
             out[name] = value
             continue
@@ -68,8 +78,11 @@ def parse_variant(text: str, scenario: Any) -> dict:
     if name == BASELINE:
         raise RefugeError("--variant: `baseline` is the scenario as written; give the variant another name")
     if colon:
+        from refuge.scenario.whatif import point_names
+
         return {"name": name, "description": "",
-                "set": parse_values(values, f"--variant {name}", names=scenario.parameters)}
+                "set": parse_values(values, f"--variant {name}", names=scenario.parameters,
+                                    dated=point_names(scenario))}
     declared = {v.name: v for v in scenario.variants}
     if name not in declared:
         hint = suggest(name, declared) or (f" (declared: {', '.join(declared)})" if declared else

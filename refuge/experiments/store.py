@@ -56,6 +56,7 @@ from refuge.experiments.store_meta import (
     run_stamp,
 )
 from refuge.experiments.store_queries import DEFAULT_QUANTILES, MEMORY_BUDGET, Queries, _check_what, quantile_name
+from refuge.scenario.whatif import show_value
 
 # The store's names, wherever they are defined (`from refuge.experiments.store import ...` as before).
 __all__ = ["FORMAT", "STAMP_KEY", "TABLES", "WHATS", "NAME_RE", "RUN_RE", "DEFAULT_QUANTILES", "MEMORY_BUDGET",
@@ -293,7 +294,7 @@ class Experiment(Queries):
     def _repr_html_(self) -> str:
         from refuge._html import html_table
 
-        rows = [(v, " ".join(f"{k}={x:g}" for k, x in self.variant_set(v).items()) or "as written",
+        rows = [(v, " ".join(f"{k}={show_value(x)}" for k, x in self.variant_set(v).items()) or "as written",
                  len(self.finished(v)), self.n_runs) for v in self.variants]
         m = self.meta
         return html_table(f"{m['scenario_title'] or m['scenario_name']} — experiment {self.path}",

@@ -10,6 +10,7 @@ from typing import Any
 
 from refuge.errors import RefugeError
 from refuge.experiments.store_files import FORMAT
+from refuge.scenario.whatif import show_value
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
 
@@ -34,7 +35,8 @@ def make_meta(scenario: Any, origin: str, digest: str, seed: int, runs: int, var
         "until": None if until is None else str(until),
         "set": {k: float(v) for k, v in base_set.items()},
         "variants": [{"name": v["name"], "description": v.get("description", ""),
-                      "set": {k: float(x) for k, x in v["set"].items()}} for v in variants],
+                      "set": {k: x if isinstance(x, str) else float(x) for k, x in v["set"].items()}}  # a date: text
+                     for v in variants],
         "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "scenario": scenario.model_dump(mode="json", by_alias=True, exclude_defaults=True),
     }
@@ -98,7 +100,7 @@ def _explain(key: str, stored: Any, asked: Any) -> str:
         return f"{key}: stored {_short(stored)}, asked {_short(asked)}"
 
     def text(vs: list) -> str:
-        return ", ".join(v["name"] + (" (" + " ".join(f"{k}={x:g}" for k, x in v["set"].items()) + ")"
+        return ", ".join(v["name"] + (" (" + " ".join(f"{k}={show_value(x)}" for k, x in v["set"].items()) + ")"
                                       if v["set"] else "") for v in vs)
 
     return f"variants: stored {text(stored)}; asked {text(asked)}"

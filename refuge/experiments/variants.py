@@ -105,15 +105,21 @@ def plan_variants(scenario: Any, overrides: dict[str, float] | None = None, vari
     return items
 
 
-def resolve_values(scenario: Any, values: dict, variant: str) -> dict[str, float]:
+def resolve_values(scenario: Any, values: dict, variant: str) -> dict[str, float | str]:
     """Numbers for a variant's values: a value that names a parameter (`cap_2016: cap_late_2016`) takes that
-    parameter's value in this variant (set here, or the scenario's); chains are followed, a loop is refused."""
+    parameter's value in this variant (set here, or the scenario's); chains are followed, a loop is refused.
+    A dated value (`parameter@DATE`) stays a number, a moved schedule point (`point_name`) a date (text)."""
     from refuge.errors import ArgumentError
+    from refuge.scenario.whatif import DATED, as_date, point_names
 
-    out: dict[str, float] = {}
+    points = point_names(scenario)
+    out: dict[str, float | str] = {}
     for name, x in values.items():
+        if name in points:
+            out[name] = str(as_date(x))
+            continue
         seen = [name]
-        while isinstance(x, str):
+        while isinstance(x, str) and not DATED.match(name):
             if x in seen:
                 raise ArgumentError("variants", f"variant {variant}: {name}: the values refer to each other in a "
                                                 f"loop ({' -> '.join(seen + [x])})")
@@ -123,15 +129,21 @@ def resolve_values(scenario: Any, values: dict, variant: str) -> dict[str, float
     return out
 
 
-def check_known(scenario, values: dict, argument: str, where: str = "") -> None:
+def check_known(scenario: Any, values: Mapping[str, Any], argument: str, where: str = "") -> None:
     """Unknown parameter names fail here, before any run, naming the argument (and where in it) they were given."""
     from refuge.errors import ArgumentError, suggest
     from refuge.scenario.limits import MAX_PARAMETER
+    from refuge.scenario.whatif import DATED, change_problem, point_names
 
     def fail(detail: str) -> None:
         raise ArgumentError(argument, (f"{where}: " if where else "") + detail)
 
     for name, x in values.items():
+        problem = change_problem(scenario, name, x)  # a dated value or a moved schedule point
+        if problem:
+            fail(problem)
+        if name not in scenario.parameters and (DATED.match(name) or name in point_names(scenario)):
+            continue
         if name not in scenario.parameters:
             fail(f"expected a parameter of scenario `{scenario.name}`; found `{name}`"
                  f"{suggest(name, scenario.parameters)}")

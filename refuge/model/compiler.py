@@ -304,6 +304,10 @@ class _Compiler:
         sc = self.sc
         check_sizes(sc, self.origin)
         self._unique()
+        from refuge.scenario.whatif import variant_problems
+
+        for path, expected, found in variant_problems(sc):  # declared what-ifs fail here, not when compared
+            self.err(path, expected, found)
         S, N = len(self.states), len(sc.sites)
 
         state_site = np.full(S, -1, np.int64)
@@ -781,6 +785,8 @@ class _Compiler:
         pbase = np.tile(np.array(self.pdefault, np.float64), (self.T, 1))
         named = list(self.sc.parameters)
         for i, sch in enumerate(self.sc.schedules):
+            if getattr(sch, "monthly", None):
+                continue  # a seasonal profile: applied below, on top of every dated schedule
             path = f"schedules[{i}]"
             p = self.name("parameter", sch.parameter, named, f"{path}.parameter")
             days = [self.dayof(pt.date, f"{path}.points[{k}].date") for k, pt in enumerate(sch.points)]
@@ -798,8 +804,19 @@ class _Compiler:
                 col = np.interp(grid, days, vals)
                 col = np.where(grid < days[0], pbase[:, p], col)
             pbase[:, p] = col
+        self._seasons(pbase, named)
         assert pbase.shape == (self.T, P)
         return pbase
+
+    def _seasons(self, pbase: np.ndarray, named: list[str]) -> None:
+        """Monthly profiles: each day's value times the factor of its month (every year of the scenario)."""
+        start = np.datetime64(self.sc.start, "D")
+        month = (np.arange(start, start + self.T).astype("datetime64[M]").astype(np.int64) % 12)
+        for i, sch in enumerate(self.sc.schedules):
+            if getattr(sch, "monthly", None):
+                p = self.name("parameter", sch.parameter, named, f"schedules[{i}].parameter")
+                if p >= 0 and not self.problems:
+                    pbase[:, p] *= np.asarray(sch.monthly, np.float64)[month]
 
 
 def compile_scenario(sc: Scenario, origin: str | None = None) -> Model:

@@ -143,7 +143,7 @@ def _report_base(c, idx: int, path: str, r, value: float, day: int) -> None:
         for i, sch in enumerate(c.sc.schedules):
             if sch.parameter != pname:
                 continue
-            for k, pt in enumerate(sch.points):
+            for k, pt in enumerate(sch.points or []):  # a monthly profile has no points
                 v = pt.value if not isinstance(pt.value, str) else c.sc.parameters.get(pt.value).value \
                     if pt.value in c.sc.parameters else None
                 if v is not None and (v == value or (np.isnan(value) and np.isnan(v))) and day > 0:

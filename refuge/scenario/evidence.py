@@ -83,7 +83,9 @@ class Evidence(FormatModel):
     hold in the median run."""
 
     id: str
-    source: Source
+    source: Source | None = Field(None, description="the document and its fact (or `assumption: true`)")
+    assumption: bool = Field(False, description="the author's own expectation, not a document's fact: needs no "
+                                                "`source`; say what it is in `note`")
     date: dt.date | None = None
     period: Period | None = None
     measure: Measure
@@ -100,6 +102,11 @@ class Evidence(FormatModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> "Evidence":
+        if self.source is None:
+            if not self.assumption:
+                raise ValueError("evidence needs a `source` (a document and its fact) or `assumption: true`")
+            # tables and reports show `assumption` where they show a source, and the note as the fact
+            self.source = Source.model_construct(ref=None, file="assumption", fact=self.note or self.id)
         if any(x is not None and not abs(x) <= MAX_LEVEL for x in (self.value, self.low, self.high, self.tolerance)):
             raise ValueError(f"value, low, high and tolerance between -{MAX_LEVEL:g} and {MAX_LEVEL:g}")
         if self.tolerance is not None and self.tolerance < 0:

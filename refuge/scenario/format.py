@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field, model_validator
 
@@ -147,8 +148,13 @@ class Scenario(FormatModel):
             out += [(f"events[{i}].sources[{k}]", s) for k, s in enumerate(ev.sources)]
         return out
 
-    def with_values(self, values: dict[str, float]) -> "Scenario":
-        """A copy with some parameter defaults replaced (what-ifs, calibration draws)."""
+    def with_values(self, values: dict[str, Any]) -> "Scenario":
+        """A copy with some parameter defaults replaced (what-ifs, calibration draws). Also takes
+        `parameter@YYYY-MM-DD: value` (from that date on) and `point_name: date` (a named schedule point moved):
+        see `refuge.scenario.whatif`."""
+        from refuge.scenario.whatif import apply_changes, split_values
+
+        values, changes = split_values(self, values)
         unknown = [k for k in values if k not in self.parameters]
         if unknown:
             hints = [f"{k}{suggest(k, self.parameters)}" for k in unknown]
@@ -160,7 +166,7 @@ class Scenario(FormatModel):
                                             for k in bad])
         params = {k: p.model_copy(update={"value": float(values[k])}) if k in values else p
                   for k, p in self.parameters.items()}
-        return self.model_copy(update={"parameters": params})
+        return apply_changes(self.model_copy(update={"parameters": params}), changes)
 
 
 # --- loading ------------------------------------------------------------------------
@@ -171,11 +177,23 @@ def parse(data: object, origin: str = "<scenario>") -> Scenario:
     from pydantic import ValidationError
 
     if not isinstance(data, dict):
-        raise ScenarioError(origin, [Problem("", "a mapping of scenario fields", type(data).__name__)])
+        raise ScenarioError(origin, [Problem("", "a mapping of scenario fields (name:, start:, states:, ...)",
+                                             _kind(data))])
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
         raise ScenarioError.from_pydantic(origin, exc, data, model=Scenario) from None
+
+
+def _kind(data: object) -> str:
+    """What a file holds instead of a mapping, in a user's words (not a Python type name)."""
+    if data is None:
+        return "an empty file (or only comments)"
+    if isinstance(data, list):
+        return "a list (start each field at the beginning of a line, as `name: ...`)"
+    if isinstance(data, str):
+        return f"plain text ({data[:40]!r})"
+    return f"a single value ({str(data)[:40]})"
 
 
 def read(path: str | Path) -> Scenario:

@@ -69,11 +69,13 @@ class Parameter(FormatModel):
 
 
 class SchedulePoint(FormatModel):
-    """From `date` on, the parameter takes `value`."""
+    """From `date` on, the parameter takes `value`. A `name` lets a variant move the point to another date."""
 
     date: dt.date
     value: Number = Field(description="a number, or the name of a parameter whose value (not its own schedule) "
                                       "the point takes, so that calibration can move it")
+    name: str | None = Field(None, description="a name for the point's date: a variant may move it "
+                                               "(`set: {NAME: 2016-06-01}`)")
 
 
 class Schedule(FormatModel):
@@ -81,9 +83,20 @@ class Schedule(FormatModel):
 
     parameter: str
     interpolation: Literal["step", "linear"] = "step"
-    points: list[SchedulePoint] = Field(min_length=1)
+    points: list[SchedulePoint] | None = Field(None, min_length=1)
+    monthly: list[float] | None = Field(None, min_length=12, max_length=12,
+                                        description="a seasonal profile instead of points: twelve factors "
+                                                    "(January to December) that multiply the parameter's value "
+                                                    "each day of that month, every year")
     source: Source | None = None
     assumption: bool = False
+
+    @model_validator(mode="after")
+    def _points_or_profile(self) -> "Schedule":
+        self._one_of("a schedule", ("points", "monthly"))
+        if self.monthly is not None and not all(0 <= x <= MAX_PARAMETER for x in self.monthly):
+            raise ValueError(f"monthly factors between 0 and {MAX_PARAMETER:g}")
+        return self
 
 
 class Variant(FormatModel):
@@ -91,4 +104,20 @@ class Variant(FormatModel):
 
     name: str
     description: str = ""
-    set: dict[str, float] = Field(default_factory=dict)
+    set: dict[str, float | dt.date | str] = Field(
+        default_factory=dict, description="parameter: number; parameter: another parameter's name; "
+        "parameter: {from: DATE, value: number} (from that date on); point name: DATE (moves a named schedule point)")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _dated(cls, data: object) -> object:
+        """`parameter: {from: DATE, value: X}` is kept as `parameter@DATE: X` (the command line's form)."""
+        if isinstance(data, dict) and isinstance(data.get("set"), dict):
+            out = {}
+            for k, v in data["set"].items():
+                if isinstance(v, dict) and set(v) == {"from", "value"}:
+                    out[f"{k}@{v['from']}"] = v["value"]
+                else:
+                    out[k] = v
+            data = {**data, "set": out}
+        return data
