@@ -90,6 +90,10 @@ def test_cli_backtest_and_its_errors(tmp_path):
                               "--workers", "1", "--format", "csv"])
     assert res.exit_code == 0, res.output
     assert res.output.splitlines()[0].startswith("series,date,split,data,median,low,high")
+    rep = runner.invoke(app, ["report", str(tmp_path / "b")])  # written where the user pointed, saying what ran
+    assert rep.exit_code == 0 and (tmp_path / "b" / "report.html").exists(), rep.output
+    assert "20 posterior-predictive runs of the calibration" in rep.output and "its 20 posterior runs" in rep.output
+    assert "the backtest's own 20 posterior runs" in (tmp_path / "b" / "report.html").read_text()
     bad = runner.invoke(app, ["backtest", str(TOY), "--train-until", "2031-01-01", "--out", str(tmp_path / "c")])
     assert bad.exit_code == 2 and "--train-until" in bad.output and "Traceback" not in bad.output
     bad = runner.invoke(app, ["backtest", str(TOY), "--train-until", "soon"])
