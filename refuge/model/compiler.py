@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +16,7 @@ import numpy as np
 
 from refuge.errors import Problem, ScenarioError, suggest
 from refuge.model.outcomes import compile_outcomes
+from refuge.model.schedules import compile_schedules
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -304,10 +304,6 @@ class _Compiler:
         sc = self.sc
         check_sizes(sc, self.origin)
         self._unique()
-        from refuge.scenario.whatif import variant_problems
-
-        for path, expected, found in variant_problems(sc):  # declared what-ifs fail here, not when compared
-            self.err(path, expected, found)
         S, N = len(self.states), len(sc.sites)
 
         state_site = np.full(S, -1, np.int64)
@@ -371,7 +367,7 @@ class _Compiler:
             if src.ref is not None and src.ref not in sc.sources:
                 self.err(f"{path}.ref", "the key of an entry of `sources:`",
                          f"`{src.ref}`{suggest(src.ref, sc.sources)}")
-        pbase = self._schedules()
+        pbase = compile_schedules(self)
         self.lo, self.hi = check_ranges(self, pbase)
         self.initial_slots = [int(x) for x in initial_param]
         self.arrival_rate_slots = [row[A_RATE] for row in arr]
@@ -770,53 +766,6 @@ class _Compiler:
                          f"{dates[-1]}")
             out.append(item)
         return out
-
-    def _point_value(self, value: Any, named: list[str], path: str) -> float:
-        """A schedule point: a number, or a parameter's value (so calibration can move it)."""
-        if not isinstance(value, str):
-            return float(value)
-        if value not in named:
-            self.err(path, "a number or a parameter name", f"`{value}`{suggest(value, named)}")
-            return math.nan
-        return float(self.pdefault[named.index(value)])
-
-    def _schedules(self) -> np.ndarray:
-        P = len(self.pnames)
-        pbase = np.tile(np.array(self.pdefault, np.float64), (self.T, 1))
-        named = list(self.sc.parameters)
-        for i, sch in enumerate(self.sc.schedules):
-            if getattr(sch, "monthly", None):
-                continue  # a seasonal profile: applied below, on top of every dated schedule
-            path = f"schedules[{i}]"
-            p = self.name("parameter", sch.parameter, named, f"{path}.parameter")
-            days = [self.dayof(pt.date, f"{path}.points[{k}].date") for k, pt in enumerate(sch.points)]
-            if days != sorted(days):
-                self.err(f"{path}.points", "dates in increasing order", [str(pt.date) for pt in sch.points])
-            vals = np.array([self._point_value(pt.value, named, f"{path}.points[{k}].value")
-                             for k, pt in enumerate(sch.points)])
-            if p < 0 or self.problems:
-                continue
-            grid = np.arange(self.T)
-            if sch.interpolation == "step":
-                idx = np.searchsorted(days, grid, side="right") - 1
-                col = np.where(idx >= 0, vals[np.clip(idx, 0, None)], pbase[:, p])
-            else:
-                col = np.interp(grid, days, vals)
-                col = np.where(grid < days[0], pbase[:, p], col)
-            pbase[:, p] = col
-        self._seasons(pbase, named)
-        assert pbase.shape == (self.T, P)
-        return pbase
-
-    def _seasons(self, pbase: np.ndarray, named: list[str]) -> None:
-        """Monthly profiles: each day's value times the factor of its month (every year of the scenario)."""
-        start = np.datetime64(self.sc.start, "D")
-        month = (np.arange(start, start + self.T).astype("datetime64[M]").astype(np.int64) % 12)
-        for i, sch in enumerate(self.sc.schedules):
-            if getattr(sch, "monthly", None):
-                p = self.name("parameter", sch.parameter, named, f"schedules[{i}].parameter")
-                if p >= 0 and not self.problems:
-                    pbase[:, p] *= np.asarray(sch.monthly, np.float64)[month]
 
 
 def compile_scenario(sc: Scenario, origin: str | None = None) -> Model:

@@ -533,9 +533,7 @@ def parameters_table(exp) -> list[dict]:
     sc = exp.scenario
     scheduled: dict[str, list[str]] = {}
     for sch in sc.schedules:
-        scheduled.setdefault(sch.parameter, []).extend(
-            [f"{_g(pt.value)} from {pt.date}" for pt in sch.points] if sch.points else
-            ["times monthly factors " + " ".join(_g(x) for x in sch.monthly)])
+        scheduled.setdefault(sch.parameter, []).extend(sch.describe())
     ruled = {a.set.parameter if a.set else a.multiply.parameter for r in sc.rules for a in r.actions
              if a.set or a.multiply}
     rows = []

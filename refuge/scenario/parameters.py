@@ -91,6 +91,15 @@ class Schedule(FormatModel):
     source: Source | None = None
     assumption: bool = False
 
+    def describe(self) -> list[str]:
+        """The schedule as a reader reads it: `90 from 2003-01-01`, ... or `× 0.4 0.4 ... (Jan-Dec)`."""
+        def g(x: object) -> str:
+            return f"{x:g}" if isinstance(x, (int, float)) else str(x)
+
+        if self.points is None:
+            return ["× " + " ".join(g(x) for x in self.monthly or []) + " (January to December)"]
+        return [f"{g(pt.value)} from {pt.date}" for pt in self.points]
+
     @model_validator(mode="after")
     def _points_or_profile(self) -> "Schedule":
         self._one_of("a schedule", ("points", "monthly"))
