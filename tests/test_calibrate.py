@@ -322,7 +322,8 @@ def test_cli_report_of_a_calibration_shows_posterior_marginals_and_predictive_ch
     assert res.exit_code == 0, res.output
     res = runner.invoke(app, ["report", str(out)])
     assert res.exit_code == 0, res.output
-    page = (out / "predictive" / "report.html").read_text()
+    page = (out / "report.html").read_text()  # where the user pointed (issue 20), not inside predictive/
+    assert "10 posterior-predictive runs of the calibration" in res.output
     calibration = page[page.index('id="calibration"'):]
     assert "<code>arrival_rate</code>" in calibration and "uniform(0.5, 5)" in calibration
     assert 'alt="posterior marginals"' in calibration
