@@ -31,11 +31,12 @@ def centre(tmp_path_factory):
 def test_panels_are_titled_by_the_names_in_the_scenario(centre):
     stocks = stocks_figure(centre)
     assert stocks.panels == tuple(s.name for s in centre.scenario.states)  # not "registered" for the interview queue
-    assert "awaiting_interview: in site centre: registered; waiting for the asylum interview" in stocks.caption
+    assert ("awaiting_interview", "in site centre: registered; waiting for the asylum interview (interview office; "
+            "first come first served)") in stocks.key
     flows = flows_figure(centre)
     assert "interview → awaiting_decision" in flows.panels
     assert all("first come" not in p and ":" not in p for p in flows.panels)
-    assert "decision: first-instance decision (granted, refused and appealed, refused)" in flows.caption
+    assert ("decision", "first-instance decision (granted, refused and appealed, refused)") in flows.key
     occupancy = occupancy_figure(centre)
     assert occupancy.panels == ("centre",) and "sheltering" not in occupancy.caption  # no flagship wording
     titles = Titles(centre.scenario)
@@ -72,6 +73,7 @@ def test_people_who_left_a_state_are_counted_per_run_not_summed(centre):
 
 def test_the_page_says_per_run_and_names_each_unit_once(centre):
     html = write_report(centre).read_text(encoding="utf-8")
+    assert "<dt>awaiting_interview</dt><dd>in site centre: registered; waiting" in html  # the panels' key
     words = re.sub(r"<[^>]+>", " ", html)
     assert "people who left, per run" in words and "Time in each site" in words
     assert "people landed (people)" not in words and "people landed" in words
@@ -121,7 +123,8 @@ def test_each_rule_shows_its_days_on(tmp_path):
     rows = rules_table(exp)
     assert {r["rule"] for r in rows} == {"security", "doors"}
     for r in rows:
-        per_run = exp.per_run("rules", variant=r["variant"])["sum"][r["rule"]].to_numpy()
-        assert r["days_on"][0] == np.median(per_run) and r["days"] == len(exp.dates)
+        for v, cell in r["cells"].items():
+            per_run = exp.per_run("rules", variant=v)["sum"][r["rule"]].to_numpy()
+            assert cell[0] == np.median(per_run) and r["days"] == len(exp.dates)
     html = write_report(exp).read_text(encoding="utf-8")
     assert "Rules: days on" in html

@@ -21,6 +21,7 @@ import math
 import threading
 import time
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -315,110 +316,113 @@ def builtin_names() -> list[str]:
 
 def make_handler(session: Session) -> Any:
     """The HTTP request handler class serving the page and its JSON for one session."""
-    from http.server import BaseHTTPRequestHandler
+    return type("Handler", (Handler,), {"session": session})
 
-    class Handler(BaseHTTPRequestHandler):
-        server_version = "refuge-app"
 
-        def log_message(self, fmt, *args):  # quiet: the terminal shows only the address and errors
-            pass
+class Handler(BaseHTTPRequestHandler):
+    """Serves the page, its static files, its JSON API and downloads for one `Session` (`make_handler`)."""
 
-        def _send(self, code: int, body: bytes, ctype: str, extra: dict | None = None) -> None:
-            self.send_response(code)
-            self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(len(body)))
-            self.send_header("Cache-Control", "no-store")
-            for k, v in (extra or {}).items():
-                self.send_header(k, v)
-            self.end_headers()
-            self.wfile.write(body)
+    server_version = "refuge-app"
+    session: Session
 
-        def _json(self, obj: Any, code: int = 200) -> None:
-            self._send(code, json.dumps(obj, allow_nan=False).encode(), "application/json")
+    def log_message(self, fmt, *args):  # quiet: the terminal shows only the address and errors
+        pass
 
-        def _body(self) -> Any:
-            n = int(self.headers.get("Content-Length") or 0)
-            if n > 20 * 2**20:
-                raise RefugeError("request too large (over 20 MB)")
-            raw = self.rfile.read(n) if n else b"{}"
-            try:
-                return json.loads(raw or b"{}")
-            except json.JSONDecodeError as exc:
-                raise RefugeError(f"request: not valid JSON ({exc.msg})") from None
+    def _send(self, code: int, body: bytes, ctype: str, extra: dict | None = None) -> None:
+        self.send_response(code)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        for k, v in (extra or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(body)
 
-        def do_GET(self) -> None:
-            from urllib.parse import parse_qs, urlparse
+    def _json(self, obj: Any, code: int = 200) -> None:
+        self._send(code, json.dumps(obj, allow_nan=False).encode(), "application/json")
 
-            url = urlparse(self.path)
-            path, query = url.path, parse_qs(url.query)
-            try:
-                if path in ("/", "/index.html"):
-                    return self._send(200, (STATIC / "app.html").read_bytes(), TYPES[".html"])
-                if path.startswith("/static/"):
-                    name = path[len("/static/"):]
-                    f = STATIC / name
-                    if "/" in name or name.startswith(".") or not f.is_file():
-                        return self._send(404, b"not found", TYPES[".txt"])
-                    return self._send(200, f.read_bytes(), TYPES.get(f.suffix, "application/octet-stream"))
-                if path == "/api/scenario":
-                    return self._json({**session.description(), "builtins": builtin_names()})
-                if path == "/api/progress":
-                    return self._json(session.progress)
-                if path.startswith("/download/"):
-                    return self._download(path[len("/download/"):], query)
-                return self._send(404, b"not found", TYPES[".txt"])
-            except RefugeError as exc:
-                return self._json({"error": str(exc)}, 400)
-            except Exception as exc:
-                return self._json({"error": f"{type(exc).__name__}: {exc}"}, 500)
+    def _body(self) -> Any:
+        n = int(self.headers.get("Content-Length") or 0)
+        if n > 20 * 2**20:
+            raise RefugeError("request too large (over 20 MB)")
+        raw = self.rfile.read(n) if n else b"{}"
+        try:
+            return json.loads(raw or b"{}")
+        except json.JSONDecodeError as exc:
+            raise RefugeError(f"request: not valid JSON ({exc.msg})") from None
 
-        def _download(self, what: str, query: dict) -> None:
-            stem = session.scenario.name
-            if what == "scenario.yaml":
-                change = session.last.change if session.last is not None else Change()
-                body = scenario_yaml(session.scenario, change).encode()
-                return self._send(200, body, "application/yaml", _attachment(f"{stem}-changed.yaml"))
-            if what in ("results.csv", "results.parquet"):
-                df = results_table(session)
-                if what.endswith(".csv"):
-                    return self._send(200, df.to_csv(index=False).encode(), "text/csv",
-                                      _attachment(f"{stem}-results.csv"))
-                import io
+    def do_GET(self) -> None:
+        from urllib.parse import parse_qs, urlparse
 
-                buf = io.BytesIO()
-                df.to_parquet(buf, index=False)
-                return self._send(200, buf.getvalue(), "application/vnd.apache.parquet",
-                                  _attachment(f"{stem}-results.parquet"))
-            if what == "report.html":
-                return self._send(200, report_html(session), TYPES[".html"], _attachment(f"{stem}-report.html"))
+        url = urlparse(self.path)
+        path, query = url.path, parse_qs(url.query)
+        try:
+            if path in ("/", "/index.html"):
+                return self._send(200, (STATIC / "app.html").read_bytes(), TYPES[".html"])
+            if path.startswith("/static/"):
+                name = path[len("/static/"):]
+                f = STATIC / name
+                if "/" in name or name.startswith(".") or not f.is_file():
+                    return self._send(404, b"not found", TYPES[".txt"])
+                return self._send(200, f.read_bytes(), TYPES.get(f.suffix, "application/octet-stream"))
+            if path == "/api/scenario":
+                return self._json({**self.session.description(), "builtins": builtin_names()})
+            if path == "/api/progress":
+                return self._json(self.session.progress)
+            if path.startswith("/download/"):
+                return self._download(path[len("/download/"):], query)
             return self._send(404, b"not found", TYPES[".txt"])
+        except RefugeError as exc:
+            return self._json({"error": str(exc)}, 400)
+        except Exception as exc:
+            return self._json({"error": f"{type(exc).__name__}: {exc}"}, 500)
 
-        def do_POST(self) -> None:
-            try:
-                body = self._body()
-                if self.path == "/api/run":
-                    return self._json(session.run(body.get("change"), body.get("runs")))
-                if self.path == "/api/cancel":
-                    session.cancel()
-                    return self._json({"cancelled": True})
-                if self.path == "/api/scenario":
-                    if body.get("yaml") is not None:
-                        desc = session.load(body.get("filename") or "uploaded.yaml", text=str(body["yaml"]))
-                    else:
-                        name = str(body.get("builtin") or "")
-                        if name not in builtin_names():
-                            raise RefugeError(f"builtin: no built-in scenario `{name}`")
-                        desc = session.load(name)
-                    return self._json({**desc, "builtins": builtin_names(), "runs": session.default_runs})
-                return self._send(404, b"not found", TYPES[".txt"])
-            except Cancelled:
+    def _download(self, what: str, query: dict) -> None:
+        stem = self.session.scenario.name
+        if what == "scenario.yaml":
+            change = self.session.last.change if self.session.last is not None else Change()
+            body = scenario_yaml(self.session.scenario, change).encode()
+            return self._send(200, body, "application/yaml", _attachment(f"{stem}-changed.yaml"))
+        if what in ("results.csv", "results.parquet"):
+            df = results_table(self.session)
+            if what.endswith(".csv"):
+                return self._send(200, df.to_csv(index=False).encode(), "text/csv",
+                                  _attachment(f"{stem}-results.csv"))
+            import io
+
+            buf = io.BytesIO()
+            df.to_parquet(buf, index=False)
+            return self._send(200, buf.getvalue(), "application/vnd.apache.parquet",
+                              _attachment(f"{stem}-results.parquet"))
+        if what == "report.html":
+            return self._send(200, report_html(self.session), TYPES[".html"], _attachment(f"{stem}-report.html"))
+        return self._send(404, b"not found", TYPES[".txt"])
+
+    def do_POST(self) -> None:
+        try:
+            body = self._body()
+            if self.path == "/api/run":
+                return self._json(self.session.run(body.get("change"), body.get("runs")))
+            if self.path == "/api/cancel":
+                self.session.cancel()
                 return self._json({"cancelled": True})
-            except RefugeError as exc:  # the user's to fix: a message for the page (200, so the browser's
-                return self._json({"error": str(exc)})  # console stays clean of failed requests)
-            except Exception as exc:
-                return self._json({"error": f"{type(exc).__name__}: {exc}"}, 500)
+            if self.path == "/api/scenario":
+                if body.get("yaml") is not None:
+                    desc = self.session.load(body.get("filename") or "uploaded.yaml", text=str(body["yaml"]))
+                else:
+                    name = str(body.get("builtin") or "")
+                    if name not in builtin_names():
+                        raise RefugeError(f"builtin: no built-in scenario `{name}`")
+                    desc = self.session.load(name)
+                return self._json({**desc, "builtins": builtin_names(), "runs": self.session.default_runs})
+            return self._send(404, b"not found", TYPES[".txt"])
+        except Cancelled:
+            return self._json({"cancelled": True})
+        except RefugeError as exc:  # the user's to fix: a message for the page (200, so the browser's
+            return self._json({"error": str(exc)})  # console stays clean of failed requests)
+        except Exception as exc:
+            return self._json({"error": f"{type(exc).__name__}: {exc}"}, 500)
 
-    return Handler
 
 
 def _attachment(name: str) -> dict:

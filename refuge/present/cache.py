@@ -15,7 +15,7 @@ def _once(exp, key: str, compute):
     return store[key]
 
 
-def summaries(exp) -> dict:
+def summaries(exp: Any) -> dict:
     """{variant: VariantSummary}: every file of the experiment read once (see refuge.present.summary)."""
     from refuge.present.summary import summarise
 

@@ -42,7 +42,8 @@ def make_figures(exp: Any) -> list[Figure]:
     return [f for f in figs if f is not None]
 
 
-def stocks_figure(exp) -> Figure:
+def stocks_figure(exp: Any) -> Figure:
+    """People in each state over time: a panel per state (the largest when there are many), bands per variant."""
     summ = summaries(exp)
     names = _largest(exp, "stocks", exp.names("stocks"))
     titles = Titles(exp.scenario)
@@ -58,10 +59,11 @@ def stocks_figure(exp) -> Figure:
     step = "" if len(first.sample) >= first.days else f" Drawn every {int(first.sample[1] - first.sample[0])} days."
     return Figure("stocks", "People in each state over time",
                   "People in each state at the end of each day, each panel titled by the state's name in the "
-                  "scenario. " + BANDS_TEXT + step + titles.described("state", names), _png(fig), tuple(names))
+                  "scenario. " + BANDS_TEXT + step, _png(fig), tuple(names), titles.key("state", names))
 
 
-def occupancy_figure(exp) -> Figure | None:
+def occupancy_figure(exp: Any) -> Figure | None:
+    """Each site's occupancy against its room, with the days it was closed shaded (None without sites)."""
     from matplotlib.patches import Patch
 
     sites = exp.names("sites")
@@ -99,10 +101,10 @@ def occupancy_figure(exp) -> Figure | None:
                   "People in each site (all its states together) at the end of each day. " + BANDS_TEXT + " Dotted: "
                   "the site's capacity in force (median over runs when rules change it). Shaded in sand: the days it "
                   f"was closed to entry, darker where most runs had it closed, light where some did (variant {base})."
-                  + titles.described("site", sites), _png(fig), tuple(sites))
+                  , _png(fig), tuple(sites), titles.key("site", sites))
 
 
-def waits_figure(exp) -> Figure | None:
+def waits_figure(exp: Any) -> Figure | None:
     """Completed stays in each tracked state, one panel per state; states where every stay took 0 days (people
     moved on the same day) are named in the caption instead of drawn."""
     names = exp.names("max_stay")
@@ -128,7 +130,7 @@ def waits_figure(exp) -> Figure | None:
                   "Distribution of completed stays in each state where time in state is tracked: days in that state "
                   "alone (one step; a site's time from entering to leaving it is in the sites table), weighted by "
                   "people and pooled over runs (the baseline filled grey; the last bin holds the longest 1%)."
-                  + zero + titles.described("state", names), _png(fig), tuple(names))
+                  + zero, _png(fig), tuple(names), titles.key("state", names))
 
 
 def _stay_panel(ax, name: str, counts: np.ndarray, by_variant: dict) -> None:
@@ -154,7 +156,8 @@ def _stay_panel(ax, name: str, counts: np.ndarray, by_variant: dict) -> None:
     ax.grid(alpha=0.25, lw=0.5)
 
 
-def flows_figure(exp) -> Figure | None:
+def flows_figure(exp: Any) -> Figure | None:
+    """People moved along each transition per calendar year, a panel per edge (None without any)."""
     table = _once(exp, "flows_by_year", lambda: _flows_by_year(exp))
     if not len(table):
         return None
@@ -194,7 +197,7 @@ def flows_figure(exp) -> Figure | None:
                   "`transition → target`): median over runs (marker; the baseline black squares, dashed), with bars "
                   "over the central 90% of runs" + (", variants side by side around each year's tick" if nv > 1
                                                      else "") + ". A partial first or last year has smaller totals."
-                  + shown + titles.described("flow", names), _png(fig), tuple(titles.flow(n) for n in names))
+                  + shown, _png(fig), tuple(titles.flow(n) for n in names), titles.key("flow", names))
 
 
 SERIES_LEVEL = 0.90  # the band drawn against the data, and the interval coverage is measured with
@@ -207,7 +210,7 @@ def _year_ticks(ax, years: list[int]) -> None:
     ax.set_xlim(years[0] - 0.6, years[-1] + 0.6)
 
 
-def series_values(exp) -> dict[str, list]:
+def series_values(exp: Any) -> dict[str, list]:
     """{variant: per time series, (runs, its grid) simulated values, or None where the store lacks them}."""
     summ = summaries(exp)
     return {v: summ[v].series for v in exp.variants if summ[v].runs}
@@ -220,7 +223,7 @@ def _series_title(exp, titles: Titles, s: dict) -> str:
     return _short(s.get("fact") or "", 60).split(":")[0] or str(s["id"])
 
 
-def series_figure(exp) -> Figure | None:
+def series_figure(exp: Any) -> Figure | None:
     """Each time series with data: the simulated band (central SERIES_LEVEL of runs) and median against the
     data points, one panel per series (a camp, for a Flee case), one colour per variant."""
     model = exp.model()
@@ -286,7 +289,7 @@ def series_figure(exp) -> Figure | None:
 FIGURE_MAKERS = (stocks_figure, occupancy_figure, waits_figure, flows_figure, series_figure)  # page order
 
 
-def series_rows(exp) -> list[dict]:
+def series_rows(exp: Any) -> list[dict]:
     """Per time series and group of series (Flee's `overall`), and per variant: the ARD and rescaled ARD
     (median and central 90% over runs) and the share of data points inside the runs' central 90%
     (`refuge.evidence.series.series_table` over the runs of the store)."""

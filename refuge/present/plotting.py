@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -30,6 +30,7 @@ class Figure:
     caption: str
     png: bytes
     panels: tuple[str, ...] = ()  # each panel's title, in order
+    key: list[tuple[str, str]] = field(default_factory=list)  # (panel title, its description), for the caption
 
     @property
     def data_uri(self) -> str:

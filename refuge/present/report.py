@@ -28,6 +28,7 @@ from refuge.present.tables import (
     flows_year_table,
     parameters_table,
     rules_table,
+    site_time_rows,
     sites_table,
     waits_table,
 )
@@ -83,7 +84,7 @@ def page_context(exp: Any) -> dict:
                  for _, rows in exp.summary().groupby("outcome", sort=False)],
         differences=diffs, evidence=evidence_rows(exp),
         waits=waits_table(exp), flows_year=flows_year_table(exp), sites=sites_table(exp), series=series_rows(exp),
-        rules=rules_table(exp),
+        rules=rules_table(exp), needs=any(s.supplies for s in sc.sites),
         series_level=SERIES_LEVEL,
         outcomes=[(o["label"], o["unit"], outcome_counts(o)) for o in exp.model().outcomes],
         parameters=parameters_table(exp), version=refuge.__version__,
@@ -104,6 +105,7 @@ def render(exp: Any, figures: list[Figure], context: dict | None = None) -> str:
     env.filters["num"] = _num
     env.filters["g"] = _g
     env.globals["with_unit"] = with_unit
+    env.globals["site_time_rows"] = site_time_rows
     env.globals.update(band=band, interval=interval)  # one interval style: `median [low, high]`
     env.filters["basename"] = lambda p: Path(str(p)).name  # the report is mailed around: no paths of this machine
     context = context if context is not None else page_context(exp)

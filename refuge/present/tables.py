@@ -11,7 +11,7 @@ from refuge.present.cache import _once, summaries
 from refuge.present.titles import Titles
 
 
-def _flows_by_year(exp):
+def _flows_by_year(exp: Any):
     """Per variant, edge and year: median and central 90% over runs of the people moved."""
     import pandas as pd
 
@@ -30,7 +30,7 @@ def _flows_by_year(exp):
     return pd.DataFrame(rows, columns=["variant", "transition", "year", "days", "median", "low", "high"])
 
 
-def parameters_table(exp) -> list[dict]:
+def parameters_table(exp: Any) -> list[dict]:
     """Every parameter: value (per variant when they differ), unit, description, sources or assumption, prior."""
     sc = exp.scenario
     scheduled: dict[str, list[str]] = {}
@@ -56,7 +56,7 @@ def parameters_table(exp) -> list[dict]:
     return rows
 
 
-def waits_table(exp, level: float = 0.90) -> list[dict]:
+def waits_table(exp: Any, level: float = 0.90) -> list[dict]:
     """Per tracked state and variant: people whose stay ended, per run (median over runs); the people-weighted
     median and 90th percentile of completed stays and the longest stay (all runs' stays together); and how many
     were still there at the end (median over runs)."""
@@ -83,7 +83,7 @@ def waits_table(exp, level: float = 0.90) -> list[dict]:
     return rows
 
 
-def sites_table(exp, level: float = 0.90) -> list[dict]:
+def sites_table(exp: Any, level: float = 0.90) -> list[dict]:
     """Per site (a place that holds states: a compound, a camp) and variant, over runs (median and central
     interval): room, people entering from outside it, mean and peak occupancy, days closed to entry, and daily
     supply needs at the mean."""
@@ -135,21 +135,24 @@ def _site_time(values: np.ndarray | None, level: float) -> dict[str, tuple[float
     return out
 
 
-def rules_table(exp, level: float = 0.90) -> list[dict]:
-    """Per rule and variant: the days it was on, per run (median and central interval over runs), of the days run."""
+def site_time_rows(rows: list[dict]) -> list[dict]:
+    """`sites_table`'s rows as one row per site with a cell per variant: the days in the site."""
+    out: dict[str, dict] = {}
+    for r in rows:
+        out.setdefault(r["site"], {"site": r["site"], "cells": {}})["cells"][r["variant"]] = r["time"]
+    return list(out.values())
+
+
+def rules_table(exp: Any, level: float = 0.90) -> list[dict]:
+    """Per rule: the days it was on, per run, in each variant (median and central interval over runs)."""
     names = exp.names("rules")
     if not names:
         return []
     descriptions = {r.name: r.description for r in exp.scenario.rules}
-    rows = []
-    for v in exp.variants:
-        if not exp.finished(v):
-            continue
-        sums = exp.per_run("rules", variant=v, stats=("sum",))["sum"]
-        for name in names:
-            rows.append({"rule": name, "description": descriptions.get(name, ""), "variant": v,
-                         "days_on": _interval(sums[name].to_numpy(np.float64), level), "days": len(exp.dates)})
-    return rows
+    sums = {v: exp.per_run("rules", variant=v, stats=("sum",))["sum"] for v in exp.variants if exp.finished(v)}
+    return [{"rule": name, "description": descriptions.get(name, ""), "days": len(exp.dates),
+             "cells": {v: _interval(df[name].to_numpy(np.float64), level) for v, df in sums.items()}}
+            for name in names]
 
 
 def _interval(x: np.ndarray, level: float) -> tuple[float, float, float]:
@@ -157,7 +160,7 @@ def _interval(x: np.ndarray, level: float) -> tuple[float, float, float]:
     return float(med), float(lo), float(hi)
 
 
-def flows_year_table(exp) -> dict:
+def flows_year_table(exp: Any) -> dict:
     """Flows per calendar year, one row per edge, for each variant: {variant: (years, rows)}."""
     table = _once(exp, "flows_by_year", lambda: _flows_by_year(exp))
     titles = Titles(exp.scenario)
@@ -180,7 +183,7 @@ def _wq(values, weights, q: float) -> float | None:
     return None if np.isnan(x) else x
 
 
-def evidence_rows(exp) -> list[dict]:
+def evidence_rows(exp: Any) -> list[dict]:
     """The evidence table, one row per fact with one cell per variant (as `refuge check` measures it)."""
     model = exp.model()
     if not model.evidence:

@@ -29,9 +29,11 @@ class Titles:
                 self.descriptions[(kind, x.name)] = text
 
     def state(self, name: str) -> str:
+        """A state's title: its name."""
         return name
 
     def site(self, name: str) -> str:
+        """A site's title: its name."""
         return name
 
     def flow(self, label: str) -> str:
@@ -41,13 +43,13 @@ class Titles:
         trans, _, target = base.partition("->")
         return trans + (f" → {target}" if target else "") + (" (redirected)" if redirected else "")
 
-    def described(self, kind: str, names: list[str]) -> str:
-        """`name: description; ...` for the members shown that have one (a caption's key to its panels)."""
+    def key(self, kind: str, names: list[str]) -> list[tuple[str, str]]:
+        """(name, description) of the members shown that have one: a caption's key to its panels (a flow's
+        panels share their transition's description)."""
         if kind == "flow":
             names = list(dict.fromkeys(n.split("->")[0] for n in names))
             kind = "transition"
-        parts = [f"{n}: {self.descriptions[(kind, n)]}" for n in names if self.descriptions.get((kind, n))]
-        return (" Panels: " + "; ".join(parts) + ".") if parts else ""
+        return [(n, self.descriptions[(kind, n)]) for n in names if self.descriptions.get((kind, n))]
 
 
 def _wrap(text: str, width: int = 44) -> str:
