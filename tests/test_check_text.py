@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from refuge.evidence.check import check, print_report
+from refuge.evidence.check_text import print_report
+from refuge.experiments.check import check
 
 CENTRE = Path(__file__).parent / "scenarios" / "reception-centre.yaml"
 

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 import refuge
-from refuge.evidence.check import check, site_table
+from refuge.evidence.check import site_table
+from refuge.experiments.check import check
 from refuge.results.site_time import entries_and_exits, time_figures, time_in_site
 
 PIPELINE = """
