@@ -137,3 +137,20 @@ def test_a_spec_file_that_is_not_yaml_is_refused_in_one_line(tmp_path):
     with pytest.raises(RefugeError) as exc:
         read_spec(p)
     assert str(p) in str(exc.value)
+
+
+def test_a_driver_draws_one_walk_per_seed_the_same_for_every_candidate(queue):
+    import refuge
+    from refuge.inference.optimize_eval import apply_levers, with_drivers
+    from refuge.inference.optimize_spec import Driver
+
+    sc = refuge.load(queue).scenario
+    d = Driver.model_validate({"parameter": "cap", "from": "2020-02-01", "every": 7, "sd": 0.3})
+    a, b, c = with_drivers(sc, [d], 1), with_drivers(sc, [d], 1), with_drivers(sc, [d], 2)
+    pa = [(p.date, p.value) for p in a.schedules[0].points]
+    assert pa == [(p.date, p.value) for p in b.schedules[0].points]
+    assert pa != [(p.date, p.value) for p in c.schedules[0].points]
+    assert pa[0] == (d.start, 5.0) and len(pa) == 9  # from the level in force, a step a week to the end
+    lever = spec().levers[0]
+    other = with_drivers(apply_levers(sc, [lever], {"capacity": 40}), [d], 1)
+    assert [(p.date, p.value) for p in other.schedules[0].points] == pa  # the lever does not move the walk

@@ -134,7 +134,8 @@ def optimize(scenario: Any, spec: OptimizeSpec, out: str | Path | None = None, *
     if isinstance(spec.objective.target, Measure):
         measures.append(spec.objective.target)
     check_measures(compile_scenario(base, model.origin), measures)
-    search = _Search(spec, base, Evaluator(model.origin, measures, workers=workers, cluster=cluster))
+    search = _Search(spec, base, Evaluator(model.origin, measures, list(spec.drivers), workers=workers,
+                                                     cluster=cluster))
     folder = Path(out) if out is not None else None
     study = _study(spec, model, folder)
     _run_trials(study, search, progress)

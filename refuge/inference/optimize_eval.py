@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
 import numpy as np
 
 from refuge.errors import RefugeError
-from refuge.inference.optimize_spec import Lever, Measure, OptimizeSpec
+from refuge.inference.optimize_spec import Driver, Lever, Measure, OptimizeSpec
 from refuge.scenario import Scenario, Schedule, SchedulePoint
 
 FRESH_OFFSET = 1_000_003  # the re-check's first seed is seed + FRESH_OFFSET: never one of the search's
@@ -43,6 +43,9 @@ def check_spec(scenario: Scenario, spec: OptimizeSpec) -> Scenario:
                 problems.append(f"levers[{i}].parameters: expected a parameter of {scenario.name}; found {p}")
         if lv.start is not None and not scenario.start <= lv.start <= (spec.until or scenario.end):
             problems.append(f"levers[{i}].from: expected a date inside the run; found {lv.start}")
+    for i, d in enumerate(spec.drivers):
+        if d.parameter not in scenario.parameters:
+            problems.append(f"drivers[{i}].parameter: expected a parameter of {scenario.name}; found {d.parameter}")
     for k in spec.set:
         if k not in scenario.parameters:
             problems.append(f"set: expected a parameter of {scenario.name}; found {k}")
@@ -79,6 +82,38 @@ def apply_levers(base: Scenario, levers: list[Lever], values: dict[str, float]) 
                 schedules.append(Schedule(parameter=name, points=[SchedulePoint(date=lv.start, value=x)],
                                           assumption=True))
     return base.model_copy(update={"parameters": params, "schedules": schedules})
+
+
+def _level_before(sc: Scenario, name: str, date: dt.date) -> float:
+    """The parameter's value in force the day before `date` (its last schedule point before it, if a number)."""
+    value = sc.parameters[name].value
+    for s in sc.schedules:
+        if s.parameter == name:
+            before = [p for p in s.points if p.date < date]
+            if before:
+                v = before[-1].value
+                value = sc.parameters[v].value if isinstance(v, str) else float(v)
+    return float(value)
+
+
+def with_drivers(sc: Scenario, drivers: list[Driver], seed: int) -> Scenario:
+    """The scenario with each driver's walk for this run's seed as schedule points from its date."""
+    import zlib
+
+    schedules = list(sc.schedules)
+    for d in drivers:
+        rng = np.random.default_rng([int(seed), zlib.crc32(d.parameter.encode())])
+        start = d.value if d.value is not None else _level_before(sc, d.parameter, d.start)
+        n = max(1, (sc.end - d.start).days // d.every + 1)
+        levels = start * np.exp(np.concatenate([[0.0], np.cumsum(rng.normal(0.0, d.sd, n - 1))]))
+        points = [SchedulePoint(date=d.start + dt.timedelta(days=k * d.every), value=float(v))
+                  for k, v in enumerate(levels)]
+        kept = [s for s in schedules if s.parameter != d.parameter]
+        old = [s for s in schedules if s.parameter == d.parameter]
+        earlier = [p for s in old for p in s.points if p.date < d.start]
+        kept.append(Schedule(parameter=d.parameter, points=earlier + points, assumption=True))
+        schedules = kept
+    return sc.model_copy(update={"schedules": schedules})
 
 
 def _day(model: Any, date: dt.date | None, default: int) -> int:
@@ -135,19 +170,23 @@ def check_measures(model: Any, measures: list[Measure]) -> None:
 _COMPILED: dict[str, Any] = {}
 
 
-def _run_chunk(scenario: Scenario, origin: str, measures: list[Measure], seeds: list[int]) -> np.ndarray:
+def _run_chunk(scenario: Scenario, origin: str, measures: list[Measure], drivers: list[Driver],
+               seeds: list[int]) -> np.ndarray:
     """(runs, measures) for the seeds of one chunk (a top-level function: it runs in worker processes)."""
     from refuge.api import simulate
     from refuge.model.compiler import compile_scenario
 
-    key = scenario.model_dump_json()
-    model = _COMPILED.get(key)
-    if model is None:
-        _COMPILED.clear()
-        model = _COMPILED[key] = compile_scenario(scenario, origin)
+    model = None
+    if not drivers:
+        key = scenario.model_dump_json()
+        model = _COMPILED.get(key)
+        if model is None:
+            _COMPILED.clear()
+            model = _COMPILED[key] = compile_scenario(scenario, origin)
     out = np.empty((len(seeds), len(measures)))
     for i, s in enumerate(seeds):
-        run = simulate(model, seed=int(s))
+        m = model if model is not None else compile_scenario(with_drivers(scenario, drivers, s), origin)
+        run = simulate(m, seed=int(s))
         out[i] = [measure_run(run, m) for m in measures]
     return out
 
@@ -158,6 +197,7 @@ class Evaluator:
 
     origin: str
     measures: list[Measure]
+    drivers: list[Driver] = field(default_factory=list)
     workers: int | None = 1
     cluster: Any = None
 
@@ -166,7 +206,7 @@ class Evaluator:
 
         seeds = list(range(first_seed, first_seed + runs))
         chunks = [seeds[i:i + CHUNK] for i in range(0, runs, CHUNK)]
-        fn = partial(_run_chunk, scenario, self.origin, self.measures)
+        fn = partial(_run_chunk, scenario, self.origin, self.measures, self.drivers)
         if self.workers == 1 and self.cluster is None:
             parts = [fn(c) for c in chunks]
         else:

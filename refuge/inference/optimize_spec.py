@@ -20,6 +20,11 @@ A spec is a small YAML file (or the same mapping from Python)::
         at_most: 50000
         probability: 0.9
 
+Drivers (optional) make what is not known beyond the data drift at random, each run its own walk::
+
+    drivers:
+      - {parameter: claims_per_day, from: 2024-01-01, every: 91, sd: 0.15}   # log random walk, a step a quarter
+
 Measures: `stock: [states or sites]` on a `date`; `peak: [...]` (the largest daily count) and `flow:
 [transitions]` (people moved) over `from`..`to` (default: the whole run); `room: [sites]` (or `all`): the
 largest share of its room any of the sites reaches over the period (1 means full).
@@ -157,6 +162,18 @@ class Objective(_Spec):
         return f"{self.direction} {t if isinstance(t, str) else 'mean ' + t.label()}"
 
 
+class Driver(_Spec):
+    """A parameter that drifts from a date on: a random walk of its logarithm, one step every `every` days with
+    standard deviation `sd`, starting from `value` (default: the value its schedule or default gives before
+    `from`). Each run draws its own walk from its seed and the parameter's name, the same for every candidate."""
+
+    parameter: str
+    start: dt.date = Field(alias="from")
+    every: int = Field(91, ge=1, le=3660)
+    sd: float = Field(ge=0, le=2)
+    value: float | None = Field(None, ge=0)
+
+
 class OptimizeSpec(_Spec):
     """A whole policy search."""
 
@@ -167,6 +184,7 @@ class OptimizeSpec(_Spec):
     trials: int = Field(40, ge=1, le=MAX_TRIALS)
     seed: int = Field(0, ge=0, le=2**31)
     set: dict[str, float] = Field(default_factory=dict, description="parameter values for every candidate")
+    drivers: list[Driver] = Field(default_factory=list, description="parameters that drift at random, per run")
     levers: list[Lever] = Field(min_length=1)
     objective: Objective
     constraints: list[Constraint] = Field(default_factory=list)
