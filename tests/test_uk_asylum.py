@@ -69,3 +69,13 @@ def test_hand_set_values_follow_the_data(model):
     assert scores["on-asylum-support"][0] <= 0.15
     assert scores["initial-decisions"][0] <= 0.15
     assert scores["claims"][0] <= 0.03
+
+
+def test_the_what_if_page_moves_the_backlog_with_a_decision_capacity():
+    """`refuge app uk-asylum`: fewer decisions from October 2023 leave more people waiting at the end."""
+    from refuge.present.app import Session
+
+    session = Session("uk-asylum", workers=1, runs=2)
+    page = session.run({"values": {"capacity_2023c": 400}})
+    waiting = next(o for o in page["outcomes"] if o["label"].startswith("people waiting for an initial decision at"))
+    assert waiting["value"] > waiting["baseline"] + 10_000
