@@ -154,3 +154,19 @@ def test_a_driver_draws_one_walk_per_seed_the_same_for_every_candidate(queue):
     lever = spec().levers[0]
     other = with_drivers(apply_levers(sc, [lever], {"capacity": 40}), [d], 1)
     assert [(p.date, p.value) for p in other.schedules[0].points] == pa  # the lever does not move the walk
+
+
+def test_the_command_line_runs_a_search_and_reports_bad_input_in_one_line(queue, tmp_path, capsys):
+    from refuge.inference.optimize import main
+
+    s = tmp_path / "spec.yaml"
+    s.write_text("runs: 4\ncheck_runs: 6\ntrials: 4\nlevers:\n  - {name: capacity, parameters: [cap], from: "
+                 "2020-02-01, low: 1, high: 100, step: 1, cost: 1}\nobjective: {minimize: cost}\nconstraints:\n"
+                 "  - {measure: {stock: [waiting], date: 2020-02-29}, at_most: 100, probability: 0.9}\n")
+    assert main([str(queue), "--spec", str(s), "--out", str(tmp_path / "o"), "--format", "json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["best"]["values"] == {"capacity": 26.0} and out["recheck"]["runs"] == 6
+    s.write_text("runs: 4\nlevers: []\nobjective: {minimize: cost}\n")
+    assert main([str(queue), "--spec", str(s)]) == 2
+    err = capsys.readouterr().err
+    assert "levers" in err and "Traceback" not in err

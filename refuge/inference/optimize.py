@@ -51,6 +51,7 @@ class Candidate:
     trial: int = -1
 
     def intervals(self) -> list[tuple[float, float]]:
+        """90% Wilson interval of each constraint's probability."""
         return [wilson(round(p * self.runs), self.runs) for p in self.probabilities]
 
 
@@ -66,6 +67,7 @@ class OptimizeResult:
     out: Path | None = None
 
     def to_dict(self) -> dict:
+        """The answer as plain data (what `result.json` holds)."""
         def cand(c: Candidate | None) -> dict | None:
             if c is None:
                 return None
@@ -310,7 +312,7 @@ def _atomic(path: Path, text: str) -> None:
     tmp.replace(path)
 
 
-def trials_frame(result: OptimizeResult):
+def trials_frame(result: OptimizeResult) -> Any:
     """One row per trial: lever values, objective, each constraint's probability, feasible."""
     import pandas as pd
 
@@ -391,3 +393,65 @@ def summary_lines(result: OptimizeResult) -> list[str]:
     if r is not None and not math.isnan(r.objective):
         lines.append(f"  objective on the fresh seeds: {r.objective:g}")
     return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m refuge.inference.optimize [SCENARIO] --spec FILE [--out DIR] ...` (see the README)."""
+    import argparse
+    import sys
+
+    ap = argparse.ArgumentParser(prog="python -m refuge.inference.optimize", description="Policy search: the best "
+                                 "levers under constraints with a probability (Optuna, common random numbers).")
+    ap.add_argument("scenario", nargs="?", help="scenario YAML file or built-in name (default: the spec's)")
+    ap.add_argument("--spec", required=True, help="the search: levers, objective, constraints (YAML)")
+    ap.add_argument("--out", default="optimize", help="folder for the trials; the same command again continues")
+    ap.add_argument("--trials", type=int)
+    ap.add_argument("--runs", type=int)
+    ap.add_argument("--check-runs", type=int, dest="check_runs")
+    ap.add_argument("--until", help="run to this date (YYYY-MM-DD)")
+    ap.add_argument("--workers", type=int, default=None, help="local processes (default: one per core)")
+    ap.add_argument("--cluster", default=None, help="a Dask scheduler address")
+    ap.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    args = ap.parse_args(argv)
+    try:
+        return _main(args)
+    except RefugeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"interrupted: finished trials are kept in {args.out}; the same command continues the search",
+              file=sys.stderr)
+        return 130
+
+
+def _main(args: Any) -> int:
+    from refuge.inference.optimize_spec import parse_spec, read_spec
+
+    spec = read_spec(args.spec)
+    over = {k: getattr(args, k) for k in ("trials", "runs", "check_runs", "until") if getattr(args, k) is not None}
+    if over:
+        spec = parse_spec({**spec.model_dump(by_alias=True, exclude_none=True), **over}, str(args.spec))
+    name = args.scenario or spec.scenario
+    if name is None:
+        raise RefugeError(f"{args.spec}: no scenario: give one as the first argument or as `scenario:` in the spec")
+
+    def show(n: int, values: dict, c: Candidate) -> None:
+        vals = ", ".join(f"{k} = {v:g}" for k, v in values.items())
+        probs = ", ".join(f"{p:.2f}" for p in c.probabilities)
+        print(f"trial {n + 1}: {vals}; objective {c.objective:g}; probability {probs}"
+              f"{'' if c.feasible else ' (infeasible)'}", flush=True)
+
+    result = optimize(name, spec, args.out, workers=args.workers, cluster=args.cluster,
+                      progress=show if args.format == "table" else None)
+    if args.format == "json":
+        print(json.dumps(result.to_dict(), indent=1))
+    elif args.format == "csv":
+        print(trials_frame(result).to_csv(index=False), end="")
+    else:
+        print("\n".join(summary_lines(result)))
+        print(f"trials, result and figure in {args.out}/ (trials.csv, result.json, optimize.png)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

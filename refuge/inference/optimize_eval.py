@@ -202,6 +202,7 @@ class Evaluator:
     cluster: Any = None
 
     def values(self, scenario: Scenario, first_seed: int, runs: int) -> np.ndarray:
+        """(runs, measures): the measures in runs with seeds first_seed, first_seed + 1, ..."""
         from refuge.experiments.ensemble import map_runs
 
         seeds = list(range(first_seed, first_seed + runs))

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -44,11 +44,13 @@ MAX_TRIALS = 10_000
 MAX_RUNS = 100_000
 
 
-class _Spec(BaseModel):
+class SpecModel(BaseModel):
+    """Base of the spec's parts: unknown fields are refused, `from` is accepted for `start`."""
+
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
-class Lever(_Spec):
+class Lever(SpecModel):
     """A policy lever: one value given to one or more parameters, from a date or throughout."""
 
     name: str
@@ -71,7 +73,7 @@ class Lever(_Spec):
         return self
 
 
-class Measure(_Spec):
+class Measure(SpecModel):
     """What is read from each run (see the module's docstring)."""
 
     stock: list[str] | None = None
@@ -95,16 +97,18 @@ class Measure(_Spec):
 
     @property
     def kind(self) -> str:
+        """Which measure this is: stock, peak, flow or room."""
         return next(k for k in ("stock", "peak", "flow", "room") if getattr(self, k) is not None)
 
     def label(self) -> str:
+        """How tables name the measure: its kind, names and date or period."""
         names = self.room if self.room == "all" else ", ".join(getattr(self, self.kind))
         when = f" on {self.date}" if self.date else (f" {self.start or 'start'}..{self.to or 'end'}"
                                                      if self.start or self.to else "")
         return f"{self.kind} {names}{when}"
 
 
-class Constraint(_Spec):
+class Constraint(SpecModel):
     """A measure's bound that must hold with at least `probability` (the share of runs where it holds)."""
 
     measure: Measure
@@ -120,7 +124,7 @@ class Constraint(_Spec):
             raise ValueError("give exactly one bound: at_most, less_than, at_least or more_than")
         return self
 
-    def holds(self, x):
+    def holds(self, x: Any) -> Any:
         """Elementwise: does the bound hold for the values `x`?"""
         if self.at_most is not None:
             return x <= self.at_most
@@ -131,13 +135,14 @@ class Constraint(_Spec):
         return x > self.more_than
 
     def label(self) -> str:
+        """The constraint in words: measure, bound and probability."""
         for word, v in (("<=", self.at_most), ("<", self.less_than), (">=", self.at_least), (">", self.more_than)):
             if v is not None:
                 return f"{self.measure.label()} {word} {v:g} with probability >= {self.probability:g}"
         return ""
 
 
-class Objective(_Spec):
+class Objective(SpecModel):
     """`minimize` or `maximize`: `cost`, a lever's name, or a measure (its mean over the runs)."""
 
     minimize: str | Measure | None = None
@@ -151,18 +156,21 @@ class Objective(_Spec):
 
     @property
     def target(self) -> str | Measure:
+        """What is optimised: `cost`, a lever's name, or a measure."""
         return self.minimize if self.minimize is not None else self.maximize
 
     @property
     def direction(self) -> str:
+        """`minimize` or `maximize`."""
         return "minimize" if self.minimize is not None else "maximize"
 
     def label(self) -> str:
+        """The objective in words."""
         t = self.target
         return f"{self.direction} {t if isinstance(t, str) else 'mean ' + t.label()}"
 
 
-class Driver(_Spec):
+class Driver(SpecModel):
     """A parameter that drifts from a date on: a random walk of its logarithm, one step every `every` days with
     standard deviation `sd`, starting from `value` (default: the value its schedule or default gives before
     `from`). Each run draws its own walk from its seed and the parameter's name, the same for every candidate."""
@@ -174,7 +182,7 @@ class Driver(_Spec):
     value: float | None = Field(None, ge=0)
 
 
-class OptimizeSpec(_Spec):
+class OptimizeSpec(SpecModel):
     """A whole policy search."""
 
     scenario: str | None = None
