@@ -170,3 +170,19 @@ def test_the_command_line_runs_a_search_and_reports_bad_input_in_one_line(queue,
     assert main([str(queue), "--spec", str(s)]) == 2
     err = capsys.readouterr().err
     assert "levers" in err and "Traceback" not in err
+
+
+def test_refuge_optimize_is_a_command(queue, tmp_path):
+    from typer.testing import CliRunner
+
+    from refuge.cli import app
+
+    s = tmp_path / "spec.yaml"
+    s.write_text("runs: 4\ncheck_runs: 6\ntrials: 3\nlevers:\n  - {name: capacity, parameters: [cap], from: "
+                 "2020-02-01, low: 1, high: 100, step: 1, cost: 1}\nobjective: {minimize: cost}\nconstraints:\n"
+                 "  - {measure: {stock: [waiting], date: 2020-02-29}, at_most: 100, probability: 0.9}\n")
+    result = CliRunner().invoke(app, ["optimize", str(queue), "--spec", str(s), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 0, result.output
+    assert "capacity = 26" in result.output and (tmp_path / "o" / "trials.csv").exists()
+    bad = CliRunner().invoke(app, ["optimize", str(queue), "--spec", str(tmp_path / "missing.yaml")])
+    assert bad.exit_code == 2 and "missing.yaml" in bad.output and "Traceback" not in bad.output

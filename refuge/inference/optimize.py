@@ -414,7 +414,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--format", choices=("table", "json", "csv"), default="table")
     args = ap.parse_args(argv)
     try:
-        return _main(args)
+        return run_command(args)
     except RefugeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -424,7 +424,8 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-def _main(args: Any) -> int:
+def run_command(args: Any) -> int:
+    """Read the spec, apply the command's overrides, search, print (what `refuge optimize` runs)."""
     from refuge.inference.optimize_spec import parse_spec, read_spec
 
     spec = read_spec(args.spec)
