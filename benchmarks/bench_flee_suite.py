@@ -278,7 +278,10 @@ def side_by_side(records: list[dict]) -> None:
           f"{'ratio':>7}  verdict")
     for r in both:
         fl, a = r["flee"], r["ard"]
-        if a[0] < fl["low"][0]:
+        if fl["runs"] == 1:
+            verdict = (f"one Flee run: refuge {a[0] - fl['ard'][0]:+.3f} / {a[1] - fl['ard'][1]:+.3f} "
+                       "(--flee-runs 3 for its range)")
+        elif a[0] < fl["low"][0]:
             verdict = "below Flee's range (closer to the data)"
         elif a[0] <= fl["high"][0]:
             verdict = "within Flee's range"

@@ -41,13 +41,24 @@ def import_flee_command(
                                              "(data_layout.csv and a date,count file per camp)"),
     settings: Optional[str] = typer.Option(None, "--settings", help="Flee settings file (YAML)"),
     name: Optional[str] = typer.Option(None, "--name", help="scenario name (default: the case folder's)"),
+    start: Optional[str] = typer.Option(None, "--start", help="first day, YYYY-MM-DD, for a case without "
+                                        "sim_period.csv (with --days)"),
+    days: Optional[int] = typer.Option(None, "--days", min=1, max=36_600, help="days to simulate (without "
+                                       "sim_period.csv, with --start; with it, replaces its Length as Flee's "
+                                       "runner's argument does)"),
+    as_flee: bool = typer.Option(False, "--as-flee", help="do as Flee does where refuge's default differs, for "
+                                 "side-by-side runs: a data_layout.csv row naming no camp or a camp again adds to "
+                                 "the spawn total, a camp over capacity on the first day has no limit"),
 ) -> None:
-    """Import a Flee case as an ordinary scenario; nothing is written when a file has a problem."""
+    """Import a Flee case as an ordinary scenario; nothing is written when a file has a problem. What Flee
+    would do silently with a published quirk is printed as a `note:` line (file, line, what was done)."""
+    from refuge.cli.common import parse_date
     from refuge.errors import RefugeError
     from refuge.interop.flee import main_import
 
+    first = parse_date(start, "--start")
     try:
-        path = main_import(input_dir, out, validation, settings, name)
+        path = main_import(input_dir, out, validation, settings, name, as_flee=as_flee, start=first, days=days)
     except RefugeError as exc:
         fail(str(exc))
     typer.echo(f"wrote {path} (and its data in {Path(path).parent / (Path(path).stem + '-data')}); "
