@@ -179,7 +179,8 @@ def _run_flee(cf, src: Path, out_csv: Path, timeout: float) -> dict:
     t0 = time.time()
     meta = {"case": cf.name, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
             "how": "Flee's runscripts/run.py from ../shared/flee/flee-src by benchmarks/bench_flee_suite.py"}
-    with tempfile.TemporaryDirectory() as tmp, open(out_csv, "w") as out:
+    part = out_csv.with_suffix(".part")  # the output lands under its name only when the run is done
+    with tempfile.TemporaryDirectory() as tmp, open(part, "w") as out:
         settings = str(cf.settings) if cf.settings else str(Path(tmp) / "empty.yml")
         if not cf.settings:
             Path(settings).write_text("{}\n")  # Flee's defaults
@@ -196,10 +197,11 @@ def _run_flee(cf, src: Path, out_csv: Path, timeout: float) -> dict:
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     meta["cpu_s"] = round((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), 2)
     meta["wall_s"] = round(time.time() - t0, 2)
-    if meta["ok"] and out_csv.stat().st_size == 0:
+    if meta["ok"] and part.stat().st_size == 0:
         meta.update(ok=False, error="no output")
-    if not meta["ok"]:
-        out_csv.unlink(missing_ok=True)
+    if meta["ok"]:
+        os.replace(part, out_csv)
+    part.unlink(missing_ok=True)
     return meta
 
 
