@@ -18,8 +18,12 @@ def validate(scenario: str = typer.Argument(..., help="scenario YAML file")) -> 
     """Check a scenario file: every field, name, date and split. Prints the problems found."""
     model = load_model(scenario, simulates=False)
     sc = model.scenario
-    typer.echo(f"{scenario}: ok — {len(sc.states)} states, {len(sc.transitions)} transitions, "
-               f"{len(sc.parameters)} parameters, {len(sc.rules)} rules, {len(sc.evidence)} evidence entries")
+    from refuge.numbers import plural
+
+    counts = [plural(len(sc.states), "state"), plural(len(sc.transitions), "transition"),
+              plural(len(sc.parameters), "parameter"), plural(len(sc.rules), "rule"),
+              plural(len(sc.evidence), "evidence entry", "evidence entries")]
+    typer.echo(f"{scenario}: ok — {', '.join(counts)}")
     from refuge.evidence.outcomes import outcome_counts, outcome_text
 
     typer.echo("outcomes" + ("" if sc.outcomes else " (defaults by state kind; declare `outcomes:` to name your own)")
