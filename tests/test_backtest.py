@@ -117,3 +117,37 @@ def test_cli_cut_keeps_its_lines_and_writes_files_only_when_asked(tmp_path):
     assert len(lines) == 4 and not (tmp_path / "backtest").exists()
     res = CliRunner().invoke(app, args + ["--out", str(tmp_path / "b")], catch_exceptions=False)
     assert res.exit_code == 0 and (tmp_path / "b" / "points.csv").exists() and "wrote" in res.output
+
+
+def test_every_backtest_scores_its_forecast_against_the_baselines_and_ends_with_a_verdict(tmp_path):
+    """The held-out points are scored for the runs and for the naive and drift forecasts made from the data
+    before the cut; the summary carries the skill, the coverage, the CRPS and a verdict."""
+    import json
+
+    model = _scenario(0.5, [("2020-01-05", 10), ("2020-01-12", 40), ("2020-01-20", 60), ("2020-01-25", 100),
+                            ("2020-01-28", 120)])
+    r = backtest(model, draws=4, seeds=1, refit=1, refit_seeds=2, forecast_seeds=8, out=tmp_path / "bt")
+    sk = r.table.summary["skill"]
+    pts = sk["points"]
+    assert pts["points"] == 2 and [h["horizon"] for h in pts["by_horizon"]] == ["1", "2"]
+    # naive carries 60 forward (errors 0.4 and 0.5); drift adds (60 - 10) / 15 a day
+    assert pts["baselines"]["naive"]["ard"] == pytest.approx((40 / 100 + 60 / 120) / 2)
+    assert pts["baselines"]["drift"]["ard"] == pytest.approx((abs(60 + 50 / 15 * 5 - 100) / 100
+                                                              + abs(60 + 50 / 15 * 8 - 120) / 120) / 2)
+    assert pts["baselines"]["naive"]["skill"] == pytest.approx(pts["ard_median"] / pts["baselines"]["naive"]["ard"])
+    assert 0 <= pts["coverage50"] <= pts["coverage90"] <= 1 and pts["crps"] >= 0
+    g = sk["groups"]["camps"]
+    assert g["days"] == 10 and "ard_rescaled" not in g["median"]  # one series: rescaled means nothing
+    assert "naive forecast" in sk["verdict"] and "held-out points" in sk["verdict"]
+    doc = json.loads((tmp_path / "bt" / "backtest.json").read_text())
+    assert doc["summary"]["skill"]["verdict"] == sk["verdict"]
+
+
+def test_a_backtest_says_why_it_has_nothing_to_score_or_forecast():
+    from refuge.inference.backtest_core import empty_reason, no_forecast_reason
+
+    model = _scenario(0.5, [("2020-01-05", 10), ("2020-01-28", 120)])
+    until = model.start + dt.timedelta(days=28)
+    assert "no series has a data point after 2020-01-29" in empty_reason(model, until)
+    r = backtest(model, draws=2, seeds=1, refit=1, refit_seeds=1, forecast_seeds=2)
+    assert len(r.table.forecast) == 0 and "no whole period is left" in no_forecast_reason(r.table)
