@@ -113,6 +113,7 @@ def inside(data: Any, runs: Any, level: float) -> np.ndarray:
 
 
 def horizon_label(h: int) -> str:
+    """The horizon bin a step belongs to: "1", "2", "3", "4-6", "7-12" or "13+"."""
     for a, b in HORIZON_BINS:
         if a <= h <= b:
             return str(a) if a == b else (f"{a}-{b}" if b < 10**9 else f"{a}+")
