@@ -82,6 +82,7 @@ CASES = ("north-korea-china", "mali2012", "burundi2015")
 
 def bench_rolling(cases: list[str], workers: int, out: Path) -> None:
     """Rolling-origin backtest of each case: wall time, pooled scores, verdict; then all cases pooled."""
+    from refuge.api import load
     from refuge.inference.rolling import print_rolling, rolling
     from refuge.inference.skill import pool, verdict
 
@@ -89,7 +90,7 @@ def bench_rolling(cases: list[str], workers: int, out: Path) -> None:
     for case in cases or CASES:
         t = time.perf_counter()
         with TreeCPU() as meter:
-            r = rolling(case, out / case, workers=workers)
+            r = rolling(load(case), out / case, workers=workers)
         wall = time.perf_counter() - t
         print_rolling(r)
         p = r.pooled

@@ -96,16 +96,20 @@ def _one_cut(spec: tuple, until: dt.date) -> dict:
     return r.table.summary
 
 
-def rolling(model_or_path: Any, out: str | Path, *, cuts: list[dt.date] | None = None, first: float = FIRST,
+def rolling(model: Any, out: str | Path, *, cuts: list[dt.date] | None = None, first: float = FIRST,
             every: int | None = None, workers: int | None = None, seed: int = 0, progress: Any = False,
             **search: int) -> Rolling:
-    """Backtest at each cut (default: `default_cuts`), in parallel, resuming complete cuts; pool and write."""
-    from refuge.api import as_model
+    """Backtest a compiled model (or a Scenario) at each cut (default: `default_cuts`), in parallel, resuming
+    complete cuts; pool and write."""
     from refuge.experiments.ensemble import map_runs
     from refuge.inference.backtest_core import load
 
     t0 = time.perf_counter()
-    model = as_model(model_or_path)
+    from refuge.model.compiler import compile_scenario
+    from refuge.scenario import Scenario
+
+    if isinstance(model, Scenario):
+        model = compile_scenario(model)
     out = Path(out)
     cuts = sorted(cuts) if cuts else default_cuts(model, first, every)
     last = model.start + dt.timedelta(days=model.days - 2)
