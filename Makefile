@@ -52,7 +52,9 @@ bench-ensemble: $(STAMP)
 bench-calibrate: $(STAMP)
 	$(BIN)/python benchmarks/bench_calibrate.py $(ARGS)
 
-# the flagship backtest on 2 workers: train to 2006, score 2007-2008, forecast 2009-2012 (target < 10 min)
+# rolling-origin backtests of the flagship, mali2012 and burundi2015 on 2 workers: wall time per case (target
+# <= 10 min each), pooled coverage and skill against the naive forecast (ARGS="--rolling mali2012": one case);
+# ARGS="--train-until 2006-12-31": the flagship posterior backtest, train to 2006, score 2007-2008 (< 10 min)
 bench-backtest: $(STAMP)
 	$(BIN)/python benchmarks/bench_backtest.py $(ARGS)
 
