@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from refuge.engine.streams import STREAMS, streams  # noqa: F401  (part of the API)
 from refuge.model.compiler import Model, compile_scenario
 from refuge.results.run import Run
 from refuge.scenario import Scenario, builtin_path, read
+from refuge.sim.streams import STREAMS, streams  # noqa: F401  (part of the API)
 
 
 def load(path_or_name: str | Path | None = None) -> Model:
@@ -26,7 +26,7 @@ def engine_ready() -> bool:
     """Whether the fast engine is compiled in this process or in Numba's disk cache. False means the next run
     compiles it first (about 20 s, once per installation and machine)."""
     try:
-        from refuge.engine.kernel import run_days as entry  # the compiled function a run calls
+        from refuge.sim.day import run_days as entry  # the compiled function a run calls
 
         if entry.signatures:
             return True
@@ -47,18 +47,24 @@ def as_model(obj: Model | Scenario | str | Path) -> Model:
 def simulate(model: Model | Scenario | str | Path, seed: int = 0, until: dt.date | str | None = None) -> Run:
     """One stochastic realisation of a model (or a Scenario, a path or a built-in name) with a seed, optionally
     stopped after the date `until`. The same seed gives the same result."""
-    from refuge.engine.kernel import run_model
+    from refuge.sim.run import run_model
 
+    m, days = _model_days(model, until)
+    return Run(model=m, seed=int(seed), **run_model(m, days, int(seed)))
+
+
+def simulate_reference(model: Model | Scenario | str | Path, seed: int = 0,
+                       until: dt.date | str | None = None) -> Run:
+    """The same as `simulate` by the person-by-person reference engine (`refuge.sim.reference`): slow by design,
+    for small scenarios; its runs match the fast engine's in distribution, not draw by draw."""
+    from refuge.sim.reference import reference_results
+
+    m, days = _model_days(model, until)
+    return Run(model=m, seed=int(seed), engine="reference", **reference_results(m, days, int(seed)))
+
+
+def _model_days(model: Model | Scenario | str | Path, until: dt.date | str | None) -> tuple[Model, int]:
     m = as_model(model)
     if isinstance(until, str):
         until = dt.date.fromisoformat(until)
-    days = m.days if until is None else min(m.days, m.day(until) + 1)
-    out = run_model(m, days, int(seed))
-    (stocks, flows, arrived, closed_sites, closed_states, rules, max_stay, params, stays, ongoing, ongoing_size,
-     backlog, stopped_sites, entered, net_change, spawned) = out
-    return Run(model=m, seed=int(seed), stocks=stocks, flows=flows, arrived=arrived, closed_sites=closed_sites,
-               closed_states=closed_states, rules_active=rules, max_stay=max_stay, params=params, stays=stays,
-               ongoing=ongoing, ongoing_size=ongoing_size, backlog=backlog, stopped_sites=stopped_sites,
-               entered=entered, net_change=net_change, spawned=spawned)
-
-
+    return m, m.days if until is None else min(m.days, m.day(until) + 1)

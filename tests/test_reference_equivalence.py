@@ -17,8 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from refuge.api import load, simulate
-from refuge.engine.reference import simulate_reference
+from refuge.api import load, simulate, simulate_reference
 from refuge.model.compiler import T_CAP, T_SRC
 from refuge.scenario import Empirical, Exponential, Fixed, Gamma, Lognormal, Redirect
 

@@ -107,7 +107,7 @@ def _pool(workers: int):
     # forkserver starts workers from a clean, preloaded server (safe with Numba, cheaper than spawn).
     if "forkserver" in mp.get_all_start_methods():
         ctx = mp.get_context("forkserver")
-        ctx.set_forkserver_preload(["refuge.api", "refuge.engine.kernel", "refuge.experiments.ensemble"])
+        ctx.set_forkserver_preload(["refuge.api", "refuge.sim.run", "refuge.experiments.ensemble"])
     else:
         ctx = mp.get_context("spawn")
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)

@@ -624,7 +624,7 @@ def import_flee(input_dir: str | Path, validation: str | Path | None = None, set
       f"{' --settings ' + str(spath) if spath else ''} by `refuge import flee`.")
     w(f"# {FLEE_NOTICE}")
     w("# Each part says the file (and line) it came from. Flee's rules as its code applies them are described")
-    w("# in refuge/interop/flee.py and refuge/engine/network.py.")
+    w("# in refuge/interop/flee.py and refuge/sim/mechanisms/network/.")
     if st.hasten != 1:
         w(f"# The settings' `hasten: {st.hasten}` (one Flee agent per {st.hasten} people) is not used: refuge "
           "simulates every person.")

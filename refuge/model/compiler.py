@@ -20,6 +20,33 @@ from refuge.model.outcomes import compile_outcomes
 
 if TYPE_CHECKING:
     import pandas as pd
+from refuge.model.codes import *  # noqa: F403 (the codes are part of the compiler's public names)
+from refuge.model.codes import (
+    A_COLUMNS,
+    A_RATE,
+    A_TARGET,
+    ACT_CLOSE_SITE,
+    ACT_CLOSE_STATE,
+    ACT_MULTIPLY,
+    ACT_SET,
+    EMPIRICAL,
+    EXPONENTIAL,
+    FIXED,
+    GAMMA,
+    LOGNORMAL,
+    NONE,
+    SIG_FLOW,
+    SIG_STOCK,
+    T_COLS,
+    T_DUR,
+    T_DUR_A,
+    T_DUR_B,
+    T_DUR_EMP,
+    T_EDGE_HI,
+    T_EDGE_LO,
+    T_IS_DUR,
+    T_SRC,
+)
 from refuge.scenario import (
     STATE_KINDS,
     Distribution,
@@ -33,22 +60,6 @@ from refuge.scenario import (
     Scenario,
     Throughput,
 )
-
-# Distribution codes shared with the engines.
-FIXED, EXPONENTIAL, GAMMA, LOGNORMAL, EMPIRICAL = 0, 1, 2, 3, 4
-NONE = -1
-
-# Columns of the transition table.
-T_SRC, T_IS_DUR, T_RATE, T_DUR, T_DUR_A, T_DUR_B, T_DUR_EMP, T_GRP, T_GRP_A, T_GRP_B, T_GRP_EMP, \
-    T_REDIR, T_REDIR_EDGE, T_EDGE_LO, T_EDGE_HI, T_CAP, T_CAP_DAYS = range(17)
-T_COLS = 17  # T_CAP: parameter slot of the processing capacity (-1: none), per T_CAP_DAYS days
-# Columns of the arrival table. A_EXACT: an event, exactly one group on its day (not a Poisson count);
-# A_FROM: the counted state an event's group is taken from (-1: from outside the system).
-A_TARGET, A_RATE, A_GRP, A_GRP_A, A_GRP_B, A_GRP_EMP, A_START, A_END, A_REDIR, A_EXACT, A_FROM = range(11)
-A_COLUMNS = 11
-# Signal kinds and action kinds of rules.
-SIG_STOCK, SIG_FLOW = 0, 1
-ACT_CLOSE_SITE, ACT_CLOSE_STATE, ACT_SET, ACT_MULTIPLY = 0, 1, 2, 3
 
 
 @dataclass
@@ -719,8 +730,6 @@ class _Compiler:
 
     def _series(self, edges: list[tuple]) -> list[dict]:
         """Compiled time-series evidence: the scored grid of days, the data on it, and what is measured."""
-        from refuge.evidence.series import interpolate
-
         out = []
         for i, ev in enumerate(self.sc.evidence):
             if ev.series is None:
@@ -751,7 +760,8 @@ class _Compiler:
                                  [j for j, st in enumerate(self.sc.states) if st.site == n])})
                 grid = np.arange(max(d0, 0), min(d1, self.T - 1) + 1, dtype=np.int64)
                 obs_sel = (pday >= grid[0]) & (pday <= grid[-1]) if grid.size else np.zeros(0, bool)
-                item.update(kind="stock", states=states, grid=grid, data=interpolate(pday, vals, grid),
+                data = np.interp(grid.astype(float), pday.astype(float), vals)  # linear between points, flat outside
+                item.update(kind="stock", states=states, grid=grid, data=data,
                             obs=(pday[obs_sel] - grid[0]).astype(np.int64) if grid.size else np.zeros(0, np.int64))
             else:
                 item.update(kind="flow", **self._flow_refs(ev.measure, kind, f"{path}.measure", edges))

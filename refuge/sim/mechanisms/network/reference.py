@@ -1,9 +1,9 @@
 """The route network, one record per person visited every day, in plain Python: the reference for
-`refuge.engine.network` (same semantics, written the obvious way; slow by design, for small networks).
+`refuge.sim.mechanisms.network` (same semantics, written the obvious way; slow by design, for small networks).
 
 Everyone is a record, also in camps; each day every person at a place draws whether to leave, and
-every traveller advances, as the semantics in `refuge.engine.network` say. The network's people are people
-of the reference engine (`refuge.engine.reference`): each day it first takes over whoever that engine's
+every traveller advances, as the semantics in `refuge.sim.mechanisms.network` say. The network's people are people
+of the reference engine (`refuge.sim.reference`): each day it first takes over whoever that engine's
 transitions, arrivals and events put into a location, and lets go of whoever they took from one; at the end of
 the day it writes back where everyone is.
 """
@@ -35,6 +35,7 @@ from refuge.model.network import (
     MV_WSOFT,
     NetModel,
 )
+from refuge.sim.mechanisms.network import network_arrays
 
 
 class _Person:
@@ -211,7 +212,5 @@ class NetReference:
         self.change[t] = [ref.stock[s] - b for s, b in zip(states, before)]
 
     def arrays(self, S: int) -> tuple:
-        """(entered (days, S), net change (days, S), spawned (days,)), as `refuge.engine.network` gives them."""
-        from refuge.engine.network import network_arrays
-
+        """(entered (days, S), net change (days, S), spawned (days,)), as the fast engine gives them."""
         return network_arrays(self.net, S, (self.entered, self.change, self.spawned))

@@ -1,0 +1,78 @@
+"""The day of tracked units: in order of entry, a unit whose drawn time in state has come tries that
+transition; otherwise (or if that move was blocked) each constant-rate exit competes. Units that entered today
+do not move again unless their time is zero."""
+
+from __future__ import annotations
+
+import math
+
+from numba import njit
+
+from refuge.model.codes import T_EDGE_HI, T_EDGE_LO, T_IS_DUR, T_RATE
+from refuge.sim.mechanisms.draws import pick, split_probs
+from refuge.sim.mechanisms.moves import try_move
+from refuge.sim.mechanisms.tracked.units import record_stay
+from refuge.sim.tables import N_UNITS, U_ALIVE, U_DUE, U_DUETR, U_ENTRY, U_SIZE, U_STATE
+
+
+@njit(cache=True)
+def move_tracked(t, m, w):
+    """Units in order of entry; units placed today are appended and reached in the same pass. A unit whose
+    time in state has come tries that transition; otherwise (or if blocked) its state's constant-rate exits
+    compete, unless it entered today."""
+    rate_hazards(m, w)
+    units, hazard, leave_p = w.units, w.hazard, w.leave_p
+    i = 0
+    while i < w.count[N_UNITS]:
+        if units[i, U_ALIVE]:
+            s = units[i, U_STATE]
+            moved = False
+            if units[i, U_DUE] <= t and units[i, U_DUETR] >= 0:
+                moved = fire(t, i, units[i, U_DUETR], m, w)
+            if not moved and units[i, U_ENTRY] != t and hazard[s] > 0.0 and w.g_dep.random() < leave_p[s]:
+                moved = fire(t, i, rate_exit(s, m, w), m, w)
+            if moved:
+                record_stay(t, i, s, w)
+        i += 1
+
+
+@njit(cache=True)
+def rate_hazards(m, w):
+    """Today's total hazard of the constant-rate exits of each tracked state, and the chance to leave by one."""
+    for s in range(m.state_site.shape[0]):
+        if not m.tracked[s]:
+            continue
+        h = 0.0
+        for q in range(m.out_ptr[s], m.out_ptr[s + 1]):
+            j = m.out_trans[q]
+            if m.trans[j, T_IS_DUR] == 0:
+                h += max(w.pv[m.trans[j, T_RATE]], 0.0)
+        if h != w.hazard[s]:  # rates change only with schedules and rules
+            w.hazard[s] = h
+            w.leave_p[s] = 1.0 - math.exp(-h)
+
+
+@njit(cache=True)
+def rate_exit(s, m, w):
+    """Which constant-rate exit of state `s` a leaving unit takes, picked by rate."""
+    u = w.g_dep.random() * w.hazard[s]
+    acc = 0.0
+    jj = -1
+    for q in range(m.out_ptr[s], m.out_ptr[s + 1]):
+        j = m.out_trans[q]
+        if m.trans[j, T_IS_DUR] == 0:
+            acc += max(w.pv[m.trans[j, T_RATE]], 0.0)
+            jj = j
+            if u < acc:
+                break
+    return jj
+
+
+@njit(cache=True)
+def fire(t, i, j, m, w):
+    """Unit `i` tries transition `j` by an edge picked by its split. Returns whether it moved."""
+    split_probs(m, w, j)
+    e = m.trans[j, T_EDGE_LO] + pick(w.g_split, w.probs, m.trans[j, T_EDGE_HI] - m.trans[j, T_EDGE_LO])
+    if try_move(t, w.units[i, U_STATE], w.units[i, U_SIZE], j, e, m, w, i) < 0:
+        return False
+    return True
