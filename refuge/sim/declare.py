@@ -52,6 +52,7 @@ class Mechanism:
     world: tuple[Array, ...] = ()
     results: dict[str, str | Callable[[Any, Any], Any]] = field(default_factory=dict)
     derive: dict[str, Callable[[Any], Any]] = field(default_factory=dict)  # spec arrays made from the model
+    dims: dict[str, Callable[[Any], int]] = field(default_factory=dict)  # dimensions of its own, from the model
     doc: str = ""
 
 

@@ -11,11 +11,21 @@ from numba.experimental import structref
 
 from refuge.sim.borrow import SpecRef, SpecRefType, WorldRef, WorldRefType
 from refuge.sim.declare import Array, Mechanism, check_unique
-from refuge.sim.mechanisms import arrivals, counted, moves, network, parameters, queues, rules, sites, tracked
+from refuge.sim.mechanisms import (
+    arrivals,
+    counted,
+    moves,
+    network,
+    parameters,
+    queues,
+    rules,
+    sites,
+    tracked,
+)
 from refuge.sim.streams import STREAMS
 
-MECHANISMS: tuple[Mechanism, ...] = (parameters.DECL, rules.DECL, sites.DECL, queues.DECL, arrivals.DECL,
-                                     moves.DECL, counted.DECL, tracked.DECL, network.DECL)
+MECHANISMS: tuple[Mechanism, ...] = (parameters.DECL, rules.DECL, sites.DECL, queues.DECL,
+                                     arrivals.DECL, moves.DECL, counted.DECL, tracked.DECL, network.DECL)
 check_unique(MECHANISMS)
 
 # The world's own counters: rows in use of the unit, stay and waiting-group tables, and the bits of the tables
@@ -50,12 +60,13 @@ def spec_of(m: Any) -> Any:
 
 
 def dims(m: Any, days: int, rows: tuple[int, ...]) -> dict[str, int]:
-    """The sizes of the run's dimensions (`refuge.sim.declare.DIMS`)."""
+    """The sizes of the run's dimensions (`refuge.sim.declare.DIMS`, and those the mechanisms declare)."""
     J, E = m.trans.shape[0], m.edge_target.shape[0]
     L = 0 if m.net is None else len(m.net.loc_state)
     return {"T": days, "S": len(m.state_names), "N": m.closed_site_sched.shape[1], "J": J, "J1": max(J, 1),
             "E": E, "E1": max(E, 1), "A": m.arr.shape[0], "R": m.rule_sig.shape[0], "P": m.pbase.shape[1],
-            "L": L, "L1": L + 1, "units": rows[0], "stays": rows[1], "pend": rows[2]}
+            "L": L, "L1": L + 1, "units": rows[0], "stays": rows[1], "pend": rows[2],
+            **{name: size(m) for mech in MECHANISMS for name, size in mech.dims.items()}}
 
 
 def new_world(m: Any, days: int, rows: tuple[int, ...], gens: list[np.random.Generator]) -> Any:

@@ -6,6 +6,8 @@ row of the same table that brings exactly one group on its day, from outside or 
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from numba import njit
 
@@ -126,3 +128,57 @@ def arrive_group(t, a, size, m, w):
         w.pend[w.count[N_PEND], 0] = a
         w.pend[w.count[N_PEND], 1] = size
         w.count[N_PEND] += 1
+
+
+# --- the reference engine's step (refuge.sim.reference: the same, person by person) ----------------------------------
+
+
+def reference_arrivals(ref: Any, t: int) -> None:
+    """Waiting groups first, oldest first; then each stream's new people or groups."""
+    m = ref.m
+    waiting, ref.pending = ref.pending, []
+    for a, size in waiting:  # groups turned away earlier go first, oldest first
+        arrive_group_reference(ref, a, size, t)
+    for a, row in enumerate(m.arr.tolist()):
+        if not row[A_START] <= t <= row[A_END]:
+            new = 0
+        elif row[A_EXACT]:  # an event: exactly one group on its day
+            new = 1
+        else:
+            new = int(ref.g.poisson(max(ref.p[row[A_RATE]], 0.0)))
+        if row[A_GRP] < 0:
+            k, ref.backlog[a] = new + ref.backlog[a], 0
+            for _ in range(k):
+                if not admit_new(ref, a, 1, t):
+                    ref.backlog[a] += 1
+        else:
+            for _ in range(new):
+                arrive_group_reference(ref, a, max(ref.draw(row[A_GRP], row[A_GRP_A], row[A_GRP_B], row[A_GRP_EMP]),
+                                          1), t)
+
+
+def arrive_group_reference(ref: Any, a: int, size: int, t: int) -> None:
+    """A group of stream `a` gets in, or waits to try again tomorrow."""
+    if not admit_new(ref, a, size, t):
+        ref.pending.append((a, size))
+
+
+def admit_new(ref: Any, a: int, size: int, t: int) -> bool:
+    """New people (one, or a group) into the stream's target, else its redirect; False if neither has room.
+    An event with a `from` state takes its group from there (as many as are there, if fewer)."""
+    src = ref.m.arr[a, A_FROM]
+    taken = np.zeros(0, np.int64)
+    if src >= 0:
+        taken = ref.here(np.flatnonzero(ref.p_state[:ref.n] == src), src, t)[:size]
+        size = len(taken)
+        if size == 0:
+            return True  # nobody left there to take: the event lapses
+        ref.vacate(src, size)
+    for dest in (ref.m.arr[a, A_TARGET], ref.m.arr[a, A_REDIR]):
+        if dest >= 0 and ref.room(dest, -1) >= size:
+            ref.enter(taken if src >= 0 else ref.new_people(size), dest, t)
+            ref.out["arrived"][t, a] += size
+            return True
+    if src >= 0:
+        ref.vacate(src, -size)
+    return False

@@ -8,7 +8,9 @@ start of the day who have not moved yet today; a transition without groups moves
 from __future__ import annotations
 
 import math
+from typing import Any
 
+import numpy as np
 from numba import njit
 
 from refuge.model.codes import (
@@ -114,3 +116,74 @@ def people_leave(t, s, j, k, avail, m, w):
         avail -= got
         w.budget[j] -= got
     return avail
+
+
+# --- the reference engine's step (refuge.sim.reference: the same, person by person) ----------------------------------
+
+
+def reference_counted(ref: Any, t: int) -> None:
+    """Every counted state, in declaration order."""
+    for s in range(len(ref.m.state_names)):
+        if not ref.tracked[s]:
+            counted_state(ref, s, t)
+
+
+def counted_state(ref: Any, s: int, t: int) -> None:
+    """Each person there since before today leaves with prob 1-exp(-sum of rates), by an exit picked by rate."""
+    exits = ref.exits[s]
+    rates = [ref.rate[j] for j in exits]
+    h = sum(rates)
+    if h <= 0:
+        return
+    members = np.flatnonzero((ref.p_state[:ref.n] == s) & (ref.p_entry[:ref.n] < t))
+    leavers = members[ref.g.random(len(members)) < -math.expm1(-h)]
+    if len(leavers) == 0:
+        return
+    choice = np.array([ref.pick(rates) for _ in leavers], np.int64)
+    for q, j in enumerate(exits):
+        initiators = leavers[choice == q]
+        if len(initiators) and ref.tr[j][T_GRP] >= 0:
+            groups_leave_reference(ref, s, j, members, initiators, t)
+        elif len(initiators):
+            people_leave_reference(ref, s, j, members, initiators, t)
+
+
+def groups_leave_reference(ref: Any, s: int, j: int, members: np.ndarray, initiators: np.ndarray, t: int) -> None:
+    """Each leaver sets off a group of min(size, people not yet moved today), themselves first if still here."""
+    row = ref.tr[j]
+    for who in initiators:
+        pool = ref.here(members, s, t)
+        if len(pool) == 0 or ref.budget[j] <= 0:
+            return
+        size = min(max(ref.draw(row[T_GRP], row[T_GRP_A], row[T_GRP_B], row[T_GRP_EMP]), 1), len(pool))
+        group = ref.gather(pool, ref.here(np.array([who]), s, t), size)
+        ref.try_move(s, group, j, ref.pick_edge(j), t)
+
+
+def people_leave_reference(ref: Any, s: int, j: int, members: np.ndarray, initiators: np.ndarray, t: int) -> None:
+    """Leavers go one by one, each by its own split; one swept away in a group is replaced by another."""
+    still = ref.here(initiators, s, t)
+    movers = still
+    if len(still) < len(initiators):
+        pool = ref.here(members, s, t)
+        movers = ref.gather(pool, still, min(len(initiators), len(pool)))
+    movers = movers[:max(ref.budget[j], 0)]  # a processing capacity: the others wait
+    edges = np.array([ref.pick_edge(j) for _ in movers], np.int64)
+    for e in range(ref.tr[j][T_EDGE_LO], ref.tr[j][T_EDGE_HI]):
+        batch = movers[edges == e]
+        if len(batch):
+            batch_move(ref, s, batch, j, e, t)
+
+
+def batch_move(ref: Any, s: int, batch: np.ndarray, j: int, e: int, t: int) -> None:
+    """People of a counted state taking the same edge: all leave, as many as fit enter, the rest try the
+    redirect, the rest wait where they were."""
+    row = ref.tr[j]
+    ref.vacate(s, len(batch))
+    left = list(batch)
+    for dest, edge in ((ref.edge_target[e], e), (row[T_REDIR], row[T_REDIR_EDGE])):
+        while dest >= 0 and left and ref.room(dest, s) >= 1:
+            ref.enter(np.array([left.pop(0)]), dest, t)
+            ref.flows[t, edge] += 1
+            ref.budget[j] -= 1
+    ref.vacate(s, -len(left))

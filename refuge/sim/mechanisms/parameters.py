@@ -4,6 +4,8 @@ by the compiler from the parameters' values and their schedules); rules then cha
 
 from __future__ import annotations
 
+from typing import Any
+
 from numba import njit
 
 from refuge.sim.declare import Array, Mechanism
@@ -26,3 +28,11 @@ def scheduled_values(t, m, w):
 @njit(cache=True)
 def record_values(t, m, w):
     w.params[t] = w.pv
+
+
+# --- the reference engine's step (refuge.sim.reference: the same, person by person) ----------------------------------
+
+
+def reference_values(ref: Any, t: int) -> None:
+    """Today's values of every parameter slot, before rules."""
+    ref.pv[:] = ref.m.pbase[t]

@@ -7,6 +7,7 @@ person, a group, a unit) does not fit in what is left, the transition moves nobo
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 from numba import njit
@@ -29,3 +30,13 @@ def set_budgets(t, m, w):
         c = m.trans[j, T_CAP]
         if c >= 0 and t % m.trans[j, T_CAP_DAYS] == 0:
             w.budget[j] = max(np.int64(math.floor(w.pv[c] + 1e-9)), 0)
+
+
+# --- the reference engine's step (refuge.sim.reference: the same, person by person) ----------------------------------
+
+
+def reference_budgets(ref: Any, t: int) -> None:
+    """A capped transition's capacity, renewed at the start of its period."""
+    for j, row in enumerate(ref.tr):
+        if row[T_CAP] >= 0 and t % row[T_CAP_DAYS] == 0:
+            ref.budget[j] = max(math.floor(ref.p[row[T_CAP]] + 1e-9), 0)

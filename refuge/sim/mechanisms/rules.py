@@ -4,6 +4,8 @@ while on, it closes sites or states, or sets or multiplies parameters, in the or
 
 from __future__ import annotations
 
+from typing import Any
+
 from numba import njit
 
 from refuge.model.codes import ACT_CLOSE_SITE, ACT_CLOSE_STATE, ACT_MULTIPLY, ACT_SET, SIG_FLOW
@@ -93,3 +95,48 @@ def act(r, m, w):
             w.pv[target] = w.pv[value]
         elif kind == ACT_MULTIPLY:
             w.pv[target] *= w.pv[value]
+
+
+# --- the reference engine's step (refuge.sim.reference: the same, person by person) ----------------------------------
+
+
+def reference_rules(ref: Any, t: int) -> None:
+    """Every rule in declaration order, as `apply_rules`, its flow signal summed over the window afresh."""
+    m, pv = ref.m, ref.pv
+    for r in range(len(m.rule_names)):
+        if not m.rule_start[r] <= t <= m.rule_end[r]:
+            ref.rule_on[r] = False
+            continue
+        members = m.rule_sig_idx[m.rule_sig_ptr[r]:m.rule_sig_ptr[r + 1]]
+        if m.rule_sig[r] == SIG_FLOW:  # people moved over the window ending yesterday
+            signal = ref.flows[max(t - m.rule_window[r], 0):t][:, members].sum()
+        else:  # people there at the end of yesterday
+            signal = sum(ref.stock[s] for s in members)
+        above = pv[m.rule_above[r]]
+        has_below = m.rule_below[r] >= 0
+        below = pv[m.rule_below[r]] if has_below else above
+        if not ref.rule_on[r]:
+            if signal >= above:
+                ref.rule_on[r], ref.rule_since[r] = True, t
+        elif t - ref.rule_since[r] >= m.rule_min_days[r]:
+            if (has_below and signal <= below) or (not has_below and signal < above):
+                ref.rule_on[r] = False
+        if ref.rule_on[r]:
+            act_reference(ref, r)
+        ref.out["rules_active"][t, r] = ref.rule_on[r]
+
+
+def act_reference(ref: Any, r: int) -> None:
+    """The actions of rule `r`, which is on today."""
+    m, pv = ref.m, ref.pv
+    for k in range(m.act_ptr[r], m.act_ptr[r + 1]):
+        kind, target, value = m.act_kind[k], m.act_target[k], m.act_value[k]
+        if kind == ACT_CLOSE_SITE:
+            ref.closed_site[target] = True
+            ref.stopped_site[target] |= value == 1  # a full stop
+        elif kind == ACT_CLOSE_STATE:
+            ref.closed_state[target] = True
+        elif kind == ACT_SET:
+            pv[target] = pv[value]
+        elif kind == ACT_MULTIPLY:
+            pv[target] *= pv[value]

@@ -5,12 +5,15 @@ own states go on), a full stop admits nobody at all, a closed state admits nobod
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 from numba import njit
 
 from refuge.sim.declare import Array, Mechanism
 from refuge.sim.tables import BIG
+
+NEVER = int(BIG)  # the reference engine's room of a site without capacity
 
 DECL = Mechanism(
     "sites",
@@ -64,3 +67,21 @@ def record_closures(t, m, w):
     w.closed_site_out[t] = w.closed_site
     w.closed_state_out[t] = w.closed_state
     w.stopped_site_out[t] = w.stopped_site
+
+
+# --- the reference engine's step (refuge.sim.reference: the same, person by person) ----------------------------------
+
+
+def reference_closures(ref: Any, t: int) -> None:
+    """Sites and states closed today by their schedules (before rules)."""
+    m = ref.m
+    ref.closed_site[:] = m.closed_site_sched[t]
+    ref.stopped_site[:] = m.stopped_site_sched[t]
+    ref.closed_state[:] = m.closed_state_sched[t]
+
+
+def reference_capacities(ref: Any, t: int) -> None:
+    """Each site's room today (after rules), and what is closed today, as plain lists."""
+    ref.cap = [NEVER if c < 0 else math.floor(ref.p[c] + 1e-9) for c in ref.m.capacity_param.tolist()]
+    ref.shut_site, ref.shut_state = ref.closed_site.tolist(), ref.closed_state.tolist()
+    ref.stop_site = ref.stopped_site.tolist()

@@ -148,7 +148,7 @@ class NetReference:
             if w.sum() > 0:
                 counts = g.multinomial(n_new, w / w.sum())
                 for l in range(L):
-                    ids = ref._new_people(int(counts[l]))
+                    ids = ref.new_people(int(counts[l]))
                     people += [_Person(int(pid), l) for pid in ids]
                     here[l] += counts[l]
                     self.entered[t, l] += counts[l]

@@ -5,6 +5,7 @@ do not move again unless their time is zero."""
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from numba import njit
 
@@ -75,4 +76,32 @@ def fire(t, i, j, m, w):
     e = m.trans[j, T_EDGE_LO] + pick(w.g_split, w.probs, m.trans[j, T_EDGE_HI] - m.trans[j, T_EDGE_LO])
     if try_move(t, w.units[i, U_STATE], w.units[i, U_SIZE], j, e, m, w, i) < 0:
         return False
+    return True
+
+
+# --- the reference engine's step (refuge.sim.reference: the same, person by person) ----------------------------------
+
+
+def reference_tracked(ref: Any, t: int) -> None:
+    """Units in order of entry; those entering today (appended as we go) move only if their time is zero."""
+    rates = [[ref.rate[j] for j in ex] for ex in ref.rate_exits]
+    leave_p = [-math.expm1(-sum(r)) for r in rates]
+    u_rand = ref.g.random(len(ref.units)).tolist()  # one for each unit already here: does a rate exit fire?
+    i = 0
+    while i < len(ref.units):
+        u = ref.units[i]
+        if u.alive:
+            moved = u.due <= t and u.due_trans >= 0 and fire_reference(ref, u, u.due_trans, t)
+            if not moved and u.entry < t and u_rand[i] < leave_p[u.state]:
+                fire_reference(ref, u, ref.rate_exits[u.state][ref.pick(rates[u.state])], t)
+        i += 1
+    ref.units = [u for u in ref.units if u.alive]
+
+
+def fire_reference(ref: Any, u: Any, j: int, t: int) -> bool:
+    """Unit `u` tries transition `j`; if it moves, its stay is recorded."""
+    if not ref.try_move(u.state, u.members, j, ref.pick_edge(j), t):
+        return False
+    u.alive = False
+    ref.stays.append((u.state, u.entry, t, len(u.members)))
     return True
