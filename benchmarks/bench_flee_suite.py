@@ -1,0 +1,269 @@
+"""Flee's published suite as a benchmark: every case folder imported unedited, run, and scored; Flee beside it.
+
+    python benchmarks/bench_flee_suite.py                      # every case in ../shared/flee/suite
+    python benchmarks/bench_flee_suite.py path/to/config_files  # any folder of Flee cases
+    python benchmarks/bench_flee_suite.py --case mali --seeds 5 # cases whose path holds `mali`
+    python benchmarks/bench_flee_suite.py --flee                # also Flee's own run of each case (cached)
+    python benchmarks/bench_flee_suite.py --as-flee             # import with Flee's quirks (side by side)
+
+Cases are found as Flee's and FabFlee's runners find them (refuge/interop/flee/layout.py): Flee's
+`conflict_input/<case>` with `conflict_validation/<case><year>`, FabFlee's `config_files/<case>/input_csv` with
+`source_data/` (or `refugee_data/`) and the case's `simsetting.yml` (or its sweep's), and cases that keep their
+CSV files at the top. Per case: imported or refused (the first error, one line, and the reason it falls under),
+the warnings of the import, the import's CPU time, refuge's CPU time a run (median over the seeds, after a first
+run that compiles the engine) and its ARD against the case's camp data (median over the seeds, normal /
+rescaled, Flee's definition). With `--flee`, Flee's own runner (`runscripts/run.py` from ../shared/flee/flee-src,
+a child process with the case's folders and settings, as bench_flee.py runs it) on each case, its ARD from its
+output and its CPU time; each run is kept in benchmarks/flee_cache/suite/ (`<case path with __>.csv` and
+`.json`; a failed run keeps its last error line) and reused. The summary counts cases by the reason of their
+first refusal, and says how many of the cases Flee's runner runs (where it was run) refuge imports.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
+SHARED = Path(os.environ.get("REFUGE_SHARED", ROOT.parent / "shared")) / "flee"
+CACHE = HERE / "flee_cache" / "suite"
+
+# The reasons a case is refused, by the first error's text (first match wins), with what Flee does.
+REASONS = [
+    ("multiscale case (Flee's coupled runner)", r"multiscale", "needs its coupled runner"),
+    ("no sim_period.csv", r"(sim|conflict)_period\.csv: expected a file", "its runner fails too"),
+    ("missing files", r"expected a file of a Flee case|expected a data file in the validation folder", "fails too"),
+    ("no validation data (nothing to spawn from or score)", r"expected a validation folder", "fails too"),
+    ("awareness_level above 1 (look-ahead route choice)", r"awareness_level", "runs them"),
+    ("marker locations", r"location_type.*found `marker", "supported"),
+    ("flood-driven displacement (DFlee: flood rules, flood spawning, flood zones)",
+     r"flood_rules|flood_driven_spawn|flood_zone|found `flood", "runs them"),
+    ("camp closures", r"camp closures", "supported"),
+    ("conflict_driven_spawning / forced redirection", r"conflict_driven_spawning|forced_redirection", "supported"),
+    ("other settings refuge does not model", r"move_rules\.|spawn_rules\.|pruning", "runs them"),
+    ("validation dates out of order", r"\(date\): expected a date after", "runs, interpolating across the row"),
+    ("data_layout.csv names a place that is not a camp", r"data_layout\.csv line \d+, column 1 \(name\): "
+     r"expected (a camp \(|the name of a camp)", "runs; adds the row to the spawn total (sum_from_camps)"),
+    ("a camp listed twice in data_layout.csv", r"a camp not listed before", "counts it twice"),
+    ("the same location name twice in locations.csv", r"a name not used before", "runs; routes attach to the last"),
+    ("a route from a place to itself", r"a location other than name1", "accepts it"),
+    ("a closure naming an unknown location or country", r"closures\.csv line .*(the country of a location|"
+     r"the name of a location|a location joined)", "does nothing for it"),
+    ("a camp fuller on the first day than its capacity", r"capacity", "runs; the camp is full"),
+    ("over the 1 MB scenario-file limit", r"MB", "runs"),
+]
+
+
+def reason(message: str) -> str:
+    """The reason a refusal falls under (`other` when none matches)."""
+    return next((name for name, pattern, _ in REASONS if re.search(pattern, message)), "other")
+
+
+def slug(name: str) -> str:
+    return name.replace("/", "__")
+
+
+def import_case(cf, tmp: Path, as_flee: bool) -> tuple[object | None, dict]:
+    """Import a case into `tmp` and load it: (model or None, the record of the import)."""
+    import warnings
+
+    import refuge
+    from refuge.errors import RefugeError
+    from refuge.interop.flee import main_import
+
+    rec: dict = {"case": cf.name}
+    if cf.multiscale:
+        rec.update(status="refused", error=f"{cf.input}: a multiscale case (locations-0.csv, locations-1.csv): "
+                   "Flee's coupled runner, not its single-scale one")
+        return None, rec
+    if cf.validation is None:
+        rec.update(status="refused", error=f"{cf.folder}: expected a validation folder (source_data/data_layout.csv"
+                   "); found none")
+        return None, rec
+    t0 = time.process_time()
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            out = main_import(str(cf.input), str(tmp / "case.yaml"), str(cf.validation),
+                              str(cf.settings) if cf.settings else None, **({"as_flee": True} if as_flee else {}))
+        model = refuge.load(out)
+    except RefugeError as exc:
+        rec.update(status="refused", error=str(exc).splitlines()[0], import_s=time.process_time() - t0)
+        return None, rec
+    except Exception as exc:  # a bug of refuge: shown as such, and the suite goes on
+        rec.update(status="crashed", error=f"{type(exc).__name__}: {exc}"[:300], import_s=time.process_time() - t0)
+        return None, rec
+    rec.update(status="imported", import_s=time.process_time() - t0, warnings=[str(w.message) for w in caught],
+               locations=len(model.net.names) if model.net is not None else 0, days=model.days)
+    return model, rec
+
+
+def run_case(model, seeds: int, rec: dict) -> None:
+    """Run the imported case over the seeds: CPU time a run (median) and ARD (median), into the record."""
+    import refuge
+    from refuge.evidence.series import run_scores, simulate_all
+
+    runs, cpu = [], []
+    for s in range(seeds):
+        t0 = time.process_time()
+        runs.append(refuge.simulate(model, seed=s))
+        cpu.append(time.process_time() - t0)
+    rec["run_s"] = float(np.median(cpu))
+    if model.series:
+        a = np.array([run_scores(model.series, simulate_all(run))["group camps"] for run in runs])
+        rec["ard"] = (float(np.median(a[:, 0])), float(np.median(a[:, 1])))
+
+
+def flee_case(cf, timeout: float, rerun: bool) -> dict | None:
+    """Flee's own run of a case (cached): its ARD and CPU time, or its failure; None without Flee's code."""
+    src = SHARED / "flee-src"
+    if not (src / "runscripts" / "run.py").exists():
+        return None
+    CACHE.mkdir(parents=True, exist_ok=True)
+    out_csv, meta_json = CACHE / f"{slug(cf.name)}.csv", CACHE / f"{slug(cf.name)}.json"
+    if meta_json.exists() and not rerun:
+        meta = json.loads(meta_json.read_text())
+    else:
+        meta = _run_flee(cf, src, out_csv, timeout)
+        meta_json.write_text(json.dumps(meta, indent=1) + "\n")
+    if meta.get("ok") and out_csv.exists():
+        from bench_flee import flee_ard
+
+        try:
+            meta["ard"] = flee_ard(out_csv)
+        except Exception as exc:  # an output Flee wrote without camp columns is reported
+            meta.update(ok=False, error=f"no camp columns in its output ({type(exc).__name__})")
+    return meta
+
+
+def _run_flee(cf, src: Path, out_csv: Path, timeout: float) -> dict:
+    """Run Flee's runner on a case as a child process, from an empty folder; CPU time from the child's rusage."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.time()
+    meta = {"case": cf.name, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            "how": "Flee's runscripts/run.py from ../shared/flee/flee-src by benchmarks/bench_flee_suite.py"}
+    with tempfile.TemporaryDirectory() as tmp, open(out_csv, "w") as out:
+        settings = str(cf.settings) if cf.settings else str(Path(tmp) / "empty.yml")
+        if not cf.settings:
+            Path(settings).write_text("{}\n")  # Flee's defaults
+        cmd = [sys.executable, str(src / "runscripts" / "run.py"), str(cf.input),
+               str(cf.validation or Path(tmp) / "none"), "0", settings]
+        print(f"  running Flee on {cf.name} ...", file=sys.stderr, flush=True)
+        try:
+            proc = subprocess.run(cmd, cwd=tmp, stdout=out, stderr=subprocess.PIPE, timeout=timeout,
+                                  env={**os.environ, "PYTHONPATH": str(src)})
+            ok, err = proc.returncode == 0, proc.stderr.decode("utf-8", "replace").strip().splitlines()
+            meta.update(ok=ok, error=None if ok else (err[-1] if err else f"exit code {proc.returncode}")[:300])
+        except subprocess.TimeoutExpired:
+            meta.update(ok=False, error=f"stopped after {timeout:g} s")
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    meta["cpu_s"] = round((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), 2)
+    meta["wall_s"] = round(time.time() - t0, 2)
+    if meta["ok"] and out_csv.stat().st_size == 0:
+        meta.update(ok=False, error="no output")
+    if not meta["ok"]:
+        out_csv.unlink(missing_ok=True)
+    return meta
+
+
+def _row(rec: dict, fl: dict | None) -> str:
+    status = rec["status"] if rec["status"] != "refused" else f"refused: {reason(rec['error'])}"
+    ard = f"{rec['ard'][0]:.3f} / {rec['ard'][1]:.3f}" if "ard" in rec else "–"
+    run_s = f"{rec['run_s']:.3f}" if "run_s" in rec else "–"
+    imp = f"{rec['import_s']:.2f}" if "import_s" in rec else "–"
+    flee_txt = ratio = "–"
+    fcpu = "–"
+    if fl is not None:
+        flee_txt = f"{fl['ard'][0]:.3f} / {fl['ard'][1]:.3f}" if fl.get("ard") else "failed"
+        fcpu = f"{fl['cpu_s']:.1f}"
+        if fl.get("ard") and rec.get("run_s"):
+            ratio = f"{fl['cpu_s'] / rec['run_s']:,.0f}x"
+    return (f"{rec['case'][:58]:<58} {status[:50]:<50} {imp:>7} {run_s:>8} {ard:>13} {flee_txt:>13} {fcpu:>8} "
+            f"{ratio:>7}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("folder", nargs="?", default=str(SHARED / "suite"), help="a folder of Flee cases")
+    ap.add_argument("--case", default="", help="only cases whose path holds this text")
+    ap.add_argument("--seeds", type=int, default=3, help="refuge runs per imported case")
+    ap.add_argument("--flee", action="store_true", help="also Flee's own run of each case (cached)")
+    ap.add_argument("--rerun-flee", action="store_true", help="run Flee again even where a run is cached")
+    ap.add_argument("--flee-timeout", type=float, default=1800, help="seconds before a Flee run is stopped")
+    ap.add_argument("--as-flee", action="store_true", help="import with Flee's behaviour where refuge's "
+                    "default differs (side-by-side runs)")
+    ap.add_argument("--json", help="write every record to this file")
+    args = ap.parse_args()
+    from refuge.interop.flee.layout import find_cases
+
+    cases = [c for c in find_cases(args.folder) if args.case in c.name]
+    print(f"{len(cases)} case folders in {args.folder}; refuge: median of {args.seeds} seeds, CPU s a run; Flee at "
+          "02cd2cbd (its runner, one run)" + ("" if args.flee else " not run (--flee runs it)") + ":")
+    print(f"{'case':<58} {'refuge':<50} {'import':>7} {'run s':>8} {'ARD':>13} {'Flee ARD':>13} {'Flee s':>8} "
+          f"{'ratio':>7}")
+    records, warmed = [], False
+    for cf in cases:
+        with tempfile.TemporaryDirectory() as tmp:
+            model, rec = import_case(cf, Path(tmp), args.as_flee)
+        if model is not None:
+            if not warmed:
+                import refuge
+
+                refuge.simulate(model, seed=0)  # compiles the engine (cached on disk after the first time)
+                warmed = True
+            run_case(model, args.seeds, rec)
+        fl = flee_case(cf, args.flee_timeout, args.rerun_flee) if args.flee and not cf.multiscale else None
+        if fl is not None:
+            rec["flee"] = fl
+        records.append(rec)
+        print(_row(rec, fl), flush=True)
+        if rec["status"] != "imported":
+            print(f"{'':<4}{rec['error'][:220]}")
+        for w in rec.get("warnings", []):
+            print(f"{'':<4}warning: {w[:220]}")
+    summary(records)
+    if args.json:
+        Path(args.json).write_text(json.dumps(records, indent=1, default=str) + "\n")
+
+
+def summary(records: list[dict]) -> None:
+    """Counts by status and by the reason of the first refusal; the share of the cases Flee runs."""
+    imported = [r for r in records if r["status"] == "imported"]
+    print()
+    refused = sum(r["status"] == "refused" for r in records)
+    crashed = sum(r["status"] == "crashed" for r in records)
+    print(f"imported and run: {len(imported)} of {len(records)}; refused: {refused}; crashed: {crashed}")
+    counts: dict[str, int] = {}
+    for r in records:
+        if r["status"] != "imported":
+            key = reason(r["error"]) if r["status"] == "refused" else "crashed (a bug of refuge)"
+            counts[key] = counts.get(key, 0) + 1
+    flee_does = {name: does for name, _, does in REASONS}
+    print(f"{'reason (first error)':<75} {'cases':>5}  what Flee does")
+    for key, n in sorted(counts.items(), key=lambda kv: -kv[1]):
+        print(f"{key:<75} {n:>5}  {flee_does.get(key, '')}")
+    ran = [r for r in records if r.get("flee", {}).get("ok")]
+    if ran:
+        ok = [r for r in ran if r["status"] == "imported"]
+        print(f"Of the {len(ran)} cases Flee's runner ran here, refuge imports and runs {len(ok)} "
+              f"({100 * len(ok) / len(ran):.0f}%).")
+    failed = [r for r in records if "flee" in r and not r["flee"].get("ok")]
+    if failed:
+        print(f"Flee's runner failed on {len(failed)}: " + "; ".join(f"{r['case']}: {r['flee'].get('error')}"
+                                                                     for r in failed)[:2000])
+
+
+if __name__ == "__main__":
+    main()
