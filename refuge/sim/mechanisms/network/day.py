@@ -78,7 +78,6 @@ def places_today(t, s, w, pv, closed_state):
     """Today's movement numbers, route lengths and closures, scores and move chances; people placed at the
     start (on day 0), and people at a place whose move chance changed draw their next try again."""
     L, K = s.loc_kind.size, s.link_from.size
-    T = w.head.shape[0] - 1
     mv, mc, score = w.mv, w.mc, w.score
     for i in range(s.move.size):
         mv[i] = pv[nonneg(s.move[i])]
@@ -132,6 +131,16 @@ def places_today(t, s, w, pv, closed_state):
             w.base[k] = ((mv[MV_WSOFT] + score[nonneg(s.link_to[k])]) / (mv[MV_DSOFT] + w.km[k]) ** mv[MV_DPOW]) \
                 ** mv[MV_WPOW]
     w.stale[:] = True  # scores, lengths and closures are today's
+    people_today(t, s, w)
+
+
+@njit(inline="always")
+def people_today(t, s, w):
+    """People placed at the start (on day 0), people at a place whose move chance changed, and people at a place
+    that had no open route once one is open: their next try to leave."""
+    L = s.loc_kind.size
+    T = w.head.shape[0] - 1
+    mc = w.mc
     if t == 0:  # people placed at the start: counted in camps, one by one elsewhere
         for l in range(L):
             n0 = int(w.people[l] + 0.5)
