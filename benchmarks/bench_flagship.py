@@ -22,7 +22,7 @@ def main() -> None:
     args = ap.parse_args()
 
     import refuge
-    from refuge.evidence.check import check
+    from refuge.experiments.check import check
     from refuge.experiments.ensemble import shutdown_pools
 
     model = refuge.load("north-korea-china")

@@ -21,7 +21,7 @@ _LAZY = {
     "Model": "refuge.model.compiler",
     "Run": "refuge.results.run",
     "Scenario": "refuge.scenario",
-    "check": "refuge.evidence.check",
+    "check": "refuge.experiments.check",
     "run_ensemble": "refuge.experiments.ensemble",
     "compare": "refuge.experiments.compare",
     "Experiment": "refuge.experiments.store",

@@ -57,13 +57,15 @@ class ScenarioError(RefugeError):
         return "\n".join([head] + [f"  {p}" for p in self.problems[:MAX_PROBLEMS]] + tail)
 
     @classmethod
-    def from_pydantic(cls, origin: str, exc: Any, data: Any) -> "ScenarioError":
+    def from_pydantic(cls, origin: str, exc: Any, data: Any, model: Any = None) -> "ScenarioError":
+        """The problems of a pydantic ValidationError, by field path; `model` (the class `data` was validated
+        against) lets a misspelt field name get a suggestion."""
         problems = []
         seen = set()
         for err in exc.errors(include_url=False)[:MAX_PROBLEMS * 4]:  # a file with 20,000 errors: the first ones
             loc = [p for p in err["loc"] if not _is_tag(p)]
             path = format_path(loc)
-            expected, found = _describe(err, data, loc)
+            expected, found = _describe(err, data, loc, model)
             key = (path, expected)
             if key in seen:
                 continue
@@ -100,7 +102,7 @@ def _lookup(data: Any, loc: list[Any]) -> Any:
 _MISSING = object()
 
 
-def _describe(err: dict, data: Any, loc: list[Any]) -> tuple[str, str]:
+def _describe(err: dict, data: Any, loc: list[Any], model: Any = None) -> tuple[str, str]:
     kind = err["type"]
     msg = err["msg"]
     value = _lookup(data, loc)
@@ -109,7 +111,7 @@ def _describe(err: dict, data: Any, loc: list[Any]) -> tuple[str, str]:
         return "this required field", "nothing"
     if kind == "extra_forbidden":
         parent = loc[:-1]
-        return "a known field", f"unknown field `{loc[-1]}`" + _suggest_field(loc[-1], parent, data)
+        return "a known field", f"unknown field `{loc[-1]}`" + _suggest_field(loc[-1], parent, data, model)
     if kind == "finite_number" or (kind == "string_type" and isinstance(value, float) and not math.isfinite(value)):
         return ("a finite number" + (" or a parameter name" if kind == "string_type" else "")), shown
     if kind == "string_type":  # only fields that take a number or a parameter name also accept text
@@ -130,11 +132,10 @@ def _describe(err: dict, data: Any, loc: list[Any]) -> tuple[str, str]:
     return msg[0].lower() + msg[1:], shown
 
 
-def _suggest_field(name: Any, parent: list[Any], data: Any) -> str:
-    """Suggest a valid field name for a misspelt one, using the model the parent maps to."""
-    from refuge import scenario as sc_mod
-
-    model = _model_at(sc_mod.Scenario, parent, data)
+def _suggest_field(name: Any, parent: list[Any], data: Any, root: Any) -> str:
+    """Suggest a valid field name for a misspelt one, using the model the parent maps to (from `root`, the
+    model of the whole data; no suggestion without it)."""
+    model = _model_at(root, parent, data) if root is not None else None
     if model is None:
         return ""
     fields = [f.alias or n for n, f in model.model_fields.items()]

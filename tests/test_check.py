@@ -17,8 +17,9 @@ from typer.testing import CliRunner
 
 import refuge
 from refuge.cli import app
-from refuge.evidence.check import check, site_table, to_json, year_table
+from refuge.evidence.check import site_table, to_json, year_table
 from refuge.evidence.measures import measure_all
+from refuge.experiments.check import check
 
 HERE = Path(__file__).parent / "scenarios"
 KNOWN = HERE / "check_known.yaml"

@@ -13,7 +13,7 @@ import yaml
 import refuge
 from refuge.api import simulate_reference
 from refuge.errors import ScenarioError
-from refuge.evidence.check import check
+from refuge.experiments.check import check
 from refuge.model.compiler import compile_scenario
 from refuge.scenario import parse
 

@@ -13,7 +13,8 @@ from typer.testing import CliRunner
 
 import refuge
 from refuge.cli import app
-from refuge.evidence.check import check, site_table, year_table
+from refuge.evidence.check import site_table, year_table
+from refuge.experiments.check import check
 from refuge.scenario import builtin_path
 
 # The five reports the scenario cites and the date of each (voa-2003-10-06 is undated on the page; its date is

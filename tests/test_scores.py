@@ -12,8 +12,9 @@ import math
 import numpy as np
 import pytest
 
-from refuge.evidence.check import check, to_json
+from refuge.evidence.check import to_json
 from refuge.evidence.scores import best_share, compound_poisson_pmf, count_range, score
+from refuge.experiments.check import check
 from refuge.scenario import parse
 
 

@@ -31,13 +31,13 @@ LOADERS = re.compile(r"\b(pickle|cloudpickle|dill|joblib|marshal|shelve|jsonpick
                      r"|yaml\.full_load|\beval\(|\bexec\(|UnsafeLoader|FullLoader")
 # And the scenario reader's YAML loader, a SafeLoader subclass (checked below).
 ALLOWED = {("inference/simulator.py", "return cloudpickle.loads(blob)"),
-           ("scenario/format.py", "return yaml.load(text, Loader=_loader())")}
+           ("scenario/yaml_safe.py", "return yaml.load(text, Loader=_loader())")}
 
 
 def test_the_scenario_yaml_loader_is_a_safe_loader():
     import yaml
 
-    from refuge.scenario.format import _loader, load_yaml
+    from refuge.scenario.yaml_safe import _loader, load_yaml
 
     assert issubclass(_loader(), yaml.SafeLoader)
     with pytest.raises(yaml.YAMLError):

@@ -10,8 +10,8 @@ import pytest
 
 import refuge
 from refuge.errors import ScenarioError
-from refuge.evidence.check import check
 from refuge.evidence.series import ard, coverage, daily_errors, interpolate, location_ards
+from refuge.experiments.check import check
 from refuge.scenario import parse
 
 HERE = Path(__file__).parent / "scenarios"

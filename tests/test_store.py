@@ -101,7 +101,7 @@ def test_to_df_is_tidy_and_queries_read_only_what_they_name(exp, runs, monkeypat
 
 
 def test_memory_budget_reads_columns_in_batches(exp, monkeypatch):
-    monkeypatch.setattr("refuge.experiments.store.MEMORY_BUDGET", 1)
+    monkeypatch.setattr("refuge.experiments.store_queries.MEMORY_BUDGET", 1)
     whole = exp.reduce("stocks")
     monkeypatch.undo()
     assert whole.equals(exp.reduce("stocks"))

@@ -189,6 +189,19 @@ def test_nearest_valid_name_is_suggested(tmp_path):
     assert "did you mean `clear_days`?" in text
 
 
+def test_a_misspelt_field_name_gets_the_nearest_field_of_its_own_model(tmp_path):
+    data = copy.deepcopy(BASE)
+    data["states"][0]["intial"] = data["states"][0].pop("initial", 0)
+    data["transitons"] = data.pop("transitions")
+    file = tmp_path / "s.yaml"
+    file.write_text(yaml.safe_dump(data))
+    with pytest.raises(ScenarioError) as err:
+        read(file)
+    text = str(err.value)
+    assert "states[0].intial: expected a known field; found unknown field `intial` (did you mean `initial`?)" in text
+    assert "found unknown field `transitons` (did you mean `transitions`?)" in text
+
+
 def test_all_problems_are_listed_at_once(tmp_path):
     data = copy.deepcopy(BASE)
     unknown_target(data, 0, "nowhere")

@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-from refuge.results.run import Run
+if TYPE_CHECKING:  # type hints only: run.py imports this module (Run.write)
+    from refuge.results.run import Run
 
 
 def atomic_write(path: Path, write: Callable[[Path], object]) -> None:

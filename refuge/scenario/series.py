@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from refuge.errors import Problem
+from refuge.scenario.evidence import SeriesPoint
 
 
 class SeriesFileError(ValueError):
@@ -76,8 +77,6 @@ def _load(series, base: Path, where: str, problems: list[Problem]):
     except SeriesFileError as exc:
         problems.append(Problem(where, "a CSV file of date,value rows", str(exc)))
         return None
-    from refuge.scenario.format import SeriesPoint
-
     return series.model_copy(update={"points": [SeriesPoint(date=d, value=v) for d, v in rows]})
 
 

@@ -1,0 +1,118 @@
+"""`refuge backtest`: calibrate up to a date, score and forecast what comes after (or a quick fit before a cut)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from refuge.cli.common import (
+    DEFAULT_SCENARIO,
+    app,
+    cluster_option,
+    complete_scenario,
+    fail,
+    load_model,
+    parse_date,
+    workers_option,
+)
+
+__all__: list[str] = []  # the command's parts, not an API: the command is `refuge.cli.app`
+
+
+@app.command("backtest")
+def backtest_command(
+    scenario: Optional[str] = typer.Argument(None, help="scenario YAML file or built-in name "
+                                             f"(default: {DEFAULT_SCENARIO})",
+                                             autocompletion=complete_scenario),
+    train_until: Optional[str] = typer.Option(None, "--train-until", help="calibrate (ABC-SMC) on the evidence "
+                                              "dated up to this day (YYYY-MM-DD), run the posterior forward and "
+                                              "score what comes after"),
+    cut: Optional[str] = typer.Option(None, "--cut", help="without --train-until: fit by a search over the "
+                                      "priors on the days before DATE (default: two thirds of the days), "
+                                      "forecast from it"),
+    group: Optional[str] = typer.Option(None, "--group", help="with --cut: series group to score (default: the "
+                                        "first)"),
+    draws: int = typer.Option(48, "--draws", help="with --cut: parameter draws from the priors"),
+    seeds: int = typer.Option(20, "--seeds", help="with --cut: seeds of each forecast"),
+    out: Optional[Path] = typer.Option(None, "--out", help="directory for the calibration, tables and figure "
+                                       "(default: backtest; with --cut, written only when given)"),
+    runs: int = typer.Option(200, "--runs", min=1, help="posterior runs scored and forecast"),
+    budget: int = typer.Option(6000, "--budget", min=1, help="most simulations of the calibration"),
+    population: int = typer.Option(100, "--population", min=10, help="particles per generation"),
+    generations: int = typer.Option(10, "--generations", min=1, help="most generations"),
+    seed: int = typer.Option(0, "--seed", help="the same seed gives the same backtest"),
+    workers: Optional[int] = workers_option(),
+    cluster: Optional[str] = cluster_option(),
+    weights: str = typer.Option("reach", "--weights", help="`reach`: a fact's miss is weighed by the best share "
+                                "of runs any rate could give it (one-off counts weigh less); `equal`: all alike"),
+    series_tolerance: float = typer.Option(0.1, "--series-tolerance", min=0.0, help="a series data point counts "
+                                           "as met within this relative distance of the data"),
+    format_: str = typer.Option("table", "--format", help="table, json (everything) or csv (the series points)"),
+) -> None:
+    """Calibrate on the evidence up to --train-until, run the posterior forward, score the facts and series
+    data after it (ARD, 90% coverage, bounds) and forecast each series beyond its data, with 90% bands.
+    Without --train-until: a quick fit by a search over the priors on the days before --cut, scored by ARD."""
+    import json
+    import os
+
+    from refuge.errors import RefugeError
+    from refuge.inference.backtest_posterior import backtest, load, print_tables
+    from refuge.inference.calibrate import ConsoleProgress, Settings
+
+    if train_until is None:
+        backtest_search(scenario, cut, group, draws, seeds, out)
+        return
+    out = out or Path("backtest")
+    if cut is not None:
+        fail("--cut: give --train-until or --cut, not both")
+    if format_ not in ("table", "json", "csv"):
+        fail(f"--format: expected table, json or csv; found {format_!r}")
+    model = load_model(scenario)
+    until = parse_date(train_until, "--train-until")
+    os.environ.setdefault("ABC_LOG_LEVEL", "WARNING")
+    settings = Settings(population=population, budget=budget, generations=generations, seed=seed,
+                        weights=weights, series_tolerance=series_tolerance)
+    import contextlib
+
+    try:
+        with (ConsoleProgress() if format_ == "table" else contextlib.nullcontext()) as progress:
+            bt = backtest(model.scenario, until, out, runs=runs, seed=seed, settings=settings, workers=workers,
+                          cluster=cluster, progress=progress, origin=model.origin)
+    except RefugeError as exc:
+        fail(str(exc))
+    except KeyboardInterrupt:
+        fail(f"interrupted: the calibration's finished generations are kept in {out}; the same command "
+             "continues", code=130)
+    if format_ == "table":
+        print_tables(bt)
+    elif format_ == "json":
+        sys.stdout.write(json.dumps(load(out), indent=2) + "\n")
+    else:
+        sys.stdout.write(bt.points.to_csv(index=False))
+
+
+def backtest_search(scenario: Optional[str], cut: Optional[str], group: Optional[str], draws: int,
+                    seeds: int, out: Optional[Path] = None) -> None:
+    """Fit the parameters that have a prior on the days before a cut, then score the forecast after it (ARD)."""
+    from refuge.errors import RefugeError
+    from refuge.inference.backtest import backtest
+
+    model = load_model(scenario)
+    try:
+        r = backtest(model, cut=parse_date(cut, "--cut"), group=group, draws=draws, forecast_seeds=seeds,
+                     progress=sys.stderr.isatty(), out=out)
+    except RefugeError as exc:
+        fail(str(exc))
+    typer.echo(f"{model.scenario.name}: fitted on {model.start}..{r.cut - dt.timedelta(days=1)} "
+               f"({r.draws} draws, {r.simulations} simulations); group `{r.group}`, ARD normal / rescaled")
+    typer.echo(f"  fit, days before the cut:   fitted {r.train[0]:.3f} / {r.train[1]:.3f}   "
+               f"scenario's values {r.baseline_train[0]:.3f} / {r.baseline_train[1]:.3f}")
+    typer.echo(f"  forecast, from {r.cut}: fitted {r.forecast[0]:.3f} / {r.forecast[1]:.3f}   "
+               f"scenario's values {r.baseline[0]:.3f} / {r.baseline[1]:.3f}")
+    typer.echo("  fitted values: " + ", ".join(f"{k} = {v:.4g}" for k, v in r.values.items()))
+    if out is not None:
+        typer.echo(f"  wrote {out} (backtest.json, points.csv, forecast.csv, facts.csv, forecast.png)")

@@ -1,0 +1,72 @@
+"""`refuge report` (an HTML report of an experiment) and `refuge app` (the live what-if page)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from refuge.cli.common import app, fail, message
+
+__all__: list[str] = []  # the command's parts, not an API: the command is `refuge.cli.app`
+
+
+@app.command()
+def report(
+    experiment: Path = typer.Argument(..., help="experiment directory (from `refuge run --runs` or `refuge compare`)"),
+    out: Optional[Path] = typer.Option(None, "--out", help="HTML file to write (default: EXPERIMENT/report.html); "
+                                       "PNG figures go beside it in NAME-figures/"),
+) -> None:
+    """Write a self-contained HTML report of an experiment: bands, occupancy, waits, flows, time series against
+    their data (ARD, coverage), evidence, parameters."""
+    from refuge.errors import RefugeError
+    from refuge.present.report import write_report
+
+    if (experiment / "backtest.json").exists():  # a backtest: report its calibration's posterior runs
+        experiment = experiment / "calibration"
+    if (experiment / "calibration.json").exists() and (experiment / "predictive" / "experiment.json").exists():
+        experiment = experiment / "predictive"  # a calibration: report its posterior predictive runs
+    import duckdb
+    import pyarrow as pa
+
+    try:
+        path = write_report(experiment, out)
+    except (RefugeError, OSError) as exc:
+        fail(message(exc))
+    except (pa.ArrowException, duckdb.Error) as exc:  # a run file damaged since it was written (read by DuckDB)
+        fail(f"{experiment}: a run file cannot be read ({str(exc).splitlines()[0][:120]}); run the same command "
+             "again to recompute damaged runs")
+    typer.echo(f"wrote {path} (figures in {path.with_name(path.stem + '-figures')})")
+
+
+@app.command("app")
+def app_command(
+    scenario: Optional[str] = typer.Argument(None, help="scenario YAML file or built-in name (default: the flagship)"),
+    port: int = typer.Option(8050, "--port", help="port to listen on (0: any free port)"),
+    host: str = typer.Option("127.0.0.1", "--host", help="address to listen on; 127.0.0.1 keeps the page to this "
+                             "machine, 0.0.0.0 opens it to the network"),
+    runs: int = typer.Option(50, "--runs", help="runs per change, as the page starts"),
+    workers: Optional[int] = typer.Option(None, "--workers", help="worker processes (default: one per core)"),
+) -> None:
+    """A live what-if page in the browser: move parameters, rules, capacities and closures; see bands, waits,
+    flows, the evidence and paired differences from the baseline redrawn for an ensemble (offline)."""
+    from refuge.errors import RefugeError
+    from refuge.present.app import serve
+
+    if not 1 <= runs <= 1000:
+        fail(f"--runs: expected a whole number from 1 to 1000; found {runs}")
+    if workers is not None and workers < 1:
+        fail(f"--workers: expected a whole number >= 1; found {workers}")
+
+    def ready(url: str) -> None:
+        typer.echo(f"refuge app: {url}  (open it in a browser; Ctrl-C stops)", err=True)
+
+    try:
+        serve(scenario, port=port, host=host, workers=workers, runs=runs, ready=ready)
+    except RefugeError as exc:
+        fail(str(exc))
+    except OSError as exc:
+        fail(f"--port {port}: cannot listen on {host} ({exc.strerror or exc})")
+    except KeyboardInterrupt:
+        typer.echo("refuge app: stopped", err=True)

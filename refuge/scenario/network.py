@@ -1,0 +1,108 @@
+"""Network movement in the scenario format: locations joined by routes, conflicts, closures, spawning and
+the movement rules (as Flee models flight to camps)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from refuge.scenario.base import FormatModel, Number
+from refuge.scenario.evidence import Series
+from refuge.scenario.sources import Source
+
+
+class Location(FormatModel):
+    """A state of the scenario that is a place on the route network."""
+
+    state: str
+    type: Literal["town", "camp", "idpcamp", "forward"] = Field(
+        "town", description="a conflict zone is a town except while a `conflicts` entry makes it one; people "
+                            "leave a forwarding hub (`forward`) the day they reach it")
+    country: str = ""
+    population: Number = Field(0.0, description="people living there: spawning weight while in conflict")
+    capacity: Number | None = Field(None, description="camps: room (scaled by capacity_scaling) at which "
+                                                      "attraction falls to zero")
+
+
+class Route(FormatModel):
+    """A route between two locations of a network, `km` long, travelled both ways."""
+
+    between: list[str] = Field(min_length=2, max_length=2, description="two locations (both directions)")
+    km: Number
+
+
+class Conflict(FormatModel):
+    """A location is a conflict zone over a period (to the end when `to` is left out), with an intensity."""
+
+    location: str
+    start: dt.date = Field(alias="from")
+    end: dt.date | None = Field(None, alias="to")
+    intensity: Number = 1.0
+
+
+class Closure(FormatModel):
+    """Routes shut for a period (both directions): between two countries, all routes of a location, or one route."""
+
+    countries: list[str] | None = Field(None, min_length=2, max_length=2)
+    location: str | None = None
+    route: list[str] | None = Field(None, min_length=2, max_length=2)
+    one_way: bool = Field(False, description="a route closed only from its first location to its second")
+    start: dt.date = Field(alias="from")
+    end: dt.date | None = Field(None, alias="to", description="last day closed (to the end when left out)")
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> "Closure":
+        self._one_of("a closure", ("countries", "location", "route"))
+        return self
+
+
+class Spawning(FormatModel):
+    """New people at conflict zones: each day the increase of a cumulative total (a decrease is owed and
+    offset against later increases), spread over active conflict zones by population x intensity x decay."""
+
+    total: Series = Field(description="cumulative count: linearly interpolated, whole people")
+    first_day: bool = Field(False, description="also spawn the total of the first day on that day")
+    decay_interval: int = Field(30, ge=1, description="days per step of the decay by time since a conflict began")
+    decay: list[float] = Field(default_factory=lambda: [1.0], min_length=1,
+                               description="factor for each interval since the conflict began (last one holds)")
+
+
+class Movement(FormatModel):
+    """Flee's movement rules; every number may be a parameter name."""
+
+    move_chance_conflict: Number = 1.0
+    move_chance_town: Number = 0.3
+    move_chance_camp: Number = 0.001
+    move_chance_idpcamp: Number = 0.1
+    speed: Number = Field(360.0, description="km a day on a route")
+    walk_speed: Number = Field(35.0, description="km a day on a person's first route when start_on_foot")
+    start_on_foot: bool = False
+    avoid_short_stints: bool = Field(False, description="after arriving on a day with little travel, a "
+                                     "town is left again at once")
+    distance_softening: Number = 10.0
+    distance_power: Number = 1.0
+    weight_softening: Number = 0.0
+    weight_power: Number = 1.0
+    camp_weight: Number = 1.0
+    conflict_weight: Number = 0.316227766
+    foreign_weight: Number = 1.0
+    capacity_buffer: Number = 0.9
+    capacity_scaling: Number = 1.0
+    awareness: Literal[0, 1] = Field(1, description="1: choose among neighbours by weight; 0: uniformly")
+
+
+class Network(FormatModel):
+    """Locations (states) joined by routes; people choose a neighbour by weights and take days to travel."""
+
+    en_route: str = Field(description="the state that holds people travelling along a route")
+    home_country: str | None = Field(None, description="locations elsewhere are foreign (default: the first "
+                                                       "location's country)")
+    locations: list[Location] = Field(min_length=1)
+    routes: list[Route] = Field(default_factory=list)
+    conflicts: list[Conflict] = Field(default_factory=list)
+    closures: list[Closure] = Field(default_factory=list)
+    spawning: Spawning | None = None
+    movement: Movement = Field(default_factory=Movement)
+    source: Source | None = None
