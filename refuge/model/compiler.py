@@ -243,11 +243,12 @@ class _Compiler:
                 "closed_state_sched": closed_state}
 
     def _tracked(self, trans: list[list[int]]) -> np.ndarray:
-        """States whose people are kept one by one: stays recorded, or an exit after a time in state."""
+        """States whose people are kept one by one: stays recorded, an exit after a time in state, or a service
+        order (which needs each person's day of entry)."""
         sc = self.sc
         tracked = np.array([st.track_stays for st in sc.states], np.bool_)
-        for row in trans:
-            if row[T_IS_DUR]:
+        for row, t in zip(trans, sc.transitions):
+            if row[T_IS_DUR] or (t.order is not None and t.order.kind != "fifo" and row[T_SRC] >= 0):
                 tracked[row[T_SRC]] = True
         for j, t in enumerate(sc.transitions):
             src = trans[j][T_SRC]
@@ -481,5 +482,9 @@ def compile_scenario(sc: Scenario, origin: str | None = None) -> Model:
 
 def scenario_digest(sc: Scenario) -> str:
     """A short hash of a scenario's content: equal digests, the same scenario (experiments compare them)."""
-    text = json.dumps(sc.model_dump(mode="json", by_alias=True), sort_keys=True)
+    data = sc.model_dump(mode="json", by_alias=True)
+    for t in data.get("transitions", []):  # fields added since: left out when not used, so digests stay the same
+        if t.get("order") is None:
+            t.pop("order", None)
+    text = json.dumps(data, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]

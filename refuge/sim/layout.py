@@ -16,6 +16,7 @@ from refuge.sim.mechanisms import (
     counted,
     moves,
     network,
+    order,
     parameters,
     queues,
     rules,
@@ -24,7 +25,7 @@ from refuge.sim.mechanisms import (
 )
 from refuge.sim.streams import STREAMS
 
-MECHANISMS: tuple[Mechanism, ...] = (parameters.DECL, rules.DECL, sites.DECL, queues.DECL,
+MECHANISMS: tuple[Mechanism, ...] = (parameters.DECL, rules.DECL, sites.DECL, queues.DECL, order.DECL,
                                      arrivals.DECL, moves.DECL, counted.DECL, tracked.DECL, network.DECL)
 check_unique(MECHANISMS)
 

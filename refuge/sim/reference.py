@@ -42,6 +42,7 @@ from refuge.model.compiler import Model
 from refuge.sim.mechanisms.arrivals import reference_arrivals
 from refuge.sim.mechanisms.counted import reference_counted
 from refuge.sim.mechanisms.network.reference import NetReference
+from refuge.sim.mechanisms.order import compile_order
 from refuge.sim.mechanisms.parameters import reference_values
 from refuge.sim.mechanisms.queues import reference_budgets
 from refuge.sim.mechanisms.rules import reference_rules
@@ -89,6 +90,7 @@ class _Reference:
         self.rate_exits = [[j for j in ex if not self.tr[j][T_IS_DUR]] for ex in self.exits]
         self.site_states = [[s for s in range(S) if self.state_site[s] == n] for n in range(N)]
         self.empirical = _empirical_tables(m)
+        self.order = compile_order(m)  # each transition's service order (refuge.sim.mechanisms.order)
         # person records: state and day of entry into it
         self.p_state = np.zeros(256, np.int64)
         self.p_entry = np.zeros(256, np.int64)
