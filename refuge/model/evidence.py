@@ -9,6 +9,7 @@ import numpy as np
 
 
 def compile_evidence(c: Any, edges: list[tuple]) -> list[dict]:
+    """Each fact of the scenario's evidence (not a series): what it measures, when, its bound and its source."""
     out = []
     places = c.states + c.sites
     for i, ev in enumerate(c.sc.evidence):
@@ -51,7 +52,7 @@ def compile_evidence(c: Any, edges: list[tuple]) -> list[dict]:
     return out
 
 
-def flow_refs(c: Any, m, kind: str, path: str, edges: list[tuple]) -> dict[str, list[int]]:
+def flow_refs(c: Any, m: Any, kind: str, path: str, edges: list[tuple]) -> dict[str, list[int]]:
     """Edges and arrival streams a flow-like measure counts (`flow`, `into`, `arrivals`)."""
     names = getattr(m, kind)
     if kind == "flow":

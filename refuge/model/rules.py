@@ -24,7 +24,8 @@ class Action:
     value: int
 
 
-def signal_members(c: Any, sig, path: str, edges: list[tuple]) -> tuple[int, list[int]]:
+def signal_members(c: Any, sig: Any, path: str, edges: list[tuple]) -> tuple[int, list[int]]:
+    """A rule's signal: its kind (stock or flow) and the states or edges it sums."""
     if sig.occupancy is not None:
         n = c.name("site", sig.occupancy, c.sites, f"{path}.occupancy")
         return SIG_STOCK, [i for i, st in enumerate(c.sc.states) if n >= 0 and st.site == sig.occupancy]
@@ -39,6 +40,7 @@ def signal_members(c: Any, sig, path: str, edges: list[tuple]) -> tuple[int, lis
 
 
 def compile_rules(c: Any, edges: list[tuple]) -> dict[str, np.ndarray]:
+    """The rules' arrays: signal kind and members, window, levels, minimum days, period, and their actions."""
     sig, sptr, sidx, window, above, below, mind, r0, r1 = [], [0], [], [], [], [], [], [], []
     aptr, akind, atarget, avalue = [0], [], [], []
     for r, rule in enumerate(c.sc.rules):
