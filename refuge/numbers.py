@@ -20,6 +20,11 @@ def weighted_quantile(x: Sequence[float], weights: Sequence[float], q: float | S
     return float(out) if np.ndim(out) == 0 else out
 
 
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """`1 rule`, `2 rules` (`many` when the plural is not the word with an s)."""
+    return f"{n:,} {word if n == 1 else (many or word + 's')}"
+
+
 def central(level: float) -> tuple[float, float]:
     """The quantiles that bound a central interval: 0.90 -> (0.05, 0.95)."""
     return (1 - level) / 2, 1 - (1 - level) / 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import pytest
 from conftest import overflow
@@ -131,3 +132,58 @@ def test_opening_a_yaml_file_from_the_page(page_at_1280, test_output):
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture(scope="module")
+def centre_url():
+    """The user's reception centre of issue 20: every state inside one site, the main lever a capacity."""
+    from pathlib import Path
+
+    session = Session(Path(__file__).parent / "scenarios" / "reception-centre.yaml", workers=1, runs=8)
+    server = make_server(session, "127.0.0.1", 0)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_every_state_flow_and_parameter_is_offered(centre_url, page_at_1280, test_output):
+    """Finding 4: the interview backlog (a state inside a site) can be drawn, flows too, and the interview
+    capacity (a parameter without a prior) has an input that changes the answer."""
+    import refuge
+
+    sc = refuge.load(Path(__file__).parent / "scenarios" / "reception-centre.yaml").scenario
+    page = loaded(page_at_1280, centre_url)
+    offered = page.evaluate("[...document.querySelectorAll('#pick input[data-show]')].map(i => i.dataset.show)")
+    assert {f"state:{s.name}" for s in sc.states} <= set(offered)
+    assert {f"flow:{t.name}" for t in sc.transitions} <= set(offered)
+    assert page.evaluate("[...document.querySelectorAll('.param')].map(d => d.dataset.name)") == list(sc.parameters)
+    page.locator("#pick input[data-show='state:awaiting_interview']").check()
+    page.locator("#pick input[data-show='flow:interview']").check()
+    page.wait_for_selector("#charts .chart[data-series='state:awaiting_interview'] .uplot")
+    assert page.inner_text("#charts .chart[data-series='flow:interview'] h4") == "interview"
+    assert "capacity of interview" in page.inner_text(".param[data-name=interviews_per_day]")
+    interviewed = page.locator("#outcomes tr[data-outcome=interviewed] td")
+    before = move(page, "input[data-param=interviews_per_day]", 80)  # a number input: no prior, no slider
+    page.wait_for_function(f"window.refuge.renders > {before}", timeout=180_000)
+    baseline, changed = (float(interviewed.nth(k).inner_text().replace(",", "")) for k in (1, 2))
+    assert changed > baseline
+    assert overflow(page) == {}
+    assert page.errors == []
+    page.screenshot(path=str(test_output / "app-centre-1280.png"), full_page=True)
+
+
+def test_the_evidence_table_keeps_its_header_in_view_at_1280_px(app_url, page_at_1280, test_output):
+    """Finding 4: scrolled down to its last facts, the flagship's evidence table still shows its header."""
+    page = loaded(page_at_1280, app_url)
+    page.locator("#evidence tr[data-fact]").last.scroll_into_view_if_needed()
+    seen = page.evaluate("""() => {
+        const th = document.querySelector('#evidence th');
+        const r = th.getBoundingClientRect();
+        const hit = document.elementFromPoint(r.left + 5, r.top + r.height / 2);
+        return {top: r.top, bottom: r.bottom, height: innerHeight, header: !!hit && !!hit.closest('th')};
+    }""")
+    assert 0 <= seen["top"] and seen["bottom"] <= seen["height"] and seen["header"], seen
+    page.screenshot(path=str(test_output / "app-evidence-1280.png"))

@@ -46,8 +46,9 @@ def test_facts_with_known_answers_hold_or_fail_as_worked_out():
 def test_site_and_year_figures_with_known_answers():
     result = check(KNOWN, runs=2)
     missions = result.sites.set_index("metric")
-    figures = {"entries": 10, "person_days": 50, "peak_occupancy": 10, "days_closed": 5, "wait_median": 5,
-               "wait_p90": 5, "wait_longest": 5, "meals_per_day_peak": 30, "beds_per_day_peak": 10,
+    figures = {"entries": 10, "person_days": 50, "peak_occupancy": 10, "days_closed": 5,
+               "days_in_site_median": 5, "days_in_site_mean": 5, "days_in_site_p90": 5, "days_in_site_longest": 5,
+               "still_inside": 0, "meals_per_day_peak": 30, "beds_per_day_peak": 10,
                "meals_per_day_mean": 3 * 50 / 31, "beds_per_day_mean": 50 / 31}
     for metric, value in figures.items():
         assert missions.loc[metric, "median"] == pytest.approx(value), metric

@@ -154,7 +154,8 @@ def test_same_seed_same_run(model, run):
 def test_each_run_reports_per_site_and_per_year(model, run):
     missions = site_table(run)
     assert set(missions["site"]) == MISSIONS
-    for col in ("person_days", "days_closed", "wait_median", "wait_p90", "wait_longest", "meals_per_day_mean",
+    for col in ("person_days", "days_closed", "days_in_site_median", "days_in_site_p90", "days_in_site_longest",
+                "meals_per_day_mean",
                 "sleeping_places_per_day_peak", "clothing_sets_per_day_mean"):
         assert col in missions.columns
     sk = missions.set_index("site").loc["sk_beijing"]

@@ -26,8 +26,9 @@ def test_the_flagship_report_fits_a_1280_px_window(flagship_report, page_at_1280
     assert page.evaluate("document.querySelectorAll('.wide').length") >= 5  # wide tables scroll in their own box
     height = page.evaluate("document.documentElement.scrollHeight")
     # a guard against tables repeated per variant (the page was 37,888 px tall); the time series section
-    # (the flagship's yearly arrivals against the data, about 700 px) is content
-    assert height < 22000, f"the report is {height} px tall"
+    # (the flagship's yearly arrivals against the data, about 700 px), the time in each site and each rule's
+    # days on (about 1,000 px together, a row per site or rule with a cell per variant) are content
+    assert height < 23000, f"the report is {height} px tall"
     page.screenshot(path=str(test_output / "report-1280.png"), full_page=False)
 
 
@@ -60,3 +61,21 @@ def test_a_flee_case_report_fits_a_1280_px_window(tmp_path, page_at_1280, test_o
     assert page.evaluate("document.querySelectorAll('#series ~ figure img').length") >= 1
     page.locator("#series").scroll_into_view_if_needed()
     page.screenshot(path=str(test_output / "report-mali2012-1280.png"), full_page=False)
+
+
+def test_the_reception_centre_report_fits_a_1280_px_window(tmp_path, page_at_1280, test_output):
+    """The user's reception centre of issue 20 with its what-if: nine states in one site, a table of time in
+    the site, panels titled by the scenario's names."""
+    from pathlib import Path
+
+    exp = compare(Path(__file__).parent / "scenarios" / "reception-centre.yaml", runs=4, seed=0, workers=1,
+                  store=tmp_path / "centre").experiment
+    page = page_at_1280
+    page.goto(write_report(exp).as_uri())
+    page.wait_for_load_state("load")
+    assert overflow(page) == {}
+    assert page.errors == []
+    header = page.evaluate("[...document.querySelectorAll('#site-time + .wide th')].map(c => c.textContent)")
+    assert header == ["site", "baseline: mean days [90%]", "double_interviews: mean days [90%]"]
+    page.locator("#site-time").scroll_into_view_if_needed()
+    page.screenshot(path=str(test_output / "report-reception-centre-1280.png"), full_page=False)

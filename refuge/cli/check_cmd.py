@@ -44,7 +44,8 @@ def check_command(
     import json
 
     from refuge.errors import RefugeError
-    from refuge.evidence.check import print_report, to_json
+    from refuge.evidence.check import to_json
+    from refuge.evidence.check_text import print_report
     from refuge.experiments.check import check
     from refuge.results.files import write_frame
 

@@ -4,11 +4,13 @@
     result = check("north-korea-china", runs=200, seed=0)
     result.facts        # one row per evidence fact: median, 90% interval, holds in the median run, share of runs,
                         # best share any rate could reach, probability score (refuge.evidence.scores)
-    result.sites        # per site: entries, person-days, occupancy, days closed, waits, daily supply needs
+    result.sites        # per site: entries, person-days, occupancy, days closed, time in the site, daily supply needs
+    result.stays        # per state whose time in state is tracked: days in that state (one step, not the site)
     result.yearly       # per calendar year: the scenario's total outcomes (its `outcomes:`, or defaults by kind)
     result.failed_required   # ids of required facts whose bound fails in the median run
 
-For one run, `site_table(run)` and `year_table(run)` give the same per-site and per-year figures.
+For one run, `site_table(run)` and `year_table(run)` give the same per-site and per-year figures;
+`refuge.evidence.check_text.print_report(result)` prints them all for a terminal.
 
 Run `r` uses seed `seed + r`, whatever the number of workers, so a check is reproducible.
 """
@@ -22,18 +24,21 @@ from typing import Any
 
 import numpy as np
 
-from refuge.console import print_table
-from refuge.evidence.outcomes import outcome_text, outcomes_by_year, yearly_outcomes
+from refuge.evidence.outcomes import outcomes_by_year, yearly_outcomes
 from refuge.evidence.series import series_table
 from refuge.model.compiler import A_TARGET, T_SRC, Model
-from refuge.numbers import band, central, json_ready, num
+from refuge.numbers import central, json_ready
 from refuge.results.run import Run
 
 LEVEL = 0.90
 
-# Per-site figures of one run, in this order.
-SITE_METRICS = ("entries", "person_days", "mean_occupancy", "peak_occupancy", "days_closed", "wait_median",
-                "wait_p90", "wait_longest")
+# Per-site figures of one run, in this order. Time in the site runs from entering the site to leaving it, across
+# its states (refuge.results.site_time): mean, median, 90th percentile and longest over everyone who entered,
+# people still inside counted to the last day; then the people still inside at the end.
+SITE_METRICS = ("entries", "person_days", "mean_occupancy", "peak_occupancy", "days_closed", "days_in_site_mean",
+                "days_in_site_median", "days_in_site_p90", "days_in_site_longest", "still_inside")
+# Per tracked state of one run: days in that state (completed stays and stays still going at the end).
+STAY_METRICS = ("people", "days_median", "days_p90", "days_longest")
 
 
 # --- one run ---------------------------------------------------------------------------------------------
@@ -73,20 +78,37 @@ def _waits(run: Run, states: list[int]) -> np.ndarray:
 
 
 def site_matrix(run: Run) -> np.ndarray:
-    """(sites, SITE_METRICS) for one run; waits are NaN for a site nobody's stay was tracked in."""
+    """(sites, SITE_METRICS) for one run; times are NaN for a site nobody entered."""
+    from refuge.results.site_time import time_figures
+
     m = run.model
     sites = report_sites(m)
     occ = run.site_occupancy
     out = np.full((len(sites), len(SITE_METRICS)), math.nan)
     for i, n in enumerate(sites):
-        states = [s for s in range(len(m.state_names)) if m.state_site[s] == n]
         edges, streams = _entering(m, n)
-        waits = _waits(run, states)
         out[i, :5] = (run.flows[:, edges].sum() + run.arrived[:, streams].sum(), occ[:, n].sum(),
                       occ[:, n].mean() if run.days else math.nan, occ[:, n].max(initial=0),
                       run.closed_sites[:, n].sum())
+        out[i, 5:] = time_figures(run, n)
+    return out
+
+
+def tracked_states(model: Model) -> list[int]:
+    """States whose time in state is tracked (the engine records each stay), in file order."""
+    return [int(s) for s in np.flatnonzero(model.tracked)]
+
+
+def stay_matrix(run: Run) -> np.ndarray:
+    """(tracked states, STAY_METRICS) for one run: people who stayed, and the median, 90th percentile and
+    longest days in the state (stays still going at the end counted to the last day); NaN where nobody stayed."""
+    states = tracked_states(run.model)
+    out = np.full((len(states), len(STAY_METRICS)), math.nan)
+    for i, s in enumerate(states):
+        waits = _waits(run, [s])
+        out[i, 0] = waits.size
         if waits.size:
-            out[i, 5:] = (np.median(waits), np.quantile(waits, 0.9), waits.max())
+            out[i, 1:] = (np.median(waits), np.quantile(waits, 0.9), waits.max())
     return out
 
 
@@ -134,6 +156,7 @@ class CheckResult:
     years: list[int]
     level: float = LEVEL
     series_values: list[np.ndarray] | None = None  # per series: (runs, days scored) simulated values
+    stay_values: np.ndarray | None = None  # (runs, tracked states, STAY_METRICS)
 
     @property
     def series(self) -> Any:
@@ -200,6 +223,19 @@ class CheckResult:
         return pd.DataFrame(rows, columns=["site", "metric", "median", "low", "high"])
 
     @property
+    def stays(self) -> Any:
+        """Long table: state, metric (STAY_METRICS), median, low, high over the runs: days in each tracked state
+        on its own (one step inside a site, not the time in the site)."""
+        import pandas as pd
+
+        rows = []
+        if self.stay_values is not None:
+            for i, s in enumerate(tracked_states(self.model)):
+                rows += [{"state": self.model.state_names[s], "metric": name,
+                          **_band(self.stay_values[:, i, k], self.level)} for k, name in enumerate(STAY_METRICS)]
+        return pd.DataFrame(rows, columns=["state", "metric", "median", "low", "high"])
+
+    @property
     def yearly(self) -> Any:
         """Long table: year, metric (a total outcome's name), label, unit, median, low, high over the runs."""
         import pandas as pd
@@ -239,136 +275,8 @@ def to_json(result: CheckResult) -> dict:
         "failed_required": result.failed_required,
         "evidence": facts.to_dict(orient="records"),
         "sites": result.sites.to_dict(orient="records"),
+        "stays": result.stays.to_dict(orient="records"),
         "years": result.yearly.to_dict(orient="records"),
         "series": result.series.to_dict(orient="records") if result.model.series else [],
         "series_points": result.series_points.to_dict(orient="records") if result.model.series else [],
     })
-
-
-
-def print_report(result: CheckResult, console: Any = None) -> None:
-    """The evidence table, then per-site and per-year tables, for a terminal."""
-    from rich.console import Console
-
-    console = console or Console()
-    facts = result.facts
-    if len(facts):
-        print_table(_facts_table(result), console)
-    elif not result.model.series:
-        console.print(f"{result.model.scenario.name} cites no evidence facts ({result.runs} runs).")
-    if result.model.series:
-        print_table(_series_table(result), console)
-        print_table(_points_table(result), console)
-    held, total = int(facts["holds_median"].sum()), len(facts)
-    if total:
-        required = facts[facts["required"].astype(bool)]
-        pct = f" ({100 * held / total:.0f}%)" if total else ""
-        console.print(f"{held} of {total} facts hold in the median run{pct}; "
-                      f"required: {int(required['holds_median'].sum())} of {len(required)} hold.")
-    if result.failed_required:
-        console.print("[bold red]required facts failing:[/] " + ", ".join(result.failed_required))
-    if total:
-        console.print(f"probability score (share of runs holding / best share any rate could reach, at most 1): "
-                      f"mean {facts['score'].mean():.2f}; {int((facts['score'] >= 0.5).sum())} of {total} facts "
-                      "score 0.5 or more.")
-    if len(result.sites):
-        print_table(_sites_table(result, SITE_COLUMNS, "people (waits in days)"), console)
-        needs = [f"{item}_per_day_{x}" for item in supplies(result.model) for x in ("mean", "peak")]
-        if needs:
-            print_table(_sites_table(result, needs, "daily needs (mean and peak day)"), console)
-    if yearly_outcomes(result.model):
-        print_table(_years_table(result), console)
-
-
-SITE_COLUMNS = ("entries", "person_days", "peak_occupancy", "days_closed", "wait_median", "wait_p90",
-                   "wait_longest")
-
-
-def _band_text(median: float, low: float, high: float) -> str:
-    return band(median, low, high)
-
-
-def _facts_table(result: CheckResult):
-    from rich.table import Table
-
-    table = Table(title=f"{result.model.scenario.name}: evidence over {result.runs} runs (seeds {result.seed}–"
-                        f"{result.seed + result.runs - 1})")
-    table.add_column("fact", overflow="fold")
-    table.add_column("source", overflow="fold")
-    table.add_column("when", overflow="fold")
-    table.add_column("bound", no_wrap=True)
-    table.add_column(f"median [{100 * result.level:.0f}% interval]", justify="right", no_wrap=True)
-    table.add_column("holds", no_wrap=True)
-    table.add_column("runs holding", justify="right", no_wrap=True)
-    table.add_column("score", justify="right", no_wrap=True)
-    for row in result.facts.itertuples(index=False):
-        mark = "[green]yes[/]" if row.holds_median else ("[bold red]NO[/]" if row.required else "[yellow]no[/]")
-        name = row.id + (" (required)" if row.required else "")
-        best = "" if row.best_share >= 1 else f" (best {100 * row.best_share:.0f}%)"
-        table.add_row(name, row.citation, row.when, row.bound, _band_text(row.median, row.low, row.high), mark,
-                      f"{100 * row.share_holding:.0f}%{best}", num(row.score))
-    return table
-
-
-def _points_table(result: CheckResult):
-    from rich.table import Table
-
-    pct = f"{100 * result.level:.0f}%"
-    table = Table(title=f"Data beside the model: each data point of each series, median [{pct} interval] over "
-                        f"{result.runs} runs")
-    for c in ("series", "date", "data", "model", "relative error", "inside"):
-        table.add_column(c, justify="left" if c in ("series", "date") else "right")
-    for r in result.series_points.itertuples(index=False):
-        table.add_row(r.series, r.date, num(r.data), _band_text(r.median, r.low, r.high), f"{r.error:.2f}",
-                      "yes" if r.inside else "[yellow]no[/]")
-    return table
-
-
-def _series_table(result: CheckResult):
-    from rich.table import Table
-
-    pct = f"{100 * result.level:.0f}%"
-    table = Table(title=f"{result.model.scenario.name}: time series over {result.runs} runs — averaged relative "
-                        f"difference (Flee's ARD; lower is better), median [{pct} interval]; coverage: share of "
-                        f"data points inside the {pct} band")
-    for c in ("series", "source", "points", "ARD", "ARD rescaled", "coverage"):
-        table.add_column(c, overflow="fold", justify="left" if c in ("series", "source") else "right")
-    for row in result.series.itertuples(index=False):
-        name = f"[bold]{row.id}[/]" if row.measure == "group" else row.id
-        table.add_row(name, row.source, str(row.points),
-                      band(row.ard, row.ard_low, row.ard_high),
-                      band(row.ard_rescaled, row.ard_rescaled_low, row.ard_rescaled_high),
-                      "–" if math.isnan(row.coverage) else f"{100 * row.coverage:.0f}%")
-    return table
-
-
-def _sites_table(result: CheckResult, columns, what: str):
-    from rich.table import Table
-
-    df = result.sites
-    table = Table(title=f"Per site, {what}: median [{100 * result.level:.0f}% interval] over {result.runs} runs")
-    table.add_column("site", no_wrap=True)
-    for c in columns:
-        table.add_column(c.replace("_per_day_", "/day ").replace("_", " "), justify="right")
-    wide = {(r.site, r.metric): r for r in df.itertuples(index=False)}
-    for site in dict.fromkeys(df["site"]):
-        table.add_row(site, *[_band_text(wide[(site, c)].median, wide[(site, c)].low,
-                                         wide[(site, c)].high) for c in columns])
-    return table
-
-
-def _years_table(result: CheckResult):
-    from rich.table import Table
-
-    df = result.yearly
-    totals = yearly_outcomes(result.model)
-    legend = "; ".join(f"{o['name']}: {outcome_text(o)}" for o in totals)
-    table = Table(title=f"Per year: median [{100 * result.level:.0f}% interval] over {result.runs} runs ({legend})")
-    table.add_column("year")
-    for o in totals:
-        table.add_column(o["name"], justify="right", no_wrap=True)
-    wide = {(r.year, r.metric): r for r in df.itertuples(index=False)}
-    for y in result.years:
-        table.add_row(str(y), *[_band_text(wide[(y, o["name"])].median, wide[(y, o["name"])].low,
-                                           wide[(y, o["name"])].high) for o in totals])
-    return table

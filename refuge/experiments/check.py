@@ -16,7 +16,17 @@ from typing import Any
 
 import numpy as np
 
-from refuge.evidence.check import LEVEL, SITE_METRICS, CheckResult, report_sites, site_matrix, year_matrix
+from refuge.evidence.check import (
+    LEVEL,
+    SITE_METRICS,
+    STAY_METRICS,
+    CheckResult,
+    report_sites,
+    site_matrix,
+    stay_matrix,
+    tracked_states,
+    year_matrix,
+)
 from refuge.evidence.measures import measure_all
 from refuge.evidence.outcomes import yearly_outcomes
 from refuge.evidence.series import simulate_all
@@ -50,8 +60,8 @@ def _one_run(spec: _Spec, r: int) -> dict[str, np.ndarray]:
             _MODELS.clear()
         model = _MODELS.setdefault(key, compile_scenario(spec.scenario, spec.origin))
     run = simulate(model, seed=spec.seed + r)
-    return {"evidence": measure_all(run), "sites": site_matrix(run), "years": year_matrix(run)[1],
-            "series": simulate_all(run)}
+    return {"evidence": measure_all(run), "sites": site_matrix(run), "stays": stay_matrix(run),
+            "years": year_matrix(run)[1], "series": simulate_all(run)}
 
 
 def check(model_or_path: Any = "north-korea-china", runs: int = DEFAULT_RUNS, seed: int = 0,
@@ -81,4 +91,6 @@ def check(model_or_path: Any = "north-korea-china", runs: int = DEFAULT_RUNS, se
                            int(runs), n_sites, len(SITE_METRICS)),
                        year_values=np.array([o["years"] for o in out], float).reshape(
                            int(runs), len(years), n_totals),
-                       years=years, level=level, series_values=series_values)
+                       years=years, level=level, series_values=series_values,
+                       stay_values=np.array([o["stays"] for o in out], float).reshape(
+                           int(runs), len(tracked_states(model)), len(STAY_METRICS)))

@@ -14,6 +14,9 @@ Each run's `measures` file (one row) carries these columns besides its evidence 
     summary:stays      int64 quadruples (state, completed 0/1, days clipped to [0, days], people): the stays in
                        tracked states as a histogram
     summary:series     float64, each time series' simulated values on its grid, series after series
+    summary:site_time  float64, per site that holds a state (in file order): days in the site, from entering to
+                       leaving it (`refuge.results.site_time.TIME_FIGURES`: mean, median, 90th percentile,
+                       longest, people still inside at the end)
 
 The members and their order are those of the store's daily columns (`daily_columns`), which the scenario
 fixes. A store of an older refuge, or one holding runs written before and after this summary existed, has
@@ -33,7 +36,7 @@ BANDED = ("stocks", "sites", "capacity")
 SUMMED = ("flows", "closed", "arrivals", "entered", "sites")
 PEAKED = ("sites",)
 COLUMNS = ("summary", "summary:step", "summary:at", "summary:years", "summary:closed", "summary:stays",
-           "summary:series")
+           "summary:series", "summary:site_time")
 
 
 def grid_step(days: int) -> int:
@@ -101,7 +104,8 @@ def run_summary(run: Any, columns: dict[str, list[str]]) -> dict[str, Any]:
              "summary:years": (flat(sums + peaks, np.float64), pa.float64()),
              "summary:closed": (np.asarray(closed, np.int32), pa.int32()),
              "summary:stays": (stays, pa.int64()),
-             "summary:series": (flat(series, np.float64), pa.float64())}
+             "summary:series": (flat(series, np.float64), pa.float64()),
+             "summary:site_time": (_site_times(run), pa.float64())}
     out = {"summary": pa.array([SUMMARY_VERSION], pa.int32()), "summary:step": pa.array([step], pa.int32())}
     for name, (values, kind) in lists.items():
         out[name] = pa.array([values], pa.list_(kind))
@@ -128,3 +132,11 @@ def _stay_histogram(run: Any) -> np.ndarray:
     rest, d = np.divmod(keys, width)
     s, c = np.divmod(rest, 2)
     return np.stack([s, c, d, total], axis=1).reshape(-1)
+
+
+def _site_times(run: Any) -> np.ndarray:
+    """TIME_FIGURES of each site that holds a state, site after site (`refuge.results.site_time`)."""
+    from refuge.results.site_time import time_figures
+
+    sites = sorted({int(n) for n in run.model.state_site if n >= 0})
+    return np.concatenate([time_figures(run, n) for n in sites]) if sites else np.zeros(0)

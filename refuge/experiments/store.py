@@ -286,7 +286,10 @@ class Experiment(Queries):
 
     def __repr__(self) -> str:
         done = sum(len(self.finished(v)) for v in self.variants)
-        return (f"Experiment({str(self.path)!r}: {self.meta['scenario_name']}, {len(self.variants)} variant(s), "
+        from refuge.numbers import plural
+
+        variants = plural(len(self.variants), "variant")
+        return (f"Experiment({str(self.path)!r}: {self.meta['scenario_name']}, {variants}, "
                 f"{done}/{self.n_runs * len(self.variants)} runs finished)")
 
 

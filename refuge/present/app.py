@@ -16,204 +16,37 @@ scenario as loaded, run with the same seeds (common random numbers), so differen
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import math
 import threading
 import time
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from refuge.errors import RefugeError
+from refuge.present.app_change import (
+    Change,
+    changed_data,
+    changed_scenario,
+    describe,
+    parse_change,
+    scenario_yaml,
+)
+from refuge.present.app_downloads import report_html, results_table
+from refuge.present.app_reduce import reduce
+
+__all__ = ["Session", "Change", "describe", "parse_change", "changed_data", "changed_scenario", "scenario_yaml",
+           "results_table", "report_html", "reduce", "make_server", "serve"]
 
 DEFAULT_RUNS = 50
 MAX_RUNS = 1000
 POINTS = 400  # days drawn per series at most
 CHUNK = 5  # runs per task: small enough for progress and cancelling, large enough to hide the hand-over
 STATIC = Path(__file__).parent / "static"
-QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
-
-
-# --- the scenario and a patch ------------------------------------------------------------------------------
-
-
-def describe(scenario: Any, origin: str) -> dict:
-    """What the page shows and lets a user change: title, period, parameters with a prior (slider range,
-    unit, source), rules, variants, sites (capacity, closures), states."""
-    sc = scenario
-    params = []
-    for name, p in sc.parameters.items():
-        if p.prior is None:
-            continue
-        pr = p.prior
-        if pr.dist in ("uniform", "loguniform"):
-            low, high = float(pr.low), float(pr.high)
-        else:
-            low, high = max(0.0, float(pr.mean) - 3 * float(pr.sd)), float(pr.mean) + 3 * float(pr.sd)
-        low, high = min(low, p.value), max(high, p.value)
-        params.append({"name": name, "value": p.value, "low": low, "high": high, "log": pr.dist == "loguniform",
-                       "unit": p.unit, "description": p.description, "assumption": p.assumption,
-                       "sources": [sc.cite(s) for s in p.all_sources()]})
-    sites = []
-    for s in sc.sites:
-        cap = s.capacity
-        value = sc.parameters[cap].value if isinstance(cap, str) and cap in sc.parameters else cap
-        sites.append({"name": s.name, "description": s.description, "capacity": value,
-                      "capacity_parameter": cap if isinstance(cap, str) else None,
-                      "closed": [{"from": str(c.start), "to": str(c.end)} for c in s.closed]})
-    from refuge.present.report import Titles
-
-    titles = Titles(sc)
-    return {
-        "name": sc.name, "title": sc.title or sc.name, "description": sc.description, "origin": Path(origin).name,
-        "start": str(sc.start), "end": str(sc.end), "parameters": params,
-        "rules": [{"name": r.name, "description": r.description} for r in sc.rules],
-        "variants": [{"name": v.name, "description": v.description, "set": v.set} for v in sc.variants],
-        "sites": sites,
-        "states": [{"name": s.name, "kind": s.kind, "site": s.site, "title": titles.state(s.name)} for s in sc.states],
-        "evidence": len(sc.evidence),
-    }
-
-
-@dataclass(frozen=True)
-class Change:
-    """A user's change to the scenario, checked against it."""
-
-    values: tuple[tuple[str, float], ...] = ()
-    variants: tuple[str, ...] = ()
-    rules_off: tuple[str, ...] = ()
-    sites: tuple[tuple[str, Any, tuple[tuple[str, str], ...] | None], ...] = ()  # (site, capacity, closures)
-
-    @property
-    def empty(self) -> bool:
-        """Whether the change changes nothing."""
-        return not (self.values or self.variants or self.rules_off or self.sites)
-
-    @property
-    def parameters_only(self) -> bool:
-        """Whether only parameter values change (no rule switched off, no site changed)."""
-        return not (self.rules_off or self.sites)
-
-
-def parse_change(scenario: Any, data: Any) -> Change:
-    """A Change from the page's JSON; a RefugeError naming the field for anything that does not fit."""
-    if data is None:
-        return Change()
-    if not isinstance(data, dict):
-        raise RefugeError("change: expected an object")
-    values = []
-    for name, x in (data.get("values") or {}).items():
-        if name not in scenario.parameters:
-            raise RefugeError(f"values.{name}: not a parameter of scenario `{scenario.name}`")
-        values.append((name, _number(x, f"values.{name}")))
-    declared = {v.name for v in scenario.variants}
-    variants = tuple(v for v in data.get("variants") or [] if _known(v, declared, "variants"))
-    rules = {r.name for r in scenario.rules}
-    rules_off = tuple(r for r in data.get("rules_off") or [] if _known(r, rules, "rules_off"))
-    site_names = {s.name for s in scenario.sites}
-    sites = []
-    for name, s in (data.get("sites") or {}).items():
-        _known(name, site_names, "sites")
-        cap = s.get("capacity")
-        if cap is not None:
-            cap = _number(cap, f"sites.{name}.capacity")
-            if cap < 0:
-                raise RefugeError(f"sites.{name}.capacity: expected a number >= 0; found {cap:g}")
-        closed = None
-        if s.get("closed") is not None:
-            closed = []
-            for k, c in enumerate(s["closed"]):
-                where = f"sites.{name}.closed[{k}]"
-                a, b = _date(c.get("from"), where + ".from"), _date(c.get("to"), where + ".to")
-                if b < a:
-                    raise RefugeError(f"{where}: the closure ends ({b}) before it starts ({a})")
-                if a < scenario.start or b > scenario.end:
-                    raise RefugeError(f"{where}: expected dates within {scenario.start}..{scenario.end}; "
-                                      f"found {a}..{b}")
-                closed.append((str(a), str(b)))
-            closed = tuple(closed)
-        sites.append((name, cap, closed))
-    return Change(tuple(sorted(values)), variants, rules_off, tuple(sorted(sites, key=lambda s: s[0])))
-
-
-def _number(x: Any, where: str) -> float:
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        raise RefugeError(f"{where}: expected a number; found {x!r}") from None
-    if not math.isfinite(v):
-        raise RefugeError(f"{where}: expected a finite number; found {x!r}")
-    return v
-
-
-def _date(x: Any, where: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(str(x))
-    except ValueError:
-        raise RefugeError(f"{where}: expected a date (YYYY-MM-DD); found {x!r}") from None
-
-
-def _known(name: str, names: set, where: str) -> bool:
-    if name not in names:
-        from refuge.errors import suggest
-
-        raise RefugeError(f"{where}: no `{name}` in the scenario{suggest(name, names)}")
-    return True
-
-
-def changed_data(scenario: Any, change: Change) -> tuple[dict, list[str]]:
-    """The scenario as a mapping (for YAML) with the change applied, and notes on what was dropped with a rule."""
-    data = scenario.model_dump(mode="json", by_alias=True, exclude_defaults=True)
-    values = dict(change.values)
-    for v in scenario.variants:
-        if v.name in change.variants:
-            values.update(v.set)
-    for name, x in values.items():
-        data["parameters"][name]["value"] = x
-    notes = []
-    for name, cap, closed in change.sites:
-        site = next(s for s in data["sites"] if s["name"] == name)
-        if cap is not None:
-            site["capacity"] = cap
-        if closed is not None:
-            site["closed"] = [{"from": a, "to": b} for a, b in closed]
-            if not closed:
-                site.pop("closed", None)
-    if change.rules_off:
-        data["rules"] = [r for r in data.get("rules", []) if r["name"] not in change.rules_off]
-        kept = []
-        for e in data.get("evidence", []):
-            if set(e.get("measure", {}).get("active") or []) & set(change.rules_off):
-                notes.append(f"evidence `{e['id']}` measures a rule switched off; left out")
-            else:
-                kept.append(e)
-        data["evidence"] = kept
-        notes.insert(0, "rules switched off: " + ", ".join(change.rules_off))
-    return data, notes
-
-
-def changed_scenario(scenario: Any, origin: str, change: Change) -> Any:
-    """The changed Scenario for running: values, variants and sites applied (rules stay: they are switched
-    off in the compiled model, so evidence about them is still measured)."""
-    from refuge.scenario import parse
-
-    data, _ = changed_data(scenario, Change(change.values, change.variants, (), change.sites))
-    return parse(data, f"{Path(origin).name} (changed on the page)")
-
-
-def scenario_yaml(scenario: Any, change: Change) -> str:
-    """The changed scenario as a YAML file's text (what the page offers to download)."""
-    import yaml
-
-    data, notes = changed_data(scenario, change)
-    head = [f"# {scenario.name}, changed in `refuge app` on {dt.date.today()}"] + [f"# {n}" for n in notes]
-    if change.values or change.variants:
-        head.append("# parameters set: " + ", ".join(f"{k}={v:g}" for k, v in change.values) +
-                    (("; variants applied: " + ", ".join(change.variants)) if change.variants else ""))
-    return "\n".join(head) + "\n" + yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=110)
 
 
 # --- what a worker does ------------------------------------------------------------------------------------
@@ -277,8 +110,8 @@ def _years(c: _Compiled, run) -> np.ndarray:
 
 
 def _runs(spec: _Spec, seeds: list[int]) -> list[dict]:
-    """Simulate and reduce each run to what the page draws: sampled stocks and occupancy, outcomes, evidence
-    measures, per-year and per-mission figures."""
+    """Simulate and reduce each run to what the page draws: sampled stocks and occupancy, people moved by each
+    transition in each `step`-day window, outcomes, evidence measures, per-year and per-site figures."""
     from refuge.api import simulate
     from refuge.evidence.check import site_matrix
     from refuge.evidence.measures import measure_all
@@ -286,10 +119,17 @@ def _runs(spec: _Spec, seeds: list[int]) -> list[dict]:
 
     cpu = time.process_time()
     c = _compiled(spec)
+    m = c.model
+    by_transition = np.zeros((len(m.edge_names), len(m.transition_names)))
+    by_transition[np.arange(len(m.edge_names)), m.edge_trans] = 1
+    windows = np.arange(0, m.days, spec.step)
     out = []
     for seed in seeds:
-        run = simulate(c.model, seed=seed)
+        run = simulate(m, seed=seed)
+        moved = run.flows @ by_transition
         out.append({"stocks": run.stocks[::spec.step].astype(np.int32),
+                    "flows": (np.add.reduceat(moved, windows[windows < run.days], axis=0) if len(moved)
+                              else np.zeros((0, moved.shape[1]))).astype(np.int32),
                     "sites": run.site_occupancy[::spec.step].astype(np.int32),
                     "outcomes": np.array(list(outcomes(run).values()), float),
                     "evidence": np.asarray(measure_all(run), float),
@@ -463,156 +303,6 @@ class Session:
         return page
 
 
-def _q(x: np.ndarray, axis: int = 0) -> np.ndarray:
-    return np.quantile(x, QUANTILES, axis=axis)
-
-
-def _clean(obj: Any) -> Any:
-    """JSON-ready: numpy to lists, NaN to None, numbers rounded to what a page shows."""
-    if isinstance(obj, dict):
-        return {str(k): _clean(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_clean(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        if obj.dtype.kind in "iub":
-            return obj.tolist()
-        a = np.round(obj.astype(np.float64), 3)
-        if np.isfinite(a).all():
-            return a.tolist()
-        return np.where(np.isfinite(a), a, None).tolist()  # NaN and infinities become null
-    if isinstance(obj, (bool, np.bool_)):
-        return bool(obj)
-    if isinstance(obj, (int, np.integer)):
-        return int(obj)
-    if isinstance(obj, (float, np.floating)):
-        x = float(obj)
-        return None if not math.isfinite(x) else round(x, 3)
-    return obj
-
-
-def reduce(session: Session, base: Ensemble, ens: Ensemble) -> dict:
-    """Bands, yearly totals, missions, evidence and paired differences, as the page draws them."""
-    from refuge.evidence.check import SITE_METRICS, report_sites
-    from refuge.evidence.measures import evaluate
-    from refuge.evidence.outcomes import yearly_outcomes
-    from refuge.experiments.compare import _diff_stats, _nanmedian
-    from refuge.present.report import Titles
-
-    m = ens.model
-    titles = Titles(m.scenario)
-    days = np.arange(0, m.days, session.step)
-    start = np.datetime64(m.start, "D")
-    x = ((start + days) - np.datetime64("1970-01-01", "D")).astype(np.int64) * 86400  # uPlot: seconds
-    series = {}
-    stocks, bstocks = ens.stack("stocks"), base.stack("stocks")
-    for k, name in enumerate(m.state_names):
-        series[f"state:{name}"] = {"title": titles.state(name), "q": _q(stocks[:, :, k]),
-                                   "base": np.median(bstocks[:, :, k], axis=0)}
-    sites, bsites = ens.stack("sites"), base.stack("sites")
-    for k, name in enumerate(m.site_names):
-        p = m.capacity_param[k]
-        room = m.pbase[days, p] if p >= 0 else None
-        series[f"site:{name}"] = {"title": titles.site(name), "q": _q(sites[:, :, k]),
-                                  "base": np.median(bsites[:, :, k], axis=0), "room": room}
-    years = sorted(set(m.dates.year.tolist()))
-    yv, byv = ens.stack("years"), base.stack("years")
-    yearly = [{"name": o["name"], "label": o["label"], "unit": o["unit"],
-               "q": np.quantile(yv[:, :, j], (0.05, 0.5, 0.95), axis=0), "base": np.median(byv[:, :, j], axis=0)}
-              for j, o in enumerate(yearly_outcomes(m))]
-    lo_q, hi_q = 0.05, 0.95
-    outs, bouts = ens.stack("outcomes"), base.stack("outcomes")
-    outcomes = []
-    for j, o in enumerate(m.outcomes):
-        d = _diff_stats(outs[:, j] - bouts[:, j], lo_q, hi_q)
-        outcomes.append({"key": o["name"], "label": o["label"], "unit": o["unit"], "baseline": _nanmedian(bouts[:, j]),
-                         "value": _nanmedian(outs[:, j]), **d})
-    ev = evaluate(m, ens.stack("evidence")) if m.evidence else None
-    bev = evaluate(base.model, base.stack("evidence")) if m.evidence else None
-    facts = []
-    if ev is not None:
-        text = {f["id"]: f["fact"] for f in m.evidence}
-        for r, b in zip(ev.to_dict("records"), bev.to_dict("records")):
-            extra = {k: v for k, v in r.items() if k not in ("id", "source", "when", "measure", "bound", "median",
-                                                             "low", "high", "holds_median", "share_holding",
-                                                             "required") and isinstance(v, (int, float))}
-            facts.append({**{k: r[k] for k in ("id", "source", "when", "bound", "median", "low", "high",
-                                                "holds_median", "share_holding", "required")},
-                          "fact": text[r["id"]], "base_holds": b["holds_median"], "base_share": b["share_holding"],
-                          "base_median": b["median"], "scores": extra})
-    missions = []
-    mv = ens.stack("sites_table")
-    for i, n in enumerate(report_sites(m)):
-        row = {"mission": m.site_names[n], "title": titles.site(m.site_names[n])}
-        for j, metric in enumerate(SITE_METRICS):
-            col = mv[:, i, j]
-            col = col[~np.isnan(col)]
-            row[metric] = np.quantile(col, (0.05, 0.5, 0.95)) if len(col) else None
-        missions.append(row)
-    return _clean({"runs": len(ens.runs), "seed": session.seed, "x": x, "step": session.step,
-                   "series": series, "years": years, "yearly": yearly, "outcomes": outcomes,
-                   "evidence": facts, "missions": missions, "changed": not ens.change.empty,
-                   "simulated_seconds": round(ens.seconds + (0 if ens is base else base.seconds), 3)})
-
-
-# --- downloads ------------------------------------------------------------------------------------------------
-
-
-def results_table(session: Session) -> Any:
-    """One row per run of the last ensemble and of the baseline: outcomes and evidence measures (pandas)."""
-    import pandas as pd
-
-    if session.last is None:
-        raise RefugeError("no results yet: move a slider or press Run first")
-    frames = []
-    base = session.cache.get((Change(), len(session.last.runs), session.seed, session.scenario_key))
-    for label, ens in (("baseline", base), ("changed", session.last)):
-        if ens is None or (label == "changed" and ens.change.empty):
-            continue
-        df = pd.DataFrame(ens.stack("outcomes"), columns=[f"outcome:{o['name']}" for o in ens.model.outcomes])
-        ev = ens.stack("evidence")
-        for k, f in enumerate(ens.model.evidence):
-            df[f"evidence:{f['id']}"] = ev[:, k]
-        df.insert(0, "run", np.arange(len(df)))
-        df.insert(1, "seed", session.seed + np.arange(len(df)))
-        df.insert(0, "variant", label)
-        frames.append(df)
-    return pd.concat(frames, ignore_index=True)
-
-
-def report_html(session: Session, runs: int | None = None) -> bytes:
-    """The static report of the last change: baseline and changed as two variants when the change is of
-    parameters only, otherwise the changed scenario alone."""
-    import tempfile
-
-    from refuge.experiments.ensemble import run_ensemble
-    from refuge.present.report import write_report
-    from refuge.scenario import parse
-
-    change = session.last.change if session.last is not None else Change()
-    runs = runs or (len(session.last.runs) if session.last else session.default_runs)
-    with tempfile.TemporaryDirectory(prefix="refuge-app-report-") as tmp:
-        if change.parameters_only:
-            values = dict(change.values)
-            for v in session.scenario.variants:
-                if v.name in change.variants:
-                    values.update(v.set)
-            variants = [{"name": "baseline", "description": "the scenario as loaded", "set": {}}]
-            if values:
-                variants.append({"name": "changed", "description": "as set on the page", "set": values})
-            exp = run_ensemble(session.scenario, runs=runs, seed=session.seed, variants=variants,
-                               store=Path(tmp) / "exp", workers=session.workers)
-        else:
-            data, notes = changed_data(session.scenario, change)
-            sc = parse(data, "changed on the page")
-            what = "; ".join(notes + [f"room or closures of {', '.join(n for n, _, _ in change.sites)}"] *
-                             bool(change.sites))
-            exp = run_ensemble(sc, runs=runs, seed=session.seed, store=Path(tmp) / "exp", workers=session.workers,
-                               variants=[{"name": "changed", "description": f"as changed on the page ({what})",
-                                          "set": {}}])
-        path = write_report(exp, Path(tmp) / "report.html")
-        return path.read_bytes()
-
-
 # --- the HTTP server ------------------------------------------------------------------------------------------
 
 TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
@@ -626,110 +316,113 @@ def builtin_names() -> list[str]:
 
 def make_handler(session: Session) -> Any:
     """The HTTP request handler class serving the page and its JSON for one session."""
-    from http.server import BaseHTTPRequestHandler
+    return type("Handler", (Handler,), {"session": session})
 
-    class Handler(BaseHTTPRequestHandler):
-        server_version = "refuge-app"
 
-        def log_message(self, fmt, *args):  # quiet: the terminal shows only the address and errors
-            pass
+class Handler(BaseHTTPRequestHandler):
+    """Serves the page, its static files, its JSON API and downloads for one `Session` (`make_handler`)."""
 
-        def _send(self, code: int, body: bytes, ctype: str, extra: dict | None = None) -> None:
-            self.send_response(code)
-            self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(len(body)))
-            self.send_header("Cache-Control", "no-store")
-            for k, v in (extra or {}).items():
-                self.send_header(k, v)
-            self.end_headers()
-            self.wfile.write(body)
+    server_version = "refuge-app"
+    session: Session
 
-        def _json(self, obj: Any, code: int = 200) -> None:
-            self._send(code, json.dumps(obj, allow_nan=False).encode(), "application/json")
+    def log_message(self, fmt, *args):  # quiet: the terminal shows only the address and errors
+        pass
 
-        def _body(self) -> Any:
-            n = int(self.headers.get("Content-Length") or 0)
-            if n > 20 * 2**20:
-                raise RefugeError("request too large (over 20 MB)")
-            raw = self.rfile.read(n) if n else b"{}"
-            try:
-                return json.loads(raw or b"{}")
-            except json.JSONDecodeError as exc:
-                raise RefugeError(f"request: not valid JSON ({exc.msg})") from None
+    def _send(self, code: int, body: bytes, ctype: str, extra: dict | None = None) -> None:
+        self.send_response(code)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        for k, v in (extra or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(body)
 
-        def do_GET(self) -> None:
-            from urllib.parse import parse_qs, urlparse
+    def _json(self, obj: Any, code: int = 200) -> None:
+        self._send(code, json.dumps(obj, allow_nan=False).encode(), "application/json")
 
-            url = urlparse(self.path)
-            path, query = url.path, parse_qs(url.query)
-            try:
-                if path in ("/", "/index.html"):
-                    return self._send(200, (STATIC / "app.html").read_bytes(), TYPES[".html"])
-                if path.startswith("/static/"):
-                    name = path[len("/static/"):]
-                    f = STATIC / name
-                    if "/" in name or name.startswith(".") or not f.is_file():
-                        return self._send(404, b"not found", TYPES[".txt"])
-                    return self._send(200, f.read_bytes(), TYPES.get(f.suffix, "application/octet-stream"))
-                if path == "/api/scenario":
-                    return self._json({**session.description(), "builtins": builtin_names()})
-                if path == "/api/progress":
-                    return self._json(session.progress)
-                if path.startswith("/download/"):
-                    return self._download(path[len("/download/"):], query)
-                return self._send(404, b"not found", TYPES[".txt"])
-            except RefugeError as exc:
-                return self._json({"error": str(exc)}, 400)
-            except Exception as exc:
-                return self._json({"error": f"{type(exc).__name__}: {exc}"}, 500)
+    def _body(self) -> Any:
+        n = int(self.headers.get("Content-Length") or 0)
+        if n > 20 * 2**20:
+            raise RefugeError("request too large (over 20 MB)")
+        raw = self.rfile.read(n) if n else b"{}"
+        try:
+            return json.loads(raw or b"{}")
+        except json.JSONDecodeError as exc:
+            raise RefugeError(f"request: not valid JSON ({exc.msg})") from None
 
-        def _download(self, what: str, query: dict) -> None:
-            stem = session.scenario.name
-            if what == "scenario.yaml":
-                change = session.last.change if session.last is not None else Change()
-                body = scenario_yaml(session.scenario, change).encode()
-                return self._send(200, body, "application/yaml", _attachment(f"{stem}-changed.yaml"))
-            if what in ("results.csv", "results.parquet"):
-                df = results_table(session)
-                if what.endswith(".csv"):
-                    return self._send(200, df.to_csv(index=False).encode(), "text/csv",
-                                      _attachment(f"{stem}-results.csv"))
-                import io
+    def do_GET(self) -> None:
+        from urllib.parse import parse_qs, urlparse
 
-                buf = io.BytesIO()
-                df.to_parquet(buf, index=False)
-                return self._send(200, buf.getvalue(), "application/vnd.apache.parquet",
-                                  _attachment(f"{stem}-results.parquet"))
-            if what == "report.html":
-                return self._send(200, report_html(session), TYPES[".html"], _attachment(f"{stem}-report.html"))
+        url = urlparse(self.path)
+        path, query = url.path, parse_qs(url.query)
+        try:
+            if path in ("/", "/index.html"):
+                return self._send(200, (STATIC / "app.html").read_bytes(), TYPES[".html"])
+            if path.startswith("/static/"):
+                name = path[len("/static/"):]
+                f = STATIC / name
+                if "/" in name or name.startswith(".") or not f.is_file():
+                    return self._send(404, b"not found", TYPES[".txt"])
+                return self._send(200, f.read_bytes(), TYPES.get(f.suffix, "application/octet-stream"))
+            if path == "/api/scenario":
+                return self._json({**self.session.description(), "builtins": builtin_names()})
+            if path == "/api/progress":
+                return self._json(self.session.progress)
+            if path.startswith("/download/"):
+                return self._download(path[len("/download/"):], query)
             return self._send(404, b"not found", TYPES[".txt"])
+        except RefugeError as exc:
+            return self._json({"error": str(exc)}, 400)
+        except Exception as exc:
+            return self._json({"error": f"{type(exc).__name__}: {exc}"}, 500)
 
-        def do_POST(self) -> None:
-            try:
-                body = self._body()
-                if self.path == "/api/run":
-                    return self._json(session.run(body.get("change"), body.get("runs")))
-                if self.path == "/api/cancel":
-                    session.cancel()
-                    return self._json({"cancelled": True})
-                if self.path == "/api/scenario":
-                    if body.get("yaml") is not None:
-                        desc = session.load(body.get("filename") or "uploaded.yaml", text=str(body["yaml"]))
-                    else:
-                        name = str(body.get("builtin") or "")
-                        if name not in builtin_names():
-                            raise RefugeError(f"builtin: no built-in scenario `{name}`")
-                        desc = session.load(name)
-                    return self._json({**desc, "builtins": builtin_names(), "runs": session.default_runs})
-                return self._send(404, b"not found", TYPES[".txt"])
-            except Cancelled:
+    def _download(self, what: str, query: dict) -> None:
+        stem = self.session.scenario.name
+        if what == "scenario.yaml":
+            change = self.session.last.change if self.session.last is not None else Change()
+            body = scenario_yaml(self.session.scenario, change).encode()
+            return self._send(200, body, "application/yaml", _attachment(f"{stem}-changed.yaml"))
+        if what in ("results.csv", "results.parquet"):
+            df = results_table(self.session)
+            if what.endswith(".csv"):
+                return self._send(200, df.to_csv(index=False).encode(), "text/csv",
+                                  _attachment(f"{stem}-results.csv"))
+            import io
+
+            buf = io.BytesIO()
+            df.to_parquet(buf, index=False)
+            return self._send(200, buf.getvalue(), "application/vnd.apache.parquet",
+                              _attachment(f"{stem}-results.parquet"))
+        if what == "report.html":
+            return self._send(200, report_html(self.session), TYPES[".html"], _attachment(f"{stem}-report.html"))
+        return self._send(404, b"not found", TYPES[".txt"])
+
+    def do_POST(self) -> None:
+        try:
+            body = self._body()
+            if self.path == "/api/run":
+                return self._json(self.session.run(body.get("change"), body.get("runs")))
+            if self.path == "/api/cancel":
+                self.session.cancel()
                 return self._json({"cancelled": True})
-            except RefugeError as exc:  # the user's to fix: a message for the page (200, so the browser's
-                return self._json({"error": str(exc)})  # console stays clean of failed requests)
-            except Exception as exc:
-                return self._json({"error": f"{type(exc).__name__}: {exc}"}, 500)
+            if self.path == "/api/scenario":
+                if body.get("yaml") is not None:
+                    desc = self.session.load(body.get("filename") or "uploaded.yaml", text=str(body["yaml"]))
+                else:
+                    name = str(body.get("builtin") or "")
+                    if name not in builtin_names():
+                        raise RefugeError(f"builtin: no built-in scenario `{name}`")
+                    desc = self.session.load(name)
+                return self._json({**desc, "builtins": builtin_names(), "runs": self.session.default_runs})
+            return self._send(404, b"not found", TYPES[".txt"])
+        except Cancelled:
+            return self._json({"cancelled": True})
+        except RefugeError as exc:  # the user's to fix: a message for the page (200, so the browser's
+            return self._json({"error": str(exc)})  # console stays clean of failed requests)
+        except Exception as exc:
+            return self._json({"error": f"{type(exc).__name__}: {exc}"}, 500)
 
-    return Handler
 
 
 def _attachment(name: str) -> dict:

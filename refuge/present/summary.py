@@ -11,7 +11,9 @@ Stores of an older refuge (or holding runs of both kinds) are scanned instead, w
 - per run and calendar year: totals of flows, network entries and days closed, sums and maxima of occupancy
   (the missions table, the flows figure and table);
 - per day: the share of runs in which a site is closed (every day, not sampled);
-- stays: people per state, completed or not, and length in days (a histogram, not one row per stay);
+- stays: people per state, completed or not, and length in days (a histogram, not one row per stay), and per
+  run the people who left each state and those still in it at the end;
+- per run and site: days in the site, from entering to leaving it (`refuge.results.site_time`);
 - each time series' simulated values per run (for the ARD and coverage of camp counts); a store without
   summaries has them only for series of stocks, which the daily tables hold.
 """
@@ -43,6 +45,8 @@ class VariantSummary:
     year_totals: dict[str, np.ndarray] = field(default_factory=dict)  # "flows:name" -> (runs, years)
     stay_people: dict[str, np.ndarray] = field(default_factory=dict)  # state -> (2, max days + 1): [ongoing, done]
     still_there: dict[str, np.ndarray] = field(default_factory=dict)  # state -> (runs,) people still in it at the end
+    left: dict[str, np.ndarray] = field(default_factory=dict)  # state -> (runs,) people whose stay there ended
+    site_time: dict[str, np.ndarray] = field(default_factory=dict)  # site -> (runs, TIME_FIGURES)
     series: list[np.ndarray | None] = field(default_factory=list)  # per time series: (runs, its grid), or None
     source: str = ""  # "summaries" (read from the runs' summaries) or "scan" (from the daily tables)
 
@@ -157,7 +161,17 @@ def _from_summaries(exp, out: VariantSummary, table: Any, names: dict, banded: l
         _stay_totals(out, tracked, state_names[quads[:, 0]] if len(quads) else np.zeros(0, object),
                      quads[:, 1], quads[:, 2], run_of, quads[:, 3])
 
-    # 5. time series
+    # 5. days in each site
+    sites = _sites_held(exp)
+    if sites and "summary:site_time" in table.column_names:
+        from refuge.results.site_time import TIME_FIGURES
+
+        per = len(TIME_FIGURES)
+        values = np.concatenate(_lists(table, "summary:site_time", per * len(sites)))[order]
+        for k, site in enumerate(sites):
+            out.site_time[site] = values[:, k * per:(k + 1) * per]
+
+    # 6. time series
     series = exp.model().series
     if series:
         widths = [s["grid"].size for s in series]
@@ -248,6 +262,38 @@ def _scan(exp, out: VariantSummary, names: dict, banded: list[str], step: int, c
             out.closed_share[n] = share
     _stays(exp, out.variant, out, con)
     _scan_series(exp, out, src, stored, con)
+    _scan_site_time(exp, out, src, stored, con)
+
+
+def _sites_held(exp) -> list[str]:
+    """Names of the sites that hold a state, in file order (those `summary:site_time` covers)."""
+    m = exp.model()
+    return [m.site_names[n] for n in sorted({int(n) for n in m.state_site if n >= 0})]
+
+
+def _scan_site_time(exp, out: VariantSummary, src: str, stored: set, con) -> None:
+    """Days in each site per run, from the daily tables: occupancy and the moves and events that leave it."""
+    from refuge.experiments.sql import name as q
+    from refuge.results.site_time import exit_columns, figures_of, pair_fifo
+
+    m = exp.model()
+    for site in _sites_held(exp):
+        n = m.site_names.index(site)
+        edges, streams = exit_columns(m, n)
+        cols = [f"flows:{m.edge_labels[e]}" for e in edges] + [f"arrivals:{m.arrival_names[a]}" for a in streams]
+        if f"sites:{site}" not in stored or any(c not in stored for c in cols):
+            continue
+        first = int(np.maximum(np.rint(m.pbase[0, m.initial_param]), 0)[m.state_site == n].sum())
+        leaving = " + ".join(f"{q(c)}::BIGINT" for c in cols) or "0::BIGINT"
+        got = con.execute(f"SELECT run, day, {q('sites:' + site)}::BIGINT AS occ, {leaving} AS x FROM {src} "
+                          f"WHERE day < {out.days} ORDER BY run, day").fetchnumpy()
+        occ = np.zeros((out.runs, out.days), np.int64)
+        exits = np.zeros((out.runs, out.days), np.int64)
+        row, day = np.searchsorted(out.ids, got["run"]), np.asarray(got["day"], np.int64)
+        occ[row, day], exits[row, day] = got["occ"], got["x"]
+        entries = np.diff(np.concatenate([np.full((out.runs, 1), first), occ], axis=1), axis=1) + exits
+        out.site_time[site] = np.array([figures_of(*pair_fifo(first, entries[r], exits[r]))
+                                        for r in range(out.runs)])
 
 
 def _scan_series(exp, out: VariantSummary, src: str, stored: set, con) -> None:
@@ -297,17 +343,16 @@ def _stays(exp, variant: str, out: VariantSummary, con) -> None:
 
     src = files([exp.file("stays", variant, int(r)) for r in out.ids])
     width = out.days + 1
-    # one scan: completed stays pooled over runs; stays still going at the end kept per run
-    got = con.execute(f"SELECT state, completed, least(greatest(days, 0), {width - 1}) AS d, "
-                      f"CASE WHEN completed THEN -1 ELSE run END AS r, sum(people) AS people "
-                      f"FROM {src} GROUP BY ALL").fetchnumpy()
+    got = con.execute(f"SELECT state, completed, least(greatest(days, 0), {width - 1}) AS d, run AS r, "
+                      f"sum(people) AS people FROM {src} GROUP BY ALL").fetchnumpy()
     _stay_totals(out, tracked, np.asarray(got["state"]), np.asarray(got["completed"]).astype(np.int64),
                  np.asarray(got["d"], np.int64), np.asarray(got["r"], np.int64), np.asarray(got["people"]))
 
 
 def _stay_totals(out: VariantSummary, tracked: list[str], state: np.ndarray, completed: np.ndarray, d: np.ndarray,
                  r: np.ndarray, people: np.ndarray) -> None:
-    """People per tracked state by stay length, completed or not (pooled over runs), and still there per run."""
+    """People per tracked state by stay length, completed or not (pooled over runs), and per run those who left
+    and those still there."""
     width = out.days + 1
     people = np.asarray(people, np.float64)
     for n in tracked:
@@ -315,7 +360,6 @@ def _stay_totals(out: VariantSummary, tracked: list[str], state: np.ndarray, com
         hist = np.zeros((2, width))
         np.add.at(hist, (completed[sel], d[sel]), people[sel])
         out.stay_people[n] = hist
-        still = np.zeros(len(out.ids))
-        sel &= completed == 0
-        np.add.at(still, np.searchsorted(out.ids, r[sel]), people[sel])
-        out.still_there[n] = still
+        per_run = np.zeros((2, len(out.ids)))
+        np.add.at(per_run, (completed[sel], np.searchsorted(out.ids, r[sel])), people[sel])
+        out.still_there[n], out.left[n] = per_run[0], per_run[1]

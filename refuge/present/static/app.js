@@ -32,6 +32,9 @@ function fmt(x, signed = false) {
   if (t === "-0" || t === "-0.0" || t === "-0.00") t = "0";
   return signed && !t.startsWith("-") && Number(t.replace(/,/g, "")) !== 0 ? "+" + t : t;
 }
+// `label (unit)`, unless the label already names its unit ("people landed" is in people)
+const withUnit = (label, unit) => !unit || new RegExp(`\\b${unit.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\b`, "i").test(label) ?
+  label : `${label} (${unit})`;
 const band = (m, lo, hi) => `${fmt(m)} [${fmt(lo)}–${fmt(hi)}]`;
 
 function showError(msg) {
@@ -67,7 +70,8 @@ function buildControls(desc) {
   $("description").textContent = desc.description || "";
   $("description").title = desc.description || "";
   $("period").textContent = `${desc.start} to ${desc.end} · scenario ${desc.name} (${desc.origin}) · ` +
-    `${desc.parameters.length} parameters with a prior · ${desc.evidence} facts cited`;
+    `${desc.parameters.length} parameters (${desc.parameters.filter((p) => p.prior).length} with a prior) · ` +
+    `${desc.evidence} facts cited`;
   document.title = `${desc.title} — refuge what if`;
   if (desc.runs && !state.runsSet) { $("runs").value = desc.runs; state.runsSet = true; }
   const pick = $("scenario-pick");
@@ -86,27 +90,7 @@ function buildControls(desc) {
     el("span", {}, el("b", {text: v.name}), v.description ? " — " + v.description : ""))) :
     [el("p", {class: "note", text: "The scenario declares no variants."})]));
 
-  $("params").replaceChildren(...desc.parameters.map((p) => {
-    const value = el("span", {class: "value", text: `${fmt(p.value)}${p.unit ? " " + p.unit : ""}`});
-    const tip = [p.description, ...(p.sources || []), p.assumption ? "assumption (no source)" : null]
-      .filter(Boolean).join("\n");
-    const input = el("input", {type: "range", min: 0, max: 1000, step: 1, value: sliderPos(p, p.value),
-      "data-param": p.name, "aria-label": p.name, title: tip});
-    input.addEventListener("input", () => {
-      const v = sliderValue(p, Number(input.value));
-      value.textContent = `${fmt(v)}${p.unit ? " " + p.unit : ""}`;
-      value.classList.toggle("changed", v !== p.value);
-    });
-    input.addEventListener("change", () => {
-      const v = sliderValue(p, Number(input.value));
-      if (v === p.value) delete state.change.values[p.name]; else state.change.values[p.name] = v;
-      run();
-    });
-    return el("div", {class: "param", "data-name": p.name, title: tip},
-      el("div", {class: "head"}, el("span", {class: "name", text: p.name}), value), input,
-      el("div", {class: "range"}, el("span", {text: fmt(p.low)}), el("span", {text: p.assumption ? "assumption" :
-        "sourced"}), el("span", {text: fmt(p.high)})));
-  }));
+  $("params").replaceChildren(...desc.parameters.map(paramControl));
   $("params-box").hidden = !desc.parameters.length;
 
   $("rules").replaceChildren(...(desc.rules.length ? desc.rules.map((r) => el("label", {class: "check",
@@ -123,6 +107,44 @@ function buildControls(desc) {
   $("sites").replaceChildren(...(desc.sites.length ? desc.sites.map(siteControl) :
     [el("p", {class: "note", text: "The scenario has no sites."})]));
   buildPicker(desc);
+}
+
+/* A parameter with a prior: a slider over the prior's range; any other (capacities, shares, durations): a number. */
+function paramControl(p) {
+  const unit = p.unit ? " " + p.unit : "";
+  const value = el("span", {class: "value", text: `${fmt(p.value)}${unit}`});
+  const tip = [p.description, ...(p.roles || []), ...(p.sources || []), p.assumption ? "assumption (no source)" : null]
+    .filter(Boolean).join("\n");
+  const set = (v) => {
+    value.textContent = `${fmt(v)}${unit}`;
+    value.classList.toggle("changed", v !== p.value);
+    if (v === p.value) delete state.change.values[p.name]; else state.change.values[p.name] = v;
+    run();
+  };
+  const roles = (p.roles || []).length ? el("div", {class: "roles", text: p.roles.join(", ")}) : null;
+  if (!p.prior) {
+    const input = el("input", {type: "number", step: "any", min: 0, value: p.value, "data-param": p.name,
+      "aria-label": p.name, title: tip});
+    input.addEventListener("change", () => {
+      const v = input.value === "" ? p.value : Number(input.value);
+      if (!Number.isFinite(v)) { showError(`${p.name}: expected a number`); return; }
+      set(v);
+    });
+    return el("div", {class: "param number", "data-name": p.name, title: tip},
+      el("div", {class: "head"}, el("span", {class: "name", text: p.name}), value), roles, input);
+  }
+  const input = el("input", {type: "range", min: 0, max: 1000, step: 1, value: sliderPos(p, p.value),
+    "data-param": p.name, "aria-label": p.name, title: tip});
+  input.addEventListener("input", () => {
+    const v = sliderValue(p, Number(input.value));
+    value.textContent = `${fmt(v)}${unit}`;
+    value.classList.toggle("changed", v !== p.value);
+  });
+  input.addEventListener("change", () => set(sliderValue(p, Number(input.value))));
+  return el("div", {class: "param", "data-name": p.name, title: tip},
+    el("div", {class: "head"}, el("span", {class: "name", text: p.name}), value), roles, input,
+    el("div", {class: "range"}, el("span", {text: fmt(p.low)}), el("span", {text: p.assumption ? "assumption" :
+      "sourced"}), el("span", {text: fmt(p.high)})));
 }
 
 function siteChange(s) {
@@ -179,17 +201,25 @@ function lockSliders() {
 }
 
 function buildPicker(desc) {
-  const options = [...desc.sites.map((s) => ({key: `site:${s.name}`, label: s.description || s.name})),
-                   ...desc.states.filter((s) => !s.site).map((s) => ({key: `state:${s.name}`, label: s.title}))];
+  const groups = [
+    ["sites", desc.sites.map((s) => ({key: `site:${s.name}`, label: s.name, tip: s.description}))],
+    ["states", desc.states.map((s) => ({key: `state:${s.name}`, label: s.name,
+      tip: [s.site ? `in site ${s.site}` : "", s.description].filter(Boolean).join(": ")}))],
+    ["transitions", desc.transitions.map((t) => ({key: `flow:${t.name}`, label: t.name,
+      tip: [`${t.from} → ${t.to.join(", ")}`, t.description].filter(Boolean).join(": ")}))],
+  ].filter(([, options]) => options.length);
+  const options = groups.flatMap(([, o]) => o);
   if (!state.shown || !options.some((o) => state.shown.has(o.key))) {
     const sites = desc.sites.map((s) => `site:${s.name}`);
     state.shown = new Set(sites.length ? sites.slice(0, 6) : options.slice(0, 4).map((o) => o.key));
   }
-  $("pick").replaceChildren(...options.map((o) => el("label", {title: o.key},
-    el("input", {type: "checkbox", checked: state.shown.has(o.key), onchange: (e) => {
-      e.target.checked ? state.shown.add(o.key) : state.shown.delete(o.key);
-      if (state.result) drawCharts(state.result);
-    }}), o.label)));
+  $("pick").replaceChildren(...groups.map(([name, opts]) => el("div", {class: "group", "data-group": name},
+    el("span", {class: "group-name", text: name + ":"}),
+    ...opts.map((o) => el("label", {title: o.tip || o.key},
+      el("input", {type: "checkbox", "data-show": o.key, checked: state.shown.has(o.key), onchange: (e) => {
+        e.target.checked ? state.shown.add(o.key) : state.shown.delete(o.key);
+        if (state.result) drawCharts(state.result);
+      }}), o.label)))));
 }
 
 /* ---------- running ---------- */
@@ -268,7 +298,7 @@ function drawOutcomes(r) {
     el("th", {class: "n", text: "mean difference [95% CI]"}));
   const rows = r.outcomes.map((o) => {
     const cls = o.difference > 0 ? "up" : o.difference < 0 ? "down" : "";
-    return el("tr", {"data-outcome": o.key}, el("td", {text: o.unit ? `${o.label} (${o.unit})` : o.label}), el("td", {class: "n", text: fmt(o.baseline)}),
+    return el("tr", {"data-outcome": o.key}, el("td", {text: withUnit(o.label, o.unit)}), el("td", {class: "n", text: fmt(o.baseline)}),
       el("td", {class: "n", text: fmt(o.value)}),
       el("td", {class: "n " + cls, text: `${fmt(o.difference, true)} [${fmt(o.low, true)}, ${fmt(o.high, true)}]`}),
       el("td", {class: "n", text: `${fmt(o.mean_difference, true)} [${fmt(o.mean_low, true)}, ${fmt(o.mean_high, true)}]`}));
@@ -304,7 +334,7 @@ function timeChart(target, title, x, s, width) {
     width, height: 210, legend: {show: false}, cursor: {drag: {x: false, y: false}},
     series, bands: [{series: [5, 1], fill: "rgba(0,114,178,0.13)"}, {series: [4, 2], fill: "rgba(0,114,178,0.28)"}],
     scales: {y: {range: (u, lo, hi) => [0, Math.max(1, hi) * 1.05]}},
-    axes: [{}, {label: "people", size: 56, labelSize: 18}],
+    axes: [{}, {label: s.unit || "people", size: 56, labelSize: 18}],
   };
   const box = el("div", {class: "chart", "data-series": title.key}, el("h4", {text: title.text, title: title.key}));
   target.append(box);
@@ -334,9 +364,12 @@ function drawYearly(r) {
       {label: "95%", stroke: "transparent", points: {show: false}},
       {label: "baseline median", stroke: BASE, width: 1.3, dash: [5, 3], points: {show: false}}];
     const opts = {width, height: 190, legend: {show: false}, cursor: {drag: {x: false, y: false}}, series,
-      bands: [{series: [3, 1], fill: "rgba(0,114,178,0.18)"}], scales: {x: {time: false},
+      bands: [{series: [3, 1], fill: "rgba(0,114,178,0.18)"}],
+      // years on their own ticks, half a year of room either side (one year alone is not spread over 0-4000)
+      scales: {x: {time: false, range: () => [r.years[0] - 0.5, r.years[r.years.length - 1] + 0.5]},
         y: {range: (u, lo, hi) => [0, Math.max(1, hi) * 1.05]}},
-      axes: [{values: (u, ticks) => ticks.map((t) => Number.isInteger(t) ? String(t) : "")},
+      axes: [{splits: () => r.years.filter((y, i) => i % Math.ceil(r.years.length / 8) === 0),
+              values: (u, ticks) => ticks.map((t) => String(t))},
              {label: `${y.unit || "people"} per year`, size: 56, labelSize: 18}]};
     const box = el("div", {class: "chart", "data-yearly": y.name}, el("h4", {text: y.label}));
     target.append(box);
@@ -346,10 +379,10 @@ function drawYearly(r) {
 
 function drawMissions(r) {
   const cols = [["entries", "people entering"], ["peak_occupancy", "peak occupancy"], ["days_closed", "days closed"],
-                ["wait_median", "median wait (days)"], ["wait_p90", "90% left within (days)"],
-                ["wait_longest", "longest wait (days)"]];
+                ["days_in_site_mean", "days in the site: mean"], ["days_in_site_median", "median"],
+                ["days_in_site_p90", "90% within"], ["still_inside", "still inside at the end"]];
   const head = el("tr", {}, el("th", {text: "site"}), ...cols.map(([, l]) => el("th", {class: "n", text: l})));
-  const rows = r.missions.map((m) => el("tr", {}, el("td", {class: "name", text: m.title, title: m.mission}),
+  const rows = r.missions.map((m) => el("tr", {}, el("td", {class: "name", text: m.mission, title: m.title}),
     ...cols.map(([k]) => el("td", {class: "n", text: m[k] ? band(m[k][1], m[k][0], m[k][2]) : "–"}))));
   $("missions").replaceChildren(head, ...(rows.length ? rows : [el("tr", {}, el("td", {text: "The scenario has no sites."}))]));
 }
