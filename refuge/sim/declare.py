@@ -40,6 +40,8 @@ class Array:
     def make(self, dims: dict[str, int]) -> np.ndarray:
         """A new array of the declared shape, filled with the starting value."""
         shape = tuple(int(d) if d.isdigit() else dims[d] for d in self.shape.split(","))
+        if self.fill == 0:  # zeroed pages from the system, touched only where a run writes (tables can be large)
+            return np.zeros(shape, np.dtype(self.dtype))
         return np.full(shape, self.fill, np.dtype(self.dtype))
 
 
