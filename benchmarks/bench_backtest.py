@@ -7,8 +7,15 @@ under 10 minutes on 2 cores, calibration included), the CPU time of the whole pr
 its workers, sampled twice a second with psutil, which dask[distributed] installs) and the load average, so
 that a wall time stretched by other jobs on a shared machine shows as such.
 
-    python benchmarks/bench_backtest.py [--workers 2] [--train-until 2006-12-31] [--out DIR] [--runs 200]
+    python benchmarks/bench_backtest.py --train-until 2006-12-31 [--workers 2] [--out DIR] [--runs 200]
     python benchmarks/bench_backtest.py --train-until 2008-12-31     # in sample: every year trained on
+    python benchmarks/bench_backtest.py [--rolling CASE ...]          # rolling-origin, each case (default: the
+                                                                      # three built-in cases with data)
+
+With --rolling: a rolling-origin backtest of each case (`refuge.inference.rolling`, default cuts and search
+settings) on the workers, one case after the other; per case its wall time (target <= 10 min on 2 cores), CPU
+time and load, the pooled ARD of the median against the naive forecast's, the 90% coverage (target 80-97%),
+Flee's daily ARD of the group where there is one, and the verdict; then the three pooled together.
 """
 
 from __future__ import annotations
@@ -70,15 +77,54 @@ class TreeCPU:
         return sum(self.seen.values())
 
 
+CASES = ("north-korea-china", "mali2012", "burundi2015")
+
+
+def bench_rolling(cases: list[str], workers: int, out: Path) -> None:
+    """Rolling-origin backtest of each case: wall time, pooled scores, verdict; then all cases pooled."""
+    from refuge.api import load
+    from refuge.inference.rolling import print_rolling, rolling
+    from refuge.inference.skill import pool, verdict
+
+    rows, blocks = [], []
+    for case in cases or CASES:
+        t = time.perf_counter()
+        with TreeCPU() as meter:
+            r = rolling(load(case), out / case, workers=workers)
+        wall = time.perf_counter() - t
+        print_rolling(r)
+        p = r.pooled
+        nv = p["baselines"].get("naive", {})
+        loads = meter.loads or [meter.start_load]
+        rows.append(f"{case}: {len(r.cuts)} cuts, wall {wall / 60:.1f} min ({'OK' if wall <= 600 else 'OVER'} "
+                    f"10 min; {r.resumed} cuts resumed), CPU {meter.cpu / 60:.1f} min, mean load "
+                    f"{sum(loads) / len(loads):.1f}; ARD of the median {p['ard_median']:.3f} vs naive "
+                    f"{nv.get('ard', float('nan')):.3f} (skill {nv.get('skill') or float('nan'):.2f}), "
+                    f"90% held {p['coverage90']:.0%} of {p['points']} points")
+        for name, g in r.groups.items():
+            rows.append(f"  group {name}: Flee's daily ARD after the cuts, median {g['median']['ard']:.3f}, "
+                        f"naive {g['naive']['ard']:.3f}")
+        blocks.append(p)
+    print("\n".join(rows))
+    print("all cases pooled: " + verdict(pool(blocks)))
+
+
 def main() -> None:
     os.environ.setdefault("ABC_LOG_LEVEL", "WARNING")
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rolling", nargs="*", default=None, metavar="CASE",
+                    help="rolling-origin backtest of these cases (none named: the three built-in cases)")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--scenario", default="north-korea-china")
-    ap.add_argument("--train-until", default="2006-12-31")
+    ap.add_argument("--train-until", default=None, help="the single posterior backtest trained to this day "
+                    "(without it and without --rolling: the rolling backtests of the three cases)")
     ap.add_argument("--runs", type=int, default=200)
     ap.add_argument("--out", default=None, help="backtest directory (default: a temporary one)")
     args = ap.parse_args()
+    if args.rolling is not None or args.train_until is None:
+        bench_rolling(args.rolling, args.workers,
+                      Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="refuge-bench-rolling-")))
+        return
 
     from refuge.api import load
     from refuge.inference.backtest_posterior import DEFAULT_SETTINGS, backtest, print_tables

@@ -61,7 +61,11 @@ REASONS = [
     ("a route from a place to itself", r"a location other than name1", "accepts it"),
     ("a closure naming an unknown location or country", r"closures\.csv line .*(the country of a location|"
      r"the name of a location|a location joined)", "does nothing for it"),
-    ("a camp fuller on the first day than its capacity", r"capacity", "runs; the camp is full"),
+    ("a route naming a place not in locations.csv", r"routes\.csv line .*expected the name of a location",
+     "stops with an error"),
+    ("a population or capacity that is not a whole number", r"locations\.csv line .*\(population\): expected a whole",
+     "stops with an error"),
+    ("a camp fuller on the first day than its capacity", r"capacity", "runs; its room below 0 reads as no limit"),
     ("over the 1 MB scenario-file limit", r"MB", "runs"),
 ]
 
@@ -126,26 +130,47 @@ def run_case(model, seeds: int, rec: dict) -> None:
         rec["ard"] = (float(np.median(a[:, 0])), float(np.median(a[:, 1])))
 
 
-def flee_case(cf, timeout: float, rerun: bool) -> dict | None:
-    """Flee's own run of a case (cached): its ARD and CPU time, or its failure; None without Flee's code."""
+def flee_case(cf, timeout: float, runs: int, rerun: bool) -> dict | None:
+    """Flee's own runs of a case (cached, `runs` of them, one more with `rerun`): its ARD (mean, range) and CPU
+    time (median), or its failure; None without Flee's code."""
     src = SHARED / "flee-src"
     if not (src / "runscripts" / "run.py").exists():
         return None
     CACHE.mkdir(parents=True, exist_ok=True)
-    out_csv, meta_json = CACHE / f"{slug(cf.name)}.csv", CACHE / f"{slug(cf.name)}.json"
-    if meta_json.exists() and not rerun:
-        meta = json.loads(meta_json.read_text())
-    else:
-        meta = _run_flee(cf, src, out_csv, timeout)
-        meta_json.write_text(json.dumps(meta, indent=1) + "\n")
-    if meta.get("ok") and out_csv.exists():
-        from bench_flee import flee_ard
+    metas = _cached(cf)
+    if rerun and metas and not metas[-1][1].get("ok"):  # a failed run is tried again, not added to
+        (CACHE / f"{metas[-1][0].stem}.json").unlink()
+        metas.pop()
+    want = max(runs, len(metas) + 1 if rerun else 0)
+    while len(metas) < want and (not metas or metas[-1][1].get("ok")):
+        k = len(metas) + 1
+        stem = slug(cf.name) + ("" if k == 1 else f"-{k}")
+        meta = _run_flee(cf, src, CACHE / f"{stem}.csv", timeout)
+        (CACHE / f"{stem}.json").write_text(json.dumps(meta, indent=1) + "\n")
+        metas.append((CACHE / f"{stem}.csv", meta))
+    if not metas:
+        return None
+    ok = [(p, m) for p, m in metas if m.get("ok") and p.exists()]
+    if not ok:
+        return {**metas[-1][1], "ok": False, "runs": len(metas)}
+    from bench_flee import flee_ard
 
-        try:
-            meta["ard"] = flee_ard(out_csv)
-        except Exception as exc:  # an output Flee wrote without camp columns is reported
-            meta.update(ok=False, error=f"no camp columns in its output ({type(exc).__name__})")
-    return meta
+    try:
+        a = np.array([flee_ard(p) for p, _ in ok])
+    except Exception as exc:  # an output Flee wrote without camp columns is reported
+        return {"ok": False, "runs": len(ok), "error": f"no camp columns in its output ({type(exc).__name__})"}
+    return {"ok": True, "runs": len(ok), "ard": tuple(a.mean(axis=0)), "low": tuple(a.min(axis=0)),
+            "high": tuple(a.max(axis=0)), "cpu_s": float(np.median([m["cpu_s"] for _, m in ok]))}
+
+
+def _cached(cf) -> list[tuple[Path, dict]]:
+    """Flee's cached runs of a case, in the order they were made."""
+    out = []
+    for meta_path in CACHE.glob(f"{slug(cf.name)}*.json"):
+        m = re.fullmatch(re.escape(slug(cf.name)) + r"(?:-(\d+))?", meta_path.stem)
+        if m:
+            out.append((int(m.group(1) or 1), meta_path.with_suffix(".csv"), json.loads(meta_path.read_text())))
+    return [(p, meta) for _, p, meta in sorted(out, key=lambda r: r[0])]
 
 
 def _run_flee(cf, src: Path, out_csv: Path, timeout: float) -> dict:
@@ -154,7 +179,8 @@ def _run_flee(cf, src: Path, out_csv: Path, timeout: float) -> dict:
     t0 = time.time()
     meta = {"case": cf.name, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
             "how": "Flee's runscripts/run.py from ../shared/flee/flee-src by benchmarks/bench_flee_suite.py"}
-    with tempfile.TemporaryDirectory() as tmp, open(out_csv, "w") as out:
+    part = out_csv.with_suffix(".part")  # the output lands under its name only when the run is done
+    with tempfile.TemporaryDirectory() as tmp, open(part, "w") as out:
         settings = str(cf.settings) if cf.settings else str(Path(tmp) / "empty.yml")
         if not cf.settings:
             Path(settings).write_text("{}\n")  # Flee's defaults
@@ -171,10 +197,11 @@ def _run_flee(cf, src: Path, out_csv: Path, timeout: float) -> dict:
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     meta["cpu_s"] = round((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), 2)
     meta["wall_s"] = round(time.time() - t0, 2)
-    if meta["ok"] and out_csv.stat().st_size == 0:
+    if meta["ok"] and part.stat().st_size == 0:
         meta.update(ok=False, error="no output")
-    if not meta["ok"]:
-        out_csv.unlink(missing_ok=True)
+    if meta["ok"]:
+        os.replace(part, out_csv)
+    part.unlink(missing_ok=True)
     return meta
 
 
@@ -190,6 +217,8 @@ def _row(rec: dict, fl: dict | None) -> str:
         fcpu = f"{fl['cpu_s']:.1f}"
         if fl.get("ard") and rec.get("run_s"):
             ratio = f"{fl['cpu_s'] / rec['run_s']:,.0f}x"
+        if fl.get("ard") and fl["runs"] > 1:
+            flee_txt = f"{fl['ard'][0]:.3f} / {fl['ard'][1]:.3f} [{fl['low'][0]:.3f}-{fl['high'][0]:.3f}]"
     return (f"{rec['case'][:58]:<58} {status[:50]:<50} {imp:>7} {run_s:>8} {ard:>13} {flee_txt:>13} {fcpu:>8} "
             f"{ratio:>7}")
 
@@ -200,8 +229,10 @@ def main() -> None:
     ap.add_argument("--case", default="", help="only cases whose path holds this text")
     ap.add_argument("--seeds", type=int, default=3, help="refuge runs per imported case")
     ap.add_argument("--flee", action="store_true", help="also Flee's own run of each case (cached)")
-    ap.add_argument("--rerun-flee", action="store_true", help="run Flee again even where a run is cached")
-    ap.add_argument("--flee-timeout", type=float, default=1800, help="seconds before a Flee run is stopped")
+    ap.add_argument("--flee-runs", type=int, default=1, help="with --flee, run Flee until this many runs of each "
+                    "case are cached (its run-to-run range)")
+    ap.add_argument("--rerun-flee", action="store_true", help="run Flee once more on each case")
+    ap.add_argument("--flee-timeout", type=float, default=14400, help="seconds (wall) before a Flee run is stopped")
     ap.add_argument("--as-flee", action="store_true", help="import with Flee's behaviour where refuge's "
                     "default differs (side-by-side runs)")
     ap.add_argument("--json", help="write every record to this file")
@@ -211,8 +242,8 @@ def main() -> None:
     cases = [c for c in find_cases(args.folder) if args.case in c.name]
     print(f"{len(cases)} case folders in {args.folder}; refuge: median of {args.seeds} seeds, CPU s a run; Flee at "
           "02cd2cbd (its runner, one run)" + ("" if args.flee else " not run (--flee runs it)") + ":")
-    print(f"{'case':<58} {'refuge':<50} {'import':>7} {'run s':>8} {'ARD':>13} {'Flee ARD':>13} {'Flee s':>8} "
-          f"{'ratio':>7}")
+    print(f"{'case':<58} {'refuge':<50} {'import':>7} {'run s':>8} {'ARD':>13} {'Flee ARD [range]':>13} "
+          f"{'Flee s':>8} {'ratio':>7}")
     records, warmed = [], False
     for cf in cases:
         with tempfile.TemporaryDirectory() as tmp:
@@ -224,7 +255,8 @@ def main() -> None:
                 refuge.simulate(model, seed=0)  # compiles the engine (cached on disk after the first time)
                 warmed = True
             run_case(model, args.seeds, rec)
-        fl = flee_case(cf, args.flee_timeout, args.rerun_flee) if args.flee and not cf.multiscale else None
+        fl = flee_case(cf, args.flee_timeout, args.flee_runs, args.rerun_flee) \
+            if args.flee and not cf.multiscale else None
         if fl is not None:
             rec["flee"] = fl
         records.append(rec)
@@ -236,6 +268,30 @@ def main() -> None:
     summary(records)
     if args.json:
         Path(args.json).write_text(json.dumps(records, indent=1, default=str) + "\n")
+
+
+def side_by_side(records: list[dict]) -> None:
+    """refuge's ARD against Flee's run-to-run range on each case both ran, with the CPU ratio."""
+    both = [r for r in records if "ard" in r and r.get("flee", {}).get("ok")]
+    if not both:
+        return
+    print()
+    print(f"{'case':<58} {'refuge ARD':>13} {'Flee ARD (mean)':>16} {'Flee range (normal)':>20} {'Flee runs':>9} "
+          f"{'ratio':>7}  verdict")
+    for r in both:
+        fl, a = r["flee"], r["ard"]
+        if fl["runs"] == 1:
+            verdict = (f"one Flee run: refuge {a[0] - fl['ard'][0]:+.3f} / {a[1] - fl['ard'][1]:+.3f} "
+                       "(--flee-runs 3 for its range)")
+        elif a[0] < fl["low"][0]:
+            verdict = "below Flee's range (closer to the data)"
+        elif a[0] <= fl["high"][0]:
+            verdict = "within Flee's range"
+        else:
+            verdict = f"above Flee's range by {a[0] - fl['high'][0]:.3f}"
+        ratio = fl["cpu_s"] / r["run_s"]
+        print(f"{r['case'][:58]:<58} {a[0]:.3f} / {a[1]:.3f} {fl['ard'][0]:>8.3f} / {fl['ard'][1]:.3f} "
+              f"{fl['low'][0]:>13.3f}-{fl['high'][0]:.3f} {fl['runs']:>9} {ratio:>6,.0f}x  {verdict}")
 
 
 def summary(records: list[dict]) -> None:
@@ -254,6 +310,13 @@ def summary(records: list[dict]) -> None:
     print(f"{'reason (first error)':<75} {'cases':>5}  what Flee does")
     for key, n in sorted(counts.items(), key=lambda kv: -kv[1]):
         print(f"{key:<75} {n:>5}  {flee_does.get(key, '')}")
+    flee_fails = {name for name, _, does in REASONS if does.startswith(("fails", "its runner fails", "stops",
+                                                                          "needs its coupled"))}
+    runnable = [r for r in records if r["status"] != "refused" or reason(r["error"]) not in flee_fails]
+    share = 100 * len(imported) / max(1, len(runnable))
+    print(f"Of the {len(runnable)} cases Flee's single-scale runner runs (all but those it stops on too, by the "
+          f"reasons above), refuge imports and runs {len(imported)} ({share:.0f}%).")
+    side_by_side(records)
     ran = [r for r in records if r.get("flee", {}).get("ok")]
     if ran:
         ok = [r for r in ran if r["status"] == "imported"]

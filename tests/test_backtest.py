@@ -57,8 +57,8 @@ def test_window_ard_scores_only_the_days_asked():
     assert whole[0] == pytest.approx(run_scores(model.series, values)["group camps"][0])
 
 
-def test_a_scenario_without_a_series_group_is_refused():
-    with pytest.raises(RefugeError, match="no group of time series"):
+def test_a_scenario_without_time_series_is_refused():
+    with pytest.raises(RefugeError, match="no time series to backtest on"):
         backtest(_scenario(0.5, None))
 
 
@@ -67,8 +67,8 @@ def test_cli_backtest_says_what_is_missing():
 
     from refuge.cli import app
 
-    result = CliRunner().invoke(app, ["backtest", "north-korea-china"])
-    assert result.exit_code == 2 and "no group of time series" in result.output
+    result = CliRunner().invoke(app, ["backtest", str(LINE)])
+    assert result.exit_code == 2 and "no time series to backtest on" in result.output
 
 
 def test_the_search_writes_the_same_tables_as_the_posterior_backtest(tmp_path):
@@ -117,3 +117,73 @@ def test_cli_cut_keeps_its_lines_and_writes_files_only_when_asked(tmp_path):
     assert len(lines) == 4 and not (tmp_path / "backtest").exists()
     res = CliRunner().invoke(app, args + ["--out", str(tmp_path / "b")], catch_exceptions=False)
     assert res.exit_code == 0 and (tmp_path / "b" / "points.csv").exists() and "wrote" in res.output
+
+
+def test_every_backtest_scores_its_forecast_against_the_baselines_and_ends_with_a_verdict(tmp_path):
+    """The held-out points are scored for the runs and for the naive and drift forecasts made from the data
+    before the cut; the summary carries the skill, the coverage, the CRPS and a verdict."""
+    import json
+
+    model = _scenario(0.5, [("2020-01-05", 10), ("2020-01-12", 40), ("2020-01-20", 60), ("2020-01-25", 100),
+                            ("2020-01-28", 120)])
+    r = backtest(model, draws=4, seeds=1, refit=1, refit_seeds=2, forecast_seeds=8, out=tmp_path / "bt")
+    sk = r.table.summary["skill"]
+    pts = sk["points"]
+    assert pts["points"] == 2 and [h["horizon"] for h in pts["by_horizon"]] == ["1", "2"]
+    # naive carries 60 forward (errors 0.4 and 0.5); drift adds (60 - 10) / 15 a day
+    assert pts["baselines"]["naive"]["ard"] == pytest.approx((40 / 100 + 60 / 120) / 2)
+    assert pts["baselines"]["drift"]["ard"] == pytest.approx((abs(60 + 50 / 15 * 5 - 100) / 100
+                                                              + abs(60 + 50 / 15 * 8 - 120) / 120) / 2)
+    assert pts["baselines"]["naive"]["skill"] == pytest.approx(pts["ard_median"] / pts["baselines"]["naive"]["ard"])
+    assert 0 <= pts["coverage50"] <= pts["coverage90"] <= 1 and pts["crps"] >= 0
+    g = sk["groups"]["camps"]
+    assert g["days"] == 10 and "ard_rescaled" not in g["median"]  # one series: rescaled means nothing
+    assert "naive forecast" in sk["verdict"] and "held-out points" in sk["verdict"]
+    doc = json.loads((tmp_path / "bt" / "backtest.json").read_text())
+    assert doc["summary"]["skill"]["verdict"] == sk["verdict"]
+
+
+def test_a_backtest_says_why_it_has_nothing_to_score_or_forecast():
+    from refuge.inference.backtest_core import empty_reason, no_forecast_reason
+
+    model = _scenario(0.5, [("2020-01-05", 10), ("2020-01-28", 120)])
+    until = model.start + dt.timedelta(days=28)
+    assert "no series has a data point after 2020-01-29" in empty_reason(model, until)
+    r = backtest(model, draws=2, seeds=1, refit=1, refit_seeds=1, forecast_seeds=2)
+    assert len(r.table.forecast) == 0 and "no whole period is left" in no_forecast_reason(r.table)
+
+
+def test_a_forecast_starts_from_the_last_count_observed_before_the_cut():
+    """Anchored at the last data point before the cut: a stock is that count plus the run's own change since
+    (never below zero); a count over a period is scaled by how the observed count compares with the run's."""
+    from refuge.inference.assimilate import anchored
+
+    stock = {"kind": "stock", "grid": np.arange(5), "data": np.array([0.0, 10, 20, 30, 40]), "obs": [0, 2, 4]}
+    runs = np.array([[0.0, 5, 8, 12, 30], [0, 5, 30, 20, 40]])
+    got, beyond = anchored(stock, runs, 2, np.array([[31.0], [50.0]]))
+    assert got.tolist() == [[0, 5, 8, 24, 42], [0, 5, 30, 10, 30]]  # 20 + (12 - 8), 20 + (20 - 30), ...
+    assert beyond.tolist() == [[43.0], [40.0]]
+    assert anchored(stock, np.array([[0.0, 0, 50, 0, 0]]), 2)[0][0, 3:].tolist() == [0, 0]  # never below 0
+    flow = {"kind": "flow", "grid": np.array([364, 729]), "data": np.array([99.0, 0]), "obs": [0, 1]}
+    got, _ = anchored(flow, np.array([[49.0, 60.0]]), 0)
+    assert got.tolist() == [[49.0, 120.0]]  # observed 99 where the run had 49: its next year doubled
+
+
+def test_rolling_cuts_resume_and_pool_by_horizon(tmp_path):
+    from refuge.inference.rolling import default_cuts, load, rolling
+
+    model = _scenario(0.5, [(f"2020-01-{d:02d}", 4.0 * d) for d in range(2, 30, 3)])
+    cuts = default_cuts(model)
+    assert cuts == [dt.date(2020, 1, d) for d in (14, 17, 20, 23, 26)]  # from 40% of the record, each data date
+    assert default_cuts(model, every=2) == [dt.date(2020, 1, 14), dt.date(2020, 1, 20), dt.date(2020, 1, 26)]
+    small = {"draws": 2, "seeds": 1, "refit": 1, "refit_seeds": 1, "forecast_seeds": 4}
+    r = rolling(model, tmp_path / "roll", cuts=cuts[-2:], workers=1, **small)
+    assert r.resumed == 0 and [c["until"] for c in r.per_cut] == ["2020-01-23", "2020-01-26"]
+    # 2 points after the 23rd, 1 after the 26th: horizon 1 pools 2 points, horizon 2 one
+    assert r.pooled["points"] == 3 and [(h["horizon"], h["points"]) for h in r.pooled["by_horizon"]] == [
+        ("1", 2), ("2", 1)]
+    assert r.pooled["verdict"].startswith("over 2 cuts:") and (tmp_path / "roll" / "rolling.png").exists()
+    again = rolling(model, tmp_path / "roll", cuts=cuts[-2:], workers=1, **small)
+    assert again.resumed == 2 and again.pooled == load(tmp_path / "roll")["pooled"] == r.pooled
+    with pytest.raises(RefugeError, match="cuts: expected dates from 2020-01-01"):
+        rolling(model, tmp_path / "x", cuts=[dt.date(2021, 1, 1)])

@@ -81,6 +81,12 @@ def test_backtest_recovers_the_rate_and_forecasts_inside_the_bands(tmp_path):
         assert (tmp_path / "bt" / name).exists(), name
     doc = json.loads((tmp_path / "bt" / "backtest.json").read_text())
     assert doc["summary"]["train_until"] == "2020-12-31" and len(doc["forecast"]) == 6
+    sk = s["skill"]["points"]  # the held-out months against the naive forecast (last month's count)
+    assert sk["points"] == 6 and sk["baselines"]["naive"]["ard"] is not None and sk["coverage90"] >= 0.8
+    from refuge.present.report import write_report
+
+    html = write_report(tmp_path / "bt" / "calibration" / "predictive").read_text()
+    assert "Verdict:" in html and "skill vs naive" in html and s["skill"]["verdict"] in html
 
 
 def test_cli_backtest_and_its_errors(tmp_path):

@@ -60,3 +60,12 @@ def test_a_series_data_points_take_one_line_each_when_piped():
     assert len(rows) == points  # one line a data point (was three: a heading and wrapped fields)
     assert all(len(line) <= 80 for line in lines)
     assert len(lines) < points + 80
+
+
+def test_validate_counts_in_words_people_write():
+    from typer.testing import CliRunner
+
+    from refuge.cli import app
+
+    out = CliRunner().invoke(app, ["validate", str(Path(__file__).parent / "scenarios" / "jam.yaml")]).output
+    assert "ok — 2 states, 1 transition, 0 parameters, 0 rules, 0 evidence entries" in out

@@ -121,3 +121,24 @@ def test_main_import_issues_each_warning(tmp_path):
     assert [str(w.message) for w in caught if w.category is RefugeWarning] == [
         "routes.csv line 4: a route from `C` to itself: Flee accepts it (people may take it and arrive where they "
         "set out, a day's travel lost); refuge leaves it out"]
+
+
+def test_the_command_takes_the_period_and_as_flee_and_prints_each_warning(tmp_path):
+    from typer.testing import CliRunner
+
+    from refuge.cli import app
+
+    inp, val = _case(tmp_path, sim_period__csv=None, routes__csv=ROUTES + "C,C,1,0\n",
+                     data_layout__csv="total,total.csv\nC,c.csv\nB,c.csv\n")
+    out = tmp_path / "cli.yaml"
+    args = ["import", "flee", str(inp), "--validation", str(val), "--out", str(out)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2 and "give the period with --start DATE --days N" in result.output
+    assert not out.exists()
+    result = CliRunner().invoke(app, args + ["--start", "2020-01-01", "--days", "20", "--as-flee"])
+    assert result.exit_code == 0, result.output
+    assert "note: routes.csv line 4: a route from `C` to itself" in result.output
+    assert "note: data_layout.csv line 3: `B`, a town, not a camp" in result.output
+    assert "end: 2020-01-20" in out.read_text()
+    bad = CliRunner().invoke(app, args + ["--start", "2020-13-01", "--days", "20"])
+    assert bad.exit_code == 2 and "--start: expected a date YYYY-MM-DD" in bad.output

@@ -48,6 +48,8 @@ KNOWN: dict[tuple[str, str], str] = {
     ("refuge.experiments.ensemble", "refuge.api"): _SIMULATE,
     ("refuge.inference.backtest", "refuge.api"): _SIMULATE,
     ("refuge.inference.backtest_core", "refuge.api"): _SIMULATE,
+    ("refuge.inference.optimize", "refuge.api"): _SIMULATE,
+    ("refuge.inference.optimize_eval", "refuge.api"): _SIMULATE,
     ("refuge.inference.posterior", "refuge.api"): _SIMULATE,
     ("refuge.inference.sensitivity", "refuge.api"): _SIMULATE,
     ("refuge.inference.simulator", "refuge.api"): _SIMULATE,

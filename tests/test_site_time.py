@@ -80,3 +80,19 @@ def test_a_chain_of_fixed_stays_sums_to_the_time_in_the_site(tmp_path):
     assert people.sum() == run.arrived.sum()
     table = site_table(run).iloc[0]
     assert table["days_in_site_median"] == 7 and table["days_in_site_longest"] == 7
+
+
+def test_a_mean_stay_fact_about_a_site_counts_days_in_the_site(tmp_path):
+    """`mean_stay: [centre]` over a site of two states (3 days, then 4) is 7 days: not 3.5, the mean of each
+    state's stays pooled."""
+    from refuge.evidence.measures import measure_all
+
+    path = tmp_path / "pipeline.yaml"
+    path.write_text(PIPELINE + """evidence:
+  - {id: seven-days, source: {file: test, fact: a week in the centre}, period: {from: 2020-02-01, to: 2020-03-31},
+     measure: {mean_stay: [centre]}, bound: exact, value: 7}
+  - {id: three-days, source: {file: test, fact: three days in the first room}, period: {from: 2020-02-01,
+     to: 2020-03-31}, measure: {mean_stay: [first]}, bound: exact, value: 3}
+""", encoding="utf-8")
+    run = refuge.simulate(refuge.load(path), seed=2)
+    assert list(measure_all(run)) == [7.0, 3.0]

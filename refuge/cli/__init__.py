@@ -21,6 +21,7 @@ from refuge.cli.calibrate_cmd import calibrate_command, print_calibration  # noq
 from refuge.cli.backtest_cmd import backtest_command, backtest_search  # noqa: F401 (re-exported)
 from refuge.cli.sensitivity_cmd import print_sensitivity, sensitivity_command  # noqa: F401 (re-exported)
 from refuge.cli.check_cmd import check_command  # noqa: F401 (re-exported)
+from refuge.cli.optimize_cmd import optimize_command  # noqa: F401 (re-exported)
 from refuge.cli.files_cmd import import_app, import_flee_command, schema, validate  # noqa: F401 (re-exported)
 # isort: on
 

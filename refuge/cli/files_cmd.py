@@ -18,8 +18,12 @@ def validate(scenario: str = typer.Argument(..., help="scenario YAML file")) -> 
     """Check a scenario file: every field, name, date and split. Prints the problems found."""
     model = load_model(scenario, simulates=False)
     sc = model.scenario
-    typer.echo(f"{scenario}: ok — {len(sc.states)} states, {len(sc.transitions)} transitions, "
-               f"{len(sc.parameters)} parameters, {len(sc.rules)} rules, {len(sc.evidence)} evidence entries")
+    from refuge.numbers import plural
+
+    counts = [plural(len(sc.states), "state"), plural(len(sc.transitions), "transition"),
+              plural(len(sc.parameters), "parameter"), plural(len(sc.rules), "rule"),
+              plural(len(sc.evidence), "evidence entry", "evidence entries")]
+    typer.echo(f"{scenario}: ok — {', '.join(counts)}")
     from refuge.evidence.outcomes import outcome_counts, outcome_text
 
     typer.echo("outcomes" + ("" if sc.outcomes else " (defaults by state kind; declare `outcomes:` to name your own)")
@@ -41,13 +45,24 @@ def import_flee_command(
                                              "(data_layout.csv and a date,count file per camp)"),
     settings: Optional[str] = typer.Option(None, "--settings", help="Flee settings file (YAML)"),
     name: Optional[str] = typer.Option(None, "--name", help="scenario name (default: the case folder's)"),
+    start: Optional[str] = typer.Option(None, "--start", help="first day, YYYY-MM-DD, for a case without "
+                                        "sim_period.csv (with --days)"),
+    days: Optional[int] = typer.Option(None, "--days", min=1, max=36_600, help="days to simulate (without "
+                                       "sim_period.csv, with --start; with it, replaces its Length as Flee's "
+                                       "runner's argument does)"),
+    as_flee: bool = typer.Option(False, "--as-flee", help="do as Flee does where refuge's default differs, for "
+                                 "side-by-side runs: a data_layout.csv row naming no camp or a camp again adds to "
+                                 "the spawn total, a camp over capacity on the first day has no limit"),
 ) -> None:
-    """Import a Flee case as an ordinary scenario; nothing is written when a file has a problem."""
+    """Import a Flee case as an ordinary scenario; nothing is written when a file has a problem. What Flee
+    would do silently with a published quirk is printed as a `note:` line (file, line, what was done)."""
+    from refuge.cli.common import parse_date
     from refuge.errors import RefugeError
     from refuge.interop.flee import main_import
 
+    first = parse_date(start, "--start")
     try:
-        path = main_import(input_dir, out, validation, settings, name)
+        path = main_import(input_dir, out, validation, settings, name, as_flee=as_flee, start=first, days=days)
     except RefugeError as exc:
         fail(str(exc))
     typer.echo(f"wrote {path} (and its data in {Path(path).parent / (Path(path).stem + '-data')}); "

@@ -14,7 +14,7 @@ from typing import Any
 from refuge.console import print_table
 from refuge.evidence.check import SITE_METRICS, CheckResult, supplies
 from refuge.evidence.outcomes import outcome_text, yearly_outcomes
-from refuge.numbers import band, num
+from refuge.numbers import band, num, plural
 
 # What each per-site column says, in the table's header (time in days, the rest in people).
 SITE_HEADERS = {"entries": "entries", "person_days": "person-days", "peak_occupancy": "peak",
@@ -35,7 +35,7 @@ def print_report(result: CheckResult, console: Any = None) -> None:
     if len(facts):
         print_table(facts_table(result), console, stacked=lambda: _fact_blocks(result, console))
     elif not result.model.series:
-        console.print(f"{result.model.scenario.name} cites no evidence facts ({result.runs} runs).")
+        console.print(f"{result.model.scenario.name} cites no evidence facts ({plural(result.runs, 'run')}).")
     if result.model.series:
         print_table(_series_table(result), console)
         print_table(_points_table(result), console, stacked=lambda: print_table(_points_narrow(result), console))
@@ -68,7 +68,7 @@ def _summary_lines(result: CheckResult, console: Any) -> None:
 
 
 def _title(result: CheckResult) -> str:
-    return (f"{result.model.scenario.name}: evidence over {result.runs} runs (seeds {result.seed}–"
+    return (f"{result.model.scenario.name}: evidence over {plural(result.runs, 'run')} (seeds {result.seed}–"
             f"{result.seed + result.runs - 1})")
 
 
@@ -126,7 +126,7 @@ def _points_table(result: CheckResult) -> Any:
 
     pct = f"{100 * result.level:.0f}%"
     table = Table(title=f"Data beside the model: each data point of each series, median [{pct} interval] over "
-                        f"{result.runs} runs")
+                        f"{plural(result.runs, 'run')}")
     for c in ("series", "date", "data", "model", "relative error", "inside"):
         table.add_column(c, justify="left" if c in ("series", "date") else "right", no_wrap=True)
     for r in result.series_points.itertuples(index=False):
@@ -141,7 +141,7 @@ def _points_narrow(result: CheckResult) -> Any:
     from rich.table import Table
 
     pct = f"{100 * result.level:.0f}%"
-    table = Table(title=f"Data beside the model ({result.runs} runs, median [{pct}])",
+    table = Table(title=f"Data beside the model ({plural(result.runs, 'run')}, median [{pct}])",
                   box=box.SIMPLE_HEAD, padding=(0, 1), show_edge=False)
     for c in ("date", "data", "model", "error", "inside"):
         table.add_column(c, justify="left" if c == "date" else "right", no_wrap=True)
@@ -159,9 +159,9 @@ def _series_table(result: CheckResult) -> Any:
     from rich.table import Table
 
     pct = f"{100 * result.level:.0f}%"
-    table = Table(title=f"{result.model.scenario.name}: time series over {result.runs} runs — averaged relative "
-                        f"difference (Flee's ARD; lower is better), median [{pct} interval]; coverage: share of "
-                        f"data points inside the {pct} band")
+    table = Table(title=f"{result.model.scenario.name}: time series over {plural(result.runs, 'run')} — averaged "
+                        f"relative difference (Flee's ARD; lower is better), median [{pct} interval]; coverage: "
+                        f"share of data points inside the {pct} band")
     for c in ("series", "source", "points", "ARD", "ARD rescaled", "coverage"):
         table.add_column(c, overflow="fold", justify="left" if c in ("series", "source") else "right")
     for row in result.series.itertuples(index=False):
@@ -177,7 +177,8 @@ def _sites_table(result: CheckResult, columns: tuple[str, ...] | list[str], what
     from rich.table import Table
 
     df = result.sites
-    table = Table(title=f"Per site, {what}: median [{100 * result.level:.0f}% interval] over {result.runs} runs")
+    table = Table(title=f"Per site, {what}: median [{100 * result.level:.0f}% interval] over "
+                        f"{plural(result.runs, 'run')}")
     table.add_column("site", no_wrap=True)
     for c in columns:
         table.add_column(SITE_HEADERS.get(c) or c.replace("_per_day_", "/day ").replace("_", " "), justify="right")
@@ -194,7 +195,7 @@ def _stays_table(result: CheckResult) -> Any:
     df = result.stays
     table = Table(title=f"Per state whose time in state is tracked: days in that state alone (one step; a site's "
                         f"time is above), stays still going counted to the last day: median "
-                        f"[{100 * result.level:.0f}% interval] over {result.runs} runs")
+                        f"[{100 * result.level:.0f}% interval] over {plural(result.runs, 'run')}")
     table.add_column("state", no_wrap=True)
     for header in STAY_HEADERS.values():
         table.add_column(header, justify="right")
@@ -211,7 +212,8 @@ def _years_table(result: CheckResult) -> Any:
     df = result.yearly
     totals = yearly_outcomes(result.model)
     legend = "; ".join(f"{o['name']}: {outcome_text(o)}" for o in totals)
-    table = Table(title=f"Per year: median [{100 * result.level:.0f}% interval] over {result.runs} runs ({legend})")
+    table = Table(title=f"Per year: median [{100 * result.level:.0f}% interval] over {plural(result.runs, 'run')} "
+                        f"({legend})")
     table.add_column("year")
     for o in totals:
         table.add_column(o["name"], justify="right", no_wrap=True)

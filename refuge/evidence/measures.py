@@ -54,6 +54,12 @@ def measure(run: Run, fact: dict) -> float:
     if kind == "share":
         den = run.flows[d0:d1 + 1, fact["of_edges"]].sum()
         return float(run.flows[d0:d1 + 1, fact["edges"]].sum() / den) if den > 0 else math.nan
+    if kind == "mean_stay" and len(run.model.states_of(fact["places"])) > 1:
+        # several states (a site's): days from entering the set to leaving it, not each state's stays pooled
+        from refuge.results.site_time import mean_completed
+
+        inside = np.isin(np.arange(len(run.model.state_names)), run.model.states_of(fact["places"]))
+        return mean_completed(run, inside, d0, d1)
     if kind == "mean_stay":
         exit_day, length, people = run.completed_stays(fact["places"])
         sel = (exit_day >= d0) & (exit_day <= d1)

@@ -7,7 +7,8 @@
     result.table                            # the backtest tables of the fitted runs (points, forecast, facts)
 
 The fit is a search, not a posterior: draws from the priors (a scrambled Sobol design), each scored by the
-median over a few seeds of the mean of the normal and rescaled ARD of the series group on the training days; the
+median over a few seeds of the mean of the normal and rescaled ARD of the series group (every series when none
+is grouped) on the training days; the
 best few are scored again with more seeds and the best of those is kept. Forecast skill, not in-sample fit, is
 what it reports: the ARD on the days after the cut, median over `forecast_seeds` seeds, for the fitted values and
 for the scenario's own. The data after the cut are never used in the fit (inputs such as spawning totals are, as
@@ -35,7 +36,7 @@ __all__ = ["BacktestResult", "backtest", "window_ard"]
 @dataclass
 class BacktestResult:
     cut: dt.date
-    group: str
+    group: str | None  # None: every series together (a scenario whose series have no group)
     values: dict[str, float]
     train: tuple[float, float]  # ARD normal, rescaled on the training days (fitted values, refit seeds)
     forecast: tuple[float, float]  # after the cut, fitted values
@@ -66,12 +67,13 @@ def backtest(model_or_path: Any, cut: dt.date | None = None, group: str | None =
 
     model = as_model(model_or_path)
     groups = group_members(model.series)
-    if not groups:
-        raise RefugeError(f"{model.origin}: no group of time series to backtest on (evidence with `series` "
-                          "and `group`)")
-    group = group or next(iter(groups))
-    if group not in groups:
-        raise RefugeError(f"group: expected one of {', '.join(groups)}; found {group!r}")
+    if not model.series:
+        raise RefugeError(f"{model.origin}: no time series to backtest on (evidence with `series`)")
+    if group is None:
+        group = next(iter(groups), None)  # no group: every series together
+    elif group not in groups:
+        raise RefugeError(f"group: expected one of {', '.join(groups) or '(none: the series have no group)'}; "
+                          f"found {group!r}")
     until = until_from_cut(model, cut)
     uncertain = uncertain_parameters(model.scenario, model.origin)
     sc = model.scenario

@@ -291,15 +291,60 @@ def forecast_table(model: Any, ahead: tuple, values: np.ndarray, level: float = 
 
 
 def tables(model: Any, fw: Forward, until: dt.date, experiment: Path | None, *, method: str,
-           level: float = LEVEL, calibration: Any = None) -> Backtest:
-    """The backtest of these forward runs: facts, points and forecast tables, and the summary on each side."""
+           level: float = LEVEL, calibration: Any = None, start: str = "observed") -> Backtest:
+    """The backtest of these forward runs: facts, points and forecast tables, and the summary on each side.
+
+    `start`: "observed" anchors each run's forecast at the last data point before the cut
+    (`refuge.inference.assimilate`); "scenario" reads it off the runs as they ran from the scenario's start.
+    The summary scores both (`skill` for the one chosen, `skill_other` for the other)."""
+    from refuge.inference.assimilate import assimilate
+
+    if start not in ("observed", "scenario"):
+        raise RefugeError(f"start: expected observed or scenario; found {start!r}")
+    free = fw
+    if start == "observed":
+        fw = assimilate(model, fw, until)
     bt = Backtest(experiment, model.scenario, until, fw.facts.shape[0],
                   facts=fact_table(model, fw.facts, until, level), points=point_table(model, fw.points(model),
                                                                                       until, level),
                   forecast=forecast_table(model, fw.periods, fw.ahead, level), calibration=calibration,
                   method=method)
     bt.summary = summarise(bt, level)
+    bt.summary["start"] = start
+    bt.summary["skill"] = skill_summary(model, fw, until)
+    if start == "observed":
+        bt.summary["skill_other"] = skill_summary(model, free, until)
     return bt
+
+
+def skill_summary(model: Any, fw: Forward, until: dt.date, reference: str = "") -> dict:
+    """The held-out scores (`refuge.inference.heldout`): points against the baselines, Flee's daily ARD per
+    group, and the verdict; or why there is nothing to score."""
+    from refuge.inference.heldout import group_scores, point_scores
+    from refuge.inference.skill import verdict
+
+    pts = point_scores(model, fw.points(model), until)
+    out = {"points": pts, "groups": group_scores(model, fw.series, until)}
+    out["verdict"] = verdict(pts, reference) if pts["points"] else empty_reason(model, until)
+    return out
+
+
+def no_forecast_reason(bt: Backtest) -> str:
+    """Why the forecast beyond the data (forecast.csv) is empty."""
+    if not len(bt.points):
+        return "the scenario has no time-series evidence to forecast"
+    return (f"the data run to the scenario's end ({bt.scenario.end}), so no whole period is left after them "
+            "inside the scenario's period")
+
+
+def empty_reason(model: Any, until: dt.date) -> str:
+    """Why a backtest has no held-out point to score."""
+    if not model.series:
+        return "nothing to judge the forecast by: the scenario has no time-series evidence"
+    last = max((model.start + dt.timedelta(days=int(s["grid"][s["obs"][-1]])) for s in model.series
+                if len(s["obs"])), default=None)
+    return (f"nothing to judge the forecast by: no series has a data point after {until} (the last is dated "
+            f"{last}); train on an earlier cut to score a forecast")
 
 
 def summarise(bt: Backtest, level: float = LEVEL) -> dict:
@@ -405,6 +450,8 @@ def print_tables(bt: Backtest, console: Any = None) -> None:
             fc.add_row(r.series, f"{r[1]}..{r.date}" if r[1] else r.date,
                        f"{r.median:,.0f} [{r.low:,.0f}–{r.high:,.0f}]")
         console.print(fc)
+    else:
+        console.print(f"no forecast beyond the data: {no_forecast_reason(bt)}")
     test = bt.facts[bt.facts["split"] == "test"]
     if len(test):
         ft = Table(title=f"facts dated after {bt.until} (not trained on)")
@@ -419,12 +466,17 @@ def print_tables(bt: Backtest, console: Any = None) -> None:
         x = s[split]
         ard = "–" if x["ard"] is None else f"{x['ard']:.3f}"
         cov = "–" if x["coverage"] is None else f"{x['coverage']:.0%}"
-        console.print(f"{split}: {x['points']} series points, ARD {ard}, 90% coverage {cov}; {x['facts']} facts, "
+        console.print(f"{split}: {x['points']} series points, ARD of the median {ard}, 90% coverage {cov}; "
+                      f"{x['facts']} facts, "
                       f"{x['facts_holding_median']} holding in the median run")
         if len(x.get("series", {})) > 1:
             for name, y in x["series"].items():
-                console.print(f"  {name}: {y['points']} points, ARD {y['ard']:.3f}, 90% coverage "
+                console.print(f"  {name}: {y['points']} points, ARD of the median {y['ard']:.3f}, 90% coverage "
                               f"{y['coverage']:.0%}")
+    if "skill" in s:
+        from refuge.inference.heldout import print_skill
+
+        print_skill(s["skill"], console)
     if "seconds" in s:
         console.print(f"{s['seconds']:.0f} s ({s['fit_seconds']:.0f} s fitting, {s['simulations']:,} "
                       f"simulations)" + (f"; wrote {bt.experiment}" if bt.experiment else ""))

@@ -12,7 +12,8 @@ Outputs are named on the command line:
     peak:PLACE        highest daily number of people in a state or site
     mean:PLACE        mean daily number of people in a state or site
     end:PLACE         people there on the last day
-    wait:PLACE        mean completed stay (days) of people who left a tracked state or site
+    wait:PLACE        mean completed stay (days) of people who left a tracked state, or a site (from entering
+                      it to leaving it, across its states: `refuge.results.site_time`)
     longest:PLACE     longest stay (days) of anyone there, over the whole period
     arrivals[:NAME]   people admitted per year (by all arrival streams, or one)
     flow:TRANSITION   people moved per year along a transition (or `transition->target`)
@@ -54,6 +55,10 @@ class Output:
         if self.kind in ("peak", "mean", "end"):
             series = run.stock_of([self.name])
             return float({"peak": series.max, "mean": series.mean, "end": lambda: series[-1]}[self.kind]())
+        if self.kind == "wait" and len(m.states_of([self.name])) > 1:  # a site: days from entering it to leaving
+            from refuge.results.site_time import mean_completed
+
+            return mean_completed(run, np.isin(np.arange(len(m.state_names)), m.states_of([self.name])), 0, run.days)
         if self.kind == "wait":
             _, length, people = run.completed_stays([self.name])
             return float((length * people).sum() / people.sum()) if people.sum() > 0 else math.nan

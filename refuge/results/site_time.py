@@ -25,12 +25,14 @@ import numpy as np
 TIME_FIGURES = ("time_mean", "time_median", "time_p90", "time_longest", "still_inside")
 
 
-def site_states(model: Any, site: int) -> np.ndarray:
-    """(states,) True for the states of a site."""
-    return np.asarray(model.state_site) == site
+def site_states(model: Any, site: Any) -> np.ndarray:
+    """(states,) True for the states of a site (its index), or the given (states,) mask of a set of states."""
+    if isinstance(site, (int, np.integer)):
+        return np.asarray(model.state_site) == site
+    return np.asarray(site, bool)
 
 
-def exit_columns(model: Any, site: int) -> tuple[list[int], list[int]]:
+def exit_columns(model: Any, site: Any) -> tuple[list[int], list[int]]:
     """(edges, arrival streams) that take people from the site's states to a state outside the site: moves, and
     events taken `from` a state of the site."""
     from refuge.model.compiler import A_FROM, A_TARGET, T_SRC
@@ -45,13 +47,13 @@ def exit_columns(model: Any, site: int) -> tuple[list[int], list[int]]:
     return edges, streams
 
 
-def daily_exits(run: Any, site: int) -> np.ndarray:
+def daily_exits(run: Any, site: Any) -> np.ndarray:
     """(days,) people leaving the site's states for a state outside the site each day (moves and events)."""
     edges, streams = exit_columns(run.model, site)
     return (run.flows[:, edges].sum(axis=1) + run.arrived[:, streams].sum(axis=1)).astype(np.int64)
 
 
-def entries_and_exits(run: Any, site: int) -> tuple[int, np.ndarray, np.ndarray]:
+def entries_and_exits(run: Any, site: Any) -> tuple[int, np.ndarray, np.ndarray]:
     """(people inside at the start, (days,) entries, (days,) exits): entries are what the daily occupancy and
     exits leave over, so that occupancy(t) = start + cumulative entries - cumulative exits holds exactly."""
     inside = site_states(run.model, site)
@@ -61,22 +63,38 @@ def entries_and_exits(run: Any, site: int) -> tuple[int, np.ndarray, np.ndarray]
     return first, np.diff(np.concatenate([[first], occ])) + exits, exits
 
 
-def time_in_site(run: Any, site: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def time_in_site(run: Any, site: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(days in the site, people, completed) per group of people paired first in, first out (see the module
-    docstring); people still inside at the end have completed False and their days so far."""
+    docstring); people still inside at the end have completed False and their days so far. `site` is a site's
+    index or a (states,) mask of a set of states, taken together as one place."""
     first, entries, exits = entries_and_exits(run, site)
     return pair_fifo(first, entries, exits)
 
 
+def mean_completed(run: Any, states: Any, d0: int, d1: int) -> float:
+    """Mean days across a set of states (a (states,) mask), from entering the set to leaving it, of the people
+    who left it between days d0 and d1 (paired first in, first out; NaN when nobody left then)."""
+    first, entries, exits = entries_and_exits(run, states)
+    days, people, done, exit_day = _pairs(first, entries, exits)
+    sel = done & (exit_day >= d0) & (exit_day <= d1)
+    w = people[sel]
+    return float((days[sel] * w).sum() / w.sum()) if w.sum() > 0 else float("nan")
+
+
 def pair_fifo(first: int, entries: np.ndarray, exits: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """`time_in_site` from daily counts: people inside at the start, entries and exits per day."""
+    return _pairs(first, entries, exits)[:3]
+
+
+def _pairs(first: int, entries: np.ndarray, exits: np.ndarray) -> tuple[np.ndarray, ...]:
+    """(days, people, completed, exit day) per group of people that share an entry and an exit day."""
     days_run = len(entries)
     cum_in = first + np.cumsum(np.maximum(entries, 0))
     cum_out = np.cumsum(exits)
     total_in = int(cum_in[-1]) if days_run else first
     total_out = min(int(cum_out[-1]) if days_run else 0, total_in)
     if total_in == 0:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, bool)
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, bool), np.zeros(0, np.int64)
     # breakpoints of the two staircases: the people between two consecutive breakpoints share entry and exit days
     cuts = np.unique(np.concatenate([[0, first, total_out, total_in], cum_in, cum_out]))
     cuts = cuts[(cuts >= 0) & (cuts <= total_in)]
@@ -85,7 +103,7 @@ def pair_fifo(first: int, entries: np.ndarray, exits: np.ndarray) -> tuple[np.nd
     done = lo < total_out
     exit_day = np.searchsorted(cum_out, lo, side="right")
     days = np.where(done, exit_day, days_run - 1) - entry_day
-    return np.maximum(days, 0).astype(np.int64), people.astype(np.int64), done
+    return np.maximum(days, 0).astype(np.int64), people.astype(np.int64), done, exit_day
 
 
 def time_figures(run: Any, site: int) -> np.ndarray:

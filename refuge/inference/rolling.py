@@ -1,0 +1,240 @@
+"""Rolling-origin evaluation: backtest at several cuts, pool the forecast's scores by horizon.
+
+One cut says little: a forecast can be lucky or unlucky at one date. `rolling(model, out)` fits the scenario
+at several cuts (by default at the end of each calendar year from 40% of the record on when the record spans
+three years or more, else at every n-th data date from 40% of the record, about five cuts), forecasts what
+follows each, and pools the held-out scores over the cuts by horizon (`refuge.inference.skill.pool`): the
+h-th data point after a cut is horizon h, whichever cut it follows.
+
+Each cut is a search backtest (`refuge.inference.backtest.backtest`, written to `out/cuts/DATE/`); cuts run in
+parallel worker processes. A cut whose files are complete is not run again, so an interrupted evaluation
+resumes where it stopped; the pooled scores go to `out/rolling.json` and the fan charts to `out/rolling.png`
+(one row per cut: the runs' median and 90% band, the data before and after the cut).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from refuge.errors import RefugeError
+
+JSON_NAME = "rolling.json"
+FIGURE_NAME = "rolling.png"
+FIRST = 0.4
+MOST_CUTS = 5
+DEFAULT_SEARCH = {"draws": 16, "seeds": 2, "refit": 3, "refit_seeds": 4, "forecast_seeds": 30}
+
+
+@dataclass
+class Rolling:
+    """A finished rolling-origin evaluation."""
+
+    out: Path
+    scenario: str
+    cuts: list[dt.date]  # the last training day of each cut
+    per_cut: list[dict]  # each cut's summary (backtest.json's) with its date
+    pooled: dict  # `refuge.inference.skill.pool` of the cuts' held-out points, and the verdict
+    groups: dict = field(default_factory=dict)  # Flee's daily ARD per group, pooled over cuts (weighted by days)
+    seconds: float = 0.0
+    resumed: int = 0  # cuts found complete and not run again
+
+
+def data_dates(model: Any) -> list[dt.date]:
+    """Every date with a data point in any series, sorted."""
+    days = sorted({int(s["grid"][k]) for s in model.series for k in s["obs"]})
+    return [model.start + dt.timedelta(days=d) for d in days]
+
+
+def default_cuts(model: Any, first: float = FIRST, every: int | None = None) -> list[dt.date]:
+    """The last training day of each cut (see the module docstring); `every`: every n-th data date instead."""
+    dates = data_dates(model)
+    if len(dates) < 3:
+        raise RefugeError(f"{model.origin}: a rolling backtest needs at least 3 dated data points in the "
+                          f"series; found {len(dates)}")
+    if not 0 < first < 1:
+        raise RefugeError(f"first: expected a share of the record between 0 and 1; found {first}")
+    start, end = dates[0], dates[-1]
+    threshold = start + dt.timedelta(days=int((end - start).days * first))
+    if every is None and (end - start).days >= 3 * 365:
+        cuts = [dt.date(y, 12, 31) for y in range(threshold.year, end.year + 1)]
+        return [c for c in cuts if threshold <= c < end]
+    later = [d for d in dates if threshold <= d < end]
+    if every is None:
+        every = max(int(np.ceil(len(later) / MOST_CUTS)), 1)
+    if every < 1:
+        raise RefugeError(f"every: expected a whole number >= 1; found {every}")
+    return later[::every]
+
+
+def _cut_dir(out: Path, until: dt.date) -> Path:
+    return out / "cuts" / str(until)
+
+
+def _complete(folder: Path) -> bool:
+    from refuge.inference.backtest_core import FIGURE_NAME as FIG
+    from refuge.inference.backtest_core import JSON_NAME as BT
+
+    return (folder / BT).exists() and (folder / FIG).exists()
+
+
+def _one_cut(spec: tuple, until: dt.date) -> dict:
+    """Run the search backtest of one cut into its folder (in a worker process); return its summary."""
+    scenario, origin, out, search, seed = spec
+    from refuge.inference.backtest import backtest
+    from refuge.model.compiler import compile_scenario
+
+    model = compile_scenario(scenario, origin)
+    r = backtest(model, cut=until + dt.timedelta(days=1), seed=seed, out=_cut_dir(out, until), **search)
+    return r.table.summary
+
+
+def rolling(model: Any, out: str | Path, *, cuts: list[dt.date] | None = None, first: float = FIRST,
+            every: int | None = None, workers: int | None = None, seed: int = 0, progress: Any = False,
+            **search: int) -> Rolling:
+    """Backtest a compiled model (or a Scenario) at each cut (default: `default_cuts`), in parallel, resuming
+    complete cuts; pool and write."""
+    from refuge.experiments.ensemble import map_runs
+    from refuge.inference.backtest_core import load
+
+    t0 = time.perf_counter()
+    from refuge.model.compiler import compile_scenario
+    from refuge.scenario import Scenario
+
+    if isinstance(model, Scenario):
+        model = compile_scenario(model)
+    out = Path(out)
+    cuts = sorted(cuts) if cuts else default_cuts(model, first, every)
+    last = model.start + dt.timedelta(days=model.days - 2)
+    bad = [c for c in cuts if not model.start <= c <= last]
+    if bad:
+        raise RefugeError(f"cuts: expected dates from {model.start} to {last}; found {bad[0]}")
+    settings = {**DEFAULT_SEARCH, **search}
+    todo = [c for c in cuts if not _complete(_cut_dir(out, c))]
+    spec = (model.scenario, model.origin, out, settings, int(seed))
+    workers = 1 if len(todo) < 2 else workers
+    map_runs(partial(_one_cut, spec), todo, workers=workers, progress="rolling backtest: cuts" if progress else
+             False, chunksize=1)
+    per_cut = [{"until": str(c), **load(_cut_dir(out, c))["summary"]} for c in cuts]
+    r = Rolling(out, model.scenario.name, cuts, per_cut, pool_cuts(per_cut), pool_groups(per_cut),
+                time.perf_counter() - t0, len(cuts) - len(todo))
+    write(r, model, settings)
+    return r
+
+
+def pool_cuts(per_cut: list[dict]) -> dict:
+    """The held-out points of every cut pooled by horizon, with the verdict."""
+    from refuge.inference.skill import pool, verdict
+
+    pooled = pool([c["skill"]["points"] for c in per_cut])
+    pooled["verdict"] = (f"over {len(per_cut)} cuts: " + verdict(pooled)) if pooled["points"] else \
+        "no cut has a held-out data point: nothing to judge the forecast by"
+    return pooled
+
+
+def pool_groups(per_cut: list[dict]) -> dict:
+    """Flee's daily ARD of each group after each cut, averaged over the cuts weighted by their days."""
+    out: dict[str, dict] = {}
+    for name in dict.fromkeys(g for c in per_cut for g in c["skill"]["groups"]):
+        rows = [c["skill"]["groups"][name] for c in per_cut if name in c["skill"]["groups"]]
+        days = sum(r["days"] for r in rows)
+        entry: dict[str, Any] = {"days": days, "cuts": len(rows), "series": rows[0]["series"]}
+        for f in ("median", "naive", "drift", "seasonal"):
+            have = [r for r in rows if f in r]
+            if have:
+                w = sum(r["days"] for r in have)
+                entry[f] = {k: sum(r[f][k] * r["days"] for r in have) / w for k in ("ard", "ard_rescaled")
+                            if all(k in r[f] for r in have)}
+        for f in ("naive", "drift", "seasonal"):
+            if f in entry and "median" in entry and entry[f]["ard"] > 0:
+                entry[f]["skill"] = entry["median"]["ard"] / entry[f]["ard"]
+        out[name] = entry
+    return out
+
+
+def write(r: Rolling, model: Any, settings: dict) -> None:
+    """rolling.json (settings, per cut, pooled) and rolling.png (fan chart per cut)."""
+    from refuge.numbers import json_ready
+    from refuge.results.files import atomic_write
+
+    doc = {"scenario": r.scenario, "cuts": [str(c) for c in r.cuts], "settings": settings, "seconds": r.seconds,
+           "pooled": r.pooled, "groups": r.groups,
+           "per_cut": [{k: c[k] for k in ("until", "skill", "values") if k in c} for c in r.per_cut]}
+    atomic_write(r.out / JSON_NAME, lambda p: p.write_text(json.dumps(json_ready(doc), indent=2), encoding="utf-8"))
+    plot(r, r.out / FIGURE_NAME)
+
+
+def load(out: str | Path) -> dict:
+    """A stored rolling backtest (rolling.json) as a dict."""
+    p = Path(out) / JSON_NAME
+    if not p.exists():
+        raise RefugeError(f"{out}: not a rolling backtest (no {JSON_NAME})")
+    return json.loads(p.read_text(encoding="utf-8"))
+
+
+def plot(r: Rolling, path: Path, most_series: int = 3) -> Path:
+    """One row per cut, one column per series (the `most_series` with the most data points): data, the runs'
+    median and 90% band after the cut, the cut marked."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    from refuge.results.files import save_figure
+
+    tables = [pd.read_csv(_cut_dir(r.out, c) / "points.csv") for c in r.cuts]
+    counts = pd.concat(tables)["series"].value_counts()
+    names = list(counts.index[:most_series])
+    fig, axes = plt.subplots(len(r.cuts), len(names), figsize=(3.6 * len(names), 2.3 * len(r.cuts)),
+                             squeeze=False)
+    for i, (cut, pts) in enumerate(zip(r.cuts, tables)):
+        for j, name in enumerate(names):
+            ax = axes[i, j]
+            p = pts[pts["series"] == name]
+            x = pd.to_datetime(p["date"])
+            test = (p["split"] == "test").to_numpy()
+            ax.plot(x, p["data"], "o", ms=3, color="black", label="data")
+            if test.any():
+                ax.fill_between(x[test], p["low"][test], p["high"][test], alpha=0.3, color="tab:blue",
+                                label="90% band")
+                ax.plot(x[test], p["median"][test], color="tab:blue", label="median")
+            ax.axvline(pd.Timestamp(cut), color="tab:red", ls="--", lw=1)
+            ax.tick_params(labelsize=7)
+            ax.set_title(f"{name}, trained to {cut}", fontsize=8)
+            if i == 0 and j == 0:
+                ax.legend(fontsize=7, loc="upper left")
+    return save_figure(fig, path)
+
+
+def print_rolling(r: Rolling, console: Any = None) -> None:
+    """Per cut and pooled by horizon, for a terminal; then the verdict."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from refuge.inference.heldout import print_skill
+
+    console = console or Console(width=160)
+    t = Table(title=f"{r.scenario}: rolling-origin backtest, {len(r.cuts)} cuts ({r.resumed} resumed), "
+                    f"held-out data points after each cut")
+    for c in ("trained to", "points", "ARD of the median", "naive ARD", "skill vs naive", "90% held"):
+        t.add_column(c, justify="left" if c == "trained to" else "right")
+    for c in r.per_cut:
+        p = c["skill"]["points"]
+        nv = p["baselines"].get("naive", {})
+        t.add_row(c["until"], str(p["points"]), _f(p["ard_median"]), _f(nv.get("ard")), _f(nv.get("skill"), ".2f"),
+                  _f(p["coverage90"], ".0%"))
+    console.print(t)
+    print_skill({"points": r.pooled, "groups": r.groups, "verdict": r.pooled["verdict"]}, console)
+    console.print(f"{r.seconds:.0f} s; wrote {r.out / JSON_NAME} and {r.out / FIGURE_NAME}")
+
+
+def _f(x: Any, fmt: str = ".3f") -> str:
+    return "–" if x is None else format(x, fmt)

@@ -1,0 +1,81 @@
+"""The built-in `uk-asylum` scenario: its data, its sources and how close its hand-set values come to the data."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import refuge
+from refuge.evidence.series import run_scores, simulate_all
+from refuge.scenario import builtin_path
+
+DATA = Path(builtin_path("uk-asylum")).parent / "uk-asylum-data"
+SERIES = ("claims", "initial-decisions", "grants", "refusals", "withdrawals", "awaiting-initial-decision",
+          "on-asylum-support", "in-hotels")
+
+
+@pytest.fixture(scope="module")
+def model():
+    return refuge.load("uk-asylum")
+
+
+def test_every_series_of_the_data_is_evidence_and_nothing_after_2023(model):
+    ids = [s["id"] for s in model.series]
+    assert sorted(ids) == sorted(SERIES)
+    for e in model.scenario.evidence:
+        assert e.series is not None and e.series.points
+        assert max(p.date for p in e.series.points) <= dt.date(2023, 12, 31)
+    assert model.scenario.end == dt.date(2023, 12, 31)
+
+
+def test_the_shipped_data_keep_their_source_and_licence():
+    notice = (DATA / "NOTICE").read_text()
+    assert "Open Government Licence v3.0" in notice and "Home Office" in notice
+    assert "Open Government Licence v3.0" in builtin_path("uk-asylum").read_text().split("\nname:")[0]
+    table = np.genfromtxt(DATA / "uk-asylum-quarterly.csv", delimiter=",", skip_header=1, usecols=range(1, 9))
+    for k, name in enumerate(SERIES):
+        values = np.loadtxt(DATA / f"{name}.csv", delimiter=",", skiprows=1, usecols=1)
+        assert np.array_equal(values, table[:, k][~np.isnan(table[:, k])])
+
+
+def test_claims_enter_at_the_quarterly_rate_of_the_data(model):
+    """The claims schedule is each quarter's count over its days: its daily rates sum back to the data."""
+    sched = next(s for s in model.scenario.schedules if s.parameter == "claims_per_day")
+    claims = np.loadtxt(DATA / "claims.csv", delimiter=",", skiprows=1, usecols=1)
+    ends = [dt.date.fromisoformat(x) for x in np.loadtxt(DATA / "claims.csv", delimiter=",", skiprows=1,
+                                                           usecols=0, dtype=str)]
+    assert len(sched.points) == len(claims)
+    for p, end, n in zip(sched.points, ends, claims):
+        days = (end - p.date).days + 1
+        assert 89 <= days <= 92 and abs(float(p.value) * days - n) < 0.5
+
+
+def test_every_uncertain_number_has_a_prior_or_a_source(model):
+    params = model.scenario.parameters
+    eras = [p for name, p in params.items() if name.startswith("capacity_2")]
+    assert len(eras) >= 8 and all(p.prior is not None for p in eras)
+    for name, p in params.items():
+        assert p.assumption or p.all_sources(), name
+
+
+def test_hand_set_values_follow_the_data(model):
+    """One run at the scenario's own values: people waiting within 10% (ARD), support and decisions within 15%."""
+    run = refuge.simulate(model, seed=3)
+    scores = run_scores(model.series, simulate_all(run))
+    assert scores["awaiting-initial-decision"][0] <= 0.10
+    assert scores["on-asylum-support"][0] <= 0.15
+    assert scores["initial-decisions"][0] <= 0.15
+    assert scores["claims"][0] <= 0.03
+
+
+def test_the_what_if_page_moves_the_backlog_with_a_decision_capacity():
+    """`refuge app uk-asylum`: fewer decisions from October 2023 leave more people waiting at the end."""
+    from refuge.present.app import Session
+
+    session = Session("uk-asylum", workers=1, runs=2)
+    page = session.run({"values": {"capacity_2023c": 400}})
+    waiting = next(o for o in page["outcomes"] if o["label"].startswith("people waiting for an initial decision at"))
+    assert waiting["value"] > waiting["baseline"] + 10_000
