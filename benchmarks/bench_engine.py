@@ -99,7 +99,7 @@ def main() -> None:
     results["synthetic_peak_mb"] = mem
 
     try:
-        from refuge.engine.reference import simulate_reference
+        from refuge.api import simulate_reference
     except ImportError:
         print("  (c) reference engine not available")
         print(json.dumps(results))

@@ -1,79 +1,13 @@
-"""Run a model: seed the random streams, call an engine, wrap the arrays as a Run."""
+"""The Python API's functions to load and run a scenario (`refuge.load`, `refuge.simulate`, ...); they live in
+`refuge.results.simulate`, the random streams in `refuge.sim.streams`."""
 
 from __future__ import annotations
 
-import datetime as dt
-from pathlib import Path
-
-from refuge.engine.streams import STREAMS, streams  # noqa: F401  (part of the API)
-from refuge.model.compiler import Model, compile_scenario
-from refuge.results.run import Run
-from refuge.scenario import Scenario, read
-
-
-def load(path_or_name: str | Path | None = None) -> Model:
-    """Read, validate and compile a scenario file (or a built-in scenario by name)."""
-    from refuge.scenario.locate import scenario_file
-
-    p = scenario_file("north-korea-china" if path_or_name is None else path_or_name)
-    sc = read(p)
-    model = compile_scenario(sc, str(p))
-    warn_unused(sc, str(p))
-    return model
-
-
-def warn_unused(scenario: Scenario, origin: str) -> None:
-    """A RefugeWarning (one `note:` line in the CLI) naming the parameters nothing in the scenario reads."""
-    import warnings
-
-    from refuge.errors import RefugeWarning
-    from refuge.scenario.usage import unused_parameters
-
-    unused = unused_parameters(scenario)
-    if unused:
-        names = ", ".join(f"`{n}`" for n in unused)
-        warnings.warn(f"{origin}: parameter{'s' if len(unused) > 1 else ''} {names} "
-                      f"{'are' if len(unused) > 1 else 'is'} never used (no transition, site, state, arrival, event, "
-                      "schedule point, rule or network field names it)", RefugeWarning, stacklevel=3)
-
-
-def engine_ready() -> bool:
-    """Whether the fast engine is compiled in this process or in Numba's disk cache. False means the next run
-    compiles it first (about 20 s, once per installation and machine)."""
-    try:
-        from refuge.engine.kernel import run_days as entry  # the compiled function a run calls
-
-        if entry.signatures:
-            return True
-        return bool(entry._cache._cache_file._load_index())  # empty when absent or stale (source changed)
-    except Exception:  # a Numba without these internals: say nothing rather than fail
-        return True
-
-
-def as_model(obj: Model | Scenario | str | Path) -> Model:
-    """A compiled Model from a Model, a Scenario, a path to a YAML file or a built-in name."""
-    if isinstance(obj, Model):
-        return obj
-    if isinstance(obj, Scenario):
-        return compile_scenario(obj)
-    return load(obj)
-
-
-def simulate(model: Model | Scenario | str | Path, seed: int = 0, until: dt.date | str | None = None) -> Run:
-    """One stochastic realisation of a model (or a Scenario, a path or a built-in name) with a seed, optionally
-    stopped after the date `until`. The same seed gives the same result."""
-    from refuge.engine.kernel import run_model
-
-    m = as_model(model)
-    if isinstance(until, str):
-        until = dt.date.fromisoformat(until)
-    days = m.days if until is None else min(m.days, m.day(until) + 1)
-    out = run_model(m, days, int(seed))
-    (stocks, flows, arrived, closed_sites, closed_states, rules, max_stay, params, stays, ongoing, ongoing_size,
-     backlog, stopped_sites, entered, net_change, spawned) = out
-    return Run(model=m, seed=int(seed), stocks=stocks, flows=flows, arrived=arrived, closed_sites=closed_sites,
-               closed_states=closed_states, rules_active=rules, max_stay=max_stay, params=params, stays=stays,
-               ongoing=ongoing, ongoing_size=ongoing_size, backlog=backlog, stopped_sites=stopped_sites,
-               entered=entered, net_change=net_change, spawned=spawned)
-
-
+from refuge.results.simulate import (  # noqa: F401 (re-exported as the API)
+    as_model,
+    engine_ready,
+    load,
+    simulate,
+    simulate_reference,
+)
+from refuge.sim.streams import STREAMS, streams  # noqa: F401 (part of the API)

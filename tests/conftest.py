@@ -17,8 +17,8 @@ def scenarios_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def assert_sound():
-    """Call it on any Run: the test fails listing every invariant the run breaks (see refuge.engine.reference)."""
-    from refuge.engine.reference import check_invariants
+    """Call it on any Run: the test fails listing every invariant the run breaks (see refuge.sim.invariants)."""
+    from refuge.sim.invariants import check_invariants
 
     return check_invariants
 

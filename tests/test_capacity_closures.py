@@ -10,11 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from refuge.api import load, simulate
-from refuge.engine.reference import check_invariants, simulate_reference
+from refuge.api import load, simulate, simulate_reference
 from refuge.errors import ScenarioError
 from refuge.model.compiler import compile_scenario
 from refuge.scenario import parse
+from refuge.sim.invariants import check_invariants
 
 CAMP = Path(__file__).parent / "scenarios" / "interview_office.yaml"
 BORDER_CAMP = Path(__file__).parent / "scenarios" / "border_camp.yaml"

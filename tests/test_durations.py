@@ -10,8 +10,7 @@ import math
 import numpy as np
 import pytest
 
-from refuge.api import simulate
-from refuge.engine.reference import simulate_reference
+from refuge.api import simulate, simulate_reference
 from refuge.model.compiler import compile_scenario
 from refuge.scenario import parse
 

@@ -75,7 +75,7 @@ def test_a_run_that_outgrows_its_tables_is_made_again_with_the_same_result(monke
     run; a run that fills one is made again from the same seed with bigger tables, so the result does not depend
     on the first guess."""
     from refuge.api import simulate
-    from refuge.engine import kernel
+    from refuge.sim import run as kernel
 
     model = _model(name)
     monkeypatch.setattr(kernel, "_TABLE_ROWS", {})
@@ -84,7 +84,7 @@ def test_a_run_that_outgrows_its_tables_is_made_again_with_the_same_result(monke
     monkeypatch.setattr(kernel, "_TABLE_ROWS", {key: tight_rows})
     calls = []
     real = kernel.run_days
-    monkeypatch.setattr(kernel, "run_days", lambda *a: calls.append(a[3].copy()) or real(*a))
+    monkeypatch.setattr(kernel, "run_days", lambda *a: calls.append(a[4].copy()) or real(*a))
     tight = simulate(model, seed=3)
     assert len(calls) > 1 and (calls[-1] > calls[0]).any()  # it grew
     for k in ARRAYS + (("entered", "net_change", "spawned") if model.net is not None else ()):

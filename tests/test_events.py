@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 import refuge
-from refuge.engine.reference import simulate_reference
+from refuge.api import simulate_reference
 from refuge.errors import ScenarioError
 from refuge.experiments.check import check
 from refuge.model.compiler import compile_scenario

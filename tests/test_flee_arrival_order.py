@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 import refuge
-from refuge.engine.reference import simulate_reference
+from refuge.api import simulate_reference
 from refuge.interop.flee import main_import
 
 LOCATIONS = """#name,region,country,latitude,longitude,location_type,conflict_date,population

@@ -24,10 +24,10 @@ from typer.testing import CliRunner
 
 from refuge.api import simulate
 from refuge.cli import app
-from refuge.engine.reference import check_invariants
 from refuge.errors import RefugeError, ScenarioError
 from refuge.model.compiler import compile_scenario
 from refuge.scenario import read
+from refuge.sim.invariants import check_invariants
 
 settings.register_profile("fuzz-ci", max_examples=40, deadline=None, print_blob=True,
                           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])

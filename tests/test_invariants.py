@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from refuge.api import load, simulate
-from refuge.engine.reference import check_invariants, invariant_problems, simulate_reference
+from refuge.api import load, simulate, simulate_reference
+from refuge.sim.invariants import check_invariants, invariant_problems
 
 SCENARIOS = Path(__file__).parent / "scenarios"
 NAMES = sorted(p.stem for p in SCENARIOS.glob("ref_*.yaml")) + ["toy"]

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 import refuge
-from refuge.api import as_model
-from refuge.engine.reference import check_invariants, simulate_reference
+from refuge.api import as_model, simulate_reference
 from refuge.errors import ScenarioError
 from refuge.scenario import parse
+from refuge.sim.invariants import check_invariants
 
 NET = Path(__file__).parent / "scenarios" / "net"
 LINE, FORK, MIXED = NET / "line.yaml", NET / "fork.yaml", NET / "mixed.yaml"

@@ -17,13 +17,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from refuge.api import load, simulate
-from refuge.engine.reference import simulate_reference
+from refuge.api import load, simulate, simulate_reference
 from refuge.model.compiler import T_CAP, T_SRC
 from refuge.scenario import Empirical, Exponential, Fixed, Gamma, Lognormal, Redirect
 
 SCENARIOS = Path(__file__).parent / "scenarios"
-NAMES = ("ref_mission", "ref_camp", "ref_chain", "ref_sweep", "ref_office")
+NAMES = ("ref_mission", "ref_camp", "ref_chain", "ref_sweep", "ref_office", "ref_order")
 REPS = 300
 FAMILY_ALPHA = 0.01
 

@@ -1,7 +1,7 @@
 """What-if comparisons: a baseline and variants run with common random numbers, differences with intervals.
 
 Replicate `r` of every variant uses the same seed, and each random mechanism has
-its own stream (see `refuge.engine.streams`), so a variant that changes one policy
+its own stream (see `refuge.sim.streams`), so a variant that changes one policy
 moves only what that policy touches. Differences are taken run by run (paired),
 which removes most of the noise the two runs share.
 """

@@ -92,7 +92,7 @@ def _pool(workers: int):
     # preload keeps the workers from re-running the caller's script (refuge.experiments.worker_entry).
     if "forkserver" in mp.get_all_start_methods():
         ctx = mp.get_context("forkserver")
-        ctx.set_forkserver_preload(["refuge.experiments.worker_entry", "refuge.api", "refuge.engine.kernel",
+        ctx.set_forkserver_preload(["refuge.experiments.worker_entry", "refuge.api", "refuge.sim.run",
                                     "refuge.experiments.ensemble"])
     else:
         ctx = mp.get_context("spawn")

@@ -9,19 +9,41 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from refuge.errors import Problem, ScenarioError, suggest
 from refuge.model.outcomes import compile_outcomes
-from refuge.model.schedules import compile_schedules
 
 if TYPE_CHECKING:
-    import pandas as pd
+    pass
+from refuge.model.codes import *  # noqa: F403 (the codes are part of the compiler's public names)
+from refuge.model.codes import (
+    A_COLUMNS,
+    A_RATE,
+    A_TARGET,
+    EMPIRICAL,
+    EXPONENTIAL,
+    FIXED,
+    GAMMA,
+    LOGNORMAL,
+    NONE,
+    T_COLS,
+    T_DUR,
+    T_DUR_A,
+    T_DUR_B,
+    T_DUR_EMP,
+    T_EDGE_HI,
+    T_EDGE_LO,
+    T_IS_DUR,
+    T_SRC,
+)
+from refuge.model.evidence import compile_evidence, compile_series
+from refuge.model.model import Model
+from refuge.model.rules import Action, compile_rules
+from refuge.model.schedules import compile_schedules
 from refuge.scenario import (
-    STATE_KINDS,
     Distribution,
     Empirical,
     Exponential,
@@ -33,169 +55,6 @@ from refuge.scenario import (
     Scenario,
     Throughput,
 )
-
-# Distribution codes shared with the engines.
-FIXED, EXPONENTIAL, GAMMA, LOGNORMAL, EMPIRICAL = 0, 1, 2, 3, 4
-NONE = -1
-
-# Columns of the transition table.
-T_SRC, T_IS_DUR, T_RATE, T_DUR, T_DUR_A, T_DUR_B, T_DUR_EMP, T_GRP, T_GRP_A, T_GRP_B, T_GRP_EMP, \
-    T_REDIR, T_REDIR_EDGE, T_EDGE_LO, T_EDGE_HI, T_CAP, T_CAP_DAYS = range(17)
-T_COLS = 17  # T_CAP: parameter slot of the processing capacity (-1: none), per T_CAP_DAYS days
-# Columns of the arrival table. A_EXACT: an event, exactly one group on its day (not a Poisson count);
-# A_FROM: the counted state an event's group is taken from (-1: from outside the system).
-A_TARGET, A_RATE, A_GRP, A_GRP_A, A_GRP_B, A_GRP_EMP, A_START, A_END, A_REDIR, A_EXACT, A_FROM = range(11)
-A_COLUMNS = 11
-# Signal kinds and action kinds of rules.
-SIG_STOCK, SIG_FLOW = 0, 1
-ACT_CLOSE_SITE, ACT_CLOSE_STATE, ACT_SET, ACT_MULTIPLY = 0, 1, 2, 3
-
-
-@dataclass
-class Model:
-    """A scenario compiled for the engine. Arrays only; names kept for results."""
-
-    scenario: Scenario
-    origin: str
-    start: dt.date
-    days: int
-    state_names: list[str]
-    state_kinds: list[str]
-    site_names: list[str]
-    transition_names: list[str]
-    edge_names: list[str]
-    arrival_names: list[str]
-    rule_names: list[str]
-    param_names: list[str]
-    n_named_params: int
-    # states
-    state_site: np.ndarray
-    tracked: np.ndarray
-    initial_param: np.ndarray
-    out_ptr: np.ndarray
-    out_trans: np.ndarray
-    # sites
-    capacity_param: np.ndarray
-    closed_site_sched: np.ndarray  # (T, N) closed to entry from outside the site
-    stopped_site_sched: np.ndarray  # (T, N) closed to every entry into its states (a full stop)
-    closed_state_sched: np.ndarray
-    # transitions and edges
-    trans: np.ndarray
-    edge_trans: np.ndarray
-    edge_target: np.ndarray
-    edge_p: np.ndarray
-    edge_is_redirect: np.ndarray
-    emp_ptr: np.ndarray
-    emp_values: np.ndarray
-    emp_cdf: np.ndarray
-    # arrivals
-    arr: np.ndarray
-    # parameters over time, before rules
-    pbase: np.ndarray
-    # rules
-    rule_sig: np.ndarray
-    rule_sig_ptr: np.ndarray
-    rule_sig_idx: np.ndarray
-    rule_window: np.ndarray
-    rule_above: np.ndarray
-    rule_below: np.ndarray
-    rule_min_days: np.ndarray
-    rule_start: np.ndarray
-    rule_end: np.ndarray
-    act_ptr: np.ndarray
-    act_kind: np.ndarray
-    act_target: np.ndarray
-    act_value: np.ndarray
-    evidence: list[dict] = field(default_factory=list)
-    outcomes: list[dict] = field(default_factory=list)  # see refuge.model.outcomes
-    series: list[dict] = field(default_factory=list)
-    net: Any = None  # refuge.model.network.NetModel when the scenario has a route network
-    digest: str = ""
-
-    @property
-    def dates(self) -> "pd.DatetimeIndex":
-        """Every day of the scenario's period."""
-        import pandas as pd
-
-        return pd.date_range(self.start, periods=self.days, freq="D")
-
-    def day(self, date: dt.date) -> int:
-        """The day index of a date (0 is the scenario's start)."""
-        return (date - self.start).days
-
-    def state_index(self, name: str) -> int:
-        """The column of a state in the run arrays."""
-        return self.state_names.index(name)
-
-    def edges_of(self, names: list[str]) -> list[int]:
-        """Edges named by transition (all its edges) or by `transition->target`."""
-        out: list[int] = []
-        for name in names:
-            if name in self.transition_names:
-                j = self.transition_names.index(name)
-                out += [e for e in range(len(self.edge_names)) if self.edge_trans[e] == j]
-            else:
-                # a split edge and a redirect edge may share a target: the name covers both
-                out += [e for e, n in enumerate(self.edge_names) if n == name]
-        return out
-
-    @property
-    def edge_labels(self) -> list[str]:
-        """Edge names made unique for tables: a redirect edge that shares its target with a split edge is marked."""
-        labels: list[str] = []
-        for e, name in enumerate(self.edge_names):
-            label = f"{name} (redirected)" if self.edge_is_redirect[e] else name
-            while label in labels:
-                label += "'"
-            labels.append(label)
-        return labels
-
-    def __repr__(self) -> str:
-        sc = self.scenario
-        end = self.start + dt.timedelta(days=self.days - 1)
-        counts = ", ".join(_plural(n, word) for n, word in (
-            (len(self.state_names), "state"), (len(self.site_names), "site"),
-            (len(self.transition_names), "transition"),
-            (len(self.arrival_names), "arrival stream"), (self.n_named_params, "parameter"),
-            (len(self.rule_names), "rule"), (len(self.evidence), "evidence fact")))
-        return f"Model({sc.name!r}: {self.start} to {end}, {counts})"
-
-    def _repr_html_(self) -> str:
-        from refuge._html import html_table
-
-        sc = self.scenario
-        rows = [(s.name, s.kind, s.site or "", s.description) for s in sc.states]
-        title = f"{sc.title or sc.name} ({self.start} to {self.start + dt.timedelta(days=self.days - 1)})"
-        note = (f"{len(self.transition_names)} transitions, {len(self.arrival_names)} arrival streams, "
-                f"{self.n_named_params} parameters, {len(self.rule_names)} rules, {len(self.evidence)} evidence "
-                f"facts; from {self.origin}")
-        return html_table(title, ("state", "kind", "site", "description"), rows, note)
-
-    def states_of(self, names: list[str]) -> list[int]:
-        """States named directly or through their site."""
-        out: list[int] = []
-        for name in names:
-            if name in self.state_names:
-                out.append(self.state_names.index(name))
-            else:
-                n = self.site_names.index(name)
-                out += [s for s in range(len(self.state_names)) if self.state_site[s] == n]
-        return sorted(set(out))
-
-
-@dataclass(frozen=True)
-class _Action:
-    """A rule's set/multiply action, for the range check (refuge.model.ranges)."""
-
-    path: str
-    rule: str
-    kind: str  # set | multiply
-    target: int
-    value: int
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
 class _Compiler:
@@ -214,7 +73,7 @@ class _Compiler:
         self.emp_cdf: list[float] = []
         self.emp_ptr: list[int] = [0]
         self.uses: list[tuple[int, str, str, bool]] = []  # (slot, field path, role, first day only): see ranges.py
-        self.actions: list[_Action] = []
+        self.actions: list[Action] = []
         self.lo: np.ndarray | None = None  # each slot's lowest and highest value over the run (ranges.py)
         self.hi: np.ndarray | None = None
 
@@ -304,49 +163,9 @@ class _Compiler:
         sc = self.sc
         check_sizes(sc, self.origin)
         self._unique()
-        S, N = len(self.states), len(sc.sites)
-
-        state_site = np.full(S, -1, np.int64)
-        for i, st in enumerate(sc.states):
-            if st.site is not None:
-                state_site[i] = self.name("site", st.site, self.sites, f"states[{i}].site")
-        initial_param = np.array([self.param(st.initial, f"states[{i}].initial", "people", True)
-                                  for i, st in enumerate(sc.states)],
-                                 np.int64)
-        capacity_param = np.array([NONE if s.capacity is None else
-                                   self.param(s.capacity, f"sites[{i}].capacity", "capacity")
-                                   for i, s in enumerate(sc.sites)], np.int64)
-        closed_site = np.zeros((self.T, N), np.bool_)
-        stopped_site = np.zeros((self.T, N), np.bool_)
-        for i, s in enumerate(sc.sites):
-            for k, p in enumerate(s.closed):
-                a, b = self.period_days(p, f"sites[{i}].closed[{k}]")
-                closed_site[max(a, 0):b + 1, i] = True
-                stopped_site[max(a, 0):b + 1, i] |= p.full_stop
-        closed_state = np.zeros((self.T, S), np.bool_)
-        for i, st in enumerate(sc.states):
-            for k, p in enumerate(st.closed):
-                a, b = self.period_days(p, f"states[{i}].closed[{k}]")
-                closed_state[max(a, 0):b + 1, i] = True
-
+        state_site, initial_param, capacity_param = self._states_and_sites()
         trans, edges = self._transitions()
-        tracked = np.array([st.track_stays for st in sc.states], np.bool_)
-        for row in trans:
-            if row[T_IS_DUR]:
-                tracked[row[T_SRC]] = True
-        for j, t in enumerate(sc.transitions):
-            src = trans[j][T_SRC]
-            if t.group_size is not None and src >= 0 and tracked[src]:
-                self.err(f"transitions[{j}].group_size", "group_size only on transitions out of a state whose exits "
-                         "are all constant rates (people there are counted, not tracked)", f"state `{t.source}`")
-        order = sorted(range(len(trans)), key=lambda j: trans[j][T_SRC])
-        out_ptr = np.zeros(S + 1, np.int64)
-        for row in trans:
-            if row[T_SRC] >= 0:
-                out_ptr[row[T_SRC] + 1] += 1
-        out_ptr = np.cumsum(out_ptr)
-        out_trans = np.array(order, np.int64)
-
+        tracked = self._tracked(trans)
         for i, st in enumerate(sc.states):
             if tracked[i]:
                 self.uses.append((int(initial_param[i]), f"states[{i}].initial", "tracked people", True))
@@ -355,18 +174,15 @@ class _Compiler:
             if row[A_TARGET] >= 0 and tracked[row[A_TARGET]]:
                 self.uses.append((row[A_RATE], f"arrivals[{i}].rate", "tracked arrival rate", False))
         arr += self._events(tracked)
-        rules = self._rules(edges)
+        rules = compile_rules(self, edges)
         self._initial_capacity(state_site, initial_param, capacity_param)
-        evidence = self._evidence(edges)
-        series = self._series(edges)
+        evidence = compile_evidence(self, edges)
+        series = compile_series(self, edges)
         from refuge.model.network import compile_network
 
         net = compile_network(self)
         outcomes = compile_outcomes(self, edges)
-        for path, src in sc.cited():  # every `ref` names an entry of `sources:`
-            if src.ref is not None and src.ref not in sc.sources:
-                self.err(f"{path}.ref", "the key of an entry of `sources:`",
-                         f"`{src.ref}`{suggest(src.ref, sc.sources)}")
+        self._sources_cited()
         pbase = compile_schedules(self)
         self.lo, self.hi = check_ranges(self, pbase)
         self.initial_slots = [int(x) for x in initial_param]
@@ -377,14 +193,14 @@ class _Compiler:
         if self.problems:
             raise ScenarioError(self.origin, self.problems)
         edge_names, edge_trans, edge_target, edge_p, edge_redir = zip(*edges) if edges else ((),) * 5
+        out_ptr, out_trans = self._exits(trans)
         return Model(
             scenario=sc, origin=self.origin, start=sc.start, days=self.T,
             state_names=self.states, state_kinds=[s.kind for s in sc.states], site_names=self.sites,
             transition_names=self.trans, edge_names=list(edge_names), arrival_names=self.arrivals,
             rule_names=[r.name for r in sc.rules], param_names=self.pnames, n_named_params=len(sc.parameters),
             state_site=state_site, tracked=tracked, initial_param=initial_param, out_ptr=out_ptr,
-            out_trans=out_trans, capacity_param=capacity_param, closed_site_sched=closed_site,
-            stopped_site_sched=stopped_site, closed_state_sched=closed_state,
+            out_trans=out_trans, capacity_param=capacity_param, **self._closures(),
             trans=np.array(trans, np.int64).reshape(len(trans), T_COLS),
             edge_trans=np.array(edge_trans, np.int64), edge_target=np.array(edge_target, np.int64),
             edge_p=np.array(edge_p, np.int64), edge_is_redirect=np.array(edge_redir, np.bool_),
@@ -393,6 +209,69 @@ class _Compiler:
             pbase=pbase, evidence=evidence, series=series, outcomes=outcomes, net=net, digest=scenario_digest(sc),
             **rules,
         )
+
+    def _states_and_sites(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Each state's site and the parameter slot of its initial people; each site's capacity slot."""
+        sc = self.sc
+        state_site = np.full(len(self.states), -1, np.int64)
+        for i, st in enumerate(sc.states):
+            if st.site is not None:
+                state_site[i] = self.name("site", st.site, self.sites, f"states[{i}].site")
+        initial_param = np.array([self.param(st.initial, f"states[{i}].initial", "people", True)
+                                  for i, st in enumerate(sc.states)], np.int64)
+        capacity_param = np.array([NONE if s.capacity is None else
+                                   self.param(s.capacity, f"sites[{i}].capacity", "capacity")
+                                   for i, s in enumerate(sc.sites)], np.int64)
+        return state_site, initial_param, capacity_param
+
+    def _closures(self) -> dict[str, np.ndarray]:
+        """Days each site is closed (to entry from outside; a full stop) and each state is closed, by schedule."""
+        sc = self.sc
+        closed_site = np.zeros((self.T, len(sc.sites)), np.bool_)
+        stopped_site = np.zeros((self.T, len(sc.sites)), np.bool_)
+        for i, s in enumerate(sc.sites):
+            for k, p in enumerate(s.closed):
+                a, b = self.period_days(p, f"sites[{i}].closed[{k}]")
+                closed_site[max(a, 0):b + 1, i] = True
+                stopped_site[max(a, 0):b + 1, i] |= p.full_stop
+        closed_state = np.zeros((self.T, len(self.states)), np.bool_)
+        for i, st in enumerate(sc.states):
+            for k, p in enumerate(st.closed):
+                a, b = self.period_days(p, f"states[{i}].closed[{k}]")
+                closed_state[max(a, 0):b + 1, i] = True
+        return {"closed_site_sched": closed_site, "stopped_site_sched": stopped_site,
+                "closed_state_sched": closed_state}
+
+    def _tracked(self, trans: list[list[int]]) -> np.ndarray:
+        """States whose people are kept one by one: stays recorded, an exit after a time in state, or a service
+        order (which needs each person's day of entry)."""
+        sc = self.sc
+        tracked = np.array([st.track_stays for st in sc.states], np.bool_)
+        for row, t in zip(trans, sc.transitions):
+            if row[T_IS_DUR] or (t.order is not None and t.order.kind != "fifo" and row[T_SRC] >= 0):
+                tracked[row[T_SRC]] = True
+        for j, t in enumerate(sc.transitions):
+            src = trans[j][T_SRC]
+            if t.group_size is not None and src >= 0 and tracked[src]:
+                self.err(f"transitions[{j}].group_size", "group_size only on transitions out of a state whose exits "
+                         "are all constant rates (people there are counted, not tracked)", f"state `{t.source}`")
+        return tracked
+
+    def _exits(self, trans: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
+        """The exits of each state: out_trans[out_ptr[s]:out_ptr[s+1]], in declaration order."""
+        out_ptr = np.zeros(len(self.states) + 1, np.int64)
+        for row in trans:
+            if row[T_SRC] >= 0:
+                out_ptr[row[T_SRC] + 1] += 1
+        order = sorted(range(len(trans)), key=lambda j: trans[j][T_SRC])
+        return np.cumsum(out_ptr), np.array(order, np.int64)
+
+    def _sources_cited(self) -> None:
+        """Every `ref` names an entry of `sources:`."""
+        for path, src in self.sc.cited():
+            if src.ref is not None and src.ref not in self.sc.sources:
+                self.err(f"{path}.ref", "the key of an entry of `sources:`",
+                         f"`{src.ref}`{suggest(src.ref, self.sc.sources)}")
 
     def _unique(self) -> None:
         for what, names in (("states", self.states), ("sites", self.sites), ("transitions", self.trans),
@@ -521,20 +400,8 @@ class _Compiler:
                              f"event `{ev.name}` replays the fact of evidence[{k}] `{fact.id}` "
                              f"({fact.source.key}: {fact.source.fact})")
 
-    def _signal_members(self, sig, path: str, edges: list[tuple]) -> tuple[int, list[int]]:
-        if sig.occupancy is not None:
-            n = self.name("site", sig.occupancy, self.sites, f"{path}.occupancy")
-            return SIG_STOCK, [i for i, st in enumerate(self.sc.states) if n >= 0 and st.site == sig.occupancy]
-        if sig.stock is not None:
-            return SIG_STOCK, [self.name("state", s, self.states, f"{path}.stock[{k}]") for k, s in
-                               enumerate(sig.stock)]
-        if sig.kind is not None:
-            if sig.kind not in STATE_KINDS:
-                self.err(f"{path}.kind", "a state kind", f"`{sig.kind}`{suggest(sig.kind, STATE_KINDS)}")
-            return SIG_STOCK, [i for i, st in enumerate(self.sc.states) if st.kind == sig.kind]
-        return SIG_FLOW, self._edge_refs(sig.flow or [], f"{path}.flow", edges)
 
-    def _edge_refs(self, names: list[str], path: str, edges: list[tuple]) -> list[int]:
+    def edge_refs(self, names: list[str], path: str, edges: list[tuple]) -> list[int]:
         out = []
         edge_names = [e[0] for e in edges]
         for k, n in enumerate(names):
@@ -547,59 +414,6 @@ class _Compiler:
                          f"`{n}`{suggest(n, self.trans + edge_names)}")
         return out
 
-    def _rules(self, edges: list[tuple]) -> dict[str, np.ndarray]:
-        sig, sptr, sidx, window, above, below, mind, r0, r1 = [], [0], [], [], [], [], [], [], []
-        aptr, akind, atarget, avalue = [0], [], [], []
-        for r, rule in enumerate(self.sc.rules):
-            path = f"rules[{r}]"
-            kind, members = self._signal_members(rule.signal, f"{path}.signal", edges)
-            sig.append(kind)
-            sidx += [m for m in members if m >= 0]
-            sptr.append(len(sidx))
-            window.append(rule.signal.window)
-            above.append(self.param(rule.above, f"{path}.above", "level"))
-            below.append(NONE if rule.below is None else self.param(rule.below, f"{path}.below", "level"))
-            if rule.below is not None and self.value(below[-1]) > self.value(above[-1]):
-                self.err(f"{path}.below", f"a level at or under `above` ({self.value(above[-1]):g})",
-                         self.value(below[-1]))
-            mind.append(rule.min_days)
-            d0, d1 = self.period_days(rule.period, f"{path}.period")
-            r0.append(d0)
-            r1.append(d1)
-            for k, act in enumerate(rule.actions):
-                apath = f"{path}.actions[{k}]"
-                if act.close is not None:
-                    if act.close in self.sites:
-                        akind.append(ACT_CLOSE_SITE)
-                        atarget.append(self.sites.index(act.close))
-                    else:
-                        akind.append(ACT_CLOSE_STATE)
-                        atarget.append(self.name("site or state", act.close, self.states + self.sites,
-                                                 f"{apath}.close"))
-                        if act.full_stop and act.close in self.states:
-                            self.err(f"{apath}.full_stop", "full_stop only with `close: SITE` (a closed state "
-                                     "admits nobody anyway)", f"state `{act.close}`")
-                    avalue.append(1 if act.full_stop else 0)  # a closed site: 1 = a full stop
-                elif act.full_stop:
-                    self.err(f"{apath}.full_stop", "full_stop only with `close: SITE`", "no `close`")
-                else:
-                    a = act.set if act.set is not None else act.multiply
-                    akind.append(ACT_SET if act.set is not None else ACT_MULTIPLY)
-                    target = self.name("parameter", a.parameter, list(self.sc.parameters), f"{apath}.parameter")
-                    atarget.append(target)
-                    v = a.value if act.set is not None else a.by
-                    avalue.append(self.param(v, f"{apath}.{'value' if act.set is not None else 'by'}",
-                                             "any" if act.set is not None else "factor"))
-                    if target >= 0:
-                        self.actions.append(_Action(apath, rule.name, "set" if act.set is not None else "multiply",
-                                                    target, avalue[-1]))
-            aptr.append(len(akind))
-        def i64(x):
-            return np.array(x, np.int64)
-        return dict(rule_sig=i64(sig), rule_sig_ptr=i64(sptr), rule_sig_idx=i64(sidx), rule_window=i64(window),
-                    rule_above=i64(above), rule_below=i64(below), rule_min_days=i64(mind), rule_start=i64(r0),
-                    rule_end=i64(r1), act_ptr=i64(aptr), act_kind=i64(akind), act_target=i64(atarget),
-                    act_value=i64(avalue))
 
     def _instant_loops(self, trans: list[list[int]], edges: list[tuple]) -> None:
         """People may pass several zero-duration transitions in a day, but never in a circle."""
@@ -645,128 +459,6 @@ class _Compiler:
             if held > cap:
                 self.err(f"sites[{n}].capacity", f"room for the {held:g} people its states hold at the start", cap)
 
-    def _evidence(self, edges: list[tuple]) -> list[dict]:
-        out = []
-        places = self.states + self.sites
-        for i, ev in enumerate(self.sc.evidence):
-            if ev.series is not None:
-                continue
-            path = f"evidence[{i}]"
-            m = ev.measure
-            kind = m.kind
-            item: dict[str, Any] = {"id": ev.id, "kind": kind, "bound": ev.bound, "value": ev.value,
-                                    "tolerance": ev.tolerance, "low": ev.low, "high": ev.high,
-                                    "required": ev.required, "source": ev.source.key, "fact": ev.source.fact,
-                                    "citation": self.sc.cite(ev.source)}
-            if ev.date is not None:
-                item["day"] = self.dayof(ev.date, f"{path}.date")
-                item["when"] = str(ev.date)
-            if ev.period is not None:
-                item["days"] = self.period_days(ev.period, f"{path}.period")
-                item["when"] = f"{ev.period.start}..{ev.period.end}"
-            names = getattr(m, kind)
-            if kind in ("stock", "longest_stay", "mean_stay"):
-                for k, n in enumerate(names):
-                    self.name("state or site", n, places, f"{path}.measure.{kind}[{k}]")
-                item["places"] = list(names)
-            elif kind == "closed":
-                for k, n in enumerate(names):
-                    self.name("site or state", n, places, f"{path}.measure.closed[{k}]")
-                item["sites"] = [self.sites.index(n) for n in names if n in self.sites]
-                item["states"] = [self.states.index(n) for n in names if n in self.states]
-            elif kind == "active":
-                rules = [r.name for r in self.sc.rules]
-                item["rules"] = [self.name("rule", n, rules, f"{path}.measure.active[{k}]")
-                                 for k, n in enumerate(names)]
-            elif kind in ("arrivals", "into"):
-                item.update(self._flow_refs(m, kind, f"{path}.measure", edges))
-            else:
-                item["edges"] = self._edge_refs(names, f"{path}.measure.{kind}", edges)
-                if kind == "share":
-                    item["of_edges"] = self._edge_refs(m.of or [], f"{path}.measure.of", edges)
-            out.append(item)
-        return out
-
-    def _flow_refs(self, m, kind: str, path: str, edges: list[tuple]) -> dict[str, list[int]]:
-        """Edges and arrival streams a flow-like measure counts (`flow`, `into`, `arrivals`)."""
-        names = getattr(m, kind)
-        if kind == "flow":
-            return {"edges": self._edge_refs(names, f"{path}.flow", edges), "arrivals": [], "entered": []}
-        if kind == "arrivals":
-            return {"edges": [], "arrivals": [self.name("arrival", n, self.arrivals, f"{path}.arrivals[{k}]")
-                                              for k, n in enumerate(names)], "entered": []}
-        places = self.states + self.sites
-        inside: set[int] = set()
-        for k, n in enumerate(names):
-            if self.name("state or site", n, places, f"{path}.into[{k}]") < 0:
-                continue
-            if n in self.states:
-                inside.add(self.states.index(n))
-            else:
-                inside |= {i for i, st in enumerate(self.sc.states) if st.site == n}
-        src = {j: self.states.index(t.source) for j, t in enumerate(self.sc.transitions) if t.source in self.states}
-        e_in = [e for e, row in enumerate(edges) if row[2] in inside and src.get(row[1], -1) not in inside]
-        a_in = [a for a, arr in enumerate(self.sc.arrivals) if arr.to in self.states
-                and self.states.index(arr.to) in inside]
-        for i, ev in enumerate(self.sc.events):  # an event brings people into its target, unless it moves them within
-            to = {self.states.index(ev.to)} if ev.to in self.states else \
-                {j for j, st in enumerate(self.sc.states) if st.site == ev.to}
-            within = ev.source_state in self.states and self.states.index(ev.source_state) in inside
-            if to & inside and not within:
-                a_in.append(len(self.sc.arrivals) + i)
-        # people entering these states by the route network (arriving from a route, or spawned there)
-        return {"edges": e_in, "arrivals": a_in, "entered": sorted(inside)}
-
-    def _series(self, edges: list[tuple]) -> list[dict]:
-        """Compiled time-series evidence: the scored grid of days, the data on it, and what is measured."""
-        from refuge.evidence.series import interpolate
-
-        out = []
-        for i, ev in enumerate(self.sc.evidence):
-            if ev.series is None:
-                continue
-            path = f"evidence[{i}]"
-            points = ev.series.points
-            if not points:
-                self.err(f"{path}.series.file", "series data read with the scenario file (refuge.load(path))",
-                         f"`{ev.series.file}` not read")
-                continue
-            dates = [p.date for p in points]
-            if any(b <= a for a, b in zip(dates, dates[1:])):
-                self.err(f"{path}.series.points", "dates in increasing order", [str(d) for d in dates])
-                continue
-            kind = ev.measure.kind
-            d0, d1 = self.period_days(ev.period, f"{path}.period")
-            pday = np.array([(d - self.sc.start).days for d in dates], np.int64)
-            vals = np.array([p.value for p in points], float)
-            item: dict[str, Any] = {"id": ev.id, "group": ev.group, "source": ev.source.key,
-                                    "fact": ev.source.fact, "measure": kind, "dates": [str(d) for d in dates],
-                                    "values": vals}
-            if kind == "stock":
-                names = ev.measure.stock or []
-                for k, n in enumerate(names):
-                    self.name("state or site", n, self.states + self.sites, f"{path}.measure.stock[{k}]")
-                known = [n for n in names if n in self.states or n in self.sites]
-                states = sorted({s for n in known for s in ([self.states.index(n)] if n in self.states else
-                                 [j for j, st in enumerate(self.sc.states) if st.site == n])})
-                grid = np.arange(max(d0, 0), min(d1, self.T - 1) + 1, dtype=np.int64)
-                obs_sel = (pday >= grid[0]) & (pday <= grid[-1]) if grid.size else np.zeros(0, bool)
-                item.update(kind="stock", states=states, grid=grid, data=interpolate(pday, vals, grid),
-                            obs=(pday[obs_sel] - grid[0]).astype(np.int64) if grid.size else np.zeros(0, np.int64))
-            else:
-                item.update(kind="flow", **self._flow_refs(ev.measure, kind, f"{path}.measure", edges))
-                first = (ev.series.first_from - self.sc.start).days if ev.series.first_from else 0
-                starts = np.concatenate([[first], pday[:-1] + 1])
-                keep = (starts >= max(d0, 0)) & (pday <= min(d1, self.T - 1)) & (starts <= pday)
-                item.update(grid=pday[keep], starts=starts[keep].astype(np.int64), data=vals[keep],
-                            obs=np.arange(int(keep.sum()), dtype=np.int64))
-            if not item["obs"].size and not (kind == "stock" and item["grid"].size):
-                self.err(f"{path}.series", "at least one data point whose date (for a flow: whose whole period) "
-                         f"falls in {self.sc.start}..{self.sc.end}", f"{len(points)} points from {dates[0]} to "
-                         f"{dates[-1]}")
-            out.append(item)
-        return out
-
 
 def compile_scenario(sc: Scenario, origin: str | None = None) -> Model:
     """Resolve every reference of a validated scenario; raise ScenarioError listing all problems.
@@ -790,5 +482,9 @@ def compile_scenario(sc: Scenario, origin: str | None = None) -> Model:
 
 def scenario_digest(sc: Scenario) -> str:
     """A short hash of a scenario's content: equal digests, the same scenario (experiments compare them)."""
-    text = json.dumps(sc.model_dump(mode="json", by_alias=True), sort_keys=True)
+    data = sc.model_dump(mode="json", by_alias=True)
+    for t in data.get("transitions", []):  # fields added since: left out when not used, so digests stay the same
+        if t.get("order") is None:
+            t.pop("order", None)
+    text = json.dumps(data, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]

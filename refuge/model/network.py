@@ -1,6 +1,6 @@
 """Compile a scenario's `network` (locations, routes, conflicts, closures, spawning) into arrays.
 
-The engine's network step (`refuge.engine.network`) sees only what is built here. Every name is resolved
+The engine's network step (`refuge.sim.mechanisms.network`) sees only what is built here. Every name is resolved
 and every problem reported with its field path, like the rest of the compiler.
 """
 

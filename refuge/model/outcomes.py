@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from refuge.model.evidence import flow_refs
 from refuge.scenario import Outcome, Scenario
 
 TOTALS = ("into", "flow", "arrivals")  # summed over days (and shown per calendar year)
@@ -69,7 +70,7 @@ def compile_outcomes(c: Any, edges: list[tuple]) -> list[dict]:
             "days" if kind == "longest_stay" else "people"), "kind": kind, "edges": [], "arrivals": [],
                 "states": [], "total": kind in TOTALS, "of": list(getattr(o, kind))}
         if kind in TOTALS:
-            item.update(c._flow_refs(o, kind, path, edges))
+            item.update(flow_refs(c, o, kind, path, edges))
         else:
             states: list[int] = []
             for k, n in enumerate(getattr(o, kind)):

@@ -110,7 +110,7 @@ def check_ranges(c: Any, pbase: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def check_group_draws(c: Any, trans: list, lo: np.ndarray, hi: np.ndarray) -> None:
     """Groups are drawn one by one: refuse a group transition that could set off millions a day."""
-    from refuge.model.compiler import T_GRP, T_IS_DUR, T_RATE, T_SRC
+    from refuge.model.codes import T_GRP, T_IS_DUR, T_RATE, T_SRC
 
     people = float(sum(max(hi[i], 0.0) for i in c.initial_slots))
     people += 365.0 * float(sum(max(hi[r], 0.0) for r in c.arrival_rate_slots))  # a year of arrivals

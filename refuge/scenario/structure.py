@@ -11,6 +11,7 @@ from pydantic import Field, field_validator, model_validator
 from refuge.scenario.base import FormatModel, Number
 from refuge.scenario.distributions import Distribution
 from refuge.scenario.limits import MAX_LEVEL
+from refuge.scenario.order import ServiceOrder
 from refuge.scenario.sources import Source
 
 
@@ -105,6 +106,7 @@ class Transition(FormatModel):
     capacity: Number | Throughput | None = Field(
         None, description="processing capacity: at most this many people a day move by this transition (or "
         "{people, days}: per period), first come first served; the others wait where they are")
+    order: ServiceOrder | None = Field(None, description="the order in which the capacity serves its queue")
     description: str = ""
 
     @model_validator(mode="after")
@@ -115,6 +117,8 @@ class Transition(FormatModel):
             raise ValueError("give exactly one of `rate` (daily hazard) or `duration` (time-in-state distribution)")
         if self.split is not None and len(self.split) < 2:
             raise ValueError("a split needs at least two targets")
+        if self.order is not None and self.capacity is None:
+            raise ValueError("`order` needs a `capacity` (a queue forms only where a capacity limits a transition)")
         return self
 
     def targets(self) -> list[str]:

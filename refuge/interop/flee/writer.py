@@ -99,7 +99,7 @@ def _head(r: FleeRead, w: Write) -> None:
       f"{' --settings ' + str(r.spath) if r.spath else ''} by `refuge import flee`.")
     w(f"# {FLEE_NOTICE}")
     w("# Each part says the file (and line) it came from. Flee's rules as its code applies them are described")
-    w("# in refuge/interop/flee/ and refuge/engine/network.py.")
+    w("# in refuge/interop/flee/ and refuge/sim/mechanisms/network/.")
     if r.st.hasten != 1:
         w(f"# The settings' `hasten: {r.st.hasten}` (one Flee agent per {r.st.hasten} people) is not used: refuge "
           "simulates every person.")

@@ -1,9 +1,9 @@
 """The route network, one record per person visited every day, in plain Python: the reference for
-`refuge.engine.network` (same semantics, written the obvious way; slow by design, for small networks).
+`refuge.sim.mechanisms.network` (same semantics, written the obvious way; slow by design, for small networks).
 
 Everyone is a record, also in camps; each day every person at a place draws whether to leave, and
-every traveller advances, as the semantics in `refuge.engine.network` say. The network's people are people
-of the reference engine (`refuge.engine.reference`): each day it first takes over whoever that engine's
+every traveller advances, as the semantics in `refuge.sim.mechanisms.network` say. The network's people are people
+of the reference engine (`refuge.sim.reference`): each day it first takes over whoever that engine's
 transitions, arrivals and events put into a location, and lets go of whoever they took from one; at the end of
 the day it writes back where everyone is.
 """
@@ -35,6 +35,7 @@ from refuge.model.network import (
     MV_WSOFT,
     NetModel,
 )
+from refuge.sim.mechanisms.network import network_arrays
 
 
 class _Person:
@@ -90,7 +91,6 @@ class NetReference:
         km = pv[net.link_km]
         cap = np.array([pv[c] if c >= 0 else -1.0 for c in net.loc_cap])
         closed = net.link_closed[t] | ref.closed_state[net.loc_state[net.link_to]]  # closed locations: routes in
-        S = mv[MV_SPEED]
         is_camp = self.is_camp
         states = list(net.loc_state) + [net.en_route]
         before = [ref.stock[s] for s in states]
@@ -101,15 +101,12 @@ class NetReference:
             if p.link < 0:
                 here[p.loc] += 1
 
-        def decay(since: int) -> float:
-            return float(net.decay[min(max(since, 0) // net.decay_interval, net.decay.size - 1)])
-
         score, chance = np.ones(L), np.zeros(L)
         for l in range(L):
             s = (mv[MV_FOREIGNW] if net.loc_foreign[l] else 1.0) * (mv[MV_CAMPW] if is_camp[l] else 1.0)
             c = net.conflict[t, l]
             if c > 0:
-                s *= mv[MV_CONFW] ** (decay(t - net.conflict_start[t, l]) * c)
+                s *= mv[MV_CONFW] ** (self._decay(t - net.conflict_start[t, l]) * c)
                 chance[l] = mv[MV_MC_CONFLICT]
             else:
                 chance[l] = {CAMP: mv[MV_MC_CAMP], IDPCAMP: mv[MV_MC_IDP], FORWARD: 1.0}.get(int(net.loc_kind[l]),
@@ -138,20 +135,7 @@ class NetReference:
                 return -1
             return k
 
-        # spawning
-        n_new = int(net.spawn[t])
-        if n_new > 0:
-            ts = int(net.spawn_time[t])
-            w = np.array([pv[net.loc_pop[l]] * net.conflict[ts, l] * decay(ts - net.conflict_start[ts, l])
-                          if net.conflict[t, l] > 0 and net.conflict[ts, l] > 0 else 0.0 for l in range(L)])
-            if w.sum() > 0:
-                counts = g.multinomial(n_new, w / w.sum())
-                for l in range(L):
-                    ids = ref._new_people(int(counts[l]))
-                    people += [_Person(int(pid), l) for pid in ids]
-                    here[l] += counts[l]
-                    self.entered[t, l] += counts[l]
-                self.spawned[t] = n_new
+        self._spawn(t, ref, here)
         # closures turn back those on a route that closes today
         for p in people:
             if p.link >= 0 and closed[p.link] and not self.closed_before[p.link]:
@@ -164,7 +148,36 @@ class NetReference:
                 if k >= 0:
                     here[p.loc] -= 1
                     p.link, p.prog, p.back = k, 0.0, False
-        # travel
+        self._travel(t, ref.g, here, chance, choose, mv, km)
+        self._write_back(t, ref, states, before)
+
+    def _decay(self, since: int) -> float:
+        """The factor of a conflict's decay `since` days after it began."""
+        net = self.net
+        return float(net.decay[min(max(since, 0) // net.decay_interval, net.decay.size - 1)])
+
+    def _spawn(self, t: int, ref: Any, here: np.ndarray) -> None:
+        """Today's new people at the conflict zones, by population x intensity x decay."""
+        net, g, pv, people = self.net, ref.g, ref.pv, self.people
+        L = len(net.names)
+        n_new = int(net.spawn[t])
+        if n_new > 0:
+            ts = int(net.spawn_time[t])
+            w = np.array([pv[net.loc_pop[l]] * net.conflict[ts, l] * self._decay(ts - net.conflict_start[ts, l])
+                          if net.conflict[t, l] > 0 and net.conflict[ts, l] > 0 else 0.0 for l in range(L)])
+            if w.sum() > 0:
+                counts = g.multinomial(n_new, w / w.sum())
+                for l in range(L):
+                    ids = ref.new_people(int(counts[l]))
+                    people += [_Person(int(pid), l) for pid in ids]
+                    here[l] += counts[l]
+                    self.entered[t, l] += counts[l]
+                self.spawned[t] = n_new
+
+    def _travel(self, t: int, g: Any, here: np.ndarray, chance: np.ndarray, choose: Any, mv: np.ndarray,
+                km: np.ndarray) -> None:
+        """Everyone on a route advances; who arrives with part of the day left decides again at once."""
+        net, people, is_camp, S = self.net, self.people, self.is_camp, mv[MV_SPEED]
         for p in people:
             while p.link >= 0:
                 k = p.link
@@ -199,7 +212,10 @@ class NetReference:
         for p in people:
             p.recent = (p.recent + p.moved / S) / 2
             p.moved = 0.0
-        # where everyone is tonight, in the reference engine's records
+
+    def _write_back(self, t: int, ref: Any, states: list[int], before: list[int]) -> None:
+        """Where everyone is tonight, in the reference engine's records; the day's change of each stock."""
+        net, people = self.net, self.people
         for p in people:
             s = net.en_route if p.link >= 0 else int(net.loc_state[p.loc])
             if ref.p_state[p.pid] != s:
@@ -211,7 +227,5 @@ class NetReference:
         self.change[t] = [ref.stock[s] - b for s, b in zip(states, before)]
 
     def arrays(self, S: int) -> tuple:
-        """(entered (days, S), net change (days, S), spawned (days,)), as `refuge.engine.network` gives them."""
-        from refuge.engine.network import network_arrays
-
+        """(entered (days, S), net change (days, S), spawned (days,)), as the fast engine gives them."""
         return network_arrays(self.net, S, (self.entered, self.change, self.spawned))

@@ -1,0 +1,189 @@
+"""Counted states: a state whose exits are all constant rates holds a count, not people one by one. Of the `n`
+people there at the start of the day, Binomial(n, 1 - exp(-sum of rates)) leave, split among the exits in
+proportion to their rates (exits in declaration order). For a transition with a group size, that count is the
+number of groups, each taking `min(size, available)` people, where `available` is the people there at the
+start of the day who have not moved yet today; a transition without groups moves at most `available` people
+(and, with a processing capacity, at most what is left of it)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from numba import njit
+
+from refuge.model.codes import (
+    T_EDGE_HI,
+    T_EDGE_LO,
+    T_GRP,
+    T_GRP_A,
+    T_GRP_B,
+    T_GRP_EMP,
+    T_RATE,
+    T_REDIR,
+    T_REDIR_EDGE,
+)
+from refuge.sim.declare import Array, Mechanism
+from refuge.sim.mechanisms.draws import draw, multinomial, pick, split_probs
+from refuge.sim.mechanisms.moves import admit_people, take, try_move
+from refuge.sim.tables import FULL
+
+DECL = Mechanism(
+    "counted states",
+    spec=("tracked", "out_ptr", "out_trans"),
+    world=(Array("hazard", "S", "f8", fill=-1.0, doc="total rate of the constant-rate exits of each state today"),
+           Array("leave_p", "S", "f8", doc="chance that a person (or unit) there leaves by one of them today"),
+           Array("rates", "J1", "f8", doc="scratch: the rates of one state's exits"),
+           Array("tcounts", "J1", doc="scratch: leavers per exit of one state")),
+)
+
+
+@njit(cache=True)
+def move_counted(t, m, w):
+    """Every counted state with people, in declaration order."""
+    for s in range(m.state_site.shape[0]):
+        if not m.tracked[s] and w.n0[s] > 0:
+            leave_counted(t, s, m, w)
+
+
+@njit(cache=True)
+def leave_counted(t, s, m, w):
+    """Binomial(n, 1 - exp(-sum of rates)) of the people there at the start of the day leave, split among
+    the exits by rate; each exit then moves them one by one (as counts) or in groups."""
+    lo, hi = m.out_ptr[s], m.out_ptr[s + 1]
+    h = 0.0
+    for q in range(lo, hi):
+        h += max(w.pv[m.trans[m.out_trans[q], T_RATE]], 0.0)
+    if h <= 0.0:
+        return
+    if h != w.hazard[s]:  # rates change only with schedules and rules
+        w.hazard[s] = h
+        w.leave_p[s] = 1.0 - math.exp(-h)
+    leaving = w.g_dep.binomial(w.n0[s], w.leave_p[s])
+    for q in range(lo, hi):
+        w.rates[q - lo] = max(w.pv[m.trans[m.out_trans[q], T_RATE]], 0.0)
+    multinomial(w.g_dep, leaving, w.rates, hi - lo, h, w.tcounts)
+    avail = w.n0[s]
+    for q in range(lo, hi):
+        k = w.tcounts[q - lo]
+        if k == 0:
+            continue
+        j = m.out_trans[q]
+        split_probs(m, w, j)
+        if m.trans[j, T_GRP] >= 0:
+            avail = groups_leave(t, s, j, k, avail, m, w)
+        else:
+            avail = people_leave(t, s, j, k, avail, m, w)
+
+
+@njit(cache=True)
+def groups_leave(t, s, j, k, avail, m, w):
+    """`k` groups set off by transition `j`, each of a drawn size (at most the people not yet moved today);
+    a group that cannot get in waits where it was. Returns the people still available."""
+    elo, ehi = m.trans[j, T_EDGE_LO], m.trans[j, T_EDGE_HI]
+    for _ in range(k):
+        if avail <= 0 or w.budget[j] <= 0 or w.count[FULL]:  # a full table: the run is made again
+            break
+        size = max(draw(m, w.g_grp, m.trans[j, T_GRP], w.pv[m.trans[j, T_GRP_A]], w.pv[m.trans[j, T_GRP_B]],
+                        m.trans[j, T_GRP_EMP]), 1)
+        size = min(size, avail)
+        e = elo + pick(w.g_split, w.probs, ehi - elo)
+        if try_move(t, s, size, j, e, m, w) >= 0:
+            avail -= size
+    return avail
+
+
+@njit(cache=True)
+def people_leave(t, s, j, k, avail, m, w):
+    """`k` people (at most those not yet moved today) leave by transition `j`, split among its targets;
+    per target as many as fit enter, then the redirect, the others wait. Returns the people still available."""
+    elo, ehi = m.trans[j, T_EDGE_LO], m.trans[j, T_EDGE_HI]
+    redir, redir_edge = m.trans[j, T_REDIR], m.trans[j, T_REDIR_EDGE]
+    multinomial(w.g_split, min(k, avail, w.budget[j]), w.probs, ehi - elo, 1.0, w.ecounts)
+    for e in range(elo, ehi):
+        n = w.ecounts[e - elo]
+        if n == 0:
+            continue
+        take(m, w, s, n)  # they leave first, freeing room in a shared site
+        got = admit_people(m, w, m.edge_target[e], n, t, s)
+        w.flows[t, e] += got
+        if got < n and redir >= 0:
+            got2 = admit_people(m, w, redir, n - got, t, s)
+            w.flows[t, redir_edge] += got2
+            got += got2
+        take(m, w, s, got - n)  # the blocked wait where they were
+        avail -= got
+        w.budget[j] -= got
+    return avail
+
+
+# --- the reference engine's step (refuge.sim.reference: the same, person by person) ----------------------------------
+
+
+def reference_counted(ref: Any, t: int) -> None:
+    """Every counted state, in declaration order."""
+    for s in range(len(ref.m.state_names)):
+        if not ref.tracked[s]:
+            counted_state(ref, s, t)
+
+
+def counted_state(ref: Any, s: int, t: int) -> None:
+    """Each person there since before today leaves with prob 1-exp(-sum of rates), by an exit picked by rate."""
+    exits = ref.exits[s]
+    rates = [ref.rate[j] for j in exits]
+    h = sum(rates)
+    if h <= 0:
+        return
+    members = np.flatnonzero((ref.p_state[:ref.n] == s) & (ref.p_entry[:ref.n] < t))
+    leavers = members[ref.g.random(len(members)) < -math.expm1(-h)]
+    if len(leavers) == 0:
+        return
+    choice = np.array([ref.pick(rates) for _ in leavers], np.int64)
+    for q, j in enumerate(exits):
+        initiators = leavers[choice == q]
+        if len(initiators) and ref.tr[j][T_GRP] >= 0:
+            groups_leave_reference(ref, s, j, members, initiators, t)
+        elif len(initiators):
+            people_leave_reference(ref, s, j, members, initiators, t)
+
+
+def groups_leave_reference(ref: Any, s: int, j: int, members: np.ndarray, initiators: np.ndarray, t: int) -> None:
+    """Each leaver sets off a group of min(size, people not yet moved today), themselves first if still here."""
+    row = ref.tr[j]
+    for who in initiators:
+        pool = ref.here(members, s, t)
+        if len(pool) == 0 or ref.budget[j] <= 0:
+            return
+        size = min(max(ref.draw(row[T_GRP], row[T_GRP_A], row[T_GRP_B], row[T_GRP_EMP]), 1), len(pool))
+        group = ref.gather(pool, ref.here(np.array([who]), s, t), size)
+        ref.try_move(s, group, j, ref.pick_edge(j), t)
+
+
+def people_leave_reference(ref: Any, s: int, j: int, members: np.ndarray, initiators: np.ndarray, t: int) -> None:
+    """Leavers go one by one, each by its own split; one swept away in a group is replaced by another."""
+    still = ref.here(initiators, s, t)
+    movers = still
+    if len(still) < len(initiators):
+        pool = ref.here(members, s, t)
+        movers = ref.gather(pool, still, min(len(initiators), len(pool)))
+    movers = movers[:max(ref.budget[j], 0)]  # a processing capacity: the others wait
+    edges = np.array([ref.pick_edge(j) for _ in movers], np.int64)
+    for e in range(ref.tr[j][T_EDGE_LO], ref.tr[j][T_EDGE_HI]):
+        batch = movers[edges == e]
+        if len(batch):
+            batch_move(ref, s, batch, j, e, t)
+
+
+def batch_move(ref: Any, s: int, batch: np.ndarray, j: int, e: int, t: int) -> None:
+    """People of a counted state taking the same edge: all leave, as many as fit enter, the rest try the
+    redirect, the rest wait where they were."""
+    row = ref.tr[j]
+    ref.vacate(s, len(batch))
+    left = list(batch)
+    for dest, edge in ((ref.edge_target[e], e), (row[T_REDIR], row[T_REDIR_EDGE])):
+        while dest >= 0 and left and ref.room(dest, s) >= 1:
+            ref.enter(np.array([left.pop(0)]), dest, t)
+            ref.flows[t, edge] += 1
+            ref.budget[j] -= 1
+    ref.vacate(s, -len(left))

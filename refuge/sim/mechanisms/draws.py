@@ -1,0 +1,96 @@
+"""Draws every mechanism shares: whole numbers from a distribution, a split's probabilities, multinomial
+counts, one pick by probability. Each takes the generator of the decision that draws."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from refuge.model.codes import EMPIRICAL, EXPONENTIAL, FIXED, GAMMA, LOGNORMAL, T_EDGE_HI, T_EDGE_LO
+
+
+@njit(cache=True)
+def draw(m, g, code, a, b, emp):
+    """Whole days (or people) from a distribution with parameter values `a`, `b`. A continuous draw `x` is
+    rounded down or up at random, up with probability of its fraction, so the mean is kept."""
+    if code == FIXED:
+        return max(np.int64(round(a)), 0)
+    if code == EXPONENTIAL:
+        return whole(g, g.exponential(a))
+    if code == GAMMA:
+        shape = (a / b) ** 2
+        return whole(g, g.gamma(shape, b * b / a))
+    if code == LOGNORMAL:
+        return whole(g, a * math.exp(b * g.standard_normal()))
+    if code == EMPIRICAL:
+        u = g.random()
+        lo, hi = m.emp_ptr[emp], m.emp_ptr[emp + 1]
+        for k in range(lo, hi):
+            if u < m.emp_cdf[k]:
+                return m.emp_values[k]
+        return m.emp_values[hi - 1]
+    return np.int64(0)
+
+
+@njit(cache=True)
+def whole(g, x):
+    """`x` (>= 0) to a whole number without bias: floor(x + U), U uniform, is floor(x) + 1 with probability
+    x - floor(x)."""
+    return np.int64(math.floor(x + g.random()))
+
+
+@njit(cache=True)
+def split_probs(m, w, j):
+    """Probabilities of transition `j`'s targets into `w.probs`; `rest` takes what the others leave."""
+    lo, hi = m.trans[j, T_EDGE_LO], m.trans[j, T_EDGE_HI]
+    out = w.probs
+    total = 0.0
+    rest = -1
+    for e in range(lo, hi):
+        if m.edge_p[e] < 0:
+            rest = e
+            out[e - lo] = 0.0
+        else:
+            q = min(max(w.pv[m.edge_p[e]], 0.0), 1.0)
+            out[e - lo] = q
+            total += q
+    if rest >= 0:
+        out[rest - lo] = max(1.0 - total, 0.0)
+        total = max(total, 1.0)
+    if total <= 0.0:
+        out[0] = 1.0
+        total = 1.0
+    for k in range(hi - lo):
+        out[k] /= total
+
+
+@njit(cache=True)
+def multinomial(g, n, weights, size, total, out):
+    """Split `n` among the first `size` categories in proportion to `weights` (summing to `total`) by
+    successive binomials."""
+    k_last = size - 1
+    for k in range(k_last + 1):
+        out[k] = 0
+    rem_w = total
+    for k in range(k_last + 1):
+        if n <= 0:
+            break
+        w = weights[k]
+        m = n if k == k_last or rem_w <= w else g.binomial(n, min(w / rem_w, 1.0))
+        out[k] = m
+        n -= m
+        rem_w -= w
+
+
+@njit(cache=True)
+def pick(g, probs, n):
+    """An index below `n` drawn with the given probabilities."""
+    u = g.random()
+    acc = 0.0
+    for k in range(n):
+        acc += probs[k]
+        if u < acc:
+            return k
+    return n - 1

@@ -1,0 +1,251 @@
+"""One day of the route network (the semantics in `refuge.sim.mechanisms.network`): places, the hand-over
+from the other mechanisms, spawning; then `travel.py`."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from refuge.model.network import (
+    CAMP,
+    FORWARD,
+    IDPCAMP,
+    MV_CAMPW,
+    MV_CAPBUF,
+    MV_CAPSCALE,
+    MV_CONFW,
+    MV_DPOW,
+    MV_DSOFT,
+    MV_FOREIGNW,
+    MV_MC_CAMP,
+    MV_MC_CONFLICT,
+    MV_MC_IDP,
+    MV_MC_TOWN,
+    MV_SPEED,
+    MV_WALK,
+    MV_WPOW,
+    MV_WSOFT,
+)
+from refuge.sim.borrow import borrowed
+from refuge.sim.mechanisms.network.low import decay_factor, nonneg, uniform
+from refuge.sim.mechanisms.network.people import changed, new_person, relist, rows_left, schedule, wait_days
+from refuge.sim.mechanisms.network.structs import (
+    C_TRAVELLING,
+    F_AVOID_SHORT,
+    F_AWARENESS,
+    F_DECAY_INTERVAL,
+    F_EN_ROUTE,
+    QP,
+)
+from refuge.sim.mechanisms.network.travel import arrivals, counted_leave, newcomers, tries
+
+
+@njit(cache=True)
+def network_day(t, spec, world, kw):
+    """Day `t` of the network, after the kernel's moves of the day (`kw`: the kernel's world, whose parameter
+    values, closed states, stocks and moves into and out of locations it reads): the semantics at the top of
+    this module. Writes the stocks of the locations and of people en route into `kw.stock`.
+
+    People at a place are visited only on the day they next try to leave (a geometric draw from the place's
+    move chance, drawn again when that chance changes), and people on a route only on the day they arrive,
+    so the cost grows with the moves, not with people x days."""
+    if spec.loc_kind.size == 0:
+        return
+    s, w = borrowed(spec), borrowed(world)
+    t = nonneg(t)
+    pv = kw.pv
+    places_today(t, s, w, pv, kw.closed_state)  # 1 (and 3: closures)
+    exchange(t, s, w, kw)  # 0: people the kernel moved into and out of locations today
+    spawn(t, s, w, pv)  # 2
+    counted_leave(t, s, w)  # 4: people counted at a place
+    tries(t, s, w)  # ... and people one by one whose try is today
+    arrivals(t, s, w)  # 5
+    L = s.loc_kind.size
+    for l in range(L + 1):
+        st = nonneg(s.loc_state[l] if l < L else s.flags[F_EN_ROUTE])
+        now = int(w.people[l] + 0.5) if l < L else w.count[C_TRAVELLING]
+        w.change[t, l] = now - kw.stock[st]
+        kw.stock[st] = now
+
+
+# Each step reads `spec` and `world` through borrowed copies (`s`, `w`); the caller's tuples own the arrays.
+
+
+@njit(inline="always")
+def places_today(t, s, w, pv, closed_state):
+    """Today's movement numbers, route lengths and closures, scores and move chances; people placed at the
+    start (on day 0), and people at a place whose move chance changed draw their next try again."""
+    L, K = s.loc_kind.size, s.link_from.size
+    mv, mc, score = w.mv, w.mc, w.score
+    for i in range(s.move.size):
+        mv[i] = pv[nonneg(s.move[i])]
+    for k in range(K):
+        w.km[k] = pv[nonneg(s.link_km[k])]
+        # a closed location: routes into it are shut
+        shut = s.link_closed[t, k] or closed_state[nonneg(s.loc_state[nonneg(s.link_to[k])])]
+        if shut and not w.closed[k]:
+            w.last_close[k] = t
+        w.closed[k] = shut
+    decay, interval = s.decay, s.flags[F_DECAY_INTERVAL]
+    speed, walk = mv[MV_SPEED], mv[MV_WALK]
+    for k in range(K):
+        w.days_speed[k] = int(math.floor(w.km[k] / speed))
+        w.days_walk[k] = int(math.floor(w.km[k] / walk))
+    for j in range(s.adj_link.size):
+        w.slot_km[j] = w.km[nonneg(s.adj_link[j])]
+    for l in range(L):
+        w.capacity[l] = pv[nonneg(s.loc_cap[l])] if s.loc_cap[l] >= 0 else -1.0
+        w.near[l] = mv[MV_CAPBUF] * w.capacity[l] * mv[MV_CAPSCALE] - 1.0 if w.capacity[l] >= 0 else np.inf
+        sc = 1.0
+        if s.loc_foreign[l]:
+            sc *= mv[MV_FOREIGNW]
+        if w.is_camp[l]:
+            sc *= mv[MV_CAMPW]
+        c = s.conflict[t, l]
+        kind = s.loc_kind[l]
+        if c > 0:
+            sc *= mv[MV_CONFW] ** (decay_factor(t - s.conflict_start[t, l], decay, interval) * c)
+            mc[l] = mv[MV_MC_CONFLICT]
+        elif kind == CAMP:
+            mc[l] = mv[MV_MC_CAMP]
+        elif kind == IDPCAMP:
+            mc[l] = mv[MV_MC_IDP]
+        elif kind == FORWARD:
+            mc[l] = 1.0
+        else:
+            mc[l] = mv[MV_MC_TOWN]
+        score[l] = sc
+        w.short_left[l] = s.flags[F_AVOID_SHORT] != 0 and not w.is_camp[l] and c <= 0
+        q = 1.0 - mc[l]
+        thr = q
+        for j in range(QP):  # geometric0's thresholds q, q^2, ... for this move chance, made the same way
+            w.qpow[l, j] = thr
+            thr *= q
+    awareness = s.flags[F_AWARENESS]
+    for k in range(K):
+        if awareness == 0:
+            w.base[k] = 1.0
+        else:
+            w.base[k] = ((mv[MV_WSOFT] + score[nonneg(s.link_to[k])]) / (mv[MV_DSOFT] + w.km[k]) ** mv[MV_DPOW]) \
+                ** mv[MV_WPOW]
+    w.stale[:] = True  # scores, lengths and closures are today's
+    people_today(t, s, w)
+
+
+@njit(inline="always")
+def people_today(t, s, w):
+    """People placed at the start (on day 0), people at a place whose move chance changed, and people at a place
+    that had no open route once one is open: their next try to leave."""
+    L = s.loc_kind.size
+    T = w.head.shape[0] - 1
+    mc = w.mc
+    if t == 0:  # people placed at the start: counted in camps, one by one elsewhere
+        for l in range(L):
+            n0 = int(w.people[l] + 0.5)
+            if w.is_camp[l]:
+                w.cnt_fresh[l] = n0
+                continue
+            if not rows_left(w, n0):
+                return
+            for _ in range(n0):
+                i = new_person(w, l, True, -1)
+                schedule(w, i, t + wait_days(w, l), 0, T)
+    # a place whose move chance changed: its people draw their next try again (memoryless)
+    redraw = False
+    for l in range(L):
+        w.redraw[l] = t > 0 and not w.is_camp[l] and mc[l] != w.mc_prev[l]
+        redraw |= w.redraw[l]
+        w.mc_prev[l] = mc[l]
+    if redraw:
+        relist(t, w, T)
+    # people at a place that had no open route, once one is open: their next try, from today
+    for l in range(L):
+        if w.blocked[l] < 0:
+            continue
+        for j in range(s.adj_ptr[l], s.adj_ptr[l + 1]):
+            if not w.closed[nonneg(s.adj_link[j])]:
+                i = w.blocked[l]
+                w.blocked[l] = -1
+                while i >= 0:
+                    nxt = w.P[i].nxt
+                    schedule(w, i, t + wait_days(w, l), 0, T)
+                    i = nxt
+                break
+
+
+@njit(inline="always")
+def exchange(t, s, w, kw):
+    """The kernel's moves of today into and out of locations (transitions, arrivals, events): those who came are
+    people who have not travelled yet (counted in a camp, one by one elsewhere, trying to leave from today);
+    those taken from a camp's count are any of its people (so as many of them had not travelled as a draw
+    without replacement says). Only camps lose people this way (the compiler sees to it)."""
+    L = s.loc_kind.size
+    T = w.head.shape[0] - 1
+    capbuf, capscale = w.mv[MV_CAPBUF], w.mv[MV_CAPSCALE]
+    for l in range(L):
+        st = nonneg(s.loc_state[l])
+        out, come = kw.net_out[st], kw.net_in[st]
+        if out == 0 and come == 0:
+            continue
+        kw.net_out[st] = 0
+        kw.net_in[st] = 0
+        if out > 0:
+            fresh, vet = w.cnt_fresh[l], w.cnt_vet[l]
+            for _ in range(min(out, fresh + vet)):  # one by one without replacement: hypergeometric
+                if uniform(w.rng) * (fresh + vet) < fresh:
+                    fresh -= 1
+                else:
+                    vet -= 1
+            w.cnt_fresh[l], w.cnt_vet[l] = fresh, vet
+        changed(s, w, l, come - out, capbuf, capscale)
+        if come > 0 and not newcomers(w, l, come, t, T):
+            return
+
+
+@njit(inline="always")
+def spawn(t, s, w, pv):
+    """Today's new people at the conflict zones, multinomially by population x intensity x decay."""
+    if s.spawn[t] <= 0:
+        return
+    L = s.loc_kind.size
+    T = w.head.shape[0] - 1
+    capbuf, capscale = w.mv[MV_CAPBUF], w.mv[MV_CAPSCALE]
+    decay, interval = s.decay, s.flags[F_DECAY_INTERVAL]
+    ts = s.spawn_time[t]
+    wts = w.wts
+    total = 0.0
+    for l in range(L):
+        c = s.conflict[ts, l] if s.conflict[t, l] > 0 else 0.0
+        decayed = decay_factor(ts - s.conflict_start[ts, l], decay, interval)
+        wts[l] = pv[nonneg(s.loc_pop[l])] * c * decayed if c > 0 else 0.0
+        total += wts[l]
+    left = s.spawn[t] if total > 0 else 0
+    rest = total
+    for l in range(L):
+        if left == 0:
+            break
+        if wts[l] <= 0:
+            continue
+        k_l = left if wts[l] >= rest else w.g.binomial(left, min(1.0, wts[l] / rest))
+        rest -= wts[l]
+        if k_l == 0:
+            continue
+        left -= k_l
+        w.spawned[t] += k_l
+        w.entered[t, l] += k_l
+        changed(s, w, l, k_l, capbuf, capscale)
+        if not newcomers(w, l, k_l, t, T):
+            return
+
+
+@njit(cache=True)
+def network_initial(m, w, net):
+    """People at each location of the route network at the start (the network keeps them from here on)."""
+    L = net.loc_state.size
+    out = np.zeros(L, np.int64)
+    for l in range(L):
+        out[l] = w.stock[net.loc_state[l]]
+    w.net_in[:] = 0
+    return out

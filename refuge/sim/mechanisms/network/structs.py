@@ -1,0 +1,184 @@
+"""The route network's data: the compiled network as the step reads it (`NetSpec`), its state within a run
+(`NetWorld`)."""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import numpy as np
+from numba import njit
+
+from refuge.model.network import (
+    CAMP,
+    IDPCAMP,
+    NetModel,
+)
+from refuge.sim.mechanisms.network.low import seed_uniforms
+
+
+class NetSpec(NamedTuple):
+    """A compiled network as the step reads it (the arrays of `refuge.model.network.NetModel`)."""
+
+    loc_kind: np.ndarray
+    loc_foreign: np.ndarray
+    loc_pop: np.ndarray
+    loc_cap: np.ndarray
+    link_from: np.ndarray
+    link_to: np.ndarray
+    link_km: np.ndarray
+    adj_ptr: np.ndarray
+    adj_link: np.ndarray
+    link_closed: np.ndarray
+    conflict: np.ndarray
+    conflict_start: np.ndarray
+    spawn: np.ndarray
+    spawn_time: np.ndarray
+    decay: np.ndarray
+    move: np.ndarray
+    loc_state: np.ndarray  # (L,) the state of each location
+    flags: np.ndarray  # F_* below
+
+
+F_DECAY_INTERVAL, F_ON_FOOT, F_AVOID_SHORT, F_AWARENESS, F_EN_ROUTE = range(5)
+
+
+def net_spec(net: NetModel | None) -> NetSpec:
+    """The step's view of a compiled network (the same arrays, no copies); without one, empty arrays of the same
+    types, so that one compiled engine serves models with and without a network."""
+    if net is None:
+        i1, i2, f2 = np.zeros(0, np.int64), np.zeros((0, 0), np.int64), np.zeros((0, 0))
+        return NetSpec(i1, np.zeros(0, np.bool_), i1, i1, i1, i1, i1, np.zeros(1, np.int64), i1,
+                       np.zeros((0, 0), np.bool_), f2, i2, i1, i1, np.ones(1), i1, i1, np.zeros(5, np.int64))
+    flags = np.array([net.decay_interval, net.start_on_foot, net.avoid_short_stints, net.awareness, net.en_route],
+                     np.int64)
+    return NetSpec(**{f: getattr(net, f) for f in NetSpec._fields if f != "flags"}, flags=flags)
+
+
+# Entries of NetWorld.count: rows of the person table in use, free rows, people on routes, the table is full,
+# chunks of the day lists in use, free chunks.
+C_USED, C_FREE, C_TRAVELLING, C_FULL, C_CHUSED, C_CHFREE = range(6)
+CH = 32  # entries per chunk of a day's list
+
+
+class NetWorld(NamedTuple):
+    """The network's state within a run (built by `new_net_world`), changed in place day by day.
+
+    People not counted in a place are kept one by one in a table of PERSON records (one cache line each) of a
+    fixed size, so that nothing is reallocated inside the loop: loc (place, or the start of the route while
+    travelling), link (-1 at a place, -2 a free row), fresh (no route completed yet), recent and rday (recent
+    travel as of the end of day rday), dep (day set out), m0 (km already covered that day), v (km a day on this
+    route). Each person is in at most one day's list of events (with its day and kind): kind 0 = try to leave a
+    place that day, 1 = arrive at the end of the route that day. A list is a chain of chunks of CH rows (the
+    newest chunk first, each pointing to the one before), so that a day's people are read from contiguous
+    memory and fetched some way ahead, not found one after another through the records (see `add_to_list`,
+    `take_list`)."""
+
+    g: Any  # the network's random stream (binomial draws)
+    rng: np.ndarray  # xoshiro256+ state, seeded from g (uniform draws)
+    count: np.ndarray  # C_*
+    cnt_fresh: np.ndarray  # (L,) people counted at a place: not travelled yet ...
+    cnt_vet: np.ndarray  # (L,) ... and travelled
+    people: np.ndarray  # (L,) everyone at each place (counted or one by one), as floats for the taper
+    last_close: np.ndarray  # (K,) the last day each route closed (-1: never), to turn back those on it
+    blocked: np.ndarray  # (L,) first of the people at each place with no open route, linked through nxt (the
+    # records' only link: the day lists are chunks)
+    P: np.ndarray  # (rows,) PERSON records
+    head: np.ndarray  # (T+1, 2) each day's lists: [t, 0] tries, [t, 1] arrivals (newest chunk, -1: empty)
+    free: np.ndarray  # free rows, a stack
+    ent: np.ndarray  # (chunks x CH,) the rows in the day lists' chunks ...
+    ent_made: np.ndarray  # ... and, in an arrivals list, their day made + 1
+    ch_prev: np.ndarray  # (chunks,) the chunk before in the same list (-1: none)
+    ch_n: np.ndarray  # (chunks,) entries used
+    ch_free: np.ndarray  # free chunks, a stack
+    order: np.ndarray  # (rows,) today's list as taken (scratch) ...
+    order_made: np.ndarray  # ... with each one's day made + 1 ...
+    sorted_: np.ndarray  # ... and in order of the day made
+    tally: np.ndarray  # (T+3,) counting sort's scratch
+    # today (scores, move chances, room, route lengths and weights)
+    score: np.ndarray
+    mc: np.ndarray
+    mc_prev: np.ndarray
+    capacity: np.ndarray
+    km: np.ndarray
+    mv: np.ndarray
+    closed: np.ndarray
+    buf: np.ndarray
+    base: np.ndarray
+    cum: np.ndarray  # cumulative route weights per adjacency slot, kept until the place is `stale`
+    tot: np.ndarray
+    nopen: np.ndarray
+    stale: np.ndarray
+    near: np.ndarray  # (L,) today: people from which a place's neighbours weigh their routes again (`changed`)
+    qpow: np.ndarray  # (L, QP) today: (1 - move chance) ** (1 .. QP) as `geometric0` makes them (`wait_days`)
+    slot_to: np.ndarray  # (adjacency slots,) the end of each slot's route ...
+    slot_km: np.ndarray  # ... and today its length
+    days_speed: np.ndarray  # (K,) today: whole days on each route at `speed` ...
+    days_walk: np.ndarray  # ... and at `walk_speed`
+    wts: np.ndarray
+    half: np.ndarray  # 0.5 ** n (0 from 63 on: below any recent travel that matters)
+    is_camp: np.ndarray
+    redraw: np.ndarray  # (L,) today: a place whose move chance changed
+    short_left: np.ndarray  # (L,) today: a town left for sure after a short stint (avoid_short_stints)
+    # daily records
+    entered: np.ndarray  # (T, L) people entering each location by the network (arriving from a route, spawned)
+    change: np.ndarray  # (T, L+1) change of each location's stock (and, last, of people en route) by the network
+    spawned: np.ndarray  # (T,)
+
+
+# One record of 64 bytes (a cache line) per person kept one by one: a visit reads one line, not one per field.
+PERSON = np.dtype([("loc", np.int32), ("link", np.int32), ("rday", np.int32), ("dep", np.int32), ("day", np.int32),
+                   ("nxt", np.int32), ("kind", np.int8), ("fresh", np.bool_), ("made", np.int32),
+                   ("recent", np.float64), ("m0", np.float64), ("v", np.float64), ("pad", np.float64)], align=True)
+assert PERSON.itemsize == 64
+
+
+@njit(cache=True)
+def people_table(n):
+    """The person table, not written to: a row is filled when first used (`new_person`, then `schedule` or
+    `set_out`), and rows past those in use are never read, so a run touches only the memory it needs."""
+    return np.empty(n, PERSON)
+
+
+@njit(cache=True)
+def new_net_world(days, s, initial, rows, g, entered, change, spawned):
+    """The network's state before day 0 with a person table of `rows` rows; `initial` people at each place;
+    its daily records are the run's arrays `entered`, `change` and `spawned` (`refuge.sim.mechanisms.network`)."""
+    L = s.loc_kind.size
+    K = s.link_from.size
+    T = days
+    N = max(rows, 1)
+    Th = T + 1 if L > 0 else 1  # day lists: none without a network
+    head = np.full((Th, 2), -1, np.int64)
+    # chunks: every person is in at most one list, and each list has at most one chunk not full
+    nch, Ns, Ntally = ((N + CH - 1) // CH + 2 * Th + 2, N, Th + 3) if L > 0 else (1, 1, 1)
+    half = np.zeros(64)
+    for j in range(63):
+        half[j] = 0.5 ** j
+    people = np.zeros(L, np.float64)
+    for l in range(L):
+        people[l] = initial[l]
+    rng = np.ones(4, np.uint64)  # without a network, its stream (another's, then) is not drawn from
+    if L > 0:
+        rng = seed_uniforms(g)
+    return NetWorld(
+        g, rng, np.zeros(6, np.int64), np.zeros(L, np.int64), np.zeros(L, np.int64), people,
+        np.full(K, -1, np.int64), np.full(L, -1, np.int64),
+        people_table(N),
+        head, np.zeros(N, np.int64),
+        np.empty(nch * CH, np.int32), np.empty(nch * CH, np.int32), np.empty(nch, np.int32), np.empty(nch, np.int32),
+        np.empty(nch, np.int32), np.empty(Ns, np.int32), np.empty(Ns, np.int32), np.empty(Ns, np.int32),
+        np.zeros(Ntally, np.int64),
+        np.ones(L), np.zeros(L), np.full(L, -1.0), np.full(L, -1.0), np.zeros(K), np.zeros(s.move.size),
+        np.zeros(K, np.bool_), np.zeros(max(K, 1)), np.zeros(K), np.zeros(max(K, 1)), np.zeros(L),
+        np.zeros(L, np.int64), np.ones(L, np.bool_), np.zeros(L), np.zeros((L, QP)), s.link_to[s.adj_link],
+        np.zeros(s.adj_link.size),
+        np.zeros(K, np.int64), np.zeros(K, np.int64), np.zeros(L), half,
+        (s.loc_kind == CAMP) | (s.loc_kind == IDPCAMP), np.zeros(L, np.bool_), np.zeros(L, np.bool_),
+        entered, change, spawned)
+
+
+
+QP = 8  # powers of (1 - move chance) kept per place
+BLOCKED = -3  # the day of a person at a place with no open route
+POOL_AFTER = 8  # nights of rest after which recent travel (halved each night, now < 0.004) is taken as 0
+AHEAD = 8  # people of a day's list fetched ahead of the one handled

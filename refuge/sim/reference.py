@@ -1,0 +1,292 @@
+"""The reference engine: the daily semantics of `refuge.sim.day`, one record per person, in plain Python.
+
+It exists to prove the fast engine exact in distribution (tests/test_reference_equivalence.py).
+Every person has a record (current state, day of entry), also in states the fast engine only
+counts; people in tracked states belong to a unit (one person, or a group that moves together)
+that carries its drawn time in state. Stocks are counted from the person records each day.
+
+It shares nothing with the Numba kernel but the compiled model arrays; its random draws come from
+one NumPy Generator in whatever order is simplest, so runs match the fast engine in distribution,
+not draw by draw. It is slow by design: use it on small scenarios.
+
+`refuge.api.simulate_reference` makes a Run of it; `refuge.sim.invariants` lists what any run, of either
+engine, must satisfy.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from refuge.model.codes import (
+    EMPIRICAL,
+    EXPONENTIAL,
+    FIXED,
+    GAMMA,
+    LOGNORMAL,
+    T_DUR,
+    T_DUR_A,
+    T_DUR_B,
+    T_DUR_EMP,
+    T_EDGE_HI,
+    T_EDGE_LO,
+    T_IS_DUR,
+    T_RATE,
+    T_REDIR,
+    T_REDIR_EDGE,
+    T_SRC,
+)
+from refuge.model.compiler import Model
+from refuge.sim.mechanisms.arrivals import reference_arrivals
+from refuge.sim.mechanisms.counted import reference_counted
+from refuge.sim.mechanisms.network.reference import NetReference
+from refuge.sim.mechanisms.order import compile_order
+from refuge.sim.mechanisms.parameters import reference_values
+from refuge.sim.mechanisms.queues import reference_budgets
+from refuge.sim.mechanisms.rules import reference_rules
+from refuge.sim.mechanisms.sites import NEVER, reference_capacities, reference_closures
+from refuge.sim.mechanisms.tracked.step import reference_tracked
+
+
+class _Unit:
+    """People in a tracked state who move together, with the day their time there is up."""
+
+    __slots__ = ("state", "entry", "members", "due", "due_trans", "alive")
+
+    def __init__(self, state: int, entry: int, members: np.ndarray, due: int, due_trans: int):
+        self.state, self.entry, self.members = state, entry, members
+        self.due, self.due_trans, self.alive = due, due_trans, True
+
+
+def reference_results(m: Model, days: int, seed: int) -> dict[str, Any]:
+    """One realisation by the person-by-person reference engine: the results of a run by name (as
+    `refuge.sim.run.run_model` gives them)."""
+    # A stream of its own, unrelated to the fast engine's streams for the same seed.
+    g = np.random.Generator(np.random.PCG64(np.random.SeedSequence([int(seed), 0x5EF])))
+    return _Reference(m, days, g).run()
+
+
+def _empirical_tables(m: Model) -> list[tuple[list[int], list[float]]]:
+    """(values, weights) of each empirical distribution, from the compiled cumulative tables."""
+    out = []
+    for k in range(len(m.emp_ptr) - 1):
+        lo, hi = m.emp_ptr[k], m.emp_ptr[k + 1]
+        out.append((m.emp_values[lo:hi].tolist(), np.diff(m.emp_cdf[lo:hi], prepend=0.0).tolist()))
+    return out
+
+
+class _Reference:
+    # Plain Python lists and floats in the per-event paths: NumPy scalars are slow one at a time.
+    def __init__(self, m: Model, days: int, g: np.random.Generator):
+        self.m, self.days, self.g = m, days, g
+        S, N, E, A = len(m.state_names), len(m.site_names), len(m.edge_names), m.arr.shape[0]
+        self.tr = m.trans.tolist()
+        self.edge_target = m.edge_target.tolist()
+        self.state_site = m.state_site.tolist()
+        self.tracked = m.tracked.tolist()
+        self.exits = [[j for j in range(len(self.tr)) if self.tr[j][T_SRC] == s] for s in range(S)]
+        self.rate_exits = [[j for j in ex if not self.tr[j][T_IS_DUR]] for ex in self.exits]
+        self.site_states = [[s for s in range(S) if self.state_site[s] == n] for n in range(N)]
+        self.empirical = _empirical_tables(m)
+        self.order = compile_order(m)  # each transition's service order (refuge.sim.mechanisms.order)
+        # person records: state and day of entry into it
+        self.p_state = np.zeros(256, np.int64)
+        self.p_entry = np.zeros(256, np.int64)
+        self.n = 0
+        self.stock = [0] * S  # kept along with the records; checked against them every day
+        self.units: list[_Unit] = []
+        self.pending: list[tuple[int, int]] = []  # groups waiting to arrive: (arrival, size), oldest first
+        self.backlog = [0] * A  # single people waiting to arrive
+        self.pv = m.pbase[0].copy()
+        self.p = self.pv.tolist()
+        self.cap = [NEVER] * N
+        self.closed_site = np.zeros(N, bool)  # closed to entry from outside the site
+        self.stopped_site = np.zeros(N, bool)  # closed to every entry into its states
+        self.budget = [NEVER] * len(self.tr)  # people a capped transition may still move this period
+        self.closed_state = np.zeros(S, bool)
+        self.shut_site, self.shut_state, self.stop_site = [False] * N, [False] * S, [False] * N
+        self.rule_on = [False] * len(m.rule_names)
+        self.rule_since = [0] * len(m.rule_names)
+        self.stays: list[tuple[int, int, int, int]] = []
+        self.uniforms: list[float] = []
+        self.out = dict(
+            stocks=np.zeros((days, S), np.int64), flows=np.zeros((days, E), np.int64),
+            arrived=np.zeros((days, A), np.int64), closed_sites=np.zeros((days, N), bool),
+            stopped_sites=np.zeros((days, N), bool),
+            closed_states=np.zeros((days, S), bool), rules_active=np.zeros((days, len(m.rule_names)), bool),
+            max_stay=np.zeros((days, S), np.int64), params=np.zeros((days, m.pbase.shape[1])))
+        self.flows = self.out["flows"]
+        self.network = None  # the route network, person by person (refuge.sim.mechanisms.network.reference)
+        if m.net is not None:
+            self.network = NetReference(m.net, days)
+
+    # --- the run ------------------------------------------------------------------------------
+    def run(self) -> dict[str, Any]:
+        m = self.m
+        for s in range(len(m.state_names)):
+            for _ in range(max(int(round(self.p[m.initial_param[s]])), 0)):
+                self.enter(self.new_people(1), s, -1)  # as if they came the day before the start
+        for t in range(self.days):  # the order of refuge.sim.day
+            reference_values(self, t)  # 1
+            reference_closures(self, t)
+            reference_rules(self, t)
+            self.p = self.pv.tolist()
+            reference_capacities(self, t)
+            reference_budgets(self, t)
+            self.rates_and_splits()
+            reference_arrivals(self, t)  # 2
+            reference_counted(self, t)  # 3
+            reference_tracked(self, t)  # 4
+            if self.network is not None:  # 7
+                self.network.day(t, self)
+            self.record(t)  # 8
+        alive = [u for u in self.units if u.alive]
+        ongoing = np.array([[u.state, len(u.members), u.entry] for u in alive], np.int64).reshape(-1, 3)
+        stays = np.array(self.stays, np.int64).reshape(-1, 4)
+        backlog = np.array(self.backlog, np.int64)
+        for a, size in self.pending:
+            backlog[a] += size
+        out = dict(stays=stays, ongoing=ongoing, ongoing_size=ongoing[:, 1].copy(), backlog=backlog, **self.out,
+                   entered=None, net_change=None, spawned=None)
+        if self.network is not None:
+            out["entered"], out["net_change"], out["spawned"] = self.network.arrays(len(m.state_names))
+        return out
+
+    # --- what holds all day once rules have acted ----------------------------------------------
+    def rates_and_splits(self) -> None:
+        """Today's rate of each constant-rate transition and split of each transition."""
+        self.rate = [0.0 if row[T_IS_DUR] else max(self.p[row[T_RATE]], 0.0) for row in self.tr]
+        self.split = [self.split_probs(row) for row in self.tr]
+
+    def split_probs(self, row: list[int]) -> list[float]:
+        """Probabilities of a split's edges: parameters clipped to [0, 1], `rest` takes what is left."""
+        p = [-1.0 if q < 0 else min(max(self.p[q], 0.0), 1.0) for q in self.m.edge_p[row[T_EDGE_LO]:row[T_EDGE_HI]]]
+        given = sum(x for x in p if x >= 0)
+        p = [max(1.0 - given, 0.0) if x < 0 else x for x in p]
+        return p if sum(p) > 0 else [1.0] + [0.0] * (len(p) - 1)
+
+    # --- people of a state who have not moved yet today ---------------------------------------
+    def here(self, people: np.ndarray, s: int, t: int) -> np.ndarray:
+        """Those of `people` who were in `s` at the start of the day and have not moved yet today."""
+        return people[(self.p_state[people] == s) & (self.p_entry[people] < t)]
+
+    def gather(self, pool: np.ndarray, chosen: np.ndarray, size: int) -> np.ndarray:
+        """`size` people of the pool: those already `chosen` (all in the pool), then others at random."""
+        if size <= len(chosen):
+            return chosen[:size]
+        rest = pool[~np.isin(pool, chosen)] if len(chosen) else pool
+        return np.concatenate([chosen, self.g.permutation(rest)[:size - len(chosen)]])
+
+    # --- moving people --------------------------------------------------------------------------
+    def try_move(self, s: int, people: np.ndarray, j: int, e: int, t: int) -> bool:
+        """People leave `s` together by edge `e` of transition `j`: leaving first (so a move within one
+        site needs no extra room), then into the edge's target, else the redirect, else back where they were."""
+        row = self.tr[j]
+        k = len(people)
+        if k > self.budget[j]:  # first come, first served: nobody behind them passes today
+            self.budget[j] = 0
+            return False
+        self.vacate(s, k)
+        for dest, edge in ((self.edge_target[e], e), (row[T_REDIR], row[T_REDIR_EDGE])):
+            if dest >= 0 and self.room(dest, s) >= k:
+                self.enter(people, dest, t)
+                self.flows[t, edge] += k
+                self.budget[j] -= k
+                return True
+        self.vacate(s, -k)
+        return False
+
+    def vacate(self, s: int, k: int) -> None:
+        """`k` people step out of `s` (their records follow when they enter elsewhere); negative: step back."""
+        self.stock[s] -= k
+
+    def enter(self, people: np.ndarray, dest: int, t: int) -> None:
+        """Put people into `dest` as of day `t`; in a tracked state they form one unit with a drawn time there."""
+        self.p_state[people] = dest
+        self.p_entry[people] = t
+        self.stock[dest] += len(people)
+        if self.tracked[dest]:
+            due, due_trans = NEVER, -1
+            for j in self.exits[dest]:
+                row = self.tr[j]
+                if row[T_IS_DUR]:
+                    d = t + self.draw(row[T_DUR], row[T_DUR_A], row[T_DUR_B], row[T_DUR_EMP])
+                    if d < due:
+                        due, due_trans = d, j
+            self.units.append(_Unit(dest, t, people, due, due_trans))
+
+    def new_people(self, k: int) -> np.ndarray:
+        while self.n + k > len(self.p_state):
+            self.p_state = np.concatenate([self.p_state, np.zeros_like(self.p_state)])
+            self.p_entry = np.concatenate([self.p_entry, np.zeros_like(self.p_entry)])
+        ids = np.arange(self.n, self.n + k)
+        self.p_state[ids] = -1
+        self.n += k
+        return ids
+
+    def room(self, s: int, source: int) -> int:
+        """Room in state `s` for people from state `source` (-1: from outside)."""
+        if self.shut_state[s]:
+            return 0
+        n = self.state_site[s]
+        if n < 0:
+            return NEVER
+        if self.stop_site[n] or (self.shut_site[n] and (source < 0 or self.state_site[source] != n)):
+            return 0
+        return max(self.cap[n] - sum(self.stock[x] for x in self.site_states[n]), 0)
+
+    # --- draws ----------------------------------------------------------------------------------
+    def uniform(self) -> float:
+        if not self.uniforms:
+            self.uniforms = self.g.random(512).tolist()
+        return self.uniforms.pop()
+
+    def pick(self, weights: list[float]) -> int:
+        """An index with probability proportional to its weight."""
+        if len(weights) == 1:
+            return 0
+        u = self.uniform() * sum(weights)
+        for k, w in enumerate(weights):
+            u -= w
+            if u < 0:
+                return k
+        return max(k for k, w in enumerate(weights) if w > 0)
+
+    def pick_edge(self, j: int) -> int:
+        return self.tr[j][T_EDGE_LO] + self.pick(self.split[j])
+
+    def draw(self, code: int, a: int, b: int, emp: int) -> int:
+        """Whole days (or people) from a distribution with parameters in force now; a continuous draw is
+        rounded down or up at random, up with probability of its fraction (the mean is kept)."""
+        g, pa, pb = self.g, self.p[a], self.p[b]
+        if code == FIXED:
+            return max(int(round(pa)), 0)
+        if code == EXPONENTIAL:
+            x = g.exponential(pa)
+        elif code == GAMMA:  # from mean and sd
+            x = g.gamma((pa / pb) ** 2, pb * pb / pa)
+        elif code == LOGNORMAL:  # from median and sigma of the log
+            x = pa * math.exp(pb * g.standard_normal())
+        elif code == EMPIRICAL:
+            values, weights = self.empirical[emp]
+            return values[self.pick(weights)]
+        else:
+            raise ValueError(f"unknown distribution code {code}")
+        whole = math.floor(x)
+        return whole + (1 if self.uniform() < x - whole else 0)
+
+    # --- end of day ----------------------------------------------------------------------------
+    def record(self, t: int) -> None:
+        m, o = self.m, self.out
+        states = self.p_state[:self.n]
+        counted = np.bincount(states, minlength=len(m.state_names))
+        assert counted.tolist() == self.stock, "reference engine lost track of its own people"
+        o["stocks"][t] = counted
+        in_tracked = m.tracked[states]
+        np.maximum.at(o["max_stay"][t], states[in_tracked], t - self.p_entry[:self.n][in_tracked])
+        o["closed_sites"][t] = self.closed_site
+        o["stopped_sites"][t] = self.stopped_site
+        o["closed_states"][t] = self.closed_state
+        o["params"][t] = self.pv

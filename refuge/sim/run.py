@@ -1,0 +1,56 @@
+"""One run of the fast engine: seed the streams, make the world, run the days, collect the results by name.
+
+The tables have fixed sizes within a run; when one is too small the run stops, and is made again from the same
+seed (so with the same draws) with the tables grown to what the days done so far suggest."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import numpy as np
+
+from refuge.errors import RefugeError
+from refuge.scenario.limits import MAX_UNITS
+from refuge.sim.day import run_days
+from refuge.sim.layout import collect, new_world, spec_of
+from refuge.sim.mechanisms.network.structs import net_spec
+from refuge.sim.streams import network_stream, streams
+from refuge.sim.tables import FULL_NET, FULL_PEND, FULL_STAYS, FULL_UNITS
+
+# Rows of the unit, stay and waiting-group tables (and the network's person table) that served earlier runs of a
+# scenario: a run starts with them, so only the first runs of a scenario in a process may need to be made again.
+_TABLE_ROWS: dict[tuple[str, int], tuple[int, int, int, int]] = {}
+
+
+def run_model(m: Any, days: int, seed: int) -> dict[str, Any]:
+    """Run the compiled model for `days` days from `seed`: the results of the run by name (the fields of
+    `refuge.results.Run` the mechanisms declare)."""
+    spec, net = spec_of(m), net_spec(m.net)
+    key = (m.scenario.name, days)
+    initial = [max(round(m.pbase[0, m.initial_param[s]]), 0) for s in range(len(m.state_names))]
+    initial_tracked = int(sum(n for s, n in enumerate(initial) if m.tracked[s]))
+    # everyone who can ever be one by one on the network, without people brought in by other mechanisms
+    net_rows = 1 if m.net is None else int(sum(initial[s] for s in m.net.loc_state) + m.net.spawn[:days].sum() + 1)
+    rows = _TABLE_ROWS.get(key, (max(1024, 2 * initial_tracked), 1024, 16, net_rows))
+    while True:
+        gens = streams(seed)
+        g_net = network_stream(seed) if m.net is not None else gens[0]  # (no draw without a network)
+        world = new_world(m, days, rows, gens)
+        full, done = run_days(days, spec, net, world, np.array(rows, np.int64), g_net)
+        if not full:
+            _TABLE_ROWS[key] = rows
+            return collect(m, world)
+        scale = max(2.0, 1.25 * days / max(done, 1))
+        grown = tuple(int(r * scale) if full & bit else r for r, bit in zip(rows, (FULL_UNITS, FULL_STAYS,
+                                                                                      FULL_PEND, FULL_NET)))
+        if any(g > max(MAX_UNITS, r) for g, r in zip(grown, rows)):
+            _too_many(m, done)
+        rows = grown
+
+
+def _too_many(m: Any, done: int) -> None:
+    raise RefugeError(f"{m.origin}: more than {MAX_UNITS:,} groups at once in states whose exits depend on time in "
+                      f"state, or stays recorded, by {m.start + dt.timedelta(days=int(done))}; lower the arrival "
+                      "rates or initial numbers, shorten the period, or give those states constant-rate exits so "
+                      "their people are counted")
