@@ -75,9 +75,9 @@ def test_score_and_skill_on_a_worked_example():
 
 def test_pooling_weighs_by_points_and_recomputes_skill():
     a = {"points": 1, "ard_median": 0.1, "crps": 0.1, "coverage50": 1.0, "coverage90": 1.0,
-         "baselines": {"naive": {"ard": 0.2}}, "by_horizon": []}
+         "baselines": {"naive": {"ard": 0.2, "model_ard": 0.1, "points": 1}}, "by_horizon": []}
     b = {"points": 3, "ard_median": 0.3, "crps": 0.2, "coverage50": 0.0, "coverage90": 2 / 3,
-         "baselines": {"naive": {"ard": 0.2}}, "by_horizon": []}
+         "baselines": {"naive": {"ard": 0.2, "model_ard": 0.3, "points": 3}}, "by_horizon": []}
     p = pool([a, b])
     assert p["ard_median"] == pytest.approx(0.25) and p["coverage90"] == pytest.approx(0.75)
     assert p["baselines"]["naive"]["skill"] == pytest.approx(0.25 / 0.2)
@@ -94,3 +94,12 @@ def test_horizons_are_binned_beyond_three_steps():
     assert [horizon_label(h) for h in (1, 3, 4, 6, 7, 12, 13, 40)] == ["1", "3", "4-6", "4-6", "7-12", "7-12",
                                                                        "13+", "13+"]
     assert math.isnan(baselines([], [], [1])["naive"][0])
+
+
+def test_skill_compares_only_the_points_a_baseline_has():
+    # the second series has no data before the cut: no naive value there; skill is on the first point alone
+    s = score([100.0, 100.0], [[110.0, 200.0], [110.0, 200.0]], [1, 1], {"naive": np.array([120.0, np.nan])})
+    nv = s["baselines"]["naive"]
+    assert (nv["points"], nv["model_ard"], nv["ard"]) == (1, pytest.approx(0.1), pytest.approx(0.2))
+    assert nv["skill"] == pytest.approx(0.5) and s["ard_median"] == pytest.approx(0.55)
+    assert "on the 1 points it has a value at" in verdict(s)

@@ -16,8 +16,9 @@ One meaning per score (the names below are the ones printed):
 - **relative error** of a point forecast f of the data y: |f - y| / max(y, 1);
 - **ARD of the median**: the mean relative error of the median of the runs over the held-out points (not the
   daily ARD of each run that `refuge check` prints: that one is named *run ARD*);
-- **skill** against a baseline: the model's ARD of the median over the baseline's, on the same points; below 1
-  the model is better;
+- **skill** against a baseline: the model's ARD of the median over the baseline's, both on the points the
+  baseline has a value at (a series with no training point before the cut has no baseline); below 1 the model
+  is better;
 - **coverage 50% / 90%**: the share of held-out points inside the central 50% / 90% of the runs;
 - **CRPS** (continuous ranked probability score, `scoringrules`), of the runs as a predictive distribution,
   divided by max(y, 1) so that it reads on the scale of the relative error (for a single-valued forecast it
@@ -153,10 +154,12 @@ def score(data: Any, runs: Any, horizon: Any, base: dict[str, Any]) -> dict:
         out = {"points": int(sel.sum()), "ard_median": _mean(err[sel]), "crps": _mean(rel_crps[sel]),
                "coverage50": _mean(in50[sel]), "coverage90": _mean(in90[sel]), "baselines": {}}
         for name, e in errs.items():
-            b = _mean(e[sel])
+            same = sel & ~np.isnan(e)  # the points this baseline has a value at: both scored on those alone
+            b = _mean(e[same])
             if b is not None:
-                out["baselines"][name] = {"ard": b, "skill": _ratio(out["ard_median"], b),
-                                          "crps_skill": _ratio(out["crps"], b)}
+                model, model_crps = _mean(err[same]), _mean(rel_crps[same])
+                out["baselines"][name] = {"points": int(same.sum()), "ard": b, "model_ard": model,
+                                          "skill": _ratio(model, b), "crps_skill": _ratio(model_crps, b)}
         return out
 
     overall = block(np.ones(y.size, bool))
@@ -172,18 +175,20 @@ def pool(blocks: list[dict]) -> dict:
     def merge(bs: list[dict]) -> dict:
         n = sum(b["points"] for b in bs)
 
-        def wmean(key: str, sub: Any = None) -> float | None:
-            pairs = [((b[key] if sub is None else b["baselines"].get(sub, {}).get(key)), b["points"]) for b in bs]
+        def wmean(key: str) -> float | None:
+            pairs = [(b[key], b["points"]) for b in bs]
             pairs = [(v, w) for v, w in pairs if v is not None and w]
             return sum(v * w for v, w in pairs) / sum(w for _, w in pairs) if pairs else None
 
         out = {"points": n, **{k: wmean(k) for k in ("ard_median", "crps", "coverage50", "coverage90")},
                "baselines": {}}
         for name in BASELINES:
-            b = wmean("ard", name)
-            if b is not None:
-                out["baselines"][name] = {"ard": b, "skill": _ratio(out["ard_median"], b),
-                                          "crps_skill": _ratio(out["crps"], b)}
+            have = [x["baselines"][name] for x in bs if name in x["baselines"] and x["baselines"][name]["points"]]
+            m = sum(x["points"] for x in have)
+            if m:
+                b = sum(x["ard"] * x["points"] for x in have) / m
+                model = sum(x["model_ard"] * x["points"] for x in have) / m
+                out["baselines"][name] = {"points": m, "ard": b, "model_ard": model, "skill": _ratio(model, b)}
         return out
 
     out = merge(blocks)
@@ -205,8 +210,9 @@ def verdict(s: dict, reference: str = "") -> str:
     if naive and naive["skill"] is not None:
         wins = sum(x["baselines"]["naive"]["skill"] < 1 for x in hz)
         word = "beats" if naive["skill"] < 1 else "does not beat"
-        parts.append(f"{word} the naive forecast overall (ARD of the median {s['ard_median']:.3f} against "
-                     f"{naive['ard']:.3f}, skill {naive['skill']:.2f}) and on {wins} of {len(hz)} horizons")
+        on = "" if naive["points"] == s["points"] else f" on the {naive['points']} points it has a value at"
+        parts.append(f"{word} the naive forecast overall (ARD of the median {naive['model_ard']:.3f} against "
+                     f"{naive['ard']:.3f}{on}, skill {naive['skill']:.2f}) and on {wins} of {len(hz)} horizons")
     cov = s.get("coverage90")
     if cov is not None:
         note = "" if 0.8 <= cov <= 0.97 else (" — too narrow: treat the band as optimistic" if cov < 0.8 else
