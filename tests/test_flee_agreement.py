@@ -94,11 +94,12 @@ def _refuge(model, seed: int) -> np.ndarray:
     return run.stocks[:, model.net.states]
 
 
-@pytest.mark.parametrize("name", ["line", "fork"])
+@pytest.mark.parametrize("name", ["line", "fork", "ahead"])
 def test_refuge_and_flee_agree_within_sampling_error(name, tmp_path, capsys):
     """The line: a conflict zone, a town, a camp. The fork: a closure of the first route for three days, a
     small camp that fills (room 40) beside a far large one, a second conflict zone starting later at half
-    intensity with a decay of spawning weights, walking the first route. 120 runs of each; every location
+    intensity with a decay of spawning weights, walking the first route. Ahead: the fork with look-ahead
+    (awareness 2: ways of up to two routes, and who arrives on one goes on along it). 120 runs of each; every location
     on every day: |mean difference| < 4.5 standard errors (about 120 cells)."""
     model = refuge.load(NET / f"{name}.yaml")
     settings = tmp_path / "flee.yml"

@@ -85,9 +85,25 @@ def test_the_command_prints_one_line_and_exits_2(tmp_path):
 def test_unsupported_settings_are_refused_with_the_key(tmp_path):
     inp, val = _case(tmp_path)
     settings = tmp_path / "s.yml"
-    settings.write_text("move_rules:\n  max_move_speed: 300\n  awareness_level: 2\n")
-    with pytest.raises(FleeInputError, match=r"s.yml line 3: expected move_rules.awareness_level 0 or 1"):
+    settings.write_text("move_rules:\n  max_move_speed: 300\n  fixed_routes: true\n")
+    with pytest.raises(FleeInputError, match=r"s.yml line 3: expected move_rules.fixed_routes off"):
         import_flee(inp, val, settings)
+    settings.write_text("move_rules:\n  awareness_level: 12\n")
+    with pytest.raises(FleeInputError, match=r"s.yml line 2: expected a number from 0 to 8 for "
+                       r"move_rules.awareness_level; found 12"):
+        import_flee(inp, val, settings)
+
+
+def test_look_ahead_is_imported_and_runs(tmp_path):
+    """awareness_level 2 and more: ways of several routes (refuge.model.net_paths), in the scenario as Flee's."""
+    inp, val = _case(tmp_path)
+    settings = tmp_path / "s.yml"
+    settings.write_text("move_rules:\n  awareness_level: 3\n")
+    out = main_import(str(inp), str(tmp_path / "x.yaml"), str(val), str(settings))
+    assert "awareness: 3" in Path(out).read_text()
+    model = refuge.load(out)
+    assert model.net.awareness == 3 and model.net.ways.end.size > model.net.link_from.size
+    assert refuge.simulate(model, seed=0).stocks.sum() > 0
 
 
 @pytest.mark.skipif(not (SHARED / "mali2012").exists(), reason="Flee's mali2012 case is not in ../shared/flee")

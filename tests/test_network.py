@@ -15,10 +15,10 @@ from refuge.scenario import parse
 from refuge.sim.invariants import check_invariants
 
 NET = Path(__file__).parent / "scenarios" / "net"
-LINE, FORK, MIXED = NET / "line.yaml", NET / "fork.yaml", NET / "mixed.yaml"
+LINE, FORK, MIXED, AHEAD = NET / "line.yaml", NET / "fork.yaml", NET / "mixed.yaml", NET / "ahead.yaml"
 
 
-@pytest.mark.parametrize("path", [LINE, FORK, MIXED])
+@pytest.mark.parametrize("path", [LINE, FORK, MIXED, AHEAD])
 def test_runs_keep_every_person_and_balance_every_state(path):
     for engine in (refuge.simulate, simulate_reference):
         for seed in range(3):
@@ -61,7 +61,7 @@ def _figures(run) -> np.ndarray:
                            np.cumsum(run.rules_active, 0).ravel()]).astype(float)
 
 
-@pytest.mark.parametrize("path", [LINE, FORK, MIXED])
+@pytest.mark.parametrize("path", [LINE, FORK, MIXED, AHEAD])
 def test_fast_engine_matches_the_reference_in_distribution(path):
     """Means over 150 runs of each engine agree within sampling error: people at each location (and en route,
     and in the states around the network) each day, and for the mixed scenario the people moved by its
@@ -151,3 +151,36 @@ def test_entries_by_the_network_count_as_entries():
     assert measure_all(run)[0] == run.entered[:, c].sum()
     arrivals = next(o for o in model.outcomes if o["name"] == "arrivals")
     assert outcome_value(run, arrivals) == run.entered[:, c].sum()
+
+
+def test_look_ahead_lists_every_way_that_passes_no_place_twice(monkeypatch):
+    """Awareness 2 on the fork: from A, A-B, A-B-C, A-B-D, A-E, A-E-D (depth first, in the order of A's routes);
+    awareness 3 adds the ways on to a third place (A-B-D-E, A-E-D-B), never back to A. Places whose ways end at
+    C are those that weigh C again when it fills. Too many ways for the awareness: the field and the count."""
+    import yaml
+
+    data = yaml.safe_load(AHEAD.read_text())
+
+    def ways(level: int, origin: str) -> list[str]:
+        data["network"]["movement"]["awareness"] = level
+        net = as_model(parse(data, "ahead.yaml")).net
+        wy, names = net.ways, net.names
+        o = names.index(origin)
+        return ["-".join([origin] + [names[net.link_to[k]] for k in wy.links[wy.link_ptr[w]:wy.link_ptr[w + 1]]])
+                for w in range(wy.way_ptr[o], wy.way_ptr[o + 1])]
+
+    assert sorted(ways(2, "A")) == ["A-B", "A-B-C", "A-B-D", "A-E", "A-E-D"]
+    assert sorted(ways(3, "A")) == ["A-B", "A-B-C", "A-B-D", "A-B-D-E", "A-E", "A-E-D", "A-E-D-B"]
+    assert all(w.count("A") == 1 for w in ways(4, "A"))
+    data["network"]["movement"]["awareness"] = 2
+    net = as_model(parse(data, "ahead.yaml")).net
+    c = net.names.index("C")
+    assert sorted(net.names[o] for o in net.ways.origins[net.ways.origin_ptr[c]:net.ways.origin_ptr[c + 1]]) == \
+        ["A", "B", "D"]
+    data["network"]["movement"]["awareness"] = 1
+    assert as_model(parse(data, "ahead.yaml")).net.ways.end.size == 0
+    monkeypatch.setattr("refuge.model.net_paths.MAX_WAY_STEPS", 10)
+    data["network"]["movement"]["awareness"] = 3
+    with pytest.raises(ScenarioError, match=r"network.movement.awareness: expected a network and awareness with "
+                       r"fewer ways to weigh; found 10 steps of the ways of at most 3 routes"):
+        as_model(parse(data, "ahead.yaml"))

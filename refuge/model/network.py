@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from refuge.model.net_paths import Ways, list_ways, no_ways
+
 # Kinds of location.
 TOWN, CAMP, IDPCAMP, FORWARD = 0, 1, 2, 3
 KIND_CODES = {"town": TOWN, "camp": CAMP, "idpcamp": IDPCAMP, "forward": FORWARD}
@@ -50,6 +52,7 @@ class NetModel:
     avoid_short_stints: bool
     awareness: int
     en_route: int  # state index
+    ways: Ways  # with awareness 2 or more, the ways of several routes out of each place (`net_paths`); else empty
 
     @property
     def states(self) -> list[int]:
@@ -115,6 +118,11 @@ def compile_network(c: Any) -> NetModel | None:
         if c.value(slot) <= 0:
             c.err(f"network.movement.{f}", "a speed > 0 (km a day)", c.value(slot))
     sp = net.spawning
+    awareness = int(net.movement.awareness)
+    ways = list_ways(L, adj_ptr, order.astype(np.int64), link_to_a, awareness) if awareness >= 2 else no_ways(L)
+    if isinstance(ways, str):
+        c.err("network.movement.awareness", "a network and awareness with fewer ways to weigh", ways)
+        ways = no_ways(L)
     return NetModel(
         names=names, loc_state=loc_state, loc_kind=loc_kind, loc_foreign=loc_foreign, loc_pop=loc_pop,
         loc_cap=loc_cap, link_from=link_from_a, link_to=link_to_a, link_km=np.array(link_km, np.int64),
@@ -122,7 +130,7 @@ def compile_network(c: Any) -> NetModel | None:
         conflict_start=conflict_start, spawn=spawn, spawn_time=spawn_time,
         decay=np.array(sp.decay if sp else [1.0], np.float64), decay_interval=int(sp.decay_interval if sp else 30),
         move=move, start_on_foot=net.movement.start_on_foot, avoid_short_stints=net.movement.avoid_short_stints,
-        awareness=int(net.movement.awareness), en_route=en_route)
+        awareness=awareness, en_route=en_route, ways=ways)
 
 
 def _hint(name: str, options: list[str]) -> str:

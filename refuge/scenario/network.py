@@ -90,7 +90,9 @@ class Movement(FormatModel):
     foreign_weight: Number = 1.0
     capacity_buffer: Number = 0.9
     capacity_scaling: Number = 1.0
-    awareness: Literal[0, 1] = Field(1, description="1: choose among neighbours by weight; 0: uniformly")
+    awareness: int = Field(1, ge=0, le=8, description="1: choose among neighbours by weight; 0: uniformly; 2 or "
+                           "more: among the ways of up to that many routes that pass no place twice, by the "
+                           "weight of where each ends over its whole length (Flee's awareness level)")
 
 
 class Network(FormatModel):

@@ -130,10 +130,7 @@ def _move_rule(r: _Reader, s: Settings, key: str, value: Any) -> None:
     elif lk in _MOVE_FLAGS:
         s.flags[lk] = bool(value)
     elif lk == "awareness_level":
-        level = int(r.number("move_rules", key, value, 0, MAX_PARAMETER))  # Flee reads it with int()
-        if level > 1:
-            raise r.error(key, "move_rules.awareness_level 0 or 1 (routes of several steps are not supported)",
-                          value)
+        level = int(r.number("move_rules", key, value, 0, 8))  # Flee reads it with int()
         if level != value:
             r.notes.add(r.path, r.where(key), f"awareness_level {value!r}: Flee reads it as a whole number, "
                         f"{level}; so does refuge")

@@ -40,6 +40,7 @@ from refuge.sim.mechanisms.network.structs import (
     QP,
 )
 from refuge.sim.mechanisms.network.travel import arrivals, counted_leave, newcomers, tries
+from refuge.sim.mechanisms.network.ways import ways_today
 
 
 @njit(cache=True)
@@ -130,6 +131,8 @@ def places_today(t, s, w, pv, closed_state):
         else:
             w.base[k] = ((mv[MV_WSOFT] + score[nonneg(s.link_to[k])]) / (mv[MV_DSOFT] + w.km[k]) ** mv[MV_DPOW]) \
                 ** mv[MV_WPOW]
+    if awareness >= 2:
+        ways_today(s, w)
     w.stale[:] = True  # scores, lengths and closures are today's
     people_today(t, s, w)
 

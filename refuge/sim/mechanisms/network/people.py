@@ -59,7 +59,7 @@ def relist(t, w, T):
     for i in range(w.count[C_USED] - 1, -1, -1):  # so that each list runs in the order rows were taken
         if P[i].link == -2:
             continue
-        if P[i].link == -1 and w.redraw[P[i].loc] and P[i].day != BLOCKED:
+        if P[i].link == -1 and w.redraw[P[i].loc] and P[i].day != BLOCKED and P[i].way < 0:  # (on a way: tomorrow)
             P[i].day = t + wait_days(w, P[i].loc)
             P[i].kind = 0
             if P[i].day >= T:
@@ -93,6 +93,7 @@ def new_person(w, l, fresh, rday):
     w.P[i].recent = 0.0
     w.P[i].rday = rday
     w.P[i].made = rday + 1  # the day made + 1 (0: placed at the start)
+    w.P[i].way = -1
     return i
 
 
@@ -112,9 +113,11 @@ def to_count(w, i, l, fresh):
 @njit(inline="always")
 def changed(s, w, l, k, capbuf, capscale):
     """`k` people came to (or, negative, left) place `l`. Near its capacity taper, the places with a route to it
-    weigh their routes again."""
+    weigh their routes again (with look-ahead, the places with a way ending at it)."""
     w.people[l] += k
     if w.people[l] >= w.near[l]:  # capbuf x capacity x capscale - 1 (none without a capacity)
+        for j in range(s.origin_ptr[l], s.origin_ptr[l + 1]):
+            w.stale[nonneg(s.origins[nonneg(j)])] = True
         for j in range(s.adj_ptr[l], s.adj_ptr[l + 1]):
             w.stale[nonneg(s.link_to[nonneg(s.adj_link[nonneg(j)])])] = True
 

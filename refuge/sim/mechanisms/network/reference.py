@@ -39,11 +39,13 @@ from refuge.sim.mechanisms.network import network_arrays
 
 
 class _Person:
-    __slots__ = ("pid", "loc", "link", "prog", "fresh", "recent", "moved", "back")
+    __slots__ = ("pid", "loc", "link", "prog", "fresh", "recent", "moved", "back", "route", "skip")
 
     def __init__(self, pid: int, loc: int):
         self.pid, self.loc, self.link, self.prog, self.fresh = pid, loc, -1, 0.0, True
         self.recent, self.moved, self.back = 0.0, 0.0, False
+        self.route: list[int] = []  # with look-ahead: the routes of their way still to take
+        self.skip = -1  # a day they do not decide (spent finding the route of their way gone)
 
 
 def _taper(people: float, capacity: float, buffer: float, scaling: float) -> float:
@@ -122,18 +124,42 @@ class NetReference:
                 w *= _taper(here[end], cap[end], mv[MV_CAPBUF], mv[MV_CAPSCALE])
             return w ** mv[MV_WPOW]
 
-        def choose(l: int) -> int:
-            """A route out of l by weight, or -1: none open, or it leads to a camp too full to set out for."""
-            links = [k for k in self.out_links[l] if not closed[k]]
-            if not links:
-                return -1
-            w = np.array([weight(k) for k in links])
-            p = w / w.sum() if w.sum() > 0 else np.full(len(links), 1 / len(links))
-            k = links[int(g.choice(len(links), p=p))]
-            end = net.link_to[k]
-            if is_camp[end] and cap[end] >= 0 and _taper(here[end], cap[end], mv[MV_CAPBUF], mv[MV_CAPSCALE]) < 0.5:
-                return -1
-            return k
+        def full(end: int) -> bool:
+            return bool(is_camp[end] and cap[end] >= 0 and
+                        _taper(here[end], cap[end], mv[MV_CAPBUF], mv[MV_CAPSCALE]) < 0.5)
+
+        def way_weight(way: list[int]) -> float:
+            end = net.link_to[way[-1]]
+            w = (mv[MV_WSOFT] + score[end]) / (mv[MV_DSOFT] + sum(km[k] for k in way)) ** mv[MV_DPOW]
+            if cap[end] >= 0:
+                w *= _taper(here[end], cap[end], mv[MV_CAPBUF], mv[MV_CAPSCALE])
+            return w ** mv[MV_WPOW]
+
+        def choose(l: int) -> list[int]:
+            """The routes of a way out of l picked by weight (one route without look-ahead), or none: no route
+            open, or the way ends at a camp too full to set out for."""
+            if net.awareness >= 2:
+                ways = self._ways(l, closed)
+                w = np.array([way_weight(way) for way in ways])
+            else:
+                ways = [[k] for k in self.out_links[l] if not closed[k]]
+                w = np.array([weight(way[0]) for way in ways])
+            if not ways:
+                return []
+            p = w / w.sum() if w.sum() > 0 else np.full(len(ways), 1 / len(ways))
+            way = ways[int(g.choice(len(ways), p=p))]
+            return [] if full(int(net.link_to[way[-1]])) else way
+
+        def onward(p: _Person) -> bool:
+            """Someone on a way sets out on its next route, or gives the way up: that route is closed or the
+            way ends at a camp too full to set out for."""
+            k = p.route[0]
+            if closed[k] or full(int(net.link_to[p.route[-1]])):
+                p.route = []
+                return False
+            here[p.loc] -= 1
+            p.link, p.prog, p.back, p.route = k, 0.0, False, p.route[1:]
+            return True
 
         self._spawn(t, ref, here)
         # closures turn back those on a route that closes today
@@ -141,15 +167,35 @@ class NetReference:
             if p.link >= 0 and closed[p.link] and not self.closed_before[p.link]:
                 p.back = True
         self.closed_before = closed
-        # decisions
+        # decisions (someone on a way goes on along it for sure)
         for p in people:
-            if p.link < 0 and g.random() < chance[p.loc]:
-                k = choose(p.loc)
-                if k >= 0:
+            if p.link >= 0 or p.skip == t:
+                continue
+            if p.route:
+                onward(p)
+            elif g.random() < chance[p.loc]:
+                way = choose(p.loc)
+                if way:
                     here[p.loc] -= 1
-                    p.link, p.prog, p.back = k, 0.0, False
-        self._travel(t, ref.g, here, chance, choose, mv, km)
+                    p.link, p.prog, p.back, p.route = way[0], 0.0, False, way[1:]
+        self._travel(t, ref.g, here, chance, (choose, onward), mv, km)
         self._write_back(t, ref, states, before)
+
+    def _ways(self, l: int, closed: np.ndarray) -> list[list[int]]:
+        """Every way of 1 to `awareness` open routes out of l that passes no place twice (look-ahead)."""
+        net, out = self.net, []
+
+        def walk(here: int, way: list[int], seen: set[int]) -> None:
+            for k in self.out_links[here]:
+                end = int(net.link_to[k])
+                if closed[k] or end in seen:
+                    continue
+                out.append(way + [k])
+                if len(way) + 1 < net.awareness:
+                    walk(end, way + [k], seen | {end})
+
+        walk(l, [], {l})
+        return out
 
     def _decay(self, since: int) -> float:
         """The factor of a conflict's decay `since` days after it began."""
@@ -174,10 +220,12 @@ class NetReference:
                     self.entered[t, l] += counts[l]
                 self.spawned[t] = n_new
 
-    def _travel(self, t: int, g: Any, here: np.ndarray, chance: np.ndarray, choose: Any, mv: np.ndarray,
+    def _travel(self, t: int, g: Any, here: np.ndarray, chance: np.ndarray, choices: Any, mv: np.ndarray,
                 km: np.ndarray) -> None:
-        """Everyone on a route advances; who arrives with part of the day left decides again at once."""
+        """Everyone on a route advances; who arrives with part of the day left goes on along their way, or
+        decides again at once."""
         net, people, is_camp, S = self.net, self.people, self.is_camp, mv[MV_SPEED]
+        choose, onward = choices
         for p in people:
             while p.link >= 0:
                 k = p.link
@@ -192,23 +240,29 @@ class NetReference:
                 if p.back:
                     p.back = False
                     here[p.loc] += 1
+                    if p.route:  # the way given up; the next day spent finding its route gone
+                        p.route, p.skip = [], t + 1
                     break
                 p.loc = int(net.link_to[k])
                 here[p.loc] += 1
                 self.entered[t, p.loc] += 1
                 if p.moved >= v:
                     break
+                if p.route:
+                    if not onward(p):
+                        break
+                    continue
                 c = chance[p.loc]
                 if (net.avoid_short_stints and not is_camp[p.loc] and net.conflict[t, p.loc] <= 0
                         and (p.recent + p.moved / S) / 2 < 0.5):
                     c = 1.0
                 if g.random() >= c:
                     break
-                k2 = choose(p.loc)
-                if k2 < 0:
+                way = choose(p.loc)
+                if not way:
                     break
                 here[p.loc] -= 1
-                p.link, p.prog, p.back = k2, 0.0, False
+                p.link, p.prog, p.back, p.route = way[0], 0.0, False, way[1:]
         for p in people:
             p.recent = (p.recent + p.moved / S) / 2
             p.moved = 0.0

@@ -37,6 +37,13 @@ class NetSpec(NamedTuple):
     move: np.ndarray
     loc_state: np.ndarray  # (L,) the state of each location
     flags: np.ndarray  # F_* below
+    # with awareness 2 or more, the ways of several routes out of each place (`refuge.model.net_paths.Ways`)
+    way_ptr: np.ndarray
+    way_link_ptr: np.ndarray
+    way_links: np.ndarray
+    way_end: np.ndarray
+    origin_ptr: np.ndarray
+    origins: np.ndarray
 
 
 F_DECAY_INTERVAL, F_ON_FOOT, F_AVOID_SHORT, F_AWARENESS, F_EN_ROUTE = range(5)
@@ -47,11 +54,16 @@ def net_spec(net: NetModel | None) -> NetSpec:
     types, so that one compiled engine serves models with and without a network."""
     if net is None:
         i1, i2, f2 = np.zeros(0, np.int64), np.zeros((0, 0), np.int64), np.zeros((0, 0))
-        return NetSpec(i1, np.zeros(0, np.bool_), i1, i1, i1, i1, i1, np.zeros(1, np.int64), i1,
-                       np.zeros((0, 0), np.bool_), f2, i2, i1, i1, np.ones(1), i1, i1, np.zeros(5, np.int64))
+        one = np.zeros(1, np.int64)
+        return NetSpec(i1, np.zeros(0, np.bool_), i1, i1, i1, i1, i1, one, i1,
+                       np.zeros((0, 0), np.bool_), f2, i2, i1, i1, np.ones(1), i1, i1, np.zeros(5, np.int64),
+                       one, one, i1, i1, one, i1)
     flags = np.array([net.decay_interval, net.start_on_foot, net.avoid_short_stints, net.awareness, net.en_route],
                      np.int64)
-    return NetSpec(**{f: getattr(net, f) for f in NetSpec._fields if f != "flags"}, flags=flags)
+    wy = net.ways
+    return NetSpec(**{f: getattr(net, f) for f in NetSpec._fields[:17]}, flags=flags, way_ptr=wy.way_ptr,
+                   way_link_ptr=wy.link_ptr, way_links=wy.links, way_end=wy.end, origin_ptr=wy.origin_ptr,
+                   origins=wy.origins)
 
 
 # Entries of NetWorld.count: rows of the person table in use, free rows, people on routes, the table is full,
@@ -67,7 +79,8 @@ class NetWorld(NamedTuple):
     fixed size, so that nothing is reallocated inside the loop: loc (place, or the start of the route while
     travelling), link (-1 at a place, -2 a free row), fresh (no route completed yet), recent and rday (recent
     travel as of the end of day rday), dep (day set out), m0 (km already covered that day), v (km a day on this
-    route). Each person is in at most one day's list of events (with its day and kind): kind 0 = try to leave a
+    route), way and hop (with look-ahead: the way they follow, -1 none, and the index of its next route). Each
+    person is in at most one day's list of events (with its day and kind): kind 0 = try to leave a
     place that day, 1 = arrive at the end of the route that day. A list is a chain of chunks of CH rows (the
     newest chunk first, each pointing to the one before), so that a day's people are read from contiguous
     memory and fetched some way ahead, not found one after another through the records (see `add_to_list`,
@@ -119,6 +132,9 @@ class NetWorld(NamedTuple):
     is_camp: np.ndarray
     redraw: np.ndarray  # (L,) today: a place whose move chance changed
     short_left: np.ndarray  # (L,) today: a town left for sure after a short stint (avoid_short_stints)
+    way_base: np.ndarray  # (ways,) today: each way's weight before the taper of where it ends ...
+    way_shut: np.ndarray  # ... whether one of its routes is closed ...
+    way_cum: np.ndarray  # ... and the cumulative weights of a place's ways, kept until the place is `stale`
     # daily records
     entered: np.ndarray  # (T, L) people entering each location by the network (arriving from a route, spawned)
     change: np.ndarray  # (T, L+1) change of each location's stock (and, last, of people en route) by the network
@@ -128,7 +144,8 @@ class NetWorld(NamedTuple):
 # One record of 64 bytes (a cache line) per person kept one by one: a visit reads one line, not one per field.
 PERSON = np.dtype([("loc", np.int32), ("link", np.int32), ("rday", np.int32), ("dep", np.int32), ("day", np.int32),
                    ("nxt", np.int32), ("kind", np.int8), ("fresh", np.bool_), ("made", np.int32),
-                   ("recent", np.float64), ("m0", np.float64), ("v", np.float64), ("pad", np.float64)], align=True)
+                   ("recent", np.float64), ("m0", np.float64), ("v", np.float64), ("way", np.int32), ("hop", np.int32)],
+                  align=True)
 assert PERSON.itemsize == 64
 
 
@@ -174,6 +191,7 @@ def new_net_world(days, s, initial, rows, g, entered, change, spawned):
         np.zeros(s.adj_link.size),
         np.zeros(K, np.int64), np.zeros(K, np.int64), np.zeros(L), half,
         (s.loc_kind == CAMP) | (s.loc_kind == IDPCAMP), np.zeros(L, np.bool_), np.zeros(L, np.bool_),
+        np.zeros(s.way_end.size), np.zeros(s.way_end.size, np.bool_), np.zeros(s.way_end.size),
         entered, change, spawned)
 
 

@@ -24,6 +24,7 @@ from refuge.sim.mechanisms.network.people import (
     wait_days,
 )
 from refuge.sim.mechanisms.network.structs import AHEAD, BLOCKED, C_TRAVELLING, F_AWARENESS, F_ON_FOOT, POOL_AFTER
+from refuge.sim.mechanisms.network.ways import choose_way, full_camp, next_hop, way_weight
 
 
 @njit(inline="always")
@@ -53,6 +54,18 @@ def set_out(s, w, i, l, k, t, walk, moved, T):
 
 
 @njit(inline="always")
+def first_hop(s, w, i, o):
+    """Person `i` takes up way `o` (look-ahead): its first route, the rest kept to follow."""
+    q = nonneg(s.way_link_ptr[o])
+    if s.way_link_ptr[o + 1] - q > 1:
+        w.P[i].way = o
+        w.P[i].hop = 1
+    else:
+        w.P[i].way = -1
+    return nonneg(s.way_links[q])
+
+
+@njit(inline="always")
 def counted_leave(t, s, w):
     """People counted at a place (camps; people long kept from a full camp) leave by binomial draws, and take
     routes by multinomial ones."""
@@ -64,6 +77,10 @@ def counted_leave(t, s, w):
     adj_ptr, adj_link, link_to = s.adj_ptr, s.adj_link, s.link_to
     for l in range(L):
         if w.cnt_fresh[l] + w.cnt_vet[l] == 0:
+            continue
+        if awareness >= 2:
+            if not counted_leave_ways(t, s, w, l, T):
+                return
             continue
         m = 0
         for j in range(adj_ptr[l], adj_ptr[l + 1]):  # weights of the open routes out of l
@@ -118,6 +135,50 @@ def counted_leave(t, s, w):
 
 
 @njit(inline="always")
+def counted_leave_ways(t, s, w, l, T):
+    """`counted_leave` with look-ahead: the leavers of place `l` take ways by multinomial draws. False when the
+    person table is full."""
+    capbuf, capscale, wpow = w.mv[MV_CAPBUF], w.mv[MV_CAPSCALE], w.mv[MV_WPOW]
+    o0, o1 = nonneg(s.way_ptr[l]), nonneg(s.way_ptr[l + 1])
+    m = 0
+    wsum = 0.0
+    for o in range(o0, o1):
+        if not w.way_shut[o]:
+            m += 1
+            wsum += way_weight(s, w, o, capbuf, capscale, wpow)
+    if m == 0:
+        return True
+    for cls in range(2):
+        stay = w.cnt_fresh[l] if cls == 0 else w.cnt_vet[l]
+        leave = w.g.binomial(stay, w.mc[l]) if stay > 0 else 0
+        rest = wsum if wsum > 0 else float(m)
+        for o in range(o0, o1):
+            if leave == 0:
+                break
+            if w.way_shut[o]:
+                continue
+            wk = way_weight(s, w, o, capbuf, capscale, wpow) if wsum > 0 else 1.0
+            go = leave if wk >= rest else w.g.binomial(leave, min(1.0, wk / rest))
+            rest -= wk
+            leave -= go
+            if go == 0 or full_camp(w, nonneg(s.way_end[o]), capbuf, capscale):
+                continue
+            if cls == 0:
+                w.cnt_fresh[l] -= go
+            else:
+                w.cnt_vet[l] -= go
+            if not rows_left(w, go):
+                return False
+            changed(s, w, l, -go, capbuf, capscale)
+            walk = cls == 0 and s.flags[F_ON_FOOT] != 0
+            for _ in range(go):
+                i = new_person(w, l, cls == 0, t - 1)
+                set_out(s, w, i, l, first_hop(s, w, i, o), t, walk, 0.0, T)
+            w.count[C_TRAVELLING] += go
+    return True
+
+
+@njit(inline="always")
 def tries(t, s, w):
     """People one by one whose try to leave is today: a route by weight, or they stay and try again."""
     T = w.head.shape[0] - 1
@@ -132,11 +193,29 @@ def tries(t, s, w):
             prefetch(w.P, order[j + AHEAD])
         i = nonneg(order[j])
         l = nonneg(w.P[i].loc)
-        k, full = choose_route(s, w, l, awareness, capbuf, capscale, wpow)
-        if k >= 0:
-            k = nonneg(s.adj_link[k])
+        if w.P[i].way >= 0:  # on a way (look-ahead): its next route for sure, unless closed or it ends full
+            k = next_hop(s, w, i, capbuf, capscale)
+            if k >= 0:
+                changed(s, w, l, -1, capbuf, capscale)
+                set_out(s, w, i, l, k, t, w.P[i].fresh and on_foot != 0, 0.0, T)
+                travelling += 1
+            elif w.is_camp[l]:
+                to_count(w, i, l, w.P[i].fresh)
+            else:
+                schedule(w, i, t + 1 + wait_days(w, l), 0, T)
+            continue
+        if awareness >= 2:
+            o, full = choose_way(s, w, l, capbuf, capscale, wpow)
+            k = -1 if o < 0 else nonneg(s.way_links[nonneg(s.way_link_ptr[o])])
+        else:
+            o = -1
+            k, full = choose_route(s, w, l, awareness, capbuf, capscale, wpow)
+            if k >= 0:
+                k = nonneg(s.adj_link[k])
         if k >= 0 and not full:
             changed(s, w, l, -1, capbuf, capscale)
+            if o >= 0:
+                k = first_hop(s, w, i, o)
             set_out(s, w, i, l, k, t, w.P[i].fresh and on_foot != 0, 0.0, T)
             travelling += 1
         elif k >= 0 and t - w.P[i].rday >= POOL_AFTER:
@@ -186,6 +265,10 @@ def arrivals(t, s, w):
         w.P[i].link = -1
         travelling -= 1
         back = w.last_close[k] > d  # the route closed since they set out
+        wait = 1
+        if back and w.P[i].way >= 0:  # the way given up; the next day spent finding its route gone (Flee)
+            w.P[i].way = -1
+            wait = 2
         l = nonneg(s.link_from[k] if back else s.link_to[k])
         # A place passed through today is not counted in and out again: its count is read by no decision
         # of this person's (no route leads from a place to itself), and with it unchanged the routes' weights
@@ -193,7 +276,10 @@ def arrivals(t, s, w):
         if not back:
             w.entered[t, l] += 1
         going = False
-        while not back and moved < v:
+        if awareness >= 2:
+            l, moved, going = onward_ways(t, s, w, i, l, r, moved, v, back, T)
+            travelling += 1 if going else 0
+        while awareness < 2 and not back and moved < v:
             chance = w.mc[l]
             if chance < 1.0 and not (w.short_left[l] and r + moved * inv_s < 1.0) and uniform(w.rng) >= chance:
                 break  # stays (a town is left for sure after a short stint; a draw only when it is not sure)
@@ -216,11 +302,47 @@ def arrivals(t, s, w):
             # staying at l: recent travel as of tonight; a camp takes them as a count
             changed(s, w, l, 1, capbuf, capscale)
             w.P[i].recent, w.P[i].rday = (r + moved * inv_s) * 0.5, t
-            if w.is_camp[l]:
+            if w.P[i].way >= 0:  # on a way: on along it tomorrow
+                schedule(w, i, t + 1, 0, T)
+            elif w.is_camp[l]:
                 to_count(w, i, l, False)
             else:
-                schedule(w, i, t + 1 + wait_days(w, l), 0, T)
+                schedule(w, i, t + wait + wait_days(w, l), 0, T)
     w.count[C_TRAVELLING] += travelling
+
+
+
+@njit(inline="always")
+def onward_ways(t, s, w, i, l, r, moved, v, back, T):
+    """`arrivals`' onward moves with look-ahead, for person `i` arrived at `l` with `moved` km of the day done at
+    `v` km a day: on along their way for sure (unless its next route is closed or it ends at a full camp), else
+    a new way by weight after the place's move chance. (place where they are, km moved, whether they set out)."""
+    mv = w.mv
+    S = mv[MV_SPEED]
+    capbuf, capscale, wpow = mv[MV_CAPBUF], mv[MV_CAPSCALE], mv[MV_WPOW]
+    while not back and moved < v:
+        if w.P[i].way >= 0:
+            k2 = next_hop(s, w, i, capbuf, capscale)
+            if k2 < 0:
+                break
+        else:
+            chance = w.mc[l]
+            if chance < 1.0 and not (w.short_left[l] and r + moved / S < 1.0) and uniform(w.rng) >= chance:
+                break
+            o, full = choose_way(s, w, l, capbuf, capscale, wpow)
+            if o < 0 or full:
+                break
+            k2 = first_hop(s, w, i, o)
+        v = S
+        if w.km[k2] < v:  # arrives today too: goes on or decides again there
+            moved += w.km[k2]
+            l = nonneg(s.link_to[k2])
+            w.entered[t, l] += 1
+            continue
+        set_out(s, w, i, l, k2, t, False, moved, T)
+        w.P[i].recent, w.P[i].rday = r, t - 1
+        return l, moved, True
+    return l, moved, False
 
 
 # --- into the run's arrays ------------------------------------------------------------------------------------
