@@ -53,7 +53,6 @@ KNOWN: dict[tuple[str, str], str] = {
     ("refuge.inference.posterior", "refuge.api"): _SIMULATE,
     ("refuge.inference.sensitivity", "refuge.api"): _SIMULATE,
     ("refuge.inference.simulator", "refuge.api"): _SIMULATE,
-    ("refuge.present.app", "refuge.api"): _SIMULATE,
 }
 
 

@@ -291,6 +291,12 @@ class _Compiler:
         clash = set(self.states) & set(self.sites)
         for n in sorted(clash):
             self.err("sites", "site names distinct from state names", f"`{n}` is both")
+        for what, items in (("sites", self.sc.sites), ("states", self.sc.states), ("transitions", self.sc.transitions)):
+            titles = {x.name: x.name for x in items}  # title -> whose: a label may not read as another's title
+            for i, x in enumerate(items):
+                if x.label and titles.setdefault(x.label, x.name) != x.name:
+                    self.err(f"{what}[{i}].label", f"a title no other of the {what} has", f"`{x.label}`, the title "
+                             f"of `{titles[x.label]}` too")
 
     def _transitions(self) -> tuple[list[list[int]], list[tuple]]:
         rows: list[list[int]] = []
@@ -486,5 +492,8 @@ def scenario_digest(sc: Scenario) -> str:
     for t in data.get("transitions", []):  # fields added since: left out when not used, so digests stay the same
         if t.get("order") is None:
             t.pop("order", None)
+    for x in [*data.get("transitions", []), *data.get("states", []), *data.get("sites", [])]:
+        if not x.get("label"):
+            x.pop("label", None)
     text = json.dumps(data, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]

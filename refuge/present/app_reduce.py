@@ -65,8 +65,8 @@ def reduce(session: Any, base: Any, ens: Any) -> dict:
     flows, bflows = ens.stack("flows"), base.stack("flows")
     per = "people moved a day" if session.step == 1 else f"people moved per {session.step} days"
     for k, name in enumerate(m.transition_names):
-        series[f"flow:{name}"] = {"title": name, "q": _q(flows[:, :, k]), "base": np.median(bflows[:, :, k], axis=0),
-                                  "unit": per}
+        series[f"flow:{name}"] = {"title": titles.transition(name), "q": _q(flows[:, :, k]),
+                                  "base": np.median(bflows[:, :, k], axis=0), "unit": per}
     years = sorted(set(m.dates.year.tolist()))
     yv, byv = ens.stack("years"), base.stack("years")
     yearly = [{"name": o["name"], "label": o["label"], "unit": o["unit"],

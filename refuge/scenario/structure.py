@@ -14,6 +14,40 @@ from refuge.scenario.limits import MAX_LEVEL
 from refuge.scenario.order import ServiceOrder
 from refuge.scenario.sources import Source
 
+LABEL_CHARS = 60  # a label titles panels, table rows and the page's charts: a few words
+
+
+def _label(v: str) -> str:
+    """A label is one line of a few words (what panels, tables and the page call the thing)."""
+    text = " ".join(v.split())
+    if v and not text:
+        raise ValueError("a label with words in it (or no `label:`)")
+    if len(text) > LABEL_CHARS:
+        raise ValueError(f"a label of at most {LABEL_CHARS} characters (found {len(text)}): say more in "
+                         "`description`, which goes to the caption")
+    return text
+
+
+LABEL_HELP = ("what panels, tables, check and the page call it (default: its name); a few words, up to "
+              f"{LABEL_CHARS} characters; `description` goes to the caption")
+
+
+class Labelled(FormatModel):
+    """A part with a name, an optional `label` that titles it wherever it is shown, and a description."""
+
+    name: str
+    label: str = Field("", description=LABEL_HELP)
+
+    @field_validator("label")
+    @classmethod
+    def _one_line(cls, v: str) -> str:
+        return _label(v)
+
+    @property
+    def title(self) -> str:
+        """What people read: the label, else the name."""
+        return self.label or self.name
+
 
 class Period(FormatModel):
     """A span of calendar days, `from` and `to` inclusive."""
@@ -35,10 +69,9 @@ class SiteClosure(Period):
     full_stop: bool = Field(False, description="also stop moves between the site's own states")
 
 
-class Site(FormatModel):
+class Site(Labelled):
     """A place whose room several states share, e.g. a mission's compound."""
 
-    name: str
     capacity: Number | None = None
     closed: list[SiteClosure] = Field(default_factory=list, description="periods closed to entry from outside "
                                   "the site (`full_stop: true`: to every entry into its states)")
@@ -56,11 +89,10 @@ class Site(FormatModel):
         return v
 
 
-class State(FormatModel):
+class State(Labelled):
     """A place or condition people are in (hiding, a mission, custody, ...): its `kind`, the `site` whose room it
     shares, the people there at the start (`initial`), and periods it is `closed` to entry."""
 
-    name: str
     kind: Literal["origin", "hiding", "refuge", "custody", "transit", "destination", "returned", "other"]
     site: str | None = None
     initial: Number = 0.0
@@ -90,12 +122,11 @@ class Throughput(FormatModel):
     days: int = Field(1, ge=1)
 
 
-class Transition(FormatModel):
+class Transition(Labelled):
     """A move out of a state (`from`): to one state (`to`) or several (`split`), at a constant daily `rate` or
     after a time in state (`duration`); optionally in groups (`group_size`); `when_blocked` by a full or closed
     target, people wait or are redirected."""
 
-    name: str
     source: str = Field(alias="from")
     to: str | None = None
     split: list[SplitTarget] | None = None
