@@ -125,3 +125,33 @@ def test_the_schema_offers_label_on_states_transitions_and_sites():
         assert "default: its name" in defs[part]["properties"]["label"]["description"]
     shipped = (Path(refuge.__file__).parent / "scenario" / "schema" / "scenario.schema.json").read_text()
     assert '"label"' in shipped and "default: its name" in shipped  # `make schema` was run
+
+
+def test_any_label_text_is_a_one_line_title_or_a_one_line_error():
+    """Hostile labels (control characters, escape sequences, line breaks, very long text): either a title of
+    printable text on one line, or one error line naming the field."""
+    from hypothesis import given
+    from hypothesis import strategies as st
+    from test_fuzz import PROFILE
+
+    from refuge.scenario import parse
+
+    base = yaml.safe_load(CENTRE.read_text(encoding="utf-8"))
+
+    @PROFILE
+    @given(st.text(max_size=90))
+    def check(text):
+        data = {**base, "states": [dict(s) for s in base["states"]]}
+        data["states"][1]["label"] = text
+        try:
+            sc = parse(data, "hostile.yaml")
+        except RefugeError as exc:
+            message = str(exc)
+            assert message.startswith("hostile.yaml: 1 problem\n  states[1].label: expected "), message
+            assert len(message.splitlines()) == 2 and "\x1b" not in message
+            return
+        title = sc.states[1].title
+        assert title and title == title.strip() and "\n" not in title and len(title) <= 60
+        assert not any(ord(c) < 32 or 0x7f <= ord(c) <= 0x9f for c in title)
+
+    check()

@@ -4,6 +4,7 @@ events."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -17,9 +18,21 @@ from refuge.scenario.sources import Source
 LABEL_CHARS = 60  # a label titles panels, table rows and the page's charts: a few words
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _no_control(v: str) -> str:
+    """Names and labels reach terminals, tables and pages: no control characters (an escape sequence in a file
+    must not recolour or clear the terminal `refuge check` prints to)."""
+    bad = _CONTROL.search(v)
+    if bad:
+        raise ValueError(f"text without control characters (found {bad.group()!r} at character {bad.start() + 1})")
+    return v
+
+
 def _label(v: str) -> str:
     """A label is one line of a few words (what panels, tables and the page call the thing)."""
-    text = " ".join(v.split())
+    text = " ".join(_no_control(v.replace("\n", " ").replace("\t", " ")).split())
     if v and not text:
         raise ValueError("a label with words in it (or no `label:`)")
     if len(text) > LABEL_CHARS:
@@ -42,6 +55,11 @@ class Labelled(FormatModel):
     @classmethod
     def _one_line(cls, v: str) -> str:
         return _label(v)
+
+    @field_validator("name")
+    @classmethod
+    def _printable(cls, v: str) -> str:
+        return _no_control(v)
 
     @property
     def title(self) -> str:
