@@ -213,6 +213,15 @@ def test_fields_and_problems_are_named_as_the_page_shows_them(page_at_1280, test
         page.wait_for_selector("#charts .chart[data-series='state:awaiting_interview'] .uplot")
         assert page.inner_text("#charts .chart[data-series='state:awaiting_interview'] h4") == "interview queue"
         assert page.inner_text("#missions td.name") == "reception centre"
+        # finding 2 on the page: time in the site, and each state's own stays beside it, each said for what it is
+        in_site = float(page.locator("#missions tr td").nth(4).inner_text().split()[0].replace(",", ""))
+        health = page.locator("#stays tr[data-state=health_check] td").nth(2).inner_text()
+        assert health.startswith("7 [7–7]") and in_site > 30, (health, in_site)
+        assert page.inner_text("#stays tr[data-state=awaiting_interview] td.name") == "interview queue"
+        page.evaluate("window.scrollTo(0, document.body.scrollHeight)")  # read to the end: the controls stay
+        box = page.evaluate("(() => { const r = document.querySelector('#controls').getBoundingClientRect(); "
+                            "return {top: r.top, bottom: r.bottom, scrolled: window.scrollY}; })()")
+        assert box["scrolled"] > 500 and abs(box["top"]) < 1 and box["bottom"] > 800, box
         for selector, value, message in [
             (".site[data-site=centre] input[type=number]", -5,
              "room (people) in reception centre: expected a number >= 0; found -5"),

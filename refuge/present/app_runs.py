@@ -97,7 +97,7 @@ def _years(c: _Compiled, run) -> np.ndarray:
 def _runs(spec: _Spec, seeds: list[int]) -> list[dict]:
     """Simulate and reduce each run to what the page draws: sampled stocks and occupancy, people moved by each
     transition in each `step`-day window, outcomes, evidence measures, per-year and per-site figures."""
-    from refuge.evidence.check import site_matrix
+    from refuge.evidence.check import site_matrix, stay_matrix
     from refuge.evidence.measures import measure_all
     from refuge.evidence.outcomes import outcomes
     from refuge.results.simulate import simulate
@@ -118,6 +118,7 @@ def _runs(spec: _Spec, seeds: list[int]) -> list[dict]:
                     "sites": run.site_occupancy[::spec.step].astype(np.int32),
                     "outcomes": np.array(list(outcomes(run).values()), float),
                     "evidence": np.asarray(measure_all(run), float),
-                    "years": _years(c, run), "sites_table": site_matrix(run)})
+                    "years": _years(c, run), "sites_table": site_matrix(run),
+                    "stays_table": stay_matrix(run)})
     out[0]["cpu"] = time.process_time() - cpu  # the worker's CPU time for these runs (benchmarks report it)
     return out

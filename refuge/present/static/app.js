@@ -310,6 +310,7 @@ function draw(r) {
   drawOutcomes(r);
   drawCharts(r);
   drawMissions(r);
+  drawStays(r);
   drawEvidence(r);
   $("runs-note").textContent = r.changed ? `changed scenario against the baseline, ${r.runs} paired runs` :
     `the scenario as loaded, ${r.runs} runs (move a control to compare)`;
@@ -409,6 +410,17 @@ function drawMissions(r) {
       title: m.title === m.mission ? "" : `${m.mission} in the scenario file`}),
     ...cols.map(([k]) => el("td", {class: "n", text: m[k] ? band(m[k][1], m[k][0], m[k][2]) : "–"}))));
   $("missions").replaceChildren(head, ...(rows.length ? rows : [el("tr", {}, el("td", {text: "The scenario has no sites."}))]));
+}
+
+function drawStays(r) {
+  const cols = [["people", "people who stayed"], ["days_median", "days: median"], ["days_p90", "90% within"],
+                ["days_longest", "longest"]];
+  const head = el("tr", {}, el("th", {text: "state"}), ...cols.map(([, l]) => el("th", {class: "n", text: l})));
+  const rows = r.stays.map((s) => el("tr", {"data-state": s.state}, el("td", {class: "name", text: s.title,
+      title: s.title === s.state ? "" : `${s.state} in the scenario file`}),
+    ...cols.map(([k]) => el("td", {class: "n", text: s[k] ? band(s[k][1], s[k][0], s[k][2]) : "–"}))));
+  $("stays").replaceChildren(head, ...(rows.length ? rows :
+    [el("tr", {}, el("td", {text: "No state's time in state is tracked."}))]));
 }
 
 function drawEvidence(r) {
