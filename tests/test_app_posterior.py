@@ -104,3 +104,28 @@ def test_variants_that_move_a_date_or_name_a_parameter_run_on_the_page_as_compar
             assert value == pytest.approx(cmp.at[(variant, name), "value"], rel=1e-3), (variant, name)
         assert page["changed"] and np.isfinite(_by_outcome(page, "difference")["in_centre"])
     assert _by_outcome(page, "value")["in_centre"] < _by_outcome(page, "baseline")["in_centre"]
+
+
+@pytest.mark.parametrize("damage, message", [
+    ({"calibration.json": "{nope"}, r"calibration.json: not readable as a calibration's metadata \(JSONDecodeError"),
+    ({"calibration.json": "[1, 2]"}, r"calibration.json: expected a JSON object; found list"),
+    ({"posterior.parquet": "garbage"}, r"posterior.parquet: not a readable Parquet table"),
+    ({"posterior.parquet": [float("nan"), 0.5]}, r"posterior.parquet: expected finite numbers and weights >= 0"),
+    ({"posterior.parquet": [0.5, float("inf")]}, r"posterior.parquet: expected finite numbers"),
+])
+def test_a_damaged_posterior_is_one_line_for_the_page_and_compare(posterior, tmp_path, damage, message):
+    import shutil
+
+    import pandas as pd
+
+    bad = tmp_path / "bad"
+    shutil.copytree(posterior, bad)
+    for name, content in damage.items():
+        if isinstance(content, list):
+            pd.DataFrame({"success": content, "weight": 1.0, "distance": 0.0}).to_parquet(bad / name)
+        else:
+            (bad / name).write_text(content)
+    with pytest.raises(RefugeError, match=message):
+        Session(WHATIF, workers=1, runs=2, posterior=bad)
+    with pytest.raises(RefugeError, match=message):
+        compare(WHATIF, variants={"f": {"clear_days": 10}}, runs=2, workers=1, store=tmp_path / "c", posterior=bad)
