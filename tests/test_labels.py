@@ -107,10 +107,10 @@ def test_a_bad_label_is_one_line_naming_the_field(tmp_path, labels, message):
 
 
 def test_a_label_may_repeat_its_own_name_and_labels_leave_digests_of_unlabelled_files_alone(tmp_path):
-    from refuge.model.compiler import scenario_digest
-
     import hashlib
     import json
+
+    from refuge.model.compiler import scenario_digest
 
     refuge.load(labelled(tmp_path, {("states", "landed"): "landed"}))
     plain = refuge.load(CENTRE).scenario
