@@ -3,7 +3,7 @@
 Also prints the CPU time behind each change (the workers' time for the runs, divided by the number of
 workers, plus the server's time to reduce them), which does not grow when other jobs share the cores.
 
-    python benchmarks/bench_app.py [--runs 50] [--repeat 7] [--workers 2]
+    python benchmarks/bench_app.py [--runs 50] [--repeat 7] [--workers 2] [--posterior DIR]
 
 Serves the flagship as `refuge app` does (a pool of worker processes, the baseline run once at start),
 opens the page in headless Chromium (Debian's package, driven by Playwright), waits for the first
@@ -43,13 +43,15 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--scenario", default="north-korea-china")
     ap.add_argument("--parameter", default="security_factor")
+    ap.add_argument("--posterior", default=None, help="a calibration folder: every run draws from its posterior "
+                    "(as `refuge app --posterior`), each run's model compiled with its draw")
     args = ap.parse_args()
 
     from playwright.sync_api import sync_playwright
 
     from refuge.present.app import Session, make_server
 
-    session = Session(args.scenario, workers=args.workers, runs=args.runs)
+    session = Session(args.scenario, workers=args.workers, runs=args.runs, posterior=args.posterior)
     t0 = time.perf_counter()
     session.warm()  # workers started, engine loaded, the baseline run: what `refuge app` does at start
     print(f"start-up (workers, baseline of {args.runs} runs): {time.perf_counter() - t0:.1f} s", flush=True)

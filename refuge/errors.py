@@ -75,6 +75,8 @@ class ScenarioError(RefugeError):
         for err in exc.errors(include_url=False)[:MAX_PROBLEMS * 4]:  # a file with 20,000 errors: the first ones
             loc = [p for p in err["loc"] if not _is_tag(p)]
             path = format_path(loc)
+            if err["type"] == "extra_forbidden" and not _plain_key(loc[-1]):  # a key such as `:` or `a b`: where
+                path = format_path(loc[:-1])  # it is (the message quotes it), not a path that reads wrong
             expected, found = _describe(err, data, loc, model)
             key = (path, expected)
             if key in seen:
@@ -86,6 +88,13 @@ class ScenarioError(RefugeError):
 
 def _is_tag(part: Any) -> bool:
     return isinstance(part, str) and (part in _TYPE_TAGS or part.startswith(("function-", "literal[", "tagged-union")))
+
+
+def _plain_key(part: Any) -> bool:
+    """Whether a mapping key reads as a field name in a path (letters, digits, `_` and `-`)."""
+    import re
+
+    return isinstance(part, int) or bool(re.fullmatch(r"[\w-]+", str(part)))
 
 
 def format_path(loc: Iterable[Any]) -> str:

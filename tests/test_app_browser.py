@@ -84,7 +84,7 @@ def test_a_bad_value_gets_a_message_on_the_page(app_url, page_at_1280):
     page.evaluate("""() => { const i = document.querySelector('.site[data-site=sk_beijing] input[type=number]');
         i.value = -5; i.dispatchEvent(new Event('change')); }""")
     page.wait_for_selector("#error:not([hidden])", timeout=60_000)
-    assert "sites.sk_beijing.capacity: expected a number >= 0; found -5" in page.inner_text("#error")
+    assert "room (people) in sk_beijing: expected a number >= 0; found -5" in page.inner_text("#error")
     assert "Traceback" not in page.content()
     assert page.errors == []
 
@@ -187,3 +187,93 @@ def test_the_evidence_table_keeps_its_header_in_view_at_1280_px(app_url, page_at
     }""")
     assert 0 <= seen["top"] and seen["bottom"] <= seen["height"] and seen["header"], seen
     page.screenshot(path=str(test_output / "app-evidence-1280.png"))
+
+
+def _serve(session: Session):
+    server = make_server(session, "127.0.0.1", 0)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}/"
+
+
+def test_fields_and_problems_are_named_as_the_page_shows_them(page_at_1280, test_output, tmp_path):
+    """Finding 12 and the labels of finding 3: a state, transition and site are shown by their `label:`;
+    a bad value's message names the field as the page labels it, never a path such as `sites.centre.capacity`
+    or `transitions[2].capacity`."""
+    from test_labels import labelled
+
+    server, url = _serve(Session(labelled(tmp_path), workers=1, runs=4))
+    try:
+        page = loaded(page_at_1280, url)
+        assert page.inner_text("#pick label:has(input[data-show='state:awaiting_interview'])") == "interview queue"
+        assert page.inner_text("#pick label:has(input[data-show='flow:interview'])") == "asylum interview"
+        assert page.inner_text(".site[data-site=centre] b") == "reception centre"
+        assert "room (people)" in page.inner_text(".site[data-site=centre]")
+        assert "capacity of asylum interview" in page.inner_text(".param[data-name=interviews_per_day]")
+        page.locator("#pick input[data-show='state:awaiting_interview']").check()
+        page.wait_for_selector("#charts .chart[data-series='state:awaiting_interview'] .uplot")
+        assert page.inner_text("#charts .chart[data-series='state:awaiting_interview'] h4") == "interview queue"
+        assert page.inner_text("#missions td.name") == "reception centre"
+        # finding 2 on the page: time in the site, and each state's own stays beside it, each said for what it is
+        in_site = float(page.locator("#missions tr td").nth(4).inner_text().split()[0].replace(",", ""))
+        health = page.locator("#stays tr[data-state=health_check] td").nth(2).inner_text()
+        assert health.startswith("7 [7–7]") and in_site > 30, (health, in_site)
+        assert page.inner_text("#stays tr[data-state=awaiting_interview] td.name") == "interview queue"
+        page.evaluate("window.scrollTo(0, document.body.scrollHeight)")  # read to the end: the controls stay
+        box = page.evaluate("(() => { const r = document.querySelector('#controls').getBoundingClientRect(); "
+                            "return {top: r.top, bottom: r.bottom, scrolled: window.scrollY}; })()")
+        assert box["scrolled"] > 500 and abs(box["top"]) < 1 and box["bottom"] > 800, box
+        for selector, value, message in [
+            (".site[data-site=centre] input[type=number]", -5,
+             "room (people) in reception centre: expected a number >= 0; found -5"),
+            ("input[data-param=interviews_per_day]", -3, "interviews_per_day (sets capacity of asylum interview): "
+             "expected people served (a transition's capacity): finite, at least 0"),
+            ("input[data-param=centre_room]", 1e300, "centre_room: expected a finite number between"),
+            ("input[data-param=appeal_share]", 1.5, "appeal_share (sets share of decision going to awaiting_appeal)"
+             ": expected a probability"),
+        ]:
+            page.evaluate("""([sel, v]) => { const i = document.querySelector(sel); i.value = v;
+                i.dispatchEvent(new Event('change')); }""", [selector, value])
+            page.wait_for_function("t => document.querySelector('#error').textContent.includes(t)", arg=message,
+                                   timeout=60_000)
+            error = page.inner_text("#error")
+            assert "sites." not in error and "sites[" not in error and "transitions[" not in error, error
+            page.screenshot(path=str(test_output / "app-field-names-1280.png"))
+            page.click("#reset")
+            page.wait_for_function("!document.querySelector('#error').textContent", timeout=60_000)
+        assert overflow(page) == {}
+        assert page.errors == []
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_the_page_draws_parameters_from_a_posterior(page_at_1280, test_output, tmp_path):
+    """Finding 8: `refuge app SCENARIO --posterior DIR`: run r takes posterior draw r in the baseline and in each
+    change; a drawn parameter says so beside its input; moving it sets one value for every run."""
+    from test_variants import WHATIF, _posterior
+
+    post = _posterior(tmp_path / "cal", [0.25, 0.5, 0.85])
+    session = Session(WHATIF, workers=1, runs=6, posterior=post)
+    server, url = _serve(session)
+    try:
+        page = loaded(page_at_1280, url)
+        assert "1 parameter drawn from the posterior in" in page.inner_text("#period")
+        success = ".param[data-name=success]"
+        assert page.inner_text(f"{success} .value") == "drawn"
+        assert "each run draws it from the posterior: median 0.50 [90%: 0.25–0.85]" in page.inner_text(success)
+        assert "run r takes posterior draw r" in page.inner_text("#status")
+        before = move(page, "input[data-param=clear_days]", 10)  # a number box: no prior
+        page.wait_for_function(f"window.refuge.renders > {before}", timeout=180_000)
+        drawn = [dict(v)["success"] for v in session.last.values]
+        assert len(set(drawn)) > 1 and set(drawn) <= {0.25, 0.5, 0.85}  # the change runs on the draws
+        before = move(page, f"{success} input", 500)
+        page.wait_for_function(f"window.refuge.renders > {before}", timeout=180_000)
+        assert "one value for every run instead of each run's draw" in page.inner_text(success)
+        assert page.inner_text(".site[data-site=embassy]").splitlines()[:2] == ["embassy", "room (people)"]
+        assert len({dict(v)["success"] for v in session.last.values}) == 1
+        assert overflow(page) == {}
+        assert page.errors == []
+        page.screenshot(path=str(test_output / "app-posterior-1280.png"), full_page=True)
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -42,3 +42,15 @@ def test_an_unused_parameter_is_a_note_in_validate(tmp_path):
     (tmp_path / "s.yaml").write_text(text)
     res = CliRunner().invoke(app, ["validate", str(tmp_path / "s.yaml")])
     assert res.exit_code == 0 and "note:" in res.output and "parameter `stray` is never used" in res.output
+
+
+def test_an_unknown_key_that_is_not_a_word_is_placed_where_it_is(tmp_path):
+    """A key such as `:` or `a b` (found by the fuzz test): the problem is placed at the mapping that holds it
+    (`(top level)`, `states[0]`), the key quoted in the message, not a path like `::`."""
+    text = (HERE / "scenarios" / "whatif.yaml").read_text()
+    (tmp_path / "s.yaml").write_text('":": 1\n' + text.replace("states:\n", "states:\n  - {name: z, kind: other, "
+                                                              "\"a b\": 2}\n", 1))
+    res = CliRunner().invoke(app, ["validate", str(tmp_path / "s.yaml")])
+    assert res.exit_code == 2, res.output
+    assert "(top level): expected a known field; found unknown field `:`" in res.output
+    assert "states[0]: expected a known field; found unknown field `a b`" in res.output

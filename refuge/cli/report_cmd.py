@@ -68,6 +68,9 @@ def app_command(
                              "machine, 0.0.0.0 opens it to the network"),
     runs: int = typer.Option(50, "--runs", help="runs per change, as the page starts"),
     workers: Optional[int] = typer.Option(None, "--workers", help="worker processes (default: one per core)"),
+    posterior: Optional[Path] = typer.Option(None, "--posterior", help="a calibration experiment (`refuge "
+                                             "calibrate --out DIR`): run r of the scenario and of every change "
+                                             "takes posterior draw r"),
 ) -> None:
     """A live what-if page in the browser: move parameters, rules, capacities and closures; see bands, waits,
     flows, the evidence and paired differences from the baseline redrawn for an ensemble (offline)."""
@@ -83,7 +86,7 @@ def app_command(
         typer.echo(f"refuge app: {url}  (open it in a browser; Ctrl-C stops)", err=True)
 
     try:
-        serve(scenario, port=port, host=host, workers=workers, runs=runs, ready=ready)
+        serve(scenario, port=port, host=host, workers=workers, runs=runs, ready=ready, posterior=posterior)
     except RefugeError as exc:
         fail(str(exc))
     except OSError as exc:

@@ -207,9 +207,10 @@ def _sites_table(result: CheckResult, columns: tuple[str, ...] | list[str], what
     for c in columns:
         table.add_column(SITE_HEADERS.get(c) or c.replace("_per_day_", "/day ").replace("_", " "), justify="right")
     wide = {(r.site, r.metric): r for r in df.itertuples(index=False)}
+    titles = {s.name: s.title for s in result.model.scenario.sites}
     for site in dict.fromkeys(df["site"]):
-        table.add_row(site, *[band(wide[(site, c)].median, wide[(site, c)].low, wide[(site, c)].high)
-                              for c in columns])
+        cells = [wide[(site, c)] for c in columns]
+        table.add_row(titles.get(site, site), *[band(x.median, x.low, x.high) for x in cells])
     return table
 
 
@@ -224,9 +225,10 @@ def _stays_table(result: CheckResult) -> Any:
     for header in STAY_HEADERS.values():
         table.add_column(header, justify="right")
     wide = {(r.state, r.metric): r for r in df.itertuples(index=False)}
+    titles = {s.name: s.title for s in result.model.scenario.states}
     for state in dict.fromkeys(df["state"]):
-        table.add_row(state, *[band(wide[(state, c)].median, wide[(state, c)].low, wide[(state, c)].high)
-                               for c in STAY_HEADERS])
+        cells = [wide[(state, c)] for c in STAY_HEADERS]
+        table.add_row(titles.get(state, state), *[band(x.median, x.low, x.high) for x in cells])
     return table
 
 

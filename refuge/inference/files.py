@@ -21,7 +21,14 @@ def read_meta(experiment: Path) -> dict:
     p = Path(experiment) / META_NAME
     if not p.exists():
         raise RefugeError(f"{experiment}: not a calibration experiment (no {META_NAME})")
-    return json.loads(p.read_text(encoding="utf-8"))
+    try:
+        meta = json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise RefugeError(f"{p}: not readable as a calibration's metadata ({type(exc).__name__}: "
+                          f"{str(exc)[:80]}); run the calibration again with --restart") from None
+    if not isinstance(meta, dict):
+        raise RefugeError(f"{p}: expected a JSON object; found {type(meta).__name__}")
+    return meta
 
 
 def write_meta(experiment: Path, meta: dict) -> None:

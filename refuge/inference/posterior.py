@@ -48,7 +48,20 @@ def read_posterior(experiment: str | Path) -> Any:
     if not path.exists():
         raise RefugeError(f"{experiment}: no {POSTERIOR_NAME}; run `refuge calibrate SCENARIO --out {experiment}` "
                           "first")
-    return pd.read_parquet(path)
+    try:
+        post = pd.read_parquet(path)
+    except Exception as exc:  # pyarrow raises its own kinds for a damaged or foreign file
+        raise RefugeError(f"{path}: not a readable Parquet table ({type(exc).__name__}); run the calibration "
+                          "again") from None
+    names = [c for c in post.columns if c not in ("weight", "distance")]
+    if "weight" not in post.columns or not names or not len(post):
+        raise RefugeError(f"{path}: expected a column `weight` and one column per parameter, with rows; found "
+                          f"columns {', '.join(map(str, post.columns))[:120] or 'none'} and {len(post)} rows")
+    values = post[names + ["weight"]].apply(pd.to_numeric, errors="coerce").to_numpy(float)
+    if not np.isfinite(values).all() or (values[:, -1] < 0).any() or values[:, -1].sum() <= 0:
+        raise RefugeError(f"{path}: expected finite numbers and weights >= 0 (summing above 0); found NaN, "
+                          "infinity, text or negative weights")
+    return post
 
 
 def sample_posterior(experiment: str | Path, n: int, seed: int = 0) -> list[dict]:

@@ -43,6 +43,7 @@ from refuge.model.evidence import compile_evidence, compile_series
 from refuge.model.model import Model
 from refuge.model.rules import Action, compile_rules
 from refuge.model.schedules import compile_schedules
+from refuge.model.titles import title_problems
 from refuge.scenario import (
     Distribution,
     Empirical,
@@ -292,6 +293,7 @@ class _Compiler:
         clash = set(self.states) & set(self.sites)
         for n in sorted(clash):
             self.err("sites", "site names distinct from state names", f"`{n}` is both")
+        self.problems += title_problems(self.sc)
 
     def _transitions(self) -> tuple[list[list[int]], list[tuple]]:
         rows: list[list[int]] = []
@@ -484,9 +486,10 @@ def compile_scenario(sc: Scenario, origin: str | None = None) -> Model:
 def scenario_digest(sc: Scenario) -> str:
     """A short hash of a scenario's content: equal digests, the same scenario (experiments compare them)."""
     data = sc.model_dump(mode="json", by_alias=True)
-    for t in data.get("transitions", []):  # fields added since: left out when not used, so digests stay the same
-        if t.get("order") is None:
-            t.pop("order", None)
+    for x in [*data.get("transitions", []), *data.get("states", []), *data.get("sites", [])]:
+        for field in ("order", "label"):  # fields added since: left out when not used, so digests stay the same
+            if not x.get(field, True):
+                x.pop(field)
     if not data.get("drift"):
         data.pop("drift", None)
     text = json.dumps(data, sort_keys=True)

@@ -27,17 +27,20 @@ from typing import Any
 
 import numpy as np
 
-from refuge.errors import RefugeError
+from refuge.errors import RefugeError, ScenarioError
 from refuge.present.app_change import (
     Change,
     changed_data,
     changed_scenario,
     describe,
     parse_change,
+    posterior_summary,
     scenario_yaml,
 )
 from refuge.present.app_downloads import report_html, results_table
 from refuge.present.app_reduce import reduce
+from refuge.present.app_runs import _compiled, _model, _runs, _Spec, _years  # noqa: F401 (_years: tests use it)
+from refuge.present.app_words import page_error
 
 __all__ = ["Session", "Change", "describe", "parse_change", "changed_data", "changed_scenario", "scenario_yaml",
            "results_table", "report_html", "reduce", "make_server", "serve"]
@@ -47,95 +50,6 @@ MAX_RUNS = 1000
 POINTS = 400  # days drawn per series at most
 CHUNK = 5  # runs per task: small enough for progress and cancelling, large enough to hide the hand-over
 STATIC = Path(__file__).parent / "static"
-
-
-# --- what a worker does ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Spec:
-    scenario: Any
-    origin: str
-    key: str  # digest of the changed scenario and the rules switched off
-    rules_off: tuple[str, ...]
-    step: int
-
-
-_MODELS: dict[str, Any] = {}
-
-
-@dataclass
-class _Compiled:
-    """A compiled model and what reducing its runs needs, made once per worker and scenario."""
-
-    model: Any
-    year: np.ndarray  # per day: index of its calendar year
-    totals: list[dict]  # the outcomes that are totals, shown per year
-
-
-def _compiled(spec: _Spec) -> _Compiled:
-    from refuge.evidence.outcomes import yearly_outcomes
-    from refuge.model.compiler import compile_scenario
-
-    c = _MODELS.get(spec.key)
-    if c is None:
-        m = compile_scenario(spec.scenario, spec.origin)
-        if spec.rules_off:  # a rule outside its period is never evaluated: off
-            idx = [m.rule_names.index(r) for r in spec.rules_off]
-            m.rule_start, m.rule_end = m.rule_start.copy(), m.rule_end.copy()
-            m.rule_start[idx], m.rule_end[idx] = m.days, -1
-        years = np.asarray(m.dates.year)
-        c = _Compiled(model=m, year=np.searchsorted(np.unique(years), years), totals=yearly_outcomes(m))
-        if len(_MODELS) >= 16:
-            _MODELS.clear()
-        _MODELS[spec.key] = c
-    return c
-
-
-def _model(spec: _Spec):
-    return _compiled(spec).model
-
-
-def _years(c: _Compiled, run) -> np.ndarray:
-    """(years, total outcomes) for one run, as `refuge.evidence.outcomes.outcomes_by_year` counts them,
-    without rebuilding the calendar for every run."""
-    from refuge.evidence.outcomes import _daily_total
-
-    n = int(c.year.max()) + 1
-    year = c.year[: run.days]
-    out = np.zeros((n, len(c.totals)))
-    for j, o in enumerate(c.totals):
-        out[:, j] = np.bincount(year, weights=_daily_total(run, o).astype(np.float64), minlength=n)
-    return out
-
-
-def _runs(spec: _Spec, seeds: list[int]) -> list[dict]:
-    """Simulate and reduce each run to what the page draws: sampled stocks and occupancy, people moved by each
-    transition in each `step`-day window, outcomes, evidence measures, per-year and per-site figures."""
-    from refuge.evidence.check import site_matrix
-    from refuge.evidence.measures import measure_all
-    from refuge.evidence.outcomes import outcomes
-    from refuge.results.simulate import simulate
-
-    cpu = time.process_time()
-    c = _compiled(spec)
-    m = c.model
-    by_transition = np.zeros((len(m.edge_names), len(m.transition_names)))
-    by_transition[np.arange(len(m.edge_names)), m.edge_trans] = 1
-    windows = np.arange(0, m.days, spec.step)
-    out = []
-    for seed in seeds:
-        run = simulate(m, seed=seed)
-        moved = run.flows @ by_transition
-        out.append({"stocks": run.stocks[::spec.step].astype(np.int32),
-                    "flows": (np.add.reduceat(moved, windows[windows < run.days], axis=0) if len(moved)
-                              else np.zeros((0, moved.shape[1]))).astype(np.int32),
-                    "sites": run.site_occupancy[::spec.step].astype(np.int32),
-                    "outcomes": np.array(list(outcomes(run).values()), float),
-                    "evidence": np.asarray(measure_all(run), float),
-                    "years": _years(c, run), "sites_table": site_matrix(run)})
-    out[0]["cpu"] = time.process_time() - cpu  # the worker's CPU time for these runs (benchmarks report it)
-    return out
 
 
 # --- an ensemble on the page ---------------------------------------------------------------------------------
@@ -151,6 +65,7 @@ class Ensemble:
     model: Any  # compiled, for names and evidence
     runs: list[dict]
     seconds: float
+    values: tuple = ()  # per run: its parameter values, when runs draw from a posterior
 
     @property
     def cpu(self) -> float:
@@ -166,9 +81,11 @@ class Session:
     """The scenario on the page, its baseline, the latest ensemble, and the worker pool; one per server."""
 
     def __init__(self, scenario: str | Path | None = None, workers: int | None = None, runs: int = DEFAULT_RUNS,
-                 seed: int = 0):
+                 seed: int = 0, posterior: str | Path | None = None):
         from refuge.experiments.ensemble import default_workers
 
+        self.posterior: Path | None = Path(posterior) if posterior is not None else None
+        self.posterior_note = ""
         self.workers = workers or default_workers()
         self.default_runs = runs
         self.seed = seed
@@ -199,24 +116,66 @@ class Session:
         else:
             sc, origin = resolve_scenario(what)
         model = compile_scenario(sc, origin)  # every problem shows now, before any run
+        posterior, note = self._posterior_for(sc, first=not hasattr(self, "scenario"))
         with self.lock:
+            self.draws, self.drawn, self.posterior_note = posterior, {}, note
             self.scenario, self.origin, self.base_model = sc, origin, model
             self.step = max(1, math.ceil(model.days / POINTS))
             self.cache.clear()
             self.last = None
         return describe(sc, origin)
 
+    def _posterior_for(self, sc: Any, first: bool) -> tuple[Path | None, str]:
+        """The posterior this scenario's runs draw from, and what the page says of it. The posterior given at the
+        start must fit the scenario given with it (else one line, before serving); a scenario opened later from
+        the page draws from it only if it fits."""
+        if self.posterior is None:
+            return None, ""
+        from refuge.inference.posterior import check_posterior
+
+        try:
+            notes = check_posterior(sc, self.posterior)
+        except RefugeError as exc:
+            if first:
+                raise
+            return None, f"not drawn from the posterior in {self.posterior} ({exc})"
+        return self.posterior, "; ".join(notes)
+
+    def run_values(self, change: Change, runs: int) -> tuple:
+        """Per run, its parameter values when runs draw from a posterior (else ()): run `r` takes posterior draw
+        `r` whatever the change, with the change's own values on top, as `refuge compare --posterior` does."""
+        if self.draws is None:
+            return ()
+        from refuge.inference.posterior import sample_posterior
+        from refuge.present.app_change import page_values, resolve
+
+        if len(self.drawn) < runs:
+            self.drawn = dict(enumerate(sample_posterior(self.draws, runs, self.seed)))
+        values = page_values(self.scenario, change)
+        return tuple(tuple(sorted(resolve(self.scenario, self.drawn[r] | values).items())) for r in range(runs))
+
     def description(self) -> dict:
-        """What the page shows of the scenario (see `describe`), with the default number of runs."""
-        return {**describe(self.scenario, self.origin), "runs": self.default_runs}
+        """What the page shows of the scenario (see `describe`), with the default number of runs and the posterior
+        its runs draw from (per parameter drawn: median and central 90%)."""
+        out = {**describe(self.scenario, self.origin), "runs": self.default_runs, "posterior": None}
+        if self.draws is not None:
+            out["posterior"] = {"folder": str(self.posterior), "note": self.posterior_note,
+                                "parameters": posterior_summary(self.draws)}
+        elif self.posterior_note:
+            out["posterior"] = {"folder": str(self.posterior), "note": self.posterior_note, "parameters": {}}
+        return out
 
     # -- running
-    def _spec(self, change: Change) -> _Spec:
+    def _spec(self, change: Change, runs: int = DEFAULT_RUNS) -> _Spec:
         from refuge.model.compiler import scenario_digest
 
+        values = self.run_values(change, runs)
+        if values:  # each run's values go on top of the scenario with the sites' change only
+            change = Change(sites=change.sites, rules_off=change.rules_off)
         sc = self.scenario if change.empty else changed_scenario(self.scenario, self.origin, change)
         key = scenario_digest(sc) + "/" + ",".join(change.rules_off)
-        return _Spec(scenario=sc, origin=self.origin, key=key, rules_off=change.rules_off, step=self.step)
+        return _Spec(scenario=sc, origin=self.origin, key=key, rules_off=change.rules_off, step=self.step,
+                     seed=self.seed, values=values)
 
     def ensemble(self, change: Change, runs: int, job: int | None) -> Ensemble:
         """`runs` runs of the changed scenario (seeds seed .. seed + runs - 1), cached by change."""
@@ -225,8 +184,11 @@ class Session:
         key = (change, runs, self.seed, self.scenario_key)
         if key in self.cache:
             return self.cache[key]
-        spec = self._spec(change)
-        model = _model(spec) if change.empty else compile_scenario(spec.scenario, spec.origin)  # errors here
+        spec = self._spec(change, runs)
+        if spec.values:  # the change's problems show here, on the first run's values
+            model = compile_scenario(spec.scenario.with_values(dict(spec.values[0])), spec.origin)
+        else:
+            model = _model(spec) if change.empty else compile_scenario(spec.scenario, spec.origin)
         t0 = time.perf_counter()
         seeds = list(range(self.seed, self.seed + runs))
         chunks = [seeds[k:k + CHUNK] for k in range(0, len(seeds), CHUNK)]
@@ -255,7 +217,8 @@ class Session:
             finally:
                 for fut in pending:
                     fut.cancel()
-        ens = Ensemble(change, model, [r for chunk in results for r in chunk], time.perf_counter() - t0)
+        ens = Ensemble(change, model, [r for chunk in results for r in chunk], time.perf_counter() - t0,
+                       spec.values)
         if len(self.cache) > 32:
             self.cache.clear()
         self.cache[key] = ens
@@ -293,7 +256,10 @@ class Session:
         t0 = time.perf_counter()
         with self.lock:
             base = self.ensemble(Change(), runs, job)
-            ens = base if change.empty else self.ensemble(change, runs, job)
+            try:
+                ens = base if change.empty else self.ensemble(change, runs, job)
+            except ScenarioError as exc:  # named as the page shows the field, not by its path in the file
+                raise page_error(self.scenario, exc) from None
             self.last = ens
             cpu = time.thread_time()
             page = reduce(self, base, ens)
@@ -439,8 +405,11 @@ def make_server(session: Session, host: str = "127.0.0.1", port: int = 8050) -> 
 
 
 def serve(scenario: str | Path | None = None, port: int = 8050, host: str = "127.0.0.1",
-          workers: int | None = None, runs: int = DEFAULT_RUNS, ready: Any = None) -> None:
-    """Serve the page until interrupted. `ready(url)` is called once the server listens."""
+          workers: int | None = None, runs: int = DEFAULT_RUNS, ready: Any = None,
+          posterior: str | Path | None = None) -> None:
+    """Serve the page until interrupted. `ready(url)` is called once the server listens. `posterior`: a
+    calibration folder whose posterior every run draws its calibrated parameters from (run r takes draw r,
+    for the scenario as loaded and for every change alike)."""
     import signal
 
     def stop(signum, frame):  # a service manager's SIGTERM ends like Ctrl-C: the worker processes are stopped
@@ -448,7 +417,7 @@ def serve(scenario: str | Path | None = None, port: int = 8050, host: str = "127
 
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, stop)
-    session = Session(scenario, workers=workers, runs=runs)
+    session = Session(scenario, workers=workers, runs=runs, posterior=posterior)
     server = make_server(session, host, port)
     threading.Thread(target=session.warm, daemon=True).start()  # the baseline is ready when the page asks
     if ready is not None:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from refuge.errors import RefugeError
+from refuge.present.app_words import closure_words, site_words
 
 
 def describe(scenario: Any, origin: str) -> dict:
@@ -22,7 +23,7 @@ def describe(scenario: Any, origin: str) -> dict:
     for s in sc.sites:
         cap = s.capacity
         value = sc.parameters[cap].value if isinstance(cap, str) and cap in sc.parameters else cap
-        sites.append({"name": s.name, "description": s.description, "capacity": value,
+        sites.append({"name": s.name, "title": s.title, "description": s.description, "capacity": value,
                       "capacity_parameter": cap if isinstance(cap, str) else None,
                       "closed": [{"from": str(c.start), "to": str(c.end)} for c in s.closed]})
     return {
@@ -31,9 +32,10 @@ def describe(scenario: Any, origin: str) -> dict:
         "rules": [{"name": r.name, "description": r.description} for r in sc.rules],
         "variants": [{"name": v.name, "description": v.description, "set": v.set} for v in sc.variants],
         "sites": sites,
-        "states": [{"name": s.name, "kind": s.kind, "site": s.site, "title": s.name, "description": s.description}
+        "states": [{"name": s.name, "kind": s.kind, "site": s.site, "title": s.title, "description": s.description}
                    for s in sc.states],
-        "transitions": [{"name": t.name, "from": t.source, "to": [t.to] if t.to else [x.to for x in t.split or []],
+        "transitions": [{"name": t.name, "title": t.title, "from": t.source,
+                         "to": [t.to] if t.to else [x.to for x in t.split or []],
                          "description": t.description} for t in sc.transitions],
         "evidence": len(sc.evidence),
     }
@@ -45,10 +47,10 @@ def _roles(sc: Any) -> dict[str, list[str]]:
     for t in sc.transitions:
         cap = t.capacity.people if t.capacity is not None and hasattr(t.capacity, "people") else t.capacity
         if isinstance(cap, str):
-            roles.setdefault(cap, []).append(f"capacity of {t.name}")
+            roles.setdefault(cap, []).append(f"capacity of {t.title}")
     for s in sc.sites:
         if isinstance(s.capacity, str):
-            roles.setdefault(s.capacity, []).append(f"room in {s.name}")
+            roles.setdefault(s.capacity, []).append(site_words(sc, s.name))
     return roles
 
 
@@ -65,6 +67,21 @@ def _parameter(sc: Any, name: str, p: Any, roles: list[str]) -> dict:
     return {"name": name, "value": p.value, "low": low, "high": high, "prior": pr is not None,
             "log": pr is not None and pr.dist == "loguniform", "unit": p.unit, "description": p.description,
             "roles": roles, "assumption": p.assumption, "sources": [sc.cite(s) for s in p.all_sources()]}
+
+
+def posterior_summary(experiment: Any, level: float = 0.90) -> dict[str, dict[str, float]]:
+    """Per parameter of a stored posterior: its weighted median and central interval (what the page shows beside
+    the parameter's input)."""
+    from refuge.inference.posterior import read_posterior
+    from refuge.numbers import weighted_quantile
+
+    post = read_posterior(experiment)
+    w = post["weight"].to_numpy(float)
+    out = {}
+    for name in post.columns.drop(["weight", "distance"], errors="ignore"):
+        q = weighted_quantile(post[name].to_numpy(float), w, [0.5, (1 - level) / 2, (1 + level) / 2])
+        out[str(name)] = {"median": float(q[0]), "low": float(q[1]), "high": float(q[2])}
+    return out
 
 
 @dataclass(frozen=True)
@@ -96,27 +113,29 @@ def parse_change(scenario: Any, data: Any) -> Change:
     values = []
     for name, x in (data.get("values") or {}).items():
         if name not in scenario.parameters:
-            raise RefugeError(f"values.{name}: not a parameter of scenario `{scenario.name}`")
-        values.append((name, _number(x, f"values.{name}")))
+            raise RefugeError(f"{name}: not a parameter of scenario `{scenario.name}`")
+        values.append((name, _number(x, name)))
     declared = {v.name for v in scenario.variants}
-    variants = tuple(v for v in data.get("variants") or [] if _known(v, declared, "variants"))
+    variants = tuple(v for v in data.get("variants") or [] if _known(v, declared, "variant"))
     rules = {r.name for r in scenario.rules}
-    rules_off = tuple(r for r in data.get("rules_off") or [] if _known(r, rules, "rules_off"))
+    rules_off = tuple(r for r in data.get("rules_off") or [] if _known(r, rules, "rule"))
     site_names = {s.name for s in scenario.sites}
     sites = []
     for name, s in (data.get("sites") or {}).items():
-        _known(name, site_names, "sites")
+        _known(name, site_names, "site")
         cap = s.get("capacity")
+        room = site_words(scenario, name)
         if cap is not None:
-            cap = _number(cap, f"sites.{name}.capacity")
+            cap = _number(cap, room)
             if cap < 0:
-                raise RefugeError(f"sites.{name}.capacity: expected a number >= 0; found {cap:g}")
+                raise RefugeError(f"{room}: expected a number >= 0; found {cap:g}")
         closed = None
         if s.get("closed") is not None:
             closed = []
             for k, c in enumerate(s["closed"]):
-                where = f"sites.{name}.closed[{k}]"
-                a, b = _date(c.get("from"), where + ".from"), _date(c.get("to"), where + ".to")
+                where = closure_words(scenario, name, k)
+                a, b = _date(c.get("from"), closure_words(scenario, name, k, "from")), _date(
+                    c.get("to"), closure_words(scenario, name, k, "to"))
                 if b < a:
                     raise RefugeError(f"{where}: the closure ends ({b}) before it starts ({a})")
                 if a < scenario.start or b > scenario.end:
@@ -153,15 +172,29 @@ def _known(name: str, names: set, where: str) -> bool:
     return True
 
 
-def changed_data(scenario: Any, change: Change) -> tuple[dict, list[str]]:
-    """The scenario as a mapping (for YAML) with the change applied, and notes on what was dropped with a rule."""
-    data = scenario.model_dump(mode="json", by_alias=True, exclude_defaults=True)
-    values = dict(change.values)
+def page_values(scenario: Any, change: Change) -> dict[str, Any]:
+    """The values a change sets: the page's numbers, then each variant switched on (a variant's value may name
+    another parameter, start from a date or move a named schedule point, as in `refuge compare`)."""
+    values: dict[str, Any] = dict(change.values)
     for v in scenario.variants:
         if v.name in change.variants:
             values.update(v.set)
-    for name, x in values.items():
-        data["parameters"][name]["value"] = x
+    return values
+
+
+def resolve(scenario: Any, values: dict[str, Any]) -> dict[str, Any]:
+    """`values` with each value that names another parameter replaced by that parameter's value here."""
+    from refuge.experiments.variants import resolve_values
+
+    return resolve_values(scenario, values, "on the page")
+
+
+def changed_data(scenario: Any, change: Change) -> tuple[dict, list[str]]:
+    """The scenario as a mapping (for YAML) with the change applied, and notes on what was dropped with a rule."""
+    values = page_values(scenario, change)
+    if values:  # numbers, values from a date, moved schedule points: as `refuge compare` applies a variant's
+        scenario = scenario.with_values(resolve(scenario, values))
+    data = scenario.model_dump(mode="json", by_alias=True, exclude_defaults=True)
     notes = []
     for name, cap, closed in change.sites:
         site = next(s for s in data["sites"] if s["name"] == name)

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from refuge.errors import RefugeError
-from refuge.present.app_change import Change, changed_data
+from refuge.present.app_change import Change, changed_data, page_values
 
 # --- downloads ------------------------------------------------------------------------------------------------
 
@@ -28,6 +28,8 @@ def results_table(session: Any) -> Any:
         ev = ens.stack("evidence")
         for k, f in enumerate(ens.model.evidence):
             df[f"evidence:{f['id']}"] = ev[:, k]
+        for name in dict(ens.values[0]) if ens.values else {}:  # each run's own (posterior draw)
+            df[f"parameter:{name}"] = [dict(v)[name] for v in ens.values]
         df.insert(0, "run", np.arange(len(df)))
         df.insert(1, "seed", session.seed + np.arange(len(df)))
         df.insert(0, "variant", label)
@@ -46,25 +48,28 @@ def report_html(session: Any, runs: int | None = None) -> bytes:
 
     change = session.last.change if session.last is not None else Change()
     runs = runs or (len(session.last.runs) if session.last else session.default_runs)
+    draws = {}  # run r of each variant takes posterior draw r, as the page's runs did
+    if session.draws is not None:
+        from refuge.inference.posterior import sample_posterior
+
+        draws = {"draws": sample_posterior(session.draws, runs, session.seed),
+                 "draws_from": str(Path(session.draws).resolve())}
+    values = page_values(session.scenario, change)
     with tempfile.TemporaryDirectory(prefix="refuge-app-report-") as tmp:
         if change.parameters_only:
-            values = dict(change.values)
-            for v in session.scenario.variants:
-                if v.name in change.variants:
-                    values.update(v.set)
             variants = [{"name": "baseline", "description": "the scenario as loaded", "set": {}}]
             if values:
                 variants.append({"name": "changed", "description": "as set on the page", "set": values})
             exp = run_ensemble(session.scenario, runs=runs, seed=session.seed, variants=variants,
-                               store=Path(tmp) / "exp", workers=session.workers)
-        else:
-            data, notes = changed_data(session.scenario, change)
+                               store=Path(tmp) / "exp", workers=session.workers, **draws)
+        else:  # the rules and sites changed in the file; the values on top of each run's (as the page runs them)
+            data, notes = changed_data(session.scenario, Change(rules_off=change.rules_off, sites=change.sites))
             sc = parse(data, "changed on the page")
             what = "; ".join(notes + [f"room or closures of {', '.join(n for n, _, _ in change.sites)}"] *
                              bool(change.sites))
             exp = run_ensemble(sc, runs=runs, seed=session.seed, store=Path(tmp) / "exp", workers=session.workers,
                                variants=[{"name": "changed", "description": f"as changed on the page ({what})",
-                                          "set": {}}])
+                                          "set": values}], **draws)
         path = write_report(exp, Path(tmp) / "report.html")
         return path.read_bytes()
 

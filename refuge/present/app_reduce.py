@@ -40,7 +40,7 @@ def _clean(obj: Any) -> Any:
 
 def reduce(session: Any, base: Any, ens: Any) -> dict:
     """Bands, yearly totals, missions, evidence and paired differences, as the page draws them."""
-    from refuge.evidence.check import SITE_METRICS, report_sites
+    from refuge.evidence.check import SITE_METRICS, STAY_METRICS, report_sites, tracked_states
     from refuge.evidence.measures import evaluate
     from refuge.evidence.outcomes import yearly_outcomes
     from refuge.experiments.compare import _diff_stats, _nanmedian
@@ -65,8 +65,8 @@ def reduce(session: Any, base: Any, ens: Any) -> dict:
     flows, bflows = ens.stack("flows"), base.stack("flows")
     per = "people moved a day" if session.step == 1 else f"people moved per {session.step} days"
     for k, name in enumerate(m.transition_names):
-        series[f"flow:{name}"] = {"title": name, "q": _q(flows[:, :, k]), "base": np.median(bflows[:, :, k], axis=0),
-                                  "unit": per}
+        series[f"flow:{name}"] = {"title": titles.transition(name), "q": _q(flows[:, :, k]),
+                                  "base": np.median(bflows[:, :, k], axis=0), "unit": per}
     years = sorted(set(m.dates.year.tolist()))
     yv, byv = ens.stack("years"), base.stack("years")
     yearly = [{"name": o["name"], "label": o["label"], "unit": o["unit"],
@@ -92,16 +92,24 @@ def reduce(session: Any, base: Any, ens: Any) -> dict:
                                                 "holds_median", "share_holding", "required")},
                           "fact": text[r["id"]], "base_holds": b["holds_median"], "base_share": b["share_holding"],
                           "base_median": b["median"], "scores": extra})
-    missions = []
-    mv = ens.stack("sites_table")
-    for i, n in enumerate(report_sites(m)):
-        row = {"mission": m.site_names[n], "title": titles.site(m.site_names[n])}
-        for j, metric in enumerate(SITE_METRICS):
-            col = mv[:, i, j]
-            col = col[~np.isnan(col)]
-            row[metric] = np.quantile(col, (0.05, 0.5, 0.95)) if len(col) else None
-        missions.append(row)
+    missions = _table(ens.stack("sites_table"), [m.site_names[n] for n in report_sites(m)], SITE_METRICS,
+                      titles.site, "mission")
+    stays = _table(ens.stack("stays_table"), [m.state_names[s] for s in tracked_states(m)], STAY_METRICS,
+                   titles.state, "state")
     return _clean({"runs": len(ens.runs), "seed": session.seed, "x": x, "step": session.step,
                    "series": series, "years": years, "yearly": yearly, "outcomes": outcomes,
-                   "evidence": facts, "missions": missions, "changed": not ens.change.empty,
+                   "evidence": facts, "missions": missions, "stays": stays, "changed": not ens.change.empty,
                    "simulated_seconds": round(ens.seconds + (0 if ens is base else base.seconds), 3)})
+
+
+def _table(values: np.ndarray, names: list[str], metrics: tuple[str, ...], title: Any, key: str) -> list[dict]:
+    """Rows of a per-run table (runs, rows, metrics): each metric's 5%, median and 95% over the runs that have it."""
+    rows = []
+    for i, name in enumerate(names):
+        row = {key: name, "title": title(name)}
+        for j, metric in enumerate(metrics):
+            col = values[:, i, j]
+            col = col[~np.isnan(col)]
+            row[metric] = np.quantile(col, (0.05, 0.5, 0.95)) if len(col) else None
+        rows.append(row)
+    return rows

@@ -124,7 +124,8 @@ def waits_figure(exp: Any) -> Figure | None:
         _stay_panel(ax, name, base[name], {v: done[v].get(name) for v in exp.variants})
         _title(ax, titles.state(name))
     _legend(fig, axes, len(exp.variants))
-    zero = (f" Every stay in {', '.join(same_day)} took 0 days (people moved on the same day): not drawn."
+    zero = (f" Every stay in {', '.join(titles.state(n) for n in same_day)} took 0 days (people moved on the same "
+            "day): not drawn."
             if same_day else "")
     return Figure("waits", "How long people stay in each state",
                   "Distribution of completed stays in each state where time in state is tracked: days in that state "

@@ -64,6 +64,7 @@ def waits_table(exp: Any, level: float = 0.90) -> list[dict]:
     if not names:
         return []
     summ = summaries(exp)
+    titles = Titles(exp.scenario)
     rows = []
     for name in names:
         for v in exp.variants:
@@ -76,7 +77,8 @@ def waits_table(exp: Any, level: float = 0.90) -> list[dict]:
             seen = np.flatnonzero(hist.sum(axis=0) > 0)
             still = s.still_there.get(name, np.zeros(s.runs))
             left = s.left.get(name, np.zeros(s.runs))
-            rows.append({"state": name, "variant": v, "people": float(np.median(left)) if len(left) else None,
+            rows.append({"state": name, "title": titles.state(name), "variant": v,
+                         "people": float(np.median(left)) if len(left) else None,
                          "median": _wq(days, done, 0.5), "p90": _wq(days, done, 0.9),
                          "longest": int(seen.max()) if len(seen) else None,
                          "still_there": float(np.median(still)) if len(still) else None})
@@ -139,7 +141,8 @@ def site_time_rows(rows: list[dict]) -> list[dict]:
     """`sites_table`'s rows as one row per site with a cell per variant: the days in the site."""
     out: dict[str, dict] = {}
     for r in rows:
-        out.setdefault(r["site"], {"site": r["site"], "cells": {}})["cells"][r["variant"]] = r["time"]
+        out.setdefault(r["site"], {"site": r["site"], "title": r["title"], "cells": {}})["cells"][r["variant"]] = \
+            r["time"]
     return list(out.values())
 
 

@@ -4,6 +4,7 @@ events."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -13,6 +14,57 @@ from refuge.scenario.distributions import Distribution
 from refuge.scenario.limits import MAX_LEVEL
 from refuge.scenario.order import ServiceOrder
 from refuge.scenario.sources import Source
+
+LABEL_CHARS = 60  # a label titles panels, table rows and the page's charts: a few words
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _no_control(v: str) -> str:
+    """Names and labels reach terminals, tables and pages: no control characters (an escape sequence in a file
+    must not recolour or clear the terminal `refuge check` prints to)."""
+    bad = _CONTROL.search(v)
+    if bad:
+        raise ValueError(f"text without control characters (found {bad.group()!r} at character {bad.start() + 1})")
+    return v
+
+
+def _label(v: str) -> str:
+    """A label is one line of a few words (what panels, tables and the page call the thing)."""
+    text = " ".join(_no_control(v.replace("\n", " ").replace("\t", " ")).split())
+    if v and not text:
+        raise ValueError("a label with words in it (or no `label:`)")
+    if len(text) > LABEL_CHARS:
+        raise ValueError(f"a label of at most {LABEL_CHARS} characters (found {len(text)}): say more in "
+                         "`description`, which goes to the caption")
+    return text
+
+
+LABEL_HELP = ("what panels, tables, check and the page call it (default: its name); a few words, up to "
+              f"{LABEL_CHARS} characters; `description` goes to the caption")
+
+
+class Labelled(FormatModel):
+    """A part with a name, an optional `label` that titles it wherever it is shown, and a description."""
+
+    name: str
+    label: str = Field("", description=LABEL_HELP)
+
+    @field_validator("label")
+    @classmethod
+    def _one_line(cls, v: str) -> str:
+        return _label(v)
+
+    @field_validator("name")
+    @classmethod
+    def _printable(cls, v: str) -> str:
+        return _no_control(v)
+
+    @property
+    def title(self) -> str:
+        """What people read: the label, else the name."""
+        return self.label or self.name
 
 
 class Period(FormatModel):
@@ -35,10 +87,9 @@ class SiteClosure(Period):
     full_stop: bool = Field(False, description="also stop moves between the site's own states")
 
 
-class Site(FormatModel):
+class Site(Labelled):
     """A place whose room several states share, e.g. a mission's compound."""
 
-    name: str
     capacity: Number | None = None
     closed: list[SiteClosure] = Field(default_factory=list, description="periods closed to entry from outside "
                                   "the site (`full_stop: true`: to every entry into its states)")
@@ -56,11 +107,10 @@ class Site(FormatModel):
         return v
 
 
-class State(FormatModel):
+class State(Labelled):
     """A place or condition people are in (hiding, a mission, custody, ...): its `kind`, the `site` whose room it
     shares, the people there at the start (`initial`), and periods it is `closed` to entry."""
 
-    name: str
     kind: Literal["origin", "hiding", "refuge", "custody", "transit", "destination", "returned", "other"]
     site: str | None = None
     initial: Number = 0.0
@@ -90,12 +140,11 @@ class Throughput(FormatModel):
     days: int = Field(1, ge=1)
 
 
-class Transition(FormatModel):
+class Transition(Labelled):
     """A move out of a state (`from`): to one state (`to`) or several (`split`), at a constant daily `rate` or
     after a time in state (`duration`); optionally in groups (`group_size`); `when_blocked` by a full or closed
     target, people wait or are redirected."""
 
-    name: str
     source: str = Field(alias="from")
     to: str | None = None
     split: list[SplitTarget] | None = None

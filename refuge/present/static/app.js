@@ -71,7 +71,9 @@ function buildControls(desc) {
   $("description").title = desc.description || "";
   $("period").textContent = `${desc.start} to ${desc.end} · scenario ${desc.name} (${desc.origin}) · ` +
     `${desc.parameters.length} parameters (${desc.parameters.filter((p) => p.prior).length} with a prior) · ` +
-    `${desc.evidence} facts cited`;
+    `${desc.evidence} facts cited` + (posteriorNames(desc).length ? ` · ${posteriorNames(desc).length} ` +
+    `parameter${posteriorNames(desc).length === 1 ? "" : "s"} drawn from the posterior in ${desc.posterior.folder}` : "") + (desc.posterior && desc.posterior.note ?
+    ` (${desc.posterior.note})` : "");
   document.title = `${desc.title} — refuge what if`;
   if (desc.runs && !state.runsSet) { $("runs").value = desc.runs; state.runsSet = true; }
   const pick = $("scenario-pick");
@@ -109,21 +111,31 @@ function buildControls(desc) {
   buildPicker(desc);
 }
 
-/* A parameter with a prior: a slider over the prior's range; any other (capacities, shares, durations): a number. */
+const posteriorNames = (desc) => Object.keys((desc.posterior && desc.posterior.parameters) || {});
+
+/* A parameter with a prior: a slider over the prior's range; any other (capacities, shares, durations): a number.
+   A parameter drawn from a posterior starts at its posterior median and says so; moving it sets one value for
+   every run instead of each run's draw. */
 function paramControl(p) {
   const unit = p.unit ? " " + p.unit : "";
-  const value = el("span", {class: "value", text: `${fmt(p.value)}${unit}`});
+  const drawn = state.desc.posterior && state.desc.posterior.parameters[p.name];
+  const value = el("span", {class: "value", text: drawn ? "drawn" : `${fmt(p.value)}${unit}`});
+  const note = drawn ? el("div", {class: "drawn", text: `each run draws it from the posterior: median ` +
+    `${fmt(drawn.median)}${unit} [90%: ${fmt(drawn.low)}–${fmt(drawn.high)}]`}) : null;
   const tip = [p.description, ...(p.roles || []), ...(p.sources || []), p.assumption ? "assumption (no source)" : null]
     .filter(Boolean).join("\n");
   const set = (v) => {
     value.textContent = `${fmt(v)}${unit}`;
-    value.classList.toggle("changed", v !== p.value);
-    if (v === p.value) delete state.change.values[p.name]; else state.change.values[p.name] = v;
+    value.classList.toggle("changed", drawn || v !== p.value);
+    if (v === p.value && !drawn) delete state.change.values[p.name]; else state.change.values[p.name] = v;
+    if (note) note.textContent = `one value for every run instead of each run's draw (posterior median ` +
+      `${fmt(drawn.median)}${unit}); "Back to the scenario" draws it again`;
     run();
   };
   const roles = (p.roles || []).length ? el("div", {class: "roles", text: p.roles.join(", ")}) : null;
   if (!p.prior) {
-    const input = el("input", {type: "number", step: "any", min: 0, value: p.value, "data-param": p.name,
+    const input = el("input", {type: "number", step: "any", min: 0, value: drawn ? drawn.median : p.value,
+      "data-param": p.name,
       "aria-label": p.name, title: tip});
     input.addEventListener("change", () => {
       const v = input.value === "" ? p.value : Number(input.value);
@@ -131,9 +143,10 @@ function paramControl(p) {
       set(v);
     });
     return el("div", {class: "param number", "data-name": p.name, title: tip},
-      el("div", {class: "head"}, el("span", {class: "name", text: p.name}), value), roles, input);
+      el("div", {class: "head"}, el("span", {class: "name", text: p.name}), value), roles, note, input);
   }
-  const input = el("input", {type: "range", min: 0, max: 1000, step: 1, value: sliderPos(p, p.value),
+  const input = el("input", {type: "range", min: 0, max: 1000, step: 1,
+    value: sliderPos(p, drawn ? Math.min(p.high, Math.max(p.low, drawn.median)) : p.value),
     "data-param": p.name, "aria-label": p.name, title: tip});
   input.addEventListener("input", () => {
     const v = sliderValue(p, Number(input.value));
@@ -142,7 +155,7 @@ function paramControl(p) {
   });
   input.addEventListener("change", () => set(sliderValue(p, Number(input.value))));
   return el("div", {class: "param", "data-name": p.name, title: tip},
-    el("div", {class: "head"}, el("span", {class: "name", text: p.name}), value), roles, input,
+    el("div", {class: "head"}, el("span", {class: "name", text: p.name}), value), roles, note, input,
     el("div", {class: "range"}, el("span", {text: fmt(p.low)}), el("span", {text: p.assumption ? "assumption" :
       "sourced"}), el("span", {text: fmt(p.high)})));
 }
@@ -153,7 +166,8 @@ function siteChange(s) {
 
 function siteControl(s) {
   const box = el("div", {class: "site", "data-site": s.name});
-  const cap = el("input", {type: "number", min: 0, step: 1, value: s.capacity ?? "", "aria-label": `room in ${s.name}`,
+  const cap = el("input", {type: "number", min: 0, step: 1, value: s.capacity ?? "",
+    "aria-label": `room (people) in ${s.title}`,
     title: s.capacity_parameter ? `capacity from parameter ${s.capacity_parameter}` : "capacity"});
   cap.addEventListener("change", () => {
     const v = cap.value === "" ? null : Number(cap.value);
@@ -176,11 +190,12 @@ function siteControl(s) {
   const from = el("input", {type: "date", min: state.desc.start, max: state.desc.end, "aria-label": "closed from"});
   const to = el("input", {type: "date", min: state.desc.start, max: state.desc.end, "aria-label": "closed to"});
   const add = el("button", {type: "button", text: "Close", onclick: () => {
-    if (!from.value || !to.value) { showError(`${s.name}: give both dates of the closure`); return; }
+    if (!from.value || !to.value) { showError(`closure of ${s.title}: give both dates (closed from, to)`); return; }
     closures.push({from: from.value, to: to.value, on: true});
     draw(); sync(); run();
   }});
-  box.append(el("b", {text: s.description || s.name, title: s.name}),
+  box.append(el("b", {text: s.title, title: named(s, "")}),
+    ...(s.description ? [el("div", {class: "note", text: s.description})] : []),
     el("label", {text: "room (people)"}), cap, list,
     el("div", {class: "row"}, el("label", {}, "closed from", from), el("label", {}, "to", to), add));
   return box;
@@ -200,13 +215,20 @@ function lockSliders() {
   }
 }
 
+// A tooltip's text, led by the name in the scenario file when a label titles the thing on the page.
+const named = (x, text) => x.title && x.title !== x.name ? [`${x.name} in the scenario file`, text].filter(Boolean)
+  .join(": ") : text;
+const siteTitle = (name) => (state.desc.sites.find((s) => s.name === name) || {title: name}).title;
+const stateTitle = (name) => (state.desc.states.find((s) => s.name === name) || {title: name}).title;
+
 function buildPicker(desc) {
   const groups = [
-    ["sites", desc.sites.map((s) => ({key: `site:${s.name}`, label: s.name, tip: s.description}))],
-    ["states", desc.states.map((s) => ({key: `state:${s.name}`, label: s.name,
-      tip: [s.site ? `in site ${s.site}` : "", s.description].filter(Boolean).join(": ")}))],
-    ["transitions", desc.transitions.map((t) => ({key: `flow:${t.name}`, label: t.name,
-      tip: [`${t.from} → ${t.to.join(", ")}`, t.description].filter(Boolean).join(": ")}))],
+    ["sites", desc.sites.map((s) => ({key: `site:${s.name}`, label: s.title, tip: named(s, s.description)}))],
+    ["states", desc.states.map((s) => ({key: `state:${s.name}`, label: s.title,
+      tip: named(s, [s.site ? `in site ${siteTitle(s.site)}` : "", s.description].filter(Boolean).join(": "))}))],
+    ["transitions", desc.transitions.map((t) => ({key: `flow:${t.name}`, label: t.title,
+      tip: named(t, [`${stateTitle(t.from)} → ${t.to.map(stateTitle).join(", ")}`, t.description]
+        .filter(Boolean).join(": "))}))],
   ].filter(([, options]) => options.length);
   const options = groups.flatMap(([, o]) => o);
   if (!state.shown || !options.some((o) => state.shown.has(o.key))) {
@@ -241,7 +263,8 @@ async function run() {
     draw(data);
     state.lastMs = performance.now() - t0;
     setBusy(false, `${data.runs} runs ${data.changed ? "of the changed scenario and the baseline" :
-      "of the scenario"} (seeds ${data.seed}–${data.seed + data.runs - 1}); answered in ` +
+      "of the scenario"} (seeds ${data.seed}–${data.seed + data.runs - 1}` + (posteriorNames(state.desc).length ?
+      `; run r takes posterior draw r, in the baseline and the change alike` : "") + `); answered in ` +
       `${(state.lastMs / 1000).toFixed(2)} s`);
     state.renders += 1;
     document.body.dataset.renders = String(state.renders);
@@ -287,6 +310,7 @@ function draw(r) {
   drawOutcomes(r);
   drawCharts(r);
   drawMissions(r);
+  drawStays(r);
   drawEvidence(r);
   $("runs-note").textContent = r.changed ? `changed scenario against the baseline, ${r.runs} paired runs` :
     `the scenario as loaded, ${r.runs} runs (move a control to compare)`;
@@ -382,9 +406,21 @@ function drawMissions(r) {
                 ["days_in_site_mean", "days in the site: mean"], ["days_in_site_median", "median"],
                 ["days_in_site_p90", "90% within"], ["still_inside", "still inside at the end"]];
   const head = el("tr", {}, el("th", {text: "site"}), ...cols.map(([, l]) => el("th", {class: "n", text: l})));
-  const rows = r.missions.map((m) => el("tr", {}, el("td", {class: "name", text: m.mission, title: m.title}),
+  const rows = r.missions.map((m) => el("tr", {}, el("td", {class: "name", text: m.title,
+      title: m.title === m.mission ? "" : `${m.mission} in the scenario file`}),
     ...cols.map(([k]) => el("td", {class: "n", text: m[k] ? band(m[k][1], m[k][0], m[k][2]) : "–"}))));
   $("missions").replaceChildren(head, ...(rows.length ? rows : [el("tr", {}, el("td", {text: "The scenario has no sites."}))]));
+}
+
+function drawStays(r) {
+  const cols = [["people", "people who stayed"], ["days_median", "days: median"], ["days_p90", "90% within"],
+                ["days_longest", "longest"]];
+  const head = el("tr", {}, el("th", {text: "state"}), ...cols.map(([, l]) => el("th", {class: "n", text: l})));
+  const rows = r.stays.map((s) => el("tr", {"data-state": s.state}, el("td", {class: "name", text: s.title,
+      title: s.title === s.state ? "" : `${s.state} in the scenario file`}),
+    ...cols.map(([k]) => el("td", {class: "n", text: s[k] ? band(s[k][1], s[k][0], s[k][2]) : "–"}))));
+  $("stays").replaceChildren(head, ...(rows.length ? rows :
+    [el("tr", {}, el("td", {text: "No state's time in state is tracked."}))]));
 }
 
 function drawEvidence(r) {
