@@ -71,6 +71,26 @@ def test_a_change_to_b_to_c_leaves_every_a_to_b_flow_identical(tmp_path, case, e
     assert downstream_differs  # the variant does change B -> C: the test is not vacuous
 
 
+@pytest.mark.parametrize("engine", ["fast", "reference"])
+def test_decisions_are_known_by_name_not_position(tmp_path, engine):
+    """A new state and transition declared first (every other decision moves to another row) change nothing
+    upstream of them: streams are keyed by names."""
+    text = CHAIN.format(a_exit="rate: 0.05", a_tracked="", b_exit="rate: 0.02")
+    moved = text.replace("states:\n", "states:\n  - {name: e, kind: destination}\n", 1).replace(
+        "transitions:\n", "transitions:\n  - {name: ce, from: c, rate: 0.1, to: e}\n", 1)
+    models = []
+    for k, t in enumerate((text, moved)):
+        (tmp_path / f"m{k}.yaml").write_text(t)
+        models.append(load(tmp_path / f"m{k}.yaml"))
+    run = simulate if engine == "fast" else simulate_reference
+    for seed in range(3):
+        r0, r1 = (run(m, seed=seed) for m in models)
+        for name in ("ab->b", "ad->d", "bc->c", "bc->d"):
+            e0, e1 = models[0].edge_names.index(name), models[1].edge_names.index(name)
+            assert np.array_equal(r0.flows[:, e0], r1.flows[:, e1]), name
+        assert models[1].state_names[0] == "e" and r1.flows[:, models[1].edge_names.index("ce->e")].sum() > 0
+
+
 def test_paired_runs_of_a_variant_stay_close_downstream_too(tmp_path):
     """Where the variant acts, paired runs stay correlated to the end: the end-of-run count of B in paired runs
     correlates strongly (runs of different seeds would not)."""
