@@ -109,7 +109,7 @@ def _chi_square(draws: np.ndarray, pmf) -> float:
 
 
 @pytest.mark.parametrize("n, p", [(5, 0.3), (40, 0.2), (30, 0.9), (100, 0.3), (1000, 0.7), (2_000_000, 0.02),
-                                  (60, 0.5)])
+                                  (60, 0.5), (20, 0.5)])
 def test_binomial_draws_follow_the_binomial(n, p):
     m, w, _ = _world(n)
     x = _daily(m, w, 0, n, p, 20_000)
