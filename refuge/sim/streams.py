@@ -206,3 +206,10 @@ def network_stream(seed: int) -> np.random.Generator:
     """The route network's stream, a child of the run seed (its own, whatever the other decisions draw)."""
     child = np.random.SeedSequence(int(seed)).spawn(6)[-1]
     return np.random.Generator(np.random.PCG64(child))
+
+
+def keyed_stream(seed: int, name: str) -> np.random.Generator:
+    """A stream of the run seed keyed by a name (a drifting parameter's): its draws depend on the seed and the
+    name only, so declaring one more keyed draw changes no other number of the run."""
+    key = int.from_bytes(hashlib.sha256(name.encode("utf-8")).digest()[:8], "little")
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence([int(seed), key])))
