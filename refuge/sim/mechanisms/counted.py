@@ -27,14 +27,15 @@ from refuge.model.codes import (
 from refuge.sim.declare import Array, Mechanism
 from refuge.sim.mechanisms.draws import draw, multinomial, pick, split_probs
 from refuge.sim.mechanisms.moves import admit_people, take, try_move
+from refuge.sim.streams import GROUP, LEAVE, SPLIT
 from refuge.sim.tables import FULL
+from refuge.sim.variates import binomial
 
 DECL = Mechanism(
     "counted states",
     spec=("tracked", "out_ptr", "out_trans"),
     world=(Array("hazard", "S", "f8", fill=-1.0, doc="total rate of the constant-rate exits of each state today"),
            Array("leave_p", "S", "f8", doc="chance that a person (or unit) there leaves by one of them today"),
-           Array("rates", "J1", "f8", doc="scratch: the rates of one state's exits"),
            Array("tcounts", "J1", doc="scratch: leavers per exit of one state")),
 )
 
@@ -49,8 +50,10 @@ def move_counted(t, m, w):
 
 @njit(cache=True)
 def leave_counted(t, s, m, w):
-    """Binomial(n, 1 - exp(-sum of rates)) of the people there at the start of the day leave, split among
-    the exits by rate; each exit then moves them one by one (as counts) or in groups."""
+    """Of the people there at the start of the day, each exit in turn takes Binomial(those not yet taken, its
+    share of what is left of the chance to leave): together a multinomial split of Binomial(n, 1 - exp(-sum of
+    rates)) leavers by rate, each exit's count drawn from its own transition's stream. Each exit then moves
+    them one by one (as counts) or in groups."""
     lo, hi = m.out_ptr[s], m.out_ptr[s + 1]
     h = 0.0
     for q in range(lo, hi):
@@ -60,10 +63,17 @@ def leave_counted(t, s, m, w):
     if h != w.hazard[s]:  # rates change only with schedules and rules
         w.hazard[s] = h
         w.leave_p[s] = 1.0 - math.exp(-h)
-    leaving = w.g_dep.binomial(w.n0[s], w.leave_p[s])
+    left = w.n0[s]
+    rest = 1.0  # the chance not yet given to an exit earlier in the list
     for q in range(lo, hi):
-        w.rates[q - lo] = max(w.pv[m.trans[m.out_trans[q], T_RATE]], 0.0)
-    multinomial(w.g_dep, leaving, w.rates, hi - lo, h, w.tcounts)
+        j = m.out_trans[q]
+        pq = max(w.pv[m.trans[j, T_RATE]], 0.0) / h * w.leave_p[s]
+        k = 0
+        if left > 0 and pq > 0.0:
+            k = binomial(m, w, m.dec_trans[j, LEAVE], left, min(pq / rest, 1.0) if rest > 0.0 else 1.0)
+        rest -= pq
+        left -= k
+        w.tcounts[q - lo] = k
     avail = w.n0[s]
     for q in range(lo, hi):
         k = w.tcounts[q - lo]
@@ -85,10 +95,10 @@ def groups_leave(t, s, j, k, avail, m, w):
     for _ in range(k):
         if avail <= 0 or w.budget[j] <= 0 or w.count[FULL]:  # a full table: the run is made again
             break
-        size = max(draw(m, w.g_grp, m.trans[j, T_GRP], w.pv[m.trans[j, T_GRP_A]], w.pv[m.trans[j, T_GRP_B]],
-                        m.trans[j, T_GRP_EMP]), 1)
+        size = max(draw(m, w, m.dec_trans[j, GROUP], m.trans[j, T_GRP], w.pv[m.trans[j, T_GRP_A]],
+                        w.pv[m.trans[j, T_GRP_B]], m.trans[j, T_GRP_EMP]), 1)
         size = min(size, avail)
-        e = elo + pick(w.g_split, w.probs, ehi - elo)
+        e = elo + pick(m, w, m.dec_trans[j, SPLIT], w.probs, ehi - elo)
         if try_move(t, s, size, j, e, m, w) >= 0:
             avail -= size
     return avail
@@ -100,7 +110,7 @@ def people_leave(t, s, j, k, avail, m, w):
     per target as many as fit enter, then the redirect, the others wait. Returns the people still available."""
     elo, ehi = m.trans[j, T_EDGE_LO], m.trans[j, T_EDGE_HI]
     redir, redir_edge = m.trans[j, T_REDIR], m.trans[j, T_REDIR_EDGE]
-    multinomial(w.g_split, min(k, avail, w.budget[j]), w.probs, ehi - elo, 1.0, w.ecounts)
+    multinomial(m, w, m.dec_trans[j, SPLIT], min(k, avail, w.budget[j]), w.probs, ehi - elo, 1.0, w.ecounts)
     for e in range(elo, ehi):
         n = w.ecounts[e - elo]
         if n == 0:
@@ -136,10 +146,11 @@ def counted_state(ref: Any, s: int, t: int) -> None:
     if h <= 0:
         return
     members = np.flatnonzero((ref.p_state[:ref.n] == s) & (ref.p_entry[:ref.n] < t))
-    leavers = members[ref.g.random(len(members)) < -math.expm1(-h)]
+    d = ref.dec_state[s]
+    leavers = members[ref.rng.uniforms(d, len(members)) < -math.expm1(-h)]
     if len(leavers) == 0:
         return
-    choice = np.array([ref.pick(rates) for _ in leavers], np.int64)
+    choice = np.array([ref.pick(rates, d) for _ in leavers], np.int64)
     for q, j in enumerate(exits):
         initiators = leavers[choice == q]
         if len(initiators) and ref.tr[j][T_GRP] >= 0:
@@ -155,8 +166,9 @@ def groups_leave_reference(ref: Any, s: int, j: int, members: np.ndarray, initia
         pool = ref.here(members, s, t)
         if len(pool) == 0 or ref.budget[j] <= 0:
             return
-        size = min(max(ref.draw(row[T_GRP], row[T_GRP_A], row[T_GRP_B], row[T_GRP_EMP]), 1), len(pool))
-        group = ref.gather(pool, ref.here(np.array([who]), s, t), size)
+        d = ref.dec_trans[j][GROUP]
+        size = min(max(ref.draw(row[T_GRP], row[T_GRP_A], row[T_GRP_B], row[T_GRP_EMP], d), 1), len(pool))
+        group = ref.gather(pool, ref.here(np.array([who]), s, t), size, d)
         ref.try_move(s, group, j, ref.pick_edge(j), t)
 
 
@@ -166,7 +178,7 @@ def people_leave_reference(ref: Any, s: int, j: int, members: np.ndarray, initia
     movers = still
     if len(still) < len(initiators):
         pool = ref.here(members, s, t)
-        movers = ref.gather(pool, still, min(len(initiators), len(pool)))
+        movers = ref.gather(pool, still, min(len(initiators), len(pool)), ref.dec_trans[j][GROUP])
     movers = movers[:max(ref.budget[j], 0)]  # a processing capacity: the others wait
     edges = np.array([ref.pick_edge(j) for _ in movers], np.int64)
     for e in range(ref.tr[j][T_EDGE_LO], ref.tr[j][T_EDGE_HI]):

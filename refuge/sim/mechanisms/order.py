@@ -35,6 +35,7 @@ from refuge.sim.declare import Array, Mechanism
 from refuge.sim.mechanisms.draws import pick, split_probs
 from refuge.sim.mechanisms.moves import try_move
 from refuge.sim.mechanisms.tracked.units import record_stay
+from refuge.sim.streams import SPLIT
 from refuge.sim.tables import BIG, U_ALIVE, U_DUE, U_DUETR, U_ENTRY, U_SIZE, U_STATE
 
 FIFO, LIFO, PRIORITY, SHARES = 0, 1, 2, 3
@@ -156,7 +157,8 @@ def serve(t, i, j, m, w):
     if not w.units[i, U_ALIVE] or w.units[i, U_DUETR] != j or w.units[i, U_DUE] > t or w.budget[j] <= 0:
         return False
     split_probs(m, w, j)
-    e = m.trans[j, T_EDGE_LO] + pick(w.g_split, w.probs, m.trans[j, T_EDGE_HI] - m.trans[j, T_EDGE_LO])
+    e = m.trans[j, T_EDGE_LO] + pick(m, w, m.dec_trans[j, SPLIT], w.probs,
+                                     m.trans[j, T_EDGE_HI] - m.trans[j, T_EDGE_LO])
     s = w.units[i, U_STATE]
     if try_move(t, s, w.units[i, U_SIZE], j, e, m, w, i) < 0:
         return False
