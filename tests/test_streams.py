@@ -144,3 +144,35 @@ def test_degenerate_parameters():
     assert _daily(m, w, 0, 9, 0.0, 3).tolist() == [0, 0, 0]
     assert _daily(m, w, 0, 9, 1.0, 3).tolist() == [9, 9, 9]
     assert _daily(m, w, 1, 0.0, 0.0, 3).tolist() == [0, 0, 0]
+
+
+@njit(cache=True)
+def _one(m, w, kind, a, b):
+    start_streams(0, w)
+    if kind == 0:
+        return float(binomial(m, w, 0, np.int64(a), b))
+    return float(poisson(m, w, 0, a))
+
+
+def test_draws_stay_in_range_for_any_parameters():
+    """Whatever the counts and chances a run reaches (up to 2^53 people, chances down to 1e-300), a draw ends,
+    and stays between 0 and n (Poisson: finite, near its mean when the mean is huge)."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    m, w, _ = _world(5)
+
+    @settings(max_examples=300, deadline=None, derandomize=True)
+    @given(st.integers(0, 2**53), st.one_of(st.floats(0.0, 1.0), st.sampled_from([1e-300, 1e-12, 0.5, 1 - 1e-12])))
+    def binomial_in_range(n, p):
+        x = _one(m, w, 0, float(n), p)
+        assert 0 <= x <= n
+
+    @settings(max_examples=200, deadline=None, derandomize=True)
+    @given(st.one_of(st.floats(0.0, 1e15), st.sampled_from([0.0, 1e-300, 9.999999, 10.0, 1e15])))
+    def poisson_in_range(lam):
+        x = _one(m, w, 1, lam, 0.0)
+        assert 0 <= x < np.inf and (lam < 1e6 or abs(x - lam) < 10 * np.sqrt(lam))
+
+    binomial_in_range()
+    poisson_in_range()
