@@ -86,6 +86,8 @@ class _Reference:
         self.edge_target = m.edge_target.tolist()
         self.state_site = m.state_site.tolist()
         self.tracked = m.tracked.tolist()
+        self.queued = m.queued.tolist()  # queues: their people are units of one (people served one by one)
+        self.whole = [bool(t.whole) for t in m.scenario.transitions]
         self.exits = [[j for j in range(len(self.tr)) if self.tr[j][T_SRC] == s] for s in range(S)]
         self.rate_exits = [[j for j in ex if not self.tr[j][T_IS_DUR]] for ex in self.exits]
         self.site_states = [[s for s in range(S) if self.state_site[s] == n] for n in range(N)]
@@ -203,11 +205,14 @@ class _Reference:
         self.stock[s] -= k
 
     def enter(self, people: np.ndarray, dest: int, t: int) -> None:
-        """Put people into `dest` as of day `t`; in a tracked state they form one unit with a drawn time there."""
+        """Put people into `dest` as of day `t`; in a tracked state they form one unit with a drawn time there
+        (in a queue, each person is a unit)."""
         self.p_state[people] = dest
         self.p_entry[people] = t
         self.stock[dest] += len(people)
-        if self.tracked[dest]:
+        if not self.tracked[dest]:
+            return
+        for unit in ([people[k:k + 1] for k in range(len(people))] if self.queued[dest] else [people]):
             due, due_trans = NEVER, -1
             for j in self.exits[dest]:
                 row = self.tr[j]
@@ -215,7 +220,7 @@ class _Reference:
                     d = t + self.draw(row[T_DUR], row[T_DUR_A], row[T_DUR_B], row[T_DUR_EMP])
                     if d < due:
                         due, due_trans = d, j
-            self.units.append(_Unit(dest, t, people, due, due_trans))
+            self.units.append(_Unit(dest, t, unit, due, due_trans))
 
     def new_people(self, k: int) -> np.ndarray:
         while self.n + k > len(self.p_state):

@@ -14,6 +14,7 @@ import numpy as np
 from numba import njit
 
 from refuge.model.codes import (
+    T_CAP,
     T_EDGE_HI,
     T_EDGE_LO,
     T_GRP,
@@ -88,6 +89,8 @@ def groups_leave(t, s, j, k, avail, m, w):
         size = max(draw(m, w.g_grp, m.trans[j, T_GRP], w.pv[m.trans[j, T_GRP_A]], w.pv[m.trans[j, T_GRP_B]],
                         m.trans[j, T_GRP_EMP]), 1)
         size = min(size, avail)
+        if m.trans[j, T_CAP] >= 0 and not m.whole[j]:
+            size = min(size, w.budget[j])  # a processing step serves people: the rest of the group waits
         e = elo + pick(w.g_split, w.probs, ehi - elo)
         if try_move(t, s, size, j, e, m, w) >= 0:
             avail -= size
@@ -156,6 +159,8 @@ def groups_leave_reference(ref: Any, s: int, j: int, members: np.ndarray, initia
         if len(pool) == 0 or ref.budget[j] <= 0:
             return
         size = min(max(ref.draw(row[T_GRP], row[T_GRP_A], row[T_GRP_B], row[T_GRP_EMP]), 1), len(pool))
+        if row[T_CAP] >= 0 and not ref.whole[j]:
+            size = min(size, ref.budget[j])  # a processing step serves people: the rest of the group waits
         group = ref.gather(pool, ref.here(np.array([who]), s, t), size)
         ref.try_move(s, group, j, ref.pick_edge(j), t)
 
