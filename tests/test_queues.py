@@ -161,3 +161,44 @@ arrivals:
     (tmp_path / "q.yaml").write_text(queue)
     res = CliRunner().invoke(app, ["validate", str(tmp_path / "q.yaml")])
     assert res.exit_code == 0, res.output
+
+
+def test_validate_warns_where_a_whole_group_can_exceed_the_capacity(tmp_path):
+    (tmp_path / "w.yaml").write_text(JAM)
+    res = CliRunner().invoke(app, ["validate", str(tmp_path / "w.yaml")])
+    assert res.exit_code == 0, res.output
+    (note,) = [line for line in res.output.splitlines() if "keeps groups whole" in line]
+    assert "transition `serve` keeps groups whole (`whole: true`) at a capacity of 150 a day, but event `boat` " \
+        "brings a group of 200: such a group never passes" in note
+    (tmp_path / "s.yaml").write_text(JAM.replace(", whole: true", ""))
+    res = CliRunner().invoke(app, ["validate", str(tmp_path / "s.yaml")])
+    assert res.exit_code == 0 and "whole" not in res.output
+
+
+def test_run_and_check_warn_of_a_queue_holding_people_while_its_capacity_goes_unused(tmp_path):
+    (tmp_path / "w.yaml").write_text(JAM)
+    res = CliRunner().invoke(app, ["run", str(tmp_path / "w.yaml"), "--out", str(tmp_path / "out")])
+    assert res.exit_code == 0, res.output
+    (note,) = [line for line in res.output.splitlines() if "capacity went unused" in line]
+    assert "`queue` for `serve`" in note and "on 81 days (2023-01-10 to 2023-03-31" in note, note
+    res = CliRunner().invoke(app, ["check", str(tmp_path / "w.yaml"), "--runs", "3"])
+    (note,) = [line for line in res.output.splitlines() if "capacity went unused" in line]
+    assert "in 3 of 3 runs" in note and "`queue` for `serve`" in note
+    (tmp_path / "s.yaml").write_text(JAM.replace(", whole: true", ""))
+    res = CliRunner().invoke(app, ["run", str(tmp_path / "s.yaml"), "--out", str(tmp_path / "out2")])
+    assert res.exit_code == 0 and "unused" not in res.output
+
+
+def test_a_queue_blocked_downstream_is_noted_in_the_run(scenarios_dir):
+    from refuge.results.idle import idle_notes
+
+    model = refuge.load(scenarios_dir / "ref_queue.yaml")
+    run = refuge.simulate(model, seed=0)
+    assert run.idle.shape == (run.days, len(model.transition_names))
+    from refuge.api import simulate_reference
+
+    ref = simulate_reference(model, seed=0)
+    assert ref.idle.shape == run.idle.shape
+    jammed = model.transition_names.index("family_move")
+    assert run.idle[:, jammed].sum() > 0  # families kept whole wait while the capacity has room for smaller ones
+    assert any("`families` for `family_move`" in n for n in idle_notes(run))

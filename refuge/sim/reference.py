@@ -44,7 +44,7 @@ from refuge.sim.mechanisms.counted import reference_counted
 from refuge.sim.mechanisms.network.reference import NetReference
 from refuge.sim.mechanisms.order import compile_order
 from refuge.sim.mechanisms.parameters import reference_values
-from refuge.sim.mechanisms.queues import reference_budgets
+from refuge.sim.mechanisms.queues import reference_budgets, reference_idle
 from refuge.sim.mechanisms.rules import reference_rules
 from refuge.sim.mechanisms.sites import NEVER, reference_capacities, reference_closures
 from refuge.sim.mechanisms.tracked.step import reference_tracked
@@ -107,6 +107,7 @@ class _Reference:
         self.closed_site = np.zeros(N, bool)  # closed to entry from outside the site
         self.stopped_site = np.zeros(N, bool)  # closed to every entry into its states
         self.budget = [NEVER] * len(self.tr)  # people a capped transition may still move this period
+        self.jam = [False] * len(self.tr)
         self.closed_state = np.zeros(S, bool)
         self.shut_site, self.shut_state, self.stop_site = [False] * N, [False] * S, [False] * N
         self.rule_on = [False] * len(m.rule_names)
@@ -118,7 +119,8 @@ class _Reference:
             arrived=np.zeros((days, A), np.int64), closed_sites=np.zeros((days, N), bool),
             stopped_sites=np.zeros((days, N), bool),
             closed_states=np.zeros((days, S), bool), rules_active=np.zeros((days, len(m.rule_names)), bool),
-            max_stay=np.zeros((days, S), np.int64), params=np.zeros((days, m.pbase.shape[1])))
+            max_stay=np.zeros((days, S), np.int64), params=np.zeros((days, m.pbase.shape[1])),
+            idle=np.zeros((days, len(self.tr)), np.int64))
         self.flows = self.out["flows"]
         self.network = None  # the route network, person by person (refuge.sim.mechanisms.network.reference)
         if m.net is not None:
@@ -141,6 +143,7 @@ class _Reference:
             reference_arrivals(self, t)  # 2
             reference_counted(self, t)  # 3
             reference_tracked(self, t)  # 4
+            reference_idle(self, t)
             if self.network is not None:  # 7
                 self.network.day(t, self)
             self.record(t)  # 8
@@ -188,6 +191,7 @@ class _Reference:
         row = self.tr[j]
         k = len(people)
         if k > self.budget[j]:  # first come, first served: nobody behind them passes today
+            self.jam[j] = self.jam[j] or self.budget[j] > 0  # a group kept whole did not fit in what was left
             self.budget[j] = 0
             return False
         self.vacate(s, k)

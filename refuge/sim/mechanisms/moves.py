@@ -62,6 +62,8 @@ def try_move(t, s, size, j, e, m, w, unit=-1):
     needs no extra room), then into the edge's target if it has room, else the redirect, else back where they
     were. A moving tracked unit (`unit`) is retired. Returns the edge taken, or -1 if they wait."""
     if size > w.budget[j]:  # first come, first served: nobody behind them passes today
+        if w.budget[j] > 0:
+            w.jam[j] = True  # a group kept whole did not fit in what was left
         w.budget[j] = 0
         return -1
     dest = m.edge_target[e]
