@@ -202,3 +202,19 @@ def test_a_queue_blocked_downstream_is_noted_in_the_run(scenarios_dir):
     jammed = model.transition_names.index("family_move")
     assert run.idle[:, jammed].sum() > 0  # families kept whole wait while the capacity has room for smaller ones
     assert any("`families` for `family_move`" in n for n in idle_notes(run))
+
+
+def test_a_step_with_a_duration_out_of_a_camp_is_refused_naming_the_transition(scenarios_dir, tmp_path):
+    """Issue 20 finding 9's message: the refusal points at the transition (not the camp) and says what to
+    write; a rate and a capacity is accepted."""
+    text = (scenarios_dir / "net" / "mixed.yaml").read_text()
+    timed = text.replace("{name: resettle, from: C, rate: resettle_rate, to: resettled}",
+                         "{name: resettle, from: C, duration: {dist: fixed, value: 0}, to: resettled, capacity: 5}")
+    (tmp_path / "t.yaml").write_text(timed)
+    res = CliRunner().invoke(app, ["validate", str(tmp_path / "t.yaml")])
+    assert res.exit_code == 2
+    assert "transitions[0].duration: expected a `rate` for `resettle`" in res.output
+    assert "capacity: N" in res.output and "states[2]" not in res.output
+    (tmp_path / "r.yaml").write_text(text.replace("rate: resettle_rate, to: resettled}",
+                                                  "rate: resettle_rate, to: resettled, capacity: 5}"))
+    assert CliRunner().invoke(app, ["validate", str(tmp_path / "r.yaml")]).exit_code == 0
