@@ -22,7 +22,7 @@ $(BROWSER):
 	$(SUDO) apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null
 
-.PHONY: run test bench bench-flee bench-flee-suite bench-ensemble bench-calibrate bench-backtest bench-optimize bench-report bench-app app hostile install \
+.PHONY: run test bench bench-flee bench-crn bench-flee-suite bench-ensemble bench-calibrate bench-backtest bench-optimize bench-report bench-app app hostile install \
 	schema docs
 install: $(STAMP) $(BROWSER)
 
@@ -38,6 +38,10 @@ bench: $(STAMP)
 # Flee and refuge on Flee's mali2012 and burundi2015: ARD and CPU ratio (ARGS="--rerun-flee" runs Flee again)
 bench-flee: $(STAMP)
 	$(BIN)/python benchmarks/bench_flee.py $(ARGS)
+
+# What common random numbers buy: paired vs unpaired spread on the flagship's and the border camp's variants
+bench-crn: $(STAMP)
+	$(BIN)/python benchmarks/bench_crn.py $(ARGS)
 
 # Flee's published suite (../shared/flee/suite): each case imported unedited or refused (why), run time, ARD;
 # ARGS="--flee" also runs Flee's own runner on each case (cached), ARGS="DIR" takes another folder of Flee cases

@@ -10,4 +10,4 @@ from refuge.results.simulate import (  # noqa: F401 (re-exported as the API)
     simulate,
     simulate_reference,
 )
-from refuge.sim.streams import STREAMS, streams  # noqa: F401 (part of the API)
+from refuge.sim.streams import Streams, decision_names  # noqa: F401 (part of the API)

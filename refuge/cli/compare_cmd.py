@@ -69,10 +69,20 @@ def compare(
     print_differences(result, format_)
 
 
+def narrower(ratio: float) -> str:
+    """A `spread_ratio` as the table shows it: how many times narrower the paired interval is."""
+    if ratio != ratio:  # nan: no spread in either arm
+        return "-"
+    if ratio == float("inf"):
+        return "exact"
+    return f"{ratio:.1f}x narrower" if ratio >= 1 else f"{1 / ratio:.1f}x wider"
+
+
 def print_differences(result, format_: str = "table") -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from refuge.experiments.compare import median_ratio
     from refuge.results.files import write_frame
 
 
@@ -90,11 +100,14 @@ def print_differences(result, format_: str = "table") -> None:
                             if x != exp.variant_set(exp.variants[0]).get(k))
         table = Table(title=f"{name}{' — ' + desc if desc else ''} ({changes or 'no change'}), "
                             f"{int(rows.runs.iloc[0])} paired runs")
-        for col in ("outcome", "baseline", name, "Δ median [90% of runs]", "Δ mean [95% CI]"):
+        for col in ("outcome", "baseline", name, "Δ median [90% of runs]", "Δ mean [95% CI]", "paired vs unpaired"):
             table.add_column(col, justify="left" if col == "outcome" else "right", no_wrap=col == "outcome")
         for r in rows.itertuples():
             table.add_row(f"{r.label} ({r.unit})", num(r.baseline), num(r.value),
                           band(r.difference, r.low, r.high, signed=True),
-                          band(r.mean_difference, r.mean_low, r.mean_high, signed=True))
+                          band(r.mean_difference, r.mean_low, r.mean_high, signed=True), narrower(r.narrower))
         print_table(table, console)
+    typer.echo(f"Common random numbers: paired intervals are {narrower(median_ratio(df.narrower))} than they would "
+               f"be with independent runs (median over {df.narrower.notna().sum()} outcome x variant pairs; "
+               "'exact': every paired run differs by the same amount)")
     typer.echo(f"wrote {path}; `refuge report {exp.path}` makes an HTML report")

@@ -6,7 +6,8 @@
     run.py              one run of the fast engine (tables that grow, results collected by name)
     reference.py        the same day person by person, in plain Python (the proof of the fast engine)
     invariants.py       what every run of either engine must satisfy
-    streams.py          the random streams
+    streams.py          the random streams: one per decision, keyed by seed, name and day (and a Python twin)
+    variates.py         exact binomial, Poisson, normal, exponential and gamma draws from a decision's stream
     mechanisms/         one module (or folder) per mechanism: its declaration, its Numba steps, its reference
                         steps: parameters, rules, sites, queues, arrivals (and events), moves, counted states,
                         tracked stays, the route network

@@ -61,6 +61,7 @@ from refuge.sim.mechanisms.rules import apply_rules
 from refuge.sim.mechanisms.sites import record_closures, scheduled_closures, set_capacities
 from refuge.sim.mechanisms.tracked.step import move_tracked
 from refuge.sim.mechanisms.tracked.units import record_units
+from refuge.sim.streams import start_streams
 from refuge.sim.tables import FULL, FULL_NET
 
 
@@ -70,11 +71,13 @@ def run_days(days, spec, net, world, rows, g_net):
     spec_ref, world_ref = SpecRef(*borrowed(spec)), WorldRef(*borrowed(world))  # `spec`, `world` own the arrays
     m, w = view(spec_ref), view(world_ref)  # and these refs the structs the views point at
     scheduled_values(0, m, w)  # the values the people there at the start are placed with
+    start_streams(-1, w)
     place_initial(m, w)
     nw = new_net_world(days, net, network_initial(m, w, net), rows[3], g_net, world.net_entered, world.net_change,
                        world.net_spawned)
     done = days
     for t in range(days):
+        start_streams(t, w)  # each decision's stream starts the day afresh (refuge.sim.streams)
         scheduled_values(t, m, w)  # 1
         scheduled_closures(t, m, w)
         apply_rules(t, m, w)

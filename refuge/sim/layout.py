@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-import numpy as np
 from numba.experimental import structref
 
+from refuge.sim import streams
 from refuge.sim.borrow import SpecRef, SpecRefType, WorldRef, WorldRefType
 from refuge.sim.declare import Array, Mechanism, check_unique
 from refuge.sim.mechanisms import (
@@ -23,18 +23,15 @@ from refuge.sim.mechanisms import (
     sites,
     tracked,
 )
-from refuge.sim.streams import STREAMS
+from refuge.sim.streams import seed_key
 
-MECHANISMS: tuple[Mechanism, ...] = (parameters.DECL, rules.DECL, sites.DECL, queues.DECL, order.DECL,
+MECHANISMS: tuple[Mechanism, ...] = (streams.DECL, parameters.DECL, rules.DECL, sites.DECL, queues.DECL, order.DECL,
                                      arrivals.DECL, moves.DECL, counted.DECL, tracked.DECL, network.DECL)
 check_unique(MECHANISMS)
 
 # The world's own counters: rows in use of the unit, stay and waiting-group tables, and the bits of the tables
 # that ran out of rows (`refuge.sim.tables`).
 COUNT = Array("count", "4", doc="count[N_UNITS], count[N_STAYS], count[N_PEND]; count[FULL]: tables too small")
-# One random stream per kind of decision, each a child of the run seed (`refuge.sim.streams`).
-GENERATORS = ("g_arr", "g_dep", "g_dur", "g_split", "g_grp")
-assert len(GENERATORS) == len(STREAMS)
 
 SPEC_FIELDS = tuple(dict.fromkeys(name for m in MECHANISMS for name in m.spec))
 WORLD_ARRAYS = (COUNT, *(a for m in MECHANISMS for a in m.world))
@@ -43,7 +40,7 @@ RESULTS = {name: how for m in MECHANISMS for name, how in m.results.items()}
 
 Spec = NamedTuple("Spec", [(name, Any) for name in SPEC_FIELDS])  # type: ignore[misc]
 Spec.__doc__ = "A compiled model as the engine reads it: the arrays the mechanisms declare in `spec`."
-World = NamedTuple("World", [(g, Any) for g in GENERATORS] + [(a.name, Any) for a in WORLD_ARRAYS])  # type: ignore[misc]
+World = NamedTuple("World", [(a.name, Any) for a in WORLD_ARRAYS])  # type: ignore[misc]
 World.__doc__ = """The state of one run: arrays changed in place by the steps (made by `new_world`).
 
 The tables of tracked units, completed stays and waiting groups have a fixed number of rows within a run: a
@@ -70,10 +67,13 @@ def dims(m: Any, days: int, rows: tuple[int, ...]) -> dict[str, int]:
             **{name: size(m) for mech in MECHANISMS for name, size in mech.dims.items()}}
 
 
-def new_world(m: Any, days: int, rows: tuple[int, ...], gens: list[np.random.Generator]) -> Any:
-    """An empty world for `days` days, tables of `rows` rows (units, stays, waiting groups), the run's streams."""
+def new_world(m: Any, days: int, rows: tuple[int, ...], seed: int) -> Any:
+    """An empty world for `days` days, tables of `rows` rows (units, stays, waiting groups), the run's streams
+    keyed by `seed` (`refuge.sim.streams`)."""
     d = dims(m, days, rows)
-    return World(*gens, *(a.make(d) for a in WORLD_ARRAYS))
+    world = World(*(a.make(d) for a in WORLD_ARRAYS))
+    world.rng_seed[0] = seed_key(seed)
+    return world
 
 
 def collect(m: Any, w: Any) -> dict[str, Any]:

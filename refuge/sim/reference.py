@@ -5,9 +5,12 @@ Every person has a record (current state, day of entry), also in states the fast
 counts; people in tracked states belong to a unit (one person, or a group that moves together)
 that carries its drawn time in state. Stocks are counted from the person records each day.
 
-It shares nothing with the Numba kernel but the compiled model arrays; its random draws come from
-one NumPy Generator in whatever order is simplest, so runs match the fast engine in distribution,
-not draw by draw. It is slow by design: use it on small scenarios.
+It shares nothing with the Numba kernel but the compiled model arrays and the generator of uniforms: each
+decision draws from its own stream, as in the fast engine (`refuge.sim.streams.Streams`, the plain-Python
+twin, keyed by another seed key than the fast engine's), but person by person and in whatever order is
+simplest, and every variate by inversion of its distribution (the fast engine uses rejection methods for
+large means), so runs match the fast engine in distribution, not draw by draw. It is slow by design: use it
+on small scenarios.
 
 `refuge.api.simulate_reference` makes a Run of it; `refuge.sim.invariants` lists what any run, of either
 engine, must satisfy.
@@ -16,6 +19,7 @@ engine, must satisfy.
 from __future__ import annotations
 
 import math
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
@@ -49,6 +53,19 @@ from refuge.sim.mechanisms.queues import reference_budgets, reference_idle
 from refuge.sim.mechanisms.rules import reference_rules
 from refuge.sim.mechanisms.sites import NEVER, reference_capacities, reference_closures
 from refuge.sim.mechanisms.tracked.step import reference_tracked
+from refuge.sim.streams import (
+    DURATION,
+    REFERENCE_SALT,
+    SPLIT,
+    Streams,
+    dec_arr,
+    dec_state,
+    dec_trans,
+    seed_key,
+    stream_base,
+)
+
+_NORMAL = NormalDist()
 
 
 class _Unit:
@@ -64,9 +81,10 @@ class _Unit:
 def reference_results(m: Model, days: int, seed: int) -> dict[str, Any]:
     """One realisation by the person-by-person reference engine: the results of a run by name (as
     `refuge.sim.run.run_model` gives them)."""
-    # A stream of its own, unrelated to the fast engine's streams for the same seed.
-    g = np.random.Generator(np.random.PCG64(np.random.SeedSequence([int(seed), 0x5EF])))
-    return _Reference(m, days, g, drifted_table(m, seed)).run()
+    # Streams of its own, unrelated to the fast engine's streams for the same seed.
+    rng = Streams(stream_base(m), seed_key(seed, REFERENCE_SALT))
+    g = np.random.Generator(np.random.PCG64(np.random.SeedSequence([int(seed), 0x5EF])))  # the route network's
+    return _Reference(m, days, rng, g, drifted_table(m, seed)).run()
 
 
 def _empirical_tables(m: Model) -> list[tuple[list[int], list[float]]]:
@@ -80,9 +98,12 @@ def _empirical_tables(m: Model) -> list[tuple[list[int], list[float]]]:
 
 class _Reference:
     # Plain Python lists and floats in the per-event paths: NumPy scalars are slow one at a time.
-    def __init__(self, m: Model, days: int, g: np.random.Generator, pbase: np.ndarray | None = None):
-        self.m, self.days, self.g = m, days, g
+    def __init__(self, m: Model, days: int, rng: Streams, g: np.random.Generator,
+                 pbase: np.ndarray | None = None):
+        self.m, self.days, self.rng, self.g = m, days, rng, g
         self.pbase = m.pbase if pbase is None else pbase  # the run's own table when a driver drifts
+        self.dec_state, self.dec_trans, self.dec_arr = (dec_state(m).tolist(), dec_trans(m).tolist(),
+                                                        dec_arr(m).tolist())
         S, N, E, A = len(m.state_names), len(m.site_names), len(m.edge_names), m.arr.shape[0]
         self.tr = m.trans.tolist()
         self.edge_target = m.edge_target.tolist()
@@ -115,7 +136,6 @@ class _Reference:
         self.rule_on = [False] * len(m.rule_names)
         self.rule_since = [0] * len(m.rule_names)
         self.stays: list[tuple[int, int, int, int]] = []
-        self.uniforms: list[float] = []
         self.out = dict(
             stocks=np.zeros((days, S), np.int64), flows=np.zeros((days, E), np.int64),
             arrived=np.zeros((days, A), np.int64), closed_sites=np.zeros((days, N), bool),
@@ -131,10 +151,12 @@ class _Reference:
     # --- the run ------------------------------------------------------------------------------
     def run(self) -> dict[str, Any]:
         m = self.m
+        self.rng.day(-1)
         for s in range(len(m.state_names)):
             for _ in range(max(int(round(self.p[m.initial_param[s]])), 0)):
                 self.enter(self.new_people(1), s, -1)  # as if they came the day before the start
         for t in range(self.days):  # the order of refuge.sim.day
+            self.rng.day(t)
             reference_values(self, t)  # 1
             reference_closures(self, t)
             reference_rules(self, t)
@@ -179,12 +201,14 @@ class _Reference:
         """Those of `people` who were in `s` at the start of the day and have not moved yet today."""
         return people[(self.p_state[people] == s) & (self.p_entry[people] < t)]
 
-    def gather(self, pool: np.ndarray, chosen: np.ndarray, size: int) -> np.ndarray:
-        """`size` people of the pool: those already `chosen` (all in the pool), then others at random."""
+    def gather(self, pool: np.ndarray, chosen: np.ndarray, size: int, d: int) -> np.ndarray:
+        """`size` people of the pool: those already `chosen` (all in the pool), then others at random (by the
+        uniforms of decision `d`)."""
         if size <= len(chosen):
             return chosen[:size]
         rest = pool[~np.isin(pool, chosen)] if len(chosen) else pool
-        return np.concatenate([chosen, self.g.permutation(rest)[:size - len(chosen)]])
+        order = np.argsort(self.rng.uniforms(d, len(rest)), kind="stable")  # a random order of them
+        return np.concatenate([chosen, rest[order[:size - len(chosen)]]])
 
     # --- moving people --------------------------------------------------------------------------
     def try_move(self, s: int, people: np.ndarray, j: int, e: int, t: int) -> bool:
@@ -223,7 +247,8 @@ class _Reference:
             for j in self.exits[dest]:
                 row = self.tr[j]
                 if row[T_IS_DUR]:
-                    d = t + self.draw(row[T_DUR], row[T_DUR_A], row[T_DUR_B], row[T_DUR_EMP])
+                    d = t + self.draw(row[T_DUR], row[T_DUR_A], row[T_DUR_B], row[T_DUR_EMP],
+                                      self.dec_trans[j][DURATION])
                     if d < due:
                         due, due_trans = d, j
             self.units.append(_Unit(dest, t, unit, due, due_trans))
@@ -248,17 +273,15 @@ class _Reference:
             return 0
         return max(self.cap[n] - sum(self.stock[x] for x in self.site_states[n]), 0)
 
-    # --- draws ----------------------------------------------------------------------------------
-    def uniform(self) -> float:
-        if not self.uniforms:
-            self.uniforms = self.g.random(512).tolist()
-        return self.uniforms.pop()
+    # --- draws: each from the stream of the decision that draws (its row `d`), by inversion ------------------
+    def uniform(self, d: int) -> float:
+        return self.rng.uniform(d)
 
-    def pick(self, weights: list[float]) -> int:
+    def pick(self, weights: list[float], d: int) -> int:
         """An index with probability proportional to its weight."""
         if len(weights) == 1:
             return 0
-        u = self.uniform() * sum(weights)
+        u = self.rng.uniform(d) * sum(weights)
         for k, w in enumerate(weights):
             u -= w
             if u < 0:
@@ -266,27 +289,46 @@ class _Reference:
         return max(k for k, w in enumerate(weights) if w > 0)
 
     def pick_edge(self, j: int) -> int:
-        return self.tr[j][T_EDGE_LO] + self.pick(self.split[j])
+        return self.tr[j][T_EDGE_LO] + self.pick(self.split[j], self.dec_trans[j][SPLIT])
 
-    def draw(self, code: int, a: int, b: int, emp: int) -> int:
-        """Whole days (or people) from a distribution with parameters in force now; a continuous draw is
-        rounded down or up at random, up with probability of its fraction (the mean is kept)."""
-        g, pa, pb = self.g, self.p[a], self.p[b]
+    def poisson(self, lam: float, d: int) -> int:
+        """Poisson(lam) by inversion (a mean above 500 as a sum of Poissons of at most 500, whose first
+        probability exp(-mean) does not underflow)."""
+        k = 0
+        while lam > 0:
+            part = min(lam, 500.0)
+            lam -= part
+            u, pk, n = self.rng.uniform(d), math.exp(-part), 0
+            while u > pk and n < 100_000:
+                u -= pk
+                n += 1
+                pk *= part / n
+            k += n
+        return k
+
+    def draw(self, code: int, a: int, b: int, emp: int, d: int) -> int:
+        """Whole days (or people) from a distribution with parameters in force now, by inversion of its
+        distribution function; a continuous draw is rounded down or up at random, up with probability of its
+        fraction (the mean is kept)."""
+        pa, pb = self.p[a], self.p[b]
         if code == FIXED:
             return max(int(round(pa)), 0)
+        u = self.rng.uniform(d)
         if code == EXPONENTIAL:
-            x = g.exponential(pa)
+            x = -pa * math.log(u)
         elif code == GAMMA:  # from mean and sd
-            x = g.gamma((pa / pb) ** 2, pb * pb / pa)
+            from scipy.special import gammaincinv  # the reference only: lazily
+
+            x = float(gammaincinv((pa / pb) ** 2, u)) * pb * pb / pa
         elif code == LOGNORMAL:  # from median and sigma of the log
-            x = pa * math.exp(pb * g.standard_normal())
+            x = pa * math.exp(pb * _NORMAL.inv_cdf(u))
         elif code == EMPIRICAL:
             values, weights = self.empirical[emp]
-            return values[self.pick(weights)]
+            return values[self.pick(weights, d)]
         else:
             raise ValueError(f"unknown distribution code {code}")
         whole = math.floor(x)
-        return whole + (1 if self.uniform() < x - whole else 0)
+        return whole + (1 if self.rng.uniform(d) < x - whole else 0)
 
     # --- end of day ----------------------------------------------------------------------------
     def record(self, t: int) -> None:

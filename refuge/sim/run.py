@@ -16,7 +16,7 @@ from refuge.sim.day import run_days
 from refuge.sim.layout import collect, new_world, spec_of
 from refuge.sim.mechanisms.drift import drifted
 from refuge.sim.mechanisms.network.structs import net_spec
-from refuge.sim.streams import network_stream, streams
+from refuge.sim.streams import network_stream
 from refuge.sim.tables import FULL_NET, FULL_PEND, FULL_STAYS, FULL_UNITS, N_UNITS, U_ALIVE, U_STATE
 
 # Rows of the unit, stay and waiting-group tables (and the network's person table) that served earlier runs of a
@@ -35,10 +35,8 @@ def run_model(m: Any, days: int, seed: int) -> dict[str, Any]:
     net_rows = 1 if m.net is None else int(sum(initial[s] for s in m.net.loc_state) + m.net.spawn[:days].sum() + 1)
     rows = _TABLE_ROWS.get(key, (max(1024, 2 * initial_tracked), 1024, 16, net_rows))
     while True:
-        gens = streams(seed)
-        g_net = network_stream(seed) if m.net is not None else gens[0]  # (no draw without a network)
-        world = new_world(m, days, rows, gens)
-        full, done = run_days(days, spec, net, world, np.array(rows, np.int64), g_net)
+        world = new_world(m, days, rows, seed)
+        full, done = run_days(days, spec, net, world, np.array(rows, np.int64), network_stream(seed))
         if not full:
             _TABLE_ROWS[key] = rows
             return collect(m, world)

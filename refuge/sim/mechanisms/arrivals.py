@@ -27,7 +27,9 @@ from refuge.model.codes import (
 from refuge.sim.declare import Array, Mechanism
 from refuge.sim.mechanisms.draws import draw
 from refuge.sim.mechanisms.moves import admit_people, group_dest, place, step_out
+from refuge.sim.streams import ARRIVAL_GROUP, COUNT
 from refuge.sim.tables import FULL, FULL_PEND, N_PEND
+from refuge.sim.variates import poisson
 
 
 def _backlog(w, m) -> np.ndarray:
@@ -88,7 +90,7 @@ def arrive(t, a, m, w):
     elif m.arr[a, A_EXACT]:
         k = 1
     else:
-        k = w.g_arr.poisson(max(w.pv[m.arr[a, A_RATE]], 0.0)) + w.backlog[a]
+        k = poisson(m, w, m.dec_arr[a, COUNT], max(w.pv[m.arr[a, A_RATE]], 0.0)) + w.backlog[a]
     w.backlog[a] = 0
     if k == 0:
         return
@@ -101,8 +103,8 @@ def arrive(t, a, m, w):
         w.backlog[a] += k - got
         return
     for _ in range(k):
-        size = max(draw(m, w.g_grp, m.arr[a, A_GRP], w.pv[m.arr[a, A_GRP_A]], w.pv[m.arr[a, A_GRP_B]],
-                        m.arr[a, A_GRP_EMP]), 1)
+        size = max(draw(m, w, m.dec_arr[a, ARRIVAL_GROUP], m.arr[a, A_GRP], w.pv[m.arr[a, A_GRP_A]],
+                        w.pv[m.arr[a, A_GRP_B]], m.arr[a, A_GRP_EMP]), 1)
         arrive_group(t, a, size, m, w)
 
 
@@ -145,7 +147,7 @@ def reference_arrivals(ref: Any, t: int) -> None:
         elif row[A_EXACT]:  # an event: exactly one group on its day
             new = 1
         else:
-            new = int(ref.g.poisson(max(ref.p[row[A_RATE]], 0.0)))
+            new = ref.poisson(max(ref.p[row[A_RATE]], 0.0), ref.dec_arr[a][COUNT])
         if row[A_GRP] < 0:
             k, ref.backlog[a] = new + ref.backlog[a], 0
             for _ in range(k):
@@ -153,8 +155,8 @@ def reference_arrivals(ref: Any, t: int) -> None:
                     ref.backlog[a] += 1
         else:
             for _ in range(new):
-                arrive_group_reference(ref, a, max(ref.draw(row[A_GRP], row[A_GRP_A], row[A_GRP_B], row[A_GRP_EMP]),
-                                          1), t)
+                size = ref.draw(row[A_GRP], row[A_GRP_A], row[A_GRP_B], row[A_GRP_EMP], ref.dec_arr[a][ARRIVAL_GROUP])
+                arrive_group_reference(ref, a, max(size, 1), t)
 
 
 def arrive_group_reference(ref: Any, a: int, size: int, t: int) -> None:

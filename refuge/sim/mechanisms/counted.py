@@ -21,6 +21,7 @@ from refuge.model.codes import (
     T_GRP_A,
     T_GRP_B,
     T_GRP_EMP,
+    T_IS_DUR,
     T_RATE,
     T_REDIR,
     T_REDIR_EDGE,
@@ -28,14 +29,15 @@ from refuge.model.codes import (
 from refuge.sim.declare import Array, Mechanism
 from refuge.sim.mechanisms.draws import draw, multinomial, pick, split_probs
 from refuge.sim.mechanisms.moves import admit_people, take, try_move
+from refuge.sim.streams import GROUP, LEAVE, SPLIT
 from refuge.sim.tables import FULL
+from refuge.sim.variates import binomial
 
 DECL = Mechanism(
     "counted states",
     spec=("tracked", "out_ptr", "out_trans"),
     world=(Array("hazard", "S", "f8", fill=-1.0, doc="total rate of the constant-rate exits of each state today"),
            Array("leave_p", "S", "f8", doc="chance that a person (or unit) there leaves by one of them today"),
-           Array("rates", "J1", "f8", doc="scratch: the rates of one state's exits"),
            Array("tcounts", "J1", doc="scratch: leavers per exit of one state")),
 )
 
@@ -50,8 +52,10 @@ def move_counted(t, m, w):
 
 @njit(cache=True)
 def leave_counted(t, s, m, w):
-    """Binomial(n, 1 - exp(-sum of rates)) of the people there at the start of the day leave, split among
-    the exits by rate; each exit then moves them one by one (as counts) or in groups."""
+    """Of the people there at the start of the day, each exit in turn takes Binomial(those not yet taken, its
+    share of what is left of the chance to leave): together a multinomial split of Binomial(n, 1 - exp(-sum of
+    rates)) leavers by rate, each exit's count drawn from its own transition's stream. Each exit then moves
+    them one by one (as counts) or in groups."""
     lo, hi = m.out_ptr[s], m.out_ptr[s + 1]
     h = 0.0
     for q in range(lo, hi):
@@ -61,10 +65,7 @@ def leave_counted(t, s, m, w):
     if h != w.hazard[s]:  # rates change only with schedules and rules
         w.hazard[s] = h
         w.leave_p[s] = 1.0 - math.exp(-h)
-    leaving = w.g_dep.binomial(w.n0[s], w.leave_p[s])
-    for q in range(lo, hi):
-        w.rates[q - lo] = max(w.pv[m.trans[m.out_trans[q], T_RATE]], 0.0)
-    multinomial(w.g_dep, leaving, w.rates, hi - lo, h, w.tcounts)
+    exit_counts(s, w.n0[s], h, m, w)
     avail = w.n0[s]
     for q in range(lo, hi):
         k = w.tcounts[q - lo]
@@ -79,6 +80,25 @@ def leave_counted(t, s, m, w):
 
 
 @njit(cache=True)
+def exit_counts(s, n, h, m, w):
+    """Of `n` people of state `s`, each constant-rate exit in turn takes Binomial(those not yet taken, its share
+    of what is left of the chance to leave), from its own transition's stream, into `w.tcounts` (a timed exit:
+    0); `h` is the sum of the rates."""
+    lo, hi = m.out_ptr[s], m.out_ptr[s + 1]
+    left = n
+    rest = 1.0  # the chance not yet given to an exit earlier in the list
+    for q in range(lo, hi):
+        j = m.out_trans[q]
+        pq = 0.0 if m.trans[j, T_IS_DUR] else max(w.pv[m.trans[j, T_RATE]], 0.0) / h * w.leave_p[s]
+        k = 0
+        if left > 0 and pq > 0.0:
+            k = binomial(m, w, m.dec_trans[j, LEAVE], left, min(pq / rest, 1.0) if rest > 0.0 else 1.0)
+        rest -= pq
+        left -= k
+        w.tcounts[q - lo] = k
+
+
+@njit(cache=True)
 def groups_leave(t, s, j, k, avail, m, w):
     """`k` groups set off by transition `j`, each of a drawn size (at most the people not yet moved today);
     a group that cannot get in waits where it was. Returns the people still available."""
@@ -86,12 +106,12 @@ def groups_leave(t, s, j, k, avail, m, w):
     for _ in range(k):
         if avail <= 0 or w.budget[j] <= 0 or w.count[FULL]:  # a full table: the run is made again
             break
-        size = max(draw(m, w.g_grp, m.trans[j, T_GRP], w.pv[m.trans[j, T_GRP_A]], w.pv[m.trans[j, T_GRP_B]],
-                        m.trans[j, T_GRP_EMP]), 1)
+        size = max(draw(m, w, m.dec_trans[j, GROUP], m.trans[j, T_GRP], w.pv[m.trans[j, T_GRP_A]],
+                        w.pv[m.trans[j, T_GRP_B]], m.trans[j, T_GRP_EMP]), 1)
         size = min(size, avail)
         if m.trans[j, T_CAP] >= 0 and not m.whole[j]:
             size = min(size, w.budget[j])  # a processing step serves people: the rest of the group waits
-        e = elo + pick(w.g_split, w.probs, ehi - elo)
+        e = elo + pick(m, w, m.dec_trans[j, SPLIT], w.probs, ehi - elo)
         if try_move(t, s, size, j, e, m, w) >= 0:
             avail -= size
     return avail
@@ -103,7 +123,7 @@ def people_leave(t, s, j, k, avail, m, w):
     per target as many as fit enter, then the redirect, the others wait. Returns the people still available."""
     elo, ehi = m.trans[j, T_EDGE_LO], m.trans[j, T_EDGE_HI]
     redir, redir_edge = m.trans[j, T_REDIR], m.trans[j, T_REDIR_EDGE]
-    multinomial(w.g_split, min(k, avail, w.budget[j]), w.probs, ehi - elo, 1.0, w.ecounts)
+    multinomial(m, w, m.dec_trans[j, SPLIT], min(k, avail, w.budget[j]), w.probs, ehi - elo, 1.0, w.ecounts)
     for e in range(elo, ehi):
         n = w.ecounts[e - elo]
         if n == 0:
@@ -139,10 +159,11 @@ def counted_state(ref: Any, s: int, t: int) -> None:
     if h <= 0:
         return
     members = np.flatnonzero((ref.p_state[:ref.n] == s) & (ref.p_entry[:ref.n] < t))
-    leavers = members[ref.g.random(len(members)) < -math.expm1(-h)]
+    d = ref.dec_state[s]
+    leavers = members[ref.rng.uniforms(d, len(members)) < -math.expm1(-h)]
     if len(leavers) == 0:
         return
-    choice = np.array([ref.pick(rates) for _ in leavers], np.int64)
+    choice = np.array([ref.pick(rates, d) for _ in leavers], np.int64)
     for q, j in enumerate(exits):
         initiators = leavers[choice == q]
         if len(initiators) and ref.tr[j][T_GRP] >= 0:
@@ -158,10 +179,11 @@ def groups_leave_reference(ref: Any, s: int, j: int, members: np.ndarray, initia
         pool = ref.here(members, s, t)
         if len(pool) == 0 or ref.budget[j] <= 0:
             return
-        size = min(max(ref.draw(row[T_GRP], row[T_GRP_A], row[T_GRP_B], row[T_GRP_EMP]), 1), len(pool))
+        d = ref.dec_trans[j][GROUP]
+        size = min(max(ref.draw(row[T_GRP], row[T_GRP_A], row[T_GRP_B], row[T_GRP_EMP], d), 1), len(pool))
         if row[T_CAP] >= 0 and not ref.whole[j]:
             size = min(size, ref.budget[j])  # a processing step serves people: the rest of the group waits
-        group = ref.gather(pool, ref.here(np.array([who]), s, t), size)
+        group = ref.gather(pool, ref.here(np.array([who]), s, t), size, d)
         ref.try_move(s, group, j, ref.pick_edge(j), t)
 
 
@@ -171,7 +193,7 @@ def people_leave_reference(ref: Any, s: int, j: int, members: np.ndarray, initia
     movers = still
     if len(still) < len(initiators):
         pool = ref.here(members, s, t)
-        movers = ref.gather(pool, still, min(len(initiators), len(pool)))
+        movers = ref.gather(pool, still, min(len(initiators), len(pool)), ref.dec_trans[j][GROUP])
     movers = movers[:max(ref.budget[j], 0)]  # a processing capacity: the others wait
     edges = np.array([ref.pick_edge(j) for _ in movers], np.int64)
     for e in range(ref.tr[j][T_EDGE_LO], ref.tr[j][T_EDGE_HI]):

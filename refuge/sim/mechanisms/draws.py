@@ -1,5 +1,6 @@
 """Draws every mechanism shares: whole numbers from a distribution, a split's probabilities, multinomial
-counts, one pick by probability. Each takes the generator of the decision that draws."""
+counts, one pick by probability. Each takes the row `d` of the decision that draws: its numbers come from that
+decision's stream today (`refuge.sim.streams`), by the exact methods of `refuge.sim.variates`."""
 
 from __future__ import annotations
 
@@ -9,23 +10,25 @@ import numpy as np
 from numba import njit
 
 from refuge.model.codes import EMPIRICAL, EXPONENTIAL, FIXED, GAMMA, LOGNORMAL, T_EDGE_HI, T_EDGE_LO
+from refuge.sim.streams import uniform
+from refuge.sim.variates import binomial, exponential, gamma, normal
 
 
 @njit(cache=True)
-def draw(m, g, code, a, b, emp):
+def draw(m, w, d, code, a, b, emp):
     """Whole days (or people) from a distribution with parameter values `a`, `b`. A continuous draw `x` is
     rounded down or up at random, up with probability of its fraction, so the mean is kept."""
     if code == FIXED:
         return max(np.int64(round(a)), 0)
     if code == EXPONENTIAL:
-        return whole(g, g.exponential(a))
+        return whole(m, w, d, exponential(m, w, d, a))
     if code == GAMMA:
         shape = (a / b) ** 2
-        return whole(g, g.gamma(shape, b * b / a))
+        return whole(m, w, d, gamma(m, w, d, shape, b * b / a))
     if code == LOGNORMAL:
-        return whole(g, a * math.exp(b * g.standard_normal()))
+        return whole(m, w, d, a * math.exp(b * normal(m, w, d)))
     if code == EMPIRICAL:
-        u = g.random()
+        u = uniform(m, w, d)
         lo, hi = m.emp_ptr[emp], m.emp_ptr[emp + 1]
         for k in range(lo, hi):
             if u < m.emp_cdf[k]:
@@ -35,10 +38,10 @@ def draw(m, g, code, a, b, emp):
 
 
 @njit(cache=True)
-def whole(g, x):
+def whole(m, w, d, x):
     """`x` (>= 0) to a whole number without bias: floor(x + U), U uniform, is floor(x) + 1 with probability
     x - floor(x)."""
-    return np.int64(math.floor(x + g.random()))
+    return np.int64(math.floor(x + uniform(m, w, d)))
 
 
 @njit(cache=True)
@@ -67,7 +70,7 @@ def split_probs(m, w, j):
 
 
 @njit(cache=True)
-def multinomial(g, n, weights, size, total, out):
+def multinomial(m, w, d, n, weights, size, total, out):
     """Split `n` among the first `size` categories in proportion to `weights` (summing to `total`) by
     successive binomials."""
     k_last = size - 1
@@ -77,17 +80,19 @@ def multinomial(g, n, weights, size, total, out):
     for k in range(k_last + 1):
         if n <= 0:
             break
-        w = weights[k]
-        m = n if k == k_last or rem_w <= w else g.binomial(n, min(w / rem_w, 1.0))
-        out[k] = m
-        n -= m
-        rem_w -= w
+        wk = weights[k]
+        got = n if k == k_last or rem_w <= wk else binomial(m, w, d, n, min(wk / rem_w, 1.0))
+        out[k] = got
+        n -= got
+        rem_w -= wk
 
 
 @njit(cache=True)
-def pick(g, probs, n):
+def pick(m, w, d, probs, n):
     """An index below `n` drawn with the given probabilities."""
-    u = g.random()
+    if n == 1:
+        return 0
+    u = uniform(m, w, d)
     acc = 0.0
     for k in range(n):
         acc += probs[k]

@@ -22,12 +22,13 @@ from typing import Any
 import numpy as np
 from numba import njit
 
-from refuge.model.codes import T_CAP, T_EDGE_HI, T_EDGE_LO, T_IS_DUR, T_RATE, T_REDIR, T_REDIR_EDGE
-from refuge.sim.mechanisms.counted import people_leave
+from refuge.model.codes import T_CAP, T_EDGE_HI, T_EDGE_LO, T_REDIR, T_REDIR_EDGE
+from refuge.sim.mechanisms.counted import exit_counts, people_leave
 from refuge.sim.mechanisms.draws import multinomial, pick, split_probs
 from refuge.sim.mechanisms.moves import admit_people, take, try_move
 from refuge.sim.mechanisms.sites import room
 from refuge.sim.mechanisms.tracked.units import record_part
+from refuge.sim.streams import SPLIT
 from refuge.sim.tables import U_ALIVE, U_SIZE, U_STATE
 
 
@@ -47,7 +48,8 @@ def serve_unit(t, i, j, limit, m, w):
     if part > w.budget[j] > 0 and m.trans[j, T_CAP] >= 0 and not m.whole[j]:
         part = w.budget[j]  # as many as the capacity has left go; the rest of the group waits
     split_probs(m, w, j)
-    e = m.trans[j, T_EDGE_LO] + pick(w.g_split, w.probs, m.trans[j, T_EDGE_HI] - m.trans[j, T_EDGE_LO])
+    e = m.trans[j, T_EDGE_LO] + pick(m, w, m.dec_trans[j, SPLIT], w.probs,
+                                     m.trans[j, T_EDGE_HI] - m.trans[j, T_EDGE_LO])
     if try_move(t, s, part, j, e, m, w, i if part == size else -1) < 0:
         return np.int64(0)
     record_part(t, i, s, part, w)
@@ -68,7 +70,7 @@ def serve_people(t, i, j, limit, m, w):
     while left > 0 and w.budget[j] > 0 and may_enter(s, j, m, w):
         n = min(left, w.budget[j])  # a chunk: even if all of them get in, nobody after them would have
         left -= n
-        multinomial(w.g_split, n, w.probs, ehi - elo, 1.0, w.ecounts)
+        multinomial(m, w, m.dec_trans[j, SPLIT], n, w.probs, ehi - elo, 1.0, w.ecounts)
         for e in range(elo, ehi):
             k = w.ecounts[e - elo]
             if k > 0:
@@ -113,18 +115,12 @@ def enter_by(t, s, j, e, k, m, w):
 
 @njit(cache=True)
 def people_rate_leave(t, i, m, w):
-    """The people of queue row `i` (there since before today) leave by its constant-rate exits as counts:
-    Binomial(people, today's chance), split among the exits by rate."""
+    """The people of queue row `i` (there since before today) leave by its constant-rate exits as counts, as
+    a counted state's do: Binomial(people, today's chance), split among the exits by rate."""
     s = w.units[i, U_STATE]
     size = w.units[i, U_SIZE]
-    k = w.g_dep.binomial(size, w.leave_p[s])
-    if k == 0:
-        return
+    exit_counts(s, size, w.hazard[s], m, w)
     lo, hi = m.out_ptr[s], m.out_ptr[s + 1]
-    for q in range(lo, hi):
-        j = m.out_trans[q]
-        w.rates[q - lo] = 0.0 if m.trans[j, T_IS_DUR] else max(w.pv[m.trans[j, T_RATE]], 0.0)
-    multinomial(w.g_dep, k, w.rates, hi - lo, w.hazard[s], w.tcounts)
     avail = size
     for q in range(lo, hi):
         if w.tcounts[q - lo] > 0:

@@ -7,12 +7,14 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
 from numba import njit
 
 from refuge.model.codes import T_IS_DUR, T_RATE
 from refuge.sim.mechanisms.order import serve_queues, serve_queues_reference, waits_in_order, waits_in_order_reference
 from refuge.sim.mechanisms.sites import NEVER
 from refuge.sim.mechanisms.tracked.cohorts import people_rate_leave, serve_unit, serve_unit_reference
+from refuge.sim.streams import uniform
 from refuge.sim.tables import BIG, N_UNITS, U_ALIVE, U_DUE, U_DUETR, U_ENTRY, U_STATE
 
 
@@ -63,7 +65,7 @@ def rate_leave(t, i, m, w):
         return
     if m.queued[s]:
         people_rate_leave(t, i, m, w)
-    elif w.g_dep.random() < w.leave_p[s]:
+    elif uniform(m, w, m.dec_state[s]) < w.leave_p[s]:
         serve_unit(t, i, rate_exit(s, m, w), BIG, m, w)
 
 
@@ -86,7 +88,7 @@ def rate_hazards(m, w):
 @njit(cache=True)
 def rate_exit(s, m, w):
     """Which constant-rate exit of state `s` a leaving unit takes, picked by rate."""
-    u = w.g_dep.random() * w.hazard[s]
+    u = uniform(m, w, m.dec_state[s]) * w.hazard[s]
     acc = 0.0
     jj = -1
     for q in range(m.out_ptr[s], m.out_ptr[s + 1]):
@@ -107,11 +109,11 @@ def reference_tracked(ref: Any, t: int) -> None:
     due for a transition with a service order are set aside and served in that order after each pass."""
     rates = [[ref.rate[j] for j in ex] for ex in ref.rate_exits]
     leave_p = [-math.expm1(-sum(r)) for r in rates]
-    u_rand = ref.g.random(len(ref.units)).tolist()  # one for each unit already here: does a rate exit fire?
+    u_rand = unit_uniforms(ref)  # one for each unit already here: does a rate exit fire?
 
     def rate_leave(i: int, u: Any) -> None:
         if u.alive and u.entry < t and u_rand[i] < leave_p[u.state]:
-            fire_reference(ref, u, ref.rate_exits[u.state][ref.pick(rates[u.state])], t)
+            fire_reference(ref, u, ref.rate_exits[u.state][ref.pick(rates[u.state], ref.dec_state[u.state])], t)
 
     i = 0
     while True:
@@ -129,6 +131,16 @@ def reference_tracked(ref: Any, t: int) -> None:
         for q in queued:
             rate_leave(q, ref.units[q])
     ref.units = [u for u in ref.units if u.alive]
+
+
+def unit_uniforms(ref: Any) -> list[float]:
+    """A uniform for each unit in the table, from the stream of its state, in the order of the table."""
+    states = np.array([u.state for u in ref.units], np.int64)
+    out = np.zeros(len(states))
+    for s in np.unique(states).tolist():
+        at = states == s
+        out[at] = ref.rng.uniforms(ref.dec_state[s], int(at.sum()))
+    return out.tolist()
 
 
 def fire_reference(ref: Any, u: Any, j: int, t: int) -> bool:

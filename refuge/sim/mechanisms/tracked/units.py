@@ -7,6 +7,7 @@ from numba import njit
 
 from refuge.model.codes import T_DUR, T_DUR_A, T_DUR_B, T_DUR_EMP, T_IS_DUR
 from refuge.sim.mechanisms.draws import draw
+from refuge.sim.streams import DURATION
 from refuge.sim.tables import (
     BIG,
     FULL,
@@ -63,8 +64,8 @@ def new_unit(m, w, i, s, size, entry):
     for q in range(m.out_ptr[s], m.out_ptr[s + 1]):
         j = m.out_trans[q]
         if m.trans[j, T_IS_DUR]:
-            d = entry + draw(m, w.g_dur, m.trans[j, T_DUR], w.pv[m.trans[j, T_DUR_A]], w.pv[m.trans[j, T_DUR_B]],
-                             m.trans[j, T_DUR_EMP])
+            d = entry + draw(m, w, m.dec_trans[j, DURATION], m.trans[j, T_DUR], w.pv[m.trans[j, T_DUR_A]],
+                             w.pv[m.trans[j, T_DUR_B]], m.trans[j, T_DUR_EMP])
             if d < due:
                 due = d
                 duetr = j
