@@ -7,6 +7,9 @@
 (b) a synthetic scenario: 10 years of daily steps, 1,000,000 people in a memoryless reservoir and
     about 10,000 passing through capacity-limited, duration-dependent states; peak memory is measured
     in a fresh process;
+(d) a national asylum queue (tests/scenarios/de_backlog.yaml: about 580,000 people waiting at a zero-day step
+    with a daily capacity, three years of days), and the same with ten times the people waiting: a queue is
+    kept as counts per day of entry, so its cost should not grow with the people in it;
 (c) the fast engine against the per-person reference engine on small versions of both scenarios,
     sized so that the reference takes seconds, timed in the same process so the ratio is fair on a
     noisy machine.
@@ -59,6 +62,23 @@ def peak_memory_of_synthetic() -> float:
     return float(out.stdout.strip().splitlines()[-1])
 
 
+def queue_backlog(simulate, seeds, repeats: int, results: dict[str, float]) -> None:
+    """(d): the German queue of issue 17, and the same with ten times the people waiting."""
+    from refuge.api import load
+    from refuge.model.compiler import compile_scenario
+
+    de = load(HERE.parent / "tests" / "scenarios" / "de_backlog.yaml")
+    big = compile_scenario(de.scenario.with_values({"pending_sept_2016": 5_793_140, "decisions_per_day": 19_000,
+                                                    "claims_per_day": 6_000}))
+    for label, model, key in (("(d) queue of 579,314 (de_backlog)", de, "queue_ms"),
+                              ("    queue of 5,793,140 (10x people)", big, "queue_10x_ms")):
+        simulate(model, seed=0)
+        sec, run = timed(lambda: simulate(model, seed=next(seeds)), max(repeats, 11))
+        line(f"{label}, {model.days} days", sec, events(run), "[target <= 50 ms]")
+        results[key] = sec * 1e3
+    print(f"      ratio 10x people / 1x: {results['queue_10x_ms'] / results['queue_ms']:.2f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--repeats", type=int, default=7)
@@ -97,6 +117,8 @@ def main() -> None:
     mem = peak_memory_of_synthetic()
     print(f"      peak memory of a fresh process running (b): {mem:7.1f} MB  [target < 400 MB]")
     results["synthetic_peak_mb"] = mem
+
+    queue_backlog(simulate, seeds, repeats, results)
 
     try:
         from refuge.api import simulate_reference

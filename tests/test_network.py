@@ -116,7 +116,8 @@ def _base():
      r"transitions\[0\].to: expected a state other than the network's en-route state; found `moving`"),
     (lambda d: d.setdefault("transitions", []).append({"name": "x", "from": "C", "to": "A",
                                                        "duration": {"dist": "fixed", "value": 3}}),
-     r"states\[2\]: expected a counted state \(people on the route network are counted"),
+     r"transitions\[0\].duration: expected a `rate` for `x`: people at a location of the route network are "
+     r"counted"),
     (lambda d: d.setdefault("arrivals", []).append({"name": "x", "to": "moving", "rate": 1}),
      r"arrivals\[0\].to: expected a state other than the network's en-route state"),
     (lambda d: d["network"]["closures"].append({"countries": ["X", "Narnia"], "from": "2020-01-02"})

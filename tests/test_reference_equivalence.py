@@ -22,7 +22,7 @@ from refuge.model.compiler import T_CAP, T_SRC
 from refuge.scenario import Empirical, Exponential, Fixed, Gamma, Lognormal, Redirect
 
 SCENARIOS = Path(__file__).parent / "scenarios"
-NAMES = ("ref_mission", "ref_camp", "ref_chain", "ref_sweep", "ref_office", "ref_order")
+NAMES = ("ref_mission", "ref_camp", "ref_chain", "ref_sweep", "ref_office", "ref_order", "ref_queue")
 REPS = 300
 FAMILY_ALPHA = 0.01
 

@@ -83,8 +83,12 @@ def test_the_page_says_per_run_and_names_each_unit_once(centre):
 
 
 def test_states_whose_stays_all_take_no_day_are_named_not_drawn(tmp_path):
-    exp = run_ensemble(HERE / "scenarios" / "jam.yaml", runs=2, seed=0, workers=1, store=tmp_path / "jam")
-    assert waits_figure(exp) is None  # the queue's plain capacity step: every completed stay is 0 days
+    # the jam with a boat smaller than the day's capacity (the boat of 200 now waits a day in part): every
+    # completed stay in the queue's plain capacity step is 0 days
+    small = (HERE / "scenarios" / "jam.yaml").read_text().replace("size: 200", "size: 100")
+    (tmp_path / "jam.yaml").write_text(small)
+    exp = run_ensemble(tmp_path / "jam.yaml", runs=2, seed=0, workers=1, store=tmp_path / "jam")
+    assert waits_figure(exp) is None
     assert "jam, 1 variant, 2/2 runs finished" in repr(exp)
 
 

@@ -8,15 +8,24 @@ from typing import Optional
 
 import typer
 
-from refuge.cli.common import app, fail, load_model
+from refuge.cli.common import app, fail, load_model, message
 
 __all__: list[str] = []  # the command's parts, not an API: the command is `refuge.cli.app`
 
 
 @app.command()
 def validate(scenario: str = typer.Argument(..., help="scenario YAML file")) -> None:
-    """Check a scenario file: every field, name, date and split. Prints the problems found."""
-    model = load_model(scenario, simulates=False)
+    """Check a scenario file: every field, name, date and split, and one trial run (what the engine would refuse
+    in a run, such as more groups tracked at once than its tables hold, is found here too). Prints the problems
+    found."""
+    model = load_model(scenario)
+    from refuge.errors import RefugeError
+    from refuge.results.simulate import simulate
+
+    try:
+        simulate(model, seed=0)
+    except RefugeError as exc:
+        fail(message(exc))
     sc = model.scenario
     from refuge.numbers import plural
 

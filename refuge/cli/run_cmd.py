@@ -74,7 +74,19 @@ def run(
     if overrides:
         model = with_overrides(model, overrides)
     result = guarded(simulate, model, seed=seed, until=stop)
+    warn_idle(result)
     write_single(result, out, overrides, overwrite)
+
+
+def warn_idle(result) -> None:
+    """A `note:` line per queue that held people while its capacity went unused (`refuge.results.idle`)."""
+    import warnings
+
+    from refuge.errors import RefugeWarning
+    from refuge.results.idle import idle_notes
+
+    for note in idle_notes(result):
+        warnings.warn(note, RefugeWarning, stacklevel=2)
 
 
 def write_single(result, out: Path, overrides: dict[str, float], overwrite: bool) -> None:

@@ -10,12 +10,14 @@ Run `r` uses seed `seed + r`, whatever the number of workers, so a check is repr
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
 import numpy as np
 
+from refuge.errors import RefugeWarning
 from refuge.evidence.check import (
     LEVEL,
     SITE_METRICS,
@@ -31,6 +33,7 @@ from refuge.evidence.measures import measure_all
 from refuge.evidence.outcomes import yearly_outcomes
 from refuge.evidence.series import simulate_all
 from refuge.model.compiler import Model
+from refuge.results.idle import idle_ensemble_notes, idle_summary
 
 DEFAULT_RUNS = 200
 SERIAL_BELOW = 16  # fewer runs than this are not worth starting worker processes for
@@ -61,7 +64,7 @@ def _one_run(spec: _Spec, r: int) -> dict[str, np.ndarray]:
         model = _MODELS.setdefault(key, compile_scenario(spec.scenario, spec.origin))
     run = simulate(model, seed=spec.seed + r)
     return {"evidence": measure_all(run), "sites": site_matrix(run), "stays": stay_matrix(run),
-            "years": year_matrix(run)[1], "series": simulate_all(run)}
+            "years": year_matrix(run)[1], "series": simulate_all(run), "idle": idle_summary(run)}
 
 
 def check(model_or_path: Any = "north-korea-china", runs: int = DEFAULT_RUNS, seed: int = 0,
@@ -86,6 +89,8 @@ def check(model_or_path: Any = "north-korea-china", runs: int = DEFAULT_RUNS, se
     years = sorted(set(model.dates.year.tolist()))
     series_values = [np.array([o["series"][k] for o in out], float) for k in range(len(model.series))]
     n_sites, n_totals = len(report_sites(model)), len(yearly_outcomes(model))
+    for note in idle_ensemble_notes(model, np.array([o["idle"] for o in out], np.int64)):
+        warnings.warn(note, RefugeWarning, stacklevel=2)  # a queue held people while its capacity went unused
     return CheckResult(model=model, runs=int(runs), seed=int(seed), values=values,
                        site_values=np.array([o["sites"] for o in out], float).reshape(
                            int(runs), n_sites, len(SITE_METRICS)),

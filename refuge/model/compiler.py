@@ -29,6 +29,7 @@ from refuge.model.codes import (
     GAMMA,
     LOGNORMAL,
     NONE,
+    T_CAP,
     T_COLS,
     T_DUR,
     T_DUR_A,
@@ -167,12 +168,13 @@ class _Compiler:
         state_site, initial_param, capacity_param = self._states_and_sites()
         trans, edges = self._transitions()
         tracked = self._tracked(trans)
+        queued = self._queued(trans, tracked)
         for i, st in enumerate(sc.states):
-            if tracked[i]:
+            if tracked[i] and not queued[i]:
                 self.uses.append((int(initial_param[i]), f"states[{i}].initial", "tracked people", True))
         arr = self._arrivals()
         for i, row in enumerate(arr):
-            if row[A_TARGET] >= 0 and tracked[row[A_TARGET]]:
+            if row[A_TARGET] >= 0 and tracked[row[A_TARGET]] and not queued[row[A_TARGET]]:
                 self.uses.append((row[A_RATE], f"arrivals[{i}].rate", "tracked arrival rate", False))
         arr += self._events(tracked)
         rules = compile_rules(self, edges)
@@ -200,7 +202,7 @@ class _Compiler:
             state_names=self.states, state_kinds=[s.kind for s in sc.states], site_names=self.sites,
             transition_names=self.trans, edge_names=list(edge_names), arrival_names=self.arrivals,
             rule_names=[r.name for r in sc.rules], param_names=self.pnames, n_named_params=len(sc.parameters),
-            state_site=state_site, tracked=tracked, initial_param=initial_param, out_ptr=out_ptr,
+            state_site=state_site, tracked=tracked, queued=queued, initial_param=initial_param, out_ptr=out_ptr,
             out_trans=out_trans, capacity_param=capacity_param, **self._closures(),
             trans=np.array(trans, np.int64).reshape(len(trans), T_COLS),
             edge_trans=np.array(edge_trans, np.int64), edge_target=np.array(edge_target, np.int64),
@@ -258,6 +260,23 @@ class _Compiler:
                 self.err(f"transitions[{j}].group_size", "group_size only on transitions out of a state whose exits "
                          "are all constant rates (people there are counted, not tracked)", f"state `{t.source}`")
         return tracked
+
+    def _queued(self, trans: list[list[int]], tracked: np.ndarray) -> np.ndarray:
+        """Queues: tracked states whose timed exits all take a fixed number of days, one of them at a processing
+        capacity that does not keep groups whole. Everyone who entered such a state on the same day is due on the
+        same day, so the engine keeps its people as counts per day of entry (refuge.sim.mechanisms.tracked.cohorts),
+        and a queue of a million costs what a queue of a thousand does."""
+        capped = np.zeros(len(tracked), np.bool_)
+        other = np.zeros(len(tracked), np.bool_)  # a timed exit that is not a fixed number of days, or keeps groups
+        for row, t in zip(trans, self.sc.transitions):
+            s = row[T_SRC]
+            if s < 0 or not row[T_IS_DUR]:
+                continue
+            if row[T_DUR] != FIXED or t.whole:
+                other[s] = True
+            elif row[T_CAP] >= 0:
+                capped[s] = True
+        return tracked & capped & ~other
 
     def _exits(self, trans: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
         """The exits of each state: out_trans[out_ptr[s]:out_ptr[s+1]], in declaration order."""

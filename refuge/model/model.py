@@ -34,6 +34,7 @@ class Model:
     # states
     state_site: np.ndarray
     tracked: np.ndarray
+    queued: np.ndarray  # tracked states that are queues: their people kept as counts per day of entry
     initial_param: np.ndarray
     out_ptr: np.ndarray
     out_trans: np.ndarray

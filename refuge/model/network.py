@@ -149,7 +149,6 @@ def _mixing(c, net) -> None:
     camps = {n for n, k in kind.items() if k in ("camp", "idpcamp")}
     inside = set(kind) | {net.en_route}
     states = {st.name: (i, st) for i, st in enumerate(c.sc.states)}
-    timed = {t.source for t in c.sc.transitions if t.rate is None}
     for n in inside:
         i, st = states.get(n, (None, None))
         if st is None:
@@ -157,9 +156,16 @@ def _mixing(c, net) -> None:
         if st.site is not None:
             c.err(f"states[{i}].site", "no site for a state of the route network (a camp's room is its "
                   "network.locations[].capacity)", f"site `{st.site}`")
-        if st.track_stays or n in timed:
-            c.err(f"states[{i}].track_stays" if st.track_stays else f"states[{i}]", "a counted state (people on "
-                  "the route network are counted, not tracked: leave a camp by a rate)", f"`{n}` tracked")
+        if st.track_stays:
+            c.err(f"states[{i}].track_stays", "a counted state (people on the route network are counted, not "
+                  "tracked)", f"`{n}` with track_stays")
+    for j, t in enumerate(c.sc.transitions):
+        if t.rate is None and t.source in inside:
+            c.err(f"transitions[{j}].duration", f"a `rate` for `{t.name}`: people at a location of the route "
+                  f"network are counted, not tracked one by one, so they leave `{t.source}` at a daily rate (a "
+                  "processing step there: `rate: R` for its pace and `capacity: N` for at most N a day, into a "
+                  "state outside the network; people in that state no longer count in the location's population)",
+                  f"a duration on a transition from `{t.source}`")
 
     def leaving(n: str, path: str) -> None:
         if n in inside and n not in camps:

@@ -120,6 +120,9 @@ class Run:
     entered: np.ndarray | None = None  # (days, states)
     net_change: np.ndarray | None = None  # (days, states)
     spawned: np.ndarray | None = None  # (days,)
+    # (days, transitions) people whose time had come still waiting for a capped transition on days its capacity
+    # was not used up (blocked downstream, or behind a group kept whole that did not fit); 0 on other days
+    idle: np.ndarray | None = None
 
     # --- derived -------------------------------------------------------------------------
     @property

@@ -21,7 +21,20 @@ def load(path_or_name: str | Path | None = None) -> Model:
     sc = read(p)
     model = compile_scenario(sc, str(p))
     warn_unused(sc, str(p))
+    warn_whole_groups(model)
     return model
+
+
+def warn_whole_groups(model: Model) -> None:
+    """A RefugeWarning per transition that keeps groups whole and that a group bigger than its capacity can
+    reach (`refuge.model.whole`)."""
+    import warnings
+
+    from refuge.errors import RefugeWarning
+    from refuge.model.whole import whole_group_notes
+
+    for note in whole_group_notes(model):
+        warnings.warn(note, RefugeWarning, stacklevel=3)
 
 
 def warn_unused(scenario: Scenario, origin: str) -> None:

@@ -156,6 +156,9 @@ class Transition(Labelled):
         None, description="processing capacity: at most this many people a day move by this transition (or "
         "{people, days}: per period), first come first served; the others wait where they are")
     order: ServiceOrder | None = Field(None, description="the order in which the capacity serves its queue")
+    whole: bool = Field(False, description="groups stay whole at the capacity: a group bigger than what is left "
+                        "of it waits for a period with room for all (default: the step serves people, so a group "
+                        "is split at the capacity and the rest wait for the next period)")
     description: str = ""
 
     @model_validator(mode="after")
@@ -168,6 +171,8 @@ class Transition(Labelled):
             raise ValueError("a split needs at least two targets")
         if self.order is not None and self.capacity is None:
             raise ValueError("`order` needs a `capacity` (a queue forms only where a capacity limits a transition)")
+        if self.whole and self.capacity is None:
+            raise ValueError("`whole` needs a `capacity` (groups are kept whole or split only at a capacity)")
         return self
 
     def targets(self) -> list[str]:

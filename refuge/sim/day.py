@@ -26,14 +26,19 @@ Semantics of one day `t`:
    (`moves`, `sites`).
 6. Processing capacity: a transition with a capacity moves at most that many people in each of its periods (a
    day, or `days` days from the start; renewed with the parameter's value on a period's first day). Moves take
-   it first come, first served, in the order above; when the next mover (a person, a group, a unit) does not
-   fit in what is left, the transition moves nobody else that period. Those not served wait in place. In a
-   counted state, at most the capacity of the people leaving by that transition go (`queues`, `moves`).
+   it first come, first served, in the order above. It serves people: a group bigger than what is left moves as
+   many as fit and the rest wait (keeping their day of entry); a transition with `whole: true` moves groups
+   whole, and when the next group does not fit in what is left, nobody else passes that period. A queue (a
+   tracked state whose timed exits all take a fixed number of days, one at a capacity) holds its people as
+   counts per day of entry; they try the step one by one, each by the split. Those not served wait in place.
+   In a counted state, at most the capacity of the people leaving by that transition go (`queues`, `moves`,
+   `tracked.cohorts`).
 7. The route network (`network`, whose top comment gives its own semantics): people the steps above moved into
    its locations join it, people they took from a camp leave its count; then its day runs with the parameters
    and closed states in force, and it sets its states' stocks.
-8. The day is recorded: tracked units that left are dropped (keeping entry order) and the longest ongoing stay
-   noted; stocks, closures and parameter values are written down.
+8. The day is recorded (people whose time has come still waiting for a capped transition whose capacity was not
+   used up are noted right after step 4, `queues`): tracked units that left are dropped (keeping entry order)
+   and the longest ongoing stay noted; stocks, closures and parameter values are written down.
 
 Each step is a small function `step(t, m, w)` of the day, the model's arrays (`m`, a `refuge.sim.layout.Spec`)
 and the run's state (`w`, a `World`), in the module of its mechanism (`refuge.sim.mechanisms`).
@@ -51,7 +56,7 @@ from refuge.sim.mechanisms.moves import place_initial, record_stocks, start_move
 from refuge.sim.mechanisms.network.day import network_day, network_initial
 from refuge.sim.mechanisms.network.structs import C_FULL, new_net_world
 from refuge.sim.mechanisms.parameters import record_values, scheduled_values
-from refuge.sim.mechanisms.queues import set_budgets
+from refuge.sim.mechanisms.queues import record_idle, set_budgets
 from refuge.sim.mechanisms.rules import apply_rules
 from refuge.sim.mechanisms.sites import record_closures, scheduled_closures, set_capacities
 from refuge.sim.mechanisms.tracked.step import move_tracked
@@ -82,6 +87,7 @@ def run_days(days, spec, net, world, rows, g_net):
         admit_arrivals(t, m, w)  # 2
         move_counted(t, m, w)  # 3
         move_tracked(t, m, w)  # 4 (5, 6: in `moves.try_move`)
+        record_idle(t, m, w)
         network_day(t, net, nw, w)  # 7
         if nw.count[C_FULL]:
             w.count[FULL] |= FULL_NET

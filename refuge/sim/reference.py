@@ -49,7 +49,7 @@ from refuge.sim.mechanisms.drift import drifted_table
 from refuge.sim.mechanisms.network.reference import NetReference
 from refuge.sim.mechanisms.order import compile_order
 from refuge.sim.mechanisms.parameters import reference_values
-from refuge.sim.mechanisms.queues import reference_budgets
+from refuge.sim.mechanisms.queues import reference_budgets, reference_idle
 from refuge.sim.mechanisms.rules import reference_rules
 from refuge.sim.mechanisms.sites import NEVER, reference_capacities, reference_closures
 from refuge.sim.mechanisms.tracked.step import reference_tracked
@@ -109,6 +109,8 @@ class _Reference:
         self.edge_target = m.edge_target.tolist()
         self.state_site = m.state_site.tolist()
         self.tracked = m.tracked.tolist()
+        self.queued = m.queued.tolist()  # queues: their people are units of one (people served one by one)
+        self.whole = [bool(t.whole) for t in m.scenario.transitions]
         self.exits = [[j for j in range(len(self.tr)) if self.tr[j][T_SRC] == s] for s in range(S)]
         self.rate_exits = [[j for j in ex if not self.tr[j][T_IS_DUR]] for ex in self.exits]
         self.site_states = [[s for s in range(S) if self.state_site[s] == n] for n in range(N)]
@@ -128,6 +130,7 @@ class _Reference:
         self.closed_site = np.zeros(N, bool)  # closed to entry from outside the site
         self.stopped_site = np.zeros(N, bool)  # closed to every entry into its states
         self.budget = [NEVER] * len(self.tr)  # people a capped transition may still move this period
+        self.jam = [False] * len(self.tr)
         self.closed_state = np.zeros(S, bool)
         self.shut_site, self.shut_state, self.stop_site = [False] * N, [False] * S, [False] * N
         self.rule_on = [False] * len(m.rule_names)
@@ -138,7 +141,8 @@ class _Reference:
             arrived=np.zeros((days, A), np.int64), closed_sites=np.zeros((days, N), bool),
             stopped_sites=np.zeros((days, N), bool),
             closed_states=np.zeros((days, S), bool), rules_active=np.zeros((days, len(m.rule_names)), bool),
-            max_stay=np.zeros((days, S), np.int64), params=np.zeros((days, m.pbase.shape[1])))
+            max_stay=np.zeros((days, S), np.int64), params=np.zeros((days, m.pbase.shape[1])),
+            idle=np.zeros((days, len(self.tr)), np.int64))
         self.flows = self.out["flows"]
         self.network = None  # the route network, person by person (refuge.sim.mechanisms.network.reference)
         if m.net is not None:
@@ -163,6 +167,7 @@ class _Reference:
             reference_arrivals(self, t)  # 2
             reference_counted(self, t)  # 3
             reference_tracked(self, t)  # 4
+            reference_idle(self, t)
             if self.network is not None:  # 7
                 self.network.day(t, self)
             self.record(t)  # 8
@@ -212,6 +217,7 @@ class _Reference:
         row = self.tr[j]
         k = len(people)
         if k > self.budget[j]:  # first come, first served: nobody behind them passes today
+            self.jam[j] = self.jam[j] or self.budget[j] > 0  # a group kept whole did not fit in what was left
             self.budget[j] = 0
             return False
         self.vacate(s, k)
@@ -229,11 +235,14 @@ class _Reference:
         self.stock[s] -= k
 
     def enter(self, people: np.ndarray, dest: int, t: int) -> None:
-        """Put people into `dest` as of day `t`; in a tracked state they form one unit with a drawn time there."""
+        """Put people into `dest` as of day `t`; in a tracked state they form one unit with a drawn time there
+        (in a queue, each person is a unit)."""
         self.p_state[people] = dest
         self.p_entry[people] = t
         self.stock[dest] += len(people)
-        if self.tracked[dest]:
+        if not self.tracked[dest]:
+            return
+        for unit in ([people[k:k + 1] for k in range(len(people))] if self.queued[dest] else [people]):
             due, due_trans = NEVER, -1
             for j in self.exits[dest]:
                 row = self.tr[j]
@@ -242,7 +251,7 @@ class _Reference:
                                       self.dec_trans[j][DURATION])
                     if d < due:
                         due, due_trans = d, j
-            self.units.append(_Unit(dest, t, people, due, due_trans))
+            self.units.append(_Unit(dest, t, unit, due, due_trans))
 
     def new_people(self, k: int) -> np.ndarray:
         while self.n + k > len(self.p_state):

@@ -14,12 +14,14 @@ import numpy as np
 from numba import njit
 
 from refuge.model.codes import (
+    T_CAP,
     T_EDGE_HI,
     T_EDGE_LO,
     T_GRP,
     T_GRP_A,
     T_GRP_B,
     T_GRP_EMP,
+    T_IS_DUR,
     T_RATE,
     T_REDIR,
     T_REDIR_EDGE,
@@ -63,17 +65,7 @@ def leave_counted(t, s, m, w):
     if h != w.hazard[s]:  # rates change only with schedules and rules
         w.hazard[s] = h
         w.leave_p[s] = 1.0 - math.exp(-h)
-    left = w.n0[s]
-    rest = 1.0  # the chance not yet given to an exit earlier in the list
-    for q in range(lo, hi):
-        j = m.out_trans[q]
-        pq = max(w.pv[m.trans[j, T_RATE]], 0.0) / h * w.leave_p[s]
-        k = 0
-        if left > 0 and pq > 0.0:
-            k = binomial(m, w, m.dec_trans[j, LEAVE], left, min(pq / rest, 1.0) if rest > 0.0 else 1.0)
-        rest -= pq
-        left -= k
-        w.tcounts[q - lo] = k
+    exit_counts(s, w.n0[s], h, m, w)
     avail = w.n0[s]
     for q in range(lo, hi):
         k = w.tcounts[q - lo]
@@ -88,6 +80,25 @@ def leave_counted(t, s, m, w):
 
 
 @njit(cache=True)
+def exit_counts(s, n, h, m, w):
+    """Of `n` people of state `s`, each constant-rate exit in turn takes Binomial(those not yet taken, its share
+    of what is left of the chance to leave), from its own transition's stream, into `w.tcounts` (a timed exit:
+    0); `h` is the sum of the rates."""
+    lo, hi = m.out_ptr[s], m.out_ptr[s + 1]
+    left = n
+    rest = 1.0  # the chance not yet given to an exit earlier in the list
+    for q in range(lo, hi):
+        j = m.out_trans[q]
+        pq = 0.0 if m.trans[j, T_IS_DUR] else max(w.pv[m.trans[j, T_RATE]], 0.0) / h * w.leave_p[s]
+        k = 0
+        if left > 0 and pq > 0.0:
+            k = binomial(m, w, m.dec_trans[j, LEAVE], left, min(pq / rest, 1.0) if rest > 0.0 else 1.0)
+        rest -= pq
+        left -= k
+        w.tcounts[q - lo] = k
+
+
+@njit(cache=True)
 def groups_leave(t, s, j, k, avail, m, w):
     """`k` groups set off by transition `j`, each of a drawn size (at most the people not yet moved today);
     a group that cannot get in waits where it was. Returns the people still available."""
@@ -98,6 +109,8 @@ def groups_leave(t, s, j, k, avail, m, w):
         size = max(draw(m, w, m.dec_trans[j, GROUP], m.trans[j, T_GRP], w.pv[m.trans[j, T_GRP_A]],
                         w.pv[m.trans[j, T_GRP_B]], m.trans[j, T_GRP_EMP]), 1)
         size = min(size, avail)
+        if m.trans[j, T_CAP] >= 0 and not m.whole[j]:
+            size = min(size, w.budget[j])  # a processing step serves people: the rest of the group waits
         e = elo + pick(m, w, m.dec_trans[j, SPLIT], w.probs, ehi - elo)
         if try_move(t, s, size, j, e, m, w) >= 0:
             avail -= size
@@ -168,6 +181,8 @@ def groups_leave_reference(ref: Any, s: int, j: int, members: np.ndarray, initia
             return
         d = ref.dec_trans[j][GROUP]
         size = min(max(ref.draw(row[T_GRP], row[T_GRP_A], row[T_GRP_B], row[T_GRP_EMP], d), 1), len(pool))
+        if row[T_CAP] >= 0 and not ref.whole[j]:
+            size = min(size, ref.budget[j])  # a processing step serves people: the rest of the group waits
         group = ref.gather(pool, ref.here(np.array([who]), s, t), size, d)
         ref.try_move(s, group, j, ref.pick_edge(j), t)
 

@@ -15,7 +15,7 @@ from numba import njit
 from refuge.model.codes import T_REDIR, T_REDIR_EDGE
 from refuge.sim.declare import Array, Mechanism
 from refuge.sim.mechanisms.sites import room
-from refuge.sim.mechanisms.tracked.units import add_unit
+from refuge.sim.mechanisms.tracked.units import add_people
 from refuge.sim.tables import FULL, U_ALIVE
 
 DECL = Mechanism(
@@ -41,7 +41,7 @@ def place_initial(m, w):
         k = np.int64(round(w.pv[m.initial_param[s]]))
         if k <= 0:
             continue
-        if m.tracked[s]:
+        if m.tracked[s] and not m.queued[s]:
             for _ in range(k):
                 place(m, w, s, 1, -1)
         else:
@@ -50,8 +50,10 @@ def place_initial(m, w):
 
 @njit(cache=True)
 def start_moves(t, m, w):
-    """The people in each state at the start of today's moves (counted states move only these)."""
+    """The people in each state at the start of today's moves (counted states move only these); no tracked row
+    has been passed yet today."""
     w.n0[:] = w.stock
+    w.fresh[0] = 0
 
 
 @njit(cache=True)
@@ -60,6 +62,8 @@ def try_move(t, s, size, j, e, m, w, unit=-1):
     needs no extra room), then into the edge's target if it has room, else the redirect, else back where they
     were. A moving tracked unit (`unit`) is retired. Returns the edge taken, or -1 if they wait."""
     if size > w.budget[j]:  # first come, first served: nobody behind them passes today
+        if w.budget[j] > 0:
+            w.jam[j] = True  # a group kept whole did not fit in what was left
         w.budget[j] = 0
         return -1
     dest = m.edge_target[e]
@@ -107,14 +111,14 @@ def step_out(m, w, s, k):
 @njit(cache=True)
 def place(m, w, dest, size, t):
     """Put `size` people into `dest` on day `t` (room already checked); in a tracked state they become one
-    unit, with a drawn time in state."""
+    unit, with a drawn time in state (in a queue, they join the people who entered it today)."""
     w.stock[dest] += size
     if m.state_site[dest] >= 0:
         w.occ[m.state_site[dest]] += size
     if m.net_loc[dest] >= 0:
         w.net_in[dest] += size
     if m.tracked[dest]:
-        add_unit(m, w, dest, size, t)
+        add_people(m, w, dest, size, t)
 
 
 @njit(cache=True)
@@ -124,7 +128,7 @@ def admit_people(m, w, dest, k, t, source):
     got = min(k, room(m, w, dest, source))
     if got <= 0:
         return np.int64(0)
-    if m.tracked[dest]:
+    if m.tracked[dest] and not m.queued[dest]:
         for _ in range(got):
             place(m, w, dest, 1, t)
             if w.count[FULL]:  # the unit table is full: this run is made again with a bigger one

@@ -30,13 +30,10 @@ from typing import Any
 import numpy as np
 from numba import njit
 
-from refuge.model.codes import T_EDGE_HI, T_EDGE_LO
 from refuge.sim.declare import Array, Mechanism
-from refuge.sim.mechanisms.draws import pick, split_probs
-from refuge.sim.mechanisms.moves import try_move
-from refuge.sim.mechanisms.tracked.units import record_stay
-from refuge.sim.streams import SPLIT
-from refuge.sim.tables import BIG, U_ALIVE, U_DUE, U_DUETR, U_ENTRY, U_SIZE, U_STATE
+from refuge.sim.mechanisms.sites import NEVER
+from refuge.sim.mechanisms.tracked.cohorts import serve_unit, serve_unit_reference
+from refuge.sim.tables import BIG, U_ALIVE, U_DUE, U_DUETR, U_ENTRY
 
 FIFO, LIFO, PRIORITY, SHARES = 0, 1, 2, 3
 KINDS = {"fifo": FIFO, "lifo": LIFO, "priority": PRIORITY, "shares": SHARES}
@@ -109,12 +106,12 @@ def serve_queues(t, m, w):
             continue
         if kind == LIFO:
             for q in range(n - 1, -1, -1):
-                serve(t, w.queued[q], j, m, w)
+                serve(t, w.queued[q], j, BIG, m, w)
         elif kind == PRIORITY:
             for c in range(m.order_ptr[j], m.order_ptr[j + 1] + 1):  # the last: people in no class
                 for q in range(n):
                     if class_of(w.queued[q], j, m, w) == c:
-                        serve(t, w.queued[q], j, m, w)
+                        serve(t, w.queued[q], j, BIG, m, w)
         else:
             serve_shares(t, j, n, m, w)
     return n
@@ -134,10 +131,10 @@ def serve_shares(t, j, n, m, w):
     for q in range(n):
         i = w.queued[q]
         c = class_of(i, j, m, w) - lo
-        if c >= 0 and w.units[i, U_SIZE] <= w.class_left[c] and serve(t, i, j, m, w):
-            w.class_left[c] -= w.units[i, U_SIZE]
+        if c >= 0 and w.class_left[c] > 0:
+            w.class_left[c] -= serve(t, i, j, w.class_left[c], m, w)
     for q in range(n):
-        serve(t, w.queued[q], j, m, w)
+        serve(t, w.queued[q], j, BIG, m, w)
 
 
 @njit(cache=True)
@@ -151,19 +148,13 @@ def class_of(i, j, m, w):
 
 
 @njit(cache=True)
-def serve(t, i, j, m, w):
-    """Unit `i`, if it is still waiting for transition `j`, tries it (by an edge picked by its split) while the
-    capacity lasts. Returns whether it moved."""
+def serve(t, i, j, limit, m, w):
+    """Unit `i`, if it is still waiting for transition `j`, tries it (at most `limit` of its people; by an edge
+    picked by its split) while the capacity lasts (`refuge.sim.mechanisms.tracked.cohorts.serve_unit`).
+    Returns the people moved."""
     if not w.units[i, U_ALIVE] or w.units[i, U_DUETR] != j or w.units[i, U_DUE] > t or w.budget[j] <= 0:
-        return False
-    split_probs(m, w, j)
-    e = m.trans[j, T_EDGE_LO] + pick(m, w, m.dec_trans[j, SPLIT], w.probs,
-                                     m.trans[j, T_EDGE_HI] - m.trans[j, T_EDGE_LO])
-    s = w.units[i, U_STATE]
-    if try_move(t, s, w.units[i, U_SIZE], j, e, m, w, i) < 0:
-        return False
-    record_stay(t, i, s, w)
-    return True
+        return np.int64(0)
+    return serve_unit(t, i, j, limit, m, w)
 
 
 # --- the reference engine's step (refuge.sim.reference: the same, one unit object at a time) --------------------
@@ -210,16 +201,13 @@ def _serve_shares_reference(ref: Any, mine: list[Any], j: int, classes: list[int
                                                                                 + 1e-9))]
     for u in mine:
         k = _class_reference(o, classes, u.entry)
-        if len(u.members) <= quota[k] and _serve_reference(ref, u, j, t):
-            quota[k] -= len(u.members)
+        if quota[k] > 0:
+            quota[k] -= _serve_reference(ref, u, j, t, quota[k])
 
 
-def _serve_reference(ref: Any, u: Any, j: int, t: int) -> bool:
-    """Unit `u`, if still waiting for `j`, tries it while the capacity lasts; a stay is recorded if it moves."""
+def _serve_reference(ref: Any, u: Any, j: int, t: int, limit: int = NEVER) -> int:
+    """Unit `u`, if still waiting for `j`, tries it (at most `limit` of its people) while the capacity lasts;
+    each part that moves is a completed stay. Returns the people moved."""
     if not u.alive or ref.budget[j] <= 0:
-        return False
-    if not ref.try_move(u.state, u.members, j, ref.pick_edge(j), t):
-        return False
-    u.alive = False
-    ref.stays.append((u.state, u.entry, t, len(u.members)))
-    return True
+        return 0
+    return serve_unit_reference(ref, u, j, t, limit)

@@ -10,13 +10,12 @@ from typing import Any
 import numpy as np
 from numba import njit
 
-from refuge.model.codes import T_EDGE_HI, T_EDGE_LO, T_IS_DUR, T_RATE
-from refuge.sim.mechanisms.draws import pick, split_probs
-from refuge.sim.mechanisms.moves import try_move
+from refuge.model.codes import T_IS_DUR, T_RATE
 from refuge.sim.mechanisms.order import serve_queues, serve_queues_reference, waits_in_order, waits_in_order_reference
-from refuge.sim.mechanisms.tracked.units import record_stay
-from refuge.sim.streams import SPLIT, uniform
-from refuge.sim.tables import N_UNITS, U_ALIVE, U_DUE, U_DUETR, U_ENTRY, U_SIZE, U_STATE
+from refuge.sim.mechanisms.sites import NEVER
+from refuge.sim.mechanisms.tracked.cohorts import people_rate_leave, serve_unit, serve_unit_reference
+from refuge.sim.streams import uniform
+from refuge.sim.tables import BIG, N_UNITS, U_ALIVE, U_DUE, U_DUETR, U_ENTRY, U_STATE
 
 
 @njit(cache=True)
@@ -35,6 +34,7 @@ def move_tracked(t, m, w):
         for q in range(n):  # those set aside and not served: as if blocked
             rate_leave(t, w.queued[q], m, w)
         start = end
+    w.fresh[0] = w.count[N_UNITS]  # people placed later today start rows of their own
 
 
 @njit(cache=True)
@@ -43,31 +43,30 @@ def sweep(t, start, m, w):
     units = w.units
     i = start
     while i < w.count[N_UNITS]:
+        w.fresh[0] = i + 1  # people entering a queue now do not join this row or one before it
         if units[i, U_ALIVE]:
-            s = units[i, U_STATE]
-            moved = False
             if units[i, U_DUE] <= t and units[i, U_DUETR] >= 0:
                 if waits_in_order(t, i, units[i, U_DUETR], m, w):
                     i += 1
                     continue
-                moved = fire(t, i, units[i, U_DUETR], m, w)
-            if moved:
-                record_stay(t, i, s, w)
-            else:
-                rate_leave(t, i, m, w)
+                serve_unit(t, i, units[i, U_DUETR], BIG, m, w)  # all of it, or as far as the capacity goes
+            rate_leave(t, i, m, w)  # those still here (not new today)
         i += 1
     return i
 
 
 @njit(cache=True)
 def rate_leave(t, i, m, w):
-    """Unit `i`, still there and not new today, leaves by a constant-rate exit with today's chance."""
+    """Unit `i`, still there and not new today, leaves by a constant-rate exit with today's chance (a queue's
+    row: its people, as counts)."""
     units = w.units
     s = units[i, U_STATE]
-    if units[i, U_ALIVE] and units[i, U_ENTRY] != t and w.hazard[s] > 0.0 \
-            and uniform(m, w, m.dec_state[s]) < w.leave_p[s]:
-        if fire(t, i, rate_exit(s, m, w), m, w):
-            record_stay(t, i, s, w)
+    if not units[i, U_ALIVE] or units[i, U_ENTRY] == t or w.hazard[s] <= 0.0:
+        return
+    if m.queued[s]:
+        people_rate_leave(t, i, m, w)
+    elif uniform(m, w, m.dec_state[s]) < w.leave_p[s]:
+        serve_unit(t, i, rate_exit(s, m, w), BIG, m, w)
 
 
 @njit(cache=True)
@@ -100,17 +99,6 @@ def rate_exit(s, m, w):
             if u < acc:
                 break
     return jj
-
-
-@njit(cache=True)
-def fire(t, i, j, m, w):
-    """Unit `i` tries transition `j` by an edge picked by its split. Returns whether it moved."""
-    split_probs(m, w, j)
-    e = m.trans[j, T_EDGE_LO] + pick(m, w, m.dec_trans[j, SPLIT], w.probs,
-                                     m.trans[j, T_EDGE_HI] - m.trans[j, T_EDGE_LO])
-    if try_move(t, w.units[i, U_STATE], w.units[i, U_SIZE], j, e, m, w, i) < 0:
-        return False
-    return True
 
 
 # --- the reference engine's step (refuge.sim.reference: the same, person by person) ----------------------------------
@@ -156,9 +144,7 @@ def unit_uniforms(ref: Any) -> list[float]:
 
 
 def fire_reference(ref: Any, u: Any, j: int, t: int) -> bool:
-    """Unit `u` tries transition `j`; if it moves, its stay is recorded."""
-    if not ref.try_move(u.state, u.members, j, ref.pick_edge(j), t):
-        return False
-    u.alive = False
-    ref.stays.append((u.state, u.entry, t, len(u.members)))
-    return True
+    """Unit `u` tries transition `j` (split at its capacity unless it keeps groups whole); each part that moves
+    is a completed stay. Returns whether all of it moved."""
+    serve_unit_reference(ref, u, j, t, NEVER)
+    return not u.alive

@@ -25,6 +25,21 @@ from refuge.sim.tables import (
 
 
 @njit(cache=True)
+def add_people(m, w, s, size, entry):
+    """`size` people entering tracked state `s` on day `entry`: in a queue (`m.queued[s]`) they join the last
+    row if it holds the same state's people who entered the same day and today's pass has not reached it yet
+    (`w.fresh`: the first row not yet passed), so the queue is kept as counts per day of entry; otherwise a
+    new unit (a person, or a group that moves together)."""
+    k = w.count[N_UNITS] - 1
+    if m.queued[s] and k >= w.fresh[0] and k >= 0:
+        units = w.units
+        if units[k, U_STATE] == s and units[k, U_ENTRY] == entry and units[k, U_ALIVE]:
+            units[k, U_SIZE] += size
+            return
+    add_unit(m, w, s, size, entry)
+
+
+@njit(cache=True)
 def add_unit(m, w, s, size, entry):
     """A new unit of `size` people entering tracked state `s` on day `entry` (a full table: the run is made
     again with a bigger one)."""
@@ -61,6 +76,12 @@ def new_unit(m, w, i, s, size, entry):
 @njit(cache=True)
 def record_stay(t, i, s, w):
     """Unit `i` left state `s` today: a completed stay."""
+    record_part(t, i, s, w.units[i, U_SIZE], w)
+
+
+@njit(cache=True)
+def record_part(t, i, s, n, w):
+    """`n` people of unit `i` left state `s` today: a completed stay of `n` people."""
     k = w.count[N_STAYS]
     if k == w.stays.shape[0]:
         w.count[FULL] |= FULL_STAYS
@@ -68,7 +89,7 @@ def record_stay(t, i, s, w):
     w.stays[k, 0] = s
     w.stays[k, 1] = w.units[i, U_ENTRY]
     w.stays[k, 2] = t
-    w.stays[k, 3] = w.units[i, U_SIZE]
+    w.stays[k, 3] = n
     w.count[N_STAYS] = k + 1
 
 
