@@ -51,6 +51,9 @@ def backtest_command(
                                 "of runs any rate could give it (one-off counts weigh less); `equal`: all alike"),
     series_tolerance: float = typer.Option(0.1, "--series-tolerance", min=0.0, help="a series data point counts "
                                            "as met within this relative distance of the data"),
+    as_of_cut: bool = typer.Option(False, "--as-of-cut", help="with --train-until: forecast with nothing dated "
+                                   "after it (every schedule held at its value then; drifts declared for beyond "
+                                   "the data start at the cut)"),
     format_: str = typer.Option("table", "--format", help="table, json (everything) or csv (the series points)"),
 ) -> None:
     """Calibrate on the evidence up to --train-until, run the posterior forward, score the facts and series
@@ -64,6 +67,8 @@ def backtest_command(
     from refuge.inference.calibrate import ConsoleProgress, Settings
 
     if train_until is None:
+        if as_of_cut:
+            fail("--as-of-cut: with --train-until (the forecast from that day)")
         backtest_search(scenario, cut, group, draws, seeds, out)
         return
     out = out or Path("backtest")
@@ -81,7 +86,7 @@ def backtest_command(
     try:
         with (ConsoleProgress() if format_ == "table" else contextlib.nullcontext()) as progress:
             bt = backtest(model.scenario, until, out, runs=runs, seed=seed, settings=settings, workers=workers,
-                          cluster=cluster, progress=progress, origin=model.origin)
+                          cluster=cluster, progress=progress, origin=model.origin, as_of_cut=as_of_cut)
     except RefugeError as exc:
         fail(str(exc))
     except KeyboardInterrupt:

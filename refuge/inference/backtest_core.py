@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from refuge.errors import RefugeError
+from refuge.inference.asof import held
 from refuge.scenario import Scenario
 
 LEVEL = 0.90
@@ -143,6 +144,7 @@ class _Forward:
     draws: tuple
     seed: int
     ahead: tuple  # per series: (ends, starts) of the forecast periods
+    hold: int = -1  # as of the cut: every parameter held after this day (`refuge.inference.asof.held`)
 
 
 _MODELS: dict[tuple, Any] = {}
@@ -163,7 +165,7 @@ def _forward_one(spec: _Forward, r: int) -> dict[str, Any]:
             _MODELS.clear()
         model = _MODELS[key] = compile_scenario(spec.scenario.with_values(draw) if draw else spec.scenario,
                                                 spec.origin)
-    run = simulate(model, seed=spec.seed + r)
+    run = simulate(held(model, spec.hold) if spec.hold >= 0 else model, seed=spec.seed + r)
     ahead = [simulate_series(run, dict(s, grid=np.asarray(ends, np.int64), starts=np.asarray(starts, np.int64)))
              for s, (ends, starts) in zip(model.series, spec.ahead)]
     return {"facts": measure_all(run), "series": simulate_all(run),
@@ -191,19 +193,18 @@ class Forward:
 
 
 def forward(model: Any, draws: list[dict], seed: int = 0, *, workers: int | None = 1, cluster: str | None = None,
-            progress: Any = False) -> Forward:
-    """Run draw r with seed `seed + r` over the whole period, for every draw (an empty draw: the model as is)."""
+            progress: Any = False, hold: int = -1) -> Forward:
+    """Run draw r with seed `seed + r` over the whole period (an empty draw: the model as is; `hold`: asof.held)."""
     from refuge.experiments.ensemble import map_runs
 
     periods = forecast_all(model)
-    spec = _Forward(model.scenario, model.origin, model.digest, tuple(draws), int(seed), periods)
+    spec = _Forward(model.scenario, model.origin, model.digest, tuple(draws), int(seed), periods, hold)
     given = (model.digest, ())
     kept = given in _MODELS
     _MODELS[given] = model  # an empty draw runs the model as given (forked workers inherit it)
     runs = len(draws)
     try:
-        res = map_runs(partial(_forward_one, spec), range(runs), workers=workers, cluster=cluster,
-                       progress=progress)
+        res = map_runs(partial(_forward_one, spec), range(runs), workers=workers, cluster=cluster, progress=progress)
     finally:
         if not kept:
             _MODELS.pop(given, None)
