@@ -20,7 +20,8 @@ SCENARIO = {
     "schedules": [{"parameter": "arrival_rate", "assumption": True,
                    "points": [{"date": "2020-02-01", "value": 20}, {"date": "2020-05-01", "value": 100}]}],
     "evidence": [{"id": "camp", "assumption": True, "note": "a test series", "measure": {"stock": ["camp"]},
-                  "series": {"points": [{"date": "2020-03-31", "value": 1200}, {"date": "2020-06-29", "value": 6000}]}}],
+                  "series": {"points": [{"date": "2020-03-31", "value": 1200},
+                                        {"date": "2020-06-29", "value": 6000}]}}],
 }
 
 

@@ -40,6 +40,7 @@ from refuge.inference.backtest_core import (
     tables,
     write,
 )
+from refuge.inference.horizon import beyond, trimmed
 from refuge.scenario import Scenario
 
 __all__ = ["Backtest", "CALIBRATION_DIR", "DEFAULT_SETTINGS", "FIGURE_NAME", "JSON_NAME", "LEVEL", "backtest",
@@ -56,9 +57,11 @@ CALIBRATION_DIR = "calibration"
 
 def backtest(scenario: Scenario, until: dt.date, out: str | Path, *, runs: int = 200, seed: int = 0,
              settings: Any = None, workers: int | None = None, cluster: str | None = None, progress: Any = None,
-             origin: str = "", level: float = LEVEL, as_of_cut: bool = False) -> Backtest:
-    """Calibrate on the evidence dated up to `until`, forecast with the posterior, score both sides; `as_of_cut`:
-    the forecast knows nothing dated after `until` (schedules held, drifts from the cut: `refuge.inference.asof`)."""
+             origin: str = "", level: float = LEVEL, horizon: dt.date | None = None,
+             as_of_cut: bool = False) -> Backtest:
+    """Calibrate on the evidence dated up to `until`, forecast with the posterior, score both sides;
+    `horizon`: forecast past the scenario's end, to that day (`backtest_core.beyond`); `as_of_cut`: the forecast
+    knows nothing dated after `until` (schedules held, drifts from the cut: `refuge.inference.asof`)."""
     from refuge.inference.asof import as_of_scenario
     from refuge.inference.calibrate import Settings, calibrate
     from refuge.inference.posterior import sample_posterior
@@ -74,9 +77,10 @@ def backtest(scenario: Scenario, until: dt.date, out: str | Path, *, runs: int =
                     progress=progress, predictive_runs=min(runs, 20), origin=origin)
     t_cal = time.perf_counter() - t0
     draws = sample_posterior(out / CALIBRATION_DIR, runs, seed=seed)
-    fw = forward(model, draws, seed, workers=workers, cluster=cluster,
-                 progress="backtest: posterior runs" if progress else False,
-                 hold=(until - model.start).days if as_of_cut else -1)
+    longer = beyond(model, horizon)
+    fw = trimmed(model, forward(longer, draws, seed, workers=workers, cluster=cluster,
+                                progress="backtest: posterior runs" if progress else False,
+                                hold=(until - model.start).days if as_of_cut else -1))
     bt = tables(model, fw, until, out, method="posterior", level=level, calibration=cal)
     bt.summary |= {"seconds": time.perf_counter() - t0, "fit_seconds": t_cal, "calibration_seconds": t_cal,
                    "simulations": cal.simulations + cal.predictive_runs + runs, "seed": seed, "as_of_cut": as_of_cut,

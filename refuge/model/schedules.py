@@ -79,6 +79,7 @@ def rest_problems(sc: Any) -> list[tuple[str, str, str]]:
         of = sc.parameters.get(p.rest_of) if p.rest_of is not None else None
         if p.rest_of is not None and (of is None or of.rest_of is not None or p.rest_of in scheduled
                                       or not 0 <= of.value <= 1):
+            hint = "" if of else suggest(p.rest_of, sc.parameters)
             out.append((f"parameters.{name}.rest_of", "a parameter with a value between 0 and 1, no schedule and "
-                        "no `rest_of` of its own", f"`{p.rest_of}`" + ("" if of else suggest(p.rest_of, sc.parameters))))
+                        "no `rest_of` of its own", f"`{p.rest_of}`{hint}"))
     return out
