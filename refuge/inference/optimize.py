@@ -8,6 +8,8 @@ which its bound holds; a candidate is feasible when every constraint reaches its
 nearest infeasible one, down to the lever's `step` (it assumes the probability moves one way with the lever;
 the bisection's candidates are recorded as trials like the others). The answer is then run again on
 `check_runs` fresh seeds the search never used, and its probabilities are given with 90% Wilson intervals.
+Before that, a feasible answer is confirmed on `check_runs` seeds of its own, backing off to the safe side if it
+fails there (`refuge.inference.optimize_confirm`: the best of many candidates on few runs is flattered by luck).
 
 Resumable: trials are written to Optuna's journal file (`DIR/study.journal`, plain JSON lines, never pickle)
 as they finish; the same command on the same DIR continues the search (finished trials are not run again).
@@ -65,6 +67,7 @@ class OptimizeResult:
     recheck: Candidate | None
     trials: list[Candidate] = field(default_factory=list)
     out: Path | None = None
+    confirmations: int = 0  # candidates run on the confirmation seeds (`check_runs` runs each)
 
     def to_dict(self) -> dict:
         """The answer as plain data (what `result.json` holds)."""
@@ -80,7 +83,8 @@ class OptimizeResult:
             held = all(self.recheck.probabilities[i] >= lo - 1e-12 and self.recheck.probabilities[i] <= hi + 1e-12
                        for i, (lo, hi) in enumerate(self.best.intervals()))
         return {"scenario": self.scenario, "objective": self.spec.objective.label(), "trials": len(self.trials),
-                "runs_per_trial": self.spec.runs, "best": cand(self.best), "recheck": cand(self.recheck),
+                "runs_per_trial": self.spec.runs, "confirmations": self.confirmations, "best": cand(self.best),
+                "recheck": cand(self.recheck),
                 "recheck_inside_search_interval": held,
                 "recheck_feasible": None if self.recheck is None else self.recheck.feasible}
 
@@ -90,6 +94,7 @@ class _Search:
 
     def __init__(self, spec: OptimizeSpec, base: Any, evaluator: Evaluator):
         self.spec, self.base, self.ev = spec, base, evaluator
+        self.confirmations = 0
         t = spec.objective.target
         self.obj_col = len(spec.constraints) if isinstance(t, Measure) else None
 
@@ -149,10 +154,14 @@ def optimize(scenario: Any, spec: OptimizeSpec, out: str | Path | None = None, *
         if search.better(c, best):
             best = c
     recheck = None
+    if best is not None and best.feasible:
+        from refuge.inference.optimize_confirm import confirm
+
+        best = confirm(study, search, best, progress)  # on seeds of its own: no winner's curse
     if best is not None:
         recheck = search.evaluate(best.values, spec.seed + FRESH_OFFSET, spec.check_runs)
         recheck.trial = best.trial
-    result = OptimizeResult(spec, model.scenario.name, best, recheck, trials, folder)
+    result = OptimizeResult(spec, model.scenario.name, best, recheck, trials, folder, search.confirmations)
     if folder is not None:
         write(result)
     return result
@@ -385,7 +394,7 @@ def summary_lines(result: OptimizeResult) -> list[str]:
     lines.append(f"chosen ({state}): {vals}; objective {b.objective:g}")
     for i, k in enumerate(spec.constraints):
         lo, hi = b.intervals()[i]
-        line = f"  {k.label()}: {b.probabilities[i]:.2f} [{lo:.2f}, {hi:.2f}] in the search"
+        line = f"  {k.label()}: {b.probabilities[i]:.2f} [{lo:.2f}, {hi:.2f}] in the search ({b.runs} runs)"
         if r is not None:
             rlo, rhi = r.intervals()[i]
             line += f"; {r.probabilities[i]:.2f} [{rlo:.2f}, {rhi:.2f}] on {r.runs} fresh seeds"
@@ -439,7 +448,8 @@ def run_command(args: Any) -> int:
     def show(n: int, values: dict, c: Candidate) -> None:
         vals = ", ".join(f"{k} = {v:g}" for k, v in values.items())
         probs = ", ".join(f"{p:.2f}" for p in c.probabilities)
-        print(f"trial {n + 1}: {vals}; objective {c.objective:g}; probability {probs}"
+        print(f"{f'trial {n + 1}' if n >= 0 else f'confirmation ({c.runs} runs)'}: {vals}; objective "
+              f"{c.objective:g}; probability {probs}"
               f"{'' if c.feasible else ' (infeasible)'}", flush=True)
 
     result = optimize(name, spec, args.out, workers=args.workers, cluster=args.cluster,
