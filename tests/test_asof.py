@@ -56,3 +56,21 @@ def test_as_of_cut_needs_train_until():
 
     res = CliRunner().invoke(app, ["backtest", "uk-asylum", "--as-of-cut"])
     assert res.exit_code != 0 and "--as-of-cut" in res.output and "--train-until" in res.output
+
+
+def test_forecast_periods_after_quarterly_data_are_calendar_quarters():
+    """Data dated at quarter ends are forecast quarter by quarter to calendar quarter ends (a stock too; a stock
+    on irregular dates, yearly as before)."""
+    import datetime as dt
+
+    from refuge.inference.horizon import later, period_months
+
+    assert period_months(dt.date(2023, 12, 31), 92, flow=True) == 3
+    assert period_months(dt.date(2023, 12, 31), 92, flow=False) == 3
+    assert period_months(dt.date(2020, 6, 29), 90, flow=False) == 12
+    assert period_months(dt.date(2020, 6, 29), 10, flow=True) == 0
+    assert period_months(dt.date(2008, 12, 31), 366, flow=True) == 12
+    assert [later(dt.date(2023, 12, 31), 3 * k) for k in (1, 2, 3)] == [
+        dt.date(2024, 3, 31), dt.date(2024, 6, 30), dt.date(2024, 9, 30)]
+    assert later(dt.date(2024, 2, 29), 12) == dt.date(2025, 2, 28) and later(dt.date(2024, 1, 15), 1) == \
+        dt.date(2024, 2, 15)

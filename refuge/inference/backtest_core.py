@@ -96,29 +96,23 @@ def check_until(model: Any, until: dt.date, flag: str = "--train-until") -> None
 
 
 def forecast_periods(model: Any, s: dict) -> tuple[list[int], list[int]]:
-    """The periods after a series' last data point, each as long as the last one (for annual totals: the
-    following calendar years), up to the scenario's end: (last days, first days)."""
+    """The periods after a series' last data point, each as long as the last one (annual totals: the following
+    calendar years; data dated at month ends: the following months or quarters; a stock without month-end dates:
+    the following years), up to the scenario's end: (last days, first days). See `horizon.period_months`."""
+    from refuge.inference.horizon import later, period_months
+
     last = int(s["grid"][s["obs"][-1]]) if len(s["obs"]) else -1
     if last < 0:
         return [], []
     end_date = model.start + dt.timedelta(days=last)
-    if s["kind"] == "flow":
-        first = int(s["starts"][s["obs"][-1]])
-        start_date = model.start + dt.timedelta(days=first)
-        years = round((end_date - start_date).days / 365.25) or 0
-    else:
-        years = 1
+    flow = s["kind"] == "flow"
+    length = (last - int(s["starts"][s["obs"][-1]]) + 1 if flow else
+              last - int(s["grid"][s["obs"][-2]]) if len(s["obs"]) > 1 else 365)
+    months = period_months(end_date, length, flow)
     ends, starts = [], []
     k, prev = 1, last
     while True:
-        if years >= 1:
-            try:
-                nxt = end_date.replace(year=end_date.year + k * years)
-            except ValueError:  # 29 February
-                nxt = end_date.replace(year=end_date.year + k * years, day=28)
-            day = (nxt - model.start).days
-        else:
-            day = last + k * (last - first + 1)
+        day = (later(end_date, k * months) - model.start).days if months else last + k * length
         if day >= model.days:
             break
         ends.append(day)

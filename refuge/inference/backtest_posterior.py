@@ -70,7 +70,8 @@ def backtest(scenario: Scenario, until: dt.date, out: str | Path, *, runs: int =
     t0 = time.perf_counter()
     out = Path(out)
     model = compile_scenario(as_of_scenario(scenario, until) if as_of_cut else scenario, origin or None)
-    check_until(model, until)
+    if horizon is None or until != model.scenario.end:  # with a horizon, trained on everything: a forecast
+        check_until(model, until)
     settings = settings or Settings(**DEFAULT_SETTINGS)
     settings.until = until
     cal = calibrate(model.scenario, out / CALIBRATION_DIR, settings, workers=workers, cluster=cluster,
