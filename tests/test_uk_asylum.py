@@ -103,3 +103,24 @@ def test_the_legacy_backlog_is_decided_first(model):
     ratio = flow_decided[on].sum() / legacy_decided[on].sum()
     assert 0.5 * share <= ratio <= 1.2 * share  # at most the flow share while older claims wait
     assert legacy[-1] <= 8000  # the legacy queues are all but empty at the end of 2023 (4,537 claims left)
+
+
+def test_the_levers_of_the_app_are_variants_that_move_the_outcomes(model):
+    """Each declared variant compiles; without the clearance drive of 2023 more people wait at the end, with more
+    dispersal places fewer people are in hotels."""
+    from refuge.experiments.variants import resolve_values
+    from refuge.model.compiler import compile_scenario
+
+    sc = model.scenario
+    base = refuge.simulate(model, seed=2)
+    end = {}
+    for v in sc.variants:
+        values = resolve_values(sc, dict(v.set), v.name)
+        run = refuge.simulate(compile_scenario(sc.with_values(values), model.origin), seed=2)
+        end[v.name] = (run.stock_of(WAITING)[-1], run.stock_of(["hotels"])[-1])
+    assert end["no-clearance-drive"][0] > base.stock_of(WAITING)[-1] + 20_000
+    assert end["more-dispersal"][1] < base.stock_of(["hotels"])[-1] - 10_000
+
+
+WAITING = ["intake", "waiting_dispersal", "waiting_hotel", "waiting_unsupported", "flow_dispersal", "flow_hotel",
+           "flow_unsupported"]
