@@ -120,6 +120,12 @@ def test_the_answer_is_confirmed_on_seeds_of_its_own(tmp_path):
     assert "in the search (80 runs)" in "\n".join(summary_lines(r))
 
 
+def test_the_figure_draws_a_recheck_that_held_in_every_run(queue, tmp_path):
+    """16 of 16 runs holding: the Wilson interval's top is 0.9999999999999999, under the probability 1.0."""
+    r = optimize(queue, spec(check_runs=16, trials=4), tmp_path / "out")
+    assert r.recheck.probabilities == [1.0] and (tmp_path / "out" / "optimize.png").stat().st_size > 1000
+
+
 def test_wilson_interval():
     assert wilson(0, 10)[0] == 0.0 and wilson(10, 10)[1] == 1.0
     lo, hi = wilson(36, 40)

@@ -364,9 +364,9 @@ def plot(result: OptimizeResult, path: Path) -> Path:
         bx = result.best.values[spec.levers[0].name] if one else result.best.objective
         ax.scatter([bx], [min(result.best.probabilities or [1.0])], marker="*", s=160, color="k", label="chosen")
         if result.recheck is not None and result.recheck.probabilities:
-            lo, hi = min(result.recheck.intervals(), key=lambda iv: iv[0])
-            p = min(result.recheck.probabilities)
-            ax.errorbar([bx], [p], yerr=[[p - lo], [hi - p]], fmt="o", color="tab:blue", capsize=4,
+            i = int(np.argmin(result.recheck.probabilities))  # the worst constraint, with its own interval
+            p, (lo, hi) = result.recheck.probabilities[i], result.recheck.intervals()[i]
+            ax.errorbar([bx], [p], yerr=[[max(p - lo, 0.0)], [max(hi - p, 0.0)]], fmt="o", color="tab:blue", capsize=4,
                         label=f"re-check, {result.recheck.runs} fresh seeds (90%)")
     ax.set_xlabel(spec.levers[0].name if one else "objective")
     ax.set_ylabel("probability the constraints hold (worst)")
