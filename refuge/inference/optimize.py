@@ -21,12 +21,14 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
+from functools import cmp_to_key
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from refuge.errors import RefugeError
+from refuge.inference.optimize_confirm import _monotone, _snap, _wants_small, confirm
 from refuge.inference.optimize_eval import (
     FRESH_OFFSET,
     Evaluator,
@@ -154,10 +156,10 @@ def optimize(scenario: Any, spec: OptimizeSpec, out: str | Path | None = None, *
         if search.better(c, best):
             best = c
     recheck = None
-    if best is not None and best.feasible:
-        from refuge.inference.optimize_confirm import confirm
-
-        best = confirm(study, search, best, progress)  # on seeds of its own: no winner's curse
+    if best is not None and best.feasible:  # confirmed on seeds of its own: no winner's curse
+        order = cmp_to_key(lambda a, b: -1 if search.better(a, b) else 1)
+        ranked = sorted((c for c in trials if c.feasible), key=order)
+        best = confirm(search, best, ranked, progress)
     if best is not None:
         recheck = search.evaluate(best.values, spec.seed + FRESH_OFFSET, spec.check_runs)
         recheck.trial = best.trial
@@ -244,25 +246,6 @@ def _run_trials(study, search: _Search, progress: Any) -> None:
 
     if todo > 0:
         study.optimize(objective, n_trials=todo)
-
-
-def _monotone(spec: OptimizeSpec) -> bool:
-    t = spec.objective.target
-    return (t == "cost" and spec.levers[0].cost != 0) or t == spec.levers[0].name
-
-
-def _wants_small(spec: OptimizeSpec) -> bool:
-    """With one lever: is the answer the smallest feasible value (or the largest)?"""
-    lv = spec.levers[0]
-    t = spec.objective.target
-    sign = lv.cost if t == "cost" else 1.0
-    return (spec.objective.direction == "minimize") == (sign > 0)
-
-
-def _snap(lv, x: float) -> float:
-    if lv.step:
-        return float(min(lv.high, max(lv.low, lv.low + round((x - lv.low) / lv.step) * lv.step)))
-    return float(x)
 
 
 def _bisect(study, search: _Search, progress: Any) -> None:

@@ -18,17 +18,15 @@ and the re-check on the fresh seeds (`FRESH_OFFSET`) is an independent test of t
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 CONFIRM_OFFSET = 2_000_029  # the confirmation's first seed: neither the search's nor the re-check's
 TRIES = 5
 
 
-def confirm(study: Any, search: Any, best: Any, progress: Any = None) -> Any:
-    """The confirmed answer (a Candidate over `check_runs` runs), or the best tried when none holds."""
-    from refuge.inference.optimize import _candidates, _monotone
-
+def confirm(search: Any, best: Any, ranked: list, progress: Any = None) -> Any:
+    """The confirmed answer (a Candidate over `check_runs` runs), or the best tried when none holds; `ranked`:
+    the search's feasible candidates, best first."""
     spec = search.spec
 
     def check(values: dict[str, float]) -> Any:
@@ -41,8 +39,6 @@ def confirm(study: Any, search: Any, best: Any, progress: Any = None) -> Any:
 
     if len(spec.levers) == 1 and _monotone(spec):
         return _back_off(search, best, check)
-    ranked = sorted((c for c in _candidates(study, spec) if c.feasible),
-                    key=functools.cmp_to_key(lambda a, b: -1 if search.better(a, b) else 1))
     tried = None
     for c in ranked[:TRIES]:
         cc = check(c.values)
@@ -56,8 +52,6 @@ def confirm(study: Any, search: Any, best: Any, progress: Any = None) -> Any:
 def _back_off(search: Any, best: Any, check: Any) -> Any:
     """One lever: from the chosen value towards the safe side until it holds on the confirmation seeds, then a
     bisection between the last value that failed and the first that held."""
-    from refuge.inference.optimize import _snap, _wants_small
-
     lv = search.spec.levers[0]
     name = lv.name
     toward = 1.0 if _wants_small(search.spec) else -1.0  # the smallest that holds: larger is safer
@@ -86,3 +80,25 @@ def _back_off(search: Any, best: Any, check: Any) -> Any:
         else:
             bad = mid
     return good
+
+
+# --- one lever whose objective moves one way with it (also used by the search's bisection) ---------------
+
+
+def _monotone(spec: Any) -> bool:
+    t = spec.objective.target
+    return (t == "cost" and spec.levers[0].cost != 0) or t == spec.levers[0].name
+
+
+def _wants_small(spec: Any) -> bool:
+    """With one lever: is the answer the smallest feasible value (or the largest)?"""
+    lv = spec.levers[0]
+    t = spec.objective.target
+    sign = lv.cost if t == "cost" else 1.0
+    return (spec.objective.direction == "minimize") == (sign > 0)
+
+
+def _snap(lv, x: float) -> float:
+    if lv.step:
+        return float(min(lv.high, max(lv.low, lv.low + round((x - lv.low) / lv.step) * lv.step)))
+    return float(x)
