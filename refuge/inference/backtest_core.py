@@ -407,6 +407,9 @@ def plot(bt: Backtest, path: Path) -> Path:
         both[["median", "low", "high"]] = both[["median", "low", "high"]].astype(float)
         x = pd.to_datetime(both["date"])
         ax.fill_between(x, both["low"], both["high"], alpha=0.3, color="tab:blue", label=f"{_fitted(bt)} 90% band")
+        if len(x) == 1:  # a lone point has no band to fill: its interval as an error bar
+            m = both["median"]
+            ax.errorbar(x, m, [m - both["low"], both["high"] - m], color="tab:blue", capsize=4)
         ax.plot(x, both["median"], color="tab:blue", label=f"{_fitted(bt)} median")
         ax.plot(pd.to_datetime(pts["date"]), pts["data"], "o", color="black", label="data")
         ax.axvline(pd.Timestamp(bt.until), color="tab:red", ls="--", label=f"trained up to {bt.until}")
