@@ -103,6 +103,29 @@ def test_the_slowest_clearance_that_keeps_the_room(tmp_path):
     assert lo <= r.recheck.probabilities[0] + 0.15  # fresh seeds agree with the search, within noise
 
 
+def test_the_answer_is_confirmed_on_seeds_of_its_own(tmp_path):
+    """On 5 runs a candidate is easily lucky; the answer is confirmed on `check_runs` seeds no other stage uses,
+    backing off to shorter clearances when the search's pick fails there; the fresh re-check then agrees."""
+    p = tmp_path / "mission.yaml"
+    p.write_text(MISSION)
+    s = parse_spec({"runs": 5, "check_runs": 80, "trials": 12,
+                    "levers": [{"name": "clear", "parameters": ["clear"], "low": 1, "high": 60, "step": 1}],
+                    "objective": {"maximize": "clear"},
+                    "constraints": [{"measure": {"room": "all"}, "less_than": 1, "probability": 0.9}]})
+    r = optimize(p, s, None)
+    lucky = max(c.values["clear"] for c in r.trials if c.feasible)  # the best on the search's 5 runs
+    assert r.best.runs == 80 and r.best.feasible and r.best.values["clear"] <= lucky
+    lo, hi = r.best.intervals()[0]
+    assert lo - 0.05 <= r.recheck.probabilities[0] <= hi + 0.05
+    assert "in the search (80 runs)" in "\n".join(summary_lines(r))
+
+
+def test_the_figure_draws_a_recheck_that_held_in_every_run(queue, tmp_path):
+    """16 of 16 runs holding: the Wilson interval's top is 0.9999999999999999, under the probability 1.0."""
+    r = optimize(queue, spec(check_runs=16, trials=4), tmp_path / "out")
+    assert r.recheck.probabilities == [1.0] and (tmp_path / "out" / "optimize.png").stat().st_size > 1000
+
+
 def test_wilson_interval():
     assert wilson(0, 10)[0] == 0.0 and wilson(10, 10)[1] == 1.0
     lo, hi = wilson(36, 40)

@@ -51,6 +51,9 @@ def backtest_command(
                                 "of runs any rate could give it (one-off counts weigh less); `equal`: all alike"),
     series_tolerance: float = typer.Option(0.1, "--series-tolerance", min=0.0, help="a series data point counts "
                                            "as met within this relative distance of the data"),
+    as_of_cut: bool = typer.Option(False, "--as-of-cut", help="with --train-until: forecast with nothing dated "
+                                   "after it (every schedule held at its value then; drifts declared for beyond "
+                                   "the data start at the cut)"),
     format_: str = typer.Option("table", "--format", help="table, json (everything) or csv (the series points)"),
     rolling_: bool = typer.Option(False, "--rolling", help="rolling origins: a search backtest at several cuts "
                                   "(each 31 December from 40% of the record, or every n-th data date), in "
@@ -75,6 +78,8 @@ def backtest_command(
         backtest_rolling(scenario, out or Path("backtest-rolling"), every, seeds, workers)
         return
     if train_until is None:
+        if as_of_cut:
+            fail("--as-of-cut: with --train-until (the forecast from that day)")
         backtest_search(scenario, cut, group, draws, seeds, out, until_horizon)
         return
     out = out or Path("backtest")
@@ -88,12 +93,12 @@ def backtest_command(
     settings = Settings(population=population, budget=budget, generations=generations, seed=seed,
                         weights=weights, series_tolerance=series_tolerance)
     backtest_posterior(model, until, out, format_, settings, runs=runs, seed=seed, workers=workers,
-                       cluster=cluster, horizon=until_horizon)
+                       cluster=cluster, horizon=until_horizon, as_of_cut=as_of_cut)
 
 
 def backtest_posterior(model: object, until: dt.date, out: Path, format_: str, settings: object, *, runs: int,
                        seed: int, workers: Optional[int], cluster: Optional[str],
-                       horizon: Optional[dt.date]) -> None:
+                       horizon: Optional[dt.date], as_of_cut: bool = False) -> None:
     """Calibrate up to `until`, run the posterior forward, print (or write out) the tables."""
     import contextlib
     import json
@@ -105,7 +110,8 @@ def backtest_posterior(model: object, until: dt.date, out: Path, format_: str, s
     try:
         with (ConsoleProgress() if format_ == "table" else contextlib.nullcontext()) as progress:
             bt = backtest(model.scenario, until, out, runs=runs, seed=seed, settings=settings, workers=workers,
-                          cluster=cluster, progress=progress, origin=model.origin, horizon=horizon)
+                          cluster=cluster, progress=progress, origin=model.origin, horizon=horizon,
+                          as_of_cut=as_of_cut)
     except RefugeError as exc:
         fail(str(exc))
     except KeyboardInterrupt:

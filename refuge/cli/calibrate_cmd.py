@@ -44,6 +44,8 @@ def calibrate_command(
                                            "still measured and reported (repeatable)"),
     predictive_runs: int = typer.Option(200, "--predictive-runs", min=1, help="runs of the posterior "
                                         "predictive evidence check"),
+    series_tolerance: float = typer.Option(0.1, "--series-tolerance", min=0.0, help="a series data point counts "
+                                           "as met within this relative distance of the data"),
 ) -> None:
     """Infer the parameters that have a prior from the evidence (ABC-SMC); write the posterior to --out."""
     import os
@@ -54,7 +56,8 @@ def calibrate_command(
     model = load_model(scenario)
     os.environ.setdefault("ABC_LOG_LEVEL", "WARNING")  # pyabc logs every generation at INFO when imported
     settings = Settings(population=population, budget=budget, generations=generations,
-                        min_acceptance=min_acceptance, seed=seed, exclude=tuple(exclude))
+                        min_acceptance=min_acceptance, seed=seed, exclude=tuple(exclude),
+                        series_tolerance=series_tolerance)
     try:
         with ConsoleProgress() as progress:
             cal = calibrate(model.scenario, out, settings, workers=workers, cluster=cluster, restart=restart,

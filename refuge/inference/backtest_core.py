@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from refuge.errors import RefugeError
+from refuge.inference.asof import held
 from refuge.inference.horizon import no_forecast_reason
 from refuge.scenario import Scenario
 
@@ -95,29 +96,23 @@ def check_until(model: Any, until: dt.date, flag: str = "--train-until") -> None
 
 
 def forecast_periods(model: Any, s: dict) -> tuple[list[int], list[int]]:
-    """The periods after a series' last data point, each as long as the last one (for annual totals: the
-    following calendar years), up to the scenario's end: (last days, first days)."""
+    """The periods after a series' last data point, each as long as the last one (annual totals: the following
+    calendar years; data dated at month ends: the following months or quarters; a stock without month-end dates:
+    the following years), up to the scenario's end: (last days, first days). See `horizon.period_months`."""
+    from refuge.inference.horizon import later, period_months
+
     last = int(s["grid"][s["obs"][-1]]) if len(s["obs"]) else -1
     if last < 0:
         return [], []
     end_date = model.start + dt.timedelta(days=last)
-    if s["kind"] == "flow":
-        first = int(s["starts"][s["obs"][-1]])
-        start_date = model.start + dt.timedelta(days=first)
-        years = round((end_date - start_date).days / 365.25) or 0
-    else:
-        years = 1
+    flow = s["kind"] == "flow"
+    length = (last - int(s["starts"][s["obs"][-1]]) + 1 if flow else
+              last - int(s["grid"][s["obs"][-2]]) if len(s["obs"]) > 1 else 365)
+    months = period_months(end_date, length, flow)
     ends, starts = [], []
     k, prev = 1, last
     while True:
-        if years >= 1:
-            try:
-                nxt = end_date.replace(year=end_date.year + k * years)
-            except ValueError:  # 29 February
-                nxt = end_date.replace(year=end_date.year + k * years, day=28)
-            day = (nxt - model.start).days
-        else:
-            day = last + k * (last - first + 1)
+        day = (later(end_date, k * months) - model.start).days if months else last + k * length
         if day >= model.days:
             break
         ends.append(day)
@@ -144,6 +139,7 @@ class _Forward:
     draws: tuple
     seed: int
     ahead: tuple  # per series: (ends, starts) of the forecast periods
+    hold: int = -1  # as of the cut: every parameter held after this day (`refuge.inference.asof.held`)
 
 
 _MODELS: dict[tuple, Any] = {}
@@ -164,7 +160,7 @@ def _forward_one(spec: _Forward, r: int) -> dict[str, Any]:
             _MODELS.clear()
         model = _MODELS[key] = compile_scenario(spec.scenario.with_values(draw) if draw else spec.scenario,
                                                 spec.origin)
-    run = simulate(model, seed=spec.seed + r)
+    run = simulate(held(model, spec.hold) if spec.hold >= 0 else model, seed=spec.seed + r)
     ahead = [simulate_series(run, dict(s, grid=np.asarray(ends, np.int64), starts=np.asarray(starts, np.int64)))
              for s, (ends, starts) in zip(model.series, spec.ahead)]
     return {"facts": measure_all(run), "series": simulate_all(run),
@@ -192,19 +188,18 @@ class Forward:
 
 
 def forward(model: Any, draws: list[dict], seed: int = 0, *, workers: int | None = 1, cluster: str | None = None,
-            progress: Any = False) -> Forward:
-    """Run draw r with seed `seed + r` over the whole period, for every draw (an empty draw: the model as is)."""
+            progress: Any = False, hold: int = -1) -> Forward:
+    """Run draw r with seed `seed + r` over the whole period (an empty draw: the model as is; `hold`: asof.held)."""
     from refuge.experiments.ensemble import map_runs
 
     periods = forecast_all(model)
-    spec = _Forward(model.scenario, model.origin, model.digest, tuple(draws), int(seed), periods)
+    spec = _Forward(model.scenario, model.origin, model.digest, tuple(draws), int(seed), periods, hold)
     given = (model.digest, ())
     kept = given in _MODELS
     _MODELS[given] = model  # an empty draw runs the model as given (forked workers inherit it)
     runs = len(draws)
     try:
-        res = map_runs(partial(_forward_one, spec), range(runs), workers=workers, cluster=cluster,
-                       progress=progress)
+        res = map_runs(partial(_forward_one, spec), range(runs), workers=workers, cluster=cluster, progress=progress)
     finally:
         if not kept:
             _MODELS.pop(given, None)
@@ -412,6 +407,9 @@ def plot(bt: Backtest, path: Path) -> Path:
         both[["median", "low", "high"]] = both[["median", "low", "high"]].astype(float)
         x = pd.to_datetime(both["date"])
         ax.fill_between(x, both["low"], both["high"], alpha=0.3, color="tab:blue", label=f"{_fitted(bt)} 90% band")
+        if len(x) == 1:  # a lone point has no band to fill: its interval as an error bar
+            m = both["median"]
+            ax.errorbar(x, m, [m - both["low"], both["high"] - m], color="tab:blue", capsize=4)
         ax.plot(x, both["median"], color="tab:blue", label=f"{_fitted(bt)} median")
         ax.plot(pd.to_datetime(pts["date"]), pts["data"], "o", color="black", label="data")
         ax.axvline(pd.Timestamp(bt.until), color="tab:red", ls="--", label=f"trained up to {bt.until}")

@@ -57,17 +57,21 @@ CALIBRATION_DIR = "calibration"
 
 def backtest(scenario: Scenario, until: dt.date, out: str | Path, *, runs: int = 200, seed: int = 0,
              settings: Any = None, workers: int | None = None, cluster: str | None = None, progress: Any = None,
-             origin: str = "", level: float = LEVEL, horizon: dt.date | None = None) -> Backtest:
+             origin: str = "", level: float = LEVEL, horizon: dt.date | None = None,
+             as_of_cut: bool = False) -> Backtest:
     """Calibrate on the evidence dated up to `until`, forecast with the posterior, score both sides;
-    `horizon`: forecast past the scenario's end, to that day (`backtest_core.beyond`)."""
+    `horizon`: forecast past the scenario's end, to that day (`backtest_core.beyond`); `as_of_cut`: the forecast
+    knows nothing dated after `until` (schedules held, drifts from the cut: `refuge.inference.asof`)."""
+    from refuge.inference.asof import as_of_scenario
     from refuge.inference.calibrate import Settings, calibrate
     from refuge.inference.posterior import sample_posterior
     from refuge.model.compiler import compile_scenario
 
     t0 = time.perf_counter()
     out = Path(out)
-    model = compile_scenario(scenario, origin or None)
-    check_until(model, until)
+    model = compile_scenario(as_of_scenario(scenario, until) if as_of_cut else scenario, origin or None)
+    if horizon is None or until != model.scenario.end:  # with a horizon, trained on everything: a forecast
+        check_until(model, until)
     settings = settings or Settings(**DEFAULT_SETTINGS)
     settings.until = until
     cal = calibrate(model.scenario, out / CALIBRATION_DIR, settings, workers=workers, cluster=cluster,
@@ -76,10 +80,11 @@ def backtest(scenario: Scenario, until: dt.date, out: str | Path, *, runs: int =
     draws = sample_posterior(out / CALIBRATION_DIR, runs, seed=seed)
     longer = beyond(model, horizon)
     fw = trimmed(model, forward(longer, draws, seed, workers=workers, cluster=cluster,
-                                progress="backtest: posterior runs" if progress else False))
+                                progress="backtest: posterior runs" if progress else False,
+                                hold=(until - model.start).days if as_of_cut else -1))
     bt = tables(model, fw, until, out, method="posterior", level=level, calibration=cal)
     bt.summary |= {"seconds": time.perf_counter() - t0, "fit_seconds": t_cal, "calibration_seconds": t_cal,
-                   "simulations": cal.simulations + cal.predictive_runs + runs, "seed": seed,
+                   "simulations": cal.simulations + cal.predictive_runs + runs, "seed": seed, "as_of_cut": as_of_cut,
                    "settings": {k: str(v) if isinstance(v, dt.date) else v for k, v in vars(settings).items()}}
     write(bt)
     return bt

@@ -45,3 +45,23 @@ def no_forecast_reason(bt: "Backtest") -> str:
         return "the scenario has no time-series evidence to forecast"
     return (f"the data run to the scenario's end ({bt.scenario.end}), so no whole period is left after them "
             "inside the scenario's period; --horizon DATE forecasts past the end")
+
+
+def period_months(end: dt.date, length: int, flow: bool) -> int:
+    """Months from one forecast period's end to the next (0: `length` days instead). A year or more: whole
+    calendar years; data dated at month ends (quarterly statistics, say): whole months; a stock otherwise: a year
+    (a count on irregular dates); a flow otherwise: its own length in days."""
+    if length >= 335:
+        return 12 * max(round(length / 365.25), 1)
+    if (end + dt.timedelta(days=1)).day == 1 and length >= 28:
+        return max(round(length / 30.44), 1)
+    return 0 if flow else 12
+
+
+def later(d: dt.date, months: int) -> dt.date:
+    """`d` moved on by whole months: a month end stays a month end; another day keeps its day (the 29th of February
+    becomes the 28th, or the month's last day)."""
+    y, m = divmod(d.month - 1 + months, 12)
+    year, month = d.year + y, m + 1
+    last = (dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)).day
+    return dt.date(year, month, last if (d + dt.timedelta(days=1)).day == 1 else min(d.day, last))

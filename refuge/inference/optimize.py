@@ -8,6 +8,8 @@ which its bound holds; a candidate is feasible when every constraint reaches its
 nearest infeasible one, down to the lever's `step` (it assumes the probability moves one way with the lever;
 the bisection's candidates are recorded as trials like the others). The answer is then run again on
 `check_runs` fresh seeds the search never used, and its probabilities are given with 90% Wilson intervals.
+Before that, a feasible answer is confirmed on `check_runs` seeds of its own, backing off to the safe side if it
+fails there (`refuge.inference.optimize_confirm`: the best of many candidates on few runs is flattered by luck).
 
 Resumable: trials are written to Optuna's journal file (`DIR/study.journal`, plain JSON lines, never pickle)
 as they finish; the same command on the same DIR continues the search (finished trials are not run again).
@@ -19,12 +21,14 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
+from functools import cmp_to_key
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from refuge.errors import RefugeError
+from refuge.inference.optimize_confirm import _monotone, _snap, _wants_small, confirm
 from refuge.inference.optimize_eval import (
     FRESH_OFFSET,
     Evaluator,
@@ -65,6 +69,7 @@ class OptimizeResult:
     recheck: Candidate | None
     trials: list[Candidate] = field(default_factory=list)
     out: Path | None = None
+    confirmations: int = 0  # candidates run on the confirmation seeds (`check_runs` runs each)
 
     def to_dict(self) -> dict:
         """The answer as plain data (what `result.json` holds)."""
@@ -80,7 +85,8 @@ class OptimizeResult:
             held = all(self.recheck.probabilities[i] >= lo - 1e-12 and self.recheck.probabilities[i] <= hi + 1e-12
                        for i, (lo, hi) in enumerate(self.best.intervals()))
         return {"scenario": self.scenario, "objective": self.spec.objective.label(), "trials": len(self.trials),
-                "runs_per_trial": self.spec.runs, "best": cand(self.best), "recheck": cand(self.recheck),
+                "runs_per_trial": self.spec.runs, "confirmations": self.confirmations, "best": cand(self.best),
+                "recheck": cand(self.recheck),
                 "recheck_inside_search_interval": held,
                 "recheck_feasible": None if self.recheck is None else self.recheck.feasible}
 
@@ -90,6 +96,7 @@ class _Search:
 
     def __init__(self, spec: OptimizeSpec, base: Any, evaluator: Evaluator):
         self.spec, self.base, self.ev = spec, base, evaluator
+        self.confirmations = 0
         t = spec.objective.target
         self.obj_col = len(spec.constraints) if isinstance(t, Measure) else None
 
@@ -149,10 +156,14 @@ def optimize(scenario: Any, spec: OptimizeSpec, out: str | Path | None = None, *
         if search.better(c, best):
             best = c
     recheck = None
+    if best is not None and best.feasible:  # confirmed on seeds of its own: no winner's curse
+        order = cmp_to_key(lambda a, b: -1 if search.better(a, b) else 1)
+        ranked = sorted((c for c in trials if c.feasible), key=order)
+        best = confirm(search, best, ranked, progress)
     if best is not None:
         recheck = search.evaluate(best.values, spec.seed + FRESH_OFFSET, spec.check_runs)
         recheck.trial = best.trial
-    result = OptimizeResult(spec, model.scenario.name, best, recheck, trials, folder)
+    result = OptimizeResult(spec, model.scenario.name, best, recheck, trials, folder, search.confirmations)
     if folder is not None:
         write(result)
     return result
@@ -235,25 +246,6 @@ def _run_trials(study, search: _Search, progress: Any) -> None:
 
     if todo > 0:
         study.optimize(objective, n_trials=todo)
-
-
-def _monotone(spec: OptimizeSpec) -> bool:
-    t = spec.objective.target
-    return (t == "cost" and spec.levers[0].cost != 0) or t == spec.levers[0].name
-
-
-def _wants_small(spec: OptimizeSpec) -> bool:
-    """With one lever: is the answer the smallest feasible value (or the largest)?"""
-    lv = spec.levers[0]
-    t = spec.objective.target
-    sign = lv.cost if t == "cost" else 1.0
-    return (spec.objective.direction == "minimize") == (sign > 0)
-
-
-def _snap(lv, x: float) -> float:
-    if lv.step:
-        return float(min(lv.high, max(lv.low, lv.low + round((x - lv.low) / lv.step) * lv.step)))
-    return float(x)
 
 
 def _bisect(study, search: _Search, progress: Any) -> None:
@@ -355,9 +347,9 @@ def plot(result: OptimizeResult, path: Path) -> Path:
         bx = result.best.values[spec.levers[0].name] if one else result.best.objective
         ax.scatter([bx], [min(result.best.probabilities or [1.0])], marker="*", s=160, color="k", label="chosen")
         if result.recheck is not None and result.recheck.probabilities:
-            lo, hi = min(result.recheck.intervals(), key=lambda iv: iv[0])
-            p = min(result.recheck.probabilities)
-            ax.errorbar([bx], [p], yerr=[[p - lo], [hi - p]], fmt="o", color="tab:blue", capsize=4,
+            i = int(np.argmin(result.recheck.probabilities))  # the worst constraint, with its own interval
+            p, (lo, hi) = result.recheck.probabilities[i], result.recheck.intervals()[i]
+            ax.errorbar([bx], [p], yerr=[[max(p - lo, 0.0)], [max(hi - p, 0.0)]], fmt="o", color="tab:blue", capsize=4,
                         label=f"re-check, {result.recheck.runs} fresh seeds (90%)")
     ax.set_xlabel(spec.levers[0].name if one else "objective")
     ax.set_ylabel("probability the constraints hold (worst)")
@@ -385,7 +377,7 @@ def summary_lines(result: OptimizeResult) -> list[str]:
     lines.append(f"chosen ({state}): {vals}; objective {b.objective:g}")
     for i, k in enumerate(spec.constraints):
         lo, hi = b.intervals()[i]
-        line = f"  {k.label()}: {b.probabilities[i]:.2f} [{lo:.2f}, {hi:.2f}] in the search"
+        line = f"  {k.label()}: {b.probabilities[i]:.2f} [{lo:.2f}, {hi:.2f}] in the search ({b.runs} runs)"
         if r is not None:
             rlo, rhi = r.intervals()[i]
             line += f"; {r.probabilities[i]:.2f} [{rlo:.2f}, {rhi:.2f}] on {r.runs} fresh seeds"
@@ -439,7 +431,8 @@ def run_command(args: Any) -> int:
     def show(n: int, values: dict, c: Candidate) -> None:
         vals = ", ".join(f"{k} = {v:g}" for k, v in values.items())
         probs = ", ".join(f"{p:.2f}" for p in c.probabilities)
-        print(f"trial {n + 1}: {vals}; objective {c.objective:g}; probability {probs}"
+        print(f"{f'trial {n + 1}' if n >= 0 else f'confirmation ({c.runs} runs)'}: {vals}; objective "
+              f"{c.objective:g}; probability {probs}"
               f"{'' if c.feasible else ' (infeasible)'}", flush=True)
 
     result = optimize(name, spec, args.out, workers=args.workers, cluster=args.cluster,

@@ -29,7 +29,7 @@ def compile_schedules(c: Any) -> np.ndarray:
     """(days, slots) the value of every parameter slot on every day, schedules applied (rules act in the run)."""
     from refuge.scenario.whatif import variant_problems
 
-    for path, expected, found in variant_problems(c.sc):
+    for path, expected, found in variant_problems(c.sc) + rest_problems(c.sc):
         c.err(path, expected, found)
     P = len(c.pnames)
     pbase = np.tile(np.array(c.pdefault, np.float64), (c.T, 1))
@@ -68,3 +68,18 @@ def apply_seasons(c: Any, pbase: np.ndarray, named: list[str]) -> None:
             p = c.name("parameter", sch.parameter, named, f"schedules[{i}].parameter")
             if p >= 0 and not c.problems:
                 pbase[:, p] *= np.asarray(sch.monthly, np.float64)[month]
+
+
+def rest_problems(sc: Any) -> list[tuple[str, str, str]]:
+    """A `rest_of` parameter names a share (a value in [0, 1]) with no schedule and no `rest_of` of its own: its
+    value is then 1 minus that share's, whatever calibration or a what-if gives the share."""
+    scheduled = {s.parameter for s in sc.schedules}
+    out = []
+    for name, p in sc.parameters.items():
+        of = sc.parameters.get(p.rest_of) if p.rest_of is not None else None
+        if p.rest_of is not None and (of is None or of.rest_of is not None or p.rest_of in scheduled
+                                      or not 0 <= of.value <= 1):
+            hint = "" if of else suggest(p.rest_of, sc.parameters)
+            out.append((f"parameters.{name}.rest_of", "a parameter with a value between 0 and 1, no schedule and "
+                        "no `rest_of` of its own", f"`{p.rest_of}`{hint}"))
+    return out

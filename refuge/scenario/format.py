@@ -128,6 +128,12 @@ class Scenario(FormatModel):
         return self
 
     @model_validator(mode="after")
+    def _rests(self) -> "Scenario":
+        """Each `rest_of` parameter's value: 1 minus the share it names (`refuge.model.schedules` checks the name)."""
+        self.parameters.update(_rests_set(self.parameters))
+        return self
+
+    @model_validator(mode="after")
     def _drift_names(self) -> "Scenario":
         seen: set[str] = set()
         for i, d in enumerate(self.drift):
@@ -185,7 +191,22 @@ class Scenario(FormatModel):
                                             for k in bad])
         params = {k: p.model_copy(update={"value": float(values[k])}) if k in values else p
                   for k, p in self.parameters.items()}
-        return apply_changes(self.model_copy(update={"parameters": params}), changes)
+        params.update(_rests_set(params))
+        out = apply_changes(self.model_copy(update={"parameters": params}), changes)
+        rests = {p.rest_of: k for k, p in params.items() if p.rest_of is not None}
+        moved = sorted({s.parameter for s in out.schedules} & set(rests) - {s.parameter for s in self.schedules})
+        if moved:
+            raise ScenarioError(self.name, [Problem(f"parameters.{k}", f"a change throughout (`{rests[k]}` is its "
+                                                    "rest, `rest_of`, and would not follow a dated change)",
+                                                    "a change from a date") for k in moved])
+        return out
+
+
+def _rests_set(params: dict[str, Parameter]) -> dict[str, Parameter]:
+    """The `rest_of` parameters with their values: 1 minus the share each names."""
+    return {k: p.model_copy(update={"value": 1.0 - params[p.rest_of].value})
+            for k, p in params.items() if p.rest_of is not None and p.rest_of in params
+            and params[p.rest_of].rest_of is None}
 
 
 # --- loading ------------------------------------------------------------------------

@@ -49,6 +49,17 @@ class Parameter(FormatModel):
     source: Source | None = None
     sources: list[Source] = Field(default_factory=list)
     assumption: bool = False
+    rest_of: str | None = Field(None, description="this parameter is 1 minus the named parameter (the rest of a "
+                                "share): when calibration or a what-if moves that one, this one follows; no "
+                                "`value` or `prior` of its own")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _rest_value(cls, data: object) -> object:
+        """A `rest_of` parameter's value is computed (`Scenario` sets it): none need be written."""
+        if isinstance(data, dict) and data.get("rest_of") is not None and "value" not in data:
+            data = {**data, "value": 0.0}
+        return data
 
     @field_validator("value")
     @classmethod
@@ -61,6 +72,8 @@ class Parameter(FormatModel):
     def _traced(self) -> "Parameter":
         if self.source is None and not self.sources and not self.assumption:
             raise ValueError("every parameter needs a source (file and fact) or `assumption: true`")
+        if self.rest_of is not None and self.prior is not None:
+            raise ValueError(f"`rest_of: {self.rest_of}` follows that parameter: give the prior to it, not here")
         return self
 
     def all_sources(self) -> list[Source]:
