@@ -71,12 +71,12 @@ def backtest(model_or_path: Any, cut: dt.date | None = None, group: str | None =
     `horizon`: forecast past the scenario's end, to that day."""
     from scipy.stats import qmc
 
-    from refuge.api import as_model
     from refuge.errors import RefugeError, ScenarioError
     from refuge.evidence.series import group_members
     from refuge.inference.drift_fit import fit_drift
     from refuge.inference.simulator import uncertain_parameters
     from refuge.model.compiler import compile_scenario
+    from refuge.results.simulate import as_model
 
     model = as_model(model_or_path)
     groups = group_members(model.series)

@@ -151,10 +151,10 @@ _MODELS: dict[tuple, Any] = {}
 
 def _forward_one(spec: _Forward, r: int) -> dict[str, Any]:
     """Run r: its facts, its series on their grids, and its values at the forecast periods."""
-    from refuge.api import simulate
     from refuge.evidence.measures import measure_all
     from refuge.evidence.series import simulate_all, simulate_series
     from refuge.model.compiler import compile_scenario
+    from refuge.results.simulate import simulate
 
     draw = spec.draws[r]
     key = (spec.digest, tuple(sorted(draw.items())))
