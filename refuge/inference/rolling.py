@@ -186,7 +186,8 @@ def drift_caption(scenario: Any, per_cut: list[dict]) -> str:
     sizes = list(dict.fromkeys(d.size for d in scenario.drift))
     fitted = "; ".join(f"{n} fitted at each cut: " + ", ".join(f"{c.get('values', {}).get(n, float('nan')):.3g}"
                                                                 for c in per_cut) for n in sizes)
-    return (f"The bands include drivers that drift: {'; '.join(describe_drifts(scenario, sizes=False))}; {fitted} (by the "
+    drifts = "; ".join(describe_drifts(scenario, sizes=False))
+    return (f"The bands include drivers that drift: {drifts}; {fitted} (by the "
             "CRPS of the forecasts from an inner cut of each cut's training data). Each run draws its own path, "
             "so a band widens with the horizon (assumed: independent changes of one size).")
 
