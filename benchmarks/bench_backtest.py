@@ -80,6 +80,43 @@ class TreeCPU:
 CASES = ("north-korea-china", "mali2012", "burundi2015")
 
 
+FLEE_CACHE = Path(__file__).parent / "flee_cache"
+
+
+def flee_point_ard(case: str, r) -> dict | None:
+    """Flee's own error on a case's held-out points: the mean of Flee's cached runs of the case
+    (benchmarks/flee_cache/CASE.csv, CASE-2.csv, ...: `make bench-flee-suite`'s, validation-modern125) at each
+    cut's held-out data points, as a relative error beside the model's and the naive forecast's (None without
+    a cached run)."""
+    import json
+
+    import numpy as np
+    import pandas as pd
+
+    files = sorted(FLEE_CACHE.glob(f"{case}.csv")) + sorted(FLEE_CACHE.glob(f"{case}-[0-9]*.csv"))
+    if not files:
+        return None
+    runs = [pd.read_csv(f).set_index("Day") for f in files]
+    meta = json.loads(files[0].with_suffix(".json").read_text()) if files[0].with_suffix(".json").exists() else {}
+    start = dt.date.fromisoformat(str(runs[0]["Date"].iloc[0])) - dt.timedelta(days=1)  # Flee's day 0 is dated +1
+    errs, model = [], []
+    for until in r.cuts:
+        pts = pd.read_csv(r.out / "cuts" / str(until) / "points.csv")
+        for p in pts[pts["split"] == "test"].itertuples(index=False):
+            col = f"{p.series.removeprefix('camp-')} sim"
+            day = (dt.date.fromisoformat(p.date) - start).days
+            if col not in runs[0].columns or day not in runs[0].index:
+                continue
+            flee = float(np.mean([x.at[day, col] for x in runs]))
+            errs.append(abs(flee - p.data) / max(p.data, 1.0))
+            model.append(p.error)
+    if not errs:
+        return None
+    naive = r.pooled["baselines"].get("naive", {}).get("ard", float("nan"))
+    return {"runs": len(runs), "settings": meta.get("settings", "?"), "points": len(errs),
+            "ard": float(np.mean(errs)), "model_ard": float(np.mean(model)), "naive_ard": naive}
+
+
 def bench_rolling(cases: list[str], workers: int, out: Path) -> None:
     """Rolling-origin backtest of each case: wall time, pooled scores, verdict; then all cases pooled."""
     from refuge.api import load
@@ -101,6 +138,11 @@ def bench_rolling(cases: list[str], workers: int, out: Path) -> None:
                     f"{sum(loads) / len(loads):.1f}; ARD of the median {p['ard_median']:.3f} vs naive "
                     f"{nv.get('ard', float('nan')):.3f} (skill {nv.get('skill') or float('nan'):.2f}), "
                     f"90% held {p['coverage90']:.0%} of {p['points']} points")
+        flee = flee_point_ard(case, r)
+        if flee:
+            rows.append(f"  Flee's own runs ({flee['runs']} of {flee['settings']}, from the case's start, as Flee "
+                        f"runs it): ARD at the same {flee['points']} held-out points {flee['ard']:.3f} (the "
+                        f"model's median {flee['model_ard']:.3f}, naive {flee['naive_ard']:.3f})")
         for name, g in r.groups.items():
             rows.append(f"  group {name}: Flee's daily ARD after the cuts, median {g['median']['ard']:.3f}, "
                         f"naive {g['naive']['ard']:.3f}")

@@ -186,6 +186,14 @@ def test_rolling_cuts_resume_and_pool_by_horizon(tmp_path):
     assert r.pooled["verdict"].startswith("over 2 cuts:") and (tmp_path / "roll" / "rolling.png").exists()
     page = (tmp_path / "roll" / "rolling.html").read_text()
     assert "Verdict:" in page and "pooled by horizon" in page and "data:image/png;base64," in page
+    assert "No driver drifts in this scenario" in page
+    from typer.testing import CliRunner
+
+    from refuge.cli import app
+
+    res = CliRunner().invoke(app, ["report", str(tmp_path / "roll")], catch_exceptions=False)
+    assert res.exit_code == 0 and "rolling backtest of" in res.output
+    assert (tmp_path / "roll" / "report.html").read_text() == page
     again = rolling(model, tmp_path / "roll", cuts=cuts[-2:], workers=1, **small)
     assert again.resumed == 2 and again.pooled == load(tmp_path / "roll")["pooled"] == r.pooled
     with pytest.raises(RefugeError, match="cuts: expected dates from 2020-01-01"):

@@ -24,6 +24,9 @@ def report(
     from refuge.present.report import write_report
 
     pointed, ran = experiment, ""
+    if (experiment / "rolling.json").exists():  # a rolling backtest: its own page, written again
+        _rolling_page(experiment, out or experiment / "report.html")
+        return
     if (experiment / "backtest.json").exists():  # a backtest: report its calibration's posterior runs
         ran = _backtest_runs(experiment)
         experiment = experiment / "calibration"
@@ -47,6 +50,23 @@ def report(
 
         n = Experiment(experiment).n_runs
         typer.echo(f"it shows {n} posterior-predictive runs of the calibration ({experiment}){ran}")
+
+
+def _rolling_page(folder: Path, out: Path) -> None:
+    """A rolling backtest's page (`refuge.inference.rolling.html_page`) from its rolling.json and rolling.png."""
+    from refuge.errors import RefugeError
+    from refuge.inference.rolling import FIGURE_NAME, from_json, html_page
+    from refuge.results.files import atomic_write
+
+    try:
+        r, drift = from_json(folder)
+        if not (folder / FIGURE_NAME).exists():
+            raise RefugeError(f"{folder}: no {FIGURE_NAME} (run the same `refuge backtest --rolling` again)")
+        atomic_write(out, lambda p: p.write_text(html_page(r, drift), encoding="utf-8"))
+    except (RefugeError, OSError, KeyError, ValueError) as exc:
+        fail(f"{folder}: not a complete rolling backtest ({message(exc) if isinstance(exc, RefugeError) else exc})")
+    typer.echo(f"wrote {out}: the rolling backtest of {r.scenario} over {len(r.cuts)} cuts (fan chart per cut, "
+               "scores by horizon)")
 
 
 def _backtest_runs(path: Path) -> str:

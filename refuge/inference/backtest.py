@@ -41,6 +41,8 @@ from refuge.inference.horizon import beyond, trimmed
 
 __all__ = ["BacktestResult", "backtest", "window_ard"]
 
+SPREAD = 1.5  # the forecast runs take every refitted draw whose training error is within 1.5 times the best's
+
 
 @dataclass
 class BacktestResult:
@@ -116,17 +118,22 @@ def backtest(model_or_path: Any, cut: dt.date | None = None, group: str | None =
     for values, _ in best:
         rescored.append((values, _median(scored(values, refit_seeds, 2000, "train"))))
         sims += refit_seeds
-    values, train = min(rescored, key=lambda vt: vt[1][0] + vt[1][1])
-    sizes, drift_scores = fit_drift(model, values, until, runs=forecast_seeds)  # drifts: by their forecasts
+    ranked = sorted(rescored, key=lambda vt: vt[1][0] + vt[1][1])
+    values, train = ranked[0]
+    # the forecast's parameters: the best fits, those within SPREAD of the best's error, in turn over the seeds
+    near = [v for v, t in ranked if t[0] + t[1] <= SPREAD * (train[0] + train[1])]
+    sizes, drift_scores = fit_drift(model, near, until, runs=forecast_seeds)  # drifts: by their forecasts
     values |= sizes
+    draws = [near[i % len(near)] | sizes for i in range(forecast_seeds)]
     sims += len(drift_scores) * forecast_seeds
     fitted_model = compile_scenario(sc.with_values(values), model.origin)
-    fitted = trimmed(fitted_model, forward(beyond(fitted_model, horizon), [{}] * forecast_seeds, 0))
+    fitted = trimmed(fitted_model, forward(beyond(fitted_model, horizon), draws, 0))
     base = run_ards(model, forward(model, [{}] * forecast_seeds, 0), group, until)["test"]
     base_train = scored({}, refit_seeds, 2000, "train")
     sims += 2 * forecast_seeds + refit_seeds
     table = tables(fitted_model, fitted, until, Path(out) if out else None, method="search")
-    table.summary |= {"group": group, "values": values, "simulations": sims, "drift_scores": drift_scores}
+    table.summary |= {"group": group, "values": values, "simulations": sims, "drift_scores": drift_scores,
+                      "parameter_sets": len(near)}
     if out:
         write(table)
     return BacktestResult(cut=until + dt.timedelta(days=1), group=group, values=values, train=train,

@@ -488,6 +488,6 @@ def report_section(exp: Any) -> dict | None:
     doc = load(folder)
     fig = folder / FIGURE_NAME
     uri = ("data:image/png;base64," + base64.b64encode(fig.read_bytes()).decode("ascii")) if fig.exists() else ""
-    drift = describe_drifts(exp.scenario, doc["summary"].get("values") or {})
+    drift = describe_drifts(exp.scenario, doc["summary"].get("drift_sizes") or doc["summary"].get("values") or {})
     return {"path": str(folder), "summary": doc["summary"], "points": doc["points"], "forecast": doc["forecast"],
             "facts": [f for f in doc["facts"] if f["split"] == "test"], "figure": uri, "drift": drift}

@@ -53,6 +53,7 @@ __all__ = ["Backtest", "CALIBRATION_DIR", "DEFAULT_SETTINGS", "FIGURE_NAME", "JS
 # (forecast ARD of 2007-2008 0.14); 100 and 6,000 gave 0.07, about 3.5 minutes of CPU (README).
 DEFAULT_SETTINGS = {"population": 100, "budget": 6000, "generations": 10, "weights": "reach"}
 CALIBRATION_DIR = "calibration"
+DRIFT_DRAWS, DRIFT_RUNS = 20, 40  # posterior draws taken in turn, and runs per candidate size, to fit a drift
 
 
 def backtest(scenario: Scenario, until: dt.date, out: str | Path, *, runs: int = 200, seed: int = 0,
@@ -64,6 +65,7 @@ def backtest(scenario: Scenario, until: dt.date, out: str | Path, *, runs: int =
     knows nothing dated after `until` (schedules held, drifts from the cut: `refuge.inference.asof`)."""
     from refuge.inference.asof import as_of_scenario
     from refuge.inference.calibrate import Settings, calibrate
+    from refuge.inference.drift_fit import fit_drift
     from refuge.inference.posterior import sample_posterior
     from refuge.model.compiler import compile_scenario
 
@@ -78,13 +80,18 @@ def backtest(scenario: Scenario, until: dt.date, out: str | Path, *, runs: int =
                     progress=progress, predictive_runs=min(runs, 20), origin=origin)
     t_cal = time.perf_counter() - t0
     draws = sample_posterior(out / CALIBRATION_DIR, runs, seed=seed)
+    # a drift's size by the score of its forecasts from an inner cut of the training data (ABC's fit of single
+    # runs prefers no drift), with the posterior's draws in turn (refuge.inference.drift_fit)
+    sizes, drift_scores = fit_drift(model, draws[:DRIFT_DRAWS], until, runs=DRIFT_RUNS, seed=seed + 3000)
+    draws = [d | sizes for d in draws]
     longer = beyond(model, horizon)
     fw = trimmed(model, forward(longer, draws, seed, workers=workers, cluster=cluster,
                                 progress="backtest: posterior runs" if progress else False,
                                 hold=(until - model.start).days if as_of_cut else -1))
     bt = tables(model, fw, until, out, method="posterior", level=level, calibration=cal)
     bt.summary |= {"seconds": time.perf_counter() - t0, "fit_seconds": t_cal, "calibration_seconds": t_cal,
-                   "simulations": cal.simulations + cal.predictive_runs + runs, "seed": seed, "as_of_cut": as_of_cut,
+                   "simulations": cal.simulations + cal.predictive_runs + runs + len(drift_scores) * DRIFT_RUNS,
+                   "seed": seed, "as_of_cut": as_of_cut, "drift_sizes": sizes, "drift_scores": drift_scores,
                    "settings": {k: str(v) if isinstance(v, dt.date) else v for k, v in vars(settings).items()}}
     write(bt)
     return bt

@@ -34,11 +34,12 @@ def inner_cut(model: Any, until: dt.date) -> dt.date | None:
     return dates[min(int(len(dates) * 2 / 3), len(dates) - 2)]
 
 
-def fit_drift(model: Any, values: dict[str, float], until: dt.date, runs: int = 20,
+def fit_drift(model: Any, values: dict[str, float] | list[dict[str, float]], until: dt.date, runs: int = 20,
               seed: int = 3000) -> tuple[dict[str, float], list[tuple[float, float]]]:
     """The drift sizes (with the prior) whose anchored forecasts from the inner cut score best on the training
     data after it: ({size parameter: value}, [(prior quantile, mean relative CRPS)]); ({}, []) when there is
-    nothing to fit."""
+    nothing to fit. `values`: the fitted values, or several fits that the runs take in turn (as the forecast
+    runs do)."""
     from refuge.inference.assimilate import assimilate
     from refuge.inference.backtest_core import forward
     from refuge.inference.simulator import series_points, uncertain_parameters
@@ -54,10 +55,12 @@ def fit_drift(model: Any, values: dict[str, float], until: dt.date, runs: int = 
     cols = [k for k, p in enumerate(pts) if inner < p["date"] <= until]
     data = np.array([pts[k]["value"] for k in cols])
     scores = []
+    sets = values if isinstance(values, list) else [values]
     for q in GRID:
-        trial = values | {n: unc[n].to_value(q) for n in names}
-        m = compile_scenario(model.scenario.with_values(trial), model.origin)
-        fw = assimilate(m, forward(m, [{}] * runs, seed), inner)
+        trial = {n: unc[n].to_value(q) for n in names}
+        m = compile_scenario(model.scenario.with_values(sets[0] | trial), model.origin)
+        draws = [sets[i % len(sets)] | trial for i in range(runs)]
+        fw = assimilate(m, forward(m, draws, seed), inner)
         scores.append((q, float(np.nanmean(crps(data, fw.points(m)[:, cols])))))
     best = min(scores, key=lambda s: s[1])[0]
     return {n: unc[n].to_value(best) for n in names}, scores

@@ -166,15 +166,41 @@ def write(r: Rolling, model: Any, settings: dict) -> None:
     from refuge.numbers import json_ready
     from refuge.results.files import atomic_write
 
+    drift = drift_caption(model.scenario, r.per_cut)
     doc = {"scenario": r.scenario, "cuts": [str(c) for c in r.cuts], "settings": settings, "seconds": r.seconds,
-           "pooled": r.pooled, "groups": r.groups,
+           "pooled": r.pooled, "groups": r.groups, "drift": drift,
            "per_cut": [{k: c[k] for k in ("until", "skill", "values") if k in c} for c in r.per_cut]}
     atomic_write(r.out / JSON_NAME, lambda p: p.write_text(json.dumps(json_ready(doc), indent=2), encoding="utf-8"))
     plot(r, r.out / FIGURE_NAME)
-    atomic_write(r.out / HTML_NAME, lambda p: p.write_text(html_page(r), encoding="utf-8"))
+    atomic_write(r.out / HTML_NAME, lambda p: p.write_text(html_page(r, drift), encoding="utf-8"))
 
 
-def html_page(r: Rolling) -> str:
+def drift_caption(scenario: Any, per_cut: list[dict]) -> str:
+    """What the bands hold beyond the runs' noise, in words: the drifting drivers and the size fitted at each
+    cut, or that nothing drifts."""
+    from refuge.sim.mechanisms.drift import describe_drifts
+
+    if not getattr(scenario, "drift", None):
+        return ("No driver drifts in this scenario: the bands hold the fitted parameters' spread and the runs' "
+                "own noise only, and do not widen with the horizon as a changing world would make them.")
+    sizes = list(dict.fromkeys(d.size for d in scenario.drift))
+    fitted = "; ".join(f"{n} fitted at each cut: " + ", ".join(f"{c.get('values', {}).get(n, float('nan')):.3g}"
+                                                                for c in per_cut) for n in sizes)
+    drifts = "; ".join(describe_drifts(scenario, sizes=False))
+    return (f"The bands include drivers that drift: {drifts}; {fitted} (by the "
+            "CRPS of the forecasts from an inner cut of each cut's training data). Each run draws its own path, "
+            "so a band widens with the horizon (assumed: independent changes of one size).")
+
+
+def from_json(out: str | Path) -> tuple[Rolling, str]:
+    """A stored rolling backtest as a `Rolling` and its drift caption (to write its page again)."""
+    doc = load(out)
+    r = Rolling(Path(out), doc["scenario"], [dt.date.fromisoformat(c) for c in doc["cuts"]], doc["per_cut"],
+                doc["pooled"], doc.get("groups") or {}, doc.get("seconds", 0.0))
+    return r, doc.get("drift", "")
+
+
+def html_page(r: Rolling, drift: str = "") -> str:
     """A self-contained page of the evaluation: the verdict, per cut, pooled by horizon, the fan charts."""
     import base64
     from html import escape
@@ -204,7 +230,8 @@ def html_page(r: Rolling) -> str:
                          "baseline's (below 1 is better); CRPS over max(data, 1); held: share inside the band.")
             + f"<figure><img alt='fan chart per cut' src='data:image/png;base64,{fig}'><figcaption>One row per "
               "cut: the data (dots), the runs' median and 90% band after the cut, the cut (dashed). Each run's "
-              "forecast starts from the last count observed before the cut.</figcaption></figure></body></html>")
+              "forecast starts from the last count observed before the cut. " + escape(drift)
+            + "</figcaption></figure></body></html>")
 
 
 def load(out: str | Path) -> dict:

@@ -139,6 +139,7 @@ _PRIORS = {
     "conflict_weight": ("{dist: uniform, low: 0.05, high: 1}", "around Flee's 0.25 and 1/sqrt(10)"),
     "capacity_scaling": ("{dist: uniform, low: 0.8, high: 2}", "around Flee's 1 and 1.25"),
     "speed": ("{dist: uniform, low: 100, high: 600}", "km a day, around Flee's 200, 360 and 400")}
+_DRIFTING = ("camp_weight", "move_chance_town")  # the drivers a forecast lets drift (`_drift`)
 _UNITS = {"speed": "km/day", "walk_speed": "km/day", "distance_softening": "km"}
 
 
@@ -155,6 +156,22 @@ def _parameters(r: FleeRead, w: Write) -> None:
                  if fname in _PRIORS else "")
         unit = f", unit: {_UNITS[fname]}" if fname in _UNITS else ""
         w(f"  {fname}: {{value: {num(value)}{unit}, source: {{file: {q(src_file)}, fact: {q(fact)}}}{prior}}}")
+    _drift(r, w)
+
+
+def _drift(r: FleeRead, w: Write) -> None:
+    """Forecast uncertainty that grows with the horizon: the camps' pull and the towns' move chance drift each
+    week by `movement_drift` (0 in a plain run, as Flee runs; `refuge backtest` fits it)."""
+    drifting = [f for f in _DRIFTING if f in r.st.move]
+    if not drifting:
+        return
+    w("  movement_drift: {value: 0, unit: change of log(value) per week (standard deviation), assumption: true, "
+      "prior: {dist: uniform, low: 0, high: 1}, description: \"prior: an assumption (refuge's, not "
+      "Flee's); how much the camps' pull and the towns' move chance change at random from week to week in a "
+      "forecast; 0: they stay as Flee's settings give them\"}")
+    w("drift:  # docs/format.md, 'Drivers that drift': a random walk in log space, each run its own path")
+    for f in drifting:
+        w(f"  - {{parameter: {f}, size: movement_drift, step: week}}")
 
 
 def _places(r: FleeRead, w: Write, day0: dict[str, int]) -> None:

@@ -91,13 +91,14 @@ def drifted(spec: Any, m: Any, seed: int) -> Any:
     return spec if table is None else spec._replace(pbase=table)
 
 
-def describe_drifts(scenario: Any, values: dict | None = None) -> list[str]:
+def describe_drifts(scenario: Any, values: dict | None = None, sizes: bool = True) -> list[str]:
     """Each declared drift in words, for captions: `arrival_rate (a random walk in log space, a step each
-    year, size arrival_drift = 0.12)`; `values` (fitted ones) take precedence over the scenario's."""
+    year, size arrival_drift = 0.12)`; `values` (fitted ones) take precedence over the scenario's; without
+    `sizes`, the size's name alone."""
     values = values or {}
     out = []
     for d in getattr(scenario, "drift", None) or []:
         step = f"a step each {d.step}" if isinstance(d.step, str) else f"a step every {d.step} days"
-        size = values.get(d.size, scenario.parameters[d.size].value)
-        out.append(f"{d.parameter} (a random walk in log space, {step}, size {d.size} = {size:.3g})")
+        size = f" = {values.get(d.size, scenario.parameters[d.size].value):.3g}" if sizes else ""
+        out.append(f"{d.parameter} (a random walk in log space, {step}, size {d.size}{size})")
     return out
