@@ -107,7 +107,7 @@ def print_differences(result, format_: str = "table") -> None:
                           band(r.difference, r.low, r.high, signed=True),
                           band(r.mean_difference, r.mean_low, r.mean_high, signed=True), narrower(r.narrower))
         print_table(table, console)
-    typer.echo(f"Common random numbers: paired intervals are {narrower(median_ratio(df.narrower))} than they would "
-               f"be with independent runs (median over {df.narrower.notna().sum()} outcome x variant pairs; "
-               "'exact': every paired run differs by the same amount)")
+    console.print(f"Common random numbers: paired intervals are {narrower(median_ratio(df.narrower))} than they "
+                  f"would be with independent runs (median over {df.narrower.notna().sum()} outcome x variant pairs; "
+                  "'exact': every paired run differs by the same amount)", markup=False, highlight=False)
     typer.echo(f"wrote {path}; `refuge report {exp.path}` makes an HTML report")
