@@ -176,3 +176,14 @@ def test_draws_stay_in_range_for_any_parameters():
 
     binomial_in_range()
     poisson_in_range()
+
+
+def test_keyed_normals_of_a_drift_are_normal_and_keyed_by_seed_and_name():
+    from refuge.sim.streams import keyed_normals
+
+    z = keyed_normals(3, "drift:arrival_rate", 20_000)
+    assert stats.kstest(z, "norm").pvalue > 1e-3
+    assert np.array_equal(keyed_normals(3, "drift:arrival_rate", 10), z[:10])  # a shorter walk: the same start
+    assert not np.array_equal(keyed_normals(4, "drift:arrival_rate", 10), z[:10])
+    assert not np.array_equal(keyed_normals(3, "drift:capacity", 10), z[:10])
+    assert len(keyed_normals(3, "drift:x", 0)) == 0

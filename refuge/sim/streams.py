@@ -208,8 +208,9 @@ def network_stream(seed: int) -> np.random.Generator:
     return np.random.Generator(np.random.PCG64(child))
 
 
-def keyed_stream(seed: int, name: str) -> np.random.Generator:
-    """A stream of the run seed keyed by a name (a drifting parameter's): its draws depend on the seed and the
-    name only, so declaring one more keyed draw changes no other number of the run."""
-    key = int.from_bytes(hashlib.sha256(name.encode("utf-8")).digest()[:8], "little")
-    return np.random.Generator(np.random.PCG64(np.random.SeedSequence([int(seed), key])))
+def keyed_normals(seed: int, name: str, n: int) -> np.ndarray:
+    """`n` standard normals drawn before the run from the stream of the decision `name` (a drifting parameter's
+    walk: `drift:NAME`), keyed like every other decision by the run seed and the name, on day -1 (Box and
+    Muller's transform of its uniforms): declaring one more keyed draw changes no other number of the run."""
+    u = Streams(np.array([name_key(name)], np.uint64), seed_key(seed)).uniforms(0, 2 * max(n, 0))
+    return np.sqrt(-2.0 * np.log(u[0::2])) * np.cos(2.0 * np.pi * u[1::2])

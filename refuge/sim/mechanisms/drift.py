@@ -19,10 +19,11 @@ throughout; two drifts are independent; rules act on the drifted value. A drifte
 nor the highest value its uses allow (`Model.pceil`: 1 for a chance), and never falls below 0.
 
 The path is drawn before the run from the run's own stream for that driver, keyed by the run seed and the
-parameter's name (`refuge.sim.streams.keyed_stream`): declaring a drift changes no other draw of the run, and
-both engines (the fast one, `refuge.sim.run`, and the reference, `refuge.sim.reference`) read the same drifted
-table for a seed. The engine's steps are those of the parameters mechanism: they read the run's table
-(`pbase`) instead of the declared one. Without a drift nothing changes: the same arrays, the same digests.
+parameter's name like every decision (`refuge.sim.streams.keyed_normals`, the decision `drift:NAME`): declaring
+a drift changes no other draw of the run, and both engines (the fast one, `refuge.sim.run`, and the reference,
+`refuge.sim.reference`) read the same drifted table for a seed. The engine's steps are those of the parameters
+mechanism: they read the run's table (`pbase`) instead of the declared one. Without a drift nothing changes: the
+same arrays, the same digests.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from refuge.sim.streams import keyed_stream
+from refuge.sim.streams import keyed_normals
 
 STEP_DAYS = {"day": 1, "week": 7}
 CALENDAR_MONTHS = {"month": 1, "quarter": 3, "year": 12}
@@ -57,7 +58,7 @@ def walk(seed: int, name: str, size: float, steps: int) -> np.ndarray:
     """W_0..W_{steps-1}: the run's random walk in log space for the driver `name`."""
     w = np.zeros(max(steps, 1))
     if steps > 1 and size > 0:
-        w[1:] = np.cumsum(keyed_stream(seed, name).normal(0.0, size, steps - 1))
+        w[1:] = np.cumsum(size * keyed_normals(seed, f"drift:{name}", steps - 1))
     return w
 
 
