@@ -114,7 +114,8 @@ def test_cli_cut_keeps_its_lines_and_writes_files_only_when_asked(tmp_path):
     assert lines[0].startswith("net-line: fitted on 2020-01-01..2020-01-20") and "group `camps`" in lines[0]
     assert lines[1].lstrip().startswith("fit, days before the cut:") and lines[2].lstrip().startswith(
         "forecast, from 2020-01-21:") and lines[3].lstrip().startswith("fitted values: town = ")
-    assert len(lines) == 4 and not (tmp_path / "backtest").exists()
+    assert lines[4].lstrip().startswith("verdict: ")
+    assert len(lines) == 5 and not (tmp_path / "backtest").exists()
     res = CliRunner().invoke(app, args + ["--out", str(tmp_path / "b")], catch_exceptions=False)
     assert res.exit_code == 0 and (tmp_path / "b" / "points.csv").exists() and "wrote" in res.output
 
@@ -183,7 +184,40 @@ def test_rolling_cuts_resume_and_pool_by_horizon(tmp_path):
     assert r.pooled["points"] == 3 and [(h["horizon"], h["points"]) for h in r.pooled["by_horizon"]] == [
         ("1", 2), ("2", 1)]
     assert r.pooled["verdict"].startswith("over 2 cuts:") and (tmp_path / "roll" / "rolling.png").exists()
+    page = (tmp_path / "roll" / "rolling.html").read_text()
+    assert "Verdict:" in page and "pooled by horizon" in page and "data:image/png;base64," in page
     again = rolling(model, tmp_path / "roll", cuts=cuts[-2:], workers=1, **small)
     assert again.resumed == 2 and again.pooled == load(tmp_path / "roll")["pooled"] == r.pooled
     with pytest.raises(RefugeError, match="cuts: expected dates from 2020-01-01"):
         rolling(model, tmp_path / "x", cuts=[dt.date(2021, 1, 1)])
+
+
+def test_cli_rolling_and_horizon(tmp_path):
+    from typer.testing import CliRunner
+
+    from refuge.cli import app
+
+    path = tmp_path / "line.yaml"
+    data = yaml.safe_load(LINE.read_text())
+    data["network"]["movement"]["move_chance_town"] = "town"
+    data["parameters"] = {"town": {"value": 0.5, "assumption": True,
+                                   "prior": {"dist": "uniform", "low": 0.02, "high": 0.98}}}
+    data["evidence"] = [{"id": "camp-C", "source": {"file": "made up", "fact": "people in C"},
+                         "measure": {"stock": ["C"]}, "group": "camps",
+                         "series": {"points": [{"date": f"2020-01-{d:02d}", "value": 4 * d} for d in range(2, 30, 3)]}}]
+    path.write_text(yaml.safe_dump(data))
+    res = CliRunner().invoke(app, ["backtest", str(path), "--rolling", "--every", "3", "--draws", "2", "--seeds", "3",
+                                   "--workers", "1", "--out", str(tmp_path / "r")], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    assert "rolling-origin backtest, 2 cuts" in res.output and "verdict: over 2 cuts" in res.output
+    bad = CliRunner().invoke(app, ["backtest", str(path), "--rolling", "--cut", "2020-01-20"])
+    assert bad.exit_code == 2 and "--rolling" in bad.output
+    res = CliRunner().invoke(app, ["backtest", str(path), "--cut", "2020-01-21", "--draws", "2", "--seeds", "3",
+                                   "--horizon", "2021-06-30", "--out", str(tmp_path / "h")], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    import pandas as pd
+
+    fc = pd.read_csv(tmp_path / "h" / "forecast.csv")
+    assert fc["date"].max() >= "2021-01-01"  # a period past the scenario's end (2020-01-30)
+    bad = CliRunner().invoke(app, ["backtest", str(path), "--cut", "2020-01-21", "--horizon", "2019-01-01"])
+    assert bad.exit_code == 2 and "--horizon: expected a date after the scenario's end" in bad.output

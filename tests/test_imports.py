@@ -41,20 +41,7 @@ LAYER_NAMES = ["base", "scenario", "model/sim/engine", "results", "evidence", "e
 # Known exceptions, each an import edge (importer, imported) with the reason it is allowed for now. They are
 # left out of both checks; a new upward import or cycle fails. An entry that no longer occurs fails too
 # (delete it when it is fixed).
-_SIMULATE = ("`simulate`/`as_model` now live in refuge.results.simulate (refuge.api re-exports them); "
-             "this caller still imports them from the API")
-KNOWN: dict[tuple[str, str], str] = {
-    ("refuge.experiments.check", "refuge.api"): _SIMULATE,
-    ("refuge.experiments.ensemble", "refuge.api"): _SIMULATE,
-    ("refuge.inference.backtest", "refuge.api"): _SIMULATE,
-    ("refuge.inference.backtest_core", "refuge.api"): _SIMULATE,
-    ("refuge.inference.optimize", "refuge.api"): _SIMULATE,
-    ("refuge.inference.optimize_eval", "refuge.api"): _SIMULATE,
-    ("refuge.inference.posterior", "refuge.api"): _SIMULATE,
-    ("refuge.inference.sensitivity", "refuge.api"): _SIMULATE,
-    ("refuge.inference.simulator", "refuge.api"): _SIMULATE,
-    ("refuge.present.app", "refuge.api"): _SIMULATE,
-}
+KNOWN: dict[tuple[str, str], str] = {}
 
 
 @dataclass(frozen=True)

@@ -55,7 +55,10 @@ def test_scenario_series_scored_as_worked_out():
     by_hand = (0 + 1 / 9 + 2 / 8 + 3 / 7 + 4 / 6 + 5 * 1) / 20
     table = check(KNOWN, runs=3).series.set_index("id")
     assert table.loc["waiting-counts", "ard"] == pytest.approx(by_hand)
-    assert table.loc["waiting-counts", "ard_rescaled"] == pytest.approx(5 / 20)  # only days 5-9 (no one in sim)
+    # rescaled to its own data, a lone series would score only days 5-9 (no one in sim): left blank
+    assert math.isnan(table.loc["waiting-counts", "ard_rescaled"])
+    assert ard(np.array([[10.0]] * 5 + [[0.0]] * 5), np.array([[10.0 - t] for t in range(10)]), True) == \
+        pytest.approx(1.0 / 2)
     assert table.loc["waiting-counts", "coverage"] == 1.0
     assert table.loc["group all", "ard"] == pytest.approx(by_hand)
     # arrivals: 0 vs 4, then 10 vs 10
@@ -115,3 +118,13 @@ def test_a_series_has_no_bound():
     base["evidence"][1]["bound"] = "exact"
     with pytest.raises(ScenarioError, match="no `date` or `bound`"):
         parse(base)
+
+
+def test_check_ends_with_a_verdict_that_says_it_is_in_sample():
+    from refuge.evidence.check_text import verdict
+
+    result = check(KNOWN, runs=3)
+    v = verdict(result)
+    cov = result.series_points["inside"].mean()
+    assert f"band held {cov:.0%} of {len(result.series_points)} series data points" in v
+    assert "run ARD of group all" in v and "in sample" in v and "refuge backtest" in v

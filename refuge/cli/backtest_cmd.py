@@ -52,19 +52,30 @@ def backtest_command(
     series_tolerance: float = typer.Option(0.1, "--series-tolerance", min=0.0, help="a series data point counts "
                                            "as met within this relative distance of the data"),
     format_: str = typer.Option("table", "--format", help="table, json (everything) or csv (the series points)"),
+    rolling_: bool = typer.Option(False, "--rolling", help="rolling origins: a search backtest at several cuts "
+                                  "(each 31 December from 40% of the record, or every n-th data date), in "
+                                  "parallel and resumable, scores pooled by horizon (writes --out, default "
+                                  "backtest-rolling)"),
+    every: Optional[int] = typer.Option(None, "--every", min=1, help="with --rolling: a cut at every n-th data "
+                                        "date from 40% of the record"),
+    horizon: Optional[str] = typer.Option(None, "--horizon", help="forecast past the scenario's end, to this day "
+                                          "(YYYY-MM-DD); schedules and drifts carry on as declared"),
 ) -> None:
     """Calibrate on the evidence up to --train-until, run the posterior forward, score the facts and series
     data after it (ARD, 90% coverage, bounds) and forecast each series beyond its data, with 90% bands.
     Without --train-until: a quick fit by a search over the priors on the days before --cut, scored by ARD."""
-    import json
     import os
 
-    from refuge.errors import RefugeError
-    from refuge.inference.backtest_posterior import backtest, load, print_tables
-    from refuge.inference.calibrate import ConsoleProgress, Settings
+    from refuge.inference.calibrate import Settings
 
+    until_horizon = parse_date(horizon, "--horizon") if horizon else None
+    if rolling_:
+        if train_until is not None or cut is not None:
+            fail("--rolling: the cuts are chosen for you (--every N to thin them); leave out --train-until and --cut")
+        backtest_rolling(scenario, out or Path("backtest-rolling"), every, seeds, workers)
+        return
     if train_until is None:
-        backtest_search(scenario, cut, group, draws, seeds, out)
+        backtest_search(scenario, cut, group, draws, seeds, out, until_horizon)
         return
     out = out or Path("backtest")
     if cut is not None:
@@ -76,12 +87,25 @@ def backtest_command(
     os.environ.setdefault("ABC_LOG_LEVEL", "WARNING")
     settings = Settings(population=population, budget=budget, generations=generations, seed=seed,
                         weights=weights, series_tolerance=series_tolerance)
+    backtest_posterior(model, until, out, format_, settings, runs=runs, seed=seed, workers=workers,
+                       cluster=cluster, horizon=until_horizon)
+
+
+def backtest_posterior(model: object, until: dt.date, out: Path, format_: str, settings: object, *, runs: int,
+                       seed: int, workers: Optional[int], cluster: Optional[str],
+                       horizon: Optional[dt.date]) -> None:
+    """Calibrate up to `until`, run the posterior forward, print (or write out) the tables."""
     import contextlib
+    import json
+
+    from refuge.errors import RefugeError
+    from refuge.inference.backtest_posterior import backtest, load, print_tables
+    from refuge.inference.calibrate import ConsoleProgress
 
     try:
         with (ConsoleProgress() if format_ == "table" else contextlib.nullcontext()) as progress:
             bt = backtest(model.scenario, until, out, runs=runs, seed=seed, settings=settings, workers=workers,
-                          cluster=cluster, progress=progress, origin=model.origin)
+                          cluster=cluster, progress=progress, origin=model.origin, horizon=horizon)
     except RefugeError as exc:
         fail(str(exc))
     except KeyboardInterrupt:
@@ -95,8 +119,24 @@ def backtest_command(
         sys.stdout.write(bt.points.to_csv(index=False))
 
 
+def backtest_rolling(scenario: Optional[str], out: Path, every: Optional[int], seeds: int,
+                     workers: Optional[int]) -> None:
+    """Backtests at several cuts, pooled by horizon; the per-cut and pooled tables and the verdict."""
+    from refuge.errors import RefugeError
+    from refuge.inference.rolling import print_rolling, rolling
+
+    model = load_model(scenario)
+    try:
+        r = rolling(model, out, every=every, workers=workers, progress=sys.stderr.isatty(), forecast_seeds=seeds)
+    except RefugeError as exc:
+        fail(str(exc))
+    except KeyboardInterrupt:
+        fail(f"interrupted: finished cuts are kept in {out}; the same command goes on from them", code=130)
+    print_rolling(r)
+
+
 def backtest_search(scenario: Optional[str], cut: Optional[str], group: Optional[str], draws: int,
-                    seeds: int, out: Optional[Path] = None) -> None:
+                    seeds: int, out: Optional[Path] = None, horizon: Optional[dt.date] = None) -> None:
     """Fit the parameters that have a prior on the days before a cut, then score the forecast after it (ARD)."""
     from refuge.errors import RefugeError
     from refuge.inference.backtest import backtest
@@ -104,7 +144,7 @@ def backtest_search(scenario: Optional[str], cut: Optional[str], group: Optional
     model = load_model(scenario)
     try:
         r = backtest(model, cut=parse_date(cut, "--cut"), group=group, draws=draws, forecast_seeds=seeds,
-                     progress=sys.stderr.isatty(), out=out)
+                     progress=sys.stderr.isatty(), out=out, horizon=horizon)
     except RefugeError as exc:
         fail(str(exc))
     typer.echo(f"{model.scenario.name}: fitted on {model.start}..{r.cut - dt.timedelta(days=1)} "
@@ -116,3 +156,4 @@ def backtest_search(scenario: Optional[str], cut: Optional[str], group: Optional
     typer.echo("  fitted values: " + ", ".join(f"{k} = {v:.4g}" for k, v in r.values.items()))
     if out is not None:
         typer.echo(f"  wrote {out} (backtest.json, points.csv, forecast.csv, facts.csv, forecast.png)")
+    typer.echo(f"  verdict: {r.table.summary['skill']['verdict']}")

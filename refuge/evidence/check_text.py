@@ -50,6 +50,28 @@ def print_report(result: CheckResult, console: Any = None) -> None:
         print_table(_stays_table(result), console)
     if yearly_outcomes(result.model):
         print_table(_years_table(result), console)
+    console.print(f"[bold]verdict:[/] {verdict(result)}")
+
+
+def verdict(result: CheckResult) -> str:
+    """One sentence on how the runs reproduce the evidence: facts holding, the share of series data points
+    inside the band and each group's run ARD; in sample, so it says where a forecast is judged."""
+    parts = []
+    facts = result.facts
+    if len(facts):
+        parts.append(f"{int(facts['holds_median'].sum())} of {len(facts)} facts hold in the median run")
+    if result.model.series:
+        pts = result.series_points
+        pct = f"{100 * result.level:.0f}%"
+        if len(pts):
+            cov = float(pts["inside"].mean())
+            note = " — too narrow to trust as a forecast band" if cov < 0.8 else ""
+            parts.append(f"the runs' {pct} band held {cov:.0%} of {len(pts)} series data points{note}")
+        rows = result.series
+        for r in rows[rows["measure"] == "group"].itertuples(index=False):
+            parts.append(f"run ARD of {r.id} {r.ard:.3f} (median over runs)")
+        parts.append("all in sample: `refuge backtest` judges a forecast on data it was not fitted to")
+    return "; ".join(parts) + "." if parts else "nothing to judge: the scenario cites no evidence."
 
 
 def _summary_lines(result: CheckResult, console: Any) -> None:
@@ -159,16 +181,18 @@ def _series_table(result: CheckResult) -> Any:
     from rich.table import Table
 
     pct = f"{100 * result.level:.0f}%"
-    table = Table(title=f"{result.model.scenario.name}: time series over {plural(result.runs, 'run')} — averaged "
-                        f"relative difference (Flee's ARD; lower is better), median [{pct} interval]; coverage: "
-                        f"share of data points inside the {pct} band")
-    for c in ("series", "source", "points", "ARD", "ARD rescaled", "coverage"):
+    table = Table(title=f"{result.model.scenario.name}: time series over {plural(result.runs, 'run')} — run ARD: "
+                        f"each run's averaged relative difference (Flee's ARD; lower is better), median [{pct} "
+                        f"interval] over runs; rescaled only for groups of two or more series; coverage: share of "
+                        f"data points inside the {pct} band")
+    for c in ("series", "source", "points", "run ARD", "run ARD rescaled", "coverage"):
         table.add_column(c, overflow="fold", justify="left" if c in ("series", "source") else "right")
     for row in result.series.itertuples(index=False):
         name = f"[bold]{row.id}[/]" if row.measure == "group" else row.id
         table.add_row(name, row.source, str(row.points),
                       band(row.ard, row.ard_low, row.ard_high),
-                      band(row.ard_rescaled, row.ard_rescaled_low, row.ard_rescaled_high),
+                      "–" if math.isnan(row.ard_rescaled) else band(row.ard_rescaled, row.ard_rescaled_low,
+                                                                      row.ard_rescaled_high),
                       "–" if math.isnan(row.coverage) else f"{100 * row.coverage:.0f}%")
     return table
 

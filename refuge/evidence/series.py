@@ -15,7 +15,9 @@ Metrics, over the locations (series) that have data on a day t (Flee's averaged 
 The *rescaled* ARD first multiplies every sim_c(t) by sum_c data_c(t) / sum_c sim_c(t) (left as is on a day
 when the simulation has nobody), so it scores how people are spread over the locations, not how many there
 are. The ARD of one location is the same formula over that location alone (its rescaled variant uses the
-factor of its group). **Coverage** is the share of the dated data points that fall inside the ensemble's
+factor of its group). The tables (`series_table`) leave the rescaled ARD blank (NaN) for a series that is not
+in a group of two or more, and for a group of one: scaled to its own data, one series scores only the days
+on which the simulation has nobody. **Coverage** is the share of the dated data points that fall inside the ensemble's
 central interval (90% by default) on their date.
 """
 
@@ -177,9 +179,20 @@ def series_table(series: list[dict], values: list[np.ndarray], level: float = 0.
             cov = coverage(values[k][:, s["obs"]], s["data"][s["obs"]], level)
             meta = {"id": key, "group": s.get("group") or "", "measure": s["kind"], "source": s["source"],
                     "points": len(s["obs"])}
-        rows.append({**meta, **_band(a, "ard", lo_q, hi_q), **_band(b, "ard_rescaled", lo_q, hi_q),
-                     "coverage": cov})
+        rescaled = _band(b, "ard_rescaled", lo_q, hi_q)
+        if _rescale_size(series, key) < 2:  # scaled to its own data, one series only scores days with nobody
+            rescaled = {k: math.nan for k in rescaled}
+        rows.append({**meta, **_band(a, "ard", lo_q, hi_q), **rescaled, "coverage": cov})
     return pd.DataFrame(rows)
+
+
+def _rescale_size(series: list[dict], key: str) -> int:
+    """How many series a row's rescaled ARD scales together (its group, or the series alone)."""
+    groups = group_members(series)
+    if key.startswith("group "):
+        return len(groups[key[6:]])
+    g = next((s.get("group") for s in series if s["id"] == key), None)
+    return len(groups[g]) if g else 1
 
 
 def _band(x: np.ndarray, name: str, lo_q: float, hi_q: float) -> dict[str, float]:

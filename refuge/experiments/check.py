@@ -50,8 +50,8 @@ _MODELS: dict[tuple[str, str], Model] = {}  # per worker process
 
 
 def _one_run(spec: _Spec, r: int) -> dict[str, np.ndarray]:
-    from refuge.api import simulate
     from refuge.model.compiler import compile_scenario
+    from refuge.results.simulate import simulate
 
     key = (spec.digest, spec.origin)
     model = _MODELS.get(key)
@@ -68,9 +68,9 @@ def check(model_or_path: Any = "north-korea-china", runs: int = DEFAULT_RUNS, se
           workers: int | None = None, cluster: Any = None, progress: bool | str = False,
           level: float = LEVEL) -> CheckResult:
     """Run `runs` replicates (seeds `seed`, `seed + 1`, ...) and measure every fact of the scenario in each."""
-    from refuge.api import as_model
     from refuge.errors import RefugeError
     from refuge.experiments.ensemble import check_runs, map_runs
+    from refuge.results.simulate import as_model
 
     check_runs(runs, seed)
     if not 0 < level < 1:

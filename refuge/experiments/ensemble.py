@@ -85,10 +85,10 @@ def _model_for(spec: _Spec, values: tuple[tuple[str, float], ...]):
 
 def _run_task(spec: _Spec, task: tuple[int, int]) -> dict[str, bytes]:
     """Simulate replicate `r` of variant `v` and encode its tables (small, ready to write)."""
-    from refuge.api import simulate
     from refuge.evidence.measures import measure_all
     from refuge.evidence.outcomes import outcomes
     from refuge.experiments.store import encode, run_tables
+    from refuge.results.simulate import simulate
 
     v, r = task
     values = run_values(spec, v, r)

@@ -9,10 +9,11 @@
 The fit is a search, not a posterior: draws from the priors (a scrambled Sobol design), each scored by the
 median over a few seeds of the mean of the normal and rescaled ARD of the series group (every series when none
 is grouped) on the training days; the
-best few are scored again with more seeds and the best of those is kept. Forecast skill, not in-sample fit, is
-what it reports: the ARD on the days after the cut, median over `forecast_seeds` seeds, for the fitted values and
-for the scenario's own. The data after the cut are never used in the fit (inputs such as spawning totals are, as
-Flee uses them: they drive the simulation, they are not what is scored).
+best few are scored again with more seeds and the best of those is kept. The size of a drifting driver is then
+fitted by the CRPS of its forecasts inside the training data (`refuge.inference.drift_fit`). Forecast skill,
+not in-sample fit, is what it reports: the ARD on the days after the cut, median over `forecast_seeds` seeds, for
+the fitted values and for the scenario's own. The data after the cut are never used in the fit (inputs such as
+spawning totals are, as Flee uses them: they drive the simulation, they are not what is scored).
 
 This module does only the search. The split by date, the forward runs, the scores (`window_ard`), the tables
 and the files are those of every backtest (`refuge.inference.backtest_core`); with `out`, the fitted runs are
@@ -28,7 +29,15 @@ from typing import Any
 
 import numpy as np
 
-from refuge.inference.backtest_core import forward, run_ards, tables, until_from_cut, window_ard, write
+from refuge.inference.backtest_core import (
+    forward,
+    run_ards,
+    tables,
+    until_from_cut,
+    window_ard,
+    write,
+)
+from refuge.inference.horizon import beyond, trimmed
 
 __all__ = ["BacktestResult", "backtest", "window_ard"]
 
@@ -54,16 +63,18 @@ def _median(a: np.ndarray) -> tuple[float, float]:
 
 def backtest(model_or_path: Any, cut: dt.date | None = None, group: str | None = None, draws: int = 48, seeds: int = 3,
              refit: int = 5, refit_seeds: int = 10, forecast_seeds: int = 20, seed: int = 0,
-             progress: bool = False, out: str | Path | None = None) -> BacktestResult:
+             progress: bool = False, out: str | Path | None = None, horizon: dt.date | None = None) -> BacktestResult:
     """Fit the uncertain parameters to the time-series evidence up to `cut`, forecast the rest, and score the
-    forecast against the series after `cut` (see the module docstring). `out`: also write the tables."""
+    forecast against the series after `cut` (see the module docstring). `out`: also write the tables;
+    `horizon`: forecast past the scenario's end, to that day."""
     from scipy.stats import qmc
 
-    from refuge.api import as_model
     from refuge.errors import RefugeError, ScenarioError
     from refuge.evidence.series import group_members
+    from refuge.inference.drift_fit import fit_drift
     from refuge.inference.simulator import uncertain_parameters
     from refuge.model.compiler import compile_scenario
+    from refuge.results.simulate import as_model
 
     model = as_model(model_or_path)
     groups = group_members(model.series)
@@ -106,13 +117,16 @@ def backtest(model_or_path: Any, cut: dt.date | None = None, group: str | None =
         rescored.append((values, _median(scored(values, refit_seeds, 2000, "train"))))
         sims += refit_seeds
     values, train = min(rescored, key=lambda vt: vt[1][0] + vt[1][1])
+    sizes, drift_scores = fit_drift(model, values, until, runs=forecast_seeds)  # drifts: by their forecasts
+    values |= sizes
+    sims += len(drift_scores) * forecast_seeds
     fitted_model = compile_scenario(sc.with_values(values), model.origin)
-    fitted = forward(fitted_model, [{}] * forecast_seeds, 0)
+    fitted = trimmed(fitted_model, forward(beyond(fitted_model, horizon), [{}] * forecast_seeds, 0))
     base = run_ards(model, forward(model, [{}] * forecast_seeds, 0), group, until)["test"]
     base_train = scored({}, refit_seeds, 2000, "train")
     sims += 2 * forecast_seeds + refit_seeds
     table = tables(fitted_model, fitted, until, Path(out) if out else None, method="search")
-    table.summary |= {"group": group, "values": values, "simulations": sims}
+    table.summary |= {"group": group, "values": values, "simulations": sims, "drift_scores": drift_scores}
     if out:
         write(table)
     return BacktestResult(cut=until + dt.timedelta(days=1), group=group, values=values, train=train,

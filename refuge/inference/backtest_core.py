@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from refuge.errors import RefugeError
+from refuge.inference.horizon import no_forecast_reason
 from refuge.scenario import Scenario
 
 LEVEL = 0.90
@@ -150,10 +151,10 @@ _MODELS: dict[tuple, Any] = {}
 
 def _forward_one(spec: _Forward, r: int) -> dict[str, Any]:
     """Run r: its facts, its series on their grids, and its values at the forecast periods."""
-    from refuge.api import simulate
     from refuge.evidence.measures import measure_all
     from refuge.evidence.series import simulate_all, simulate_series
     from refuge.model.compiler import compile_scenario
+    from refuge.results.simulate import simulate
 
     draw = spec.draws[r]
     key = (spec.digest, tuple(sorted(draw.items())))
@@ -329,14 +330,6 @@ def skill_summary(model: Any, fw: Forward, until: dt.date, reference: str = "") 
     return out
 
 
-def no_forecast_reason(bt: Backtest) -> str:
-    """Why the forecast beyond the data (forecast.csv) is empty."""
-    if not len(bt.points):
-        return "the scenario has no time-series evidence to forecast"
-    return (f"the data run to the scenario's end ({bt.scenario.end}), so no whole period is left after them "
-            "inside the scenario's period")
-
-
 def empty_reason(model: Any, until: dt.date) -> str:
     """Why a backtest has no held-out point to score."""
     if not model.series:
@@ -486,6 +479,8 @@ def report_section(exp: Any) -> dict | None:
     """What `refuge report` shows of a backtest, for the posterior runs of its calibration (or None)."""
     import base64
 
+    from refuge.sim.mechanisms.drift import describe_drifts
+
     post = (exp.meta or {}).get("posterior")
     if not post:
         return None
@@ -495,5 +490,6 @@ def report_section(exp: Any) -> dict | None:
     doc = load(folder)
     fig = folder / FIGURE_NAME
     uri = ("data:image/png;base64," + base64.b64encode(fig.read_bytes()).decode("ascii")) if fig.exists() else ""
+    drift = describe_drifts(exp.scenario, doc["summary"].get("values") or {})
     return {"path": str(folder), "summary": doc["summary"], "points": doc["points"], "forecast": doc["forecast"],
-            "facts": [f for f in doc["facts"] if f["split"] == "test"], "figure": uri}
+            "facts": [f for f in doc["facts"] if f["split"] == "test"], "figure": uri, "drift": drift}

@@ -40,6 +40,7 @@ from refuge.inference.backtest_core import (
     tables,
     write,
 )
+from refuge.inference.horizon import beyond, trimmed
 from refuge.scenario import Scenario
 
 __all__ = ["Backtest", "CALIBRATION_DIR", "DEFAULT_SETTINGS", "FIGURE_NAME", "JSON_NAME", "LEVEL", "backtest",
@@ -56,8 +57,9 @@ CALIBRATION_DIR = "calibration"
 
 def backtest(scenario: Scenario, until: dt.date, out: str | Path, *, runs: int = 200, seed: int = 0,
              settings: Any = None, workers: int | None = None, cluster: str | None = None, progress: Any = None,
-             origin: str = "", level: float = LEVEL) -> Backtest:
-    """Calibrate on the evidence dated up to `until`, forecast with the posterior, score both sides."""
+             origin: str = "", level: float = LEVEL, horizon: dt.date | None = None) -> Backtest:
+    """Calibrate on the evidence dated up to `until`, forecast with the posterior, score both sides;
+    `horizon`: forecast past the scenario's end, to that day (`backtest_core.beyond`)."""
     from refuge.inference.calibrate import Settings, calibrate
     from refuge.inference.posterior import sample_posterior
     from refuge.model.compiler import compile_scenario
@@ -72,8 +74,9 @@ def backtest(scenario: Scenario, until: dt.date, out: str | Path, *, runs: int =
                     progress=progress, predictive_runs=min(runs, 20), origin=origin)
     t_cal = time.perf_counter() - t0
     draws = sample_posterior(out / CALIBRATION_DIR, runs, seed=seed)
-    fw = forward(model, draws, seed, workers=workers, cluster=cluster,
-                 progress="backtest: posterior runs" if progress else False)
+    longer = beyond(model, horizon)
+    fw = trimmed(model, forward(longer, draws, seed, workers=workers, cluster=cluster,
+                                progress="backtest: posterior runs" if progress else False))
     bt = tables(model, fw, until, out, method="posterior", level=level, calibration=cal)
     bt.summary |= {"seconds": time.perf_counter() - t0, "fit_seconds": t_cal, "calibration_seconds": t_cal,
                    "simulations": cal.simulations + cal.predictive_runs + runs, "seed": seed,

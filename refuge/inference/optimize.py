@@ -126,7 +126,7 @@ def _shortfall(spec: OptimizeSpec, c: Candidate) -> float:
 def optimize(scenario: Any, spec: OptimizeSpec, out: str | Path | None = None, *, workers: int | None = 1,
              cluster: Any = None, progress: Any = None) -> OptimizeResult:
     """Search the spec's levers on `scenario` (a name, path, Scenario or Model); see the module docstring."""
-    from refuge.api import as_model
+    from refuge.results.simulate import as_model
 
     model = as_model(scenario)
     base = check_spec(model.scenario, spec)

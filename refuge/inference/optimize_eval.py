@@ -173,8 +173,8 @@ _COMPILED: dict[str, Any] = {}
 def _run_chunk(scenario: Scenario, origin: str, measures: list[Measure], drivers: list[Driver],
                seeds: list[int]) -> np.ndarray:
     """(runs, measures) for the seeds of one chunk (a top-level function: it runs in worker processes)."""
-    from refuge.api import simulate
     from refuge.model.compiler import compile_scenario
+    from refuge.results.simulate import simulate
 
     model = None
     if not drivers:

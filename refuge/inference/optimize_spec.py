@@ -16,7 +16,8 @@ A spec is a small YAML file (or the same mapping from Python)::
         cost: 1                  # cost per unit of the lever's value (objective `cost`)
     objective: {minimize: cost}  # or {maximize: LEVER}, or {minimize: MEASURE} (its mean over the runs)
     constraints:
-      - measure: {stock: [waiting_dispersal, waiting_hotel, waiting_unsupported], date: 2025-12-31}
+      - measure: {stock: [waiting_dispersal, waiting_hotel, waiting_unsupported, flow_dispersal, flow_hotel,
+                          flow_unsupported], date: 2025-12-31}
         at_most: 50000
         probability: 0.9
 

@@ -129,10 +129,10 @@ class _PosteriorSpec:
 
 def _posterior_task(spec: _PosteriorSpec, r: int) -> dict[str, bytes]:
     """Replicate `r`: parameters from draw `r`, seed `seed + r`; tables encoded for the experiment store."""
-    from refuge.api import simulate
     from refuge.evidence.measures import measure_all
     from refuge.evidence.outcomes import outcomes
     from refuge.experiments.store import encode, run_tables
+    from refuge.results.simulate import simulate
 
     sim = spec.sim
     values = spec.draws[r]

@@ -8,8 +8,9 @@ h-th data point after a cut is horizon h, whichever cut it follows.
 
 Each cut is a search backtest (`refuge.inference.backtest.backtest`, written to `out/cuts/DATE/`); cuts run in
 parallel worker processes. A cut whose files are complete is not run again, so an interrupted evaluation
-resumes where it stopped; the pooled scores go to `out/rolling.json` and the fan charts to `out/rolling.png`
-(one row per cut: the runs' median and 90% band, the data before and after the cut).
+resumes where it stopped; the pooled scores go to `out/rolling.json`, the fan charts to `out/rolling.png`
+(one row per cut: the runs' median and 90% band, the data before and after the cut), and both to a
+self-contained page, `out/rolling.html`.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from refuge.errors import RefugeError
 
 JSON_NAME = "rolling.json"
 FIGURE_NAME = "rolling.png"
+HTML_NAME = "rolling.html"
 FIRST = 0.4
 MOST_CUTS = 5
 DEFAULT_SEARCH = {"draws": 16, "seeds": 2, "refit": 3, "refit_seeds": 4, "forecast_seeds": 30}
@@ -169,6 +171,40 @@ def write(r: Rolling, model: Any, settings: dict) -> None:
            "per_cut": [{k: c[k] for k in ("until", "skill", "values") if k in c} for c in r.per_cut]}
     atomic_write(r.out / JSON_NAME, lambda p: p.write_text(json.dumps(json_ready(doc), indent=2), encoding="utf-8"))
     plot(r, r.out / FIGURE_NAME)
+    atomic_write(r.out / HTML_NAME, lambda p: p.write_text(html_page(r), encoding="utf-8"))
+
+
+def html_page(r: Rolling) -> str:
+    """A self-contained page of the evaluation: the verdict, per cut, pooled by horizon, the fan charts."""
+    import base64
+    from html import escape
+
+    from refuge._html import html_table
+
+    p = r.pooled
+    names = [b for b in ("naive", "drift", "seasonal") if b in p["baselines"]]
+    cuts = [(c["until"], c["skill"]["points"]["points"], _f(c["skill"]["points"]["ard_median"]),
+             _f(c["skill"]["points"]["baselines"].get("naive", {}).get("ard")),
+             _f(c["skill"]["points"]["baselines"].get("naive", {}).get("skill"), ".2f"),
+             _f(c["skill"]["points"]["coverage90"], ".0%")) for c in r.per_cut]
+    hz = [(h["horizon"], h["points"], _f(h["ard_median"]), _f(h["crps"]), _f(h["coverage50"], ".0%"),
+           _f(h["coverage90"], ".0%"), *[_f(h["baselines"].get(b, {}).get("skill"), ".2f") for b in names])
+          for h in [*p["by_horizon"], {**p, "horizon": "all"}]]
+    fig = base64.b64encode((r.out / FIGURE_NAME).read_bytes()).decode("ascii")
+    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{escape(r.scenario)}: rolling backtest"
+            f"</title></head><body><h1>{escape(r.scenario)}: rolling-origin backtest</h1>"
+            f"<p><b>Verdict:</b> {escape(p['verdict'])}</p>"
+            + html_table("per cut (held-out data points after each)", ("trained to", "points", "ARD of the median",
+                                                                       "naive ARD", "skill vs naive", "90% held"),
+                         cuts)
+            + html_table("pooled by horizon (the h-th data point after a cut)",
+                         ("horizon", "points", "ARD of the median", "CRPS", "50% held", "90% held",
+                          *[f"skill vs {b}" for b in names]), hz,
+                         "ARD of the median: mean |median - data| / max(data, 1); skill: the model's over the "
+                         "baseline's (below 1 is better); CRPS over max(data, 1); held: share inside the band.")
+            + f"<figure><img alt='fan chart per cut' src='data:image/png;base64,{fig}'><figcaption>One row per "
+              "cut: the data (dots), the runs' median and 90% band after the cut, the cut (dashed). Each run's "
+              "forecast starts from the last count observed before the cut.</figcaption></figure></body></html>")
 
 
 def load(out: str | Path) -> dict:
@@ -185,6 +221,7 @@ def plot(r: Rolling, path: Path, most_series: int = 3) -> Path:
     import matplotlib
 
     matplotlib.use("Agg")
+    import matplotlib.dates as mdates
     import matplotlib.pyplot as plt
     import pandas as pd
 
@@ -207,6 +244,9 @@ def plot(r: Rolling, path: Path, most_series: int = 3) -> Path:
                                 label="90% band")
                 ax.plot(x[test], p["median"][test], color="tab:blue", label="median")
             ax.axvline(pd.Timestamp(cut), color="tab:red", ls="--", lw=1)
+            locator = mdates.AutoDateLocator(maxticks=5)
+            ax.xaxis.set_major_locator(locator)
+            ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
             ax.tick_params(labelsize=7)
             ax.set_title(f"{name}, trained to {cut}", fontsize=8)
             if i == 0 and j == 0:
@@ -233,7 +273,7 @@ def print_rolling(r: Rolling, console: Any = None) -> None:
                   _f(p["coverage90"], ".0%"))
     console.print(t)
     print_skill({"points": r.pooled, "groups": r.groups, "verdict": r.pooled["verdict"]}, console)
-    console.print(f"{r.seconds:.0f} s; wrote {r.out / JSON_NAME} and {r.out / FIGURE_NAME}")
+    console.print(f"{r.seconds:.0f} s; wrote {r.out / JSON_NAME}, {r.out / FIGURE_NAME} and {r.out / HTML_NAME}")
 
 
 def _f(x: Any, fmt: str = ".3f") -> str:

@@ -109,8 +109,8 @@ class _Evaluator:
         self.sim, self.outputs, self.seeds = sim, outputs, seeds
 
     def __call__(self, values: dict[str, float]) -> list[float] | str:
-        from refuge.api import simulate
         from refuge.errors import ScenarioError
+        from refuge.results.simulate import simulate
 
         try:
             model = self.sim.model_for(values)

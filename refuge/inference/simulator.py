@@ -145,8 +145,8 @@ class Simulator:
 
     def observe(self, values: dict[str, float], seed: int) -> tuple[np.ndarray, np.ndarray]:
         """One run's evidence values and its values at every series data point (see `series_points`)."""
-        from refuge.api import simulate
         from refuge.evidence.measures import measure_all
+        from refuge.results.simulate import simulate
 
         run = simulate(self.model_for(values), seed=seed)
         return measure_all(run), series_values(run)

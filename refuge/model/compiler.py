@@ -158,7 +158,7 @@ class _Compiler:
 
     # -- the whole scenario --------------------------------------------------------------
     def compile(self) -> Model:
-        from refuge.model.ranges import check_group_draws, check_ranges, check_sizes
+        from refuge.model.ranges import ceilings, check_group_draws, check_ranges, check_sizes
 
         sc = self.sc
         check_sizes(sc, self.origin)
@@ -206,7 +206,8 @@ class _Compiler:
             edge_p=np.array(edge_p, np.int64), edge_is_redirect=np.array(edge_redir, np.bool_),
             emp_ptr=np.array(self.emp_ptr, np.int64), emp_values=np.array(self.emp_values, np.int64),
             emp_cdf=np.array(self.emp_cdf, np.float64), arr=np.array(arr, np.int64).reshape(len(arr), A_COLUMNS),
-            pbase=pbase, evidence=evidence, series=series, outcomes=outcomes, net=net, digest=scenario_digest(sc),
+            pbase=pbase, pceil=ceilings(self, pbase.shape[1]), evidence=evidence, series=series, outcomes=outcomes,
+            net=net, digest=scenario_digest(sc),
             **rules,
         )
 
@@ -486,5 +487,7 @@ def scenario_digest(sc: Scenario) -> str:
     for t in data.get("transitions", []):  # fields added since: left out when not used, so digests stay the same
         if t.get("order") is None:
             t.pop("order", None)
+    if not data.get("drift"):
+        data.pop("drift", None)
     text = json.dumps(data, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]

@@ -69,6 +69,8 @@ class Model:
     act_kind: np.ndarray
     act_target: np.ndarray
     act_value: np.ndarray
+    # the highest value each parameter slot's uses allow (1 for a chance): a drift never goes above it
+    pceil: np.ndarray = field(default_factory=lambda: np.zeros(0))
     evidence: list[dict] = field(default_factory=list)
     outcomes: list[dict] = field(default_factory=list)  # see refuge.model.outcomes
     series: list[dict] = field(default_factory=list)

@@ -108,6 +108,15 @@ def check_ranges(c: Any, pbase: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return lo, hi
 
 
+def ceilings(c: Any, slots: int) -> np.ndarray:
+    """The highest value each parameter slot may take by the ranges of all its uses (`value`'s for an unused
+    one): what a random drift of the slot (`refuge.sim.mechanisms.drift`) is capped at."""
+    out = np.full(slots, ROLES["value"].high)
+    for idx, _path, name, _day0 in c.uses:
+        out[idx] = min(out[idx], role(name).high)
+    return out
+
+
 def check_group_draws(c: Any, trans: list, lo: np.ndarray, hi: np.ndarray) -> None:
     """Groups are drawn one by one: refuse a group transition that could set off millions a day."""
     from refuge.model.codes import T_GRP, T_IS_DUR, T_RATE, T_SRC

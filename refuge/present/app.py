@@ -112,10 +112,10 @@ def _years(c: _Compiled, run) -> np.ndarray:
 def _runs(spec: _Spec, seeds: list[int]) -> list[dict]:
     """Simulate and reduce each run to what the page draws: sampled stocks and occupancy, people moved by each
     transition in each `step`-day window, outcomes, evidence measures, per-year and per-site figures."""
-    from refuge.api import simulate
     from refuge.evidence.check import site_matrix
     from refuge.evidence.measures import measure_all
     from refuge.evidence.outcomes import outcomes
+    from refuge.results.simulate import simulate
 
     cpu = time.process_time()
     c = _compiled(spec)

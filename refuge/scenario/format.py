@@ -28,7 +28,7 @@ from refuge.scenario.evidence import MEASURE_KINDS, SERIES_MEASURES, Evidence, M
 from refuge.scenario.limits import MAX_FILE_BYTES, MAX_PARAMETER
 from refuge.scenario.network import Closure, Conflict, Location, Movement, Network, Route, Spawning
 from refuge.scenario.order import OrderClass, ServiceOrder
-from refuge.scenario.parameters import Parameter, Prior, Schedule, SchedulePoint, Variant
+from refuge.scenario.parameters import Drift, Parameter, Prior, Schedule, SchedulePoint, Variant
 from refuge.scenario.rules import Action, MultiplyAction, Rule, SetAction, Signal
 from refuge.scenario.series import attach_series
 from refuge.scenario.sources import Reference, Source
@@ -54,8 +54,8 @@ __all__ = [
     "OrderClass", "ServiceOrder",
     "SetAction", "MultiplyAction", "Action", "Rule", "MEASURE_KINDS", "Measure", "SeriesPoint", "Series",
     "SERIES_MEASURES", "Evidence", "Location", "Route", "Conflict", "Closure", "Spawning", "Movement", "Network",
-    "Variant", "OUTCOME_KINDS", "Outcome", "Scenario", "parse", "load_yaml", "read", "builtin_path", "builtin_names",
-    "json_schema",
+    "Variant", "Drift", "OUTCOME_KINDS", "Outcome", "Scenario", "parse", "load_yaml", "read", "builtin_path",
+    "builtin_names", "json_schema",
 ]
 
 
@@ -110,6 +110,8 @@ class Scenario(FormatModel):
     events: list[Event] = Field(default_factory=list, description="documented incidents replayed as inputs")
     parameters: dict[str, Parameter] = Field(default_factory=dict)
     schedules: list[Schedule] = Field(default_factory=list)
+    drift: list[Drift] = Field(default_factory=list, description="drivers that drift at random over time (a random "
+                               "walk in log space), each run its own path")
     rules: list[Rule] = Field(default_factory=list)
     evidence: list[Evidence] = Field(default_factory=list)
     variants: list[Variant] = Field(default_factory=list)
@@ -123,6 +125,21 @@ class Scenario(FormatModel):
     def _period(self) -> "Scenario":
         if self.end <= self.start:
             raise ValueError(f"end ({self.end}) must be after start ({self.start})")
+        return self
+
+    @model_validator(mode="after")
+    def _drift_names(self) -> "Scenario":
+        seen: set[str] = set()
+        for i, d in enumerate(self.drift):
+            for field in ("parameter", "size"):
+                name = getattr(d, field)
+                if name not in self.parameters:
+                    raise ValueError(f"drift[{i}].{field} to name a parameter of the scenario (`{name}` is "
+                                     f"none{suggest(name, self.parameters)})")
+            if d.parameter in seen:
+                raise ValueError(f"drift[{i}].parameter to name a parameter no other drift names (`{d.parameter}` "
+                                 "drifts twice)")
+            seen.add(d.parameter)
         return self
 
     @property

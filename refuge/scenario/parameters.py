@@ -130,3 +130,32 @@ class Variant(FormatModel):
                     out[k] = v
             data = {**data, "set": out}
         return data
+
+
+class Drift(FormatModel):
+    """A driver that drifts at random over time (`refuge.sim.mechanisms.drift`): each run multiplies the
+    parameter's value by exp(W), W a random walk in log space that changes by a normal step of standard deviation
+    `size` (a parameter: give it a prior to calibrate it) at the start of each `step`, from `from` on."""
+
+    parameter: str = Field(description="the parameter that drifts (a rate, a chance, a capacity)")
+    size: str = Field(description="the parameter whose value is the standard deviation of the change of "
+                                  "log(value) per step")
+    step: Literal["day", "week", "month", "quarter", "year"] | int = Field(
+        "month", description="how often it changes: a calendar unit, or a whole number of days")
+    from_: dt.date | None = Field(None, alias="from", description="first day it drifts (default: the start)")
+    max: float | None = Field(None, description="the highest value it may reach (it never leaves the range its "
+                                                "uses allow either: at most 1 for a chance)")
+
+    @field_validator("step")
+    @classmethod
+    def _whole_days(cls, v: object) -> object:
+        if isinstance(v, int) and not 1 <= v <= 3660:
+            raise ValueError("a number of days from 1 to 3660, or day, week, month, quarter or year")
+        return v
+
+    @field_validator("max")
+    @classmethod
+    def _positive(cls, v: float | None) -> float | None:
+        if v is not None and not 0 < v <= MAX_PARAMETER:
+            raise ValueError(f"a positive number up to {MAX_PARAMETER:g}")
+        return v

@@ -41,6 +41,7 @@ from refuge.model.codes import (
 from refuge.model.compiler import Model
 from refuge.sim.mechanisms.arrivals import reference_arrivals
 from refuge.sim.mechanisms.counted import reference_counted
+from refuge.sim.mechanisms.drift import drifted_table
 from refuge.sim.mechanisms.network.reference import NetReference
 from refuge.sim.mechanisms.order import compile_order
 from refuge.sim.mechanisms.parameters import reference_values
@@ -65,7 +66,7 @@ def reference_results(m: Model, days: int, seed: int) -> dict[str, Any]:
     `refuge.sim.run.run_model` gives them)."""
     # A stream of its own, unrelated to the fast engine's streams for the same seed.
     g = np.random.Generator(np.random.PCG64(np.random.SeedSequence([int(seed), 0x5EF])))
-    return _Reference(m, days, g).run()
+    return _Reference(m, days, g, drifted_table(m, seed)).run()
 
 
 def _empirical_tables(m: Model) -> list[tuple[list[int], list[float]]]:
@@ -79,8 +80,9 @@ def _empirical_tables(m: Model) -> list[tuple[list[int], list[float]]]:
 
 class _Reference:
     # Plain Python lists and floats in the per-event paths: NumPy scalars are slow one at a time.
-    def __init__(self, m: Model, days: int, g: np.random.Generator):
+    def __init__(self, m: Model, days: int, g: np.random.Generator, pbase: np.ndarray | None = None):
         self.m, self.days, self.g = m, days, g
+        self.pbase = m.pbase if pbase is None else pbase  # the run's own table when a driver drifts
         S, N, E, A = len(m.state_names), len(m.site_names), len(m.edge_names), m.arr.shape[0]
         self.tr = m.trans.tolist()
         self.edge_target = m.edge_target.tolist()

@@ -14,6 +14,7 @@ from refuge.errors import RefugeError
 from refuge.scenario.limits import MAX_UNITS
 from refuge.sim.day import run_days
 from refuge.sim.layout import collect, new_world, spec_of
+from refuge.sim.mechanisms.drift import drifted
 from refuge.sim.mechanisms.network.structs import net_spec
 from refuge.sim.streams import network_stream, streams
 from refuge.sim.tables import FULL_NET, FULL_PEND, FULL_STAYS, FULL_UNITS
@@ -26,7 +27,7 @@ _TABLE_ROWS: dict[tuple[str, int], tuple[int, int, int, int]] = {}
 def run_model(m: Any, days: int, seed: int) -> dict[str, Any]:
     """Run the compiled model for `days` days from `seed`: the results of the run by name (the fields of
     `refuge.results.Run` the mechanisms declare)."""
-    spec, net = spec_of(m), net_spec(m.net)
+    spec, net = drifted(spec_of(m), m, seed), net_spec(m.net)  # the run's own parameter table when one drifts
     key = (m.scenario.name, days)
     initial = [max(round(m.pbase[0, m.initial_param[s]]), 0) for s in range(len(m.state_names))]
     initial_tracked = int(sum(n for s, n in enumerate(initial) if m.tracked[s]))

@@ -1,6 +1,7 @@
 """Parameters and schedules: each day starts from the scheduled values of every parameter slot (`pbase`, made
-by the compiler from the parameters' values and their schedules); rules then change them for the day
-(`refuge.sim.mechanisms.rules`). The values in force are recorded every day."""
+by the compiler from the parameters' values and their schedules, or the run's own table when a driver drifts:
+`refuge.sim.mechanisms.drift`); rules then change them for the day (`refuge.sim.mechanisms.rules`). The values
+in force are recorded every day."""
 
 from __future__ import annotations
 
@@ -35,4 +36,4 @@ def record_values(t, m, w):
 
 def reference_values(ref: Any, t: int) -> None:
     """Today's values of every parameter slot, before rules."""
-    ref.pv[:] = ref.m.pbase[t]
+    ref.pv[:] = ref.pbase[t]

@@ -1,0 +1,63 @@
+"""The size of a drifting driver, fitted on the training data by how well its forecasts score.
+
+A drift's size (`refuge.sim.mechanisms.drift`) sets how fast a forecast's band widens. Fitted like the other
+parameters, by the error of single runs, it would always come out near zero: noise only makes a run miss. So
+the size is fitted by a proper score of the forecasts it gives, on the training data alone: the training
+data points are cut again at two thirds of their dates; for each candidate size (quantiles of its prior) the
+runs with the other fitted values forecast the last third from that inner cut, anchored at the data before it
+(`refuge.inference.assimilate`); the size whose forecasts have the lowest mean CRPS on those points is kept.
+The CRPS rewards a band exactly as wide as the misses it has to cover: too narrow and too wide both cost.
+With several drifts, one quantile of their priors is searched for them all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import numpy as np
+
+GRID = (0.05, 0.2, 0.4, 0.6, 0.8, 0.95)
+
+
+def drift_sizes(scenario: Any) -> list[str]:
+    """The parameters that set the size of a declared drift."""
+    return list(dict.fromkeys(d.size for d in (getattr(scenario, "drift", None) or [])))
+
+
+def inner_cut(model: Any, until: dt.date) -> dt.date | None:
+    """Two thirds of the way through the training data dates (None with fewer than 4 of them)."""
+    days = sorted({int(s["grid"][k]) for s in model.series for k in s["obs"]})
+    dates = [d for d in (model.start + dt.timedelta(days=x) for x in days) if d <= until]
+    if len(dates) < 4:
+        return None
+    return dates[min(int(len(dates) * 2 / 3), len(dates) - 2)]
+
+
+def fit_drift(model: Any, values: dict[str, float], until: dt.date, runs: int = 20,
+              seed: int = 3000) -> tuple[dict[str, float], list[tuple[float, float]]]:
+    """The drift sizes (with the prior) whose anchored forecasts from the inner cut score best on the training
+    data after it: ({size parameter: value}, [(prior quantile, mean relative CRPS)]); ({}, []) when there is
+    nothing to fit."""
+    from refuge.inference.assimilate import assimilate
+    from refuge.inference.backtest_core import forward
+    from refuge.inference.simulator import series_points, uncertain_parameters
+    from refuge.inference.skill import crps
+    from refuge.model.compiler import compile_scenario
+
+    unc = {u.name: u for u in uncertain_parameters(model.scenario, model.origin)}
+    names = [n for n in drift_sizes(model.scenario) if n in unc]
+    inner = inner_cut(model, until)
+    if not names or inner is None:
+        return {}, []
+    pts = series_points(model)
+    cols = [k for k, p in enumerate(pts) if inner < p["date"] <= until]
+    data = np.array([pts[k]["value"] for k in cols])
+    scores = []
+    for q in GRID:
+        trial = values | {n: unc[n].to_value(q) for n in names}
+        m = compile_scenario(model.scenario.with_values(trial), model.origin)
+        fw = assimilate(m, forward(m, [{}] * runs, seed), inner)
+        scores.append((q, float(np.nanmean(crps(data, fw.points(m)[:, cols])))))
+    best = min(scores, key=lambda s: s[1])[0]
+    return {n: unc[n].to_value(best) for n in names}, scores

@@ -1,0 +1,47 @@
+"""Forecasts past the scenario's end (`--horizon DATE`): the model made longer, its runs read back on the
+scenario's own grids.
+
+A schedule keeps its last value after its last point and a drift keeps walking (`refuge.sim.mechanisms.drift`);
+arrivals, rules and the route network run on as declared. The scores stay those of the scenario's period (the
+data end there); the forecast beyond the data (`forecast.csv`) keeps every period up to the horizon.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
+from refuge.errors import RefugeError
+
+if TYPE_CHECKING:
+    from refuge.inference.backtest_core import Backtest, Forward
+
+
+def beyond(model: Any, horizon: dt.date | None) -> Any:
+    """The model run forward to `horizon` past the scenario's end (schedules and drifts carried on as declared:
+    a schedule keeps its last value, a drift keeps walking), or the model itself without a horizon."""
+    if horizon is None:
+        return model
+    from refuge.model.compiler import compile_scenario
+
+    if horizon <= model.scenario.end:
+        raise RefugeError(f"--horizon: expected a date after the scenario's end {model.scenario.end}; found "
+                          f"{horizon}")
+    if (horizon - model.start).days > 366 * 100:
+        raise RefugeError(f"--horizon: expected a date within 100 years of the start {model.start}; found {horizon}")
+    return compile_scenario(model.scenario.model_copy(update={"end": horizon}), model.origin)
+
+
+def trimmed(model: Any, fw: "Forward") -> "Forward":
+    """Forward runs of a longer model (`beyond`) read on `model`'s grids: the scores stay those of the
+    scenario's period; the forecast beyond the data keeps every period up to the horizon."""
+    return dataclasses.replace(fw, series=[v[:, :s["grid"].size] for v, s in zip(fw.series, model.series)])
+
+
+def no_forecast_reason(bt: "Backtest") -> str:
+    """Why the forecast beyond the data (forecast.csv) is empty."""
+    if not len(bt.points):
+        return "the scenario has no time-series evidence to forecast"
+    return (f"the data run to the scenario's end ({bt.scenario.end}), so no whole period is left after them "
+            "inside the scenario's period; --horizon DATE forecasts past the end")

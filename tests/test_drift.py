@@ -1,0 +1,138 @@
+"""Drivers that drift: declared in the scenario, drawn per run, and bands that hold what they claim."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pytest
+
+import refuge
+from refuge.api import as_model
+from refuge.errors import ScenarioError
+from refuge.scenario import parse
+from refuge.sim.mechanisms.drift import drifted_table, step_index, walk
+
+
+def _doc(size: float = 0.1, step: object = "month", rate: float = 1000.0) -> dict:
+    months = [dt.date(2020 + m // 12, m % 12 + 1, 1) - dt.timedelta(days=1) for m in range(1, 37)]
+    return {"name": "drift-toy", "start": "2020-01-01", "end": "2022-12-31",
+            "states": [{"name": "camp", "kind": "destination"}],
+            "arrivals": [{"name": "arrivals", "to": "camp", "rate": "rate"}],
+            "parameters": {"rate": {"value": rate, "assumption": True},
+                           "rate_drift": {"value": size, "assumption": True,
+                                          "prior": {"dist": "loguniform", "low": 0.005, "high": 0.5}}},
+            "drift": [{"parameter": "rate", "size": "rate_drift", "step": step}],
+            "evidence": [{"id": "monthly", "source": {"file": "made up", "fact": "monthly arrivals"},
+                          "measure": {"arrivals": ["arrivals"]},
+                          "series": {"from": "2020-01-01", "points": [{"date": str(d), "value": 1} for d in months]}}]}
+
+
+def test_a_drift_names_parameters_of_the_scenario():
+    doc = _doc()
+    doc["drift"][0]["size"] = "rate_drfit"
+    with pytest.raises(ScenarioError, match=r"drift\[0\].size to name a parameter.*did you mean `rate_drift`"):
+        parse(doc, "toy.yaml")
+    doc = _doc(step=0)
+    with pytest.raises(ScenarioError, match=r"drift\[0\].step"):
+        parse(doc, "toy.yaml")
+
+
+def test_steps_follow_the_calendar_or_count_days():
+    start = dt.date(2020, 1, 30)
+    assert step_index(start, 5, 0, "month").tolist() == [0, 0, 1, 1, 1]  # 1 February starts a step
+    assert step_index(start, 10, 2, 3).tolist() == [0, 0, 0, 1, 1, 1, 2, 2]
+    assert step_index(dt.date(2020, 12, 31), 3, 0, "year").tolist() == [0, 1, 1]
+
+
+def test_the_walk_is_a_run_s_own_and_spreads_with_the_square_root_of_time():
+    assert np.array_equal(walk(7, "rate", 0.1, 12), walk(7, "rate", 0.1, 12))
+    assert not np.array_equal(walk(7, "rate", 0.1, 12), walk(7, "other", 0.1, 12))  # keyed by the driver's name
+    w = np.array([walk(s, "rate", 0.1, 17) for s in range(4000)])
+    assert w[:, 0].tolist() == [0.0] * 4000
+    assert np.std(w[:, 16]) == pytest.approx(0.1 * 4, rel=0.05) and abs(np.median(w[:, 16])) < 0.03
+
+
+def test_only_the_drifting_parameter_changes_and_a_run_without_drift_is_as_before():
+    m = as_model(parse(_doc(), "toy.yaml"))
+    table = drifted_table(m, seed=3)
+    assert np.array_equal(table[:, 1], m.pbase[:, 1]) and not np.array_equal(table[:, 0], m.pbase[:, 0])
+    assert np.all(table[:31, 0] == 1000.0)  # January: the first step, as declared
+    still = _doc()
+    still.pop("drift")
+    plain = as_model(parse(still, "toy.yaml"))
+    assert drifted_table(plain, 3) is None
+    a, b = refuge.simulate(m, seed=5), refuge.simulate(m, seed=5)
+    assert np.array_equal(a.arrived, b.arrived)
+
+
+def test_bands_of_a_known_drift_hold_what_they_claim():
+    """Truths drawn with a known monthly drift of 10%; anchored forecasts from the end of the second year with
+    the same drift: the 90% bands hold 85-95% of the held-out months over 60 truths."""
+    from refuge.evidence.series import simulate_series
+    from refuge.inference.assimilate import anchor_point, anchored
+    from refuge.inference.skill import inside
+
+    m = as_model(parse(_doc(), "toy.yaml"))
+    s = m.series[0]
+    runs = np.array([simulate_series(refuge.simulate(m, seed=i), s) for i in range(260)])
+    truths, forecast = runs[:60], runs[60:]
+    u = (dt.date(2021, 12, 31) - m.start).days
+    a = anchor_point(s, u)
+    test = s["grid"] > u
+    held = [inside(t[test], anchored(dict(s, data=t), forecast, a)[0][:, test], 0.9) for t in truths]
+    assert 0.85 <= np.mean(held) <= 0.95
+    # without the drift the bands hold only the counts' own noise
+    still = _doc(size=0.0)
+    m0 = as_model(parse(still, "toy.yaml"))
+    flat = np.array([simulate_series(refuge.simulate(m0, seed=i), s) for i in range(100, 300)])
+    held0 = [inside(t[test], anchored(dict(s, data=t), flat, a)[0][:, test], 0.9) for t in truths]
+    assert np.mean(held0) < 0.5
+
+
+def test_the_size_of_a_drift_is_fitted_by_the_score_of_its_forecasts():
+    """Data from a truth with a 10% monthly drift; the fit (CRPS of anchored forecasts inside the training data)
+    keeps a size near it, not the smallest of its prior that a single run's error would prefer."""
+    from refuge.evidence.series import simulate_series
+    from refuge.inference.drift_fit import GRID, fit_drift
+
+    truth = as_model(parse(_doc(size=0.1), "toy.yaml"))
+    data = simulate_series(refuge.simulate(truth, seed=999), truth.series[0])
+    doc = _doc(size=0.01)
+    for p, v in zip(doc["evidence"][0]["series"]["points"], data):
+        p["value"] = float(v)
+    model = as_model(parse(doc, "toy.yaml"))
+    sizes, scores = fit_drift(model, {}, dt.date(2021, 12, 31), runs=30)
+    assert [q for q, _ in scores] == list(GRID)
+    assert 0.03 < sizes["rate_drift"] < 0.45
+    assert min(c for _, c in scores) < scores[0][1]
+
+
+def test_a_chance_that_drifts_stays_a_chance_and_the_reference_reads_the_same_path():
+    """A drifting chance is capped at 1 (the range its use allows) and at `max`; the reference engine draws
+    the same path for a seed, so both engines run on the same drifted values."""
+    from refuge.sim.reference import reference_results
+
+    doc = {"name": "drift-chance", "start": "2020-01-01", "end": "2020-12-31",
+           "states": [{"name": "camp", "kind": "other"}, {"name": "home", "kind": "destination"},
+                      {"name": "away", "kind": "destination"}],
+           "arrivals": [{"name": "arrivals", "to": "camp", "rate": 5}],
+           "transitions": [{"name": "leave", "from": "camp", "rate": "leave_rate",
+                            "split": [{"to": "home", "p": "p_home"}, {"to": "away", "p": "rest"}]}],
+           "parameters": {"leave_rate": {"value": 0.1, "assumption": True},
+                          "p_home": {"value": 0.9, "assumption": True},
+                          "big": {"value": 2.0, "assumption": True}},
+           "drift": [{"parameter": "p_home", "size": "big", "step": "week"},
+                     {"parameter": "leave_rate", "size": "big", "step": 7, "max": 0.2}]}
+    m = as_model(parse(doc, "toy.yaml"))
+    names = m.param_names
+    p, r = names.index("p_home"), names.index("leave_rate")
+    table = drifted_table(m, seed=11)
+    idx = step_index(m.start, m.days, 0, "week")
+    w = walk(11, "p_home", 2.0, int(idx[-1]) + 1)
+    assert np.array_equal(table[:, p], np.minimum(0.9 * np.exp(w[idx]), 1.0))
+    assert table[:, p].max() == 1.0 and (w[idx] > np.log(1 / 0.9)).any() and (table >= 0).all()
+    assert table[:, r].max() == pytest.approx(0.2) and table[:, r].min() < 0.1
+    ref = reference_results(m, m.days, 11)
+    assert np.array_equal(ref["params"][:, p], table[:, p]) and np.array_equal(refuge.simulate(m, seed=11).params[:, p],
+                                                                               table[:, p])
