@@ -59,13 +59,17 @@ def run_flee(model, seed: int, settings: Path) -> np.ndarray:
     locs = []
     home = sc.network.home_country or sc.network.locations[0].country
     for loc, cap_slot, pop_slot in zip(sc.network.locations, net.loc_cap, net.loc_pop):
-        kind = "camp" if loc.type == "camp" else "town"
+        kind = loc.type if loc.type in ("camp", "marker") else "town"
         locs.append(e.addLocation(loc.state, location_type=kind, country=loc.country, foreign=loc.country != home,
                                   capacity=int(model.pbase[0, cap_slot]) if cap_slot >= 0 else -1,
                                   pop=int(model.pbase[0, pop_slot])))
     for r in sc.network.routes:
         e.linkUp(r.between[0], r.between[1], float(r.km))
     for cl in sc.network.closures:  # refuge's `to` is the last day closed; Flee's end is the day it reopens
+        end = (cl.end - sc.start).days + 1 if cl.end else model.days + 1
+        if cl.camp is not None:  # Flee's camp closure: the camp works as a town until it reopens
+            e.closures.append(["camp", cl.camp, "", (cl.start - sc.start).days, end])
+            continue
         a, b = cl.route
         # Flee's "link" closure shuts the route from its second name to its first only (remove_link with
         # twoway=True removes the reverse direction alone), so a closure both ways is two of them
@@ -94,12 +98,14 @@ def _refuge(model, seed: int) -> np.ndarray:
     return run.stocks[:, model.net.states]
 
 
-@pytest.mark.parametrize("name", ["line", "fork", "ahead"])
+@pytest.mark.parametrize("name", ["line", "fork", "ahead", "camps", "marker"])
 def test_refuge_and_flee_agree_within_sampling_error(name, tmp_path, capsys):
     """The line: a conflict zone, a town, a camp. The fork: a closure of the first route for three days, a
     small camp that fills (room 40) beside a far large one, a second conflict zone starting later at half
     intensity with a decay of spawning weights, walking the first route. Ahead: the fork with look-ahead
-    (awareness 2: ways of up to two routes, and who arrives on one goes on along it). 120 runs of each; every location
+    (awareness 2: ways of up to two routes, and who arrives on one goes on along it). Camps: the fork with its
+    camps closed as camps for a while (each works as a town). Marker: a marker on the ways from B to D and E
+    (route choice looks past it; people pass it). 120 runs of each; every location
     on every day: |mean difference| < 4.5 standard errors (about 120 cells)."""
     model = refuge.load(NET / f"{name}.yaml")
     settings = tmp_path / "flee.yml"

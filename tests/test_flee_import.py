@@ -118,6 +118,23 @@ def test_mali2012_imports_as_flee_reads_it(tmp_path):
     assert "capacity: 66617" in out.read_text()  # 75,882 - 9,265
 
 
+def test_a_camp_closure_makes_the_camp_a_town_for_the_period(tmp_path):
+    """Flee's `camp` closure: the camp works as a town from the start day to the day before the end day; one
+    naming a town is left out with a warning (Flee would make the town a camp when it ends)."""
+    import warnings
+
+    inp, val = _case(tmp_path, closures__csv="#c\ncamp,C,,2,6\ncamp,B,,0,3\n")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = main_import(str(inp), str(tmp_path / "o.yaml"), str(val))
+    assert "camp: \"C\", from: 2020-01-03, to: 2020-01-06" in out.read_text()
+    assert any("closures.csv line 3: a camp closure of `B`, which is not a camp" in str(w.message) for w in caught)
+    net = refuge.load(out).net
+    c = net.names.index("C")
+    assert net.camp_closed[:, c].tolist()[:8] == [False, False, True, True, True, True, False, False]
+    assert not net.camp_closed[:, net.names.index("B")].any()
+
+
 def test_a_link_closure_shuts_one_direction_as_flees_code_does(tmp_path):
     inp, val = _case(tmp_path, closures__csv="#c\nlink,A,B,0,5\n")
     out = main_import(str(inp), str(tmp_path / "o.yaml"), str(val))

@@ -16,9 +16,10 @@ from refuge.sim.invariants import check_invariants
 
 NET = Path(__file__).parent / "scenarios" / "net"
 LINE, FORK, MIXED, AHEAD = NET / "line.yaml", NET / "fork.yaml", NET / "mixed.yaml", NET / "ahead.yaml"
+CAMPS, MARKER = NET / "camps.yaml", NET / "marker.yaml"
 
 
-@pytest.mark.parametrize("path", [LINE, FORK, MIXED, AHEAD])
+@pytest.mark.parametrize("path", [LINE, FORK, MIXED, AHEAD, CAMPS, MARKER])
 def test_runs_keep_every_person_and_balance_every_state(path):
     for engine in (refuge.simulate, simulate_reference):
         for seed in range(3):
@@ -61,7 +62,7 @@ def _figures(run) -> np.ndarray:
                            np.cumsum(run.rules_active, 0).ravel()]).astype(float)
 
 
-@pytest.mark.parametrize("path", [LINE, FORK, MIXED, AHEAD])
+@pytest.mark.parametrize("path", [LINE, FORK, MIXED, AHEAD, CAMPS, MARKER])
 def test_fast_engine_matches_the_reference_in_distribution(path):
     """Means over 150 runs of each engine agree within sampling error: people at each location (and en route,
     and in the states around the network) each day, and for the mixed scenario the people moved by its
@@ -126,6 +127,10 @@ def _base():
      r"network.closures\[0\].countries\[1\]: expected the country of some location; found `Narnia`"),
     (lambda d: d["network"]["conflicts"].append({"location": "A", "from": "2020-01-05"}),
      r"network.conflicts\[1\]: expected periods of one location that do not overlap"),
+    (lambda d: d["network"].update(closures=[{"camp": "B", "from": "2020-01-02"}]),
+     r"network.closures\[0\].camp: expected a camp of the network; found `B`"),
+    (lambda d: d["network"].update(closures=[{"camp": "C", "location": "C", "from": "2020-01-02"}]),
+     r"network.closures\[0\]"),
     (lambda d: d["network"]["movement"].update(speed=0),
      r"network.movement.speed: expected a speed > 0"),
 ])
@@ -185,3 +190,23 @@ def test_look_ahead_lists_every_way_that_passes_no_place_twice(monkeypatch):
     with pytest.raises(ScenarioError, match=r"network.movement.awareness: expected a network and awareness with "
                        r"fewer ways to weigh; found 10 steps of the ways of at most 3 routes"):
         as_model(parse(data, "ahead.yaml"))
+
+
+def test_route_choice_looks_past_a_marker():
+    """A marker is never a way's end and no step: from B at awareness 1 the choice is among A, C and, through
+    the marker M, D and E (over the length through M); at awareness 2 the ways go one place further."""
+    import yaml
+
+    data = yaml.safe_load(MARKER.read_text())
+
+    def ways(level: int, origin: str) -> list[str]:
+        data["network"]["movement"]["awareness"] = level
+        net = as_model(parse(data, "marker.yaml")).net
+        wy, names = net.ways, net.names
+        o = names.index(origin)
+        return sorted("-".join([origin] + [names[net.link_to[k]] for k in wy.links[wy.link_ptr[w]:wy.link_ptr[w + 1]]])
+                      for w in range(wy.way_ptr[o], wy.way_ptr[o + 1]))
+
+    assert ways(1, "B") == ["B-A", "B-C", "B-M-D", "B-M-E"]
+    assert ways(2, "B") == ["B-A", "B-A-E", "B-C", "B-M-D", "B-M-D-E", "B-M-E", "B-M-E-A", "B-M-E-D"]
+    assert ways(1, "M") == ["M-B", "M-D", "M-E"]  # someone at the marker looks on from there

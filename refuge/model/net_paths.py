@@ -36,10 +36,14 @@ def no_ways(L: int) -> Ways:
                 np.zeros(0, np.int64))
 
 
-def list_ways(L: int, adj_ptr: np.ndarray, adj_link: np.ndarray, link_to: np.ndarray, depth: int) -> Ways | str:
+def list_ways(L: int, adj_ptr: np.ndarray, adj_link: np.ndarray, link_to: np.ndarray, depth: int,
+              marker: np.ndarray | None = None) -> Ways | str:
     """Every way of 1 to `depth` steps out of each place that passes no place twice, in the order of a depth-first
     walk over each place's routes (a way, then the ways that extend it); a message instead when they are too
-    many."""
+    many. A marker (Flee's `marker` location, `marker[l]`) is passed through: no way ends there and it is not
+    counted as a step."""
+    if marker is None:
+        marker = np.zeros(L, bool)
     way_ptr = [0]
     link_ptr = [0]
     links: list[int] = []
@@ -49,31 +53,32 @@ def list_ways(L: int, adj_ptr: np.ndarray, adj_link: np.ndarray, link_to: np.nda
         on_path = [False] * L
         on_path[origin] = True
         path: list[int] = []
-        # depth-first, without recursion: a stack of (place, next adjacency slot to try)
-        stack = [(origin, int(adj_ptr[origin]))]
+        # depth-first, without recursion: a stack of (place, next adjacency slot to try, steps to it)
+        stack = [(origin, int(adj_ptr[origin]), 0)]
         while stack:
-            here, j = stack[-1]
+            here, j, steps = stack[-1]
             if j >= adj_ptr[here + 1]:
                 stack.pop()
                 if path:
                     on_path[int(link_to[path.pop()])] = False
                 continue
-            stack[-1] = (here, j + 1)
+            stack[-1] = (here, j + 1, steps)
             k = int(adj_link[j])
             nxt = int(link_to[k])
             if on_path[nxt]:
                 continue
             path.append(k)
-            links.extend(path)
-            link_ptr.append(len(links))
-            end.append(nxt)
-            by_end[nxt].add(origin)
-            if len(links) > MAX_WAY_STEPS:
-                return (f"{MAX_WAY_STEPS:,} steps of the ways of at most {depth} routes out of every place "
-                        "(lower the awareness)")
-            if len(path) < depth:
+            if not marker[nxt]:
+                links.extend(path)
+                link_ptr.append(len(links))
+                end.append(nxt)
+                by_end[nxt].add(origin)
+                if len(links) > MAX_WAY_STEPS:
+                    return (f"{MAX_WAY_STEPS:,} steps of the ways of at most {depth} routes out of every place "
+                            "(lower the awareness)")
+            if marker[nxt] or steps + 1 < depth:
                 on_path[nxt] = True
-                stack.append((nxt, int(adj_ptr[nxt])))
+                stack.append((nxt, int(adj_ptr[nxt]), steps + (0 if marker[nxt] else 1)))
             else:
                 path.pop()
         way_ptr.append(len(end))

@@ -14,8 +14,8 @@ import numpy as np
 from refuge.model.net_paths import Ways, list_ways, no_ways
 
 # Kinds of location.
-TOWN, CAMP, IDPCAMP, FORWARD = 0, 1, 2, 3
-KIND_CODES = {"town": TOWN, "camp": CAMP, "idpcamp": IDPCAMP, "forward": FORWARD}
+TOWN, CAMP, IDPCAMP, FORWARD, MARKER = 0, 1, 2, 3, 4
+KIND_CODES = {"town": TOWN, "camp": CAMP, "idpcamp": IDPCAMP, "forward": FORWARD, "marker": MARKER}
 # Movement numbers, in this order, as parameter slots (they may change by schedule or calibration).
 MOVE_FIELDS = ("move_chance_conflict", "move_chance_town", "move_chance_camp", "move_chance_idpcamp", "speed",
                "walk_speed", "distance_softening", "distance_power", "weight_softening", "weight_power",
@@ -40,6 +40,7 @@ class NetModel:
     adj_ptr: np.ndarray  # (L+1,) links leaving each location: adj_link[adj_ptr[l]:adj_ptr[l+1]]
     adj_link: np.ndarray
     link_closed: np.ndarray  # (T, K) bool
+    camp_closed: np.ndarray  # (T, L) bool: a camp closed as a camp (it works as a town) that day
     conflict: np.ndarray  # (T, L) intensity, 0 where no conflict
     conflict_start: np.ndarray  # (T, L) day the current conflict began (decay counts from it)
     spawn: np.ndarray  # (T,) people spawned each day
@@ -109,7 +110,7 @@ def compile_network(c: Any) -> NetModel | None:
     np.add.at(adj_ptr, link_from_a + 1, 1)
     adj_ptr = np.cumsum(adj_ptr)
 
-    closed = _closures(c, net, seen, link_from_a, link_to_a, T)
+    closed, camp_closed = _closures(c, net, seen, link_from_a, link_to_a, T, loc_kind)
     conflict, conflict_start = _conflicts(c, net, seen, T)
     spawn, spawn_time = _spawning(c, net, conflict_start, conflict, T)
     move = np.array([c.param(getattr(net.movement, f), f"network.movement.{f}") for f in MOVE_FIELDS], np.int64)
@@ -119,15 +120,17 @@ def compile_network(c: Any) -> NetModel | None:
             c.err(f"network.movement.{f}", "a speed > 0 (km a day)", c.value(slot))
     sp = net.spawning
     awareness = int(net.movement.awareness)
-    ways = list_ways(L, adj_ptr, order.astype(np.int64), link_to_a, awareness) if awareness >= 2 else no_ways(L)
+    marker = loc_kind == MARKER  # passed through, never a way's end: ways (of 1 route and more) list them
+    ways = list_ways(L, adj_ptr, order.astype(np.int64), link_to_a, awareness, marker) \
+        if awareness >= 2 or (awareness == 1 and marker.any()) else no_ways(L)
     if isinstance(ways, str):
         c.err("network.movement.awareness", "a network and awareness with fewer ways to weigh", ways)
         ways = no_ways(L)
     return NetModel(
         names=names, loc_state=loc_state, loc_kind=loc_kind, loc_foreign=loc_foreign, loc_pop=loc_pop,
         loc_cap=loc_cap, link_from=link_from_a, link_to=link_to_a, link_km=np.array(link_km, np.int64),
-        adj_ptr=adj_ptr, adj_link=order.astype(np.int64), link_closed=closed, conflict=conflict,
-        conflict_start=conflict_start, spawn=spawn, spawn_time=spawn_time,
+        adj_ptr=adj_ptr, adj_link=order.astype(np.int64), link_closed=closed, camp_closed=camp_closed,
+        conflict=conflict, conflict_start=conflict_start, spawn=spawn, spawn_time=spawn_time,
         decay=np.array(sp.decay if sp else [1.0], np.float64), decay_interval=int(sp.decay_interval if sp else 30),
         move=move, start_on_foot=net.movement.start_on_foot, avoid_short_stints=net.movement.avoid_short_stints,
         awareness=awareness, en_route=en_route, ways=ways)
@@ -196,8 +199,11 @@ def _mixing(c, net) -> None:
                       f"`{act.close}`")
 
 
-def _closures(c, net, seen: dict[str, int], link_from: np.ndarray, link_to: np.ndarray, T: int) -> np.ndarray:
+def _closures(c, net, seen: dict[str, int], link_from: np.ndarray, link_to: np.ndarray, T: int,
+              loc_kind: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(routes closed (T, K), camps closed as camps (T, L)), each day."""
     closed = np.zeros((T, link_from.size), np.bool_)
+    camp_closed = np.zeros((T, loc_kind.size), np.bool_)
     countries = {loc.country for loc in net.locations}
     country = np.array([loc.country for loc in net.locations] or [""], dtype=object)
     for i, cl in enumerate(net.closures):
@@ -214,6 +220,14 @@ def _closures(c, net, seen: dict[str, int], link_from: np.ndarray, link_to: np.n
             a, b = cl.countries
             hit = (((country[link_from] == a) & (country[link_to] == b)) |
                    ((country[link_from] == b) & (country[link_to] == a))) if link_from.size else np.zeros(0, bool)
+        elif cl.camp is not None:
+            loc = seen.get(cl.camp, -1)
+            if loc < 0 or loc_kind[loc] not in (CAMP, IDPCAMP):
+                camps = [n for n, i in seen.items() if loc_kind[i] in (CAMP, IDPCAMP)]
+                c.err(f"{path}.camp", "a camp of the network", f"`{cl.camp}`{_hint(cl.camp, camps)}")
+            elif d1 >= d0:
+                camp_closed[max(d0, 0):d1 + 1, loc] = True
+            continue
         elif cl.location is not None:
             loc = seen.get(cl.location, -1)
             if loc < 0:
@@ -232,7 +246,7 @@ def _closures(c, net, seen: dict[str, int], link_from: np.ndarray, link_to: np.n
                 c.err(f"{path}.route", "two locations joined by a route", " and ".join(cl.route))
         if d1 >= d0 and hit.size:
             closed[max(d0, 0):d1 + 1, hit] = True
-    return closed
+    return closed, camp_closed
 
 
 def _conflicts(c, net, seen: dict[str, int], T: int) -> tuple[np.ndarray, np.ndarray]:

@@ -17,9 +17,11 @@ class Location(FormatModel):
     """A state of the scenario that is a place on the route network."""
 
     state: str
-    type: Literal["town", "camp", "idpcamp", "forward"] = Field(
+    type: Literal["town", "camp", "idpcamp", "forward", "marker"] = Field(
         "town", description="a conflict zone is a town except while a `conflicts` entry makes it one; people "
-                            "leave a forwarding hub (`forward`) the day they reach it")
+                            "leave a forwarding hub (`forward`) the day they reach it; a `marker` (Flee's) is a "
+                            "point on the way that nobody sets out for: route choice looks past it to the places "
+                            "beyond (over the length through it), and people pass it on their way")
     country: str = ""
     population: Number = Field(0.0, description="people living there: spawning weight while in conflict")
     capacity: Number | None = Field(None, description="camps: room (scaled by capacity_scaling) at which "
@@ -43,18 +45,21 @@ class Conflict(FormatModel):
 
 
 class Closure(FormatModel):
-    """Routes shut for a period (both directions): between two countries, all routes of a location, or one route."""
+    """Routes shut for a period (both directions): between two countries, all routes of a location, or one route;
+    or a camp closed as a camp (Flee's camp closure): for the period it works as a town (no camp weight, a town's
+    move chance, never too full to set out for), and routes into it stay open."""
 
     countries: list[str] | None = Field(None, min_length=2, max_length=2)
     location: str | None = None
     route: list[str] | None = Field(None, min_length=2, max_length=2)
+    camp: str | None = Field(None, description="a camp (or IDP camp) that works as a town for the period")
     one_way: bool = Field(False, description="a route closed only from its first location to its second")
     start: dt.date = Field(alias="from")
     end: dt.date | None = Field(None, alias="to", description="last day closed (to the end when left out)")
 
     @model_validator(mode="after")
     def _exactly_one(self) -> "Closure":
-        self._one_of("a closure", ("countries", "location", "route"))
+        self._one_of("a closure", ("countries", "location", "route", "camp"))
         return self
 
 

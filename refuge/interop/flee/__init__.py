@@ -12,7 +12,10 @@ What becomes what (Flee's rules as its code at 02cd2cbd applies them):
 - `routes.csv` rows become routes (both directions); `closures.csv` rows closures of routes between two
   countries, of every route of a location, or of one route, from the start day to the day before the end day
   (an end at or before the start: closed to the end). A `link` closure shuts only name2 -> name1, as Flee's
-  code does (its `remove_link` with `twoway` removes the reverse direction alone).
+  code does (its `remove_link` with `twoway` removes the reverse direction alone). A `camp` or `idpcamp`
+  closure makes the camp work as a town for the period (`camp:` closures); one naming a place that is not a
+  camp is left out with a warning (Flee would make that place a camp when the closure ends). `marker`
+  locations become markers (route choice looks past them), and `awareness_level` 2 and more look-ahead.
 - `conflicts.csv` (intensity by day) gives conflict periods: a period begins when the intensity becomes
   positive, at that day's intensity, and ends when it falls to zero (Flee ignores changes in between).
   Without it, a conflict zone's `conflict_date` starts a conflict of intensity 1 that lasts to the end.

@@ -1,4 +1,5 @@
-"""Flee's `closures.csv`: routes shut between two countries, every route of a location, or one route."""
+"""Flee's `closures.csv`: routes shut between two countries, every route of a location, or one route; camps
+closed as camps (working as towns)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ def read_closures(path: Path, locs: list[FleeLocation], routes: Any, notes: Note
     or a country that is not in the graph, or a link that is not a route, is left out with a warning (Flee
     does nothing for it)."""
     names = {loc.name for loc in locs}
+    camps = {loc.name: loc.kind for loc in locs if loc.kind in ("camp", "idpcamp")}
     countries = {loc.country for loc in locs}
     joined = {frozenset((a, b)) for a, b, _, _ in routes}
     out = []
@@ -30,6 +32,16 @@ def read_closures(path: Path, locs: list[FleeLocation], routes: Any, notes: Note
             item: dict = {"countries": [a, b]}
             unknown = [n for n in (a, b) if n not in countries]
             what, options = "country", countries
+        elif kind in ("camp", "idpcamp"):
+            # Flee makes the place a town for the period, and at its end a camp (an IDP camp for `idpcamp`)
+            item, unknown, what, options = {"camp": a}, [a] if a not in names else [], "camp", set(camps)
+            if a in names and a not in camps:
+                notes.add(path, line, f"a {kind} closure of `{a}`, which is not a camp: Flee makes it a camp when "
+                          "the closure ends; refuge leaves it out")
+                continue
+            if a in camps and camps[a] != kind:
+                notes.add(path, line, f"a {kind} closure of the {camps[a]} `{a}`: Flee makes it an {kind} when the "
+                          f"closure ends; refuge keeps it a {camps[a]}")
         elif kind == "location":
             item, unknown, what, options = {"location": a}, [a] if a not in names else [], "location", names
         elif kind == "link":
@@ -40,8 +52,8 @@ def read_closures(path: Path, locs: list[FleeLocation], routes: Any, notes: Note
                           "nothing for it; refuge leaves it out")
                 continue
         else:
-            raise FleeInputError(path, line, "1 (closure_type)", "country, location, link or "
-                                 "remove_forced_redirection (camp closures are not supported)", f"`{cells[0]}`")
+            raise FleeInputError(path, line, "1 (closure_type)", "country, location, link, camp, idpcamp or "
+                                 "remove_forced_redirection", f"`{cells[0]}`")
         if unknown:
             listed = ", ".join(f"`{n}`{suggest(n, sorted(options))}" for n in unknown)
             notes.add(path, line, f"a {kind} closure naming {listed}, no {what} of the graph: Flee does nothing "

@@ -270,7 +270,7 @@ def _closures(r: FleeRead, w: Write, out: list[str]) -> None:
     w("  closures:")
     for cl in r.closures:
         item = next(f"{k}: [{q(cl[k][0])}, {q(cl[k][1])}]" if isinstance(cl[k], list) else f"{k}: {q(cl[k])}"
-                    for k in ("countries", "location", "route") if k in cl)
+                    for k in ("countries", "location", "route", "camp") if k in cl)
         if cl.get("one_way"):
             item += ", one_way: true"
         d0, d1 = cl["start"], cl["end"]

@@ -12,7 +12,11 @@ its rules:
 1. **Places.** A location is a conflict zone on the days a `conflicts` entry covers it (intensity `c`, begun on
    day `b`), else a town or a camp. Its score is 1, x `foreign_weight` outside the home country, x
    `camp_weight` for a camp, x `conflict_weight ** (decay(t - b) * c)` for a conflict zone, where `decay` is
-   the factor of the interval (`decay_interval` days) since the conflict began.
+   the factor of the interval (`decay_interval` days) since the conflict began. A camp closed as a camp that
+   day (a `camp` closure) is a town: no camp weight, a town's move chance, never too full to set out for (and
+   while a scenario has such closures, people who reach a camp stay one by one, with their recent travel,
+   instead of joining its count). A forwarding hub and a marker are left with certainty; a marker is never a
+   way's end (route choice looks past it, over the length through it: see 4).
 2. **Spawning.** `spawn[t]` new people appear at the conflict zones, spread multinomially in proportion to
    population x intensity x decay (the decay of day t-1 unless a conflict began on day t, as Flee refreshes
    its weights). They have not travelled yet.

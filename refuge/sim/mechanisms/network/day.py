@@ -12,6 +12,7 @@ from refuge.model.network import (
     CAMP,
     FORWARD,
     IDPCAMP,
+    MARKER,
     MV_CAMPW,
     MV_CAPBUF,
     MV_CAPSCALE,
@@ -102,18 +103,19 @@ def places_today(t, s, w, pv, closed_state):
         sc = 1.0
         if s.loc_foreign[l]:
             sc *= mv[MV_FOREIGNW]
+        kind = s.loc_kind[l]
+        w.is_camp[l] = (kind == CAMP or kind == IDPCAMP) and not s.camp_closed[t, l]  # closed: a town today
         if w.is_camp[l]:
             sc *= mv[MV_CAMPW]
         c = s.conflict[t, l]
-        kind = s.loc_kind[l]
         if c > 0:
             sc *= mv[MV_CONFW] ** (decay_factor(t - s.conflict_start[t, l], decay, interval) * c)
             mc[l] = mv[MV_MC_CONFLICT]
-        elif kind == CAMP:
+        elif kind == CAMP and w.is_camp[l]:
             mc[l] = mv[MV_MC_CAMP]
-        elif kind == IDPCAMP:
+        elif kind == IDPCAMP and w.is_camp[l]:
             mc[l] = mv[MV_MC_IDP]
-        elif kind == FORWARD:
+        elif kind == FORWARD or kind == MARKER:
             mc[l] = 1.0
         else:
             mc[l] = mv[MV_MC_TOWN]
@@ -158,7 +160,8 @@ def people_today(t, s, w):
     # a place whose move chance changed: its people draw their next try again (memoryless)
     redraw = False
     for l in range(L):
-        w.redraw[l] = t > 0 and not w.is_camp[l] and mc[l] != w.mc_prev[l]
+        # (a camp holds counts, but one reopened today may hold people one by one)
+        w.redraw[l] = t > 0 and (not w.is_camp[l] or s.camp_closed[t - 1, l]) and mc[l] != w.mc_prev[l]
         redraw |= w.redraw[l]
         w.mc_prev[l] = mc[l]
     if redraw:

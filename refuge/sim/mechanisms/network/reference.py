@@ -18,6 +18,7 @@ from refuge.model.network import (
     CAMP,
     FORWARD,
     IDPCAMP,
+    MARKER,
     MV_CAMPW,
     MV_CAPBUF,
     MV_CAPSCALE,
@@ -65,6 +66,7 @@ class NetReference:
         L = len(net.names)
         self.net = net
         self.is_camp = np.isin(net.loc_kind, [CAMP, IDPCAMP])
+        self.today_camp = self.is_camp
         self.out_links = [[int(net.adj_link[j]) for j in range(net.adj_ptr[l], net.adj_ptr[l + 1])] for l in range(L)]
         self.people: list[_Person] = []
         self.loc_of_state = {int(s): l for l, s in enumerate(net.loc_state)}
@@ -93,7 +95,7 @@ class NetReference:
         km = pv[net.link_km]
         cap = np.array([pv[c] if c >= 0 else -1.0 for c in net.loc_cap])
         closed = net.link_closed[t] | ref.closed_state[net.loc_state[net.link_to]]  # closed locations: routes in
-        is_camp = self.is_camp
+        is_camp = self.today_camp = self.is_camp & ~net.camp_closed[t]  # a camp closed as a camp: a town
         states = list(net.loc_state) + [net.en_route]
         before = [ref.stock[s] for s in states]
         self._take_over(ref)
@@ -111,8 +113,9 @@ class NetReference:
                 s *= mv[MV_CONFW] ** (self._decay(t - net.conflict_start[t, l]) * c)
                 chance[l] = mv[MV_MC_CONFLICT]
             else:
-                chance[l] = {CAMP: mv[MV_MC_CAMP], IDPCAMP: mv[MV_MC_IDP], FORWARD: 1.0}.get(int(net.loc_kind[l]),
-                                                                                             mv[MV_MC_TOWN])
+                kind = int(net.loc_kind[l]) if is_camp[l] or not self.is_camp[l] else -1
+                chance[l] = {CAMP: mv[MV_MC_CAMP], IDPCAMP: mv[MV_MC_IDP], FORWARD: 1.0, MARKER: 1.0}.get(
+                    kind, mv[MV_MC_TOWN])
             score[l] = s
 
         def weight(k: int) -> float:
@@ -138,7 +141,7 @@ class NetReference:
         def choose(l: int) -> list[int]:
             """The routes of a way out of l picked by weight (one route without look-ahead), or none: no route
             open, or the way ends at a camp too full to set out for."""
-            if net.awareness >= 2:
+            if net.ways.end.size:  # look-ahead, or markers to look past
                 ways = self._ways(l, closed)
                 w = np.array([way_weight(way) for way in ways])
             else:
@@ -182,19 +185,22 @@ class NetReference:
         self._write_back(t, ref, states, before)
 
     def _ways(self, l: int, closed: np.ndarray) -> list[list[int]]:
-        """Every way of 1 to `awareness` open routes out of l that passes no place twice (look-ahead)."""
+        """Every way of 1 to `awareness` open routes out of l that passes no place twice (look-ahead), markers
+        passed through and not counted."""
         net, out = self.net, []
 
-        def walk(here: int, way: list[int], seen: set[int]) -> None:
+        def walk(here: int, way: list[int], seen: set[int], steps: int) -> None:
             for k in self.out_links[here]:
                 end = int(net.link_to[k])
                 if closed[k] or end in seen:
                     continue
-                out.append(way + [k])
-                if len(way) + 1 < net.awareness:
-                    walk(end, way + [k], seen | {end})
+                marker = net.loc_kind[end] == MARKER  # passed through: not a way's end, not a step
+                if not marker:
+                    out.append(way + [k])
+                if marker or steps + 1 < net.awareness:
+                    walk(end, way + [k], seen | {end}, steps + (0 if marker else 1))
 
-        walk(l, [], {l})
+        walk(l, [], {l}, 0)
         return out
 
     def _decay(self, since: int) -> float:
@@ -224,7 +230,7 @@ class NetReference:
                 km: np.ndarray) -> None:
         """Everyone on a route advances; who arrives with part of the day left goes on along their way, or
         decides again at once."""
-        net, people, is_camp, S = self.net, self.people, self.is_camp, mv[MV_SPEED]
+        net, people, is_camp, S = self.net, self.people, self.today_camp, mv[MV_SPEED]
         choose, onward = choices
         for p in people:
             while p.link >= 0:

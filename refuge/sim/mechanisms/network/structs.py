@@ -29,6 +29,7 @@ class NetSpec(NamedTuple):
     adj_ptr: np.ndarray
     adj_link: np.ndarray
     link_closed: np.ndarray
+    camp_closed: np.ndarray  # (T, L) a camp closed as a camp that day: it works as a town
     conflict: np.ndarray
     conflict_start: np.ndarray
     spawn: np.ndarray
@@ -46,7 +47,9 @@ class NetSpec(NamedTuple):
     origins: np.ndarray
 
 
-F_DECAY_INTERVAL, F_ON_FOOT, F_AVOID_SHORT, F_AWARENESS, F_EN_ROUTE = range(5)
+F_DECAY_INTERVAL, F_ON_FOOT, F_AVOID_SHORT, F_AWARENESS, F_EN_ROUTE, F_KEEP = range(6)
+# F_KEEP: people who arrive at a camp stay one by one (with their recent travel) instead of joining its count: set
+# when a camp is closed as a camp for a while (then a town, where recent travel decides short stints)
 
 
 def net_spec(net: NetModel | None) -> NetSpec:
@@ -56,12 +59,15 @@ def net_spec(net: NetModel | None) -> NetSpec:
         i1, i2, f2 = np.zeros(0, np.int64), np.zeros((0, 0), np.int64), np.zeros((0, 0))
         one = np.zeros(1, np.int64)
         return NetSpec(i1, np.zeros(0, np.bool_), i1, i1, i1, i1, i1, one, i1,
-                       np.zeros((0, 0), np.bool_), f2, i2, i1, i1, np.ones(1), i1, i1, np.zeros(5, np.int64),
+                       np.zeros((0, 0), np.bool_), np.zeros((0, 0), np.bool_), f2, i2, i1, i1, np.ones(1), i1, i1,
+                       np.zeros(6, np.int64),
                        one, one, i1, i1, one, i1)
-    flags = np.array([net.decay_interval, net.start_on_foot, net.avoid_short_stints, net.awareness, net.en_route],
-                     np.int64)
+    # the step's awareness: 2 (choose among ways) whenever ways are listed (look-ahead, or markers to look past)
+    aware = 2 if net.ways.end.size else net.awareness
+    flags = np.array([net.decay_interval, net.start_on_foot, net.avoid_short_stints, aware, net.en_route,
+                      net.camp_closed.any()], np.int64)
     wy = net.ways
-    return NetSpec(**{f: getattr(net, f) for f in NetSpec._fields[:17]}, flags=flags, way_ptr=wy.way_ptr,
+    return NetSpec(**{f: getattr(net, f) for f in NetSpec._fields[:18]}, flags=flags, way_ptr=wy.way_ptr,
                    way_link_ptr=wy.link_ptr, way_links=wy.links, way_end=wy.end, origin_ptr=wy.origin_ptr,
                    origins=wy.origins)
 

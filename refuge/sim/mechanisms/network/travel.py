@@ -23,7 +23,15 @@ from refuge.sim.mechanisms.network.people import (
     to_count,
     wait_days,
 )
-from refuge.sim.mechanisms.network.structs import AHEAD, BLOCKED, C_TRAVELLING, F_AWARENESS, F_ON_FOOT, POOL_AFTER
+from refuge.sim.mechanisms.network.structs import (
+    AHEAD,
+    BLOCKED,
+    C_TRAVELLING,
+    F_AWARENESS,
+    F_KEEP,
+    F_ON_FOOT,
+    POOL_AFTER,
+)
 from refuge.sim.mechanisms.network.ways import choose_way, full_camp, next_hop, way_weight
 
 
@@ -199,7 +207,7 @@ def tries(t, s, w):
                 changed(s, w, l, -1, capbuf, capscale)
                 set_out(s, w, i, l, k, t, w.P[i].fresh and on_foot != 0, 0.0, T)
                 travelling += 1
-            elif w.is_camp[l]:
+            elif w.is_camp[l] and s.flags[F_KEEP] == 0:
                 to_count(w, i, l, w.P[i].fresh)
             else:
                 schedule(w, i, t + 1 + wait_days(w, l), 0, T)
@@ -304,7 +312,7 @@ def arrivals(t, s, w):
             w.P[i].recent, w.P[i].rday = (r + moved * inv_s) * 0.5, t
             if w.P[i].way >= 0:  # on a way: on along it tomorrow
                 schedule(w, i, t + 1, 0, T)
-            elif w.is_camp[l]:
+            elif w.is_camp[l] and s.flags[F_KEEP] == 0:
                 to_count(w, i, l, False)
             else:
                 schedule(w, i, t + wait + wait_days(w, l), 0, T)
