@@ -64,6 +64,7 @@ class TreeCPU:
     def __enter__(self) -> "TreeCPU":
         self.start_load = os.getloadavg()[0]
         self._sample()
+        self.base = dict(self.seen)  # CPU already spent before: this measure counts what follows only
         self._thread.start()
         return self
 
@@ -74,7 +75,7 @@ class TreeCPU:
 
     @property
     def cpu(self) -> float:
-        return sum(self.seen.values())
+        return sum(t - getattr(self, "base", {}).get(pid, 0.0) for pid, t in self.seen.items())
 
 
 CASES = ("north-korea-china", "mali2012", "burundi2015")
