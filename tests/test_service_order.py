@@ -143,3 +143,13 @@ def test_an_order_states_its_needs_in_the_format():
     assert "capacity" in messages[0]
     assert "sum" in messages[1] and "1" in messages[1]
     assert "class" in messages[2]
+
+
+def test_the_page_names_each_capacity_lever_with_its_service_order():
+    from refuge.present.app_change import describe
+
+    page = describe(read(Path(__file__).parent / "scenarios" / "ref_order.yaml"), "ref_order.yaml")
+    roles = next(p["roles"] for p in page["parameters"] if p["name"] == "capacity")
+    assert "capacity of decide_newest, served newest first" in roles
+    assert "capacity of decide_legacy_first, served first legacy (entered before 2022-01-15) from 2022-02-01" in roles
+    assert any(r.startswith("capacity of decide_by_shares, served in shares: ") and "75%" in r for r in roles)

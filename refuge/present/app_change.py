@@ -47,7 +47,8 @@ def _roles(sc: Any) -> dict[str, list[str]]:
     for t in sc.transitions:
         cap = t.capacity.people if t.capacity is not None and hasattr(t.capacity, "people") else t.capacity
         if isinstance(cap, str):
-            roles.setdefault(cap, []).append(f"capacity of {t.title}")
+            served = t.order.words() if t.order is not None else ""
+            roles.setdefault(cap, []).append(f"capacity of {t.title}" + (f", {served}" if served else ""))
     for s in sc.sites:
         if isinstance(s.capacity, str):
             roles.setdefault(s.capacity, []).append(site_words(sc, s.name))

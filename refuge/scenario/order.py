@@ -56,3 +56,20 @@ class ServiceOrder(FormatModel):
         elif any(x is not None for x in shares):
             raise ValueError("`share` only with `kind: shares`")
         return self
+
+    def words(self) -> str:
+        """The order in a few words for a reader ("served newest first from 2022-02-01"); "" for first come,
+        first served, the default."""
+        def cls(c: OrderClass) -> str:
+            days = " and ".join(x for x in (f"from {c.entered_from}" if c.entered_from else "",
+                                            f"before {c.entered_before}" if c.entered_before else "") if x)
+            name = c.name or "entered"
+            return f"{name} ({'entered ' if c.name else ''}{days})" + (f" {c.share:.0%}" if c.share is not None else "")
+
+        if self.kind == "fifo":
+            return ""
+        said = {"lifo": "newest first",
+                "priority": "first " + ", then ".join(cls(c) for c in self.classes),
+                "shares": "in shares: " + ", ".join(cls(c) for c in self.classes)}[self.kind]
+        return f"served {said}" + (f" from {self.start}" if self.start else "")
+
