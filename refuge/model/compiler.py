@@ -32,15 +32,11 @@ from refuge.model.codes import (
     T_CAP,
     T_COLS,
     T_DUR,
-    T_DUR_A,
-    T_DUR_B,
-    T_DUR_EMP,
-    T_EDGE_HI,
-    T_EDGE_LO,
     T_IS_DUR,
     T_SRC,
 )
 from refuge.model.evidence import compile_evidence, compile_series
+from refuge.model.loops import instant_loops
 from refuge.model.model import Model
 from refuge.model.rules import Action, compile_rules
 from refuge.model.schedules import compile_schedules
@@ -191,7 +187,7 @@ class _Compiler:
         self.initial_slots = [int(x) for x in initial_param]
         self.arrival_rate_slots = [row[A_RATE] for row in arr]
         check_group_draws(self, trans, self.lo, self.hi)
-        self._instant_loops(trans, edges)
+        instant_loops(self, trans, edges)
 
         if self.problems:
             raise ScenarioError(self.origin, self.problems)
@@ -422,7 +418,6 @@ class _Compiler:
                              f"event `{ev.name}` replays the fact of evidence[{k}] `{fact.id}` "
                              f"({fact.source.key}: {fact.source.fact})")
 
-
     def edge_refs(self, names: list[str], path: str, edges: list[tuple]) -> list[int]:
         out = []
         edge_names = [e[0] for e in edges]
@@ -436,41 +431,6 @@ class _Compiler:
                          f"`{n}`{suggest(n, self.trans + edge_names)}")
         return out
 
-
-    def _instant_loops(self, trans: list[list[int]], edges: list[tuple]) -> None:
-        """People may pass several zero-duration transitions in a day, but never in a circle."""
-        graph: dict[int, set[int]] = {}
-        via: dict[tuple[int, int], int] = {}
-        for j, row in enumerate(trans):
-            if row[T_IS_DUR] and self.may_be_zero(row[T_DUR], row[T_DUR_A], row[T_DUR_EMP], row[T_DUR_B]):
-                for e in range(row[T_EDGE_LO], row[T_EDGE_HI]):
-                    graph.setdefault(row[T_SRC], set()).add(edges[e][2])
-                    via[(row[T_SRC], edges[e][2])] = j
-        state, stack = {}, []
-
-        def visit(u: int) -> list[int] | None:
-            state[u] = 1
-            stack.append(u)
-            for v in graph.get(u, ()):
-                if state.get(v) == 1:
-                    return stack[stack.index(v):] + [v]
-                if v not in state:
-                    cyc = visit(v)
-                    if cyc:
-                        return cyc
-            stack.pop()
-            state[u] = 2
-            return None
-
-        for u in list(graph):
-            if u not in state:
-                cyc = visit(u)
-                if cyc:
-                    loop = " -> ".join(self.states[s] for s in cyc)
-                    j = via[(cyc[-2], cyc[-1])]
-                    self.err(f"transitions[{j}].duration", "no loop of zero-duration transitions (a positive "
-                             "duration somewhere on it)", loop)
-                    return
 
     def _initial_capacity(self, state_site, initial_param, capacity_param) -> None:
         for n, site in enumerate(self.sc.sites):
