@@ -62,7 +62,10 @@ def test_forecast_periods_continue_the_data_period_by_period():
     model = refuge.load(TOY)
     ends, starts = forecast_periods(model, model.series[0])
     assert starts[0] == (dt.date(2021, 7, 1) - model.start).days
-    assert len(ends) == 6 and all(e - s == 29 for e, s in zip(ends, starts))  # 30-day periods, like June's
+    days = [(model.start + dt.timedelta(days=d)) for d in (*starts, *ends)]
+    assert [d.day for d in days[:6]] == [1] * 6  # data dated at month ends: the forecast's periods are months
+    assert [d.month for d in days[6:]] == [7, 8, 9, 10, 11, 12] and all((d + dt.timedelta(days=1)).day == 1
+                                                                         for d in days[6:])
 
 
 def test_backtest_recovers_the_rate_and_forecasts_inside_the_bands(tmp_path):
