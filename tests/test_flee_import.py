@@ -135,6 +135,20 @@ def test_a_camp_closure_makes_the_camp_a_town_for_the_period(tmp_path):
     assert not net.camp_closed[:, net.names.index("B")].any()
 
 
+def test_a_marker_location_is_imported_and_looked_past(tmp_path):
+    """Flee's `marker` location type: a marker in the scenario; from B the choice is C through the marker."""
+    inp, val = _case(tmp_path, locations__csv=LOCATIONS + "M,r,Home,0,0,marker,,0\n",
+                     routes__csv="#name1,name2,distance\nA,B,50\nB,M,60\nM,C,60\n")
+    out = main_import(str(inp), str(tmp_path / "o.yaml"), str(val))
+    assert "type: marker" in out.read_text()
+    model = refuge.load(out)
+    net = model.net
+    b, c = net.names.index("B"), net.names.index("C")
+    assert sorted(int(e) for e in net.ways.end[net.ways.way_ptr[b]:net.ways.way_ptr[b + 1]]) == sorted(
+        [net.names.index("A"), c])
+    assert refuge.simulate(model, seed=0).stocks[-1, net.loc_state[c]] > 0  # people reach C past the marker
+
+
 def test_a_link_closure_shuts_one_direction_as_flees_code_does(tmp_path):
     inp, val = _case(tmp_path, closures__csv="#c\nlink,A,B,0,5\n")
     out = main_import(str(inp), str(tmp_path / "o.yaml"), str(val))
