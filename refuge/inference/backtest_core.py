@@ -287,19 +287,21 @@ def forecast_table(model: Any, ahead: tuple, values: np.ndarray, level: float = 
 
 
 def tables(model: Any, fw: Forward, until: dt.date, experiment: Path | None, *, method: str,
-           level: float = LEVEL, calibration: Any = None, start: str = "observed") -> Backtest:
+           level: float = LEVEL, calibration: Any = None, start: str = "observed",
+           concentration: float | None = None) -> Backtest:
     """The backtest of these forward runs: facts, points and forecast tables, and the summary on each side.
 
     `start`: "observed" anchors each run's forecast at the last data point before the cut
     (`refuge.inference.assimilate`); "scenario" reads it off the runs as they ran from the scenario's start.
-    The summary scores both (`skill` for the one chosen, `skill_other` for the other)."""
+    The summary scores both (`skill` for the one chosen, `skill_other` for the other). `concentration`: the
+    camps of a route network share the runs' new arrivals as the record did (`refuge.inference.shares`)."""
     from refuge.inference.assimilate import assimilate
 
     if start not in ("observed", "scenario"):
         raise RefugeError(f"start: expected observed or scenario; found {start!r}")
     free = fw
     if start == "observed":
-        fw = assimilate(model, fw, until)
+        fw = assimilate(model, fw, until, concentration)
     bt = Backtest(experiment, model.scenario, until, fw.facts.shape[0],
                   facts=fact_table(model, fw.facts, until, level), points=point_table(model, fw.points(model),
                                                                                       until, level),
@@ -307,6 +309,8 @@ def tables(model: Any, fw: Forward, until: dt.date, experiment: Path | None, *, 
                   method=method)
     bt.summary = summarise(bt, level)
     bt.summary["start"] = start
+    if concentration is not None:
+        bt.summary["share_concentration"] = concentration
     bt.summary["skill"] = skill_summary(model, fw, until)
     if start == "observed":
         bt.summary["skill_other"] = skill_summary(model, free, until)
