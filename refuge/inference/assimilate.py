@@ -29,12 +29,10 @@ from typing import Any
 
 import numpy as np
 
+from refuge.inference.shares import anchor_point
+from refuge.inference.shares import apply as share_runs
 
-def anchor_point(s: dict, u: int) -> int | None:
-    """Grid position of a series' last data point on or before day u (None when it has none)."""
-    obs = np.asarray(s["obs"], int)
-    train = obs[s["grid"][obs] <= u]
-    return int(train[-1]) if train.size else None
+__all__ = ["anchor_point", "anchored", "assimilate"]
 
 
 def anchored(s: dict, values: np.ndarray, a: int, ahead: np.ndarray | None = None) -> tuple[np.ndarray,
@@ -60,10 +58,8 @@ def assimilate(model: Any, fw: Any, until: dt.date, concentration: float | None 
     data point on or before `until` (a series without one is left as it is); with `concentration`, the camps of
     a route network share the runs' new arrivals as the record before the cut did (`refuge.inference.shares`;
     their forecast beyond the data stays anchored one by one)."""
-    from refuge.inference.shares import apply
-
     u = (until - model.start).days
-    groups = apply(model, fw, u, concentration, seed).series
+    groups = share_runs(model, fw, u, concentration, seed).series
     series, ahead, col = [], [], 0
     for s, v, (ends, _) in zip(model.series, fw.series, fw.periods):
         n = len(ends)

@@ -32,6 +32,13 @@ WINDOW = 56  # days before the cut whose increases give the camps' shares
 CONCENTRATIONS = (2.0, 8.0, 32.0, math.inf)  # the candidates the forecast fit tries
 
 
+def anchor_point(s: dict, u: int) -> int | None:
+    """Grid position of a series' last data point on or before day u (None when it has none)."""
+    obs = np.asarray(s["obs"], int)
+    train = obs[s["grid"][obs] <= u]
+    return int(train[-1]) if train.size else None
+
+
 def share_groups(model: Any) -> list[list[int]]:
     """Groups of two or more series that are each the count of one place of the route network: their
     positions in `model.series`."""
@@ -80,8 +87,6 @@ def shared(model: Any, series: list[np.ndarray], u: int, concentration: float, s
            anchors: dict[int, int] | None = None) -> dict[int, np.ndarray]:
     """The forecasts of every series in a share group (see the module docstring), by position; series of a
     group without a recent increase are left out (the caller anchors them one by one)."""
-    from refuge.inference.assimilate import anchor_point
-
     out: dict[int, np.ndarray] = {}
     for members in share_groups(model):
         share = recent_shares(model, members, u)
