@@ -13,7 +13,8 @@ best few are scored again with more seeds and the best of those is kept. The siz
 fitted by the CRPS of its forecasts inside the training data (`refuge.inference.drift_fit`). Forecast skill,
 not in-sample fit, is what it reports: the ARD on the days after the cut, median over `forecast_seeds` seeds, for
 the fitted values and for the scenario's own. The data after the cut are never used in the fit (inputs such as
-spawning totals are, as Flee uses them: they drive the simulation, they are not what is scored).
+spawning totals are, as Flee uses them: they drive the simulation, they are not what is scored; with
+`as_of_cut`, not even those: a network's spawning goes on at its level before the cut).
 
 This module does only the search. The split by date, the forward runs, the scores (`window_ard`), the tables
 and the files are those of every backtest (`refuge.inference.backtest_core`); with `out`, the fitted runs are
@@ -65,10 +66,12 @@ def _median(a: np.ndarray) -> tuple[float, float]:
 
 def backtest(model_or_path: Any, cut: dt.date | None = None, group: str | None = None, draws: int = 48, seeds: int = 3,
              refit: int = 5, refit_seeds: int = 10, forecast_seeds: int = 20, seed: int = 0,
-             progress: bool = False, out: str | Path | None = None, horizon: dt.date | None = None) -> BacktestResult:
+             progress: bool = False, out: str | Path | None = None, horizon: dt.date | None = None,
+             as_of_cut: bool = False) -> BacktestResult:
     """Fit the uncertain parameters to the time-series evidence up to `cut`, forecast the rest, and score the
     forecast against the series after `cut` (see the module docstring). `out`: also write the tables;
-    `horizon`: forecast past the scenario's end, to that day."""
+    `horizon`: forecast past the scenario's end, to that day; `as_of_cut`: the forecast runs use nothing dated
+    after the cut (`refuge.inference.asof.held`: schedules held, a network's spawning at its recent level)."""
     from scipy.stats import qmc
 
     from refuge.errors import RefugeError, ScenarioError
@@ -122,20 +125,21 @@ def backtest(model_or_path: Any, cut: dt.date | None = None, group: str | None =
     values, train = ranked[0]
     # the forecast's parameters: the best fits, those within SPREAD of the best's error, in turn over the seeds
     near = [v for v, t in ranked if t[0] + t[1] <= SPREAD * (train[0] + train[1])]
-    fit = fit_forecast(model, near, until, runs=forecast_seeds)  # drifts and camps' shares: by their forecasts
+    fit = fit_forecast(model, near, until, runs=forecast_seeds, as_of_cut=as_of_cut)  # drifts, camps' shares
     sizes, drift_scores = fit.sizes, fit.scores
     values |= sizes
     draws = [near[i % len(near)] | sizes for i in range(forecast_seeds)]
     sims += max(len(drift_scores), 1 if fit.share_scores else 0) * forecast_seeds
     fitted_model = compile_scenario(sc.with_values(values), model.origin)
-    fitted = trimmed(fitted_model, forward(beyond(fitted_model, horizon), draws, 0))
-    base = run_ards(model, forward(model, [{}] * forecast_seeds, 0), group, until)["test"]
+    hold = (until - model.start).days if as_of_cut else -1
+    fitted = trimmed(fitted_model, forward(beyond(fitted_model, horizon), draws, 0, hold=hold))
+    base = run_ards(model, forward(model, [{}] * forecast_seeds, 0, hold=hold), group, until)["test"]
     base_train = scored({}, refit_seeds, 2000, "train")
     sims += 2 * forecast_seeds + refit_seeds
     table = tables(fitted_model, fitted, until, Path(out) if out else None, method="search",
                    concentration=fit.concentration)
     table.summary |= {"group": group, "values": values, "simulations": sims, "drift_scores": drift_scores,
-                      "share_scores": fit.share_scores,
+                      "share_scores": fit.share_scores, "as_of_cut": as_of_cut,
                       "parameter_sets": len(near)}
     if out:
         write(table)
