@@ -197,8 +197,11 @@ def _places(r: FleeRead, w: Write, day0: dict[str, int]) -> None:
             note += f"; conflict zone (conflict_date {loc.conflict_date})"
         w(f"    - {{{', '.join(fields)}}}  # {note}")
     w("  routes:")
+    seen: set[int] = set()
     for a, b, km, line in r.routes:
-        w(f"    - {{between: [{q(a)}, {q(b)}], km: {num(km)}}}  # routes.csv line {line}")
+        again = " again: Flee links a route marked forced_redirection 1 twice (--as-flee)" if line in seen else ""
+        seen.add(line)
+        w(f"    - {{between: [{q(a)}, {q(b)}], km: {num(km)}}}  # routes.csv line {line}{again}")
 
 
 FULL_ROOM = 2  # a camp full from the first day: room for 2 (taper 0 once 2 are there, for capacity_scaling >= 0.5)
