@@ -125,6 +125,9 @@ _MISSING = object()
 def _describe(err: dict, data: Any, loc: list[Any], model: Any = None) -> tuple[str, str]:
     kind = err["type"]
     msg = err["msg"]
+    ctx = err.get("ctx") or {}
+    if "found" in ctx and "expected" in ctx:  # a check that says both (pydantic_core.PydanticCustomError)
+        return str(ctx["expected"]), str(ctx["found"])
     value = _lookup(data, loc)
     shown = "nothing" if value is _MISSING else _short(value)
     if kind == "missing":

@@ -26,6 +26,8 @@ LINE_BREAKS = ["\n", "\t"]  # allowed in free text only
 def _base() -> dict:
     """The reception centre with a source list, a rule, an event and a dated series: every kind of text."""
     data = yaml.safe_load((SCENARIOS / "reception-centre.yaml").read_text())
+    data["states"][1]["label"] = "health check"
+    data["transitions"][1]["label"] = "health check done"
     data["sources"] = {"office": {"publisher": "An office", "date": "2023-05-01", "headline": "A report",
                                   "url": "https://example.org/report", "author": "A writer", "note": "dated"}}
     data["rules"] = [{"name": "crowded", "signal": {"occupancy": "centre"}, "above": 15000,
@@ -59,7 +61,9 @@ FIELDS = [
     (("sources", "office", "publisher"), True), (("sources", "office", "headline"), True),
     (("sources", "office", "url"), False), (("sources", "office", "note"), True),
     (("sources", ("key", "office")), False),
-    (("outcomes", 0, "name"), False), (("outcomes", 0, "unit"), False), (("outcomes", 0, "description"), True),
+    (("states", 1, "label"), True), (("transitions", 1, "label"), True),
+    (("outcomes", 0, "name"), False), (("outcomes", 0, "label"), True), (("outcomes", 0, "unit"), False),
+    (("outcomes", 0, "description"), True),
 ]
 
 
@@ -71,8 +75,9 @@ def _set(data: dict, path: tuple, text: str) -> str:
     last = path[-1]
     if isinstance(last, tuple):  # a key of a mapping
         node[text + last[1]] = node.pop(last[1])
-        return ".".join(str(s) for s in path[:-1])
-    node[last] = text + str(node.get(last, "") if isinstance(node, dict) else node[last])
+        path = path[:-1]
+    else:
+        node[last] = text + str(node.get(last, "") if isinstance(node, dict) else node[last])
     return "".join(f"[{s}]" if isinstance(s, int) else f".{s}" for s in path).lstrip(".")
 
 
@@ -93,10 +98,13 @@ def test_hostile_text_is_refused_in_one_line_naming_the_field(field, bad, words)
     text = str(e.value)
     lines = text.splitlines()
     assert lines[0] == "s.yaml: 1 problem" and len(lines) == 2, text
-    field_path = where.rsplit("[", 1)[0] if where.endswith("]") else where  # an item: its list, and [k] after
-    assert lines[1].strip().startswith(f"{field_path}:"), (where, text)
-    if field_path != where:
-        assert f"in {where[len(field_path):]}" in lines[1]
+    item = where.endswith("]") and path[-2] == "flow"  # an item of a list: the list, and which item
+    field_path = where.rsplit("[", 1)[0] if item else where
+    assert lines[1].strip().startswith(f"{field_path}: expected "), (where, text)
+    if item:
+        assert f"in {where[len(field_path):]}: " in lines[1]
+    if isinstance(path[-1], tuple):
+        assert "in the name: " in lines[1]
     assert "control characters" in lines[1]
     assert not any(c in text for c in HOSTILE + LINE_BREAKS if c not in "\n"), repr(text)
 

@@ -6,6 +6,7 @@ import re
 from typing import Any, Union
 
 from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 
 Number = Union[float, str]
 """A literal number, or the name of a parameter."""
@@ -21,7 +22,7 @@ STATE_KINDS = ("origin", "hiding", "refuge", "custody", "transit", "destination"
 # and tabs, as YAML's block scalars give them; names, references and keys may not.
 HOSTILE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 HOSTILE_IN_NAMES = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
-FREE_TEXT = frozenset({"description", "note", "fact", "title", "headline", "publisher", "author"})
+FREE_TEXT = frozenset({"description", "note", "fact", "title", "label", "headline", "publisher", "author"})
 
 
 def hostile(text: str, free: bool = False) -> str | None:
@@ -32,27 +33,27 @@ def hostile(text: str, free: bool = False) -> str | None:
     return f"{bad.group()!r} at character {bad.start() + 1}"
 
 
-def _plain(value: Any, free: bool) -> None:
+def _refuse(expected: str, text: str, found: str, where: str = "") -> None:
+    raise PydanticCustomError("hostile_text", "{expected}", {
+        "expected": expected, "found": f"{found}{where}: {text!r}"})
+
+
+def _plain(value: Any, free: bool, where: str = "") -> None:
     """Refuse hostile text in a field's value: a string, or the strings and keys of a list or mapping."""
     if isinstance(value, str):
         found = hostile(value, free)
         if found:
-            what = "text" if free else "a name or reference"
-            raise ValueError(f"{what} without control characters{'' if free else ' or line breaks'} (found "
-                             f"{found})")
+            _refuse(f"{'text' if free else 'a name or reference'} without control characters"
+                    f"{'' if free else ' or line breaks'}", value, found, where)
     elif isinstance(value, (list, tuple)):
         for k, item in enumerate(value):
-            try:
-                _plain(item, free)
-            except ValueError as exc:
-                raise ValueError(f"{exc} in [{k}]") from None
+            _plain(item, free, f"{where} in [{k}]")
     elif isinstance(value, dict):
         for key, item in value.items():
             found = hostile(key) if isinstance(key, str) else None
             if found:
-                raise ValueError(f"names without control characters or line breaks (found {found} of the name "
-                                 f"{key!r})")
-            _plain(item, free)
+                _refuse("names without control characters or line breaks", key, found, f"{where} in the name")
+            _plain(item, free, f"{where} in `{key}`")
 
 
 class FormatModel(BaseModel):
