@@ -144,8 +144,12 @@ def optimize(scenario: Any, spec: OptimizeSpec, out: str | Path | None = None, *
     folder = Path(out) if out is not None else None
     if spec.objectives is not None:  # a Pareto front
         from refuge.inference.optimize_front import FrontSearch, search_front
+        from refuge.inference.optimize_front_out import write as write_front
 
-        return search_front(spec, model, FrontSearch(spec, base, evaluator), folder, progress)
+        front = search_front(spec, model, FrontSearch(spec, base, evaluator), folder, progress)
+        if folder is not None:
+            write_front(front)
+        return front
     search = _Search(spec, base, evaluator)
     study = _study(spec, model, folder)
     _run_trials(study, search, progress)

@@ -188,7 +188,8 @@ def pareto(points: list[Point], objectives: list[Objective]) -> list[Point]:
 
 def search_front(spec: OptimizeSpec, model: Any, search: FrontSearch, folder: Path | None,
                  progress: Any = None) -> FrontResult:
-    """Run the trials (resuming a journal in `folder`), pick the front, check it on fresh seeds, write."""
+    """Run the trials (resuming a journal in `folder`), pick the front, check it on fresh seeds (the files:
+    `refuge.inference.optimize_front_out.write`)."""
     study = _study(spec, model, folder)
     _run_trials(study, search, progress)
     trials = _points(study, spec)
@@ -206,12 +207,7 @@ def search_front(spec: OptimizeSpec, model: Any, search: FrontSearch, folder: Pa
             if progress is not None:
                 progress(-1, p.values, c.point)
         checks.append(c)
-    result = FrontResult(spec, model.scenario.name, trials, front, checks, folder)
-    if folder is not None:
-        from refuge.inference.optimize_front_out import write
-
-        write(result)
-    return result
+    return FrontResult(spec, model.scenario.name, trials, front, checks, folder)
 
 
 # --- Optuna ---------------------------------------------------------------------------------------------
