@@ -108,6 +108,19 @@ def test_the_size_of_a_drift_is_fitted_by_the_score_of_its_forecasts():
     assert min(c for _, c in scores) < scores[0][1]
 
 
+def test_a_drift_that_starts_after_the_cut_is_not_fitted_and_keeps_the_draws_sizes():
+    """A drift declared for beyond the data (from 2022) does not act before a cut at the end of 2021: every size
+    scores the same from the inner cut, so no size is chosen (the forecast runs keep their draws' own sizes:
+    the prior's spread) instead of the grid's smallest."""
+    from refuge.inference.drift_fit import GRID, fit_drift
+
+    doc = _doc(size=0.1)
+    doc["drift"][0]["from"] = "2022-01-01"
+    model = as_model(parse(doc, "toy.yaml"))
+    sizes, scores = fit_drift(model, {}, dt.date(2021, 12, 31), runs=6)
+    assert sizes == {} and [q for q, _ in scores] == list(GRID) and len({c for _, c in scores}) == 1
+
+
 def test_a_chance_that_drifts_stays_a_chance_and_the_reference_reads_the_same_path():
     """A drifting chance is capped at 1 (the range its use allows) and at `max`; the reference engine draws
     the same path for a seed, so both engines run on the same drifted values."""

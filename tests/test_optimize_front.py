@@ -74,7 +74,7 @@ def test_the_front_of_cost_against_time_to_clear_is_the_one_worked_out_by_hand(q
     assert data["front"][0]["recheck"]["objectives"][1]["share_reaching_claim"] == 1.0
     assert (out / "front.png").stat().st_size > 5000 and "o2_fresh_share" in (out / "front.csv").read_text()
     text = "\n".join(summary_lines(r))
-    assert "capacity = 13: o1 13; o2 57 (runs 57-57) in 1.00 [0.53, 1.00] of the runs, fresh: 1.00" in text
+    assert "capacity = 13: o1 13; o2 57 (90% of runs 57-57) in 1.00 [0.53, 1.00] of the runs, fresh: 1.00" in text
     assert f"held on fresh seeds: {len(r.front)} of" in text
 
 

@@ -57,6 +57,8 @@ def summary_lines(result: Any) -> list[str]:
     spec = result.spec
     lines = [f"{result.scenario}: Pareto front of {' / '.join(o.label() for o in spec.objectives)}; "
              f"{len(result.trials)} trials of {spec.runs} runs each (common random numbers)"]
+    for i, o in enumerate(spec.objectives):
+        lines.append(f"  o{i + 1}: {o.name + ' (' + o.label() + ')' if o.name else o.label()}")
     for k in spec.constraints:
         lines.append(f"  subject to {k.label()}")
     feasible = sum(p.feasible for p in result.trials)
@@ -70,7 +72,7 @@ def summary_lines(result: Any) -> list[str]:
         for i, o in enumerate(spec.objectives):
             s = f"o{i + 1} {p.objectives[i]:,.4g}"
             if p.spread[i] is not None:
-                s += f" (runs {p.spread[i][0]:,.4g}-{p.spread[i][1]:,.4g})"
+                s += f" (90% of runs {p.spread[i][0]:,.4g}-{p.spread[i][1]:,.4g})"
             if c.reach[i] is not None:
                 lo, hi = c.intervals()[i]
                 want = claims_share(o, p.runs)
@@ -153,4 +155,4 @@ def plot(result: Any, path: Path) -> Path:
 def _axis(o: Any) -> str:
     import textwrap
 
-    return "\n".join(textwrap.wrap(o.label(), 60))
+    return "\n".join(textwrap.wrap(o.name or o.label(), 60))

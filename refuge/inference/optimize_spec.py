@@ -171,6 +171,8 @@ class Objective(SpecModel):
     maximize: str | Measure | None = None
     probability: float | None = Field(None, gt=0, lt=1, description="a measure's value reached in this share of "
                                       "runs (minimize: not exceeded; maximize: reached or exceeded), not its mean")
+    name: str | None = Field(None, max_length=120, description="what tables and figures call it (default: the "
+                             "objective in words)")
 
     @model_validator(mode="after")
     def _one(self) -> "Objective":
