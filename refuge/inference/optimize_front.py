@@ -70,6 +70,7 @@ class Check:
     reach: list[float | None]
 
     def intervals(self) -> list[tuple[float, float] | None]:
+        """Each fresh share's 90% Wilson interval over the point's runs (None where no probability was claimed)."""
         n = self.point.runs
         return [None if r is None else wilson(round(r * n), n) for r in self.reach]
 
