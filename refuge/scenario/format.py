@@ -135,8 +135,10 @@ class Scenario(FormatModel):
     def _drift_names(self) -> "Scenario":
         seen: set[str] = set()
         for i, d in enumerate(self.drift):
-            for field in ("parameter", "size"):
+            for field in ("parameter", "size", "noise"):
                 name = getattr(d, field)
+                if name is None:
+                    continue
                 if name not in self.parameters:
                     raise ValueError(f"drift[{i}].{field} to name a parameter of the scenario (`{name}` is "
                                      f"none{suggest(name, self.parameters)})")
