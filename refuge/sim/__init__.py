@@ -13,6 +13,7 @@
                         steps: parameters, rules, sites, queues, the service order, arrivals (and events),
                         moves, counted states, tracked stays, the route network
     borrow.py, tables.py   Numba plumbing (borrowed arrays, structrefs) and the engine's table constants
+    columns.py          the model's transition and arrival tables as named 1-D arrays (no column numbers)
 
 `docs/architecture.md` walks through it and through adding a mechanism.
 

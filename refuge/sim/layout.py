@@ -9,7 +9,7 @@ from typing import Any, NamedTuple
 
 from numba.experimental import structref
 
-from refuge.sim import streams
+from refuge.sim import columns, streams
 from refuge.sim.borrow import SpecRef, SpecRefType, WorldRef, WorldRefType
 from refuge.sim.declare import Array, Mechanism, check_unique
 from refuge.sim.streams import seed_key
@@ -17,8 +17,8 @@ from refuge.sim.streams import seed_key
 # The day's order of the mechanisms (refuge/sim/mechanisms/NAME: a module, or a folder), each with its `DECL`;
 # the one line here a new mechanism adds (its steps are called in `refuge.sim.day`, or through `refuge.sim.hooks`).
 DAY = ("parameters", "rules", "sites", "queues", "order", "arrivals", "moves", "counted", "tracked", "network")
-MECHANISMS: tuple[Mechanism, ...] = (streams.DECL, *(import_module(f"refuge.sim.mechanisms.{name}").DECL
-                                                     for name in DAY))
+MECHANISMS: tuple[Mechanism, ...] = (
+    streams.DECL, columns.DECL, *(import_module(f"refuge.sim.mechanisms.{name}").DECL for name in DAY))
 check_unique(MECHANISMS)
 
 # The world's own counters: rows in use of the unit, stay and waiting-group tables, and the bits of the tables

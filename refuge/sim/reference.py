@@ -24,25 +24,9 @@ from typing import Any
 
 import numpy as np
 
-from refuge.model.codes import (
-    EMPIRICAL,
-    EXPONENTIAL,
-    FIXED,
-    GAMMA,
-    LOGNORMAL,
-    T_DUR,
-    T_DUR_A,
-    T_DUR_B,
-    T_DUR_EMP,
-    T_EDGE_HI,
-    T_EDGE_LO,
-    T_IS_DUR,
-    T_RATE,
-    T_REDIR,
-    T_REDIR_EDGE,
-    T_SRC,
-)
+from refuge.model.codes import EMPIRICAL, EXPONENTIAL, FIXED, GAMMA, LOGNORMAL
 from refuge.model.compiler import Model
+from refuge.sim.columns import arrival_rows, transition_rows
 from refuge.sim.layout import DERIVED
 from refuge.sim.mechanisms.arrivals import reference_arrivals
 from refuge.sim.mechanisms.counted import reference_counted
@@ -105,14 +89,15 @@ class _Reference:
         self.dec_state, self.dec_trans, self.dec_arr = (dec_state(m).tolist(), dec_trans(m).tolist(),
                                                         dec_arr(m).tolist())
         S, N, E, A = len(m.state_names), len(m.site_names), len(m.edge_names), m.arr.shape[0]
-        self.tr = m.trans.tolist()
+        self.tr = transition_rows(m)  # rows with named fields (refuge.sim.columns)
+        self.ar = arrival_rows(m)
         self.edge_target = m.edge_target.tolist()
         self.state_site = m.state_site.tolist()
         self.tracked = m.tracked.tolist()
         self.queued = m.queued.tolist()  # queues: their people are units of one (people served one by one)
         self.whole = [bool(t.whole) for t in m.scenario.transitions]
-        self.exits = [[j for j in range(len(self.tr)) if self.tr[j][T_SRC] == s] for s in range(S)]
-        self.rate_exits = [[j for j in ex if not self.tr[j][T_IS_DUR]] for ex in self.exits]
+        self.exits = [[j for j in range(len(self.tr)) if self.tr[j].src == s] for s in range(S)]
+        self.rate_exits = [[j for j in ex if not self.tr[j].is_dur] for ex in self.exits]
         self.site_states = [[s for s in range(S) if self.state_site[s] == n] for n in range(N)]
         self.empirical = _empirical_tables(m)
         self.arrays: dict[str, Any] = {}  # arrays the mechanisms make from the model (`array`)
@@ -193,12 +178,12 @@ class _Reference:
     # --- what holds all day once rules have acted ----------------------------------------------
     def rates_and_splits(self) -> None:
         """Today's rate of each constant-rate transition and split of each transition."""
-        self.rate = [0.0 if row[T_IS_DUR] else max(self.p[row[T_RATE]], 0.0) for row in self.tr]
+        self.rate = [0.0 if row.is_dur else max(self.p[row.rate], 0.0) for row in self.tr]
         self.split = [self.split_probs(row) for row in self.tr]
 
-    def split_probs(self, row: list[int]) -> list[float]:
+    def split_probs(self, row: Any) -> list[float]:
         """Probabilities of a split's edges: parameters clipped to [0, 1], `rest` takes what is left."""
-        p = [-1.0 if q < 0 else min(max(self.p[q], 0.0), 1.0) for q in self.m.edge_p[row[T_EDGE_LO]:row[T_EDGE_HI]]]
+        p = [-1.0 if q < 0 else min(max(self.p[q], 0.0), 1.0) for q in self.m.edge_p[row.edge_lo:row.edge_hi]]
         given = sum(x for x in p if x >= 0)
         p = [max(1.0 - given, 0.0) if x < 0 else x for x in p]
         return p if sum(p) > 0 else [1.0] + [0.0] * (len(p) - 1)
@@ -228,7 +213,7 @@ class _Reference:
             self.budget[j] = 0
             return False
         self.vacate(s, k)
-        for dest, edge in ((self.edge_target[e], e), (row[T_REDIR], row[T_REDIR_EDGE])):
+        for dest, edge in ((self.edge_target[e], e), (row.redir, row.redir_edge)):
             if dest >= 0 and self.room(dest, s) >= k:
                 self.enter(people, dest, t)
                 self.flows[t, edge] += k
@@ -253,8 +238,8 @@ class _Reference:
             due, due_trans = NEVER, -1
             for j in self.exits[dest]:
                 row = self.tr[j]
-                if row[T_IS_DUR]:
-                    d = t + self.draw(row[T_DUR], row[T_DUR_A], row[T_DUR_B], row[T_DUR_EMP],
+                if row.is_dur:
+                    d = t + self.draw(row.dur, row.dur_a, row.dur_b, row.dur_emp,
                                       self.dec_trans[j][DURATION])
                     if d < due:
                         due, due_trans = d, j
@@ -296,7 +281,7 @@ class _Reference:
         return max(k for k, w in enumerate(weights) if w > 0)
 
     def pick_edge(self, j: int) -> int:
-        return self.tr[j][T_EDGE_LO] + self.pick(self.split[j], self.dec_trans[j][SPLIT])
+        return self.tr[j].edge_lo + self.pick(self.split[j], self.dec_trans[j][SPLIT])
 
     def poisson(self, lam: float, d: int) -> int:
         """Poisson(lam) by inversion (a mean above 500 as a sum of Poissons of at most 500, whose first

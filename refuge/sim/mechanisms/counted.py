@@ -13,19 +13,6 @@ from typing import Any
 import numpy as np
 from numba import njit
 
-from refuge.model.codes import (
-    T_CAP,
-    T_EDGE_HI,
-    T_EDGE_LO,
-    T_GRP,
-    T_GRP_A,
-    T_GRP_B,
-    T_GRP_EMP,
-    T_IS_DUR,
-    T_RATE,
-    T_REDIR,
-    T_REDIR_EDGE,
-)
 from refuge.sim.declare import Array, Mechanism
 from refuge.sim.mechanisms.draws import draw, multinomial, pick, split_probs
 from refuge.sim.mechanisms.moves import admit_people, take, try_move
@@ -59,7 +46,7 @@ def leave_counted(t, s, m, w):
     lo, hi = m.out_ptr[s], m.out_ptr[s + 1]
     h = 0.0
     for q in range(lo, hi):
-        h += max(w.pv[m.trans[m.out_trans[q], T_RATE]], 0.0)
+        h += max(w.pv[m.tr_rate[m.out_trans[q]]], 0.0)
     if h <= 0.0:
         return
     if h != w.hazard[s]:  # rates change only with schedules and rules
@@ -73,7 +60,7 @@ def leave_counted(t, s, m, w):
             continue
         j = m.out_trans[q]
         split_probs(m, w, j)
-        if m.trans[j, T_GRP] >= 0:
+        if m.tr_grp[j] >= 0:
             avail = groups_leave(t, s, j, k, avail, m, w)
         else:
             avail = people_leave(t, s, j, k, avail, m, w)
@@ -89,7 +76,7 @@ def exit_counts(s, n, h, m, w):
     rest = 1.0  # the chance not yet given to an exit earlier in the list
     for q in range(lo, hi):
         j = m.out_trans[q]
-        pq = 0.0 if m.trans[j, T_IS_DUR] else max(w.pv[m.trans[j, T_RATE]], 0.0) / h * w.leave_p[s]
+        pq = 0.0 if m.tr_is_dur[j] else max(w.pv[m.tr_rate[j]], 0.0) / h * w.leave_p[s]
         k = 0
         if left > 0 and pq > 0.0:
             k = binomial(m, w, m.dec_trans[j, LEAVE], left, min(pq / rest, 1.0) if rest > 0.0 else 1.0)
@@ -102,14 +89,14 @@ def exit_counts(s, n, h, m, w):
 def groups_leave(t, s, j, k, avail, m, w):
     """`k` groups set off by transition `j`, each of a drawn size (at most the people not yet moved today);
     a group that cannot get in waits where it was. Returns the people still available."""
-    elo, ehi = m.trans[j, T_EDGE_LO], m.trans[j, T_EDGE_HI]
+    elo, ehi = m.tr_edge_lo[j], m.tr_edge_hi[j]
     for _ in range(k):
         if avail <= 0 or w.budget[j] <= 0 or w.count[FULL]:  # a full table: the run is made again
             break
-        size = max(draw(m, w, m.dec_trans[j, GROUP], m.trans[j, T_GRP], w.pv[m.trans[j, T_GRP_A]],
-                        w.pv[m.trans[j, T_GRP_B]], m.trans[j, T_GRP_EMP]), 1)
+        size = max(draw(m, w, m.dec_trans[j, GROUP], m.tr_grp[j], w.pv[m.tr_grp_a[j]],
+                        w.pv[m.tr_grp_b[j]], m.tr_grp_emp[j]), 1)
         size = min(size, avail)
-        if m.trans[j, T_CAP] >= 0 and not m.whole[j]:
+        if m.tr_cap[j] >= 0 and not m.whole[j]:
             size = min(size, w.budget[j])  # a processing step serves people: the rest of the group waits
         e = elo + pick(m, w, m.dec_trans[j, SPLIT], w.probs, ehi - elo)
         if try_move(t, s, size, j, e, m, w) >= 0:
@@ -121,8 +108,8 @@ def groups_leave(t, s, j, k, avail, m, w):
 def people_leave(t, s, j, k, avail, m, w):
     """`k` people (at most those not yet moved today) leave by transition `j`, split among its targets;
     per target as many as fit enter, then the redirect, the others wait. Returns the people still available."""
-    elo, ehi = m.trans[j, T_EDGE_LO], m.trans[j, T_EDGE_HI]
-    redir, redir_edge = m.trans[j, T_REDIR], m.trans[j, T_REDIR_EDGE]
+    elo, ehi = m.tr_edge_lo[j], m.tr_edge_hi[j]
+    redir, redir_edge = m.tr_redir[j], m.tr_redir_edge[j]
     multinomial(m, w, m.dec_trans[j, SPLIT], min(k, avail, w.budget[j]), w.probs, ehi - elo, 1.0, w.ecounts)
     for e in range(elo, ehi):
         n = w.ecounts[e - elo]
@@ -166,7 +153,7 @@ def counted_state(ref: Any, s: int, t: int) -> None:
     choice = np.array([ref.pick(rates, d) for _ in leavers], np.int64)
     for q, j in enumerate(exits):
         initiators = leavers[choice == q]
-        if len(initiators) and ref.tr[j][T_GRP] >= 0:
+        if len(initiators) and ref.tr[j].grp >= 0:
             groups_leave_reference(ref, s, j, members, initiators, t)
         elif len(initiators):
             people_leave_reference(ref, s, j, members, initiators, t)
@@ -180,8 +167,8 @@ def groups_leave_reference(ref: Any, s: int, j: int, members: np.ndarray, initia
         if len(pool) == 0 or ref.budget[j] <= 0:
             return
         d = ref.dec_trans[j][GROUP]
-        size = min(max(ref.draw(row[T_GRP], row[T_GRP_A], row[T_GRP_B], row[T_GRP_EMP], d), 1), len(pool))
-        if row[T_CAP] >= 0 and not ref.whole[j]:
+        size = min(max(ref.draw(row.grp, row.grp_a, row.grp_b, row.grp_emp, d), 1), len(pool))
+        if row.cap >= 0 and not ref.whole[j]:
             size = min(size, ref.budget[j])  # a processing step serves people: the rest of the group waits
         group = ref.gather(pool, ref.here(np.array([who]), s, t), size, d)
         ref.try_move(s, group, j, ref.pick_edge(j), t)
@@ -196,7 +183,7 @@ def people_leave_reference(ref: Any, s: int, j: int, members: np.ndarray, initia
         movers = ref.gather(pool, still, min(len(initiators), len(pool)), ref.dec_trans[j][GROUP])
     movers = movers[:max(ref.budget[j], 0)]  # a processing capacity: the others wait
     edges = np.array([ref.pick_edge(j) for _ in movers], np.int64)
-    for e in range(ref.tr[j][T_EDGE_LO], ref.tr[j][T_EDGE_HI]):
+    for e in range(ref.tr[j].edge_lo, ref.tr[j].edge_hi):
         batch = movers[edges == e]
         if len(batch):
             batch_move(ref, s, batch, j, e, t)
@@ -208,7 +195,7 @@ def batch_move(ref: Any, s: int, batch: np.ndarray, j: int, e: int, t: int) -> N
     row = ref.tr[j]
     ref.vacate(s, len(batch))
     left = list(batch)
-    for dest, edge in ((ref.edge_target[e], e), (row[T_REDIR], row[T_REDIR_EDGE])):
+    for dest, edge in ((ref.edge_target[e], e), (row.redir, row.redir_edge)):
         while dest >= 0 and left and ref.room(dest, s) >= 1:
             ref.enter(np.array([left.pop(0)]), dest, t)
             ref.flows[t, edge] += 1

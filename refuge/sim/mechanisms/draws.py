@@ -9,7 +9,7 @@ import math
 import numpy as np
 from numba import njit
 
-from refuge.model.codes import EMPIRICAL, EXPONENTIAL, FIXED, GAMMA, LOGNORMAL, T_EDGE_HI, T_EDGE_LO
+from refuge.model.codes import EMPIRICAL, EXPONENTIAL, FIXED, GAMMA, LOGNORMAL
 from refuge.sim.streams import uniform
 from refuge.sim.variates import binomial, exponential, gamma, normal
 
@@ -47,7 +47,7 @@ def whole(m, w, d, x):
 @njit(cache=True)
 def split_probs(m, w, j):
     """Probabilities of transition `j`'s targets into `w.probs`; `rest` takes what the others leave."""
-    lo, hi = m.trans[j, T_EDGE_LO], m.trans[j, T_EDGE_HI]
+    lo, hi = m.tr_edge_lo[j], m.tr_edge_hi[j]
     out = w.probs
     total = 0.0
     rest = -1

@@ -12,7 +12,6 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from refuge.model.codes import T_REDIR, T_REDIR_EDGE
 from refuge.sim.declare import Array, Mechanism
 from refuge.sim.mechanisms.sites import room
 from refuge.sim.mechanisms.tracked.units import add_people
@@ -68,8 +67,8 @@ def try_move(t, s, size, j, e, m, w, unit=-1):
         return -1
     dest = m.edge_target[e]
     take(m, w, s, size)
-    if room(m, w, dest, s) < size and m.trans[j, T_REDIR] >= 0:
-        dest, e = m.trans[j, T_REDIR], m.trans[j, T_REDIR_EDGE]
+    if room(m, w, dest, s) < size and m.tr_redir[j] >= 0:
+        dest, e = m.tr_redir[j], m.tr_redir_edge[j]
     if room(m, w, dest, s) < size:
         take(m, w, s, -size)
         return -1

@@ -14,7 +14,6 @@ from typing import Any
 import numpy as np
 from numba import njit
 
-from refuge.model.codes import T_CAP, T_CAP_DAYS
 from refuge.sim.declare import Array, Mechanism
 from refuge.sim.tables import BIG, N_UNITS, U_ALIVE, U_DUE, U_DUETR, U_SIZE
 
@@ -33,9 +32,9 @@ DECL = Mechanism(
 def set_budgets(t, m, w):
     """At the start of each of its periods, a capped transition may move as many people as its capacity
     parameter says that day."""
-    for j in range(m.trans.shape[0]):
-        c = m.trans[j, T_CAP]
-        if c >= 0 and t % m.trans[j, T_CAP_DAYS] == 0:
+    for j in range(m.tr_cap.shape[0]):
+        c = m.tr_cap[j]
+        if c >= 0 and t % m.tr_cap_days[j] == 0:
             w.budget[j] = max(np.int64(math.floor(w.pv[c] + 1e-9)), 0)
 
 
@@ -48,9 +47,9 @@ def record_idle(t, m, w):
     w.due_waiting[:] = 0
     for i in range(w.count[N_UNITS]):
         j = units[i, U_DUETR]
-        if units[i, U_ALIVE] and j >= 0 and units[i, U_DUE] <= t and m.trans[j, T_CAP] >= 0:
+        if units[i, U_ALIVE] and j >= 0 and units[i, U_DUE] <= t and m.tr_cap[j] >= 0:
             w.due_waiting[j] += units[i, U_SIZE]
-    for j in range(m.trans.shape[0]):
+    for j in range(m.tr_cap.shape[0]):
         if w.due_waiting[j] > 0 and (w.budget[j] > 0 or w.jam[j]):
             w.idle[t, j] = w.due_waiting[j]
         w.jam[j] = False
@@ -62,8 +61,8 @@ def record_idle(t, m, w):
 def reference_budgets(ref: Any, t: int) -> None:
     """A capped transition's capacity, renewed at the start of its period."""
     for j, row in enumerate(ref.tr):
-        if row[T_CAP] >= 0 and t % row[T_CAP_DAYS] == 0:
-            ref.budget[j] = max(math.floor(ref.p[row[T_CAP]] + 1e-9), 0)
+        if row.cap >= 0 and t % row.cap_days == 0:
+            ref.budget[j] = max(math.floor(ref.p[row.cap] + 1e-9), 0)
 
 
 def reference_idle(ref: Any, t: int) -> None:
@@ -71,7 +70,7 @@ def reference_idle(ref: Any, t: int) -> None:
     used up (`record_idle`)."""
     waiting = [0] * len(ref.tr)
     for u in ref.units:
-        if u.alive and u.due_trans >= 0 and u.due <= t and ref.tr[u.due_trans][T_CAP] >= 0:
+        if u.alive and u.due_trans >= 0 and u.due <= t and ref.tr[u.due_trans].cap >= 0:
             waiting[u.due_trans] += len(u.members)
     for j, n in enumerate(waiting):
         if n > 0 and (ref.budget[j] > 0 or ref.jam[j]):

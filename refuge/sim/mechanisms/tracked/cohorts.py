@@ -22,7 +22,6 @@ from typing import Any
 import numpy as np
 from numba import njit
 
-from refuge.model.codes import T_CAP, T_EDGE_HI, T_EDGE_LO, T_REDIR, T_REDIR_EDGE
 from refuge.sim.mechanisms.counted import exit_counts, people_leave
 from refuge.sim.mechanisms.draws import multinomial, pick, split_probs
 from refuge.sim.mechanisms.moves import admit_people, take, try_move
@@ -45,11 +44,10 @@ def serve_unit(t, i, j, limit, m, w):
         if m.whole[j]:
             return np.int64(0)
         part = limit
-    if part > w.budget[j] > 0 and m.trans[j, T_CAP] >= 0 and not m.whole[j]:
+    if part > w.budget[j] > 0 and m.tr_cap[j] >= 0 and not m.whole[j]:
         part = w.budget[j]  # as many as the capacity has left go; the rest of the group waits
     split_probs(m, w, j)
-    e = m.trans[j, T_EDGE_LO] + pick(m, w, m.dec_trans[j, SPLIT], w.probs,
-                                     m.trans[j, T_EDGE_HI] - m.trans[j, T_EDGE_LO])
+    e = m.tr_edge_lo[j] + pick(m, w, m.dec_trans[j, SPLIT], w.probs, m.tr_edge_hi[j] - m.tr_edge_lo[j])
     if try_move(t, s, part, j, e, m, w, i if part == size else -1) < 0:
         return np.int64(0)
     record_part(t, i, s, part, w)
@@ -64,7 +62,7 @@ def serve_people(t, i, j, limit, m, w):
     the people moved."""
     s = w.units[i, U_STATE]
     left = min(w.units[i, U_SIZE], limit)
-    elo, ehi = m.trans[j, T_EDGE_LO], m.trans[j, T_EDGE_HI]
+    elo, ehi = m.tr_edge_lo[j], m.tr_edge_hi[j]
     split_probs(m, w, j)
     moved = np.int64(0)
     while left > 0 and w.budget[j] > 0 and may_enter(s, j, m, w):
@@ -89,11 +87,11 @@ def serve_people(t, i, j, limit, m, w):
 def may_enter(s, j, m, w):
     """Whether anyone leaving `s` by `j` could get in anywhere now (a target with a chance and room, or the
     redirect with room): if not, everyone who tries waits, and trying them one by one would change nothing."""
-    redir = m.trans[j, T_REDIR]
+    redir = m.tr_redir[j]
     if redir >= 0 and room(m, w, redir, s) > 0:
         return True
-    for e in range(m.trans[j, T_EDGE_LO], m.trans[j, T_EDGE_HI]):
-        if w.probs[e - m.trans[j, T_EDGE_LO]] > 0.0 and room(m, w, m.edge_target[e], s) > 0:
+    for e in range(m.tr_edge_lo[j], m.tr_edge_hi[j]):
+        if w.probs[e - m.tr_edge_lo[j]] > 0.0 and room(m, w, m.edge_target[e], s) > 0:
             return True
     return False
 
@@ -105,9 +103,9 @@ def enter_by(t, s, j, e, k, m, w):
     take(m, w, s, k)  # they leave first, freeing room in a shared site
     got = admit_people(m, w, m.edge_target[e], k, t, s)
     w.flows[t, e] += got
-    if got < k and m.trans[j, T_REDIR] >= 0:
-        got2 = admit_people(m, w, m.trans[j, T_REDIR], k - got, t, s)
-        w.flows[t, m.trans[j, T_REDIR_EDGE]] += got2
+    if got < k and m.tr_redir[j] >= 0:
+        got2 = admit_people(m, w, m.tr_redir[j], k - got, t, s)
+        w.flows[t, m.tr_redir_edge[j]] += got2
         got += got2
     take(m, w, s, got - k)
     return got
@@ -146,7 +144,7 @@ def serve_unit_reference(ref: Any, u: Any, j: int, t: int, limit: int) -> int:
     part, row = min(size, limit), ref.tr[j]
     if part < size and ref.whole[j]:
         return 0
-    if part > ref.budget[j] > 0 and row[T_CAP] >= 0 and not ref.whole[j]:
+    if part > ref.budget[j] > 0 and row.cap >= 0 and not ref.whole[j]:
         part = ref.budget[j]
     if not ref.try_move(u.state, u.members[:part], j, ref.pick_edge(j), t):
         return 0

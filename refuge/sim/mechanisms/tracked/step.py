@@ -10,7 +10,6 @@ from typing import Any
 import numpy as np
 from numba import njit
 
-from refuge.model.codes import T_IS_DUR, T_RATE
 from refuge.sim.hooks import serve_aside, serve_aside_reference, set_aside, set_aside_reference
 from refuge.sim.mechanisms.sites import NEVER
 from refuge.sim.mechanisms.tracked.cohorts import people_rate_leave, serve_unit, serve_unit_reference
@@ -81,8 +80,8 @@ def rate_hazards(m, w):
         h = 0.0
         for q in range(m.out_ptr[s], m.out_ptr[s + 1]):
             j = m.out_trans[q]
-            if m.trans[j, T_IS_DUR] == 0:
-                h += max(w.pv[m.trans[j, T_RATE]], 0.0)
+            if m.tr_is_dur[j] == 0:
+                h += max(w.pv[m.tr_rate[j]], 0.0)
         if h != w.hazard[s]:  # rates change only with schedules and rules
             w.hazard[s] = h
             w.leave_p[s] = 1.0 - math.exp(-h)
@@ -96,8 +95,8 @@ def rate_exit(s, m, w):
     jj = -1
     for q in range(m.out_ptr[s], m.out_ptr[s + 1]):
         j = m.out_trans[q]
-        if m.trans[j, T_IS_DUR] == 0:
-            acc += max(w.pv[m.trans[j, T_RATE]], 0.0)
+        if m.tr_is_dur[j] == 0:
+            acc += max(w.pv[m.tr_rate[j]], 0.0)
             jj = j
             if u < acc:
                 break

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from numba import njit
 
-from refuge.model.codes import T_DUR, T_DUR_A, T_DUR_B, T_DUR_EMP, T_IS_DUR
 from refuge.sim.mechanisms.draws import draw
 from refuge.sim.streams import DURATION
 from refuge.sim.tables import (
@@ -63,9 +62,9 @@ def new_unit(m, w, i, s, size, entry):
     duetr = -1
     for q in range(m.out_ptr[s], m.out_ptr[s + 1]):
         j = m.out_trans[q]
-        if m.trans[j, T_IS_DUR]:
-            d = entry + draw(m, w, m.dec_trans[j, DURATION], m.trans[j, T_DUR], w.pv[m.trans[j, T_DUR_A]],
-                             w.pv[m.trans[j, T_DUR_B]], m.trans[j, T_DUR_EMP])
+        if m.tr_is_dur[j]:
+            d = entry + draw(m, w, m.dec_trans[j, DURATION], m.tr_dur[j], w.pv[m.tr_dur_a[j]],
+                             w.pv[m.tr_dur_b[j]], m.tr_dur_emp[j])
             if d < due:
                 due = d
                 duetr = j
