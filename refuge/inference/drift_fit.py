@@ -89,6 +89,11 @@ def fit_forecast(model: Any, values: dict[str, float] | list[dict[str, float]], 
         for c in shares:
             table[q, c] = float(np.nanmean(crps(data, assimilate(m, fw, inner, c, seed).points(m)[:, cols])))
     q, c = min(table, key=table.get)
-    return ForecastFit({} if q is None else {n: unc[n].to_value(q) for n in names}, c,
+    by_size = [table[x, c] for x in GRID] if names else []
+    tie = bool(by_size) and max(by_size) - min(by_size) <= 1e-12 * max(1.0, abs(by_size[0]))
+    # every size scores the same: the drifts do not act before the cut (they start after it, as a scenario's
+    # drifts "beyond the data" do), so the inner forecast cannot tell sizes apart; the runs keep the sizes of
+    # their own draws (their prior's spread) rather than the grid's first quantile
+    return ForecastFit({} if q is None or tie else {n: unc[n].to_value(q) for n in names}, c,
                        [(x, min(v for (y, _), v in table.items() if y == x)) for x in GRID] if names else [],
                        [] if c is None else [(as_json(z), table[q, z]) for z in shares])
