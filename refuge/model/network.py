@@ -6,16 +6,18 @@ and every problem reported with its field path, like the rest of the compiler.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from refuge.model.net_flood import FloodArrays, compile_floods
 from refuge.model.net_paths import Ways, list_ways, no_ways
 
 # Kinds of location.
-TOWN, CAMP, IDPCAMP, FORWARD, MARKER = 0, 1, 2, 3, 4
-KIND_CODES = {"town": TOWN, "camp": CAMP, "idpcamp": IDPCAMP, "forward": FORWARD, "marker": MARKER}
+TOWN, CAMP, IDPCAMP, FORWARD, MARKER, FLOOD_ZONE = 0, 1, 2, 3, 4, 5
+KIND_CODES = {"town": TOWN, "camp": CAMP, "idpcamp": IDPCAMP, "forward": FORWARD, "marker": MARKER,
+              "flood_zone": FLOOD_ZONE}
 # Movement numbers, in this order, as parameter slots (they may change by schedule or calibration).
 MOVE_FIELDS = ("move_chance_conflict", "move_chance_town", "move_chance_camp", "move_chance_idpcamp", "speed",
                "walk_speed", "distance_softening", "distance_power", "weight_softening", "weight_power",
@@ -54,6 +56,7 @@ class NetModel:
     awareness: int
     en_route: int  # state index
     ways: Ways  # with awareness 2 or more, the ways of several routes out of each place (`net_paths`); else empty
+    floods: FloodArrays = field(default_factory=FloodArrays.none)  # (T, L) flooding (`net_flood`); else empty
 
     @property
     def states(self) -> list[int]:
@@ -113,6 +116,7 @@ def compile_network(c: Any) -> NetModel | None:
     closed, camp_closed = _closures(c, net, seen, link_from_a, link_to_a, T, loc_kind)
     conflict, conflict_start = _conflicts(c, net, seen, T)
     spawn, spawn_time = _spawning(c, net, conflict_start, conflict, T)
+    floods = compile_floods(c, net, seen, loc_kind == FLOOD_ZONE, T)
     move = np.array([c.param(getattr(net.movement, f), f"network.movement.{f}") for f in MOVE_FIELDS], np.int64)
     for f in ("speed", "walk_speed"):
         slot = move[MOVE_FIELDS.index(f)]
@@ -133,7 +137,7 @@ def compile_network(c: Any) -> NetModel | None:
         conflict=conflict, conflict_start=conflict_start, spawn=spawn, spawn_time=spawn_time,
         decay=np.array(sp.decay if sp else [1.0], np.float64), decay_interval=int(sp.decay_interval if sp else 30),
         move=move, start_on_foot=net.movement.start_on_foot, avoid_short_stints=net.movement.avoid_short_stints,
-        awareness=awareness, en_route=en_route, ways=ways)
+        awareness=awareness, en_route=en_route, ways=ways, floods=floods)
 
 
 def _hint(name: str, options: list[str]) -> str:
