@@ -91,7 +91,6 @@ class NetReference:
     def day(self, t: int, ref: Any) -> None:
         """Day `t`, after the reference engine's moves of the day."""
         net, g = self.net, ref.g
-        L = len(net.names)
         pv = ref.pv
         mv = pv[net.move]
         km = pv[net.link_km]
@@ -102,10 +101,7 @@ class NetReference:
         before = [ref.stock[s] for s in states]
         self._take_over(ref)
         people = self.people
-        here = np.zeros(L)
-        for p in people:
-            if p.link < 0:
-                here[p.loc] += 1
+        here = self._here(ref)
 
         score, chance = self._places(t, mv, is_camp)
 
@@ -197,6 +193,17 @@ class NetReference:
                     chance[l] = net.floods.move[t, l]
             score[l] = s
         return score, chance
+
+    def _here(self, ref: Any) -> np.ndarray:
+        """(L,) people at each place: the network's people not on a route, and those in process there (in a state
+        `at:` it)."""
+        here = np.zeros(len(self.net.names))
+        for p in self.people:
+            if p.link < 0:
+                here[p.loc] += 1
+        for s, l in zip(self.net.at_state, self.net.at_loc):
+            here[l] += ref.stock[s]
+        return here
 
     def _ways(self, l: int, closed: np.ndarray) -> list[list[int]]:
         """Every way of 1 to `awareness` open routes out of l that passes no place twice (look-ahead), markers

@@ -45,6 +45,8 @@ class NetSpec(NamedTuple):
     way_end: np.ndarray
     origin_ptr: np.ndarray
     origins: np.ndarray
+    at_state: np.ndarray  # (A,) states at a location (`at:`, processing there) ...
+    at_loc: np.ndarray  # (A,) ... and that location: their people count in its population
     # flooding (`refuge.model.net_flood`; (0, 0) without floods): (T, L) move chance of a flooded place (-1: its
     # own), factor on its score, its spawn rule (a share of the population left, or a count: F_FLOOD_COUNT)
     flood_move: np.ndarray
@@ -66,7 +68,7 @@ def net_spec(net: NetModel | None) -> NetSpec:
         return NetSpec(i1, np.zeros(0, np.bool_), i1, i1, i1, i1, i1, one, i1,
                        np.zeros((0, 0), np.bool_), np.zeros((0, 0), np.bool_), f2, i2, i1, i1, np.ones(1), i1, i1,
                        np.zeros(7, np.int64),
-                       one, one, i1, i1, one, i1, f2, f2, f2)
+                       one, one, i1, i1, one, i1, i1, i1, f2, f2, f2)
     # the step's awareness: 2 (choose among ways) whenever ways are listed (look-ahead, or markers to look past)
     aware = 2 if net.ways.end.size else net.awareness
     fl = net.floods
@@ -75,7 +77,8 @@ def net_spec(net: NetModel | None) -> NetSpec:
     wy = net.ways
     return NetSpec(**{f: getattr(net, f) for f in NetSpec._fields[:18]}, flags=flags, way_ptr=wy.way_ptr,
                    way_link_ptr=wy.link_ptr, way_links=wy.links, way_end=wy.end, origin_ptr=wy.origin_ptr,
-                   origins=wy.origins, flood_move=fl.move, flood_weight=fl.weight, flood_spawn=fl.spawn)
+                   origins=wy.origins, at_state=net.at_state, at_loc=net.at_loc, flood_move=fl.move,
+                   flood_weight=fl.weight, flood_spawn=fl.spawn)
 
 
 # Entries of NetWorld.count: rows of the person table in use, free rows, people on routes, the table is full,
@@ -103,7 +106,10 @@ class NetWorld(NamedTuple):
     count: np.ndarray  # C_*
     cnt_fresh: np.ndarray  # (L,) people counted at a place: not travelled yet ...
     cnt_vet: np.ndarray  # (L,) ... and travelled
-    people: np.ndarray  # (L,) everyone at each place (counted or one by one), as floats for the taper
+    people: np.ndarray  # (L,) everyone at each place (counted or one by one, and in states at it), as floats for
+    # the taper
+    at_people: np.ndarray  # (L,) people in states at each place (`at:`), as of the day's hand-over ...
+    at_now: np.ndarray  # (L,) ... and as counted today (scratch)
     last_close: np.ndarray  # (K,) the last day each route closed (-1: never), to turn back those on it
     blocked: np.ndarray  # (L,) first of the people at each place with no open route, linked through nxt (the
     # records' only link: the day lists are chunks)
@@ -191,7 +197,8 @@ def new_net_world(days, s, initial, rows, g, entered, change, spawned):
     if L > 0:
         rng = seed_uniforms(g)
     return NetWorld(
-        g, rng, np.zeros(6, np.int64), np.zeros(L, np.int64), np.zeros(L, np.int64), people,
+        g, rng, np.zeros(6, np.int64), np.zeros(L, np.int64), np.zeros(L, np.int64), people, np.zeros(L, np.int64),
+        np.zeros(L, np.int64),
         np.full(K, -1, np.int64), np.full(L, -1, np.int64),
         people_table(N),
         head, np.zeros(N, np.int64),
