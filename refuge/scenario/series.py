@@ -104,7 +104,8 @@ def attach_series(sc: Any, base: Path) -> tuple[Any, list]:
                 evidence[i] = ev.model_copy(update={"other_error": other.model_copy(update={"daily": daily})})
     update: dict = {"evidence": evidence}
     net = sc.network
-    if net is not None and net.spawning is not None and net.spawning.total.file is not None:
+    if net is not None and net.spawning is not None and net.spawning.total is not None \
+            and net.spawning.total.file is not None:
         total = _load(net.spawning.total, base, "network.spawning.total.file", problems)
         if total is not None:
             update["network"] = net.model_copy(update={"spawning": net.spawning.model_copy(update={"total": total})})
