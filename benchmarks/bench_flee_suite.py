@@ -51,6 +51,9 @@ REASONS = [
     ("no validation data (nothing to spawn from or score)", r"expected a validation folder", "fails too"),
     ("awareness_level above 1 (look-ahead route choice)", r"awareness_level", "runs them"),
     ("marker locations", r"location_type.*found `marker", "supported"),
+    ("flood rules with a location missing from data_layout.csv", r"with flood rules, Flee's runner reads every "
+     r"location's data", "fails too (its runner reads every location's data)"),
+    ("the flood forecaster (per-person flood awareness)", r"flood_forecaster", "runs them"),
     ("flood-driven displacement (DFlee: flood rules, flood spawning, flood zones)",
      r"flood_rules|flood_driven_spawn|flood_zone|found `flood", "runs them"),
     ("camp closures", r"camp closures", "supported"),

@@ -46,6 +46,15 @@ def _flee_settings(model, path: Path) -> None:
     lines += [f"  {keys[k]}: {float(v)!r}" for k, v in mv.items()]
     lines += [f"  start_on_foot: {net.start_on_foot}", f"  avoid_short_stints: {net.avoid_short_stints}",
               f"  awareness_level: {net.awareness}"]
+    fl = model.scenario.network.floods
+    if fl is not None:  # Flee's flood rules (DFlee): flood-driven spawning instead of conflict zones'
+        lines.insert(lines.index("move_rules:"), "  flood_zone_spawning_only: True\n"
+                     "  conflict_zone_spawning_only: False\n  take_from_population: True\n"
+                     "  flood_driven_spawn_mode:\n    spawn_mode: "
+                     f"{'constant' if fl.spawn_mode == 'count' else 'pop_ratio'}\n"
+                     f"    displaced_per_flood_day: {list(map(float, fl.spawn))}")
+        lines += ["  flood_rules:", f"    flood_movechances: {list(map(float, fl.move_chance))}",
+                  f"    flood_loc_weights: {list(map(float, fl.weight))}"]
     path.write_text("\n".join(lines) + "\n")
 
 
@@ -64,10 +73,10 @@ def run_flee(model, seed: int, settings: Path) -> np.ndarray:
     locs = []
     home = sc.network.home_country or sc.network.locations[0].country
     for loc, cap_slot, pop_slot in zip(sc.network.locations, net.loc_cap, net.loc_pop):
-        kind = loc.type if loc.type in ("camp", "marker") else "town"
+        kind = loc.type if loc.type in ("camp", "marker", "flood_zone") else "town"
         locs.append(e.addLocation(loc.state, location_type=kind, country=loc.country, foreign=loc.country != home,
                                   capacity=int(model.pbase[0, cap_slot]) if cap_slot >= 0 else -1,
-                                  pop=int(model.pbase[0, pop_slot])))
+                                  pop=int(model.pbase[0, pop_slot]), attributes={}))
     for r in sc.network.routes:
         e.linkUp(r.between[0], r.between[1], float(r.km))
     for cl in sc.network.closures:  # refuge's `to` is the last day closed; Flee's end is the day it reopens
@@ -89,7 +98,11 @@ def run_flee(model, seed: int, settings: Path) -> np.ndarray:
     for t in range(model.days):
         for name, level in begins.get(t, []):
             e.set_conflict_intensity(name, conflict_intensity=level)
-        if net.spawn_mode:
+        if sc.network.floods is not None:  # the day's flood levels (Flee reads a row of flood_level.csv a day)
+            for loc in locs:
+                days = sc.network.floods.levels.get(loc.name, [0])
+                loc.attributes["flood_level"] = int(days[min(t, len(days) - 1)])
+        if net.spawn_mode or sc.network.floods is not None:
             spawning.spawn_daily_displaced(e, t, None)
         elif net.spawn[t] > 0:
             for loc in e.pick_spawn_locations(int(net.spawn[t])):
@@ -107,7 +120,7 @@ def _refuge(model, seed: int) -> np.ndarray:
     return run.stocks[:, model.net.states]
 
 
-@pytest.mark.parametrize("name", ["line", "fork", "ahead", "camps", "marker", "spawn"])
+@pytest.mark.parametrize("name", ["line", "fork", "ahead", "camps", "marker", "spawn", "flood"])
 def test_refuge_and_flee_agree_within_sampling_error(name, tmp_path, capsys):
     """The line: a conflict zone, a town, a camp. The fork: a closure of the first route for three days, a
     small camp that fills (room 40) beside a far large one, a second conflict zone starting later at half
@@ -116,7 +129,9 @@ def test_refuge_and_flee_agree_within_sampling_error(name, tmp_path, capsys):
     camps closed as camps for a while (each works as a town). Marker: a marker on the ways from B to D and E
     (route choice looks past it; people pass it). Spawn: Flee's conflict-driven spawning (pop_ratio, people
     taken from the population) by its own code, a conflict that pauses and one that begins later at half
-    intensity, a camp that fills. 120 runs of each; every location
+    intensity, a camp that fills. Flood: flood zones, a town and a camp flooding and draining
+    (Flee's flood rules: move chances and weights by level, spawning a share of the population left). 120 runs
+    of each; every location
     on every day: |mean difference| < 4.5 standard errors (about 120 cells)."""
     model = refuge.load(NET / f"{name}.yaml")
     settings = tmp_path / "flee.yml"

@@ -17,9 +17,10 @@ from refuge.sim.invariants import check_invariants
 NET = Path(__file__).parent / "scenarios" / "net"
 LINE, FORK, MIXED, AHEAD = NET / "line.yaml", NET / "fork.yaml", NET / "mixed.yaml", NET / "ahead.yaml"
 CAMPS, MARKER, SPAWN = NET / "camps.yaml", NET / "marker.yaml", NET / "spawn.yaml"
+FLOOD = NET / "flood.yaml"
 
 
-@pytest.mark.parametrize("path", [LINE, FORK, MIXED, AHEAD, CAMPS, MARKER, SPAWN])
+@pytest.mark.parametrize("path", [LINE, FORK, MIXED, AHEAD, CAMPS, MARKER, SPAWN, FLOOD])
 def test_runs_keep_every_person_and_balance_every_state(path):
     for engine in (refuge.simulate, simulate_reference):
         for seed in range(3):
@@ -62,7 +63,11 @@ def _figures(run) -> np.ndarray:
                            np.cumsum(run.rules_active, 0).ravel()]).astype(float)
 
 
-@pytest.mark.parametrize("path", [LINE, FORK, MIXED, AHEAD, CAMPS, MARKER, SPAWN])
+CAMPS, MARKER, SPAWN = NET / "camps.yaml", NET / "marker.yaml", NET / "spawn.yaml"
+FLOOD = NET / "flood.yaml"
+
+
+@pytest.mark.parametrize("path", [LINE, FORK, MIXED, AHEAD, CAMPS, MARKER, SPAWN, FLOOD])
 def test_fast_engine_matches_the_reference_in_distribution(path):
     """Means over 150 runs of each engine agree within sampling error: people at each location (and en route,
     and in the states around the network) each day, and for the mixed scenario the people moved by its

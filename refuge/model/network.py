@@ -6,17 +6,19 @@ and every problem reported with its field path, like the rest of the compiler.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from refuge.model.net_flood import FloodArrays, compile_floods
 from refuge.model.net_paths import Ways, list_ways, no_ways
 from refuge.model.net_spawn import local_spawning
 
 # Kinds of location.
-TOWN, CAMP, IDPCAMP, FORWARD, MARKER = 0, 1, 2, 3, 4
-KIND_CODES = {"town": TOWN, "camp": CAMP, "idpcamp": IDPCAMP, "forward": FORWARD, "marker": MARKER}
+TOWN, CAMP, IDPCAMP, FORWARD, MARKER, FLOOD_ZONE = 0, 1, 2, 3, 4, 5
+KIND_CODES = {"town": TOWN, "camp": CAMP, "idpcamp": IDPCAMP, "forward": FORWARD, "marker": MARKER,
+              "flood_zone": FLOOD_ZONE}
 # Movement numbers, in this order, as parameter slots (they may change by schedule or calibration).
 MOVE_FIELDS = ("move_chance_conflict", "move_chance_town", "move_chance_camp", "move_chance_idpcamp", "speed",
                "walk_speed", "distance_softening", "distance_power", "weight_softening", "weight_power",
@@ -61,6 +63,7 @@ class NetModel:
     ways: Ways  # with awareness 2 or more, the ways of several routes out of each place (`net_paths`); else empty
     at_state: np.ndarray  # (A,) states at a location (`at:`: processing there) ...
     at_loc: np.ndarray  # (A,) ... and that location: their people count in its population
+    floods: FloodArrays = field(default_factory=FloodArrays.none)  # (T, L) flooding (`net_flood`); else empty
 
     def at_states(self, loc: int) -> list[int]:
         """The states whose people are at location `loc` besides its own state's (`at:`)."""
@@ -127,6 +130,7 @@ def compile_network(c: Any) -> NetModel | None:
     spawn, spawn_time = _spawning(c, net, conflict_start, conflict, T)
     spawn_mode, spawn_rate, spawn_expect = local_spawning(c, net.spawning, conflict,
                                                           np.array([c.value(p) for p in loc_pop]))
+    floods = compile_floods(c, net, seen, loc_kind == FLOOD_ZONE, T)
     move = np.array([c.param(getattr(net.movement, f), f"network.movement.{f}") for f in MOVE_FIELDS], np.int64)
     for f in ("speed", "walk_speed"):
         slot = move[MOVE_FIELDS.index(f)]
@@ -149,7 +153,7 @@ def compile_network(c: Any) -> NetModel | None:
         spawn_mode=spawn_mode, spawn_rate=spawn_rate, take_pop=bool(sp.take_from_population if sp else False),
         spawn_expect=spawn_expect,
         move=move, start_on_foot=net.movement.start_on_foot, avoid_short_stints=net.movement.avoid_short_stints,
-        awareness=awareness, en_route=en_route, ways=ways, at_state=at_state, at_loc=at_loc)
+        awareness=awareness, en_route=en_route, ways=ways, at_state=at_state, at_loc=at_loc, floods=floods)
 
 
 def _seen(c: Any, names: list[str]) -> dict[str, int]:

@@ -26,7 +26,7 @@ from refuge.scenario.base import STATE_KINDS, FormatModel, Number
 from refuge.scenario.distributions import DIST_TAGS, Distribution, Empirical, Exponential, Fixed, Gamma, Lognormal
 from refuge.scenario.evidence import MEASURE_KINDS, SERIES_MEASURES, Evidence, Measure, Series, SeriesPoint
 from refuge.scenario.limits import MAX_FILE_BYTES, MAX_PARAMETER
-from refuge.scenario.network import Closure, Conflict, Location, Movement, Network, Route, Spawning
+from refuge.scenario.network import Closure, Conflict, Floods, Location, Movement, Network, Route, Spawning
 from refuge.scenario.parameters import Drift, Parameter, Prior, Schedule, SchedulePoint, Variant
 from refuge.scenario.rules import Action, MultiplyAction, Rule, SetAction, Signal
 from refuge.scenario.series import attach_series
@@ -51,7 +51,8 @@ __all__ = [
     "Gamma", "Lognormal", "Empirical", "Distribution", "DIST_TAGS", "Period", "SiteClosure", "Site", "State",
     "Redirect", "SplitTarget", "Throughput", "Transition", "Arrival", "Event", "SchedulePoint", "Schedule", "Signal",
     "SetAction", "MultiplyAction", "Action", "Rule", "MEASURE_KINDS", "Measure", "SeriesPoint", "Series",
-    "SERIES_MEASURES", "Evidence", "Location", "Route", "Conflict", "Closure", "Spawning", "Movement", "Network",
+    "SERIES_MEASURES", "Evidence", "Location", "Route", "Conflict", "Closure", "Spawning", "Floods", "Movement",
+    "Network",
     "Variant", "Drift", "OUTCOME_KINDS", "Outcome", "Scenario", "parse", "load_yaml", "read", "builtin_path",
     "builtin_names", "json_schema",
 ]

@@ -17,11 +17,13 @@ class Location(FormatModel):
     """A state of the scenario that is a place on the route network."""
 
     state: str
-    type: Literal["town", "camp", "idpcamp", "forward", "marker"] = Field(
+    type: Literal["town", "camp", "idpcamp", "forward", "marker", "flood_zone"] = Field(
         "town", description="a conflict zone is a town except while a `conflicts` entry makes it one; people "
                             "leave a forwarding hub (`forward`) the day they reach it; a `marker` (Flee's) is a "
                             "point on the way that nobody sets out for: route choice looks past it to the places "
-                            "beyond (over the length through it), and people pass it on their way")
+                            "beyond (over the length through it), and people pass it on their way; a "
+                            "`flood_zone` (Flee's) is a town whose score takes its flood weight every day (also "
+                            "at level 0) and that a short stint does not make people leave")
     country: str = ""
     population: Number = Field(0.0, description="people living there: spawning weight while in conflict")
     capacity: Number | None = Field(None, description="camps: room (scaled by capacity_scaling) at which "
@@ -121,6 +123,27 @@ class Movement(FormatModel):
                            "weight of where each ends over its whole length (Flee's awareness level)")
 
 
+class Floods(FormatModel):
+    """Flooding (Flee's flood rules, "DFlee"): a whole flood level per location and day, and lists indexed by level.
+    At a place flooded that day (level above 0) people leave with `move_chance[level]` instead of the place's
+    own chance, and as many set out from it as `spawn` says; a place at level above 0 counts, as a destination,
+    with its score x `weight[level]` (a `flood_zone` location takes `weight[level]` also at level 0, and a
+    flooded flood zone takes it twice, as Flee does)."""
+
+    levels: dict[str, list[float]] = Field(description="location -> its flood level on each day from the start "
+                                           "(whole numbers from 0; a location left out is at 0; a list shorter "
+                                           "than the period holds its last level)")
+    move_chance: list[float] = Field(min_length=1, description="daily chance of leaving a place at each level")
+    weight: list[float] = Field(min_length=1, description="factor on a place's score at each level")
+    spawn: list[float] = Field(default_factory=lambda: [0.0], min_length=1,
+                               description="new people a day at a flooded place at each level: a share of what is "
+                                           "left of its population (rounded down), or a count")
+    spawn_mode: Literal["share", "count"] = Field("share", description="`share`: spawn[level] x the population "
+                                                  "left (each spawned person leaves it); `count`: spawn[level] "
+                                                  "people")
+    source: Source | None = None
+
+
 class Network(FormatModel):
     """Locations (states) joined by routes; people choose a neighbour by weights and take days to travel."""
 
@@ -132,5 +155,6 @@ class Network(FormatModel):
     conflicts: list[Conflict] = Field(default_factory=list)
     closures: list[Closure] = Field(default_factory=list)
     spawning: Spawning | None = None
+    floods: Floods | None = None
     movement: Movement = Field(default_factory=Movement)
     source: Source | None = None

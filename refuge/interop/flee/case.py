@@ -9,6 +9,7 @@ from pathlib import Path
 from refuge.interop.flee.closures import read_closures
 from refuge.interop.flee.conflicts import read_conflicts
 from refuge.interop.flee.csvread import FleeInputError, Notes, rows
+from refuge.interop.flee.flood import read_levels
 from refuge.interop.flee.locations import FleeLocation, read_locations
 from refuge.interop.flee.period import check_period, period_file, read_period
 from refuge.interop.flee.routes import read_routes
@@ -38,6 +39,7 @@ class FleeRead:
     extra: Layout = field(default_factory=list)  # rows only Flee's spawn total reads (kept when as_flee)
     series: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
     extra_series: list[list[tuple[int, float]]] = field(default_factory=list)
+    floods: dict[str, list[int]] | None = None  # with flood rules: flood_level.csv's levels by location and day
 
     @property
     def names(self) -> set[str]:
@@ -69,6 +71,11 @@ def read_case(input_dir: str | Path, validation: str | Path | None = None, setti
     case = name or (idir.parent.name if idir.name == "input" else idir.name)
     r = FleeRead(case, idir, vdir, spath, st, period, start, length, locs, routes, closures, conflicts, notes,
                  as_flee)
+    if st.flood is not None:
+        r.floods = read_levels(idir / "flood_level.csv", [loc.name for loc in locs], length, st.flood, notes)
+        for loc in locs:  # Flee's `hasten`: one agent per `hasten` people (spawning here grows with populations)
+            loc.number //= st.hasten
+        r.conflicts = None  # with flood rules on, Flee reads no conflicts (nobody spawns at conflict zones)
     if vdir is not None:
         _read_validation(r)
     return r
@@ -92,9 +99,20 @@ def _read_validation(r: FleeRead) -> None:
     """The camps' data: read, summed per layout row, corrected, as days of the period."""
     assert r.vdir is not None
     kinds = {loc.name: loc.kind for loc in r.locs}
-    r.layout, r.extra = read_layout(r.vdir, kinds, r.notes, r.st.sum_from_camps, r.as_flee)
+    if r.floods is not None:  # Flee's output (and add_initial_refugees) then reads every location's data
+        kinds = {n: "camp" for n in kinds}
+    r.layout, r.extra = read_layout(r.vdir, kinds, r.notes, r.st.sum_from_camps, r.as_flee, r.floods is not None)
+    if r.floods is not None:
+        missing = [n for n in kinds if n not in {row[0] for row in r.layout}]
+        if missing:
+            raise FleeInputError(r.vdir / "data_layout.csv", None, None, "a row for every location of "
+                                 "locations.csv (with flood rules, Flee's runner reads every location's data, and "
+                                 "stops at one without)", "none for " + ", ".join(missing[:8])
+                                 + (f" and {len(missing) - 8} more" if len(missing) > 8 else ""))
     for n, fs, _ in r.layout:
         r.series[n] = summed_counts(fs, r.start, r.notes)
     r.extra_series = [summed_counts(fs, r.start, r.notes) for _, fs, _ in r.extra]
+    if r.floods is not None and r.st.hasten != 1:  # Flee divides the data by `hasten` too
+        r.series = {n: [(d, v / r.st.hasten) for d, v in pts] for n, pts in r.series.items()}
     ignored = ({n for n in kinds} | {cells[0] for _, cells in rows(r.vdir / "data_layout.csv")}) - set(r.series)
     apply_corrections(r.idir / "registration_corrections.csv", r.series, r.start, ignored)

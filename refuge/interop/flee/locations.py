@@ -13,14 +13,14 @@ from refuge.scenario.limits import MAX_DAYS, MAX_PEOPLE
 class FleeLocation:
     name: str
     country: str
-    kind: str  # conflict_zone, town, camp, idpcamp, forward, marker
+    kind: str  # conflict_zone, town, camp, idpcamp, forward, marker, flood_zone
     conflict_date: int | None
     number: int  # capacity of a camp, population elsewhere
     line: int
 
 
 _KINDS = (("idpcamp", "idpcamp"), ("camp", "camp"), ("conflict", "conflict_zone"), ("forward", "forward"),
-          ("marker", "marker"), ("town", "town"), ("default", "town"))
+          ("marker", "marker"), ("flood_zone", "flood_zone"), ("town", "town"), ("default", "town"))
 
 
 def read_locations(path: Path, notes: Notes) -> list[FleeLocation]:
@@ -42,7 +42,7 @@ def read_locations(path: Path, notes: Notes) -> list[FleeLocation]:
         kind = next((k for key, k in _KINDS if key in ltype), None)
         if kind is None:
             raise FleeInputError(path, line, "6 (location_type)", "conflict_zone, town, camp, idpcamp, "
-                                 "forwarding_hub or marker (flood zones are not supported)", f"`{cells[5]}`")
+                                 "forwarding_hub, marker or flood_zone", f"`{cells[5]}`")
         cdate = None
         if kind == "conflict_zone":
             cdate = int(number(path, line, 7, "conflict_date", cells[6] or "?", integer=True, minimum=-MAX_DAYS,

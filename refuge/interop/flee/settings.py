@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from refuge.interop.flee.csvread import FleeInputError, Notes, text
+from refuge.interop.flee.flood import FloodRules, flood_settings
 from refuge.scenario.format import load_yaml
 from refuge.scenario.limits import MAX_DAYS, MAX_FILE_BYTES, MAX_PARAMETER, MAX_PEOPLE
 
@@ -29,11 +30,13 @@ _MOVE_FLAGS = {"start_on_foot": False, "avoid_short_stints": False}
 # rules refuge does not model, with the value at which they are off
 _UNSUPPORTED_MOVE = {"stay_close_to_home": False, "use_pop_for_loc_weight": False, "movechance_pop_scale_factor": 0,
                      "fixed_routes": False, "two_system_decision_making": False, "use_economic_pull": False,
-                     "flee_when_starving": False, "avoid_food_deprived_locations": False, "flood_rules": None,
+                     "flee_when_starving": False, "avoid_food_deprived_locations": False,
                      "womenavoidhazards": False, "childrenavoidhazards": False, "elderlyavoidhazards": False,
                      "boystakerisk": False, "matchcampethnicity": False, "matchtownethnicity": False,
                      "matchconflictethnicity": False, "matchcampreligion": False, "harvest_months": []}
-_UNSUPPORTED_SPAWN = {"flood_driven_spawn_mode": None, "starvation_driven_spawning": False,
+_FLOOD_KEYS = ("flood_rules", "flood_driven_spawn_mode", "flood_zone_spawning_only",
+               "conflict_zone_spawning_only", "flood_driven_spawning")  # read by `flood.flood_settings`
+_UNSUPPORTED_SPAWN = {"starvation_driven_spawning": False,
                       "read_from_agents_csv_file": False, "camps_are_sicks": False}
 
 
@@ -50,6 +53,7 @@ class Settings:
     insert_day0: bool = True
     empty_camps_on_day0: bool = False
     hasten: int = 1
+    flood: FloodRules | None = None  # Flee's flood rules, when on (`refuge.interop.flee.flood`)
     conflict_driven: tuple[str, float] | None = None  # Flee's conflict_driven_spawning: (spawn mode, per day)
     take_from_population: bool = False
 
@@ -65,7 +69,10 @@ def read_settings(path: Path | None, notes: Notes | None = None) -> Settings:
     move, spawn, opt = r.section("move_rules"), r.section("spawn_rules"), r.section("optimisations")
     for key, value in move.items():
         _move_rule(r, s, key, value)
+    s.flood = flood_settings(r, {k.lower(): v for k, v in move.items()}, {k.lower(): v for k, v in spawn.items()})
     for key, value in spawn.items():
+        if key.lower() in _FLOOD_KEYS and s.flood is not None:
+            continue
         _spawn_rule(r, s, key, value)
     s.hasten = int(r.number("optimisations", "hasten", opt.get("hasten", 1) or 1, 1, MAX_PEOPLE, integer=True))
     return s

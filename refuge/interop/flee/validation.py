@@ -44,7 +44,7 @@ def read_counts(path: Path, notes: Notes) -> list[tuple[dt.date, float]]:
 
 
 def read_layout(vdir: Path, kinds: dict[str, str], notes: Notes, sums: bool = True,
-                as_flee: bool = False) -> tuple[Layout, Layout]:
+                as_flee: bool = False, flood: bool = False) -> tuple[Layout, Layout]:
     """Flee's validation data_layout.csv: (location, its data files, line) per row; a row naming several
     files (as Flee's CAR case does) means the camp's count is their sum. Returns the rows read (the first is
     the total) and the rows only Flee's spawn total reads: a row naming no camp, which Flee adds to the total
@@ -70,9 +70,9 @@ def read_layout(vdir: Path, kinds: dict[str, str], notes: Notes, sums: bool = Tr
             known = f"a {kinds[name].replace('_', ' ')}" if name in kinds else \
                 f"not in locations.csv{suggest(name, sorted(kinds))}"
             what, files = f"`{name}`, {known}, not a camp: Flee adds its counts to its spawn total", None
-        if not sums:
-            notes.add(path, line, f"{what.split(':')[0]}: Flee ignores the row (it spawns from the total, not the "
-                      "camps); so does refuge")
+        if not sums or flood:
+            why = "with flood rules, nobody spawns from data" if flood else "it spawns from the total, not the camps"
+            notes.add(path, line, f"{what.split(':')[0]}: Flee ignores the row ({why}); so does refuge")
             continue
         if as_flee:
             extra.append((name, files or layout_files(vdir, path, line, cells), line))

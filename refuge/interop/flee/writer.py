@@ -14,6 +14,7 @@ from typing import Callable
 from refuge.interop.flee.case import FleeRead
 from refuge.interop.flee.conflicts import conflict_periods
 from refuge.interop.flee.csvread import FleeInputError
+from refuge.interop.flee.flood_writer import write_floods
 from refuge.interop.flee.validation import corrected_note, interp_int, num
 
 FLEE_NOTICE = ("Flee (djgroen/flee) is BSD-3-Clause licensed; data from a Flee case keep that licence "
@@ -82,9 +83,14 @@ def write_case(r: FleeRead, data_dir: str | None = None) -> FleeCase:
     w("network:")
     w(f"  en_route: {en_route}")
     _places(r, w, day0)
-    _conflicts(r, w, out)
+    if r.floods is None:
+        _conflicts(r, w, out)
+    else:
+        w("  conflicts: []  # with flood rules on, Flee reads no conflicts")
     _closures(r, w, out)
-    if st.conflict_driven is not None:
+    if r.floods is not None:
+        write_floods(r, w)
+    elif st.conflict_driven is not None:
         _conflict_spawning(r, w)
     elif r.layout:
         _spawning(r, w, files, data_dir)
@@ -102,7 +108,10 @@ def _head(r: FleeRead, w: Write) -> None:
     w(f"# {FLEE_NOTICE}")
     w("# Each part says the file (and line) it came from. Flee's rules as its code applies them are described")
     w("# in refuge/interop/flee/ and refuge/sim/mechanisms/network/.")
-    if r.st.hasten != 1:
+    if r.st.hasten != 1 and r.floods is not None:
+        w(f"# The settings' `hasten: {r.st.hasten}`: as Flee, one person simulated per {r.st.hasten} (populations, "
+          "capacities and data divided by it), as spawning at flooded places grows with the population.")
+    elif r.st.hasten != 1:
         w(f"# The settings' `hasten: {r.st.hasten}` (one Flee agent per {r.st.hasten} people) is not used: refuge "
           "simulates every person.")
     w(f"name: {q(r.case)}")
@@ -185,6 +194,10 @@ def _places(r: FleeRead, w: Write, day0: dict[str, int]) -> None:
     w("  locations:")
     for loc in r.locs:
         typ = {"conflict_zone": "town", "forward": "forward"}.get(loc.kind, loc.kind)
+        if typ == "flood_zone" and r.floods is None:
+            typ = "town"  # without flood rules, Flee's flood zone is a town that a short stint does not empty
+            r.notes.add("locations.csv", loc.line, f"`{loc.name}`: a flood_zone without flood rules in the "
+                        "settings: Flee runs it as a town; so does refuge")
         fields = [f"state: {q(loc.name)}", f"type: {typ}", f"country: {q(loc.country)}"]
         note = f"locations.csv line {loc.line}"
         if loc.kind in ("camp", "idpcamp"):
@@ -213,6 +226,8 @@ def _room(r: FleeRead, loc, there: int) -> tuple[int, str]:
     room then falls below zero, which its capacity rule reads as no limit (`as_flee`)."""
     if not there or loc.number <= 0:
         return loc.number, ""
+    if r.floods is not None:  # Flee reduces a camp's capacity by its first day's count only when spawning from data
+        return loc.number, f"; {there:,} there on the first day, its capacity not reduced (Flee's flood rules)"
     if r.st.conflict_driven is not None:  # Flee reduces the room only where it spawns from the camps' data
         return loc.number, f": capacity {loc.number:,}, not reduced by the {there:,} there on the first day (Flee " \
             "does not with conflict-driven spawning)"

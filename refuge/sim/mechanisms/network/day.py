@@ -11,6 +11,7 @@ from numba import njit
 from refuge.model.net_spawn import SPAWN_TOTAL
 from refuge.model.network import (
     CAMP,
+    FLOOD_ZONE,
     FORWARD,
     IDPCAMP,
     MARKER,
@@ -31,6 +32,7 @@ from refuge.model.network import (
     MV_WSOFT,
 )
 from refuge.sim.borrow import borrowed
+from refuge.sim.mechanisms.network.flood import flood_spawn
 from refuge.sim.mechanisms.network.low import decay_factor, nonneg, uniform
 from refuge.sim.mechanisms.network.people import changed, new_person, relist, rows_left, schedule, wait_days
 from refuge.sim.mechanisms.network.spawn import population_left, spawn_count
@@ -64,6 +66,7 @@ def network_day(t, spec, world, kw):
     places_today(t, s, w, pv, kw.closed_state)  # 1 (and 3: closures)
     exchange(t, s, w, kw)  # 0: people the kernel moved into and out of locations today
     spawn(t, s, w, pv)  # 2
+    flood_spawn(t, s, w, pv)  # ... and at flooded places
     counted_leave(t, s, w)  # 4: people counted at a place
     tries(t, s, w)  # ... and people one by one whose try is today
     arrivals(t, s, w)  # 5
@@ -94,6 +97,7 @@ def places_today(t, s, w, pv, closed_state):
             w.last_close[k] = t
         w.closed[k] = shut
     decay, interval = s.decay, s.flags[F_DECAY_INTERVAL]
+    flooded = s.flood_move.shape[0] > 0
     speed, walk = mv[MV_SPEED], mv[MV_WALK]
     for k in range(K):
         w.days_speed[k] = int(math.floor(w.km[k] / speed))
@@ -122,8 +126,12 @@ def places_today(t, s, w, pv, closed_state):
             mc[l] = 1.0
         else:
             mc[l] = mv[MV_MC_TOWN]
+        if flooded:  # a flooded place's move chance replaces its own; its score takes the flood weight
+            sc *= s.flood_weight[t, l]
+            if s.flood_move[t, l] >= 0:
+                mc[l] = s.flood_move[t, l]
         score[l] = sc
-        w.short_left[l] = s.flags[F_AVOID_SHORT] != 0 and not w.is_camp[l] and c <= 0
+        w.short_left[l] = s.flags[F_AVOID_SHORT] != 0 and not w.is_camp[l] and c <= 0 and kind != FLOOD_ZONE
         q = 1.0 - mc[l]
         thr = q
         for j in range(QP):  # geometric0's thresholds q, q^2, ... for this move chance, made the same way

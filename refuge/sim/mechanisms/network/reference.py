@@ -17,6 +17,7 @@ import numpy as np
 from refuge.model.net_spawn import SPAWN_TOTAL
 from refuge.model.network import (
     CAMP,
+    FLOOD_ZONE,
     FORWARD,
     IDPCAMP,
     MARKER,
@@ -77,6 +78,7 @@ class NetReference:
         self.change = np.zeros((days, L + 1), np.int64)
         self.spawned = np.zeros(days, np.int64)
         self.taken = np.zeros(L, np.int64)  # people spawned at each location so far
+        self.pop_left = np.zeros(L)  # with floods: the population left to spawn from (set on day 0)
 
     def _take_over(self, ref: Any) -> None:
         """Let go of people the reference engine moved out of a location; take over those it moved in."""
@@ -92,7 +94,6 @@ class NetReference:
     def day(self, t: int, ref: Any) -> None:
         """Day `t`, after the reference engine's moves of the day."""
         net, g = self.net, ref.g
-        L = len(net.names)
         pv = ref.pv
         mv = pv[net.move]
         km = pv[net.link_km]
@@ -105,18 +106,7 @@ class NetReference:
         people = self.people
         here = self._here(ref)
 
-        score, chance = np.ones(L), np.zeros(L)
-        for l in range(L):
-            s = (mv[MV_FOREIGNW] if net.loc_foreign[l] else 1.0) * (mv[MV_CAMPW] if is_camp[l] else 1.0)
-            c = net.conflict[t, l]
-            if c > 0:
-                s *= mv[MV_CONFW] ** (self._decay(t - net.conflict_start[t, l]) * c)
-                chance[l] = mv[MV_MC_CONFLICT]
-            else:
-                kind = int(net.loc_kind[l]) if is_camp[l] or not self.is_camp[l] else -1
-                chance[l] = {CAMP: mv[MV_MC_CAMP], IDPCAMP: mv[MV_MC_IDP], FORWARD: 1.0, MARKER: 1.0}.get(
-                    kind, mv[MV_MC_TOWN])
-            score[l] = s
+        score, chance = self._places(t, mv, is_camp)
 
         def weight(k: int) -> float:
             if net.awareness == 0:
@@ -165,6 +155,7 @@ class NetReference:
             return True
 
         self._spawn(t, ref, here)
+        self._flood_spawn(t, ref, here)
         # closures turn back those on a route that closes today
         for p in people:
             if p.link >= 0 and closed[p.link] and not self.closed_before[p.link]:
@@ -183,6 +174,28 @@ class NetReference:
                     p.link, p.prog, p.back, p.route = way[0], 0.0, False, way[1:]
         self._travel(t, ref.g, here, chance, (choose, onward), mv, km)
         self._write_back(t, ref, states, before)
+
+    def _places(self, t: int, mv: np.ndarray, is_camp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each place's score and move chance today."""
+        net = self.net
+        L = len(net.names)
+        score, chance = np.ones(L), np.zeros(L)
+        for l in range(L):
+            s = (mv[MV_FOREIGNW] if net.loc_foreign[l] else 1.0) * (mv[MV_CAMPW] if is_camp[l] else 1.0)
+            c = net.conflict[t, l]
+            if c > 0:
+                s *= mv[MV_CONFW] ** (self._decay(t - net.conflict_start[t, l]) * c)
+                chance[l] = mv[MV_MC_CONFLICT]
+            else:
+                kind = int(net.loc_kind[l]) if is_camp[l] or not self.is_camp[l] else -1
+                chance[l] = {CAMP: mv[MV_MC_CAMP], IDPCAMP: mv[MV_MC_IDP], FORWARD: 1.0, MARKER: 1.0}.get(
+                    kind, mv[MV_MC_TOWN])
+            if net.floods.move.size:  # flooded: the flood's move chance, and the flood weight on the score
+                s *= net.floods.weight[t, l]
+                if net.floods.move[t, l] >= 0:
+                    chance[l] = net.floods.move[t, l]
+            score[l] = s
+        return score, chance
 
     def _here(self, ref: Any) -> np.ndarray:
         """(L,) people at each place: the network's people not on a route, and those in process there (in a state
@@ -242,6 +255,24 @@ class NetReference:
             self.taken[l] += counts[l]
             self.spawned[t] += counts[l]
 
+    def _flood_spawn(self, t: int, ref: Any, here: np.ndarray) -> None:
+        """Today's new people at each flooded place: its rule x the population left (rounded down), or a count."""
+        fl = self.net.floods
+        if not fl.spawn.size:
+            return
+        if t == 0:
+            self.pop_left = np.floor(ref.pv[self.net.loc_pop]).astype(float)
+        for l in range(len(self.net.names)):
+            rule = fl.spawn[t, l]
+            n = int(np.floor(rule if fl.count else rule * self.pop_left[l])) if rule > 0 else 0
+            if n <= 0:
+                continue
+            self.pop_left[l] = max(self.pop_left[l] - n, 0.0)
+            self.people += [_Person(int(pid), l) for pid in ref.new_people(n)]
+            here[l] += n
+            self.entered[t, l] += n
+            self.spawned[t] += n
+
     def _travel(self, t: int, g: Any, here: np.ndarray, chance: np.ndarray, choices: Any, mv: np.ndarray,
                 km: np.ndarray) -> None:
         """Everyone on a route advances; who arrives with part of the day left goes on along their way, or
@@ -276,7 +307,7 @@ class NetReference:
                     continue
                 c = chance[p.loc]
                 if (net.avoid_short_stints and not is_camp[p.loc] and net.conflict[t, p.loc] <= 0
-                        and (p.recent + p.moved / S) / 2 < 0.5):
+                        and net.loc_kind[p.loc] != FLOOD_ZONE and (p.recent + p.moved / S) / 2 < 0.5):
                     c = 1.0
                 if g.random() >= c:
                     break

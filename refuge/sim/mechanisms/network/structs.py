@@ -47,11 +47,16 @@ class NetSpec(NamedTuple):
     origins: np.ndarray
     at_state: np.ndarray  # (A,) states at a location (`at:`, processing there) ...
     at_loc: np.ndarray  # (A,) ... and that location: their people count in its population
+    # flooding (`refuge.model.net_flood`; (0, 0) without floods): (T, L) move chance of a flooded place (-1: its
+    # own), factor on its score, its spawn rule (a share of the population left, or a count: F_FLOOD_COUNT)
+    flood_move: np.ndarray
+    flood_weight: np.ndarray
+    flood_spawn: np.ndarray
 
 
 F_DECAY_INTERVAL, F_ON_FOOT, F_AVOID_SHORT, F_AWARENESS, F_EN_ROUTE, F_KEEP, F_SPAWN_MODE, F_SPAWN_RATE, \
-    F_TAKE_POP = range(9)
-N_FLAGS = 9
+    F_TAKE_POP, F_FLOOD_COUNT = range(10)
+N_FLAGS = 10
 # F_KEEP: people who arrive at a camp stay one by one (with their recent travel) instead of joining its count: set
 # when a camp is closed as a camp for a while (then a town, where recent travel decides short stints). F_SPAWN_MODE:
 # spawning by a total (0) or by each conflict zone (`refuge.model.net_spawn`), F_SPAWN_RATE the slot of its per-day
@@ -67,15 +72,17 @@ def net_spec(net: NetModel | None) -> NetSpec:
         return NetSpec(i1, np.zeros(0, np.bool_), i1, i1, i1, i1, i1, one, i1,
                        np.zeros((0, 0), np.bool_), np.zeros((0, 0), np.bool_), f2, i2, i1, i1, np.ones(1), i1, i1,
                        np.zeros(N_FLAGS, np.int64),
-                       one, one, i1, i1, one, i1, i1, i1)
+                       one, one, i1, i1, one, i1, i1, i1, f2, f2, f2)
     # the step's awareness: 2 (choose among ways) whenever ways are listed (look-ahead, or markers to look past)
     aware = 2 if net.ways.end.size else net.awareness
+    fl = net.floods
     flags = np.array([net.decay_interval, net.start_on_foot, net.avoid_short_stints, aware, net.en_route,
-                      net.camp_closed.any(), net.spawn_mode, net.spawn_rate, net.take_pop], np.int64)
+                      net.camp_closed.any(), net.spawn_mode, net.spawn_rate, net.take_pop, fl.count], np.int64)
     wy = net.ways
     return NetSpec(**{f: getattr(net, f) for f in NetSpec._fields[:18]}, flags=flags, way_ptr=wy.way_ptr,
                    way_link_ptr=wy.link_ptr, way_links=wy.links, way_end=wy.end, origin_ptr=wy.origin_ptr,
-                   origins=wy.origins, at_state=net.at_state, at_loc=net.at_loc)
+                   origins=wy.origins, at_state=net.at_state, at_loc=net.at_loc, flood_move=fl.move,
+                   flood_weight=fl.weight, flood_spawn=fl.spawn)
 
 
 # Entries of NetWorld.count: rows of the person table in use, free rows, people on routes, the table is full,
@@ -155,6 +162,7 @@ class NetWorld(NamedTuple):
     entered: np.ndarray  # (T, L) people entering each location by the network (arriving from a route, spawned)
     change: np.ndarray  # (T, L+1) change of each location's stock (and, last, of people en route) by the network
     spawned: np.ndarray  # (T,)
+    pop_left: np.ndarray  # (L,) with floods: each place's population left to spawn from (set on day 0)
 
 
 # One record of 64 bytes (a cache line) per person kept one by one: a visit reads one line, not one per field.
@@ -209,7 +217,7 @@ def new_net_world(days, s, initial, rows, g, entered, change, spawned):
         np.zeros(K, np.int64), np.zeros(K, np.int64), np.zeros(L), np.zeros(L, np.int64), half,
         (s.loc_kind == CAMP) | (s.loc_kind == IDPCAMP), np.zeros(L, np.bool_), np.zeros(L, np.bool_),
         np.zeros(s.way_end.size), np.zeros(s.way_end.size, np.bool_), np.zeros(s.way_end.size),
-        entered, change, spawned)
+        entered, change, spawned, np.zeros(L))
 
 
 
