@@ -5,6 +5,8 @@
     python benchmarks/bench_flee_suite.py --case mali --seeds 5 # cases whose path holds `mali`
     python benchmarks/bench_flee_suite.py --flee                # also Flee's own run of each case (cached)
     python benchmarks/bench_flee_suite.py --as-flee             # import with Flee's quirks (side by side)
+    python benchmarks/bench_flee_suite.py --case SWEEP/mali2012 --settings flee3_validation/modern125aw2dm75.yml
+                                                                # a case with another published settings file
 
 Cases are found as Flee's and FabFlee's runners find them (refuge/interop/flee/layout.py): Flee's
 `conflict_input/<case>` with `conflict_validation/<case><year>`, FabFlee's `config_files/<case>/input_csv` with
@@ -22,6 +24,7 @@ first refusal, and says how many of the cases Flee's runner runs (where it was r
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import re
@@ -235,11 +238,18 @@ def main() -> None:
     ap.add_argument("--flee-timeout", type=float, default=14400, help="seconds (wall) before a Flee run is stopped")
     ap.add_argument("--as-flee", action="store_true", help="import with Flee's behaviour where refuge's "
                     "default differs (side-by-side runs)")
+    ap.add_argument("--settings", help="a published settings file to use instead of each case's (a path, or one "
+                    "relative to the folder of cases); the case is named `CASE@STEM` (and cached so)")
     ap.add_argument("--json", help="write every record to this file")
     args = ap.parse_args()
     from refuge.interop.flee.layout import find_cases
 
     cases = [c for c in find_cases(args.folder) if args.case in c.name]
+    if args.settings:
+        path = Path(args.settings) if Path(args.settings).exists() else Path(args.folder) / args.settings
+        if not path.is_file():
+            sys.exit(f"--settings {args.settings}: no such file (nor in {args.folder})")
+        cases = [dataclasses.replace(c, settings=path, name=f"{c.name}@{path.stem}") for c in cases]
     print(f"{len(cases)} case folders in {args.folder}; refuge: median of {args.seeds} seeds, CPU s a run; Flee at "
           "02cd2cbd (its runner, one run)" + ("" if args.flee else " not run (--flee runs it)") + ":")
     print(f"{'case':<58} {'refuge':<50} {'import':>7} {'run s':>8} {'ARD':>13} {'Flee ARD [range]':>13} "

@@ -37,7 +37,12 @@ def _flee_settings(model, path: Path) -> None:
             "capacity_buffer": "capacity_buffer", "capacity_scaling": "capacity_scaling"}
     lines = ["log_levels: {agent: 0, link: 0, camp: 0, init: 0, conflict: 0}",
              "spawn_rules:", f"  conflict_spawn_decay: {list(map(float, net.decay))}",
-             f"  conflict_spawn_decay_interval: {net.decay_interval}", "move_rules:"]
+             f"  conflict_spawn_decay_interval: {net.decay_interval}", f"  take_from_population: {net.take_pop}"]
+    cd = model.scenario.network.spawning.conflict_driven if model.scenario.network.spawning else None
+    if cd is not None:  # Flee's conflict-driven spawning, its own code
+        lines += ["  conflict_driven_spawning:", f"    spawn_mode: {cd.mode}",
+                  f"    displaced_per_conflict_day: {float(model.pbase[0, net.spawn_rate])!r}"]
+    lines += ["move_rules:"]
     lines += [f"  {keys[k]}: {float(v)!r}" for k, v in mv.items()]
     lines += [f"  start_on_foot: {net.start_on_foot}", f"  avoid_short_stints: {net.avoid_short_stints}",
               f"  awareness_level: {net.awareness}"]
@@ -75,14 +80,18 @@ def run_flee(model, seed: int, settings: Path) -> np.ndarray:
         # twoway=True removes the reverse direction alone), so a closure both ways is two of them
         for x, y in ([(a, b)] if cl.one_way else []) or [(a, b), (b, a)]:
             e.closures.append(["link", y, x, (cl.start - sc.start).days, (cl.end - sc.start).days + 1])
-    begins = {}
-    for cf in sc.network.conflicts:
+    begins: dict[int, list] = {}
+    for cf in sc.network.conflicts:  # Flee's zone ends the day after refuge's last day of conflict
         begins.setdefault((cf.start - sc.start).days, []).append((cf.location, float(cf.intensity)))
+        if cf.end is not None:
+            begins.setdefault((cf.end - sc.start).days + 1, []).insert(0, (cf.location, 0.0))
     out = np.zeros((model.days, len(locs) + 1), np.int64)
     for t in range(model.days):
         for name, level in begins.get(t, []):
-            e.add_conflict_zone(name, conflict_intensity=level)
-        if net.spawn[t] > 0:
+            e.set_conflict_intensity(name, conflict_intensity=level)
+        if net.spawn_mode:
+            spawning.spawn_daily_displaced(e, t, None)
+        elif net.spawn[t] > 0:
             for loc in e.pick_spawn_locations(int(net.spawn[t])):
                 e.addAgent(location=loc, attributes={})
         spawning.refresh_spawn_weights(e)
@@ -98,14 +107,16 @@ def _refuge(model, seed: int) -> np.ndarray:
     return run.stocks[:, model.net.states]
 
 
-@pytest.mark.parametrize("name", ["line", "fork", "ahead", "camps", "marker"])
+@pytest.mark.parametrize("name", ["line", "fork", "ahead", "camps", "marker", "spawn"])
 def test_refuge_and_flee_agree_within_sampling_error(name, tmp_path, capsys):
     """The line: a conflict zone, a town, a camp. The fork: a closure of the first route for three days, a
     small camp that fills (room 40) beside a far large one, a second conflict zone starting later at half
     intensity with a decay of spawning weights, walking the first route. Ahead: the fork with look-ahead
     (awareness 2: ways of up to two routes, and who arrives on one goes on along it). Camps: the fork with its
     camps closed as camps for a while (each works as a town). Marker: a marker on the ways from B to D and E
-    (route choice looks past it; people pass it). 120 runs of each; every location
+    (route choice looks past it; people pass it). Spawn: Flee's conflict-driven spawning (pop_ratio, people
+    taken from the population) by its own code, a conflict that pauses and one that begins later at half
+    intensity, a camp that fills. 120 runs of each; every location
     on every day: |mean difference| < 4.5 standard errors (about 120 cells)."""
     model = refuge.load(NET / f"{name}.yaml")
     settings = tmp_path / "flee.yml"

@@ -174,8 +174,10 @@ def test_priors_are_the_importers_assumptions_and_camp_leaving_has_one(tmp_path)
 def test_the_built_in_flee_cases_are_what_the_importer_writes(tmp_path, case):
     from refuge.scenario import builtin_path
 
+    cache = Path(__file__).parent.parent / "benchmarks" / "flee_cache"  # Flee's own runs: the case's other_error
+    runs = sorted(cache.glob(f"{case}.csv")) + sorted(cache.glob(f"{case}-[0-9]*.csv"))
     out = main_import(str(SHARED / case / "input"), str(tmp_path / f"{case}.yaml"), str(SHARED / case / "validation"),
-                      str(SHARED / "settings" / "validation-modern125.yml"))
+                      str(SHARED / "settings" / "validation-modern125.yml"), flee_output=[str(r) for r in runs])
     built_in = builtin_path(case)
     assert out.read_text().splitlines()[1:] == built_in.read_text().splitlines()[1:]  # the first names the folder
     for f in (tmp_path / f"{case}-data").iterdir():
@@ -290,3 +292,33 @@ def test_hostile_settings_are_named_at_their_line(tmp_path, text, where):
         import_flee(inp, val, tmp_path / "s.yml")
     with pytest.raises(FleeInputError, match=r"conflicts.csv: expected UTF-8 text"):
         import_flee(inp, val)
+
+
+def test_conflict_driven_spawning_is_imported(tmp_path):
+    """Flee's spawn_rules.conflict_driven_spawning (pop_ratio, people taken from the population): A (1000, in
+    conflict from day 0) spawns 1% of what it has left each day, not the camp data's growth; the camp's room is
+    its capacity, not reduced by its first day's count (Flee reduces it only when spawning from the data). The
+    constant mode's number is read as a whole number, as Flee reads it (with a note)."""
+    inp, val = _case(tmp_path)
+    settings = tmp_path / "s.yml"
+    settings.write_text("spawn_rules:\n  conflict_driven_spawning:\n    spawn_mode: pop_ratio\n"
+                        "    displaced_per_conflict_day: 0.01\n  take_from_population: true\n")
+    out = main_import(str(inp), str(tmp_path / "out" / "cd.yaml"), str(val), str(settings))
+    text = out.read_text()
+    assert "conflict_driven: {mode: pop_ratio, per_day: 0.01}" in text and "take_from_population: true" in text
+    model = refuge.load(out)
+    left, want = 1000, []
+    for _ in range(5):
+        want.append(int(0.01 * left))
+        left -= want[-1]
+    assert refuge.simulate(model, seed=2).spawned[:5].tolist() == want == [10, 9, 9, 9, 9]
+    assert model.pbase[0, model.net.loc_cap[2]] == 300
+    settings.write_text("spawn_rules:\n  conflict_driven_spawning:\n    displaced_per_conflict_day: 7.9\n")
+    with pytest.warns(Warning, match=r"s.yml line 3: displaced_per_conflict_day 7.9: Flee reads it as a whole "
+                      r"number in spawn mode constant, 7"):
+        out = main_import(str(inp), str(tmp_path / "out" / "c.yaml"), str(val), str(settings))
+    assert refuge.simulate(refuge.load(out), seed=0).spawned.tolist() == [7] * 30
+    settings.write_text("spawn_rules:\n  conflict_driven_spawning:\n    spawn_mode: sometimes\n")
+    with pytest.raises(FleeInputError, match=r"s.yml line 3: expected spawn_rules.conflict_driven_spawning.spawn_mode "
+                       r"constant, pop_ratio or Poisson; found 'sometimes'"):
+        main_import(str(inp), str(tmp_path / "out" / "x.yaml"), str(val), str(settings))

@@ -109,10 +109,16 @@ SETTING_KEYS = {"move_rules": ["max_move_speed", "max_walk_speed", "camp_movecha
                                "capacity_buffer", "capacity_scaling", "start_on_foot", "avoid_short_stints",
                                "awareness_level", "pruning_threshold", "use_v1_rules"],
                 "spawn_rules": ["conflict_spawn_decay", "conflict_spawn_decay_interval", "sum_from_camps",
-                                "insert_day0", "empty_camps_on_day0", "take_from_population"],
+                                "insert_day0", "empty_camps_on_day0", "take_from_population",
+                                "conflict_driven_spawning"],
                 "optimisations": ["hasten"], "log_levels": ["agent"]}
 YAML_VALUES = st.one_of(st.sampled_from([".nan", ".inf", "-.inf", "-1", "0", "1", "0.5", "1e308", "1.0e+308", "true",
-                                         "null", "[]", "[.nan]", "[1, 0.5]", "{}", "fast", "'3'", "&a [*a]", "*b"]),
+                                         "null", "[]", "[.nan]", "[1, 0.5]", "{}", "fast", "'3'", "&a [*a]", "*b",
+                                         "{spawn_mode: pop_ratio, displaced_per_conflict_day: 2}",
+                                         "{spawn_mode: Poisson, displaced_per_conflict_day: 1e300}",
+                                         "{spawn_mode: poisson, displaced_per_conflict_day: 7.5}",
+                                         "{spawn_mode: 3}", "{displaced_per_conflict_day: .nan}",
+                                         "{spawn_mode: constant, displaced_per_conflict_day: 9999999}"]),
                         st.floats(allow_nan=False, allow_infinity=False).map(repr), st.integers().map(str))
 
 

@@ -16,10 +16,10 @@ from refuge.sim.invariants import check_invariants
 
 NET = Path(__file__).parent / "scenarios" / "net"
 LINE, FORK, MIXED, AHEAD = NET / "line.yaml", NET / "fork.yaml", NET / "mixed.yaml", NET / "ahead.yaml"
-CAMPS, MARKER = NET / "camps.yaml", NET / "marker.yaml"
+CAMPS, MARKER, SPAWN = NET / "camps.yaml", NET / "marker.yaml", NET / "spawn.yaml"
 
 
-@pytest.mark.parametrize("path", [LINE, FORK, MIXED, AHEAD, CAMPS, MARKER])
+@pytest.mark.parametrize("path", [LINE, FORK, MIXED, AHEAD, CAMPS, MARKER, SPAWN])
 def test_runs_keep_every_person_and_balance_every_state(path):
     for engine in (refuge.simulate, simulate_reference):
         for seed in range(3):
@@ -62,7 +62,7 @@ def _figures(run) -> np.ndarray:
                            np.cumsum(run.rules_active, 0).ravel()]).astype(float)
 
 
-@pytest.mark.parametrize("path", [LINE, FORK, MIXED, AHEAD, CAMPS, MARKER])
+@pytest.mark.parametrize("path", [LINE, FORK, MIXED, AHEAD, CAMPS, MARKER, SPAWN])
 def test_fast_engine_matches_the_reference_in_distribution(path):
     """Means over 150 runs of each engine agree within sampling error: people at each location (and en route,
     and in the states around the network) each day, and for the mixed scenario the people moved by its
@@ -210,3 +210,68 @@ def test_route_choice_looks_past_a_marker():
     assert ways(1, "B") == ["B-A", "B-C", "B-M-D", "B-M-E"]
     assert ways(2, "B") == ["B-A", "B-A-E", "B-C", "B-M-D", "B-M-D-E", "B-M-E", "B-M-E-A", "B-M-E-D"]
     assert ways(1, "M") == ["M-B", "M-D", "M-E"]  # someone at the marker looks on from there
+
+
+def _spawn_data(**conflict_driven):
+    import yaml
+
+    data = yaml.safe_load(SPAWN.read_text())
+    data["network"]["spawning"]["conflict_driven"].update(conflict_driven)
+    return data
+
+
+def test_conflict_driven_spawning_takes_a_share_of_what_is_left_of_the_population():
+    """pop_ratio 2% with people taken from the population: A (3000) spawns 60, then 2% of 2940 = 58 (58.8 down),
+    ...; E (2000, intensity 0.5) adds 20 from day 5; on days 10-11 A is at peace; from day 12 A at 0.8. The
+    same numbers in both engines for every seed; without taking from the population, A spawns 60 every day."""
+    a, e, want = 3000, 2000, []
+    for t in range(20):
+        n = 0
+        if t <= 9 or t >= 12:
+            k = int(0.02 * a * (1.0 if t <= 9 else 0.8))
+            a, n = a - k, n + k
+        if t >= 5:
+            k = int(0.02 * e * 0.5)
+            e, n = e - k, n + k
+        want.append(n)
+    assert want[:6] == [60, 58, 57, 56, 55, 74]
+    for seed in range(3):
+        assert refuge.simulate(SPAWN, seed=seed).spawned.tolist() == want
+        assert simulate_reference(SPAWN, seed=seed).spawned.tolist() == want
+    data = _spawn_data()
+    data["network"]["spawning"]["take_from_population"] = False
+    run = refuge.simulate(as_model(parse(data, "spawn.yaml")), seed=0)
+    assert run.spawned[:5].tolist() == [60] * 5
+
+
+def test_conflict_driven_spawning_constant_and_poisson():
+    """constant: floor(per_day x intensity) a day at each zone (7.5 at A, 3.75 -> 3 at E from day 5); poisson:
+    a Poisson draw of mean per_day x intensity, the same in distribution in both engines (200 runs each: means
+    within 4.5 standard errors of 7.5 and 11.25, variance about the mean)."""
+    run = refuge.simulate(as_model(parse(_spawn_data(mode="constant", per_day=7.5), "spawn.yaml")), seed=0)
+    assert run.spawned.tolist() == [7] * 5 + [10] * 5 + [3] * 2 + [9] * 8  # 7.5, +3.75, E alone, 6.0 + 3.75
+    model = as_model(parse(_spawn_data(mode="poisson", per_day=7.5), "spawn.yaml"))
+    runs = 200
+    for engine in (refuge.simulate, simulate_reference):
+        n = np.array([engine(model, seed=s).spawned for s in range(runs)], float)
+        for t, mean in ((2, 7.5), (7, 11.25), (11, 3.75)):
+            assert abs(n[:, t].mean() - mean) < 4.5 * np.sqrt(mean / runs), (engine, t, n[:, t].mean())
+            assert 0.6 * mean < n[:, t].var() < 1.5 * mean
+
+
+@pytest.mark.parametrize("change, words", [
+    (lambda d: d["network"]["spawning"].update(total={"points": [{"date": "2020-01-01", "value": 5}]}),
+     r"spawning needs exactly one of total, conflict_driven"),
+    (lambda d: d["network"]["spawning"]["conflict_driven"].update(per_day=1.5),
+     r"network.spawning.conflict_driven.per_day: .*probability"),
+    (lambda d: d["network"]["spawning"]["conflict_driven"].update(mode="poisson", per_day=1e9),
+     r"network.spawning.conflict_driven.per_day"),
+    (lambda d: d["network"]["spawning"]["conflict_driven"].update(mode="often"),
+     r"network.spawning.conflict_driven.mode"),
+    (lambda d: d["network"].update(conflicts=[]), r"network.conflicts: expected at least one conflict zone"),
+])
+def test_conflict_driven_spawning_errors_name_the_field(change, words):
+    data = _spawn_data()
+    change(data)
+    with pytest.raises(ScenarioError, match=words):
+        as_model(parse(data, "spawn.yaml"))

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from refuge.model.net_paths import Ways, list_ways, no_ways
+from refuge.model.net_spawn import local_spawning
 
 # Kinds of location.
 TOWN, CAMP, IDPCAMP, FORWARD, MARKER = 0, 1, 2, 3, 4
@@ -48,6 +49,10 @@ class NetModel:
     # on the day a conflict begins or ends)
     decay: np.ndarray  # factor per interval since a conflict began
     decay_interval: int
+    spawn_mode: int  # SPAWN_TOTAL (`spawn` spread), or each conflict zone by its intensity (`refuge.model.net_spawn`)
+    spawn_rate: int  # parameter slot of the conflict-driven per-day rate, -1 none
+    take_pop: bool  # people spawned at a location leave its population
+    spawn_expect: np.ndarray  # (T,) conflict-driven: people expected each day at the values given (table sizes)
     move: np.ndarray  # (len(MOVE_FIELDS),) parameter slots
     start_on_foot: bool
     avoid_short_stints: bool
@@ -80,11 +85,7 @@ def compile_network(c: Any) -> NetModel | None:
     names = [loc.state for loc in net.locations]
     loc_state = np.array([c.name("state", n, c.states, f"network.locations[{i}].state") for i, n in enumerate(names)],
                          np.int64)
-    seen: dict[str, int] = {}
-    for i, n in enumerate(names):
-        if n in seen:
-            c.err(f"network.locations[{i}].state", "a state not listed before as a location", f"`{n}` again")
-        seen.setdefault(n, i)
+    seen = _seen(c, names)
     en_route = c.name("state", net.en_route, c.states, "network.en_route")
     if net.en_route in seen:
         c.err("network.en_route", "a state that is not a location", f"`{net.en_route}`")
@@ -124,6 +125,8 @@ def compile_network(c: Any) -> NetModel | None:
     closed, camp_closed = _closures(c, net, seen, link_from_a, link_to_a, T, loc_kind)
     conflict, conflict_start = _conflicts(c, net, seen, T)
     spawn, spawn_time = _spawning(c, net, conflict_start, conflict, T)
+    spawn_mode, spawn_rate, spawn_expect = local_spawning(c, net.spawning, conflict,
+                                                          np.array([c.value(p) for p in loc_pop]))
     move = np.array([c.param(getattr(net.movement, f), f"network.movement.{f}") for f in MOVE_FIELDS], np.int64)
     for f in ("speed", "walk_speed"):
         slot = move[MOVE_FIELDS.index(f)]
@@ -143,8 +146,20 @@ def compile_network(c: Any) -> NetModel | None:
         adj_ptr=adj_ptr, adj_link=order.astype(np.int64), link_closed=closed, camp_closed=camp_closed,
         conflict=conflict, conflict_start=conflict_start, spawn=spawn, spawn_time=spawn_time,
         decay=np.array(sp.decay if sp else [1.0], np.float64), decay_interval=int(sp.decay_interval if sp else 30),
+        spawn_mode=spawn_mode, spawn_rate=spawn_rate, take_pop=bool(sp.take_from_population if sp else False),
+        spawn_expect=spawn_expect,
         move=move, start_on_foot=net.movement.start_on_foot, avoid_short_stints=net.movement.avoid_short_stints,
         awareness=awareness, en_route=en_route, ways=ways, at_state=at_state, at_loc=at_loc)
+
+
+def _seen(c: Any, names: list[str]) -> dict[str, int]:
+    """Each location's first row by name; a name listed again is a problem at its row."""
+    seen: dict[str, int] = {}
+    for i, n in enumerate(names):
+        if n in seen:
+            c.err(f"network.locations[{i}].state", "a state not listed before as a location", f"`{n}` again")
+        seen.setdefault(n, i)
+    return seen
 
 
 def _hint(name: str, options: list[str]) -> str:
@@ -332,7 +347,7 @@ def _spawning(c, net, conflict_start: np.ndarray, conflict: np.ndarray, T: int) 
     began[1:] |= ((conflict[1:] <= 0) & (conflict[:-1] > 0)).any(axis=1)  # Flee refreshes when one ends too
     spawn_time = np.where(began, np.arange(T), np.maximum(np.arange(T) - 1, 0)).astype(np.int64)
     sp = net.spawning
-    if sp is None:
+    if sp is None or sp.total is None:
         return spawn, spawn_time
     pts = sp.total.points or []
     if not pts:

@@ -63,15 +63,36 @@ class Closure(FormatModel):
         return self
 
 
+class ConflictDriven(FormatModel):
+    """Flee's conflict-driven spawning: each day every conflict zone makes its own new people from its intensity
+    c (and its population, less those it has lost, with `take_from_population`), instead of a total spread."""
+
+    mode: Literal["constant", "pop_ratio", "poisson"] = Field(
+        "constant", description="constant: floor(per_day x c) a day; pop_ratio: floor(per_day x population x c); "
+                                "poisson: a Poisson draw of mean per_day x c")
+    per_day: Number = Field(description="people a day (constant, poisson) or share of the population a day "
+                                        "(pop_ratio) at intensity 1")
+
+
 class Spawning(FormatModel):
     """New people at conflict zones: each day the increase of a cumulative total (a decrease is owed and
-    offset against later increases), spread over active conflict zones by population x intensity x decay."""
+    offset against later increases), spread over active conflict zones by population x intensity x decay; or,
+    with `conflict_driven`, each conflict zone's own number by its intensity."""
 
-    total: Series = Field(description="cumulative count: linearly interpolated, whole people")
+    total: Series | None = Field(None, description="cumulative count: linearly interpolated, whole people")
+    conflict_driven: ConflictDriven | None = Field(None, description="each conflict zone spawns by its own "
+                                                   "intensity (Flee's conflict_driven_spawning), not a total")
+    take_from_population: bool = Field(False, description="people spawned at a location leave its population "
+                                       "(its weight, or its pop_ratio spawning, falls with them)")
     first_day: bool = Field(False, description="also spawn the total of the first day on that day")
     decay_interval: int = Field(30, ge=1, description="days per step of the decay by time since a conflict began")
     decay: list[float] = Field(default_factory=lambda: [1.0], min_length=1,
                                description="factor for each interval since the conflict began (last one holds)")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "Spawning":
+        self._one_of("spawning", ("total", "conflict_driven"))
+        return self
 
 
 class Movement(FormatModel):

@@ -32,7 +32,8 @@ def run_model(m: Any, days: int, seed: int) -> dict[str, Any]:
     initial = [max(round(m.pbase[0, m.initial_param[s]]), 0) for s in range(len(m.state_names))]
     initial_tracked = int(sum(n for s, n in enumerate(initial) if m.tracked[s] and not m.queued[s]))  # a unit each
     # everyone who can ever be one by one on the network, without people brought in by other mechanisms
-    net_rows = 1 if m.net is None else int(sum(initial[s] for s in m.net.loc_state) + m.net.spawn[:days].sum() + 1)
+    net_rows = 1 if m.net is None else int(sum(initial[s] for s in m.net.loc_state) + m.net.spawn[:days].sum()
+                                           + m.net.spawn_expect[:days].sum() + 1)
     rows = _TABLE_ROWS.get(key, (max(1024, 2 * initial_tracked), 1024, 16, net_rows))
     while True:
         world = new_world(m, days, rows, seed)

@@ -63,7 +63,7 @@ def read_case(input_dir: str | Path, validation: str | Path | None = None, setti
     period, (start, length) = _period(idir, start, days)
     locs = read_locations(idir / "locations.csv", notes)
     names = {loc.name for loc in locs}
-    routes = read_routes(idir / "routes.csv", names, notes)
+    routes = read_routes(idir / "routes.csv", names, notes, as_flee)
     closures = read_closures(idir / "closures.csv", locs, routes, notes)
     conflicts = read_conflicts(idir / "conflicts.csv")
     case = name or (idir.parent.name if idir.name == "input" else idir.name)

@@ -33,8 +33,7 @@ _UNSUPPORTED_MOVE = {"stay_close_to_home": False, "use_pop_for_loc_weight": Fals
                      "womenavoidhazards": False, "childrenavoidhazards": False, "elderlyavoidhazards": False,
                      "boystakerisk": False, "matchcampethnicity": False, "matchtownethnicity": False,
                      "matchconflictethnicity": False, "matchcampreligion": False, "harvest_months": []}
-_UNSUPPORTED_SPAWN = {"take_from_population": False, "conflict_driven_spawning": None,
-                      "flood_driven_spawn_mode": None, "starvation_driven_spawning": False,
+_UNSUPPORTED_SPAWN = {"flood_driven_spawn_mode": None, "starvation_driven_spawning": False,
                       "read_from_agents_csv_file": False, "camps_are_sicks": False}
 
 
@@ -51,6 +50,8 @@ class Settings:
     insert_day0: bool = True
     empty_camps_on_day0: bool = False
     hasten: int = 1
+    conflict_driven: tuple[str, float] | None = None  # Flee's conflict_driven_spawning: (spawn mode, per day)
+    take_from_population: bool = False
 
 
 def read_settings(path: Path | None, notes: Notes | None = None) -> Settings:
@@ -160,7 +161,34 @@ def _spawn_rule(r: _Reader, s: Settings, key: str, value: Any) -> None:
         s.decay_interval = int(r.number("spawn_rules", key, value, 1, MAX_DAYS, integer=True))
     elif lk == "sum_from_camps":
         s.sum_from_camps = bool(value)
+    elif lk == "take_from_population":
+        s.take_from_population = bool(value)
+    elif lk == "conflict_driven_spawning" and value is not None:
+        s.conflict_driven = _conflict_driven(r, key, value)
     elif lk == "insert_day0":
         s.insert_day0 = bool(value)
     elif lk == "empty_camps_on_day0":
         s.empty_camps_on_day0 = bool(value)
+
+
+def _conflict_driven(r: _Reader, key: str, value: Any) -> tuple[str, float]:
+    """spawn_rules.conflict_driven_spawning (a mapping; Flee turns it on whenever the key holds anything): its
+    spawn mode and people (or, pop_ratio, share of the population) a day, Flee's defaults for those left out.
+    Flee reads the number of the constant and poisson modes as a whole number; so does refuge (with a note)."""
+    if not isinstance(value, dict):
+        raise r.error(key, "a mapping (spawn_mode, displaced_per_conflict_day) under "
+                      "spawn_rules.conflict_driven_spawning", value)
+    mode = value.get("spawn_mode", "constant")
+    mode = mode.lower() if isinstance(mode, str) and mode.lower() == "poisson" else mode
+    if mode not in ("constant", "pop_ratio", "poisson"):
+        raise r.error("spawn_mode", "spawn_rules.conflict_driven_spawning.spawn_mode constant, pop_ratio or Poisson",
+                      mode)
+    what = "displaced_per_conflict_day"
+    raw = value.get(what, 0.01 if mode == "pop_ratio" else 500)
+    if mode == "pop_ratio":
+        return mode, r.number("spawn_rules.conflict_driven_spawning", what, raw, 0.0, 1.0)
+    x = r.number("spawn_rules.conflict_driven_spawning", what, raw, 0.0, 1e7)
+    if x != int(x):
+        r.notes.add(r.path, r.where(what), f"{what} {raw!r}: Flee reads it as a whole number in spawn mode {mode}, "
+                    f"{int(x)}; so does refuge")
+    return mode, float(int(x))

@@ -84,7 +84,9 @@ def write_case(r: FleeRead, data_dir: str | None = None) -> FleeCase:
     _places(r, w, day0)
     _conflicts(r, w, out)
     _closures(r, w, out)
-    if r.layout:
+    if st.conflict_driven is not None:
+        _conflict_spawning(r, w)
+    elif r.layout:
         _spawning(r, w, files, data_dir)
     _movement(r, w)
     if r.layout:
@@ -195,8 +197,11 @@ def _places(r: FleeRead, w: Write, day0: dict[str, int]) -> None:
             note += f"; conflict zone (conflict_date {loc.conflict_date})"
         w(f"    - {{{', '.join(fields)}}}  # {note}")
     w("  routes:")
+    seen: set[int] = set()
     for a, b, km, line in r.routes:
-        w(f"    - {{between: [{q(a)}, {q(b)}], km: {num(km)}}}  # routes.csv line {line}")
+        again = " again: Flee links a route marked forced_redirection 1 twice (--as-flee)" if line in seen else ""
+        seen.add(line)
+        w(f"    - {{between: [{q(a)}, {q(b)}], km: {num(km)}}}  # routes.csv line {line}{again}")
 
 
 FULL_ROOM = 2  # a camp full from the first day: room for 2 (taper 0 once 2 are there, for capacity_scaling >= 0.5)
@@ -208,6 +213,9 @@ def _room(r: FleeRead, loc, there: int) -> tuple[int, str]:
     room then falls below zero, which its capacity rule reads as no limit (`as_flee`)."""
     if not there or loc.number <= 0:
         return loc.number, ""
+    if r.st.conflict_driven is not None:  # Flee reduces the room only where it spawns from the camps' data
+        return loc.number, f": capacity {loc.number:,}, not reduced by the {there:,} there on the first day (Flee " \
+            "does not with conflict-driven spawning)"
     why = f": capacity {loc.number:,} less the {there:,} there on the first day (as Flee)"
     if there < loc.number:
         return loc.number - there, why
@@ -306,6 +314,8 @@ def _spawning(r: FleeRead, w: Write, files: dict[str, str], data_dir: str) -> No
     w(f"    first_day: {str(not st.insert_day0).lower()}")
     w(f"    decay_interval: {st.decay_interval}  # settings: spawn_rules.conflict_spawn_decay_interval")
     w(f"    decay: [{', '.join(num(x) for x in st.decay)}]  # settings: spawn_rules.conflict_spawn_decay")
+    if st.take_from_population:
+        w("    take_from_population: true  # settings: spawn_rules.take_from_population")
 
 
 def _movement(r: FleeRead, w: Write) -> None:
@@ -338,3 +348,14 @@ def _evidence(r: FleeRead, w: Write, files: dict[str, str], data_dir: str) -> No
         w(f"    measure: {{stock: [{q(n)}]}}")
         w(f"    series: {{file: {rel}}}")
         w("    group: camps")
+
+
+def _conflict_spawning(r: FleeRead, w: Write) -> None:
+    """Flee's conflict-driven spawning: each conflict zone's own number a day by its intensity."""
+    st = r.st
+    mode, per_day = st.conflict_driven
+    w("  spawning:  # settings: spawn_rules.conflict_driven_spawning (each conflict zone by its intensity)")
+    w(f"    conflict_driven: {{mode: {mode}, per_day: {num(per_day)}}}  # settings: spawn_mode, "
+      "displaced_per_conflict_day")
+    w(f"    take_from_population: {str(st.take_from_population).lower()}  # settings: "
+      "spawn_rules.take_from_population")

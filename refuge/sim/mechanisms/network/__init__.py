@@ -21,7 +21,9 @@ its rules:
    way's end (route choice looks past it, over the length through it: see 4).
 2. **Spawning.** `spawn[t]` new people appear at the conflict zones, spread multinomially in proportion to
    population x intensity x decay (the decay of day t-1 unless a conflict began on day t, as Flee refreshes
-   its weights). They have not travelled yet.
+   its weights). They have not travelled yet. With conflict-driven spawning (Flee's), each conflict zone makes
+   its own number instead, by its intensity (`spawn.py`). With `take_from_population`, a location's
+   population (its weight, or its pop_ratio number) is less everyone spawned there before.
 3. **Closures.** A route closed today (by `closures`, or because the location it leads to is closed by a
    `closed` period or a rule) is not chosen; people already on it turn back on arrival. People at a place with
    no open route stay until one opens, then try to leave as from that day.

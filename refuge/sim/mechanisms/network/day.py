@@ -8,6 +8,7 @@ import math
 import numpy as np
 from numba import njit
 
+from refuge.model.net_spawn import SPAWN_TOTAL
 from refuge.model.network import (
     CAMP,
     FORWARD,
@@ -32,12 +33,14 @@ from refuge.model.network import (
 from refuge.sim.borrow import borrowed
 from refuge.sim.mechanisms.network.low import decay_factor, nonneg, uniform
 from refuge.sim.mechanisms.network.people import changed, new_person, relist, rows_left, schedule, wait_days
+from refuge.sim.mechanisms.network.spawn import population_left, spawn_count
 from refuge.sim.mechanisms.network.structs import (
     C_TRAVELLING,
     F_AVOID_SHORT,
     F_AWARENESS,
     F_DECAY_INTERVAL,
     F_EN_ROUTE,
+    F_SPAWN_MODE,
     QP,
 )
 from refuge.sim.mechanisms.network.travel import arrivals, counted_leave, newcomers, tries
@@ -231,12 +234,19 @@ def at_places(s, w, kw, capbuf, capscale):
 
 @njit(inline="always")
 def spawn(t, s, w, pv):
-    """Today's new people at the conflict zones, multinomially by population x intensity x decay."""
-    if s.spawn[t] <= 0:
-        return
+    """Today's new people at the conflict zones: a total multinomially by population x intensity x decay, or each
+    zone's own number by its intensity (`spawn.py`)."""
     L = s.loc_kind.size
     T = w.head.shape[0] - 1
     capbuf, capscale = w.mv[MV_CAPBUF], w.mv[MV_CAPSCALE]
+    if s.flags[F_SPAWN_MODE] != SPAWN_TOTAL:
+        for l in range(L):
+            k_l = spawn_count(s, w, pv, t, l)
+            if k_l > 0 and not spawn_at(s, w, t, l, k_l, capbuf, capscale, T):
+                return
+        return
+    if s.spawn[t] <= 0:
+        return
     decay, interval = s.decay, s.flags[F_DECAY_INTERVAL]
     ts = s.spawn_time[t]
     wts = w.wts
@@ -244,7 +254,7 @@ def spawn(t, s, w, pv):
     for l in range(L):
         c = s.conflict[ts, l] if s.conflict[t, l] > 0 else 0.0
         decayed = decay_factor(ts - s.conflict_start[ts, l], decay, interval)
-        wts[l] = pv[nonneg(s.loc_pop[l])] * c * decayed if c > 0 else 0.0
+        wts[l] = population_left(s, w, pv, l) * c * decayed if c > 0 else 0.0
         total += wts[l]
     left = s.spawn[t] if total > 0 else 0
     rest = total
@@ -258,11 +268,18 @@ def spawn(t, s, w, pv):
         if k_l == 0:
             continue
         left -= k_l
-        w.spawned[t] += k_l
-        w.entered[t, l] += k_l
-        changed(s, w, l, k_l, capbuf, capscale)
-        if not newcomers(w, l, k_l, t, T):
+        if not spawn_at(s, w, t, l, k_l, capbuf, capscale, T):
             return
+
+
+@njit(inline="always")
+def spawn_at(s, w, t, l, k, capbuf, capscale, T):
+    """k new people at location l today (False when the person table is full: the run is made again)."""
+    w.spawned[t] += k
+    w.entered[t, l] += k
+    w.taken[l] += k
+    changed(s, w, l, k, capbuf, capscale)
+    return newcomers(w, l, k, t, T)
 
 
 @njit(cache=True)

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from refuge.model.net_spawn import SPAWN_TOTAL
 from refuge.model.network import (
     CAMP,
     FORWARD,
@@ -37,6 +38,7 @@ from refuge.model.network import (
     NetModel,
 )
 from refuge.sim.mechanisms.network import network_arrays
+from refuge.sim.mechanisms.network.spawn import reference_spawn_counts
 
 
 class _Person:
@@ -74,6 +76,7 @@ class NetReference:
         self.entered = np.zeros((days, L), np.int64)
         self.change = np.zeros((days, L + 1), np.int64)
         self.spawned = np.zeros(days, np.int64)
+        self.taken = np.zeros(L, np.int64)  # people spawned at each location so far
 
     def _take_over(self, ref: Any) -> None:
         """Let go of people the reference engine moved out of a location; take over those it moved in."""
@@ -217,22 +220,27 @@ class NetReference:
         return float(net.decay[min(max(since, 0) // net.decay_interval, net.decay.size - 1)])
 
     def _spawn(self, t: int, ref: Any, here: np.ndarray) -> None:
-        """Today's new people at the conflict zones, by population x intensity x decay."""
-        net, g, pv, people = self.net, ref.g, ref.pv, self.people
+        """Today's new people at the conflict zones: a total by population x intensity x decay, or each zone's
+        own number by its intensity (`spawn.py`)."""
+        net, g, pv = self.net, ref.g, ref.pv
         L = len(net.names)
-        n_new = int(net.spawn[t])
-        if n_new > 0:
+        if net.spawn_mode != SPAWN_TOTAL:
+            counts = reference_spawn_counts(net, t, pv, self.taken, g)
+        elif int(net.spawn[t]) > 0:
             ts = int(net.spawn_time[t])
-            w = np.array([pv[net.loc_pop[l]] * net.conflict[ts, l] * self._decay(ts - net.conflict_start[ts, l])
+            pop = np.array([max(pv[net.loc_pop[l]] - (self.taken[l] if net.take_pop else 0), 0.0) for l in range(L)])
+            w = np.array([pop[l] * net.conflict[ts, l] * self._decay(ts - net.conflict_start[ts, l])
                           if net.conflict[t, l] > 0 and net.conflict[ts, l] > 0 else 0.0 for l in range(L)])
-            if w.sum() > 0:
-                counts = g.multinomial(n_new, w / w.sum())
-                for l in range(L):
-                    ids = ref.new_people(int(counts[l]))
-                    people += [_Person(int(pid), l) for pid in ids]
-                    here[l] += counts[l]
-                    self.entered[t, l] += counts[l]
-                self.spawned[t] = n_new
+            counts = g.multinomial(int(net.spawn[t]), w / w.sum()) if w.sum() > 0 else np.zeros(L, np.int64)
+        else:
+            return
+        for l in range(L):
+            ids = ref.new_people(int(counts[l]))
+            self.people += [_Person(int(pid), l) for pid in ids]
+            here[l] += counts[l]
+            self.entered[t, l] += counts[l]
+            self.taken[l] += counts[l]
+            self.spawned[t] += counts[l]
 
     def _travel(self, t: int, g: Any, here: np.ndarray, chance: np.ndarray, choices: Any, mv: np.ndarray,
                 km: np.ndarray) -> None:

@@ -49,9 +49,13 @@ class NetSpec(NamedTuple):
     at_loc: np.ndarray  # (A,) ... and that location: their people count in its population
 
 
-F_DECAY_INTERVAL, F_ON_FOOT, F_AVOID_SHORT, F_AWARENESS, F_EN_ROUTE, F_KEEP = range(6)
+F_DECAY_INTERVAL, F_ON_FOOT, F_AVOID_SHORT, F_AWARENESS, F_EN_ROUTE, F_KEEP, F_SPAWN_MODE, F_SPAWN_RATE, \
+    F_TAKE_POP = range(9)
+N_FLAGS = 9
 # F_KEEP: people who arrive at a camp stay one by one (with their recent travel) instead of joining its count: set
-# when a camp is closed as a camp for a while (then a town, where recent travel decides short stints)
+# when a camp is closed as a camp for a while (then a town, where recent travel decides short stints). F_SPAWN_MODE:
+# spawning by a total (0) or by each conflict zone (`refuge.model.net_spawn`), F_SPAWN_RATE the slot of its per-day
+# rate, F_TAKE_POP: people spawned leave their location's population (`refuge.sim.mechanisms.network.spawn`)
 
 
 def net_spec(net: NetModel | None) -> NetSpec:
@@ -62,12 +66,12 @@ def net_spec(net: NetModel | None) -> NetSpec:
         one = np.zeros(1, np.int64)
         return NetSpec(i1, np.zeros(0, np.bool_), i1, i1, i1, i1, i1, one, i1,
                        np.zeros((0, 0), np.bool_), np.zeros((0, 0), np.bool_), f2, i2, i1, i1, np.ones(1), i1, i1,
-                       np.zeros(6, np.int64),
+                       np.zeros(N_FLAGS, np.int64),
                        one, one, i1, i1, one, i1, i1, i1)
     # the step's awareness: 2 (choose among ways) whenever ways are listed (look-ahead, or markers to look past)
     aware = 2 if net.ways.end.size else net.awareness
     flags = np.array([net.decay_interval, net.start_on_foot, net.avoid_short_stints, aware, net.en_route,
-                      net.camp_closed.any()], np.int64)
+                      net.camp_closed.any(), net.spawn_mode, net.spawn_rate, net.take_pop], np.int64)
     wy = net.ways
     return NetSpec(**{f: getattr(net, f) for f in NetSpec._fields[:18]}, flags=flags, way_ptr=wy.way_ptr,
                    way_link_ptr=wy.link_ptr, way_links=wy.links, way_end=wy.end, origin_ptr=wy.origin_ptr,
@@ -139,6 +143,7 @@ class NetWorld(NamedTuple):
     days_speed: np.ndarray  # (K,) today: whole days on each route at `speed` ...
     days_walk: np.ndarray  # ... and at `walk_speed`
     wts: np.ndarray
+    taken: np.ndarray  # (L,) people spawned at each location so far (its population less them, take_from_population)
     half: np.ndarray  # 0.5 ** n (0 from 63 on: below any recent travel that matters)
     is_camp: np.ndarray
     redraw: np.ndarray  # (L,) today: a place whose move chance changed
@@ -201,7 +206,7 @@ def new_net_world(days, s, initial, rows, g, entered, change, spawned):
         np.zeros(K, np.bool_), np.zeros(max(K, 1)), np.zeros(K), np.zeros(max(K, 1)), np.zeros(L),
         np.zeros(L, np.int64), np.ones(L, np.bool_), np.zeros(L), np.zeros((L, QP)), s.link_to[s.adj_link],
         np.zeros(s.adj_link.size),
-        np.zeros(K, np.int64), np.zeros(K, np.int64), np.zeros(L), half,
+        np.zeros(K, np.int64), np.zeros(K, np.int64), np.zeros(L), np.zeros(L, np.int64), half,
         (s.loc_kind == CAMP) | (s.loc_kind == IDPCAMP), np.zeros(L, np.bool_), np.zeros(L, np.bool_),
         np.zeros(s.way_end.size), np.zeros(s.way_end.size, np.bool_), np.zeros(s.way_end.size),
         entered, change, spawned)
