@@ -75,3 +75,30 @@ def test_drawn_shares_spread_around_the_recent_ones(concentration):
     assert (draw_shares(share, 5, math.inf, seed=3) == share).all()
     if concentration == 2.0:
         assert d[:, 0].std() > draw_shares(share, 4000, 32.0, seed=3)[:, 0].std()
+
+
+def test_a_flee_backtests_camps_take_the_recent_shares_of_the_runs_rise():
+    """mali2012's camps, anchored at a cut with the recent shares in every run: each camp's forecast change is
+    its share of the run's change in the camps' total; the backtest says the concentration it used."""
+    import datetime as dt
+
+    from refuge.inference.backtest_core import forward, tables
+    from refuge.results.simulate import load
+
+    m = load("mali2012")
+    until = dt.date(2012, 7, 31)
+    u = (until - m.start).days
+    fw = forward(m, [{}] * 4, 0)
+    bt = tables(m, fw, until, None, method="search", concentration=math.inf)
+    assert bt.summary["share_concentration"] == "inf"
+    (members,) = share_groups(m)
+    share = recent_shares(m, members, u)
+    got = shared(m, fw.series, u, math.inf)
+    total = sum(fw.series[k] for k in members)
+    last = m.days - 1
+    for j, k in enumerate(members):
+        s = m.series[k]
+        a = int(np.asarray(s["obs"])[s["grid"][s["obs"]] <= u][-1])
+        expect = np.maximum(s["data"][a] + share[j] * (total[:, last] - total[:, a]), 0)
+        np.testing.assert_allclose(got[k][:, last], expect)
+    assert bt.summary["skill"]["points"]["points"] > 0

@@ -310,7 +310,9 @@ def tables(model: Any, fw: Forward, until: dt.date, experiment: Path | None, *, 
     bt.summary = summarise(bt, level)
     bt.summary["start"] = start
     if concentration is not None:
-        bt.summary["share_concentration"] = concentration
+        from refuge.inference.shares import as_json
+
+        bt.summary["share_concentration"] = as_json(concentration)
     bt.summary["skill"] = skill_summary(model, fw, until)
     if start == "observed":
         bt.summary["skill_other"] = skill_summary(model, free, until)

@@ -65,7 +65,7 @@ def fit_forecast(model: Any, values: dict[str, float] | list[dict[str, float]], 
     use nothing dated after the inner cut (`refuge.inference.asof.held`)."""
     from refuge.inference.assimilate import assimilate
     from refuge.inference.backtest_core import forward
-    from refuge.inference.shares import CONCENTRATIONS, share_groups
+    from refuge.inference.shares import CONCENTRATIONS, as_json, share_groups
     from refuge.inference.simulator import series_points, uncertain_parameters
     from refuge.inference.skill import crps
     from refuge.model.compiler import compile_scenario
@@ -96,4 +96,4 @@ def fit_forecast(model: Any, values: dict[str, float] | list[dict[str, float]], 
     # their own draws (their prior's spread) rather than the grid's first quantile
     return ForecastFit({} if q is None or tie else {n: unc[n].to_value(q) for n in names}, c,
                        [(x, min(v for (y, _), v in table.items() if y == x)) for x in GRID] if names else [],
-                       [] if c is None else [(z, table[q, z]) for z in shares])
+                       [] if c is None else [(as_json(z), table[q, z]) for z in shares])

@@ -197,16 +197,22 @@ def drift_caption(scenario: Any, per_cut: list[dict]) -> str:
     cut, or that nothing drifts."""
     from refuge.sim.mechanisms.drift import describe_drifts
 
+    conc = [c.get("share_concentration") for c in per_cut]
+    fitted_conc = ", ".join("–" if x is None else str(x) if isinstance(x, str) else f"{x:g}" for x in conc)
+    shares = "" if all(x is None for x in conc) else (
+        " The camps share each run's new arrivals as the registrations of the 8 weeks before the cut did, each "
+        f"run its own draw of shares (Dirichlet, concentration fitted at each cut: {fitted_conc}; inf: the "
+        "recent shares in every run).")
     if not getattr(scenario, "drift", None):
         return ("No driver drifts in this scenario: the bands hold the fitted parameters' spread and the runs' "
-                "own noise only, and do not widen with the horizon as a changing world would make them.")
+                "own noise only, and do not widen with the horizon as a changing world would make them." + shares)
     sizes = list(dict.fromkeys(d.size for d in scenario.drift))
     fitted = "; ".join(f"{n} fitted at each cut: " + ", ".join(f"{c.get('values', {}).get(n, float('nan')):.3g}"
                                                                 for c in per_cut) for n in sizes)
     drifts = "; ".join(describe_drifts(scenario, sizes=False))
     return (f"The bands include drivers that drift: {drifts}; {fitted} (by the "
             "CRPS of the forecasts from an inner cut of each cut's training data). Each run draws its own path, "
-            "so a band widens with the horizon (assumed: independent changes of one size).")
+            "so a band widens with the horizon (assumed: independent changes of one size)." + shares)
 
 
 def from_json(out: str | Path) -> tuple[Rolling, str]:

@@ -115,3 +115,8 @@ def apply(model: Any, fw: Any, u: int, concentration: float | None, seed: int = 
     if not new:
         return fw
     return dataclasses.replace(fw, series=[new.get(k, v) for k, v in enumerate(fw.series)])
+
+
+def as_json(concentration: float | None) -> float | str | None:
+    """A concentration for JSON (which has no infinity): the number, or "inf"."""
+    return "inf" if concentration is not None and math.isinf(concentration) else concentration
