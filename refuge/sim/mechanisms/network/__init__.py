@@ -8,7 +8,9 @@ its rules:
 0. **The rest of the scenario.** People whom transitions, arrivals or events put into a location today start
    there as people who have not travelled yet; people taken from a camp by a transition or an event are any
    of the people counted there. (Only camps may be left that way, and nothing else enters or leaves the
-   en-route state: the compiler sees to it.)
+   en-route state: the compiler sees to it.) People in a state `at:` a location (processing there) are at it:
+   they count in its population (the taper below reads everyone there), not in its state's stock, and move by
+   their state's transitions only; the change in their number since yesterday is taken in here.
 1. **Places.** A location is a conflict zone on the days a `conflicts` entry covers it (intensity `c`, begun on
    day `b`), else a town or a camp. Its score is 1, x `foreign_weight` outside the home country, x
    `camp_weight` for a camp, x `conflict_weight ** (decay(t - b) * c)` for a conflict zone, where `decay` is
