@@ -62,6 +62,9 @@ def import_flee_command(
     as_flee: bool = typer.Option(False, "--as-flee", help="do as Flee does where refuge's default differs, for "
                                  "side-by-side runs: a data_layout.csv row naming no camp or a camp again adds to "
                                  "the spawn total, a camp over capacity on the first day has no limit"),
+    flee_output: Optional[list[str]] = typer.Option(None, "--flee-output", help="Flee's out.csv of a run of this "
+                                                    "case (repeat for several runs): check and backtest name "
+                                                    "Flee's own error beside refuge's"),
 ) -> None:
     """Import a Flee case as an ordinary scenario; nothing is written when a file has a problem. What Flee
     would do silently with a published quirk is printed as a `note:` line (file, line, what was done)."""
@@ -71,7 +74,8 @@ def import_flee_command(
 
     first = parse_date(start, "--start")
     try:
-        path = main_import(input_dir, out, validation, settings, name, as_flee=as_flee, start=first, days=days)
+        path = main_import(input_dir, out, validation, settings, name, as_flee=as_flee, start=first, days=days,
+                           flee_output=flee_output)
     except RefugeError as exc:
         fail(str(exc))
     typer.echo(f"wrote {path} (and its data in {Path(path).parent / (Path(path).stem + '-data')}); "

@@ -67,9 +67,14 @@ def verdict(result: CheckResult) -> str:
             cov = float(pts["inside"].mean())
             note = " — too narrow to trust as a forecast band" if cov < 0.8 else ""
             parts.append(f"the runs' {pct} band held {cov:.0%} of {len(pts)} series data points{note}")
+        from refuge.evidence.other_error import check_clauses
+
         rows = result.series
+        mine = {}
         for r in rows[rows["measure"] == "group"].itertuples(index=False):
             parts.append(f"run ARD of {r.id} {r.ard:.3f} (median over runs)")
+            mine[str(r.id).removeprefix("group ")] = float(r.ard)
+        parts.extend(check_clauses(result.model, mine))
         parts.append("all in sample: `refuge backtest` judges a forecast on data it was not fitted to")
     return "; ".join(parts) + "." if parts else "nothing to judge: the scenario cites no evidence."
 

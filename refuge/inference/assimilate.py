@@ -15,6 +15,10 @@ The spread between runs (parameters drawn from the fit, their own random streams
 the band widens from the anchor as the runs' changes part. At a horizon of one step, a run with no change is
 the naive forecast; what the model adds is the change. Points up to the anchor are left as they are, so the
 fit on the training side is scored as before.
+
+The camps of a route network (a Flee case) may instead share the runs' new arrivals as the record before the
+cut shared them (`refuge.inference.shares`): the runs say how many more come, the last weeks' registrations
+where they go.
 """
 
 from __future__ import annotations
@@ -25,12 +29,10 @@ from typing import Any
 
 import numpy as np
 
+from refuge.inference.shares import anchor_point
+from refuge.inference.shares import apply as share_runs
 
-def anchor_point(s: dict, u: int) -> int | None:
-    """Grid position of a series' last data point on or before day u (None when it has none)."""
-    obs = np.asarray(s["obs"], int)
-    train = obs[s["grid"][obs] <= u]
-    return int(train[-1]) if train.size else None
+__all__ = ["anchor_point", "anchored", "assimilate"]
 
 
 def anchored(s: dict, values: np.ndarray, a: int, ahead: np.ndarray | None = None) -> tuple[np.ndarray,
@@ -51,10 +53,13 @@ def anchored(s: dict, values: np.ndarray, a: int, ahead: np.ndarray | None = Non
     return out, beyond
 
 
-def assimilate(model: Any, fw: Any, until: dt.date) -> Any:
+def assimilate(model: Any, fw: Any, until: dt.date, concentration: float | None = None, seed: int = 0) -> Any:
     """The forward runs `fw` (`refuge.inference.backtest_core.Forward`) with every series anchored at its last
-    data point on or before `until` (a series without one is left as it is)."""
+    data point on or before `until` (a series without one is left as it is); with `concentration`, the camps of
+    a route network share the runs' new arrivals as the record before the cut did (`refuge.inference.shares`;
+    their forecast beyond the data stays anchored one by one)."""
     u = (until - model.start).days
+    groups = share_runs(model, fw, u, concentration, seed).series
     series, ahead, col = [], [], 0
     for s, v, (ends, _) in zip(model.series, fw.series, fw.periods):
         n = len(ends)
@@ -66,7 +71,7 @@ def assimilate(model: Any, fw: Any, until: dt.date) -> Any:
             ahead.append(beyond)
             continue
         new, new_beyond = anchored(s, v, a, beyond)
-        series.append(new)
+        series.append(groups[len(series)] if groups[len(series)] is not v else new)
         ahead.append(new_beyond)
     stacked = np.concatenate(ahead, axis=1) if ahead else fw.ahead
     return dataclasses.replace(fw, series=series, ahead=stacked)

@@ -73,7 +73,7 @@ def backtest(model_or_path: Any, cut: dt.date | None = None, group: str | None =
 
     from refuge.errors import RefugeError, ScenarioError
     from refuge.evidence.series import group_members
-    from refuge.inference.drift_fit import fit_drift
+    from refuge.inference.drift_fit import fit_forecast
     from refuge.inference.simulator import uncertain_parameters
     from refuge.model.compiler import compile_scenario
     from refuge.results.simulate import as_model
@@ -122,17 +122,20 @@ def backtest(model_or_path: Any, cut: dt.date | None = None, group: str | None =
     values, train = ranked[0]
     # the forecast's parameters: the best fits, those within SPREAD of the best's error, in turn over the seeds
     near = [v for v, t in ranked if t[0] + t[1] <= SPREAD * (train[0] + train[1])]
-    sizes, drift_scores = fit_drift(model, near, until, runs=forecast_seeds)  # drifts: by their forecasts
+    fit = fit_forecast(model, near, until, runs=forecast_seeds)  # drifts and camps' shares: by their forecasts
+    sizes, drift_scores = fit.sizes, fit.scores
     values |= sizes
     draws = [near[i % len(near)] | sizes for i in range(forecast_seeds)]
-    sims += len(drift_scores) * forecast_seeds
+    sims += max(len(drift_scores), 1 if fit.share_scores else 0) * forecast_seeds
     fitted_model = compile_scenario(sc.with_values(values), model.origin)
     fitted = trimmed(fitted_model, forward(beyond(fitted_model, horizon), draws, 0))
     base = run_ards(model, forward(model, [{}] * forecast_seeds, 0), group, until)["test"]
     base_train = scored({}, refit_seeds, 2000, "train")
     sims += 2 * forecast_seeds + refit_seeds
-    table = tables(fitted_model, fitted, until, Path(out) if out else None, method="search")
+    table = tables(fitted_model, fitted, until, Path(out) if out else None, method="search",
+                   concentration=fit.concentration)
     table.summary |= {"group": group, "values": values, "simulations": sims, "drift_scores": drift_scores,
+                      "share_scores": fit.share_scores,
                       "parameter_sets": len(near)}
     if out:
         write(table)

@@ -38,7 +38,7 @@ import numpy as np
 
 from refuge.errors import RefugeError
 from refuge.inference.asof import held
-from refuge.inference.horizon import no_forecast_reason
+from refuge.inference.horizon import empty_reason, no_forecast_reason
 from refuge.scenario import Scenario
 
 LEVEL = 0.90
@@ -287,19 +287,21 @@ def forecast_table(model: Any, ahead: tuple, values: np.ndarray, level: float = 
 
 
 def tables(model: Any, fw: Forward, until: dt.date, experiment: Path | None, *, method: str,
-           level: float = LEVEL, calibration: Any = None, start: str = "observed") -> Backtest:
+           level: float = LEVEL, calibration: Any = None, start: str = "observed",
+           concentration: float | None = None) -> Backtest:
     """The backtest of these forward runs: facts, points and forecast tables, and the summary on each side.
 
     `start`: "observed" anchors each run's forecast at the last data point before the cut
     (`refuge.inference.assimilate`); "scenario" reads it off the runs as they ran from the scenario's start.
-    The summary scores both (`skill` for the one chosen, `skill_other` for the other)."""
+    The summary scores both (`skill` for the one chosen, `skill_other` for the other). `concentration`: the
+    camps of a route network share the runs' new arrivals as the record did (`refuge.inference.shares`)."""
     from refuge.inference.assimilate import assimilate
 
     if start not in ("observed", "scenario"):
         raise RefugeError(f"start: expected observed or scenario; found {start!r}")
     free = fw
     if start == "observed":
-        fw = assimilate(model, fw, until)
+        fw = assimilate(model, fw, until, concentration)
     bt = Backtest(experiment, model.scenario, until, fw.facts.shape[0],
                   facts=fact_table(model, fw.facts, until, level), points=point_table(model, fw.points(model),
                                                                                       until, level),
@@ -307,6 +309,8 @@ def tables(model: Any, fw: Forward, until: dt.date, experiment: Path | None, *, 
                   method=method)
     bt.summary = summarise(bt, level)
     bt.summary["start"] = start
+    if concentration is not None:
+        bt.summary["share_concentration"] = concentration
     bt.summary["skill"] = skill_summary(model, fw, until)
     if start == "observed":
         bt.summary["skill_other"] = skill_summary(model, free, until)
@@ -316,23 +320,16 @@ def tables(model: Any, fw: Forward, until: dt.date, experiment: Path | None, *, 
 def skill_summary(model: Any, fw: Forward, until: dt.date, reference: str = "") -> dict:
     """The held-out scores (`refuge.inference.heldout`): points against the baselines, Flee's daily ARD per
     group, and the verdict; or why there is nothing to score."""
+    from refuge.evidence.other_error import backtest_errors, clause
     from refuge.inference.heldout import group_scores, point_scores
     from refuge.inference.skill import verdict
 
     pts = point_scores(model, fw.points(model), until)
     out = {"points": pts, "groups": group_scores(model, fw.series, until)}
-    out["verdict"] = verdict(pts, reference) if pts["points"] else empty_reason(model, until)
+    out["other_error"] = backtest_errors(model, until, out["groups"])
+    named = "; ".join([reference] * bool(reference) + [clause(n, r) for n, r in out["other_error"].items()])
+    out["verdict"] = verdict(pts, named) if pts["points"] else empty_reason(model, until)
     return out
-
-
-def empty_reason(model: Any, until: dt.date) -> str:
-    """Why a backtest has no held-out point to score."""
-    if not model.series:
-        return "nothing to judge the forecast by: the scenario has no time-series evidence"
-    last = max((model.start + dt.timedelta(days=int(s["grid"][s["obs"][-1]])) for s in model.series
-                if len(s["obs"])), default=None)
-    return (f"nothing to judge the forecast by: no series has a data point after {until} (the last is dated "
-            f"{last}); train on an earlier cut to score a forecast")
 
 
 def summarise(bt: Backtest, level: float = LEVEL) -> dict:

@@ -65,7 +65,7 @@ def backtest(scenario: Scenario, until: dt.date, out: str | Path, *, runs: int =
     knows nothing dated after `until` (schedules held, drifts from the cut: `refuge.inference.asof`)."""
     from refuge.inference.asof import as_of_scenario
     from refuge.inference.calibrate import Settings, calibrate
-    from refuge.inference.drift_fit import fit_drift
+    from refuge.inference.drift_fit import fit_forecast
     from refuge.inference.posterior import sample_posterior
     from refuge.model.compiler import compile_scenario
 
@@ -82,16 +82,19 @@ def backtest(scenario: Scenario, until: dt.date, out: str | Path, *, runs: int =
     draws = sample_posterior(out / CALIBRATION_DIR, runs, seed=seed)
     # a drift's size by the score of its forecasts from an inner cut of the training data (ABC's fit of single
     # runs prefers no drift), with the posterior's draws in turn (refuge.inference.drift_fit)
-    sizes, drift_scores = fit_drift(model, draws[:DRIFT_DRAWS], until, runs=DRIFT_RUNS, seed=seed + 3000)
+    fit = fit_forecast(model, draws[:DRIFT_DRAWS], until, runs=DRIFT_RUNS, seed=seed + 3000)
+    sizes, drift_scores = fit.sizes, fit.scores
     draws = [d | sizes for d in draws]
     longer = beyond(model, horizon)
     fw = trimmed(model, forward(longer, draws, seed, workers=workers, cluster=cluster,
                                 progress="backtest: posterior runs" if progress else False,
                                 hold=(until - model.start).days if as_of_cut else -1))
-    bt = tables(model, fw, until, out, method="posterior", level=level, calibration=cal)
+    bt = tables(model, fw, until, out, method="posterior", level=level, calibration=cal,
+                concentration=fit.concentration)
     bt.summary |= {"seconds": time.perf_counter() - t0, "fit_seconds": t_cal, "calibration_seconds": t_cal,
                    "simulations": cal.simulations + cal.predictive_runs + runs + len(drift_scores) * DRIFT_RUNS,
                    "seed": seed, "as_of_cut": as_of_cut, "drift_sizes": sizes, "drift_scores": drift_scores,
+                   "share_scores": fit.share_scores,
                    "settings": {k: str(v) if isinstance(v, dt.date) else v for k, v in vars(settings).items()}}
     write(bt)
     return bt

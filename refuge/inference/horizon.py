@@ -65,3 +65,13 @@ def later(d: dt.date, months: int) -> dt.date:
     year, month = d.year + y, m + 1
     last = (dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)).day
     return dt.date(year, month, last if (d + dt.timedelta(days=1)).day == 1 else min(d.day, last))
+
+
+def empty_reason(model: Any, until: dt.date) -> str:
+    """Why a backtest has no held-out point to score."""
+    if not model.series:
+        return "nothing to judge the forecast by: the scenario has no time-series evidence"
+    last = max((model.start + dt.timedelta(days=int(s["grid"][s["obs"][-1]])) for s in model.series
+                if len(s["obs"])), default=None)
+    return (f"nothing to judge the forecast by: no series has a data point after {until} (the last is dated "
+            f"{last}); train on an earlier cut to score a forecast")

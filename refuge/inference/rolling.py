@@ -133,12 +133,29 @@ def rolling(model: Any, out: str | Path, *, cuts: list[dt.date] | None = None, f
 
 def pool_cuts(per_cut: list[dict]) -> dict:
     """The held-out points of every cut pooled by horizon, with the verdict."""
+    from refuge.evidence.other_error import clause
     from refuge.inference.skill import pool, verdict
 
     pooled = pool([c["skill"]["points"] for c in per_cut])
-    pooled["verdict"] = (f"over {len(per_cut)} cuts: " + verdict(pooled)) if pooled["points"] else \
+    pooled["other_error"] = pool_other(per_cut)
+    named = "; ".join(clause(n, r, "after the cuts") for n, r in pooled["other_error"].items())
+    pooled["verdict"] = (f"over {len(per_cut)} cuts: " + verdict(pooled, named)) if pooled["points"] else \
         "no cut has a held-out data point: nothing to judge the forecast by"
     return pooled
+
+
+def pool_other(per_cut: list[dict]) -> dict:
+    """Another tool's daily error after each cut (`other_error` of a series), averaged over the cuts weighted by
+    their days, with the model's beside it where every cut has it."""
+    out: dict[str, dict] = {}
+    for name in dict.fromkeys(n for c in per_cut for n in c["skill"].get("other_error", {})):
+        rows = [c["skill"]["other_error"][name] for c in per_cut if name in c["skill"].get("other_error", {})]
+        days = sum(r["days"] for r in rows)
+        entry = {"by": rows[0]["by"], "days": days, "ard": sum(r["ard"] * r["days"] for r in rows) / days}
+        if all("model" in r for r in rows):
+            entry["model"] = sum(r["model"] * r["days"] for r in rows) / days
+        out[name] = entry
+    return out
 
 
 def pool_groups(per_cut: list[dict]) -> dict:

@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from refuge.model.network import at_location
+
 
 def compile_evidence(c: Any, edges: list[tuple]) -> list[dict]:
     """Each fact of the scenario's evidence (not a series): what it measures, when, its bound and its source."""
@@ -66,7 +68,7 @@ def flow_refs(c: Any, m: Any, kind: str, path: str, edges: list[tuple]) -> dict[
         if c.name("state or site", n, places, f"{path}.into[{k}]") < 0:
             continue
         if n in c.states:
-            inside.add(c.states.index(n))
+            inside |= {c.states.index(n), *at_location(c.sc, n)}  # (a location: with its states of processing)
         else:
             inside |= {i for i, st in enumerate(c.sc.states) if st.site == n}
     src = {j: c.states.index(t.source) for j, t in enumerate(c.sc.transitions) if t.source in c.states}
@@ -112,7 +114,8 @@ def compile_series(c: Any, edges: list[tuple]) -> list[dict]:
                 c.name("state or site", n, c.states + c.sites, f"{path}.measure.stock[{k}]")
             known = [n for n in names if n in c.states or n in c.sites]
             states = sorted({s for n in known for s in ([c.states.index(n)] if n in c.states else
-                             [j for j, st in enumerate(c.sc.states) if st.site == n])})
+                             [j for j, st in enumerate(c.sc.states) if st.site == n])
+                             + at_location(c.sc, n)})
             grid = np.arange(max(d0, 0), min(d1, c.T - 1) + 1, dtype=np.int64)
             obs_sel = (pday >= grid[0]) & (pday <= grid[-1]) if grid.size else np.zeros(0, bool)
             data = np.interp(grid.astype(float), pday.astype(float), vals)  # linear between points, flat outside

@@ -138,11 +138,14 @@ class Model:
         return html_table(title, ("state", "kind", "site", "description"), rows, note)
 
     def states_of(self, names: list[str]) -> list[int]:
-        """States named directly or through their site."""
+        """States named directly or through their site; a location of the route network stands for its own
+        state and the states at it (`at:`, people in process there)."""
         out: list[int] = []
         for name in names:
             if name in self.state_names:
                 out.append(self.state_names.index(name))
+                if self.net is not None and out[-1] in self.net.loc_state:
+                    out += self.net.at_states(int(np.flatnonzero(self.net.loc_state == out[-1])[0]))
             else:
                 n = self.site_names.index(name)
                 out += [s for s in range(len(self.state_names)) if self.state_site[s] == n]

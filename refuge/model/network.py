@@ -59,6 +59,12 @@ class NetModel:
     awareness: int
     en_route: int  # state index
     ways: Ways  # with awareness 2 or more, the ways of several routes out of each place (`net_paths`); else empty
+    at_state: np.ndarray  # (A,) states at a location (`at:`: processing there) ...
+    at_loc: np.ndarray  # (A,) ... and that location: their people count in its population
+
+    def at_states(self, loc: int) -> list[int]:
+        """The states whose people are at location `loc` besides its own state's (`at:`)."""
+        return [int(s) for s, l in zip(self.at_state, self.at_loc) if l == loc]
 
     @property
     def states(self) -> list[int]:
@@ -70,6 +76,10 @@ def compile_network(c: Any) -> NetModel | None:
     """`c` is the scenario compiler (`refuge.model.compiler._Compiler`): names, parameters, problems."""
     net = c.sc.network
     if net is None:
+        for i, st in enumerate(c.sc.states):
+            if st.at is not None:
+                c.err(f"states[{i}].at", "a location of the route network (the scenario has no `network`; a "
+                      "place's room without one is a `site`)", f"`{st.at}`")
         return None
     T = c.T
     names = [loc.state for loc in net.locations]
@@ -86,6 +96,7 @@ def compile_network(c: Any) -> NetModel | None:
     elif en_route >= 0 and c.sc.states[en_route].initial not in (0, 0.0):
         c.err(f"states[{en_route}].initial", "0 (people on routes start at a place)", c.sc.states[en_route].initial)
     _mixing(c, net)
+    at_state, at_loc = _at(c, net, seen)
 
     home = net.home_country if net.home_country is not None else net.locations[0].country
     loc_kind = np.array([KIND_CODES[loc.type] for loc in net.locations], np.int64)
@@ -142,13 +153,43 @@ def compile_network(c: Any) -> NetModel | None:
         spawn_mode=spawn_mode, spawn_rate=spawn_rate, take_pop=bool(sp.take_from_population if sp else False),
         spawn_expect=spawn_expect,
         move=move, start_on_foot=net.movement.start_on_foot, avoid_short_stints=net.movement.avoid_short_stints,
-        awareness=awareness, en_route=en_route, ways=ways)
+        awareness=awareness, en_route=en_route, ways=ways, at_state=at_state, at_loc=at_loc)
 
 
 def _hint(name: str, options: list[str]) -> str:
     from refuge.errors import suggest
 
     return suggest(name, options)
+
+
+def at_location(sc: Any, name: str) -> list[int]:
+    """The states `at:` location `name` (people in process there): a stock, a signal or an `into` of a location
+    counts them with its own state's, as a site's name counts its states."""
+    return [i for i, st in enumerate(sc.states) if st.at is not None and st.at == name]
+
+
+def _at(c, net, seen: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
+    """States at a location (`at: LOCATION`, processing there): their people count in the location's population
+    (its room, a stock of it) but are not the network's to move; so such a state is not itself a location, nor
+    en route, and has no site (the location's capacity is its room)."""
+    at_state, at_loc = [], []
+    for i, st in enumerate(c.sc.states):
+        if st.at is None:
+            continue
+        path = f"states[{i}].at"
+        if st.name in seen or st.name == net.en_route:
+            c.err(path, "no `at:` on a location of the network or its en-route state (`at:` puts a state of "
+                  "processing at a location)", f"`{st.name}` at `{st.at}`")
+        elif st.at not in seen:
+            c.err(path, "a location of the route network (a `network.locations[].state`)",
+                  f"`{st.at}`{_hint(st.at, list(seen))}")
+        elif st.site is not None:
+            c.err(f"states[{i}].site", f"no site for a state at a location of the route network (its room is "
+                  f"`{st.at}`'s network.locations[].capacity)", f"site `{st.site}`")
+        else:
+            at_state.append(i)
+            at_loc.append(seen[st.at])
+    return np.array(at_state, np.int64), np.array(at_loc, np.int64)
 
 
 def _mixing(c, net) -> None:
@@ -170,14 +211,16 @@ def _mixing(c, net) -> None:
                   "network.locations[].capacity)", f"site `{st.site}`")
         if st.track_stays:
             c.err(f"states[{i}].track_stays", "a counted state (people on the route network are counted, not "
-                  "tracked)", f"`{n}` with track_stays")
+                  "tracked; a state `at:` a location may be tracked)", f"`{n}` with track_stays")
     for j, t in enumerate(c.sc.transitions):
         if t.rate is None and t.source in inside:
             c.err(f"transitions[{j}].duration", f"a `rate` for `{t.name}`: people at a location of the route "
-                  f"network are counted, not tracked one by one, so they leave `{t.source}` at a daily rate (a "
-                  "processing step there: `rate: R` for its pace and `capacity: N` for at most N a day, into a "
-                  "state outside the network; people in that state no longer count in the location's population)",
-                  f"a duration on a transition from `{t.source}`")
+                  f"network are counted, not tracked one by one, so they leave `{t.source}` at a daily rate. For "
+                  f"processing that takes time there, put the people in process in a state at it "
+                  f"(`{{name: STATE, kind: refuge, at: {t.source}}}`: they count in `{t.source}`'s population, "
+                  f"room and evidence), take them into it at a rate (`{{from: {t.source}, to: STATE, rate: R}}`), "
+                  "and give the step out of that state its duration and capacity (`{from: STATE, duration: ..., "
+                  "capacity: N, to: ...}`)", f"a duration on a transition from `{t.source}`")
 
     def leaving(n: str, path: str) -> None:
         if n in inside and n not in camps:

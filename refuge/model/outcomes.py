@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from refuge.model.evidence import flow_refs
+from refuge.model.network import at_location
 from refuge.scenario import Outcome, Scenario
 
 TOTALS = ("into", "flow", "arrivals")  # summed over days (and shown per calendar year)
@@ -77,6 +78,8 @@ def compile_outcomes(c: Any, edges: list[tuple]) -> list[dict]:
                 if c.name("state or site", n, places, f"{path}.{kind}[{k}]") < 0:
                     continue
                 names = [n] if n in c.states else [s.name for s in sc.states if s.site == n]
+                if kind != "longest_stay":  # a location counts its states of processing (`at:`)
+                    names += [sc.states[s].name for s in at_location(sc, n)]
                 if kind == "longest_stay":
                     for s in names:
                         if s not in tracked:

@@ -10,6 +10,7 @@ import numpy as np
 
 from refuge.errors import suggest
 from refuge.model.codes import ACT_CLOSE_SITE, ACT_CLOSE_STATE, ACT_MULTIPLY, ACT_SET, NONE, SIG_FLOW, SIG_STOCK
+from refuge.model.network import at_location
 from refuge.scenario import STATE_KINDS
 
 
@@ -30,8 +31,9 @@ def signal_members(c: Any, sig: Any, path: str, edges: list[tuple]) -> tuple[int
         n = c.name("site", sig.occupancy, c.sites, f"{path}.occupancy")
         return SIG_STOCK, [i for i, st in enumerate(c.sc.states) if n >= 0 and st.site == sig.occupancy]
     if sig.stock is not None:
-        return SIG_STOCK, [c.name("state", s, c.states, f"{path}.stock[{k}]") for k, s in
-                           enumerate(sig.stock)]
+        named = [c.name("state", s, c.states, f"{path}.stock[{k}]") for k, s in enumerate(sig.stock)]
+        # a location counts its states of processing (`at:`) too, each state once
+        return SIG_STOCK, list(dict.fromkeys(named + [i for s in sig.stock for i in at_location(c.sc, s)]))
     if sig.kind is not None:
         if sig.kind not in STATE_KINDS:
             c.err(f"{path}.kind", "a state kind", f"`{sig.kind}`{suggest(sig.kind, STATE_KINDS)}")

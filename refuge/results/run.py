@@ -18,7 +18,8 @@ if TYPE_CHECKING:
 # Daily quantities of a run, by name (`Run.to_df(what)`, `Experiment.to_df(what)`), and the column that names
 # their members. `params` is not kept in experiment stores.
 DAILY = {"stocks": "state", "sites": "site", "capacity": "site", "closed": "site", "flows": "transition",
-         "max_stay": "state", "arrivals": "arrival", "rules": "rule", "params": "parameter", "entered": "state"}
+         "max_stay": "state", "arrivals": "arrival", "rules": "rule", "params": "parameter", "entered": "state",
+         "locations": "location"}
 FLOAT_QUANTITIES = ("capacity", "params")  # the others are whole numbers (people, days, 0/1)
 _ALIASES = {"occupancy": "sites", "site_occupancy": "sites", "states": "stocks", "transitions": "flows",
             "parameters": "params", "closures": "closed", "waits": "max_stay", "stay": "stays"}
@@ -47,6 +48,7 @@ def daily_names(model: Model, what: str) -> list[str]:
         "rules": lambda: list(m.rule_names),
         "params": lambda: list(m.param_names[: m.n_named_params]),
         "entered": lambda: [m.state_names[s] for s in m.net.loc_state] if m.net is not None else [],
+        "locations": lambda: list(m.net.names) if m.net is not None else [],
     }[what]()
 
 
@@ -190,6 +192,8 @@ class Run:
             "params": lambda: self.params[:, : m.n_named_params],
             "entered": lambda: (self.entered[:, m.net.loc_state] if m.net is not None and self.entered is not None
                                 else np.zeros((self.days, 0), np.int64)),
+            "locations": lambda: (np.stack([self.stock_of([n]) for n in m.net.names], axis=1) if m.net is not None
+                                  else np.zeros((self.days, 0), np.int64)),
         }[what]()
 
     # --- tidy frames -------------------------------------------------------------------------
@@ -197,7 +201,8 @@ class Run:
         """Tidy DataFrame of a daily quantity — date, run (the seed), <member>, value: the columns of
         `Experiment.to_df` without `variant`, in the same order — with `what` one of stocks, sites, capacity,
         closed, flows, max_stay, arrivals, rules, params, entered (a route network's people arriving at each
-        location by a move or spawned there). `names` keeps only some members: one name or a list (a
+        location by a move or spawned there), locations (each location's people: its state's and those of the
+        states `at:` it). `names` keeps only some members: one name or a list (a
         transition's name stands for all its edges in `flows`). `what="stays"`: one row per stay in a tracked
         state (run, state, entry, days, people, completed; `names` picks states)."""
         import pandas as pd

@@ -77,6 +77,26 @@ class Series(FormatModel):
 SERIES_MEASURES = ("stock", "flow", "into", "arrivals")
 
 
+class OtherError(FormatModel):
+    """Another tool's own error on a series evidence's group (or on the series alone, without a group): Flee's
+    daily ARD of its runs of the same case, say. `check` and `backtest` name it in their verdicts beside
+    refuge's, on the same measure: the mean over days of sum |forecast - data| / max(1, sum data) over the
+    group's series (data interpolated between dated counts)."""
+
+    by: str = Field(min_length=1, max_length=200, description="whose error: the tool, its settings, how many runs")
+    ard: float | None = Field(None, ge=0, le=MAX_LEVEL, description="its daily ARD over the whole period (mean "
+                              "over its runs)")
+    daily: Series | None = Field(None, description="its daily error on each day (date,value; the mean over its "
+                                 "runs): a backtest takes the mean over the days after its cut")
+    source: Source | None = Field(None, description="where the figures come from (its output files)")
+
+    @model_validator(mode="after")
+    def _some(self) -> "OtherError":
+        if self.ard is None and self.daily is None:
+            raise ValueError("another tool's error needs `ard` (over the whole period) or `daily` (a dated series)")
+        return self
+
+
 class Evidence(FormatModel):
     """A fact the scenario must reproduce: what is measured (`measure`), on a `date` or over a `period`, the
     `bound` the source states, and the source itself. `required` facts fail `refuge check` when they do not
@@ -92,6 +112,8 @@ class Evidence(FormatModel):
     series: Series | None = Field(None, description="a dated series (scored with ARD and interval coverage) "
                                                     "instead of one bounded value")
     group: str | None = Field(None, description="series of one group are also scored together (overall ARD)")
+    other_error: OtherError | None = Field(None, description="another tool's own error on this series' group (or "
+                                           "on the series alone), named in the verdicts of check and backtest")
     bound: Literal["exact", "about", "at_least", "more_than", "at_most", "less_than", "range"] | None = None
     value: float | None = None
     tolerance: float | None = Field(None, description="for `about`: relative half-width (0.2 = ±20%)")
@@ -119,8 +141,8 @@ class Evidence(FormatModel):
                 raise ValueError("a series has no `date` or `bound` (its points are dated; it is scored by ARD); "
                                  "`period` may restrict the days scored")
             return self
-        if self.group is not None:
-            raise ValueError("`group` is for series evidence")
+        if self.group is not None or self.other_error is not None:
+            raise ValueError("`group` and `other_error` are for series evidence")
         if self.bound is None:
             raise ValueError("evidence needs a `bound` (exact, about, at_least, more_than, at_most, less_than, "
                              "range) or a `series`")

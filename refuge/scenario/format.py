@@ -148,6 +148,18 @@ class Scenario(FormatModel):
             seen.add(d.parameter)
         return self
 
+    @model_validator(mode="after")
+    def _one_other_error(self) -> "Scenario":
+        """Another tool's error is said once for a group (on any one of its series)."""
+        said: dict[str, int] = {}
+        for i, ev in enumerate(self.evidence):
+            if ev.other_error is not None and ev.group is not None:
+                if ev.group in said:
+                    raise ValueError(f"evidence[{i}].other_error: expected once for group `{ev.group}` (evidence"
+                                     f"[{said[ev.group]}] gives it already)")
+                said[ev.group] = i
+        return self
+
     @property
     def days(self) -> int:
         """Days in the scenario's period, both ends included."""

@@ -83,8 +83,9 @@ def _load(series, base: Path, where: str, problems: list[Problem]):
 def needs_files(sc: Any) -> bool:
     """Whether some series of the scenario names a file whose points are not read yet."""
     spawn = sc.network.spawning if sc.network is not None else None
+    others = [ev.other_error.daily for ev in sc.evidence if ev.other_error is not None]
     return any(s is not None and s.file is not None and not s.points
-               for s in [ev.series for ev in sc.evidence] + [spawn.total if spawn else None])
+               for s in [ev.series for ev in sc.evidence] + others + [spawn.total if spawn else None])
 
 
 def attach_series(sc: Any, base: Path) -> tuple[Any, list]:
@@ -95,7 +96,12 @@ def attach_series(sc: Any, base: Path) -> tuple[Any, list]:
         if ev.series is not None and ev.series.file is not None:
             loaded = _load(ev.series, base, f"evidence[{i}].series.file", problems)
             if loaded is not None:
-                evidence[i] = ev.model_copy(update={"series": loaded})
+                evidence[i] = ev = ev.model_copy(update={"series": loaded})
+        other = ev.other_error
+        if other is not None and other.daily is not None and other.daily.file is not None:
+            daily = _load(other.daily, base, f"evidence[{i}].other_error.daily.file", problems)
+            if daily is not None:
+                evidence[i] = ev.model_copy(update={"other_error": other.model_copy(update={"daily": daily})})
     update: dict = {"evidence": evidence}
     net = sc.network
     if net is not None and net.spawning is not None and net.spawning.total is not None \

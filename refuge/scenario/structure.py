@@ -109,10 +109,14 @@ class Site(Labelled):
 
 class State(Labelled):
     """A place or condition people are in (hiding, a mission, custody, ...): its `kind`, the `site` whose room it
-    shares, the people there at the start (`initial`), and periods it is `closed` to entry."""
+    shares (or the route network's location it is `at`), the people there at the start (`initial`), and periods
+    it is `closed` to entry."""
 
     kind: Literal["origin", "hiding", "refuge", "custody", "transit", "destination", "returned", "other"]
     site: str | None = None
+    at: str | None = Field(None, description="a location of the route network its people are at (processing "
+                           "there): they count in its population, its room and a stock of it, and do not move "
+                           "by the network's rules")
     initial: Number = 0.0
     closed: list[Period] = Field(default_factory=list)
     track_stays: bool = Field(False, description="record each person's entry day even if exits are memoryless")

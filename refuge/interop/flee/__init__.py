@@ -75,17 +75,24 @@ def import_flee(input_dir: str | Path, validation: str | Path | None = None, set
 
 def main_import(input_dir: str, out: str, validation: str | None = None, settings: str | None = None,
                 name: str | None = None, *, as_flee: bool = False, start: dt.date | None = None,
-                days: int | None = None) -> Path:
+                days: int | None = None, flee_output: list[str] | None = None) -> Path:
     """Import, check that the scenario compiles, then write it (nothing is written on any problem); each
-    warning of the import is issued as a RefugeWarning (the CLI prints it as a `note:` line)."""
+    warning of the import is issued as a RefugeWarning (the CLI prints it as a `note:` line). `flee_output`:
+    Flee's own output files of runs of the case, whose daily error the scenario records
+    (`refuge.interop.flee.own_error`)."""
     import warnings
 
     from refuge.errors import RefugeWarning
+    from refuge.interop.flee.own_error import with_own_error
     from refuge.model.compiler import compile_scenario
     from refuge.scenario import read
 
-    case = import_flee(input_dir, validation, settings, name, data_dir=f"{Path(out).stem}-data", as_flee=as_flee,
-                       start=start, days=days)
+    r = read_case(input_dir, validation, settings, name, as_flee=as_flee, start=start, days=days)
+    case = write_case(r, f"{Path(out).stem}-data")
+    if flee_output:
+        by = f"Flee's own runs ({Path(settings).name if settings else 'its default settings'}, {len(flee_output)} " \
+             f"run{'s' * (len(flee_output) > 1)})"
+        case = with_own_error(case, [Path(p) for p in flee_output], r.start, f"{Path(out).stem}-data", by)
     with tempfile.TemporaryDirectory() as tmp:
         probe = case.write(Path(tmp) / Path(out).name)
         try:

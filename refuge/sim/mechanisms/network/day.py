@@ -70,7 +70,7 @@ def network_day(t, spec, world, kw):
     L = s.loc_kind.size
     for l in range(L + 1):
         st = nonneg(s.loc_state[l] if l < L else s.flags[F_EN_ROUTE])
-        now = int(w.people[l] + 0.5) if l < L else w.count[C_TRAVELLING]
+        now = int(w.people[l] + 0.5) - w.at_people[l] if l < L else w.count[C_TRAVELLING]
         w.change[t, l] = now - kw.stock[st]
         kw.stock[st] = now
 
@@ -211,6 +211,25 @@ def exchange(t, s, w, kw):
         changed(s, w, l, come - out, capbuf, capscale)
         if come > 0 and not newcomers(w, l, come, t, T):
             return
+    if s.at_state.size:
+        at_places(s, w, kw, capbuf, capscale)
+
+
+@njit(inline="always")
+def at_places(s, w, kw, capbuf, capscale):
+    """People in states at a location (`at:`, processing there) count in its population: the change since the
+    last hand-over (the other mechanisms moved them today) is added to it before anyone decides today (every
+    place's route weights are made again today, `places_today`)."""
+    L = s.loc_kind.size
+    for l in range(L):
+        w.at_now[l] = 0
+    for a in range(s.at_state.size):
+        w.at_now[nonneg(s.at_loc[a])] += kw.stock[nonneg(s.at_state[a])]
+    for l in range(L):
+        k = w.at_now[l] - w.at_people[l]
+        if k != 0:
+            w.at_people[l] = w.at_now[l]
+            changed(s, w, l, k, capbuf, capscale)
 
 
 @njit(inline="always")

@@ -103,10 +103,7 @@ class NetReference:
         before = [ref.stock[s] for s in states]
         self._take_over(ref)
         people = self.people
-        here = np.zeros(L)
-        for p in people:
-            if p.link < 0:
-                here[p.loc] += 1
+        here = self._here(ref)
 
         score, chance = np.ones(L), np.zeros(L)
         for l in range(L):
@@ -186,6 +183,17 @@ class NetReference:
                     p.link, p.prog, p.back, p.route = way[0], 0.0, False, way[1:]
         self._travel(t, ref.g, here, chance, (choose, onward), mv, km)
         self._write_back(t, ref, states, before)
+
+    def _here(self, ref: Any) -> np.ndarray:
+        """(L,) people at each place: the network's people not on a route, and those in process there (in a state
+        `at:` it)."""
+        here = np.zeros(len(self.net.names))
+        for p in self.people:
+            if p.link < 0:
+                here[p.loc] += 1
+        for s, l in zip(self.net.at_state, self.net.at_loc):
+            here[l] += ref.stock[s]
+        return here
 
     def _ways(self, l: int, closed: np.ndarray) -> list[list[int]]:
         """Every way of 1 to `awareness` open routes out of l that passes no place twice (look-ahead), markers

@@ -45,6 +45,8 @@ class NetSpec(NamedTuple):
     way_end: np.ndarray
     origin_ptr: np.ndarray
     origins: np.ndarray
+    at_state: np.ndarray  # (A,) states at a location (`at:`, processing there) ...
+    at_loc: np.ndarray  # (A,) ... and that location: their people count in its population
 
 
 F_DECAY_INTERVAL, F_ON_FOOT, F_AVOID_SHORT, F_AWARENESS, F_EN_ROUTE, F_KEEP, F_SPAWN_MODE, F_SPAWN_RATE, \
@@ -65,7 +67,7 @@ def net_spec(net: NetModel | None) -> NetSpec:
         return NetSpec(i1, np.zeros(0, np.bool_), i1, i1, i1, i1, i1, one, i1,
                        np.zeros((0, 0), np.bool_), np.zeros((0, 0), np.bool_), f2, i2, i1, i1, np.ones(1), i1, i1,
                        np.zeros(N_FLAGS, np.int64),
-                       one, one, i1, i1, one, i1)
+                       one, one, i1, i1, one, i1, i1, i1)
     # the step's awareness: 2 (choose among ways) whenever ways are listed (look-ahead, or markers to look past)
     aware = 2 if net.ways.end.size else net.awareness
     flags = np.array([net.decay_interval, net.start_on_foot, net.avoid_short_stints, aware, net.en_route,
@@ -73,7 +75,7 @@ def net_spec(net: NetModel | None) -> NetSpec:
     wy = net.ways
     return NetSpec(**{f: getattr(net, f) for f in NetSpec._fields[:18]}, flags=flags, way_ptr=wy.way_ptr,
                    way_link_ptr=wy.link_ptr, way_links=wy.links, way_end=wy.end, origin_ptr=wy.origin_ptr,
-                   origins=wy.origins)
+                   origins=wy.origins, at_state=net.at_state, at_loc=net.at_loc)
 
 
 # Entries of NetWorld.count: rows of the person table in use, free rows, people on routes, the table is full,
@@ -101,7 +103,10 @@ class NetWorld(NamedTuple):
     count: np.ndarray  # C_*
     cnt_fresh: np.ndarray  # (L,) people counted at a place: not travelled yet ...
     cnt_vet: np.ndarray  # (L,) ... and travelled
-    people: np.ndarray  # (L,) everyone at each place (counted or one by one), as floats for the taper
+    people: np.ndarray  # (L,) everyone at each place (counted or one by one, and in states at it), as floats for
+    # the taper
+    at_people: np.ndarray  # (L,) people in states at each place (`at:`), as of the day's hand-over ...
+    at_now: np.ndarray  # (L,) ... and as counted today (scratch)
     last_close: np.ndarray  # (K,) the last day each route closed (-1: never), to turn back those on it
     blocked: np.ndarray  # (L,) first of the people at each place with no open route, linked through nxt (the
     # records' only link: the day lists are chunks)
@@ -189,7 +194,8 @@ def new_net_world(days, s, initial, rows, g, entered, change, spawned):
     if L > 0:
         rng = seed_uniforms(g)
     return NetWorld(
-        g, rng, np.zeros(6, np.int64), np.zeros(L, np.int64), np.zeros(L, np.int64), people,
+        g, rng, np.zeros(6, np.int64), np.zeros(L, np.int64), np.zeros(L, np.int64), people, np.zeros(L, np.int64),
+        np.zeros(L, np.int64),
         np.full(K, -1, np.int64), np.full(L, -1, np.int64),
         people_table(N),
         head, np.zeros(N, np.int64),
