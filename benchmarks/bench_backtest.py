@@ -118,7 +118,7 @@ def flee_point_ard(case: str, r) -> dict | None:
             "ard": float(np.mean(errs)), "model_ard": float(np.mean(model)), "naive_ard": naive}
 
 
-def bench_rolling(cases: list[str], workers: int, out: Path) -> None:
+def bench_rolling(cases: list[str], workers: int, out: Path, as_of_cut: bool = False) -> None:
     """Rolling-origin backtest of each case: wall time, pooled scores, verdict; then all cases pooled."""
     from refuge.api import load
     from refuge.inference.rolling import print_rolling, rolling
@@ -128,7 +128,7 @@ def bench_rolling(cases: list[str], workers: int, out: Path) -> None:
     for case in cases or CASES:
         t = time.perf_counter()
         with TreeCPU() as meter:
-            r = rolling(load(case), out / case, workers=workers)
+            r = rolling(load(case), out / case, workers=workers, **({"as_of_cut": True} if as_of_cut else {}))
         wall = time.perf_counter() - t
         print_rolling(r)
         p = r.pooled
@@ -158,6 +158,8 @@ def main() -> None:
     ap.add_argument("--rolling", nargs="*", default=None, metavar="CASE",
                     help="rolling-origin backtest of these cases (none named: the three built-in cases)")
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--as-of-cut", action="store_true", help="with --rolling: forecasts use nothing dated after "
+                    "the cut (a Flee case's spawning goes on at its level before it)")
     ap.add_argument("--scenario", default="north-korea-china")
     ap.add_argument("--train-until", default=None, help="the single posterior backtest trained to this day "
                     "(without it and without --rolling: the rolling backtests of the three cases)")
@@ -166,7 +168,8 @@ def main() -> None:
     args = ap.parse_args()
     if args.rolling is not None or args.train_until is None:
         bench_rolling(args.rolling, args.workers,
-                      Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="refuge-bench-rolling-")))
+                      Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="refuge-bench-rolling-")),
+                      args.as_of_cut)
         return
 
     from refuge.api import load

@@ -6,14 +6,17 @@
    the end of 2025 with 90% probability (docs/optimize/uk-hotels.yaml);
 3. north-korea-china: the slowest exit clearance from 2004 that keeps the South Korean consular section in
    Beijing under the 100 people at which it shut in 2003, and every mission under its room, with 90%
-   probability (docs/optimize/flagship-clearance.yaml).
+   probability (docs/optimize/flagship-clearance.yaml);
+4. uk-asylum: the Pareto front of the cost of decision capacity from 2024 against the days until fewer than
+   50,000 people wait for an initial decision with 90% probability (docs/optimize/uk-front.yaml), each front
+   point re-checked on fresh seeds.
 
 Each search runs in a fresh folder (nothing resumed), on `--workers` local processes. Printed per search: the
 chosen policy, the probability of each constraint in the search and on the fresh seeds of the re-check (90%
 Wilson intervals), the wall time against the target, runs simulated and runs a second, the CPU time of the
 process tree and the load average (a wall time stretched by other jobs on a shared machine shows as such).
 
-    python benchmarks/bench_optimize.py [--workers 2] [--only uk|uk-hotels|flagship] [--out DIR]
+    python benchmarks/bench_optimize.py [--workers 2] [--only uk|uk-hotels|flagship|uk-front] [--out DIR]
 """
 
 from __future__ import annotations
@@ -29,7 +32,8 @@ from bench_backtest import TreeCPU  # the benchmarks folder is not a package: fo
 
 ROOT = Path(__file__).resolve().parent.parent
 SEARCHES = {"uk": ROOT / "docs/optimize/uk-capacity.yaml", "uk-hotels": ROOT / "docs/optimize/uk-hotels.yaml",
-            "flagship": ROOT / "docs/optimize/flagship-clearance.yaml"}
+            "flagship": ROOT / "docs/optimize/flagship-clearance.yaml",
+            "uk-front": ROOT / "docs/optimize/uk-front.yaml"}
 TARGET = 300.0
 
 
@@ -42,9 +46,15 @@ def one(name: str, path: Path, out: Path, workers: int) -> None:
     with TreeCPU() as meter:
         result = optimize(spec.scenario, spec, out, workers=workers)
     wall = time.perf_counter() - t
-    runs = len(result.trials) * spec.runs + (result.recheck.runs if result.recheck else 0)
-    runs += result.confirmations * spec.check_runs
-    print("\n".join(summary_lines(result)))
+    if spec.objectives is not None:  # a front: every trial, and each front point on the fresh seeds
+        from refuge.inference.optimize_front_out import summary_lines as front_lines
+
+        runs = len(result.trials) * spec.runs + len(result.checks) * spec.check_runs
+        print("\n".join(front_lines(result)))
+    else:
+        runs = len(result.trials) * spec.runs + (result.recheck.runs if result.recheck else 0)
+        runs += result.confirmations * spec.check_runs
+        print("\n".join(summary_lines(result)))
     loads = meter.loads or [meter.start_load]
     print(f"{name}: wall time {wall:.0f} s on {workers} workers (target <= {TARGET:.0f} s): "
           f"{'OK' if wall <= TARGET else 'OVER'}; {runs:,} runs, {runs / wall:.1f} runs/s; CPU time of the process "

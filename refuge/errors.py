@@ -22,15 +22,16 @@ class Problem:
 
     def __str__(self) -> str:
         where = self.path or "(top level)"
-        return _printable(f"{where}: expected {self.expected}; found {self.found}")
+        return printable(f"{where}: expected {self.expected}; found {self.found}")
 
 
-def _printable(text: str) -> str:
-    """Control characters and line breaks from a user's file shown escaped: one problem stays one line, and a
-    file cannot send escape sequences to the terminal."""
+def printable(text: str) -> str:
+    """Control characters, line breaks and bidirectional overrides from a user's file shown escaped: one problem
+    stays one line, and a file cannot send escape sequences to the terminal nor reorder what it shows."""
     import re
 
-    return re.sub(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]", lambda m: repr(m.group())[1:-1], text)
+    return re.sub(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]",
+                  lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
 class RefugeError(Exception):
@@ -124,6 +125,9 @@ _MISSING = object()
 def _describe(err: dict, data: Any, loc: list[Any], model: Any = None) -> tuple[str, str]:
     kind = err["type"]
     msg = err["msg"]
+    ctx = err.get("ctx") or {}
+    if "found" in ctx and "expected" in ctx:  # a check that says both (pydantic_core.PydanticCustomError)
+        return str(ctx["expected"]), str(ctx["found"])
     value = _lookup(data, loc)
     shown = "nothing" if value is _MISSING else _short(value)
     if kind == "missing":

@@ -74,3 +74,30 @@ def test_forecast_periods_after_quarterly_data_are_calendar_quarters():
         dt.date(2024, 3, 31), dt.date(2024, 6, 30), dt.date(2024, 9, 30)]
     assert later(dt.date(2024, 2, 29), 12) == dt.date(2025, 2, 28) and later(dt.date(2024, 1, 15), 1) == \
         dt.date(2024, 2, 15)
+
+
+def test_a_networks_spawning_goes_on_at_its_level_before_the_cut():
+    """As of the cut, a Flee case spawns each day the mean of the 8 weeks up to the cut (whole people), not
+    the increase of a total dated after it; days up to the cut are untouched."""
+    from refuge.inference.asof import SPAWN_WINDOW, held_spawn
+    from refuge.results.simulate import load
+
+    m = load("mali2012")
+    u = 120
+    got = held_spawn(m, u).net.spawn
+    assert np.array_equal(got[:u + 1], m.net.spawn[:u + 1])
+    level = m.net.spawn[u - SPAWN_WINDOW + 1:u + 1].mean()
+    assert got[u + 1:].sum() == np.floor(level * (m.days - 1 - u))
+    assert got[u + 1:].min() >= np.floor(level) and got[u + 1:].max() <= np.floor(level) + 1
+    # the total after the cut is not read: a different one gives the same forecast's spawning
+    other = held_spawn(_with_another_total(m, u), u).net.spawn
+    assert np.array_equal(other, got)
+    assert held(m, u).net.spawn.tolist() == got.tolist() and held_spawn(m, m.days - 1) is m
+
+
+def _with_another_total(m, u):
+    import dataclasses
+
+    spawn = m.net.spawn.copy()
+    spawn[u + 1:] = 7 * spawn[u + 1:] + 3
+    return dataclasses.replace(m, net=dataclasses.replace(m.net, spawn=spawn))

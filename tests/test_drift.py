@@ -108,6 +108,19 @@ def test_the_size_of_a_drift_is_fitted_by_the_score_of_its_forecasts():
     assert min(c for _, c in scores) < scores[0][1]
 
 
+def test_a_drift_that_starts_after_the_cut_is_not_fitted_and_keeps_the_draws_sizes():
+    """A drift declared for beyond the data (from 2022) does not act before a cut at the end of 2021: every size
+    scores the same from the inner cut, so no size is chosen (the forecast runs keep their draws' own sizes:
+    the prior's spread) instead of the grid's smallest."""
+    from refuge.inference.drift_fit import GRID, fit_drift
+
+    doc = _doc(size=0.1)
+    doc["drift"][0]["from"] = "2022-01-01"
+    model = as_model(parse(doc, "toy.yaml"))
+    sizes, scores = fit_drift(model, {}, dt.date(2021, 12, 31), runs=6)
+    assert sizes == {} and [q for q, _ in scores] == list(GRID) and len({c for _, c in scores}) == 1
+
+
 def test_a_chance_that_drifts_stays_a_chance_and_the_reference_reads_the_same_path():
     """A drifting chance is capped at 1 (the range its use allows) and at `max`; the reference engine draws
     the same path for a seed, so both engines run on the same drifted values."""
@@ -136,3 +149,53 @@ def test_a_chance_that_drifts_stays_a_chance_and_the_reference_reads_the_same_pa
     ref = reference_results(m, m.days, 11)
     assert np.array_equal(ref["params"][:, p], table[:, p]) and np.array_equal(refuge.simulate(m, seed=11).params[:, p],
                                                                                table[:, p])
+
+
+def _noisy(size: float = 0.05, noise: float = 0.2) -> dict:
+    """The toy with a one-month stray of size `noise` on top of its walk, from 2021 (a year of record before)."""
+    doc = _doc(size=size)
+    doc["parameters"]["rate_noise"] = {"value": noise, "assumption": True,
+                                       "prior": {"dist": "loguniform", "low": 0.01, "high": 0.5}}
+    doc["drift"][0] |= {"noise": "rate_noise", "from": "2021-01-01"}
+    return doc
+
+
+def test_noise_strays_each_step_from_the_first_and_does_not_carry_over():
+    """Strays of 0.2 with a walk of 0.05: log(value) differs from the level by about 0.2 from the first month;
+    two months apart the differences correlate only through the walk (0.05^2 against 0.2^2 for the stray)."""
+    m = as_model(parse(_noisy(), "toy.yaml"))
+    first = (dt.date(2021, 1, 1) - m.start).days
+    logs = np.array([np.log(drifted_table(m, s)[first:, 0] / 1000.0) for s in range(3000)])
+    jan, feb, dec = logs[:, 0], logs[:, 31], logs[:, 334]
+    assert np.std(jan) == pytest.approx(0.2, rel=0.06) and abs(np.median(jan)) < 0.02  # the first step strays
+    assert np.corrcoef(jan, feb)[0, 1] < 0.1  # a stray lasts one step
+    assert np.std(dec) == pytest.approx(np.sqrt(0.2 ** 2 + 11 * 0.05 ** 2), rel=0.06)
+    assert np.all(drifted_table(m, 1)[:first, 0] == 1000.0)  # before `from`: as declared
+    doc = _noisy()
+    doc["drift"][0]["noise"] = "rate_nosie"
+    with pytest.raises(ScenarioError, match=r"drift\[0\].noise to name a parameter.*did you mean `rate_noise`"):
+        parse(doc, "toy.yaml")
+
+
+def test_with_noise_the_walk_starts_from_the_level_the_record_tells_not_the_last_value():
+    """A record that sat at 1,000 a day for 11 months and jumped to 2,000 in December: with strays of 0.2 and a
+    walk of 0.05 the jump is mostly a stray, so the forecast starts near 1,000 (the local-level filter, worked
+    out by hand below), not at 2,000; with no record before `from` it starts at the last value."""
+    from refuge.sim.mechanisms.drift import filtered_level
+
+    values = np.r_[np.full(335, 1000.0), np.full(31, 2000.0)]
+    start = dt.date(2020, 1, 1)
+    level, var = np.log(1000.0), 0.04
+    for x in [np.log(1000.0)] * 10 + [np.log(2000.0)]:
+        gain = (var + 0.0025) / (var + 0.0025 + 0.04)
+        level, var = level + gain * (x - level), (1 - gain) * (var + 0.0025)
+    ratio = filtered_level(values, start, 366, "month", 0.05, 0.2)
+    assert ratio == pytest.approx(np.exp(level) / 2000.0) and 1050 < 2000 * ratio < 1300
+    assert filtered_level(values, start, 1, "month", 0.05, 0.2) == 1.0  # nothing before: the last value
+    assert filtered_level(np.full(400, 7.0), start, 366, "month", 0.05, 0.2) == pytest.approx(1.0)
+    doc = _noisy()
+    doc["schedules"] = [{"parameter": "rate", "assumption": True,
+                         "points": [{"date": "2020-01-01", "value": 1000}, {"date": "2020-12-01", "value": 2000}]}]
+    m = as_model(parse(doc, "toy.yaml"))
+    jan = np.array([drifted_table(m, s)[366, 0] for s in range(2000)])
+    assert np.median(jan) == pytest.approx(2000 * ratio, rel=0.03)

@@ -12,6 +12,7 @@ functions), cycles, imports against the layers, modules over 500 lines and funct
 from __future__ import annotations
 
 import ast
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +38,18 @@ LAYERS: dict[str, int] = {
 ROOT_LAYER = 0
 LAYER_NAMES = ["base", "scenario", "model/sim/engine", "results", "evidence", "experiments/inference",
                "present/interop", "cli/api"]
+
+# Tables of mechanisms loaded by name (`importlib.import_module`): each entry counts as an import, at the line of
+# the table, of the module it names. (importing module, the table's variable) -> the module an entry names.
+NAME_TABLES: dict[tuple[str, str], str] = {
+    ("refuge.scenario.extend", "PARTS"): "refuge.sim.mechanisms.{}.format",  # the format's union
+    ("refuge.sim.layout", "DAY"): "refuge.sim.mechanisms.{}",  # the day's order of the mechanisms
+}
+# A mechanism's part of the format (refuge/sim/mechanisms/NAME/format.py) sits in the format's layer: it may
+# import only the layers up to the format, and the format may import it. (The packages above it, `refuge.sim`,
+# `refuge.sim.mechanisms` and the mechanism's own, import nothing of refuge when they load.)
+FORMAT_PART = re.compile(r"refuge\.sim\.mechanisms\.\w+\.format")
+FORMAT_LAYER = 1
 
 # Known exceptions, each an import edge (importer, imported) with the reason it is allowed for now. They are
 # left out of both checks; a new upward import or cycle fails. An entry that no longer occurs fails too
@@ -137,6 +150,13 @@ def imports_of(name: str, path: Path, known: dict[str, Path]) -> list[Edge]:
             edges.append(Edge(name, resolved, line, in_function))
 
     visit(tree, False)
+    for (importer, variable), pattern in NAME_TABLES.items():
+        if importer == name:
+            for node in tree.body:
+                if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == variable
+                                                        for t in node.targets):
+                    for entry in ast.literal_eval(node.value):
+                        _add(pattern.format(entry), node.lineno, False)
     return edges
 
 
@@ -146,6 +166,8 @@ def all_edges() -> list[Edge]:
 
 
 def layer_of(module: str) -> int:
+    if FORMAT_PART.fullmatch(module):
+        return FORMAT_LAYER
     parts = module.split(".")
     if len(parts) == 1:
         return ROOT_LAYER

@@ -7,6 +7,7 @@ the test environment is that installation, so the test checks what `make install
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -74,3 +75,5 @@ def test_every_command_of_the_tutorial_runs(tmp_path):
     assert (tmp_path / "whatif" / "report-figures" / "occupancy.png").exists()
     assert Experiment(tmp_path / "room").variants == ["baseline", "more-room"]
     assert Experiment(tmp_path / "on-dask").complete
+    front = json.loads((tmp_path / "front" / "result.json").read_text())
+    assert len(front["front"]) >= 1 and (tmp_path / "front" / "front.png").exists()

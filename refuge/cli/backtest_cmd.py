@@ -51,9 +51,10 @@ def backtest_command(
                                 "of runs any rate could give it (one-off counts weigh less); `equal`: all alike"),
     series_tolerance: float = typer.Option(0.1, "--series-tolerance", min=0.0, help="a series data point counts "
                                            "as met within this relative distance of the data"),
-    as_of_cut: bool = typer.Option(False, "--as-of-cut", help="with --train-until: forecast with nothing dated "
-                                   "after it (every schedule held at its value then; drifts declared for beyond "
-                                   "the data start at the cut)"),
+    as_of_cut: bool = typer.Option(False, "--as-of-cut", help="with --train-until or --rolling: forecast with "
+                                   "nothing dated after the cut (every schedule held at its value then, a route "
+                                   "network's spawning at its level over the 8 weeks before; drifts declared "
+                                   "for beyond the data start at the cut)"),
     format_: str = typer.Option("table", "--format", help="table, json (everything) or csv (the series points)"),
     rolling_: bool = typer.Option(False, "--rolling", help="rolling origins: a search backtest at several cuts "
                                   "(each 31 December from 40% of the record, or every n-th data date), in "
@@ -75,11 +76,11 @@ def backtest_command(
     if rolling_:
         if train_until is not None or cut is not None:
             fail("--rolling: the cuts are chosen for you (--every N to thin them); leave out --train-until and --cut")
-        backtest_rolling(scenario, out or Path("backtest-rolling"), every, seeds, workers)
+        backtest_rolling(scenario, out or Path("backtest-rolling"), every, seeds, workers, as_of_cut)
         return
     if train_until is None:
         if as_of_cut:
-            fail("--as-of-cut: with --train-until (the forecast from that day)")
+            fail("--as-of-cut: with --train-until or --rolling (the forecast from the cut)")
         backtest_search(scenario, cut, group, draws, seeds, out, until_horizon)
         return
     out = out or Path("backtest")
@@ -126,14 +127,15 @@ def backtest_posterior(model: object, until: dt.date, out: Path, format_: str, s
 
 
 def backtest_rolling(scenario: Optional[str], out: Path, every: Optional[int], seeds: int,
-                     workers: Optional[int]) -> None:
+                     workers: Optional[int], as_of_cut: bool = False) -> None:
     """Backtests at several cuts, pooled by horizon; the per-cut and pooled tables and the verdict."""
     from refuge.errors import RefugeError
     from refuge.inference.rolling import print_rolling, rolling
 
     model = load_model(scenario)
     try:
-        r = rolling(model, out, every=every, workers=workers, progress=sys.stderr.isatty(), forecast_seeds=seeds)
+        r = rolling(model, out, every=every, workers=workers, progress=sys.stderr.isatty(), forecast_seeds=seeds,
+                    **({"as_of_cut": True} if as_of_cut else {}))
     except RefugeError as exc:
         fail(str(exc))
     except KeyboardInterrupt:

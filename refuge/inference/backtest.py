@@ -10,10 +10,12 @@ The fit is a search, not a posterior: draws from the priors (a scrambled Sobol d
 median over a few seeds of the mean of the normal and rescaled ARD of the series group (every series when none
 is grouped) on the training days; the
 best few are scored again with more seeds and the best of those is kept. The size of a drifting driver is then
-fitted by the CRPS of its forecasts inside the training data (`refuge.inference.drift_fit`). Forecast skill,
+fitted by the CRPS of its forecasts inside the training data (`refuge.inference.drift_fit`), made with the
+values a second search fits on the data up to an inner cut: scored on points those values never saw. Forecast skill,
 not in-sample fit, is what it reports: the ARD on the days after the cut, median over `forecast_seeds` seeds, for
 the fitted values and for the scenario's own. The data after the cut are never used in the fit (inputs such as
-spawning totals are, as Flee uses them: they drive the simulation, they are not what is scored).
+spawning totals are, as Flee uses them: they drive the simulation, they are not what is scored; with
+`as_of_cut`, not even those: a network's spawning goes on at its level before the cut).
 
 This module does only the search. The split by date, the forward runs, the scores (`window_ard`), the tables
 and the files are those of every backtest (`refuge.inference.backtest_core`); with `out`, the fitted runs are
@@ -65,15 +67,18 @@ def _median(a: np.ndarray) -> tuple[float, float]:
 
 def backtest(model_or_path: Any, cut: dt.date | None = None, group: str | None = None, draws: int = 48, seeds: int = 3,
              refit: int = 5, refit_seeds: int = 10, forecast_seeds: int = 20, seed: int = 0,
-             progress: bool = False, out: str | Path | None = None, horizon: dt.date | None = None) -> BacktestResult:
+             progress: bool = False, out: str | Path | None = None, horizon: dt.date | None = None,
+             as_of_cut: bool = False) -> BacktestResult:
     """Fit the uncertain parameters to the time-series evidence up to `cut`, forecast the rest, and score the
     forecast against the series after `cut` (see the module docstring). `out`: also write the tables;
-    `horizon`: forecast past the scenario's end, to that day."""
+    `horizon`: forecast past the scenario's end, to that day; `as_of_cut`: the forecast runs use nothing dated
+    after the cut (`refuge.inference.asof.held`: schedules held, a network's spawning at its recent level)."""
     from scipy.stats import qmc
 
-    from refuge.errors import RefugeError, ScenarioError
+    from refuge.errors import RefugeError
     from refuge.evidence.series import group_members
-    from refuge.inference.drift_fit import fit_forecast
+    from refuge.inference.drift_fit import drift_sizes, fit_forecast, inner_cut
+    from refuge.inference.shares import share_groups
     from refuge.inference.simulator import uncertain_parameters
     from refuge.model.compiler import compile_scenario
     from refuge.results.simulate import as_model
@@ -91,20 +96,62 @@ def backtest(model_or_path: Any, cut: dt.date | None = None, group: str | None =
     uncertain = uncertain_parameters(model.scenario, model.origin)
     sc = model.scenario
 
-    def scored(values: dict, n: int, first_seed: int, side: str) -> np.ndarray:
-        """(n, 2): each seed's ARD (normal, rescaled) of the group on one side of the cut."""
-        fw = forward(compile_scenario(sc.with_values(values), model.origin) if values else model, [{}] * n,
-                     first_seed)
-        return run_ards(model, fw, group, until)[side]
-
-    sims = 0
     design = qmc.Sobol(len(uncertain), scramble=True, seed=seed).random_base2(max(int(np.ceil(np.log2(draws))), 1))
     candidates = [{u.name: sc.parameters[u.name].value for u in uncertain}]
     candidates += [{u.name: float(u.ppf(x)) for u, x in zip(uncertain, row)} for row in design]
-    trials = []
+    trials, ranked, sims = _search(model, group, until, candidates, seeds, refit, refit_seeds, progress)
+    values, train = ranked[0]
+    # the forecast's parameters: the best fits, those within SPREAD of the best's error, in turn over the seeds
+    near = inner_fits = _near(ranked)
+    # drifts and camps' shares, by the forecasts from an inner cut of fits that saw nothing after it (the fits
+    # to the whole training data saw the points those forecasts are scored on, and would prefer narrow bands)
+    inner = inner_cut(model, until)
+    if inner is not None and (drift_sizes(sc) or share_groups(model)):
+        _, ranked_inner, n = _search(model, group, inner, candidates, seeds, refit, refit_seeds, False)
+        inner_fits, sims = _near(ranked_inner), sims + n
+    fit = fit_forecast(model, inner_fits, until, runs=forecast_seeds, as_of_cut=as_of_cut)
+    sizes, drift_scores = fit.sizes, fit.scores
+    values |= sizes
+    draws = [near[i % len(near)] | sizes for i in range(forecast_seeds)]
+    sims += max(len(drift_scores), 1 if fit.share_scores else 0) * forecast_seeds
+    fitted_model = compile_scenario(sc.with_values(values), model.origin)
+    hold = (until - model.start).days if as_of_cut else -1
+    fitted = trimmed(fitted_model, forward(beyond(fitted_model, horizon), draws, 0, hold=hold))
+    base = run_ards(model, forward(model, [{}] * forecast_seeds, 0, hold=hold), group, until)["test"]
+    base_train = _scored(model, {}, refit_seeds, 2000, group, until)
+    sims += 2 * forecast_seeds + refit_seeds
+    table = tables(fitted_model, fitted, until, Path(out) if out else None, method="search",
+                   concentration=fit.concentration)
+    table.summary |= {"group": group, "values": values, "simulations": sims, "drift_scores": drift_scores,
+                      "share_scores": fit.share_scores, "as_of_cut": as_of_cut,
+                      "parameter_sets": len(near)}
+    if out:
+        write(table)
+    return BacktestResult(cut=until + dt.timedelta(days=1), group=group, values=values, train=train,
+                          forecast=_median(run_ards(model, fitted, group, until)["test"]),
+                          baseline=_median(base), baseline_train=_median(base_train),
+                          draws=len(candidates), simulations=sims, trials=trials, table=table)
+
+
+def _scored(model: Any, values: dict, n: int, first_seed: int, group: str | None, until: dt.date) -> np.ndarray:
+    """(n, 2): each seed's ARD (normal, rescaled) of the group on the days up to `until`."""
+    from refuge.model.compiler import compile_scenario
+
+    fw = forward(compile_scenario(model.scenario.with_values(values), model.origin) if values else model, [{}] * n,
+                 first_seed)
+    return run_ards(model, fw, group, until)["train"]
+
+
+def _search(model: Any, group: str | None, until: dt.date, candidates: list[dict], seeds: int, refit: int,
+            refit_seeds: int, progress: bool) -> tuple[list, list, int]:
+    """Score each candidate on the days up to `until` (median over `seeds` of the mean of normal and rescaled
+    ARD), rescore the best `refit` with `refit_seeds`: (trials, ranked [(values, (normal, rescaled))], runs)."""
+    from refuge.errors import ScenarioError
+
+    trials, sims = [], 0
     for i, values in enumerate(candidates):
         try:
-            a = scored(values, seeds, 1000, "train")
+            a = _scored(model, values, seeds, 1000, group, until)
         except ScenarioError:
             continue
         sims += seeds
@@ -113,33 +160,14 @@ def backtest(model_or_path: Any, cut: dt.date | None = None, group: str | None =
             print(f"\r  draw {i + 1}/{len(candidates)}", end="", flush=True)
     if progress:
         print()
-    best = sorted(trials, key=lambda tv: tv[1])[:refit]
     rescored = []
-    for values, _ in best:
-        rescored.append((values, _median(scored(values, refit_seeds, 2000, "train"))))
+    for values, _ in sorted(trials, key=lambda tv: tv[1])[:refit]:
+        rescored.append((values, _median(_scored(model, values, refit_seeds, 2000, group, until))))
         sims += refit_seeds
-    ranked = sorted(rescored, key=lambda vt: vt[1][0] + vt[1][1])
-    values, train = ranked[0]
-    # the forecast's parameters: the best fits, those within SPREAD of the best's error, in turn over the seeds
-    near = [v for v, t in ranked if t[0] + t[1] <= SPREAD * (train[0] + train[1])]
-    fit = fit_forecast(model, near, until, runs=forecast_seeds)  # drifts and camps' shares: by their forecasts
-    sizes, drift_scores = fit.sizes, fit.scores
-    values |= sizes
-    draws = [near[i % len(near)] | sizes for i in range(forecast_seeds)]
-    sims += max(len(drift_scores), 1 if fit.share_scores else 0) * forecast_seeds
-    fitted_model = compile_scenario(sc.with_values(values), model.origin)
-    fitted = trimmed(fitted_model, forward(beyond(fitted_model, horizon), draws, 0))
-    base = run_ards(model, forward(model, [{}] * forecast_seeds, 0), group, until)["test"]
-    base_train = scored({}, refit_seeds, 2000, "train")
-    sims += 2 * forecast_seeds + refit_seeds
-    table = tables(fitted_model, fitted, until, Path(out) if out else None, method="search",
-                   concentration=fit.concentration)
-    table.summary |= {"group": group, "values": values, "simulations": sims, "drift_scores": drift_scores,
-                      "share_scores": fit.share_scores,
-                      "parameter_sets": len(near)}
-    if out:
-        write(table)
-    return BacktestResult(cut=until + dt.timedelta(days=1), group=group, values=values, train=train,
-                          forecast=_median(run_ards(model, fitted, group, until)["test"]),
-                          baseline=_median(base), baseline_train=_median(base_train),
-                          draws=len(candidates), simulations=sims, trials=trials, table=table)
+    return trials, sorted(rescored, key=lambda vt: vt[1][0] + vt[1][1]), sims
+
+
+def _near(ranked: list) -> list[dict]:
+    """The best fits: those within SPREAD of the best's training error."""
+    best = ranked[0][1][0] + ranked[0][1][1]
+    return [v for v, t in ranked if t[0] + t[1] <= SPREAD * best]

@@ -58,10 +58,11 @@ def fit_drift(model: Any, values: dict[str, float] | list[dict[str, float]], unt
 
 
 def fit_forecast(model: Any, values: dict[str, float] | list[dict[str, float]], until: dt.date, runs: int = 20,
-                 seed: int = 3000) -> ForecastFit:
+                 seed: int = 3000, as_of_cut: bool = False) -> ForecastFit:
     """`fit_drift`, and with it the concentration of the camps' shares of new arrivals (`refuge.inference.shares`)
     where the scenario has camps in a group: every pair of a drift size and a concentration is scored, the
-    best pair kept (the runs are made once per size; the shares are drawn after them)."""
+    best pair kept (the runs are made once per size; the shares are drawn after them). `as_of_cut`: the runs
+    use nothing dated after the inner cut (`refuge.inference.asof.held`)."""
     from refuge.inference.assimilate import assimilate
     from refuge.inference.backtest_core import forward
     from refuge.inference.shares import CONCENTRATIONS, share_groups
@@ -83,10 +84,16 @@ def fit_forecast(model: Any, values: dict[str, float] | list[dict[str, float]], 
     for q in GRID if names else [None]:
         trial = {} if q is None else {n: unc[n].to_value(q) for n in names}
         m = compile_scenario(model.scenario.with_values(sets[0] | trial), model.origin)
-        fw = forward(m, [sets[i % len(sets)] | trial for i in range(runs)], seed)
+        fw = forward(m, [sets[i % len(sets)] | trial for i in range(runs)], seed,
+                     hold=(inner - model.start).days if as_of_cut else -1)
         for c in shares:
             table[q, c] = float(np.nanmean(crps(data, assimilate(m, fw, inner, c, seed).points(m)[:, cols])))
     q, c = min(table, key=table.get)
-    return ForecastFit({} if q is None else {n: unc[n].to_value(q) for n in names}, c,
+    by_size = [table[x, c] for x in GRID] if names else []
+    tie = bool(by_size) and max(by_size) - min(by_size) <= 1e-12 * max(1.0, abs(by_size[0]))
+    # every size scores the same: the drifts do not act before the cut (they start after it, as a scenario's
+    # drifts "beyond the data" do), so the inner forecast cannot tell sizes apart; the runs keep the sizes of
+    # their own draws (their prior's spread) rather than the grid's first quantile
+    return ForecastFit({} if q is None or tie else {n: unc[n].to_value(q) for n in names}, c,
                        [(x, min(v for (y, _), v in table.items() if y == x)) for x in GRID] if names else [],
                        [] if c is None else [(z, table[q, z]) for z in shares])

@@ -37,10 +37,8 @@ from refuge.inference.optimize_eval import (
     check_spec,
     wilson,
 )
+from refuge.inference.optimize_journal import STUDY, _atomic, _journal, _step
 from refuge.inference.optimize_spec import Measure, OptimizeSpec
-
-STUDY = "refuge-optimize"
-JOURNAL = "study.journal"
 
 
 @dataclass
@@ -106,7 +104,7 @@ class _Search:
             return float(sum(lv.cost * values[lv.name] for lv in self.spec.levers))
         if isinstance(t, str):
             return float(values[t])
-        return float(np.mean(cols[:, self.obj_col]))
+        return self.spec.objective.of_runs(cols[:, self.obj_col])
 
     def evaluate(self, values: dict[str, float], first_seed: int, runs: int) -> Candidate:
         sc = apply_levers(self.base, self.spec.levers, values)
@@ -131,21 +129,28 @@ def _shortfall(spec: OptimizeSpec, c: Candidate) -> float:
 
 
 def optimize(scenario: Any, spec: OptimizeSpec, out: str | Path | None = None, *, workers: int | None = 1,
-             cluster: Any = None, progress: Any = None) -> OptimizeResult:
-    """Search the spec's levers on `scenario` (a name, path, Scenario or Model); see the module docstring."""
+             cluster: Any = None, progress: Any = None) -> Any:
+    """Search the spec's levers on `scenario` (a name, path, Scenario or Model); see the module docstring. An
+    `OptimizeResult`, or with the spec's `objectives` a `FrontResult` (`refuge.inference.optimize_front`)."""
     from refuge.results.simulate import as_model
 
     model = as_model(scenario)
     base = check_spec(model.scenario, spec)
     from refuge.model.compiler import compile_scenario
 
-    measures = [k.measure for k in spec.constraints]
-    if isinstance(spec.objective.target, Measure):
-        measures.append(spec.objective.target)
+    measures = spec.measures
     check_measures(compile_scenario(base, model.origin), measures)
-    search = _Search(spec, base, Evaluator(model.origin, measures, list(spec.drivers), workers=workers,
-                                                     cluster=cluster))
+    evaluator = Evaluator(model.origin, measures, list(spec.drivers), workers=workers, cluster=cluster)
     folder = Path(out) if out is not None else None
+    if spec.objectives is not None:  # a Pareto front
+        from refuge.inference.optimize_front import FrontSearch, search_front
+        from refuge.inference.optimize_front_out import write as write_front
+
+        front = search_front(spec, model, FrontSearch(spec, base, evaluator), folder, progress)
+        if folder is not None:
+            write_front(front)
+        return front
+    search = _Search(spec, base, evaluator)
     study = _study(spec, model, folder)
     _run_trials(study, search, progress)
     if len(spec.levers) == 1 and _monotone(spec):
@@ -176,28 +181,7 @@ def _study(spec: OptimizeSpec, model: Any, folder: Path | None):
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    storage = None
-    if folder is not None:
-        folder.mkdir(parents=True, exist_ok=True)
-        # what the trials depend on (more trials, or a longer re-check, continue the same search)
-        fp = {"scenario": model.digest,
-              "spec": json.loads(spec.model_dump_json(by_alias=True, exclude={"trials", "check_runs"}))}
-        meta = folder / "spec.json"
-        if meta.exists():
-            try:
-                old = json.loads(meta.read_text())
-            except (OSError, ValueError):
-                old = None
-            if old != fp:
-                raise RefugeError(f"{folder}: holds another search (a different scenario or spec); "
-                                  "give another --out or empty it")
-        else:
-            _atomic(meta, json.dumps(fp, indent=1, default=str))
-        from optuna.storages import JournalStorage
-        from optuna.storages.journal import JournalFileBackend
-
-        storage = JournalStorage(JournalFileBackend(str(folder / JOURNAL)))
-
+    storage = _journal(spec, model, folder)
     sampler = optuna.samplers.TPESampler(seed=spec.seed, n_startup_trials=min(10, max(3, spec.trials // 4)))
     return optuna.create_study(study_name=STUDY, storage=storage, sampler=sampler, load_if_exists=True,
                                direction=spec.objective.direction)
@@ -207,14 +191,6 @@ def _distribution(lv):
     from optuna.distributions import FloatDistribution
 
     return FloatDistribution(lv.low, lv.high, log=lv.log, step=_step(lv))
-
-
-def _step(lv) -> float | None:
-    """The lever's grid step when it divides the range (Optuna's requirement), else none."""
-    if not lv.step:
-        return None
-    n = (lv.high - lv.low) / lv.step
-    return lv.step if abs(n - round(n)) < 1e-9 else None
 
 
 def _shortfalls(spec: OptimizeSpec, c: Candidate) -> dict[str, float]:
@@ -296,12 +272,6 @@ def _candidates(study, spec: OptimizeSpec) -> list[Candidate]:
 
 
 # --- outputs --------------------------------------------------------------------------------------------
-
-
-def _atomic(path: Path, text: str) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
 
 
 def trials_frame(result: OptimizeResult) -> Any:
@@ -428,19 +398,27 @@ def run_command(args: Any) -> int:
     if name is None:
         raise RefugeError(f"{args.spec}: no scenario: give one as the first argument or as `scenario:` in the spec")
 
-    def show(n: int, values: dict, c: Candidate) -> None:
+    def show(n: int, values: dict, c: Any) -> None:
         vals = ", ".join(f"{k} = {v:g}" for k, v in values.items())
         probs = ", ".join(f"{p:.2f}" for p in c.probabilities)
-        print(f"{f'trial {n + 1}' if n >= 0 else f'confirmation ({c.runs} runs)'}: {vals}; objective "
-              f"{c.objective:g}; probability {probs}"
-              f"{'' if c.feasible else ' (infeasible)'}", flush=True)
+        obj = getattr(c, "objective", None)
+        obj = f"{obj:g}" if obj is not None else ", ".join(f"{v:g}" for v in c.objectives)
+        stage = "fresh check" if getattr(c, "objective", None) is None else "confirmation"
+        print(f"{f'trial {n + 1}' if n >= 0 else f'{stage} ({c.runs} runs)'}: {vals}; objective "
+              f"{obj}{'; probability ' + probs if probs else ''}{'' if c.feasible else ' (infeasible)'}", flush=True)
 
     result = optimize(name, spec, args.out, workers=args.workers, cluster=args.cluster,
                       progress=show if args.format == "table" else None)
+    front = spec.objectives is not None
+    if front:
+        from refuge.inference import optimize_front_out as out
     if args.format == "json":
         print(json.dumps(result.to_dict(), indent=1))
     elif args.format == "csv":
-        print(trials_frame(result).to_csv(index=False), end="")
+        print((out.front_frame(result) if front else trials_frame(result)).to_csv(index=False), end="")
+    elif front:
+        print("\n".join(out.summary_lines(result)))
+        print(f"trials, front, result and figure in {args.out}/ (trials.csv, front.csv, result.json, front.png)")
     else:
         print("\n".join(summary_lines(result)))
         print(f"trials, result and figure in {args.out}/ (trials.csv, result.json, optimize.png)")

@@ -132,6 +132,9 @@ def measure_run(run: Any, m: Measure) -> float:
         return float(run.stock_of(m.peak)[d0:d1 + 1].max())
     if m.flow is not None:
         return float(run.flow_of(m.flow)[d0:d1 + 1].sum())
+    if m.clear is not None:  # days from `from` to the first day at or below `below`; never: to the end plus one
+        hit = np.flatnonzero(run.stock_of(m.clear)[d0:d1 + 1] <= m.below)
+        return float(hit[0] if hit.size else d1 - d0 + 1)
     names = model.site_names if m.room == "all" else m.room
     occ = run.site_occupancy
     cap_idx = model.capacity_param
@@ -154,7 +157,7 @@ def check_measures(model: Any, measures: list[Measure]) -> None:
             if bad:
                 raise RefugeError(f"measure room: expected sites of the scenario; found {', '.join(bad)}")
             continue
-        names = m.stock or m.peak or m.flow
+        names = m.stock or m.peak or m.flow or m.clear
         if m.flow is not None:
             try:
                 model.edges_of(names)

@@ -28,7 +28,17 @@ Drivers (optional) make what is not known beyond the data drift at random, each 
 
 Measures: `stock: [states or sites]` on a `date`; `peak: [...]` (the largest daily count) and `flow:
 [transitions]` (people moved) over `from`..`to` (default: the whole run); `room: [sites]` (or `all`): the
-largest share of its room any of the sites reaches over the period (1 means full).
+largest share of its room any of the sites reaches over the period (1 means full); `clear: [states or sites]`
+with `below: N`: the days from `from` (default: the start) to the first day their people number at most N (a
+run that never gets there counts the days to its end plus one: later than any day the run can name).
+
+A Pareto front instead of one answer: `objectives:` (two or more) instead of `objective:`, e.g. cost against
+the time to clear a backlog with 90% probability (`probability` on a measure's objective: the value the runs
+reach in that share of runs, not their mean); see `refuge.inference.optimize_front`::
+
+    objectives:
+      - {minimize: cost}
+      - {minimize: {clear: [waiting], below: 50000, from: 2024-01-01}, probability: 0.9}
 """
 
 from __future__ import annotations
@@ -74,6 +84,9 @@ class Lever(SpecModel):
         return self
 
 
+KINDS = ("stock", "peak", "flow", "room", "clear")
+
+
 class Measure(SpecModel):
     """What is read from each run (see the module's docstring)."""
 
@@ -81,15 +94,21 @@ class Measure(SpecModel):
     peak: list[str] | None = None
     flow: list[str] | None = None
     room: list[str] | Literal["all"] | None = None
+    clear: list[str] | None = None
+    below: float | None = Field(None, ge=0, allow_inf_nan=False)
     date: dt.date | None = None
     start: dt.date | None = Field(None, alias="from")
     to: dt.date | None = None
 
     @model_validator(mode="after")
     def _one(self) -> "Measure":
-        given = [k for k in ("stock", "peak", "flow", "room") if getattr(self, k) is not None]
+        given = [k for k in KINDS if getattr(self, k) is not None]
         if len(given) != 1:
-            raise ValueError("give exactly one of stock, peak, flow, room")
+            raise ValueError("give exactly one of stock, peak, flow, room, clear")
+        if (self.clear is None) != (self.below is None):
+            raise ValueError("`clear` needs `below` (the count that counts as cleared), and `below` is for `clear`")
+        if self.start and self.to and self.to < self.start:
+            raise ValueError(f"`to` ({self.to}) is before `from` ({self.start})")
         if self.stock is not None and self.date is None:
             raise ValueError("a stock measure needs a `date`")
         if self.stock is None and self.date is not None:
@@ -99,11 +118,13 @@ class Measure(SpecModel):
     @property
     def kind(self) -> str:
         """Which measure this is: stock, peak, flow or room."""
-        return next(k for k in ("stock", "peak", "flow", "room") if getattr(self, k) is not None)
+        return next(k for k in KINDS if getattr(self, k) is not None)
 
     def label(self) -> str:
         """How tables name the measure: its kind, names and date or period."""
         names = self.room if self.room == "all" else ", ".join(getattr(self, self.kind))
+        if self.clear is not None:
+            return f"days from {self.start or 'start'} until {names} <= {self.below:g}"
         when = f" on {self.date}" if self.date else (f" {self.start or 'start'}..{self.to or 'end'}"
                                                      if self.start or self.to else "")
         return f"{self.kind} {names}{when}"
@@ -148,12 +169,30 @@ class Objective(SpecModel):
 
     minimize: str | Measure | None = None
     maximize: str | Measure | None = None
+    probability: float | None = Field(None, gt=0, lt=1, description="a measure's value reached in this share of "
+                                      "runs (minimize: not exceeded; maximize: reached or exceeded), not its mean")
+    name: str | None = Field(None, max_length=120, description="what tables and figures call it (default: the "
+                             "objective in words)")
 
     @model_validator(mode="after")
     def _one(self) -> "Objective":
         if (self.minimize is None) == (self.maximize is None):
             raise ValueError("give exactly one of minimize or maximize")
+        if self.probability is not None and not isinstance(self.target, Measure):
+            raise ValueError("`probability` is for a measure's objective (cost and levers are not random)")
         return self
+
+    def of_runs(self, x: Any) -> float:
+        """The objective from one value a run: the mean, or the value reached with `probability`."""
+        import numpy as np
+
+        x = np.sort(np.asarray(x, dtype=float))
+        if self.probability is None:
+            return float(np.mean(x))
+        k = max(int(np.ceil(self.probability * len(x) - 1e-9)), 1)  # runs that must reach the value
+        # minimize: the smallest value at or above which no more than 1 - p of the runs lie; maximize: the largest
+        # value reached or passed in at least a share p of the runs
+        return float(x[k - 1] if self.direction == "minimize" else x[len(x) - k])
 
     @property
     def target(self) -> str | Measure:
@@ -168,7 +207,11 @@ class Objective(SpecModel):
     def label(self) -> str:
         """The objective in words."""
         t = self.target
-        return f"{self.direction} {t if isinstance(t, str) else 'mean ' + t.label()}"
+        if isinstance(t, str):
+            return f"{self.direction} {t}"
+        if self.probability is None:
+            return f"{self.direction} mean {t.label()}"
+        return f"{self.direction} {t.label()} (reached with probability {self.probability:g})"
 
 
 class Driver(SpecModel):
@@ -195,7 +238,9 @@ class OptimizeSpec(SpecModel):
     set: dict[str, float] = Field(default_factory=dict, description="parameter values for every candidate")
     drivers: list[Driver] = Field(default_factory=list, description="parameters that drift at random, per run")
     levers: list[Lever] = Field(min_length=1)
-    objective: Objective
+    objective: Objective | None = None
+    objectives: list[Objective] | None = Field(None, min_length=2, max_length=4,
+                                               description="a Pareto front of these (instead of `objective`)")
     constraints: list[Constraint] = Field(default_factory=list)
 
     @model_validator(mode="after")
@@ -203,11 +248,21 @@ class OptimizeSpec(SpecModel):
         names = [lv.name for lv in self.levers]
         if len(set(names)) != len(names):
             raise ValueError("lever names must differ")
-        t = self.objective.target
-        if isinstance(t, str) and t != "cost" and t not in names:
-            raise ValueError(f"objective: expected `cost`, a lever's name ({', '.join(names)}) or a measure; "
-                             f"found {t}")
+        if (self.objective is None) == (self.objectives is None):
+            raise ValueError("give exactly one of `objective` (one answer) or `objectives` (a Pareto front)")
+        for i, o in enumerate(self.objectives or [self.objective]):
+            t = o.target
+            where = "objective" if self.objectives is None else f"objectives.{i}"
+            if isinstance(t, str) and t != "cost" and t not in names:
+                raise ValueError(f"{where}: expected `cost`, a lever's name ({', '.join(names)}) or a measure; "
+                                 f"found {t}")
         return self
+
+    @property
+    def measures(self) -> list[Measure]:
+        """What each run is measured for: the constraints' measures, then the objectives' (in order)."""
+        out = [k.measure for k in self.constraints]
+        return out + [o.target for o in (self.objectives or [self.objective]) if isinstance(o.target, Measure)]
 
 
 def parse_spec(data: object, origin: str = "<spec>") -> OptimizeSpec:

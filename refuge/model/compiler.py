@@ -53,6 +53,7 @@ from refuge.scenario import (
     Scenario,
     Throughput,
 )
+from refuge.scenario.extend import added_fields, tracks_source
 
 
 class _Compiler:
@@ -243,12 +244,12 @@ class _Compiler:
                 "closed_state_sched": closed_state}
 
     def _tracked(self, trans: list[list[int]]) -> np.ndarray:
-        """States whose people are kept one by one: stays recorded, an exit after a time in state, or a service
-        order (which needs each person's day of entry)."""
+        """States whose people are kept one by one: stays recorded, an exit after a time in state, or a mechanism
+        that needs each person's day of entry (`refuge.scenario.extend.tracks_source`: a service order, say)."""
         sc = self.sc
         tracked = np.array([st.track_stays for st in sc.states], np.bool_)
         for row, t in zip(trans, sc.transitions):
-            if row[T_IS_DUR] or (t.order is not None and t.order.kind != "fifo" and row[T_SRC] >= 0):
+            if row[T_IS_DUR] or (tracks_source(t) and row[T_SRC] >= 0):
                 tracked[row[T_SRC]] = True
         for j, t in enumerate(sc.transitions):
             src = trans[j][T_SRC]
@@ -466,7 +467,7 @@ def scenario_digest(sc: Scenario) -> str:
     """A short hash of a scenario's content: equal digests, the same scenario (experiments compare them)."""
     data = sc.model_dump(mode="json", by_alias=True)
     for x in [*data.get("transitions", []), *data.get("states", []), *data.get("sites", [])]:
-        for field in ("order", "label"):  # fields added since: left out when not used, so digests stay the same
+        for field in (*added_fields(), "label"):  # fields added since: left out when not used, so digests stay put
             if not x.get(field, True):
                 x.pop(field)
     if not data.get("drift"):

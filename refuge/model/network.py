@@ -85,11 +85,7 @@ def compile_network(c: Any) -> NetModel | None:
     names = [loc.state for loc in net.locations]
     loc_state = np.array([c.name("state", n, c.states, f"network.locations[{i}].state") for i, n in enumerate(names)],
                          np.int64)
-    seen: dict[str, int] = {}
-    for i, n in enumerate(names):
-        if n in seen:
-            c.err(f"network.locations[{i}].state", "a state not listed before as a location", f"`{n}` again")
-        seen.setdefault(n, i)
+    seen = _seen(c, names)
     en_route = c.name("state", net.en_route, c.states, "network.en_route")
     if net.en_route in seen:
         c.err("network.en_route", "a state that is not a location", f"`{net.en_route}`")
@@ -154,6 +150,16 @@ def compile_network(c: Any) -> NetModel | None:
         spawn_expect=spawn_expect,
         move=move, start_on_foot=net.movement.start_on_foot, avoid_short_stints=net.movement.avoid_short_stints,
         awareness=awareness, en_route=en_route, ways=ways, at_state=at_state, at_loc=at_loc)
+
+
+def _seen(c: Any, names: list[str]) -> dict[str, int]:
+    """Each location's first row by name; a name listed again is a problem at its row."""
+    seen: dict[str, int] = {}
+    for i, n in enumerate(names):
+        if n in seen:
+            c.err(f"network.locations[{i}].state", "a state not listed before as a location", f"`{n}` again")
+        seen.setdefault(n, i)
+    return seen
 
 
 def _hint(name: str, options: list[str]) -> str:

@@ -11,6 +11,7 @@ from typing import Any
 
 from refuge.errors import RefugeError
 from refuge.present.app_words import closure_words, site_words
+from refuge.scenario.extend import transition_words
 
 
 def describe(scenario: Any, origin: str) -> dict:
@@ -47,7 +48,7 @@ def _roles(sc: Any) -> dict[str, list[str]]:
     for t in sc.transitions:
         cap = t.capacity.people if t.capacity is not None and hasattr(t.capacity, "people") else t.capacity
         if isinstance(cap, str):
-            served = t.order.words() if t.order is not None else ""
+            served = transition_words(t)  # what the mechanisms say of it (its service order, say)
             roles.setdefault(cap, []).append(f"capacity of {t.title}" + (f", {served}" if served else ""))
     for s in sc.sites:
         if isinstance(s.capacity, str):

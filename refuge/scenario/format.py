@@ -27,7 +27,6 @@ from refuge.scenario.distributions import DIST_TAGS, Distribution, Empirical, Ex
 from refuge.scenario.evidence import MEASURE_KINDS, SERIES_MEASURES, Evidence, Measure, Series, SeriesPoint
 from refuge.scenario.limits import MAX_FILE_BYTES, MAX_PARAMETER
 from refuge.scenario.network import Closure, Conflict, Location, Movement, Network, Route, Spawning
-from refuge.scenario.order import OrderClass, ServiceOrder
 from refuge.scenario.parameters import Drift, Parameter, Prior, Schedule, SchedulePoint, Variant
 from refuge.scenario.rules import Action, MultiplyAction, Rule, SetAction, Signal
 from refuge.scenario.series import attach_series
@@ -51,7 +50,6 @@ __all__ = [
     "Number", "STATE_KINDS", "FormatModel", "Reference", "Source", "Prior", "Parameter", "Fixed", "Exponential",
     "Gamma", "Lognormal", "Empirical", "Distribution", "DIST_TAGS", "Period", "SiteClosure", "Site", "State",
     "Redirect", "SplitTarget", "Throughput", "Transition", "Arrival", "Event", "SchedulePoint", "Schedule", "Signal",
-    "OrderClass", "ServiceOrder",
     "SetAction", "MultiplyAction", "Action", "Rule", "MEASURE_KINDS", "Measure", "SeriesPoint", "Series",
     "SERIES_MEASURES", "Evidence", "Location", "Route", "Conflict", "Closure", "Spawning", "Movement", "Network",
     "Variant", "Drift", "OUTCOME_KINDS", "Outcome", "Scenario", "parse", "load_yaml", "read", "builtin_path",
@@ -137,8 +135,10 @@ class Scenario(FormatModel):
     def _drift_names(self) -> "Scenario":
         seen: set[str] = set()
         for i, d in enumerate(self.drift):
-            for field in ("parameter", "size"):
+            for field in ("parameter", "size", "noise"):
                 name = getattr(d, field)
+                if name is None:
+                    continue
                 if name not in self.parameters:
                     raise ValueError(f"drift[{i}].{field} to name a parameter of the scenario (`{name}` is "
                                      f"none{suggest(name, self.parameters)})")

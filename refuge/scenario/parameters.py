@@ -148,7 +148,9 @@ class Variant(FormatModel):
 class Drift(FormatModel):
     """A driver that drifts at random over time (`refuge.sim.mechanisms.drift`): each run multiplies the
     parameter's value by exp(W), W a random walk in log space that changes by a normal step of standard deviation
-    `size` (a parameter: give it a prior to calibrate it) at the start of each `step`, from `from` on."""
+    `size` (a parameter: give it a prior to calibrate it) at the start of each `step`, from `from` on; with
+    `noise`, each step's value also strays from that level by a change that does not last (independent each step,
+    the first one included)."""
 
     parameter: str = Field(description="the parameter that drifts (a rate, a chance, a capacity)")
     size: str = Field(description="the parameter whose value is the standard deviation of the change of "
@@ -156,6 +158,9 @@ class Drift(FormatModel):
     step: Literal["day", "week", "month", "quarter", "year"] | int = Field(
         "month", description="how often it changes: a calendar unit, or a whole number of days")
     from_: dt.date | None = Field(None, alias="from", description="first day it drifts (default: the start)")
+    noise: str | None = Field(None, description="the parameter whose value is the standard deviation of a change "
+                                                "of log(value) that lasts one step only, drawn anew each step from "
+                                                "the first (default: none)")
     max: float | None = Field(None, description="the highest value it may reach (it never leaves the range its "
                                                 "uses allow either: at most 1 for a chance)")
 

@@ -11,8 +11,8 @@ from pydantic import Field, field_validator, model_validator
 
 from refuge.scenario.base import FormatModel, Number
 from refuge.scenario.distributions import Distribution
+from refuge.scenario.extend import extended
 from refuge.scenario.limits import MAX_LEVEL
-from refuge.scenario.order import ServiceOrder
 from refuge.scenario.sources import Source
 
 LABEL_CHARS = 60  # a label titles panels, table rows and the page's charts: a few words
@@ -107,6 +107,9 @@ class Site(Labelled):
         return v
 
 
+Site = extended(Site, "site")  # type: ignore[misc]  # with the fields mechanisms add (refuge.scenario.extend)
+
+
 class State(Labelled):
     """A place or condition people are in (hiding, a mission, custody, ...): its `kind`, the `site` whose room it
     shares (or the route network's location it is `at`), the people there at the start (`initial`), and periods
@@ -121,6 +124,9 @@ class State(Labelled):
     closed: list[Period] = Field(default_factory=list)
     track_stays: bool = Field(False, description="record each person's entry day even if exits are memoryless")
     description: str = ""
+
+
+State = extended(State, "state")  # type: ignore[misc]
 
 
 class Redirect(FormatModel):
@@ -159,7 +165,6 @@ class Transition(Labelled):
     capacity: Number | Throughput | None = Field(
         None, description="processing capacity: at most this many people a day move by this transition (or "
         "{people, days}: per period), first come first served; the others wait where they are")
-    order: ServiceOrder | None = Field(None, description="the order in which the capacity serves its queue")
     whole: bool = Field(False, description="groups stay whole at the capacity: a group bigger than what is left "
                         "of it waits for a period with room for all (default: the step serves people, so a group "
                         "is split at the capacity and the rest wait for the next period)")
@@ -173,8 +178,6 @@ class Transition(Labelled):
             raise ValueError("give exactly one of `rate` (daily hazard) or `duration` (time-in-state distribution)")
         if self.split is not None and len(self.split) < 2:
             raise ValueError("a split needs at least two targets")
-        if self.order is not None and self.capacity is None:
-            raise ValueError("`order` needs a `capacity` (a queue forms only where a capacity limits a transition)")
         if self.whole and self.capacity is None:
             raise ValueError("`whole` needs a `capacity` (groups are kept whole or split only at a capacity)")
         return self
@@ -182,6 +185,9 @@ class Transition(Labelled):
     def targets(self) -> list[str]:
         """The states this transition can move people to (one, or each of a split)."""
         return [self.to] if self.to is not None else [s.to for s in self.split or []]
+
+
+Transition = extended(Transition, "transition")  # type: ignore[misc]  # with the mechanisms' fields
 
 
 class Arrival(FormatModel):

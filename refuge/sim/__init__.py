@@ -8,9 +8,10 @@
     invariants.py       what every run of either engine must satisfy
     streams.py          the random streams: one per decision, keyed by seed, name and day (and a Python twin)
     variates.py         exact binomial, Poisson, normal, exponential and gamma draws from a decision's stream
+    hooks.py            the hooks through which a mechanism acts within another's step, from the declarations
     mechanisms/         one module (or folder) per mechanism: its declaration, its Numba steps, its reference
-                        steps: parameters, rules, sites, queues, arrivals (and events), moves, counted states,
-                        tracked stays, the route network
+                        steps: parameters, rules, sites, queues, the service order, arrivals (and events),
+                        moves, counted states, tracked stays, the route network
     borrow.py, tables.py   Numba plumbing (borrowed arrays, structrefs) and the engine's table constants
 
 `docs/architecture.md` walks through it and through adding a mechanism.

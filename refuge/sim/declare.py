@@ -7,7 +7,9 @@ A mechanism (`refuge.sim.mechanisms`) lists
 - `world`: the arrays a run changes, each an `Array` with a shape in the run's dimensions, a dtype and a
   starting value;
 - `results`: the run's results it gives, by name (the fields of `refuge.results.Run`): a world array's name,
-  or a function of the world and the model (a table cut to the rows in use, say).
+  or a function of the world and the model (a table cut to the rows in use, say);
+- hooks: steps of its own that another mechanism's step calls through one generic line (`refuge.sim.hooks`):
+  today, serving the tracked units due for a capacity in an order of its own (the service order).
 
 `refuge.sim.layout` joins the declarations, in the day's order, into the engine's `Spec` and `World` and
 into the results of a run; nothing else lists fields.
@@ -56,6 +58,16 @@ class Mechanism:
     derive: dict[str, Callable[[Any], Any]] = field(default_factory=dict)  # spec arrays made from the model
     dims: dict[str, Callable[[Any], int]] = field(default_factory=dict)  # dimensions of its own, from the model
     doc: str = ""
+    # Hooks into the tracked units' step (`refuge.sim.hooks` joins them; None: the mechanism has none). A
+    # mechanism that serves the units due for a capacity in an order of its own declares all four:
+    # set_aside(t, i, j, m, w) -> bool (Numba): unit `i`, due today for transition `j`, waits to be served by it;
+    # serve_aside(t, n, m, w) (Numba): serve the units set aside today (`w.aside[:n]`, in the order met);
+    # and the reference engine's twins, set_aside_reference(ref, u, t) -> bool and serve_aside_reference(ref,
+    # units, t).
+    set_aside: Callable[..., Any] | None = None
+    serve_aside: Callable[..., Any] | None = None
+    set_aside_reference: Callable[..., Any] | None = None
+    serve_aside_reference: Callable[..., Any] | None = None
 
 
 def check_unique(mechanisms: tuple[Mechanism, ...]) -> None:

@@ -4,6 +4,7 @@ results of a run by name. Nothing else lists these fields."""
 
 from __future__ import annotations
 
+from importlib import import_module
 from typing import Any, NamedTuple
 
 from numba.experimental import structref
@@ -11,22 +12,13 @@ from numba.experimental import structref
 from refuge.sim import streams
 from refuge.sim.borrow import SpecRef, SpecRefType, WorldRef, WorldRefType
 from refuge.sim.declare import Array, Mechanism, check_unique
-from refuge.sim.mechanisms import (
-    arrivals,
-    counted,
-    moves,
-    network,
-    order,
-    parameters,
-    queues,
-    rules,
-    sites,
-    tracked,
-)
 from refuge.sim.streams import seed_key
 
-MECHANISMS: tuple[Mechanism, ...] = (streams.DECL, parameters.DECL, rules.DECL, sites.DECL, queues.DECL, order.DECL,
-                                     arrivals.DECL, moves.DECL, counted.DECL, tracked.DECL, network.DECL)
+# The day's order of the mechanisms (refuge/sim/mechanisms/NAME: a module, or a folder), each with its `DECL`;
+# the one line here a new mechanism adds (its steps are called in `refuge.sim.day`, or through `refuge.sim.hooks`).
+DAY = ("parameters", "rules", "sites", "queues", "order", "arrivals", "moves", "counted", "tracked", "network")
+MECHANISMS: tuple[Mechanism, ...] = (streams.DECL, *(import_module(f"refuge.sim.mechanisms.{name}").DECL
+                                                     for name in DAY))
 check_unique(MECHANISMS)
 
 # The world's own counters: rows in use of the unit, stay and waiting-group tables, and the bits of the tables

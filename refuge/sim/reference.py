@@ -43,11 +43,11 @@ from refuge.model.codes import (
     T_SRC,
 )
 from refuge.model.compiler import Model
+from refuge.sim.layout import DERIVED
 from refuge.sim.mechanisms.arrivals import reference_arrivals
 from refuge.sim.mechanisms.counted import reference_counted
 from refuge.sim.mechanisms.drift import drifted_table
 from refuge.sim.mechanisms.network.reference import NetReference
-from refuge.sim.mechanisms.order import compile_order
 from refuge.sim.mechanisms.parameters import reference_values
 from refuge.sim.mechanisms.queues import reference_budgets, reference_idle
 from refuge.sim.mechanisms.rules import reference_rules
@@ -115,7 +115,7 @@ class _Reference:
         self.rate_exits = [[j for j in ex if not self.tr[j][T_IS_DUR]] for ex in self.exits]
         self.site_states = [[s for s in range(S) if self.state_site[s] == n] for n in range(N)]
         self.empirical = _empirical_tables(m)
-        self.order = compile_order(m)  # each transition's service order (refuge.sim.mechanisms.order)
+        self.arrays: dict[str, Any] = {}  # arrays the mechanisms make from the model (`array`)
         # person records: state and day of entry into it
         self.p_state = np.zeros(256, np.int64)
         self.p_entry = np.zeros(256, np.int64)
@@ -147,6 +147,13 @@ class _Reference:
         self.network = None  # the route network, person by person (refuge.sim.mechanisms.network.reference)
         if m.net is not None:
             self.network = NetReference(m.net, days)
+
+    def array(self, name: str) -> Any:
+        """A model array the engine reads (`refuge.sim.layout.Spec`): the model's own, or one a mechanism makes
+        from it (its declaration's `derive`), made once."""
+        if name not in self.arrays:
+            self.arrays[name] = DERIVED[name](self.m) if name in DERIVED else getattr(self.m, name)
+        return self.arrays[name]
 
     # --- the run ------------------------------------------------------------------------------
     def run(self) -> dict[str, Any]:

@@ -9,7 +9,8 @@ import math
 from pathlib import Path
 from typing import Iterable
 
-from refuge.errors import RefugeError, suggest
+from refuge.errors import RefugeError, printable, suggest
+from refuge.scenario.base import hostile
 
 
 class FleeInputError(RefugeError):
@@ -21,7 +22,7 @@ class FleeInputError(RefugeError):
             where += f" line {line}"
         if column is not None:
             where += f", column {column}" if line is not None else f" column {column}"
-        super().__init__(f"{where}: expected {expected}; found {found}")
+        super().__init__(printable(f"{where}: expected {expected}; found {found}"))
 
 
 class Notes(list):
@@ -47,8 +48,18 @@ def rows(path: Path, required: bool = True) -> list[tuple[int, list[str]]]:
         cells = [c.strip() for c in cells]
         if not cells or all(not c for c in cells) or cells[0].startswith("#"):
             continue
+        plain(path, line, cells)
         out.append((line, cells))
     return out
+
+
+def plain(path: Path, line: int, cells: list[str]) -> None:
+    """Cells of a Flee file become names, sources and notes that reach terminals and pages: hostile text
+    (control characters, line breaks, bidirectional overrides) is refused at its cell."""
+    for k, cell in enumerate(cells, start=1):
+        found = hostile(cell)
+        if found:
+            raise FleeInputError(path, line, k, "text without control characters or line breaks", found)
 
 
 def text(path: Path) -> str:
@@ -66,7 +77,9 @@ def header(path: Path) -> tuple[int, list[str]] | None:
     reader = csv.reader(text(path).splitlines())
     for cells in reader:
         if cells and cells[0].strip().startswith("#"):
-            return reader.line_num, [c.strip().lstrip("#").strip() for c in cells]
+            names = [c.strip().lstrip("#").strip() for c in cells]
+            plain(path, reader.line_num, names)
+            return reader.line_num, names
         if cells and any(c.strip() for c in cells):
             return None
     return None

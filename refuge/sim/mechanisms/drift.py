@@ -8,15 +8,23 @@ A scenario may declare that a driver (an arrival or flight rate, a move chance, 
         step: year                # day, week, month, quarter, year (calendar), or a whole number of days
         from: 2005-01-01          # optional: the first day it drifts (default: the scenario's start)
         max: 1                    # optional: the highest value it may reach
+        noise: claims_noise       # optional: a parameter, the standard deviation of a one-step stray
 
 Each run multiplies the driver's value on every day (its schedule as declared, before rules) by exp(W_k), W a
 random walk in log space: W_0 = 0 in the first step from `from`, W_k = W_{k-1} + N(0, size^2) at the start of
 each later step. So the driver's median stays at its declared value and its spread grows with the square root
 of the time since `from`: a forecast's band widens with the horizon as the record's own changes say it
 should, once `size` is calibrated (give it a prior: the backtests fit it by the score of its forecasts,
-`refuge.inference.drift_fit`). Assumptions: changes of successive steps are independent and of one size
-throughout; two drifts are independent; rules act on the drifted value. A drifted value never exceeds `max`
-nor the highest value its uses allow (`Model.pceil`: 1 for a chance), and never falls below 0.
+`refuge.inference.drift_fit`).
+
+With `noise`, W_k gains a term E_k ~ N(0, noise^2) of its own in each step, the first included, that does not
+carry over to the next: a quarter's claims stray from their level and come back (a series whose one-step
+changes are larger than its longer changes allow for has such strays). The last value before `from` is then
+one such stray reading of the level, so the walk starts from the level as the record up to `from` tells it
+(`filtered_level`: a local-level Kalman filter in log space over each step's mean value, with the drift's own
+size and noise), not from the last value. Assumptions: changes of successive steps are independent and of one
+size throughout; two drifts are independent; rules act on the drifted value. A drifted value never exceeds
+`max` nor the highest value its uses allow (`Model.pceil`: 1 for a chance), and never falls below 0.
 
 The path is drawn before the run from the run's own stream for that driver, keyed by the run seed and the
 parameter's name like every decision (`refuge.sim.streams.keyed_normals`, the decision `drift:NAME`): declaring
@@ -62,6 +70,33 @@ def walk(seed: int, name: str, size: float, steps: int) -> np.ndarray:
     return w
 
 
+def strays(seed: int, name: str, size: float, steps: int) -> np.ndarray:
+    """E_0..E_{steps-1}: the run's one-step strays for the driver `name` (its own stream, `drift-noise:NAME`)."""
+    if steps < 1 or size <= 0:
+        return np.zeros(max(steps, 1))
+    return size * keyed_normals(seed, f"drift-noise:{name}", steps)
+
+
+def filtered_level(values: np.ndarray, start: dt.date, first: int, step: str | int, size: float,
+                   noise: float) -> float:
+    """The driver's level on day `first - 1` as its record up to then tells it, over the value that day: a
+    local-level filter (Kalman's, in log space: a level walking by `size` a step, each step's mean value straying
+    from it by `noise`) over the mean value of each step before `first`. 1 when there is nothing to filter."""
+    if first < 2 or noise <= 0 or not values[first - 1] > 0:
+        return 1.0
+    idx = step_index(start, first, 0, step)
+    means = np.bincount(idx, weights=values[:first]) / np.maximum(np.bincount(idx), 1)
+    x = np.log(means[means > 0])
+    if x.size < 2:
+        return 1.0
+    level, var = x[0], noise * noise
+    for v in x[1:]:
+        ahead = var + size * size
+        gain = ahead / (ahead + noise * noise)
+        level, var = level + gain * (v - level), (1 - gain) * ahead
+    return float(np.exp(level) / values[first - 1])
+
+
 def drifted_table(m: Any, seed: int) -> np.ndarray | None:
     """The run's per-day parameter table with its declared drifts applied, or None when nothing drifts."""
     decl = getattr(m.scenario, "drift", None)
@@ -77,7 +112,12 @@ def drifted_table(m: Any, seed: int) -> np.ndarray | None:
         idx = step_index(m.start, table.shape[0], first, d.step)
         if not idx.size:
             continue
-        w = walk(seed, d.parameter, float(table[first, s]), int(idx[-1]) + 1)
+        size = float(table[first, s])
+        w = walk(seed, d.parameter, size, int(idx[-1]) + 1)
+        if getattr(d, "noise", None) is not None:
+            noise = float(table[first, names.index(d.noise)])
+            w = w + strays(seed, d.parameter, noise, int(idx[-1]) + 1)
+            w = w + np.log(filtered_level(table[:, p], m.start, first, d.step, size, noise))
         ceiling = float(m.pceil[p]) if len(m.pceil) else np.inf
         if d.max is not None:
             ceiling = min(ceiling, d.max)
@@ -101,5 +141,9 @@ def describe_drifts(scenario: Any, values: dict | None = None, sizes: bool = Tru
     for d in getattr(scenario, "drift", None) or []:
         step = f"a step each {d.step}" if isinstance(d.step, str) else f"a step every {d.step} days"
         size = f" = {values.get(d.size, scenario.parameters[d.size].value):.3g}" if sizes else ""
-        out.append(f"{d.parameter} (a random walk in log space, {step}, size {d.size}{size})")
+        noise = ""
+        if getattr(d, "noise", None) is not None:
+            v = f" = {values.get(d.noise, scenario.parameters[d.noise].value):.3g}" if sizes else ""
+            noise = f", a one-step stray of size {d.noise}{v}"
+        out.append(f"{d.parameter} (a random walk in log space, {step}, size {d.size}{size}{noise})")
     return out

@@ -11,7 +11,7 @@ import numpy as np
 from numba import njit
 
 from refuge.model.codes import T_IS_DUR, T_RATE
-from refuge.sim.mechanisms.order import serve_queues, serve_queues_reference, waits_in_order, waits_in_order_reference
+from refuge.sim.hooks import serve_aside, serve_aside_reference, set_aside, set_aside_reference
 from refuge.sim.mechanisms.sites import NEVER
 from refuge.sim.mechanisms.tracked.cohorts import people_rate_leave, serve_unit, serve_unit_reference
 from refuge.sim.streams import uniform
@@ -21,20 +21,21 @@ from refuge.sim.tables import BIG, N_UNITS, U_ALIVE, U_DUE, U_DUETR, U_ENTRY, U_
 @njit(cache=True)
 def move_tracked(t, m, w):
     """Units in order of entry; units placed today are appended and reached in the same pass. A unit whose
-    time in state has come tries that transition (or, for a transition with a service order, is set aside and
-    served in that order after the pass); otherwise (or if blocked) its state's constant-rate exits compete,
-    unless it entered today."""
+    time in state has come tries that transition (or, when a mechanism serves that transition in an order of its
+    own, is set aside and served by it after the pass: `refuge.sim.hooks`); otherwise (or if blocked) its state's
+    constant-rate exits compete, unless it entered today."""
     rate_hazards(m, w)
     start = 0
     while True:
         end = sweep(t, start, m, w)
-        n = serve_queues(t, m, w)  # the service order (refuge.sim.mechanisms.order)
+        n = w.aside_n[0]
         if n == 0:
             return
+        w.aside_n[0] = 0
+        serve_aside(t, n, m, w)  # each mechanism that set units aside serves them (refuge.sim.hooks)
         for q in range(n):  # those set aside and not served: as if blocked
-            rate_leave(t, w.queued[q], m, w)
+            rate_leave(t, w.aside[q], m, w)
         start = end
-    w.fresh[0] = w.count[N_UNITS]  # people placed later today start rows of their own
 
 
 @njit(cache=True)
@@ -46,7 +47,9 @@ def sweep(t, start, m, w):
         w.fresh[0] = i + 1  # people entering a queue now do not join this row or one before it
         if units[i, U_ALIVE]:
             if units[i, U_DUE] <= t and units[i, U_DUETR] >= 0:
-                if waits_in_order(t, i, units[i, U_DUETR], m, w):
+                if set_aside(t, i, units[i, U_DUETR], m, w):  # served after the pass (refuge.sim.hooks)
+                    w.aside[w.aside_n[0]] = i
+                    w.aside_n[0] += 1
                     i += 1
                     continue
                 serve_unit(t, i, units[i, U_DUETR], BIG, m, w)  # all of it, or as far as the capacity goes
@@ -106,7 +109,8 @@ def rate_exit(s, m, w):
 
 def reference_tracked(ref: Any, t: int) -> None:
     """Units in order of entry; those entering today (appended as we go) move only if their time is zero. Units
-    due for a transition with a service order are set aside and served in that order after each pass."""
+    due for a transition a mechanism serves in an order of its own are set aside and served by it after each pass
+    (`refuge.sim.hooks`)."""
     rates = [[ref.rate[j] for j in ex] for ex in ref.rate_exits]
     leave_p = [-math.expm1(-sum(r)) for r in rates]
     u_rand = unit_uniforms(ref)  # one for each unit already here: does a rate exit fire?
@@ -120,14 +124,14 @@ def reference_tracked(ref: Any, t: int) -> None:
         queued = []
         while i < len(ref.units):
             u = ref.units[i]
-            if u.alive and u.due <= t and u.due_trans >= 0 and waits_in_order_reference(ref, u, t):
+            if u.alive and u.due <= t and u.due_trans >= 0 and set_aside_reference(ref, u, t):
                 queued.append(i)
             elif u.alive and not (u.due <= t and u.due_trans >= 0 and fire_reference(ref, u, u.due_trans, t)):
                 rate_leave(i, u)
             i += 1
         if not queued:
             break
-        serve_queues_reference(ref, [ref.units[q] for q in queued], t)
+        serve_aside_reference(ref, [ref.units[q] for q in queued], t)
         for q in queued:
             rate_leave(q, ref.units[q])
     ref.units = [u for u in ref.units if u.alive]

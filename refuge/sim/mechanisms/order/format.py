@@ -1,14 +1,15 @@
-"""The service order of a capacity-limited transition: who of those waiting is served first
-(`refuge/sim/mechanisms/order.py` runs it)."""
+"""The service order's part of the format: the `order` field of a transition (`ServiceOrder`, its classes
+`OrderClass`), its checks, and its words for the page (`PART`, joined into the format by
+`refuge.scenario.extend`). It sits in the format's layer: it imports the base of the format, never the engine."""
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from refuge.scenario.base import FormatModel
+from refuge.scenario.base import FormatModel, FormatPart
 
 
 class OrderClass(FormatModel):
@@ -73,3 +74,18 @@ class ServiceOrder(FormatModel):
                 "shares": "in shares: " + ", ".join(cls(c) for c in self.classes)}[self.kind]
         return f"served {said}" + (f" from {self.start}" if self.start else "")
 
+
+
+def _needs_capacity(t: Any) -> None:
+    if t.order is not None and t.capacity is None:
+        raise ValueError("`order` needs a `capacity` (a queue forms only where a capacity limits a transition)")
+
+
+PART = FormatPart(
+    "service order",
+    fields={"transition": {"order": (ServiceOrder | None, Field(
+        None, description="the order in which the capacity serves its queue"))}},
+    checks={"transition": (_needs_capacity,)},
+    tracks=lambda t: t.order is not None and t.order.kind != "fifo",  # the order needs each person's day of entry
+    words=lambda t: t.order.words() if t.order is not None else "",
+)
