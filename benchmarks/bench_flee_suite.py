@@ -232,7 +232,8 @@ def _row(rec: dict, fl: dict | None) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("folder", nargs="?", default=str(SHARED / "suite"), help="a folder of Flee cases")
-    ap.add_argument("--case", default="", help="only cases whose path holds this text")
+    ap.add_argument("--case", default="", help="only cases whose path holds this text (or one of several, "
+                    "comma-separated)")
     ap.add_argument("--seeds", type=int, default=3, help="refuge runs per imported case")
     ap.add_argument("--flee", action="store_true", help="also Flee's own run of each case (cached)")
     ap.add_argument("--flee-runs", type=int, default=1, help="with --flee, run Flee until this many runs of each "
@@ -247,7 +248,7 @@ def main() -> None:
     args = ap.parse_args()
     from refuge.interop.flee.layout import find_cases
 
-    cases = [c for c in find_cases(args.folder) if args.case in c.name]
+    cases = [c for c in find_cases(args.folder) if any(part in c.name for part in args.case.split(","))]
     if args.settings:
         path = Path(args.settings) if Path(args.settings).exists() else Path(args.folder) / args.settings
         if not path.is_file():

@@ -4,6 +4,7 @@ sorts each refusal under the reason of its first error."""
 from __future__ import annotations
 
 import importlib.util
+import sys
 from pathlib import Path
 
 import pytest
@@ -89,3 +90,23 @@ def test_the_benchmark_imports_a_case_and_names_a_refusal(bench, tmp_path):
     model, rec = bench.import_case(cases["bad"], tmp_path / "b", as_flee=False)
     assert model is None and rec["status"] == "refused"
     assert "routes.csv line 2, column 3 (distance): expected a number; found `far`" in rec["error"]
+
+
+def test_the_benchmark_runs_cases_with_another_published_settings_file(bench, tmp_path, monkeypatch, capsys):
+    """`--settings FILE` (a path, or one under the folder of cases) replaces each case's settings; the case is
+    named CASE@STEM, so Flee's cached runs of it are kept apart; a missing file stops with one line."""
+    import json
+
+    _write(tmp_path / "cases" / "ok" / "input_csv", **CASE)
+    _write(tmp_path / "cases" / "ok" / "source_data", **DATA)
+    (tmp_path / "cases" / "aw2.yml").write_text("move_rules:\n  awareness_level: 2\n")
+    out = tmp_path / "records.json"
+    monkeypatch.setattr(sys, "argv", ["bench", str(tmp_path / "cases"), "--case", "ok,nothing", "--settings",
+                                      "aw2.yml", "--seeds", "1", "--json", str(out)])
+    bench.main()
+    [rec] = json.loads(out.read_text())
+    assert rec["case"] == "ok@aw2" and rec["status"] == "imported" and "ard" in rec
+    monkeypatch.setattr(sys, "argv", ["bench", str(tmp_path / "cases"), "--settings", "none.yml"])
+    with pytest.raises(SystemExit, match=r"--settings none.yml: no such file"):
+        bench.main()
+    capsys.readouterr()
