@@ -326,12 +326,9 @@ def plot(result: OptimizeResult, path: Path) -> Path:
     ax.set_ylim(-0.03, 1.03)
     ax.set_title(f"{result.scenario}: {spec.objective.label()}", fontsize=10)
     ax.legend(fontsize=8, loc="best")
-    fig.tight_layout()
-    tmp = path.with_name(path.stem + ".tmp.png")
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    tmp.replace(path)
-    return path
+    from refuge.results.files import save_figure
+
+    return save_figure(fig, path)
 
 
 def summary_lines(result: OptimizeResult) -> list[str]:

@@ -144,12 +144,9 @@ def plot(result: Any, path: Path) -> Path:
     ax.set_title(f"{result.scenario}: Pareto front", fontsize=10)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="best")
-    fig.tight_layout()
-    tmp = path.with_name(path.stem + ".tmp.png")
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    tmp.replace(path)
-    return path
+    from refuge.results.files import save_figure
+
+    return save_figure(fig, path)
 
 
 def _axis(o: Any) -> str:
