@@ -77,6 +77,7 @@ def backtest(model_or_path: Any, cut: dt.date | None = None, group: str | None =
 
     from refuge.errors import RefugeError
     from refuge.evidence.series import group_members
+    from refuge.inference.asof import as_of_scenario
     from refuge.inference.drift_fit import drift_sizes, fit_forecast, inner_cut
     from refuge.inference.shares import share_groups
     from refuge.inference.simulator import uncertain_parameters
@@ -114,10 +115,13 @@ def backtest(model_or_path: Any, cut: dt.date | None = None, group: str | None =
     values |= sizes
     draws = [near[i % len(near)] | sizes for i in range(forecast_seeds)]
     sims += max(len(drift_scores), 1 if fit.share_scores else 0) * forecast_seeds
-    fitted_model = compile_scenario(sc.with_values(values), model.origin)
+    # as of the cut, drifts declared for beyond the data start the day after it (`asof.as_of_scenario`)
+    ahead = as_of_scenario(sc, until) if as_of_cut else sc
+    fitted_model = compile_scenario(ahead.with_values(values), model.origin)
     hold = (until - model.start).days if as_of_cut else -1
     fitted = trimmed(fitted_model, forward(beyond(fitted_model, horizon), draws, 0, hold=hold))
-    base = run_ards(model, forward(model, [{}] * forecast_seeds, 0, hold=hold), group, until)["test"]
+    own = compile_scenario(ahead, model.origin) if as_of_cut else model
+    base = run_ards(model, forward(own, [{}] * forecast_seeds, 0, hold=hold), group, until)["test"]
     base_train = _scored(model, {}, refit_seeds, 2000, group, until)
     sims += 2 * forecast_seeds + refit_seeds
     table = tables(fitted_model, fitted, until, Path(out) if out else None, method="search",
