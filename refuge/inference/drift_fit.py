@@ -66,6 +66,7 @@ def fit_forecast(model: Any, values: dict[str, float] | list[dict[str, float]], 
     where the scenario has camps in a group: every pair of a drift size and a concentration is scored, the
     best pair kept (the runs are made once per size; the shares are drawn after them). `as_of_cut`: the runs
     use nothing dated after the inner cut (`refuge.inference.asof.held`)."""
+    from refuge.inference.asof import as_of_scenario
     from refuge.inference.assimilate import assimilate
     from refuge.inference.backtest_core import forward
     from refuge.inference.shares import CONCENTRATIONS, as_json, share_groups
@@ -83,6 +84,8 @@ def fit_forecast(model: Any, values: dict[str, float] | list[dict[str, float]], 
     cols = [k for k, p in enumerate(pts) if inner < p["date"] <= until]
     data = np.array([pts[k]["value"] for k in cols])
     sets = values if isinstance(values, list) else [values]
+    # as of the inner cut, drifts declared for beyond the data start after it, as the forecast's do after the cut
+    scenario = as_of_scenario(model.scenario, inner) if as_of_cut else model.scenario
     table = {}  # (quantile or None, concentration) -> mean CRPS
 
     def score(i: int | None) -> float:
@@ -90,7 +93,7 @@ def fit_forecast(model: Any, values: dict[str, float] | list[dict[str, float]], 
         once (common random numbers: the same seeds for every size)."""
         q = None if i is None else GRID[i]
         trial = {} if q is None else {n: unc[n].to_value(q) for n in names}
-        m = compile_scenario(model.scenario.with_values(sets[0] | trial), model.origin)
+        m = compile_scenario(scenario.with_values(sets[0] | trial), model.origin)
         fw = forward(m, [sets[j % len(sets)] | trial for j in range(runs)], seed,
                      hold=(inner - model.start).days if as_of_cut else -1)
         for c in shares:
