@@ -53,6 +53,7 @@ __all__ = ["Backtest", "CALIBRATION_DIR", "DEFAULT_SETTINGS", "FIGURE_NAME", "JS
 # (forecast ARD of 2007-2008 0.14); 100 and 6,000 gave 0.07, about 3.5 minutes of CPU (README).
 DEFAULT_SETTINGS = {"population": 100, "budget": 6000, "generations": 10, "weights": "reach"}
 CALIBRATION_DIR = "calibration"
+INNER_DIR = "calibration-inner"  # the calibration up to the inner cut that the drift sizes are fitted with
 DRIFT_DRAWS, DRIFT_RUNS = 20, 40  # posterior draws taken in turn, and runs per candidate size, to fit a drift
 
 
@@ -65,7 +66,7 @@ def backtest(scenario: Scenario, until: dt.date, out: str | Path, *, runs: int =
     knows nothing dated after `until` (schedules held, drifts from the cut: `refuge.inference.asof`)."""
     from refuge.inference.asof import as_of_scenario
     from refuge.inference.calibrate import Settings, calibrate
-    from refuge.inference.drift_fit import fit_forecast
+    from refuge.inference.drift_fit import fit_forecast, inner_cut
     from refuge.inference.posterior import sample_posterior
     from refuge.model.compiler import compile_scenario
 
@@ -81,8 +82,11 @@ def backtest(scenario: Scenario, until: dt.date, out: str | Path, *, runs: int =
     t_cal = time.perf_counter() - t0
     draws = sample_posterior(out / CALIBRATION_DIR, runs, seed=seed)
     # a drift's size by the score of its forecasts from an inner cut of the training data (ABC's fit of single
-    # runs prefers no drift), with the posterior's draws in turn (refuge.inference.drift_fit)
-    fit = fit_forecast(model, draws[:DRIFT_DRAWS], until, runs=DRIFT_RUNS, seed=seed + 3000)
+    # runs prefers no drift), with the draws of a posterior that saw nothing after that inner cut
+    # (refuge.inference.drift_fit): the posterior to `until` saw the points those forecasts are scored on
+    inner_draws, inner_sims = _inner_draws(model, until, settings, out, draws, workers=workers, cluster=cluster,
+                                           origin=origin, seed=seed)
+    fit = fit_forecast(model, inner_draws, until, runs=DRIFT_RUNS, seed=seed + 3000)
     sizes, drift_scores = fit.sizes, fit.scores
     draws = [d | sizes for d in draws]
     longer = beyond(model, horizon)
@@ -90,11 +94,33 @@ def backtest(scenario: Scenario, until: dt.date, out: str | Path, *, runs: int =
                                 progress="backtest: posterior runs" if progress else False,
                                 hold=(until - model.start).days if as_of_cut else -1))
     bt = tables(model, fw, until, out, method="posterior", level=level, calibration=cal,
-                concentration=fit.concentration)
+                concentration=fit.concentration, signed=fit.signed)
     bt.summary |= {"seconds": time.perf_counter() - t0, "fit_seconds": t_cal, "calibration_seconds": t_cal,
-                   "simulations": cal.simulations + cal.predictive_runs + runs + len(drift_scores) * DRIFT_RUNS,
+                   "simulations": cal.simulations + cal.predictive_runs + runs + len(drift_scores) * DRIFT_RUNS
+                   + inner_sims, "inner_cut": str(inner_cut(model, until)),
                    "seed": seed, "as_of_cut": as_of_cut, "drift_sizes": sizes, "drift_scores": drift_scores,
                    "share_scores": fit.share_scores,
                    "settings": {k: str(v) if isinstance(v, dt.date) else v for k, v in vars(settings).items()}}
     write(bt)
     return bt
+
+
+def _inner_draws(model: Any, until: dt.date, settings: Any, out: Path, draws: list[dict], *, workers: int | None,
+                 cluster: str | None, origin: str, seed: int) -> tuple[list[dict], int]:
+    """Posterior draws (DRIFT_DRAWS) of a calibration on the evidence up to the inner cut of the training data
+    (`refuge.inference.drift_fit.inner_cut`; half the budget, written to out/calibration-inner, resumable), and
+    its simulations; the draws to `until` themselves where nothing is to be fitted or there is no inner cut."""
+    import dataclasses
+
+    from refuge.inference.calibrate import calibrate
+    from refuge.inference.drift_fit import drift_sizes, inner_cut
+    from refuge.inference.posterior import sample_posterior
+    from refuge.inference.shares import share_groups
+
+    inner = inner_cut(model, until)
+    if inner is None or not (drift_sizes(model.scenario) or share_groups(model)):
+        return draws[:DRIFT_DRAWS], 0
+    fitted = dataclasses.replace(settings, until=inner, budget=max(settings.budget // 2, settings.population))
+    cal = calibrate(model.scenario, out / INNER_DIR, fitted, workers=workers, cluster=cluster, predictive_runs=10,
+                    origin=origin)
+    return sample_posterior(out / INNER_DIR, DRIFT_DRAWS, seed=seed), cal.simulations
