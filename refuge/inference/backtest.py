@@ -78,6 +78,7 @@ def backtest(model_or_path: Any, cut: dt.date | None = None, group: str | None =
 
     from refuge.errors import RefugeError
     from refuge.evidence.series import group_members
+    from refuge.inference.asof import as_of_scenario
     from refuge.inference.drift_fit import drift_sizes, fit_forecast, inner_cuts
     from refuge.inference.shares import share_groups
     from refuge.inference.simulator import uncertain_parameters
@@ -118,11 +119,14 @@ def backtest(model_or_path: Any, cut: dt.date | None = None, group: str | None =
     values |= sizes
     draws = [near[i % len(near)] | sizes for i in range(forecast_seeds)]
     sims += max(len(drift_scores), 1 if fit.share_scores else 0) * forecast_seeds * max(len(origins), 1)
-    fitted_model = compile_scenario(sc.with_values(values), model.origin)
+    # as of the cut, drifts declared for beyond the data start the day after it (`asof.as_of_scenario`)
+    ahead = as_of_scenario(sc, until) if as_of_cut else sc
+    fitted_model = compile_scenario(ahead.with_values(values), model.origin)
     hold = (until - model.start).days if as_of_cut else -1
     fitted = trimmed(fitted_model, forward(beyond(fitted_model, horizon), draws, 0, hold=hold))
     # the scenario's own values, for comparison (BASE_SEEDS: a median of run errors, not a band)
-    base = run_ards(model, forward(model, [{}] * min(forecast_seeds, BASE_SEEDS), 0, hold=hold), group,
+    own = compile_scenario(ahead, model.origin) if as_of_cut else model
+    base = run_ards(model, forward(own, [{}] * min(forecast_seeds, BASE_SEEDS), 0, hold=hold), group,
                     until)["test"]
     before = sum(k[1] for k in made)
     base_train = _scored(model, candidates[0], refit_seeds, 2000, group, until, made)  # the scenario's values

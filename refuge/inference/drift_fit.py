@@ -93,9 +93,10 @@ def fit_forecast(model: Any, values: dict[str, float] | list[dict[str, float]], 
     """`fit_drift`, and with it the concentration of the camps' shares of new arrivals (`refuge.inference.shares`)
     where the scenario has camps in a group: every pair of a drift size and a concentration is scored, the
     best pair kept (the runs are made once per size; the shares are drawn after them). `as_of_cut`: the runs
-    use nothing dated after the inner cut (`refuge.inference.asof.held`). `origins`: several inner cuts, each
-    with the fits made on the data up to it (`inner_cuts`); the score is the mean CRPS over all their points
-    (default: the one inner cut, with `values`)."""
+    use nothing dated after the inner cut (`refuge.inference.asof.held`; drifts declared for beyond the data
+    start after it). `origins`: several inner cuts, each with the fits made on the data up to it (`inner_cuts`);
+    the score is the mean CRPS over all their points (default: the one inner cut, with `values`)."""
+    from refuge.inference.asof import as_of_scenario
     from refuge.inference.assimilate import assimilate
     from refuge.inference.backtest_core import forward
     from refuge.inference.shares import CONCENTRATIONS, as_json, share_groups
@@ -122,7 +123,9 @@ def fit_forecast(model: Any, values: dict[str, float] | list[dict[str, float]], 
         for cut, sets in origins:
             cols = [k for k, p in enumerate(pts) if cut < p["date"] <= until]
             data = np.array([pts[k]["value"] for k in cols])
-            m = compile_scenario(model.scenario.with_values(sets[0] | trial), model.origin)
+            # as of an inner cut, drifts declared for beyond the data start after it, as the forecast's do
+            scenario = as_of_scenario(model.scenario, cut) if as_of_cut else model.scenario
+            m = compile_scenario(scenario.with_values(sets[0] | trial), model.origin)
             fw = forward(m, [sets[j % len(sets)] | trial for j in range(runs)], seed,
                          hold=(cut - model.start).days if as_of_cut else -1)
             for c in shares:
