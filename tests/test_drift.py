@@ -225,16 +225,35 @@ def test_a_posterior_backtest_sizes_its_drift_with_a_posterior_that_saw_nothing_
 
     from refuge.inference.backtest_posterior import INNER_DIR, backtest
     from refuge.inference.calibrate import Settings
-    from refuge.inference.drift_fit import inner_cut
+    from refuge.inference.drift_fit import inner_cut, inner_cuts
 
     doc = _doc(size=0.1)
     doc["parameters"]["rate"]["prior"] = {"dist": "uniform", "low": 500, "high": 1500}
     model = as_model(parse(doc, "toy.yaml"))
     until = dt.date(2021, 12, 31)
-    bt = backtest(model.scenario, until, tmp_path / "bt", runs=20, workers=1, origin=model.origin,
+    bt = backtest(model.scenario, until, tmp_path / "bt", runs=10, workers=1, origin=model.origin,
                   settings=Settings(population=20, budget=100, generations=2))
-    inner = inner_cut(model, until)
-    assert bt.summary["inner_cut"] == str(inner) and inner < until
-    meta = json.loads((tmp_path / "bt" / INNER_DIR / "calibration.json").read_text())
-    assert meta["settings"]["until"] == str(inner) and meta["settings"]["budget"] == 50
+    cuts = inner_cuts(model, until)  # 2021-05-31 (7 monthly points after it) and 2021-04-30 (8 more)
+    assert bt.summary["inner_cuts"] == [str(c) for c in cuts] and cuts[0] == inner_cut(model, until) < until
+    for inner in cuts:
+        meta = json.loads((tmp_path / "bt" / INNER_DIR / str(inner) / "calibration.json").read_text())
+        assert meta["settings"]["until"] == str(inner) and meta["settings"]["budget"] == 50
     assert bt.summary["drift_scores"] and "rate_drift" in bt.summary["drift_sizes"]
+
+
+def test_a_short_record_sizes_its_drift_from_several_inner_cuts():
+    """Six yearly counts: one inner cut leaves one or two points to score a drift size on, so earlier training
+    dates are added (latest first, not before a third of the record) until at least 12 points are scored; a
+    record with many points after the inner cut keeps one."""
+    from refuge.inference.drift_fit import inner_cut, inner_cuts
+
+    doc = _doc()
+    doc["end"] = "2027-12-31"
+    doc["evidence"][0]["series"]["points"] = [{"date": f"{y}-12-31", "value": 1000} for y in range(2020, 2028)]
+    model = as_model(parse(doc, "toy.yaml"))
+    cuts = inner_cuts(model, dt.date(2026, 12, 31))
+    assert cuts[0] == inner_cut(model, dt.date(2026, 12, 31)) == dt.date(2024, 12, 31)
+    assert cuts == [dt.date(y, 12, 31) for y in (2024, 2023, 2022)]  # 2, 3 and 4 points after them: 9 < 12
+    monthly = as_model(parse(_doc(), "toy.yaml"))  # 36 monthly points: 11 after the inner cut (2022-01-31)
+    assert inner_cuts(monthly, dt.date(2022, 12, 31)) == [dt.date(2022, 1, 31), dt.date(2021, 12, 31)]
+    assert inner_cuts(monthly, dt.date(2022, 12, 31), least=11) == [dt.date(2022, 1, 31)]

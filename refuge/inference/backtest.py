@@ -79,7 +79,7 @@ def backtest(model_or_path: Any, cut: dt.date | None = None, group: str | None =
     from refuge.errors import RefugeError
     from refuge.evidence.series import group_members
     from refuge.inference.asof import as_of_scenario
-    from refuge.inference.drift_fit import drift_sizes, fit_forecast, inner_cut
+    from refuge.inference.drift_fit import drift_sizes, fit_forecast, inner_cuts
     from refuge.inference.shares import share_groups
     from refuge.inference.simulator import uncertain_parameters
     from refuge.model.compiler import compile_scenario
@@ -108,15 +108,17 @@ def backtest(model_or_path: Any, cut: dt.date | None = None, group: str | None =
     near = inner_fits = _near(ranked)
     # drifts and camps' shares, by the forecasts from an inner cut of fits that saw nothing after it (the fits
     # to the whole training data saw the points those forecasts are scored on, and would prefer narrow bands)
-    inner = inner_cut(model, until)
-    if inner is not None and (drift_sizes(sc) or share_groups(model)):
-        _, ranked_inner, n = _search(model, group, inner, candidates, seeds, refit, refit_seeds, False, made)
-        inner_fits, sims = _near(ranked_inner), sims + n
-    fit = fit_forecast(model, inner_fits, until, runs=forecast_seeds, as_of_cut=as_of_cut)
+    origins = []
+    if drift_sizes(sc) or share_groups(model):
+        for inner in inner_cuts(model, until):
+            _, ranked_inner, n = _search(model, group, inner, candidates, seeds, refit, refit_seeds, False, made)
+            origins.append((inner, _near(ranked_inner)))
+            sims += n
+    fit = fit_forecast(model, inner_fits, until, runs=forecast_seeds, as_of_cut=as_of_cut, origins=origins)
     sizes, drift_scores = fit.sizes, fit.scores
     values |= sizes
     draws = [near[i % len(near)] | sizes for i in range(forecast_seeds)]
-    sims += max(len(drift_scores), 1 if fit.share_scores else 0) * forecast_seeds  # the drift fit's runs
+    sims += max(len(drift_scores), 1 if fit.share_scores else 0) * forecast_seeds * max(len(origins), 1)
     # as of the cut, drifts declared for beyond the data start the day after it (`asof.as_of_scenario`)
     ahead = as_of_scenario(sc, until) if as_of_cut else sc
     fitted_model = compile_scenario(ahead.with_values(values), model.origin)
@@ -133,7 +135,7 @@ def backtest(model_or_path: Any, cut: dt.date | None = None, group: str | None =
                    concentration=fit.concentration, signed=fit.signed)
     table.summary |= {"group": group, "values": values, "simulations": sims, "drift_scores": drift_scores,
                       "share_scores": fit.share_scores, "as_of_cut": as_of_cut,
-                      "parameter_sets": len(near)}
+                      "parameter_sets": len(near), "inner_cuts": [str(c) for c, _ in origins]}
     if out:
         write(table)
     return BacktestResult(cut=until + dt.timedelta(days=1), group=group, values=values, train=train,

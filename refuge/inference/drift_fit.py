@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 GRID = (0.05, 0.2, 0.4, 0.6, 0.8, 0.95)
+LEAST_POINTS = 12  # training points the forecasts from the inner cuts are scored on, at least (`inner_cuts`)
 
 
 def drift_sizes(scenario: Any) -> list[str]:
@@ -37,6 +38,32 @@ def inner_cut(model: Any, until: dt.date) -> dt.date | None:
     if len(dates) < 4:
         return None
     return dates[min(int(len(dates) * 2 / 3), len(dates) - 2)]
+
+
+def inner_cuts(model: Any, until: dt.date, least: int = LEAST_POINTS) -> list[dt.date]:
+    """The inner cut (`inner_cut`), and earlier training data dates before it, latest first, until the
+    forecasts from them have at least `least` training points to be scored on (each point counted once per
+    cut it follows), never earlier than a third of the way through the training dates. A record of a few
+    annual counts (the flagship: 2 to 5 points after one inner cut) otherwise sizes its drift on one or two
+    years' changes; a Flee case's hundreds of camp counts keep one inner cut."""
+    first = inner_cut(model, until)
+    if first is None:
+        return []
+    days = sorted({int(s["grid"][k]) for s in model.series for k in s["obs"]})
+    dates = [d for d in (model.start + dt.timedelta(days=x) for x in days) if d <= until]
+    points = sorted(model.start + dt.timedelta(days=int(s["grid"][k])) for s in model.series for k in s["obs"])
+    points = [d for d in points if d <= until]
+
+    def after(c: dt.date) -> int:
+        return sum(c < d for d in points)
+
+    cuts, scored = [first], after(first)
+    for d in reversed(dates[len(dates) // 3:dates.index(first)]):
+        if scored >= least:
+            break
+        cuts.append(d)
+        scored += after(d)
+    return cuts
 
 
 @dataclass
@@ -61,11 +88,14 @@ def fit_drift(model: Any, values: dict[str, float] | list[dict[str, float]], unt
 
 
 def fit_forecast(model: Any, values: dict[str, float] | list[dict[str, float]], until: dt.date, runs: int = 20,
-                 seed: int = 3000, as_of_cut: bool = False) -> ForecastFit:
+                 seed: int = 3000, as_of_cut: bool = False,
+                 origins: list[tuple[dt.date, list[dict[str, float]]]] | None = None) -> ForecastFit:
     """`fit_drift`, and with it the concentration of the camps' shares of new arrivals (`refuge.inference.shares`)
     where the scenario has camps in a group: every pair of a drift size and a concentration is scored, the
     best pair kept (the runs are made once per size; the shares are drawn after them). `as_of_cut`: the runs
-    use nothing dated after the inner cut (`refuge.inference.asof.held`)."""
+    use nothing dated after the inner cut (`refuge.inference.asof.held`; drifts declared for beyond the data
+    start after it). `origins`: several inner cuts, each with the fits made on the data up to it (`inner_cuts`);
+    the score is the mean CRPS over all their points (default: the one inner cut, with `values`)."""
     from refuge.inference.asof import as_of_scenario
     from refuge.inference.assimilate import assimilate
     from refuge.inference.backtest_core import forward
@@ -81,23 +111,27 @@ def fit_forecast(model: Any, values: dict[str, float] | list[dict[str, float]], 
     if (not names and shares == [(None, False)]) or inner is None:
         return ForecastFit()
     pts = series_points(model)
-    cols = [k for k, p in enumerate(pts) if inner < p["date"] <= until]
-    data = np.array([pts[k]["value"] for k in cols])
-    sets = values if isinstance(values, list) else [values]
-    # as of the inner cut, drifts declared for beyond the data start after it, as the forecast's do after the cut
-    scenario = as_of_scenario(model.scenario, inner) if as_of_cut else model.scenario
-    table = {}  # (quantile or None, concentration) -> mean CRPS
+    origins = origins or [(inner, values if isinstance(values, list) else [values])]
+    table = {}  # (quantile or None, (concentration, signed)) -> mean CRPS
 
     def score(i: int | None) -> float:
         """The best mean CRPS over the concentrations with the i-th size of GRID (None: no size), its runs made
         once (common random numbers: the same seeds for every size)."""
         q = None if i is None else GRID[i]
         trial = {} if q is None else {n: unc[n].to_value(q) for n in names}
-        m = compile_scenario(scenario.with_values(sets[0] | trial), model.origin)
-        fw = forward(m, [sets[j % len(sets)] | trial for j in range(runs)], seed,
-                     hold=(inner - model.start).days if as_of_cut else -1)
+        scores: dict = {c: [] for c in shares}
+        for cut, sets in origins:
+            cols = [k for k, p in enumerate(pts) if cut < p["date"] <= until]
+            data = np.array([pts[k]["value"] for k in cols])
+            # as of an inner cut, drifts declared for beyond the data start after it, as the forecast's do
+            scenario = as_of_scenario(model.scenario, cut) if as_of_cut else model.scenario
+            m = compile_scenario(scenario.with_values(sets[0] | trial), model.origin)
+            fw = forward(m, [sets[j % len(sets)] | trial for j in range(runs)], seed,
+                         hold=(cut - model.start).days if as_of_cut else -1)
+            for c in shares:
+                scores[c].append(crps(data, assimilate(m, fw, cut, c[0], seed, c[1]).points(m)[:, cols]))
         for c in shares:
-            table[q, c] = float(np.nanmean(crps(data, assimilate(m, fw, inner, c[0], seed, c[1]).points(m)[:, cols])))
+            table[q, c] = float(np.nanmean(np.concatenate(scores[c])))
         return min(table[q, c] for c in shares)
 
     if names:
