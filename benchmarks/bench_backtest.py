@@ -145,9 +145,9 @@ def bench_rolling(cases: list[str], workers: int, out: Path, as_of_cut: bool = F
             rows.append(f"  Flee's own runs ({flee['runs']} of {flee['settings']}, from the case's start, as Flee "
                         f"runs it): ARD at the same {flee['points']} held-out points {flee['ard']:.3f} (the "
                         f"model's median {flee['model_ard']:.3f}, naive {flee['naive_ard']:.3f})")
-        for name, g in r.groups.items():
-            rows.append(f"  group {name}: Flee's daily ARD after the cuts, median {g['median']['ard']:.3f}, "
-                        f"naive {g['naive']['ard']:.3f}")
+        for name, g in r.groups.items():  # a group with no training point before a cut has no naive value
+            naive = f", naive {g['naive']['ard']:.3f}" if "ard" in g.get("naive", {}) else ", no naive value"
+            rows.append(f"  group {name}: Flee's daily ARD after the cuts, median {g['median']['ard']:.3f}{naive}")
         blocks.append(p)
     print("\n".join(rows))
     pooled = pool(blocks)
