@@ -34,7 +34,7 @@ def _line_case(tmp: Path, n: int, data_rows: int) -> tuple[Path, Path]:
                                                                         for i in range(n - 1)))
     (inp / "sim_period.csv").write_text("StartDate,2020-01-01\nLength,20\n")
     (val / "data_layout.csv").write_text(f"total,c.csv\nP{n - 1},c.csv\n")
-    day0 = dt.date(1900, 1, 1)
+    day0 = dt.date(1780, 1, 1)
     (val / "c.csv").write_text("Date,count\n" + "".join(f"{day0 + dt.timedelta(days=i)},{i // 100}\n"
                                                        for i in range(data_rows))
                                + "2020-01-01,0\n2020-01-20,400\n")
@@ -47,7 +47,7 @@ def test_a_large_case_keeps_its_network_and_data_in_data_files_beyond_the_limit(
     scenario file's, not its data files'. The lists read back in the order of locations.csv and routes.csv."""
     n = 3000
     assert n * 2 > TABLE_AFTER
-    inp, val = _line_case(tmp_path, n, 50_000)
+    inp, val = _line_case(tmp_path, n, 80_000)
     assert (val / "c.csv").stat().st_size > MAX_FILE_BYTES
     out = main_import(str(inp), str(tmp_path / "out" / "big.yaml"), str(val))
     data = out.parent / "big-data"
