@@ -10,12 +10,13 @@ that a wall time stretched by other jobs on a shared machine shows as such.
     python benchmarks/bench_backtest.py --train-until 2006-12-31 [--workers 2] [--out DIR] [--runs 200]
     python benchmarks/bench_backtest.py --train-until 2008-12-31     # in sample: every year trained on
     python benchmarks/bench_backtest.py [--rolling CASE ...]          # rolling-origin, each case (default: the
-                                                                      # three built-in cases with data)
+                                                                      # four built-in cases with data)
+    python benchmarks/bench_backtest.py --pool DIR [DIR ...]          # stored rolling backtests pooled, by horizon
 
 With --rolling: a rolling-origin backtest of each case (`refuge.inference.rolling`, default cuts and search
 settings) on the workers, one case after the other; per case its wall time (target <= 10 min on 2 cores), CPU
 time and load, the pooled ARD of the median against the naive forecast's, the 90% coverage (target 80-97%),
-Flee's daily ARD of the group where there is one, and the verdict; then the three pooled together.
+Flee's daily ARD of the group where there is one, and the verdict; then the cases pooled together.
 """
 
 from __future__ import annotations
@@ -78,7 +79,7 @@ class TreeCPU:
         return sum(t - getattr(self, "base", {}).get(pid, 0.0) for pid, t in self.seen.items())
 
 
-CASES = ("north-korea-china", "mali2012", "burundi2015")
+CASES = ("north-korea-china", "mali2012", "burundi2015", "uk-asylum")
 
 
 FLEE_CACHE = Path(__file__).parent / "flee_cache"
@@ -149,7 +150,40 @@ def bench_rolling(cases: list[str], workers: int, out: Path, as_of_cut: bool = F
                         f"naive {g['naive']['ard']:.3f}")
         blocks.append(p)
     print("\n".join(rows))
-    print("all cases pooled: " + verdict(pool(blocks)))
+    pooled = pool(blocks)
+    print("all cases pooled: " + verdict(pooled))
+    print_by_horizon(pooled)
+
+
+def pool_stored(dirs: list[str]) -> None:
+    """Each stored rolling backtest's pooled scores and wall time, then all of them pooled by horizon."""
+    from refuge.inference.rolling import load
+    from refuge.inference.skill import pool, verdict
+
+    blocks = []
+    for d in dirs:
+        doc = load(d)
+        p = doc["pooled"]
+        print(f"{doc['scenario']} ({d}): {len(doc['cuts'])} cuts, {doc.get('seconds', 0) / 60:.1f} min of wall time "
+              f"in its last call (0 when every cut was resumed)")
+        print_by_horizon(p)
+        blocks.append(p)
+    pooled = pool(blocks)
+    print(f"all {len(blocks)} pooled: " + verdict(pooled))
+    print_by_horizon(pooled)
+
+
+def print_by_horizon(p: dict) -> None:
+    """The pooled scores by horizon, one line each, then all horizons."""
+    def f(x: float | None, fmt: str = ".3f") -> str:
+        return "–" if x is None else format(x, fmt)
+
+    print(f"{'horizon':>8} {'points':>6} {'ARD':>6} {'naive':>6} {'skill':>5} {'50%':>4} {'90%':>4} {'CRPS':>6}")
+    for h in [*p["by_horizon"], {**p, "horizon": "all"}]:
+        nv = h["baselines"].get("naive", {})
+        print(f"{h['horizon']:>8} {h['points']:>6} {f(h['ard_median']):>6} {f(nv.get('ard')):>6} "
+              f"{f(nv.get('skill'), '.2f'):>5} {f(h['coverage50'], '.0%'):>4} {f(h['coverage90'], '.0%'):>4} "
+              f"{f(h['crps']):>6}")
 
 
 def main() -> None:
@@ -165,7 +199,12 @@ def main() -> None:
                     "(without it and without --rolling: the rolling backtests of the three cases)")
     ap.add_argument("--runs", type=int, default=200)
     ap.add_argument("--out", default=None, help="backtest directory (default: a temporary one)")
+    ap.add_argument("--pool", nargs="+", default=None, metavar="DIR", help="no run: pool stored rolling backtests "
+                    "(each DIR holds a rolling.json, e.g. of another case run elsewhere) and print them by horizon")
     args = ap.parse_args()
+    if args.pool:
+        pool_stored(args.pool)
+        return
     if args.rolling is not None or args.train_until is None:
         bench_rolling(args.rolling, args.workers,
                       Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="refuge-bench-rolling-")),

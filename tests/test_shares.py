@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from refuge.inference.shares import draw_shares, recent_shares, share_groups, shared
+from refuge.inference.shares import draw_shares, recent_shares, share_groups, shared, shared_ahead, split
 
 
 def _camp(state: int, data: list[float], obs: list[int], group: str = "camps", kind: str = "stock") -> dict:
@@ -40,8 +40,11 @@ def test_recent_shares_are_each_camps_part_of_the_rise_before_the_cut():
     m = _model([a, b])
     np.testing.assert_allclose(recent_shares(m, [0, 1], u=4, window=2), [0.5, 0.5])
     c = _camp(1, [0, 20, 10], [0, 4, 8])
-    # over days 4..8: A holds 30 (nothing after day 4), C falls from 20 to 10: no rise at all
-    assert recent_shares(_model([a, c]), [0, 1], u=8, window=4) is None
+    # each camp over the 4 days up to its own last count: A 10 -> 30 over days 0..4 (last counted on day 4, not
+    # read as flat since), C 20 -> 10 over days 4..8: A takes the whole rise
+    np.testing.assert_allclose(recent_shares(_model([a, c]), [0, 1], u=8, window=4), [1.0, 0.0])
+    d = _camp(0, [30, 30], [0, 4])
+    assert recent_shares(_model([d, c]), [0, 1], u=8, window=4) is None  # D flat, C falling: no rise at all
     # over days 2..6: A 20 -> 30 (+10), C 10 -> 20 (+10: its fall, dated day 8, is not known on day 6)
     np.testing.assert_allclose(recent_shares(_model([a, c]), [0, 1], u=6, window=4), [0.5, 0.5])
 
@@ -75,6 +78,43 @@ def test_drawn_shares_spread_around_the_recent_ones(concentration):
     assert (draw_shares(share, 5, math.inf, seed=3) == share).all()
     if concentration == 2.0:
         assert d[:, 0].std() > draw_shares(share, 4000, 32.0, seed=3)[:, 0].std()
+
+
+def test_signed_shares_let_a_camp_that_emptied_go_on_losing():
+    """Worked by hand: over days 0..8, A falls 40 -> 30 (-10), B rises 0 -> 30 (+30): gross rise 30, net 20.
+    Unsigned, B takes the whole rise and A none; signed, A loses 10/20 of each net rise and B takes 30/20."""
+    a, b = _camp(0, [40, 30], [0, 8]), _camp(1, [0, 30], [0, 8])
+    m = _model([a, b])
+    p, g, o = split(m, [0, 1], 8, signed=False)
+    np.testing.assert_allclose([*p, g, *o], [0, 1, 1, 0, 0])
+    p, g, o = split(m, [0, 1], 8, signed=True)
+    np.testing.assert_allclose([*p, g, *o], [0, 1, 1.5, 0.5, 0])
+    # a run whose total rises by 2 a day after the anchor (day 8): A falls by 1 a day, B rises by 3
+    ra, rb = np.array([np.arange(10) * 1.0]), np.array([np.arange(10) * 1.0])
+    out = shared(m, [ra, rb], u=8, concentration=math.inf, signed=True)
+    np.testing.assert_allclose([out[0][0, 9], out[1][0, 9]], [29, 33])
+    # a net rise under a quarter of the gross: the signed shares would blow up, so the unsigned are kept
+    c = _camp(0, [40, 15], [0, 8])
+    assert split(_model([c, b]), [0, 1], 8, signed=True)[1] == 1.0
+
+
+def test_past_the_data_each_camp_takes_its_share_of_the_rise_as_on_the_grid():
+    """--horizon: the forecast periods beyond the data take the same shares of the runs' rise in the total
+    from each camp's anchor; camps forecast at different periods are left to be anchored one by one."""
+    a, b = _camp(0, [10, 30], [0, 4]), _camp(1, [0, 10], [0, 4])
+    m = _model([a, b])
+    ra = np.array([np.arange(10) * 5.0, np.arange(10) * 1.0])
+    rb = np.array([np.arange(10) * 1.0, np.arange(10) * 2.0])
+    # two periods past the data (days 12 and 15): the runs go on at their own rates
+    ahead = [np.array([[60.0, 75.0], [12.0, 15.0]]), np.array([[12.0, 15.0], [24.0, 30.0]])]
+    periods = (([12, 15], [10, 13]), ([12, 15], [10, 13]))
+    out = shared_ahead(m, [ra, rb], ahead, periods, u=5, concentration=math.inf)
+    # run 0's total: 24 on day 4, 72 and 90 later: A 30 + 2/3 * (48, 66), B 10 + 1/3 * (48, 66)
+    np.testing.assert_allclose(out[0][0], [30 + 2 / 3 * 48, 30 + 2 / 3 * 66])
+    np.testing.assert_allclose(out[1][0], [10 + 1 / 3 * 48, 10 + 1 / 3 * 66])
+    # run 1's total: 12 on day 4, 36 and 45 later
+    np.testing.assert_allclose(out[1][1], [10 + 1 / 3 * 24, 10 + 1 / 3 * 33])
+    assert shared_ahead(m, [ra, rb], ahead, (([12, 15], [10, 13]), ([12], [10])), 5, math.inf) == {}
 
 
 def test_a_flee_backtests_camps_take_the_recent_shares_of_the_runs_rise():

@@ -53,18 +53,21 @@ def anchored(s: dict, values: np.ndarray, a: int, ahead: np.ndarray | None = Non
     return out, beyond
 
 
-def assimilate(model: Any, fw: Any, until: dt.date, concentration: float | None = None, seed: int = 0) -> Any:
+def assimilate(model: Any, fw: Any, until: dt.date, concentration: float | None = None, seed: int = 0,
+               signed: bool = False) -> Any:
     """The forward runs `fw` (`refuge.inference.backtest_core.Forward`) with every series anchored at its last
     data point on or before `until` (a series without one is left as it is); with `concentration`, the camps of
-    a route network share the runs' new arrivals as the record before the cut did (`refuge.inference.shares`;
-    their forecast beyond the data stays anchored one by one)."""
+    a route network share the runs' new arrivals as the record before the cut did (`refuge.inference.shares`),
+    on the data's grid and beyond the data (`--horizon`); `signed`: camps that emptied lately go on losing
+    (`refuge.inference.shares.split`)."""
     u = (until - model.start).days
-    groups = share_runs(model, fw, u, concentration, seed).series
-    series, ahead, col = [], [], 0
+    groups = share_runs(model, fw, u, concentration, seed, signed).series
+    series, ahead, raw, col = [], [], [], 0
     for s, v, (ends, _) in zip(model.series, fw.series, fw.periods):
         n = len(ends)
         beyond = fw.ahead[:, col:col + n]
         col += n
+        raw.append(beyond)
         a = anchor_point(s, u)
         if a is None:
             series.append(v)
@@ -73,5 +76,10 @@ def assimilate(model: Any, fw: Any, until: dt.date, concentration: float | None 
         new, new_beyond = anchored(s, v, a, beyond)
         series.append(groups[len(series)] if groups[len(series)] is not v else new)
         ahead.append(new_beyond)
+    if concentration is not None:  # the camps' forecasts past the data (--horizon) shared as on the grid
+        from refuge.inference.shares import shared_ahead
+
+        past = shared_ahead(model, fw.series, raw, fw.periods, u, concentration, seed, signed)
+        ahead = [past.get(k, b) for k, b in enumerate(ahead)]
     stacked = np.concatenate(ahead, axis=1) if ahead else fw.ahead
     return dataclasses.replace(fw, series=series, ahead=stacked)

@@ -43,6 +43,7 @@ from refuge.inference.horizon import beyond, trimmed
 
 __all__ = ["BacktestResult", "backtest", "window_ard"]
 
+BASE_SEEDS = 10  # runs of the scenario's own values after the cut (their median error is printed beside the fit's)
 SPREAD = 1.5  # the forecast runs take every refitted draw whose training error is within 1.5 times the best's
 
 
@@ -77,7 +78,8 @@ def backtest(model_or_path: Any, cut: dt.date | None = None, group: str | None =
 
     from refuge.errors import RefugeError
     from refuge.evidence.series import group_members
-    from refuge.inference.drift_fit import drift_sizes, fit_forecast, inner_cut
+    from refuge.inference.asof import as_of_scenario
+    from refuge.inference.drift_fit import drift_sizes, fit_forecast, inner_cuts
     from refuge.inference.shares import share_groups
     from refuge.inference.simulator import uncertain_parameters
     from refuge.model.compiler import compile_scenario
@@ -99,32 +101,41 @@ def backtest(model_or_path: Any, cut: dt.date | None = None, group: str | None =
     design = qmc.Sobol(len(uncertain), scramble=True, seed=seed).random_base2(max(int(np.ceil(np.log2(draws))), 1))
     candidates = [{u.name: sc.parameters[u.name].value for u in uncertain}]
     candidates += [{u.name: float(u.ppf(x)) for u, x in zip(uncertain, row)} for row in design]
-    trials, ranked, sims = _search(model, group, until, candidates, seeds, refit, refit_seeds, progress)
+    made: dict = {}  # the search's forward runs, scored again by the search to the inner cut
+    trials, ranked, sims = _search(model, group, until, candidates, seeds, refit, refit_seeds, progress, made)
     values, train = ranked[0]
     # the forecast's parameters: the best fits, those within SPREAD of the best's error, in turn over the seeds
     near = inner_fits = _near(ranked)
     # drifts and camps' shares, by the forecasts from an inner cut of fits that saw nothing after it (the fits
     # to the whole training data saw the points those forecasts are scored on, and would prefer narrow bands)
-    inner = inner_cut(model, until)
-    if inner is not None and (drift_sizes(sc) or share_groups(model)):
-        _, ranked_inner, n = _search(model, group, inner, candidates, seeds, refit, refit_seeds, False)
-        inner_fits, sims = _near(ranked_inner), sims + n
-    fit = fit_forecast(model, inner_fits, until, runs=forecast_seeds, as_of_cut=as_of_cut)
+    origins = []
+    if drift_sizes(sc) or share_groups(model):
+        for inner in inner_cuts(model, until):
+            _, ranked_inner, n = _search(model, group, inner, candidates, seeds, refit, refit_seeds, False, made)
+            origins.append((inner, _near(ranked_inner)))
+            sims += n
+    fit = fit_forecast(model, inner_fits, until, runs=forecast_seeds, as_of_cut=as_of_cut, origins=origins)
     sizes, drift_scores = fit.sizes, fit.scores
     values |= sizes
     draws = [near[i % len(near)] | sizes for i in range(forecast_seeds)]
-    sims += max(len(drift_scores), 1 if fit.share_scores else 0) * forecast_seeds
-    fitted_model = compile_scenario(sc.with_values(values), model.origin)
+    sims += max(len(drift_scores), 1 if fit.share_scores else 0) * forecast_seeds * max(len(origins), 1)
+    # as of the cut, drifts declared for beyond the data start the day after it (`asof.as_of_scenario`)
+    ahead = as_of_scenario(sc, until) if as_of_cut else sc
+    fitted_model = compile_scenario(ahead.with_values(values), model.origin)
     hold = (until - model.start).days if as_of_cut else -1
     fitted = trimmed(fitted_model, forward(beyond(fitted_model, horizon), draws, 0, hold=hold))
-    base = run_ards(model, forward(model, [{}] * forecast_seeds, 0, hold=hold), group, until)["test"]
-    base_train = _scored(model, {}, refit_seeds, 2000, group, until)
-    sims += 2 * forecast_seeds + refit_seeds
+    # the scenario's own values, for comparison (BASE_SEEDS: a median of run errors, not a band)
+    own = compile_scenario(ahead, model.origin) if as_of_cut else model
+    base = run_ards(model, forward(own, [{}] * min(forecast_seeds, BASE_SEEDS), 0, hold=hold), group,
+                    until)["test"]
+    before = sum(k[1] for k in made)
+    base_train = _scored(model, candidates[0], refit_seeds, 2000, group, until, made)  # the scenario's values
+    sims += forecast_seeds + min(forecast_seeds, BASE_SEEDS) + sum(k[1] for k in made) - before
     table = tables(fitted_model, fitted, until, Path(out) if out else None, method="search",
-                   concentration=fit.concentration)
+                   concentration=fit.concentration, signed=fit.signed)
     table.summary |= {"group": group, "values": values, "simulations": sims, "drift_scores": drift_scores,
                       "share_scores": fit.share_scores, "as_of_cut": as_of_cut,
-                      "parameter_sets": len(near)}
+                      "parameter_sets": len(near), "inner_cuts": [str(c) for c, _ in origins]}
     if out:
         write(table)
     return BacktestResult(cut=until + dt.timedelta(days=1), group=group, values=values, train=train,
@@ -133,28 +144,38 @@ def backtest(model_or_path: Any, cut: dt.date | None = None, group: str | None =
                           draws=len(candidates), simulations=sims, trials=trials, table=table)
 
 
-def _scored(model: Any, values: dict, n: int, first_seed: int, group: str | None, until: dt.date) -> np.ndarray:
-    """(n, 2): each seed's ARD (normal, rescaled) of the group on the days up to `until`."""
+def _scored(model: Any, values: dict, n: int, first_seed: int, group: str | None, until: dt.date,
+            runs: dict | None = None) -> np.ndarray:
+    """(n, 2): each seed's ARD (normal, rescaled) of the group on the days up to `until`. `runs`: forward runs
+    already made, by (values, n, first seed); a run covers the whole period, so the search to an inner cut
+    scores the same runs as the search to the cut on fewer days (new runs are added to it)."""
     from refuge.model.compiler import compile_scenario
 
-    fw = forward(compile_scenario(model.scenario.with_values(values), model.origin) if values else model, [{}] * n,
-                 first_seed)
+    key = (tuple(sorted(values.items())), n, first_seed)
+    fw = None if runs is None else runs.get(key)
+    if fw is None:
+        fw = forward(compile_scenario(model.scenario.with_values(values), model.origin) if values else model,
+                     [{}] * n, first_seed)
+        if runs is not None:
+            runs[key] = fw
     return run_ards(model, fw, group, until)["train"]
 
 
 def _search(model: Any, group: str | None, until: dt.date, candidates: list[dict], seeds: int, refit: int,
-            refit_seeds: int, progress: bool) -> tuple[list, list, int]:
+            refit_seeds: int, progress: bool, runs: dict | None = None) -> tuple[list, list, int]:
     """Score each candidate on the days up to `until` (median over `seeds` of the mean of normal and rescaled
-    ARD), rescore the best `refit` with `refit_seeds`: (trials, ranked [(values, (normal, rescaled))], runs)."""
+    ARD), rescore the best `refit` with `refit_seeds`: (trials, ranked [(values, (normal, rescaled))], new runs
+    made). `runs`: the forward runs of an earlier search, reused (`_scored`)."""
     from refuge.errors import ScenarioError
 
-    trials, sims = [], 0
+    runs = {} if runs is None else runs
+    before = sum(k[1] for k in runs)
+    trials = []
     for i, values in enumerate(candidates):
         try:
-            a = _scored(model, values, seeds, 1000, group, until)
+            a = _scored(model, values, seeds, 1000, group, until, runs)
         except ScenarioError:
             continue
-        sims += seeds
         trials.append((values, float(np.median(a.mean(axis=1)))))
         if progress:
             print(f"\r  draw {i + 1}/{len(candidates)}", end="", flush=True)
@@ -162,9 +183,8 @@ def _search(model: Any, group: str | None, until: dt.date, candidates: list[dict
         print()
     rescored = []
     for values, _ in sorted(trials, key=lambda tv: tv[1])[:refit]:
-        rescored.append((values, _median(_scored(model, values, refit_seeds, 2000, group, until))))
-        sims += refit_seeds
-    return trials, sorted(rescored, key=lambda vt: vt[1][0] + vt[1][1]), sims
+        rescored.append((values, _median(_scored(model, values, refit_seeds, 2000, group, until, runs))))
+    return trials, sorted(rescored, key=lambda vt: vt[1][0] + vt[1][1]), sum(k[1] for k in runs) - before
 
 
 def _near(ranked: list) -> list[dict]:

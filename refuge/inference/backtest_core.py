@@ -288,20 +288,21 @@ def forecast_table(model: Any, ahead: tuple, values: np.ndarray, level: float = 
 
 def tables(model: Any, fw: Forward, until: dt.date, experiment: Path | None, *, method: str,
            level: float = LEVEL, calibration: Any = None, start: str = "observed",
-           concentration: float | None = None) -> Backtest:
+           concentration: float | None = None, signed: bool = False) -> Backtest:
     """The backtest of these forward runs: facts, points and forecast tables, and the summary on each side.
 
     `start`: "observed" anchors each run's forecast at the last data point before the cut
     (`refuge.inference.assimilate`); "scenario" reads it off the runs as they ran from the scenario's start.
     The summary scores both (`skill` for the one chosen, `skill_other` for the other). `concentration`: the
-    camps of a route network share the runs' new arrivals as the record did (`refuge.inference.shares`)."""
+    camps of a route network share the runs' new arrivals as the record did (`refuge.inference.shares`;
+    `signed`: camps that emptied lately go on losing)."""
     from refuge.inference.assimilate import assimilate
 
     if start not in ("observed", "scenario"):
         raise RefugeError(f"start: expected observed or scenario; found {start!r}")
     free = fw
     if start == "observed":
-        fw = assimilate(model, fw, until, concentration)
+        fw = assimilate(model, fw, until, concentration, signed=signed)
     bt = Backtest(experiment, model.scenario, until, fw.facts.shape[0],
                   facts=fact_table(model, fw.facts, until, level), points=point_table(model, fw.points(model),
                                                                                       until, level),
@@ -313,6 +314,7 @@ def tables(model: Any, fw: Forward, until: dt.date, experiment: Path | None, *, 
         from refuge.inference.shares import as_json
 
         bt.summary["share_concentration"] = as_json(concentration)
+        bt.summary["share_signed"] = signed
     bt.summary["skill"] = skill_summary(model, fw, until)
     if start == "observed":
         bt.summary["skill_other"] = skill_summary(model, free, until)

@@ -53,6 +53,7 @@ __all__ = ["Backtest", "CALIBRATION_DIR", "DEFAULT_SETTINGS", "FIGURE_NAME", "JS
 # (forecast ARD of 2007-2008 0.14); 100 and 6,000 gave 0.07, about 3.5 minutes of CPU (README).
 DEFAULT_SETTINGS = {"population": 100, "budget": 6000, "generations": 10, "weights": "reach"}
 CALIBRATION_DIR = "calibration"
+INNER_DIR = "calibration-inner"  # the calibrations up to the inner cuts (a folder each) the drifts are fitted with
 DRIFT_DRAWS, DRIFT_RUNS = 20, 40  # posterior draws taken in turn, and runs per candidate size, to fit a drift
 
 
@@ -81,8 +82,12 @@ def backtest(scenario: Scenario, until: dt.date, out: str | Path, *, runs: int =
     t_cal = time.perf_counter() - t0
     draws = sample_posterior(out / CALIBRATION_DIR, runs, seed=seed)
     # a drift's size by the score of its forecasts from an inner cut of the training data (ABC's fit of single
-    # runs prefers no drift), with the posterior's draws in turn (refuge.inference.drift_fit)
-    fit = fit_forecast(model, draws[:DRIFT_DRAWS], until, runs=DRIFT_RUNS, seed=seed + 3000)
+    # runs prefers no drift), with the draws of a posterior that saw nothing after that inner cut
+    # (refuge.inference.drift_fit): the posterior to `until` saw the points those forecasts are scored on
+    origins, inner_sims = _inner_draws(model, until, settings, out, draws, workers=workers, cluster=cluster,
+                                       origin=origin, seed=seed)
+    fit = fit_forecast(model, draws[:DRIFT_DRAWS], until, runs=DRIFT_RUNS, seed=seed + 3000, origins=origins,
+                       as_of_cut=as_of_cut)
     sizes, drift_scores = fit.sizes, fit.scores
     draws = [d | sizes for d in draws]
     longer = beyond(model, horizon)
@@ -90,11 +95,37 @@ def backtest(scenario: Scenario, until: dt.date, out: str | Path, *, runs: int =
                                 progress="backtest: posterior runs" if progress else False,
                                 hold=(until - model.start).days if as_of_cut else -1))
     bt = tables(model, fw, until, out, method="posterior", level=level, calibration=cal,
-                concentration=fit.concentration)
+                concentration=fit.concentration, signed=fit.signed)
     bt.summary |= {"seconds": time.perf_counter() - t0, "fit_seconds": t_cal, "calibration_seconds": t_cal,
-                   "simulations": cal.simulations + cal.predictive_runs + runs + len(drift_scores) * DRIFT_RUNS,
+                   "simulations": cal.simulations + cal.predictive_runs + runs + inner_sims
+                   + len(drift_scores) * DRIFT_RUNS * max(len(origins), 1), "inner_cuts": [str(c) for c, _ in origins],
                    "seed": seed, "as_of_cut": as_of_cut, "drift_sizes": sizes, "drift_scores": drift_scores,
                    "share_scores": fit.share_scores,
                    "settings": {k: str(v) if isinstance(v, dt.date) else v for k, v in vars(settings).items()}}
     write(bt)
     return bt
+
+
+def _inner_draws(model: Any, until: dt.date, settings: Any, out: Path, draws: list[dict], *, workers: int | None,
+                 cluster: str | None, origin: str, seed: int) -> tuple[list[tuple[dt.date, list[dict]]], int]:
+    """For each inner cut of the training data (`refuge.inference.drift_fit.inner_cuts`), the posterior draws
+    (DRIFT_DRAWS) of a calibration on the evidence up to it (half the budget, written to
+    out/calibration-inner/DATE, resumable), and the simulations of them all; none where nothing is to be fitted
+    or there is no inner cut (the draws to `until` are used then)."""
+    import dataclasses
+
+    from refuge.inference.calibrate import calibrate
+    from refuge.inference.drift_fit import drift_sizes, inner_cuts
+    from refuge.inference.posterior import sample_posterior
+    from refuge.inference.shares import share_groups
+
+    if not (drift_sizes(model.scenario) or share_groups(model)):
+        return [], 0
+    origins, sims = [], 0
+    for inner in inner_cuts(model, until):
+        fitted = dataclasses.replace(settings, until=inner, budget=max(settings.budget // 2, settings.population))
+        cal = calibrate(model.scenario, out / INNER_DIR / str(inner), fitted, workers=workers, cluster=cluster,
+                        predictive_runs=10, origin=origin)
+        origins.append((inner, sample_posterior(out / INNER_DIR / str(inner), DRIFT_DRAWS, seed=seed)))
+        sims += cal.simulations
+    return origins, sims

@@ -3,10 +3,12 @@
 A drift's size (`refuge.sim.mechanisms.drift`) sets how fast a forecast's band widens. Fitted like the other
 parameters, by the error of single runs, it would always come out near zero: noise only makes a run miss. So
 the size is fitted by a proper score of the forecasts it gives, on the training data alone: the training
-data points are cut again at two thirds of their dates; for each candidate size (quantiles of its prior) the
+data points are cut again at two thirds of their dates; for a candidate size (quantiles of its prior) the
 runs with the other fitted values forecast the last third from that inner cut, anchored at the data before it
 (`refuge.inference.assimilate`); the size whose forecasts have the lowest mean CRPS on those points is kept.
-The CRPS rewards a band exactly as wide as the misses it has to cover: too narrow and too wide both cost.
+The CRPS rewards a band exactly as wide as the misses it has to cover: too narrow and too wide both cost, so
+the score has one minimum over the sizes, and a ternary search (`bracket`) finds it trying 4 of the 6 sizes
+(the same seeds for each: common random numbers).
 With several drifts, one quantile of their priors is searched for them all. Where the camps of a route
 network share the runs' new arrivals (`refuge.inference.shares`), the concentration of their shares is fitted
 with the sizes, on the same runs (`fit_forecast`).
@@ -21,6 +23,7 @@ from typing import Any
 import numpy as np
 
 GRID = (0.05, 0.2, 0.4, 0.6, 0.8, 0.95)
+LEAST_POINTS = 12  # training points the forecasts from the inner cuts are scored on, at least (`inner_cuts`)
 
 
 def drift_sizes(scenario: Any) -> list[str]:
@@ -37,6 +40,32 @@ def inner_cut(model: Any, until: dt.date) -> dt.date | None:
     return dates[min(int(len(dates) * 2 / 3), len(dates) - 2)]
 
 
+def inner_cuts(model: Any, until: dt.date, least: int = LEAST_POINTS) -> list[dt.date]:
+    """The inner cut (`inner_cut`), and earlier training data dates before it, latest first, until the
+    forecasts from them have at least `least` training points to be scored on (each point counted once per
+    cut it follows), never earlier than a third of the way through the training dates. A record of a few
+    annual counts (the flagship: 2 to 5 points after one inner cut) otherwise sizes its drift on one or two
+    years' changes; a Flee case's hundreds of camp counts keep one inner cut."""
+    first = inner_cut(model, until)
+    if first is None:
+        return []
+    days = sorted({int(s["grid"][k]) for s in model.series for k in s["obs"]})
+    dates = [d for d in (model.start + dt.timedelta(days=x) for x in days) if d <= until]
+    points = sorted(model.start + dt.timedelta(days=int(s["grid"][k])) for s in model.series for k in s["obs"])
+    points = [d for d in points if d <= until]
+
+    def after(c: dt.date) -> int:
+        return sum(c < d for d in points)
+
+    cuts, scored = [first], after(first)
+    for d in reversed(dates[len(dates) // 3:dates.index(first)]):
+        if scored >= least:
+            break
+        cuts.append(d)
+        scored += after(d)
+    return cuts
+
+
 @dataclass
 class ForecastFit:
     """What the forecast fit keeps: the drift sizes, the camps' share concentration, and the scores tried."""
@@ -44,7 +73,8 @@ class ForecastFit:
     sizes: dict[str, float] = field(default_factory=dict)
     concentration: float | None = None  # None: no share group (`refuge.inference.shares`)
     scores: list[tuple[float, float]] = field(default_factory=list)  # (prior quantile, mean CRPS), best share
-    share_scores: list[tuple[float, float]] = field(default_factory=list)  # (concentration, mean CRPS), best size
+    share_scores: list[tuple] = field(default_factory=list)  # (concentration, signed, mean CRPS), best size
+    signed: bool = False  # the camps that emptied lately go on losing (`refuge.inference.shares.split`)
 
 
 def fit_drift(model: Any, values: dict[str, float] | list[dict[str, float]], until: dt.date, runs: int = 20,
@@ -58,11 +88,15 @@ def fit_drift(model: Any, values: dict[str, float] | list[dict[str, float]], unt
 
 
 def fit_forecast(model: Any, values: dict[str, float] | list[dict[str, float]], until: dt.date, runs: int = 20,
-                 seed: int = 3000, as_of_cut: bool = False) -> ForecastFit:
+                 seed: int = 3000, as_of_cut: bool = False,
+                 origins: list[tuple[dt.date, list[dict[str, float]]]] | None = None) -> ForecastFit:
     """`fit_drift`, and with it the concentration of the camps' shares of new arrivals (`refuge.inference.shares`)
     where the scenario has camps in a group: every pair of a drift size and a concentration is scored, the
     best pair kept (the runs are made once per size; the shares are drawn after them). `as_of_cut`: the runs
-    use nothing dated after the inner cut (`refuge.inference.asof.held`)."""
+    use nothing dated after the inner cut (`refuge.inference.asof.held`; drifts declared for beyond the data
+    start after it). `origins`: several inner cuts, each with the fits made on the data up to it (`inner_cuts`);
+    the score is the mean CRPS over all their points (default: the one inner cut, with `values`)."""
+    from refuge.inference.asof import as_of_scenario
     from refuge.inference.assimilate import assimilate
     from refuge.inference.backtest_core import forward
     from refuge.inference.shares import CONCENTRATIONS, as_json, share_groups
@@ -72,28 +106,72 @@ def fit_forecast(model: Any, values: dict[str, float] | list[dict[str, float]], 
 
     unc = {u.name: u for u in uncertain_parameters(model.scenario, model.origin)}
     names = [n for n in drift_sizes(model.scenario) if n in unc]
-    shares = list(CONCENTRATIONS) if share_groups(model) else [None]
+    shares = [(c, sg) for sg in (False, True) for c in CONCENTRATIONS] if share_groups(model) else [(None, False)]
     inner = inner_cut(model, until)
-    if (not names and shares == [None]) or inner is None:
+    if (not names and shares == [(None, False)]) or inner is None:
         return ForecastFit()
     pts = series_points(model)
-    cols = [k for k, p in enumerate(pts) if inner < p["date"] <= until]
-    data = np.array([pts[k]["value"] for k in cols])
-    sets = values if isinstance(values, list) else [values]
-    table = {}  # (quantile or None, concentration) -> mean CRPS
-    for q in GRID if names else [None]:
+    origins = origins or [(inner, values if isinstance(values, list) else [values])]
+    table = {}  # (quantile or None, (concentration, signed)) -> mean CRPS
+
+    def score(i: int | None) -> float:
+        """The best mean CRPS over the concentrations with the i-th size of GRID (None: no size), its runs made
+        once (common random numbers: the same seeds for every size)."""
+        q = None if i is None else GRID[i]
         trial = {} if q is None else {n: unc[n].to_value(q) for n in names}
-        m = compile_scenario(model.scenario.with_values(sets[0] | trial), model.origin)
-        fw = forward(m, [sets[i % len(sets)] | trial for i in range(runs)], seed,
-                     hold=(inner - model.start).days if as_of_cut else -1)
+        scores: dict = {c: [] for c in shares}
+        for cut, sets in origins:
+            cols = [k for k, p in enumerate(pts) if cut < p["date"] <= until]
+            data = np.array([pts[k]["value"] for k in cols])
+            # as of an inner cut, drifts declared for beyond the data start after it, as the forecast's do
+            scenario = as_of_scenario(model.scenario, cut) if as_of_cut else model.scenario
+            m = compile_scenario(scenario.with_values(sets[0] | trial), model.origin)
+            fw = forward(m, [sets[j % len(sets)] | trial for j in range(runs)], seed,
+                         hold=(cut - model.start).days if as_of_cut else -1)
+            for c in shares:
+                scores[c].append(crps(data, assimilate(m, fw, cut, c[0], seed, c[1]).points(m)[:, cols]))
         for c in shares:
-            table[q, c] = float(np.nanmean(crps(data, assimilate(m, fw, inner, c, seed).points(m)[:, cols])))
+            table[q, c] = float(np.nanmean(np.concatenate(scores[c])))
+        return min(table[q, c] for c in shares)
+
+    if names:
+        bracket(score, len(GRID))
+    else:
+        score(None)
     q, c = min(table, key=table.get)
-    by_size = [table[x, c] for x in GRID] if names else []
+    tried = [x for x in GRID if (x, c) in table]
+    by_size = [table[x, c] for x in tried]
     tie = bool(by_size) and max(by_size) - min(by_size) <= 1e-12 * max(1.0, abs(by_size[0]))
     # every size scores the same: the drifts do not act before the cut (they start after it, as a scenario's
     # drifts "beyond the data" do), so the inner forecast cannot tell sizes apart; the runs keep the sizes of
     # their own draws (their prior's spread) rather than the grid's first quantile
-    return ForecastFit({} if q is None or tie else {n: unc[n].to_value(q) for n in names}, c,
-                       [(x, min(v for (y, _), v in table.items() if y == x)) for x in GRID] if names else [],
-                       [] if c is None else [(as_json(z), table[q, z]) for z in shares])
+    return ForecastFit({} if q is None or tie else {n: unc[n].to_value(q) for n in names}, c[0],
+                       [(x, min(v for (y, _), v in table.items() if y == x)) for x in tried],
+                       [] if c[0] is None else [(as_json(z), sg, table[q, (z, sg)]) for z, sg in shares], c[1])
+
+
+def bracket(f: Any, n: int) -> int:
+    """The index of the smallest f(i) over i = 0..n-1, for f with one minimum over the indices (the CRPS of a
+    forecast against the size of its drift: too narrow and too wide both cost), by a ternary search that
+    evaluates f at about 2 log(n) indices instead of n (each evaluation is a set of forecast runs; f is called
+    once per index)."""
+    seen: dict[int, float] = {}
+
+    def at(i: int) -> float:
+        if i not in seen:
+            seen[i] = f(i)
+        return seen[i]
+
+    lo, hi = 0, n - 1
+    while hi - lo > 2:
+        m1, m2 = lo + (hi - lo) // 3, hi - (hi - lo) // 3
+        a, b = at(m1), at(m2)
+        if a < b:
+            hi = m2 - 1
+        elif a > b:
+            lo = m1 + 1
+        else:
+            lo, hi = m1, m2
+            if m2 - m1 <= 1:
+                break
+    return min(range(lo, hi + 1), key=at)

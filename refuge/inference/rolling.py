@@ -188,7 +188,7 @@ def write(r: Rolling, model: Any, settings: dict) -> None:
            "pooled": r.pooled, "groups": r.groups, "drift": drift,
            "per_cut": [{k: c[k] for k in ("until", "skill", "values") if k in c} for c in r.per_cut]}
     atomic_write(r.out / JSON_NAME, lambda p: p.write_text(json.dumps(json_ready(doc), indent=2), encoding="utf-8"))
-    plot(r, r.out / FIGURE_NAME)
+    plot(r, r.out / FIGURE_NAME, groups={x["id"]: x.get("group") for x in model.series})
     atomic_write(r.out / HTML_NAME, lambda p: p.write_text(html_page(r, drift), encoding="utf-8"))
 
 
@@ -198,11 +198,12 @@ def drift_caption(scenario: Any, per_cut: list[dict]) -> str:
     from refuge.sim.mechanisms.drift import describe_drifts
 
     conc = [c.get("share_concentration") for c in per_cut]
-    fitted_conc = ", ".join("–" if x is None else str(x) if isinstance(x, str) else f"{x:g}" for x in conc)
+    fitted_conc = ", ".join("–" if x is None else (str(x) if isinstance(x, str) else f"{x:g}")
+                            + (" signed" if c.get("share_signed") else "") for x, c in zip(conc, per_cut))
     shares = "" if all(x is None for x in conc) else (
         " The camps share each run's new arrivals as the registrations of the 8 weeks before the cut did, each "
         f"run its own draw of shares (Dirichlet, concentration fitted at each cut: {fitted_conc}; inf: the "
-        "recent shares in every run).")
+        "recent shares in every run; signed: camps that emptied lately go on losing as they did).")
     if not getattr(scenario, "drift", None):
         return ("No driver drifts in this scenario: the bands hold the fitted parameters' spread and the runs' "
                 "own noise only, and do not widen with the horizon as a changing world would make them." + shares)
@@ -265,9 +266,10 @@ def load(out: str | Path) -> dict:
     return json.loads(p.read_text(encoding="utf-8"))
 
 
-def plot(r: Rolling, path: Path, most_series: int = 3) -> Path:
-    """One row per cut, one column per series (the `most_series` with the most data points): data, the runs'
-    median and 90% band after the cut, the cut marked."""
+def plot(r: Rolling, path: Path, most_series: int = 3, groups: dict | None = None) -> Path:
+    """One row per cut, one column per series (`shown`: of `most_series`, the series with the most data points
+    of each group first, then the most data points): data, the runs' median and 90% band after the cut, the cut
+    marked."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -278,8 +280,7 @@ def plot(r: Rolling, path: Path, most_series: int = 3) -> Path:
     from refuge.results.files import save_figure
 
     tables = [pd.read_csv(_cut_dir(r.out, c) / "points.csv") for c in r.cuts]
-    counts = pd.concat(tables)["series"].value_counts()
-    names = list(counts.index[:most_series])
+    names = shown(pd.concat(tables)["series"].value_counts(), groups or {}, most_series)
     fig, axes = plt.subplots(len(r.cuts), len(names), figsize=(3.6 * len(names), 2.3 * len(r.cuts)),
                              squeeze=False)
     for i, (cut, pts) in enumerate(zip(r.cuts, tables)):
@@ -302,6 +303,17 @@ def plot(r: Rolling, path: Path, most_series: int = 3) -> Path:
             if i == 0 and j == 0:
                 ax.legend(fontsize=7, loc="upper left")
     return save_figure(fig, path)
+
+
+def shown(counts: Any, groups: dict, most: int) -> list[str]:
+    """The series a fan chart shows: `counts` (data points by series, most first); the first series of each
+    group (`groups`: series -> group) that has at least half the points of the fullest, then by points (a
+    scenario with flows and stocks shows both, not three flows)."""
+    full = int(counts.iloc[0]) if len(counts) else 0
+    first = list(dict.fromkeys(next(s for s in counts.index if groups.get(s) == g)
+                               for g in dict.fromkeys(groups.get(s) for s in counts.index)))
+    lead = [s for s in first if counts[s] * 2 >= full]
+    return list(dict.fromkeys(lead + list(counts.index)))[:most]
 
 
 def print_rolling(r: Rolling, console: Any = None) -> None:

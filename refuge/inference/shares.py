@@ -8,16 +8,19 @@ route network (a Flee case's camps), every run's forecast of camp c from its anc
 
     f_r,c(t) = max(0, y_c(a_c) + s_r,c (X_r(t) - X_r(a_c)))
 
-X_r the run's total over the group's places (how many more the run brings: its spawning, travel, capacities
-and drifting drivers), and s_r,c the camp's share of the new arrivals: the share of the group's increase that
-each camp took over the `WINDOW` days up to the cut (each camp's counts interpolated between its dated data,
-as Flee reads them), drawn for each run from a Dirichlet distribution around it with concentration
-`concentration` (plus a half for each camp, so that a camp that took none lately may take some), kept over the
-whole forecast. A small concentration is a wide spread of shares between runs; `inf` keeps the observed shares
-in every run. The concentration is fitted with the drift sizes by the CRPS of the forecasts from an inner cut
-of the training data (`refuge.inference.drift_fit`). Assumptions: the split of new arrivals over the camps goes
-on as it was in the last weeks before the cut, up to each run's draw; a camp whose count did not rise then
-(none did) leaves the group to the runs' own split.
+X_r the run's total over the group's places (how many more the run brings: its spawning, travel, capacities and
+drifting drivers), and s_r,c the camp's share of the new arrivals: the share of the group's increase that each camp
+took over the `WINDOW` days up to its last count before the cut (each camp's counts interpolated between its dated
+data, as Flee reads them), drawn for each run from a Dirichlet distribution around it with concentration
+`concentration` (plus a half for each camp, so that a camp that took none lately may take some), kept over the whole
+forecast. A small concentration is a wide spread of shares between runs; `inf` keeps the observed shares in every
+run. *Signed* shares (`split`) let the camps whose counts fell in those weeks go on falling, at their recent pace
+against the group's net rise, the rising camps taking that much more: people moving from one camp to others go on
+moving (burundi2015's records show Nyarugusu falling from late 2015 while Nduta, opened then, rose by more than the
+group's total). The concentration, and whether the shares are signed, are fitted with the drift sizes by the CRPS of
+the forecasts from an inner cut of the training data (`refuge.inference.drift_fit`). Assumptions: the split of new
+arrivals over the camps goes on as it was in the last weeks before the cut, up to each run's draw; a camp whose
+count did not rise then (none did) leaves the group to the runs' own split.
 """
 
 from __future__ import annotations
@@ -29,7 +32,8 @@ from typing import Any
 import numpy as np
 
 WINDOW = 56  # days before the cut whose increases give the camps' shares
-CONCENTRATIONS = (2.0, 8.0, 32.0, math.inf)  # the candidates the forecast fit tries
+CONCENTRATIONS = (0.5, 2.0, 8.0, 32.0, math.inf)  # the candidates the forecast fit tries (each unsigned, signed)
+SIGNED_MOST = 4.0  # signed shares only where the group's gross rise is at most 4 times its net rise
 
 
 def anchor_point(s: dict, u: int) -> int | None:
@@ -60,6 +64,35 @@ def share_groups(model: Any) -> list[list[int]]:
 
 def recent_shares(model: Any, members: list[int], u: int, window: int = WINDOW) -> np.ndarray | None:
     """Each member's share of the group's increase over the `window` days up to day u (None: no increase)."""
+    inc = np.maximum(recent_changes(model, members, u, window), 0.0)
+    total = float(inc.sum())
+    return inc / total if total > 0 else None
+
+
+def split(model: Any, members: list[int], u: int, signed: bool) -> tuple[np.ndarray, float, np.ndarray] | None:
+    """How the camps share a rise of the group's total: (p, g, o), camp c taking g d_c - o_c of it, d a draw
+    around the rising camps' shares p (`draw_shares`). Unsigned: g = 1 and o = 0, each camp's share of the
+    rise of the rising camps (a camp that emptied lately takes none). Signed: the camps that emptied go on
+    losing as they did against the net rise N of the group (o_c = their fall / N) and the rising camps take
+    the rest (g = gross rise / N): people moved between camps (a relocation) go on moving. None: no rise.
+    Signed falls back to unsigned when the net rise is under a quarter of the gross (N near 0 would blow the
+    shares up)."""
+    change = recent_changes(model, members, u, WINDOW)
+    gross = float(np.maximum(change, 0.0).sum())
+    if gross <= 0:
+        return None
+    p = np.maximum(change, 0.0) / gross
+    net = float(change.sum())
+    if not signed or net < gross / SIGNED_MOST:
+        return p, 1.0, np.zeros_like(p)
+    return p, gross / net, np.maximum(-change, 0.0) / net
+
+
+def recent_changes(model: Any, members: list[int], u: int, window: int = WINDOW) -> np.ndarray:
+    """Each member's change over the `window` days up to its last data point on or before day u (its counts
+    interpolated between its dated data; 0 for a member with no data up to u). A camp last counted weeks before
+    the cut is judged by its own last weeks of record, not read as flat since then: its forecast takes its
+    share of the runs' rise from that count on (`shared`)."""
     inc = []
     for k in members:
         s = model.series[k]
@@ -69,10 +102,10 @@ def recent_shares(model: Any, members: list[int], u: int, window: int = WINDOW) 
             inc.append(0.0)
             continue
         t, y = s["grid"][obs].astype(float), s["data"][obs].astype(float)
-        a, b = np.interp([max(u - window, 0), u], t, y)
-        inc.append(max(float(b - a), 0.0))
-    total = sum(inc)
-    return np.array(inc) / total if total > 0 else None
+        end = t[-1]
+        a, b = np.interp([max(end - window, 0), end], t, y)
+        inc.append(float(b - a))
+    return np.array(inc)
 
 
 def draw_shares(share: np.ndarray, runs: int, concentration: float, seed: int) -> np.ndarray:
@@ -83,17 +116,26 @@ def draw_shares(share: np.ndarray, runs: int, concentration: float, seed: int) -
     return rng.dirichlet(concentration * share + 0.5, size=runs)
 
 
+def run_shares(model: Any, members: list[int], u: int, runs: int, concentration: float, seed: int,
+               signed: bool) -> np.ndarray | None:
+    """(runs, members): each run's shares of the group's rise (`split`, `draw_shares`), or None."""
+    sp = split(model, members, u, signed)
+    if sp is None:
+        return None
+    p, g, o = sp
+    return g * draw_shares(p, runs, concentration, seed) - o
+
+
 def shared(model: Any, series: list[np.ndarray], u: int, concentration: float, seed: int = 0,
-           anchors: dict[int, int] | None = None) -> dict[int, np.ndarray]:
+           anchors: dict[int, int] | None = None, signed: bool = False) -> dict[int, np.ndarray]:
     """The forecasts of every series in a share group (see the module docstring), by position; series of a
     group without a recent increase are left out (the caller anchors them one by one)."""
     out: dict[int, np.ndarray] = {}
     for members in share_groups(model):
-        share = recent_shares(model, members, u)
-        if share is None:
-            continue
         total = sum(series[k] for k in members)
-        draws = draw_shares(share, total.shape[0], concentration, seed)
+        draws = run_shares(model, members, u, total.shape[0], concentration, seed, signed)
+        if draws is None:
+            continue
         for j, k in enumerate(members):
             s, v = model.series[k], series[k]
             a = anchor_point(s, u) if anchors is None else anchors.get(k)
@@ -106,12 +148,32 @@ def shared(model: Any, series: list[np.ndarray], u: int, concentration: float, s
     return out
 
 
-def apply(model: Any, fw: Any, u: int, concentration: float | None, seed: int = 0) -> Any:
+def shared_ahead(model: Any, series: list[np.ndarray], ahead: list[np.ndarray], periods: tuple, u: int,
+                 concentration: float, seed: int = 0, signed: bool = False) -> dict[int, np.ndarray]:
+    """The forecasts beyond the data (`ahead`, per series (runs, periods)) of every series in a share group
+    whose members are forecast at the same periods, as `shared` makes them on the grid: each camp's last count
+    plus its share (the same draw of shares as on the grid) of the rise of the group's total after it."""
+    out: dict[int, np.ndarray] = {}
+    for members in share_groups(model):
+        ends = [list(periods[k][0]) for k in members]
+        total, beyond = sum(series[k] for k in members), sum(ahead[k] for k in members)
+        draws = run_shares(model, members, u, total.shape[0], concentration, seed, signed)
+        if draws is None or not ends[0] or any(e != ends[0] for e in ends):
+            continue
+        for j, k in enumerate(members):
+            s = model.series[k]
+            a = anchor_point(s, u)
+            if a is not None:
+                out[k] = np.maximum(s["data"][a] + draws[:, [j]] * (beyond - total[:, [a]]), 0.0)
+    return out
+
+
+def apply(model: Any, fw: Any, u: int, concentration: float | None, seed: int = 0, signed: bool = False) -> Any:
     """The forward runs with the share groups' series replaced by `shared` (nothing with `concentration`
     None)."""
     if concentration is None:
         return fw
-    new = shared(model, fw.series, u, concentration, seed)
+    new = shared(model, fw.series, u, concentration, seed, signed=signed)
     if not new:
         return fw
     return dataclasses.replace(fw, series=[new.get(k, v) for k, v in enumerate(fw.series)])
