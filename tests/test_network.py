@@ -164,25 +164,37 @@ def test_entries_by_the_network_count_as_entries():
     assert outcome_value(run, arrivals) == run.entered[:, c].sum()
 
 
-def test_look_ahead_lists_every_way_that_passes_no_place_twice(monkeypatch):
-    """Awareness 2 on the fork: from A, A-B, A-B-C, A-B-D, A-E, A-E-D (depth first, in the order of A's routes);
-    awareness 3 adds the ways on to a third place (A-B-D-E, A-E-D-B), never back to A. Places whose ways end at
-    C are those that weigh C again when it fills. Too many ways for the awareness: the field and the count."""
+def _listed(data: dict, name: str, level: int, origin: str) -> tuple[list[str], list[str]]:
+    """(the ways out of `origin` as the reference lists them, the ends the compiled model keeps with their fewest
+    steps) at awareness `level`."""
+    import numpy as np
+
+    from refuge.sim.mechanisms.network.reference import NetReference
+
+    data["network"]["movement"]["awareness"] = level
+    net = as_model(parse(data, name)).net
+    names, wy = net.names, net.ways
+    o = names.index(origin)
+    ways = NetReference(net, 5)._ways(o, np.zeros(net.link_from.size, bool))
+    listed = sorted("-".join([origin] + [names[net.link_to[k]] for k in way]) for way in ways)
+    ends = sorted(f"{names[e]}{h}" for e, h in zip(wy.end[wy.way_ptr[o]:wy.way_ptr[o + 1]],
+                                                    wy.hops[wy.way_ptr[o]:wy.way_ptr[o + 1]]))
+    return listed, ends
+
+
+def test_look_ahead_weighs_every_way_that_passes_no_place_twice(monkeypatch):
+    """Awareness 2 on the fork: from A, A-B, A-B-C, A-B-D, A-E, A-E-D; awareness 3 adds the ways on to a third
+    place (A-B-D-E, A-E-D-B), never back to A. The compiled model keeps where they end, by the fewest steps
+    (the engine finds the ways to an end again from them). Places whose ways end at C are those that weigh C
+    again when it fills. Too many places within reach for the awareness: the field and the count."""
     import yaml
 
     data = yaml.safe_load(AHEAD.read_text())
-
-    def ways(level: int, origin: str) -> list[str]:
-        data["network"]["movement"]["awareness"] = level
-        net = as_model(parse(data, "ahead.yaml")).net
-        wy, names = net.ways, net.names
-        o = names.index(origin)
-        return ["-".join([origin] + [names[net.link_to[k]] for k in wy.links[wy.link_ptr[w]:wy.link_ptr[w + 1]]])
-                for w in range(wy.way_ptr[o], wy.way_ptr[o + 1])]
-
-    assert sorted(ways(2, "A")) == ["A-B", "A-B-C", "A-B-D", "A-E", "A-E-D"]
-    assert sorted(ways(3, "A")) == ["A-B", "A-B-C", "A-B-D", "A-B-D-E", "A-E", "A-E-D", "A-E-D-B"]
-    assert all(w.count("A") == 1 for w in ways(4, "A"))
+    assert _listed(data, "ahead.yaml", 2, "A") == (["A-B", "A-B-C", "A-B-D", "A-E", "A-E-D"],
+                                                   ["B1", "C2", "D2", "E1"])
+    assert _listed(data, "ahead.yaml", 3, "A") == (["A-B", "A-B-C", "A-B-D", "A-B-D-E", "A-E", "A-E-D",
+                                                    "A-E-D-B"], ["B1", "C2", "D2", "E1"])
+    assert all(w.count("A") == 1 for w in _listed(data, "ahead.yaml", 4, "A")[0])
     data["network"]["movement"]["awareness"] = 2
     net = as_model(parse(data, "ahead.yaml")).net
     c = net.names.index("C")
@@ -190,10 +202,10 @@ def test_look_ahead_lists_every_way_that_passes_no_place_twice(monkeypatch):
         ["A", "B", "D"]
     data["network"]["movement"]["awareness"] = 1
     assert as_model(parse(data, "ahead.yaml")).net.ways.end.size == 0
-    monkeypatch.setattr("refuge.model.net_paths.MAX_WAY_STEPS", 10)
+    monkeypatch.setattr("refuge.model.net_paths.MAX_WAY_ENDS", 10)
     data["network"]["movement"]["awareness"] = 3
     with pytest.raises(ScenarioError, match=r"network.movement.awareness: expected a network and awareness with "
-                       r"fewer ways to weigh; found 10 steps of the ways of at most 3 routes"):
+                       r"fewer places within reach; found 1[0-9] places within 1 routes of some place"):
         as_model(parse(data, "ahead.yaml"))
 
 
@@ -203,18 +215,10 @@ def test_route_choice_looks_past_a_marker():
     import yaml
 
     data = yaml.safe_load(MARKER.read_text())
-
-    def ways(level: int, origin: str) -> list[str]:
-        data["network"]["movement"]["awareness"] = level
-        net = as_model(parse(data, "marker.yaml")).net
-        wy, names = net.ways, net.names
-        o = names.index(origin)
-        return sorted("-".join([origin] + [names[net.link_to[k]] for k in wy.links[wy.link_ptr[w]:wy.link_ptr[w + 1]]])
-                      for w in range(wy.way_ptr[o], wy.way_ptr[o + 1]))
-
-    assert ways(1, "B") == ["B-A", "B-C", "B-M-D", "B-M-E"]
-    assert ways(2, "B") == ["B-A", "B-A-E", "B-C", "B-M-D", "B-M-D-E", "B-M-E", "B-M-E-A", "B-M-E-D"]
-    assert ways(1, "M") == ["M-B", "M-D", "M-E"]  # someone at the marker looks on from there
+    assert _listed(data, "marker.yaml", 1, "B") == (["B-A", "B-C", "B-M-D", "B-M-E"], ["A1", "C1", "D1", "E1"])
+    assert _listed(data, "marker.yaml", 2, "B") == (
+        ["B-A", "B-A-E", "B-C", "B-M-D", "B-M-D-E", "B-M-E", "B-M-E-A", "B-M-E-D"], ["A1", "C1", "D1", "E1"])
+    assert _listed(data, "marker.yaml", 1, "M")[0] == ["M-B", "M-D", "M-E"]  # someone at the marker looks on
 
 
 def _spawn_data(**conflict_driven):

@@ -61,6 +61,7 @@ class _Compiler:
         self.sc = sc
         self.origin = origin
         self.problems: list[Problem] = []
+        self._where: dict[int, tuple[list[str], int, dict[str, int]]] = {}  # `name`'s lookups, by list
         self.states = [s.name for s in sc.states]
         self.sites = [s.name for s in sc.sites]
         self.trans = [t.name for t in sc.transitions]
@@ -101,8 +102,14 @@ class _Compiler:
         return self.pdefault[idx]
 
     def name(self, kind: str, value: str, options: list[str], path: str) -> int:
-        if value in options:
-            return options.index(value)
+        got = self._where.get(id(options))
+        if got is None or got[0] is not options or got[1] != len(options):  # (a network's thousands of names)
+            got = (options, len(options), {})
+            for i, n in enumerate(options):
+                got[2].setdefault(n, i)
+            self._where[id(options)] = got
+        if value in got[2]:
+            return got[2][value]
         self.err(path, f"the name of a {kind}", f"`{value}`{suggest(value, options)}")
         return -1
 
@@ -472,5 +479,7 @@ def scenario_digest(sc: Scenario) -> str:
                 x.pop(field)
     if not data.get("drift"):
         data.pop("drift", None)
+    for field in ("locations_file", "routes_file"):  # (read into the lists by then; added since)
+        (data.get("network") or {}).pop(field, None)
     text = json.dumps(data, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]

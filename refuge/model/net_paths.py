@@ -1,9 +1,18 @@
-"""Routes of several steps for look-ahead route choice (`awareness` 2 and more, as Flee defines it).
+"""Where look-ahead route choice can lead (`awareness` 2 and more, as Flee defines it).
 
 With an awareness of A, someone deciding where to go weighs every way out of their place that passes no place
 twice and has 1 to A steps (each step a route of the network); the weight of such a way is Flee's weight of
-its last place, over the softened length of the whole way. The ways out of each place are fixed by the network's
-routes (closures only make some of them unusable on some days), so they are listed once here.
+its last place over the softened length of the whole way. A marker (Flee's `marker` location) is passed
+through: no way ends there and it is not counted as a step.
+
+The ways themselves are not listed: on a large network at awareness 5 they number thousands per place (a
+grid of 10,000 places joined to their 8 neighbours has about 145 million), too many to keep. Flee's weight of
+a way is a product, (weight_softening + score(end)) ** weight_power x taper(end) ** weight_power x (distance_
+softening + km) ** -(distance_power x weight_power), so the choice factors: the place the way ends at, by its
+factor times the sum of the length factors of the open ways to it, then one of those ways by its length
+factor. Compiled here is only, for each place, the places its ways can end at (those within A steps, by the
+fewest steps, markers costing none) with that number of steps, which the engine uses to find the ways to one
+end again without walking the others (`refuge.sim.mechanisms.network.ways`).
 """
 
 from __future__ import annotations
@@ -12,78 +21,77 @@ from dataclasses import dataclass
 
 import numpy as np
 
-MAX_WAY_STEPS = 20_000_000  # steps of all the ways listed together: a network and awareness past this is refused
+MAX_WAY_ENDS = 20_000_000  # (place, end) pairs within reach of all places together: past this, refused
 
 
 @dataclass
 class Ways:
-    """The ways out of each place: place l's are ways way_ptr[l] .. way_ptr[l+1]-1; way o's routes (links, in
-    order) are links[link_ptr[o]:link_ptr[o+1]]; it ends at end[o]. origins[origin_ptr[l]:origin_ptr[l+1]] are the
-    places with a way ending at l (whose weights change when l fills up)."""
+    """Where the ways out of each place end: place l's ends are end[way_ptr[l]:way_ptr[l+1]] (ascending), each
+    `hops[o]` steps away at the fewest; origins[origin_ptr[l]:origin_ptr[l+1]] are the places with a way ending
+    at l (whose weights change when l fills up). `depth` is the awareness and `width` the most routes a way can
+    have (depth, and a route more for each marker passed)."""
 
     way_ptr: np.ndarray
-    link_ptr: np.ndarray
-    links: np.ndarray
     end: np.ndarray
+    hops: np.ndarray
     origin_ptr: np.ndarray
     origins: np.ndarray
+    depth: int = 0
+    width: int = 0
 
 
 def no_ways(L: int) -> Ways:
-    """The table of a network without look-ahead (awareness 0 or 1): empty."""
-    z = np.zeros(1, np.int64)
-    return Ways(np.zeros(L + 1, np.int64), z, np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(L + 1, np.int64),
-                np.zeros(0, np.int64))
+    """The table of a network without look-ahead (awareness 0 or 1, no marker): empty."""
+    z = np.zeros(0, np.int64)
+    return Ways(np.zeros(L + 1, np.int64), z, z, np.zeros(L + 1, np.int64), z)
 
 
-def list_ways(L: int, adj_ptr: np.ndarray, adj_link: np.ndarray, link_to: np.ndarray, depth: int,
-              marker: np.ndarray | None = None) -> Ways | str:
-    """Every way of 1 to `depth` steps out of each place that passes no place twice, in the order of a depth-first
-    walk over each place's routes (a way, then the ways that extend it); a message instead when they are too
-    many. A marker (Flee's `marker` location, `marker[l]`) is passed through: no way ends there and it is not
-    counted as a step."""
+def reach(L: int, link_from: np.ndarray, link_to: np.ndarray, depth: int, marker: np.ndarray | None = None) \
+        -> Ways | str:
+    """The places the ways of 1 to `depth` steps out of each place can end at, with the fewest steps to each
+    (breadth first over the routes, all places at once as sparse products); a message instead when there are
+    too many. A shortest way passes no place twice, so every place within `depth` steps is the end of a way."""
+    import scipy.sparse as sp
+
     if marker is None:
         marker = np.zeros(L, bool)
-    way_ptr = [0]
-    link_ptr = [0]
-    links: list[int] = []
-    end: list[int] = []
-    by_end: list[set[int]] = [set() for _ in range(L)]
-    for origin in range(L):
-        on_path = [False] * L
-        on_path[origin] = True
-        path: list[int] = []
-        # depth-first, without recursion: a stack of (place, next adjacency slot to try, steps to it)
-        stack = [(origin, int(adj_ptr[origin]), 0)]
-        while stack:
-            here, j, steps = stack[-1]
-            if j >= adj_ptr[here + 1]:
-                stack.pop()
-                if path:
-                    on_path[int(link_to[path.pop()])] = False
-                continue
-            stack[-1] = (here, j + 1, steps)
-            k = int(adj_link[j])
-            nxt = int(link_to[k])
-            if on_path[nxt]:
-                continue
-            path.append(k)
-            if not marker[nxt]:
-                links.extend(path)
-                link_ptr.append(len(links))
-                end.append(nxt)
-                by_end[nxt].add(origin)
-                if len(links) > MAX_WAY_STEPS:
-                    return (f"{MAX_WAY_STEPS:,} steps of the ways of at most {depth} routes out of every place "
-                            "(lower the awareness)")
-            if marker[nxt] or steps + 1 < depth:
-                on_path[nxt] = True
-                stack.append((nxt, int(adj_ptr[nxt]), steps + (0 if marker[nxt] else 1)))
-            else:
-                path.pop()
-        way_ptr.append(len(end))
-    origin_ptr = np.zeros(L + 1, np.int64)
-    origin_ptr[1:] = np.cumsum([len(s) for s in by_end])
-    origins = np.array([o for s in by_end for o in sorted(s)], np.int64)
-    return Ways(np.array(way_ptr, np.int64), np.array(link_ptr, np.int64), np.array(links, np.int64),
-                np.array(end, np.int64), origin_ptr, origins)
+    adj = sp.csr_matrix((np.ones(link_from.size, np.int8), (link_from, link_to)), shape=(L, L))
+    adj.data[:] = 1
+    to_marker = (adj @ sp.diags(marker.astype(np.int8), dtype=np.int8)).tocsr()
+    to_place = (adj @ sp.diags((~marker).astype(np.int8), dtype=np.int8)).tocsr()
+    hops = sp.identity(L, np.int32, format="csr")  # hops + 1 of every pair within reach (0: not yet)
+    seen = _through_markers(sp.identity(L, np.int8, format="csr"), to_marker)
+    hops = _stamp(hops, seen, 1)
+    for step in range(1, depth + 1):
+        seen = _through_markers(((seen + seen @ to_place) > 0).astype(np.int8), to_marker)
+        hops = _stamp(hops, seen, step + 1)
+        if seen.nnz > MAX_WAY_ENDS:
+            return f"{seen.nnz:,} places within {step} routes of some place, counted over all places"
+    hops = hops.tocsr()
+    hops.setdiag(0)
+    hops = hops @ sp.diags((~marker).astype(np.int32), dtype=np.int32)  # no way ends at a marker (nor where it started)
+    hops.eliminate_zeros()
+    hops = hops.tocsr()
+    hops.sort_indices()
+    back = hops.T.tocsr()
+    back.sort_indices()
+    return Ways(hops.indptr.astype(np.int64), hops.indices.astype(np.int64), (hops.data - 1).astype(np.int64),
+                back.indptr.astype(np.int64), back.indices.astype(np.int64), depth,
+                depth + int(min(marker.sum(), L)))
+
+
+def _through_markers(seen, to_marker):
+    """`seen` and every place reached from it through markers only (entering a marker is no step)."""
+    while True:
+        more = ((seen + seen @ to_marker) > 0).astype(np.int8)
+        if more.nnz == seen.nnz:
+            return more
+        seen = more
+
+
+def _stamp(hops, seen, value):
+    """`hops` with `value` written where `seen` reaches a pair for the first time."""
+    new = (seen.astype(np.int32) - (hops > 0).astype(np.int32))
+    new.data[new.data < 0] = 0
+    new.eliminate_zeros()
+    return hops + new * value

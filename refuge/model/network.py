@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from refuge.model.net_flood import FloodArrays, compile_floods
-from refuge.model.net_paths import Ways, list_ways, no_ways
+from refuge.model.net_paths import Ways, no_ways, reach
 from refuge.model.net_spawn import local_spawning
 
 # Kinds of location.
@@ -139,10 +139,10 @@ def compile_network(c: Any) -> NetModel | None:
     sp = net.spawning
     awareness = int(net.movement.awareness)
     marker = loc_kind == MARKER  # passed through, never a way's end: ways (of 1 route and more) list them
-    ways = list_ways(L, adj_ptr, order.astype(np.int64), link_to_a, awareness, marker) \
+    ways = reach(L, link_from_a, link_to_a, awareness, marker) \
         if awareness >= 2 or (awareness == 1 and marker.any()) else no_ways(L)
     if isinstance(ways, str):
-        c.err("network.movement.awareness", "a network and awareness with fewer ways to weigh", ways)
+        c.err("network.movement.awareness", "a network and awareness with fewer places within reach", ways)
         ways = no_ways(L)
     return NetModel(
         names=names, loc_state=loc_state, loc_kind=loc_kind, loc_foreign=loc_foreign, loc_pop=loc_pop,
@@ -175,7 +175,19 @@ def _hint(name: str, options: list[str]) -> str:
 def at_location(sc: Any, name: str) -> list[int]:
     """The states `at:` location `name` (people in process there): a stock, a signal or an `into` of a location
     counts them with its own state's, as a site's name counts its states."""
-    return [i for i, st in enumerate(sc.states) if st.at is not None and st.at == name]
+    got = _AT.get(id(sc.states))
+    if got is None or got[0] is not sc.states:  # (worked out once per scenario: a network has thousands)
+        by: dict[str, list[int]] = {}
+        for i, st in enumerate(sc.states):
+            if st.at is not None:
+                by.setdefault(st.at, []).append(i)
+        got = (sc.states, by)
+        _AT.clear()
+        _AT[id(sc.states)] = got
+    return list(got[1].get(name, []))
+
+
+_AT: dict[int, tuple[Any, dict[str, list[int]]]] = {}  # at_location's last scenario: its states by location
 
 
 def _at(c, net, seen: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:

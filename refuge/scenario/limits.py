@@ -24,7 +24,7 @@ MAX_PARAMETER = 1e12        # any parameter's value, whatever it is used for
 
 # --- sizes ------------------------------------------------------------------------------------
 MAX_DAYS = 36_600           # the scenario period, start..end (about 100 years)
-MAX_STATES = 2_000
+MAX_STATES = 20_000          # (a route network's places are states: FabFlee's largest grid has 10,000)
 MAX_TRANSITIONS = 10_000
 MAX_ENTRIES = 10_000        # entries of any other list (sites, arrivals, rules, evidence, points, ...)
 MAX_NAME = 200              # characters in a name (state, site, transition, parameter, ...)
@@ -37,6 +37,7 @@ MAX_SPAWNED = 50_000_000    # people a route network's conflict zones spawn over
 MAX_FILE_BYTES = 2**20         # a scenario file (20 times the flagship; PyYAML reads ~200 KB/s)
 MAX_DEPTH = 40              # nesting of mappings and lists
 MAX_NODES = 250_000         # values in a file, aliases expanded
+MAX_TABLE_BYTES = 64 * 2**20  # a network's locations or routes file (CSV data, not counted in the above)
 
 # --- ensembles and calibration ----------------------------------------------------------------
 MAX_RUNS = 1_000_000        # replicates per variant

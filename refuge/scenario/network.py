@@ -150,11 +150,21 @@ class Network(FormatModel):
     en_route: str = Field(description="the state that holds people travelling along a route")
     home_country: str | None = Field(None, description="locations elsewhere are foreign (default: the first "
                                                        "location's country)")
-    locations: list[Location] = Field(min_length=1)
+    locations: list[Location] = Field(default_factory=list, description="at least one (here or in `locations_file`)")
     routes: list[Route] = Field(default_factory=list)
+    locations_file: str | None = Field(None, description="a CSV file of more locations (a path relative to the "
+                                       "scenario file; header state,type,country,population,capacity): a data "
+                                       "file, not counted in the scenario file's size limit")
+    routes_file: str | None = Field(None, description="a CSV file of more routes (header a,b,km), likewise")
     conflicts: list[Conflict] = Field(default_factory=list)
     closures: list[Closure] = Field(default_factory=list)
     spawning: Spawning | None = None
     floods: Floods | None = None
     movement: Movement = Field(default_factory=Movement)
     source: Source | None = None
+
+    @model_validator(mode="after")
+    def _some_location(self) -> "Network":
+        if not self.locations and self.locations_file is None:
+            raise ValueError("at least one location (in `locations` or a `locations_file`)")
+        return self

@@ -84,12 +84,17 @@ def needs_files(sc: Any) -> bool:
     """Whether some series of the scenario names a file whose points are not read yet."""
     spawn = sc.network.spawning if sc.network is not None else None
     others = [ev.other_error.daily for ev in sc.evidence if ev.other_error is not None]
-    return any(s is not None and s.file is not None and not s.points
-               for s in [ev.series for ev in sc.evidence] + others + [spawn.total if spawn else None])
+    from refuge.scenario.tables import needs_tables
+
+    series = [ev.series for ev in sc.evidence] + others + [spawn.total if spawn else None]
+    return needs_tables(sc) or any(s is not None and s.file is not None and not s.points for s in series)
 
 
 def attach_series(sc: Any, base: Path) -> tuple[Any, list]:
-    """A copy of the scenario whose series files are read into points; (scenario, problems)."""
+    """A copy of the scenario whose series files are read into points, and its network's table files into its
+    lists (`refuge.scenario.tables`); (scenario, problems)."""
+    from refuge.scenario.tables import attach_tables
+
     problems: list[Problem] = []
     evidence = list(sc.evidence)
     for i, ev in enumerate(evidence):
@@ -109,4 +114,4 @@ def attach_series(sc: Any, base: Path) -> tuple[Any, list]:
         total = _load(net.spawning.total, base, "network.spawning.total.file", problems)
         if total is not None:
             update["network"] = net.model_copy(update={"spawning": net.spawning.model_copy(update={"total": total})})
-    return sc.model_copy(update=update), problems
+    return attach_tables(sc.model_copy(update=update), base, problems), problems

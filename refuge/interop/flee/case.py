@@ -78,6 +78,12 @@ def read_case(input_dir: str | Path, validation: str | Path | None = None, setti
         r.conflicts = None  # with flood rules on, Flee reads no conflicts (nobody spawns at conflict zones)
     if vdir is not None:
         _read_validation(r)
+    elif st.flood is None and st.conflict_driven is None:
+        notes.add(idir, None, "no validation folder (--validation): nobody spawns (Flee's runner spawns from the "
+                  "camps' data) and nothing is scored; people start only where the case places them")
+    else:
+        notes.add(idir, None, "no validation folder (--validation): people spawn by the settings' rules, and "
+                  "nothing is scored")
     return r
 
 

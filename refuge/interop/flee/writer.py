@@ -82,7 +82,7 @@ def write_case(r: FleeRead, data_dir: str | None = None) -> FleeCase:
     _parameters(r, w)
     w("network:")
     w(f"  en_route: {en_route}")
-    _places(r, w, day0)
+    _places(r, w, day0, files, data_dir)
     if r.floods is None:
         _conflicts(r, w, out)
     else:
@@ -124,12 +124,14 @@ def _head(r: FleeRead, w: Write) -> None:
 def _states(r: FleeRead, w: Write, day0: dict[str, int]) -> str:
     """The states (one per location, and the one of people travelling); returns the latter's name."""
     w("states:")
-    w("  # one per row of locations.csv: conflict zones are origins, towns and hubs `other`, camps destinations")
+    w("  # one per row of locations.csv: conflict zones are origins, towns and hubs `other`, camps destinations"
+      + (" (in its order)" if len(r.locs) + len(r.routes) > TABLE_AFTER else ""))
     for loc in r.locs:
         kind = {"conflict_zone": "origin", "camp": "destination", "idpcamp": "destination"}.get(loc.kind, "other")
         init = f", initial: {day0[loc.name]}" if day0.get(loc.name) else ""
-        note = f"  # locations.csv line {loc.line}" + (
-            f"; {day0[loc.name]:,} on the first day ({loc.name}'s data)" if day0.get(loc.name) else "")
+        line = "" if len(r.locs) + len(r.routes) > TABLE_AFTER else f"locations.csv line {loc.line}"
+        note = f"{day0[loc.name]:,} on the first day ({loc.name}'s data)" if day0.get(loc.name) else ""
+        note = f"  # {'; '.join(x for x in (line, note) if x)}" if line or note else ""
         w(f"  - {{name: {q(loc.name)}, kind: {kind}{init}}}{note}")
     en_route = "en_route"
     while en_route in r.names:
@@ -185,36 +187,72 @@ def _drift(r: FleeRead, w: Write) -> None:
         w(f"  - {{parameter: {f}, size: movement_drift, step: week}}")
 
 
-def _places(r: FleeRead, w: Write, day0: dict[str, int]) -> None:
-    """The network's home country, locations and routes."""
+TABLE_AFTER = 1_000  # locations and routes together: a larger network's lists go to CSV data files
+
+
+def _places(r: FleeRead, w: Write, day0: dict[str, int], files: dict[str, str], data_dir: str) -> None:
+    """The network's home country, locations and routes (a large network's in data files beside the scenario:
+    `refuge.scenario.tables`; the scenario file is for what a person reads)."""
     home = r.locs[0].country
     w(f"  home_country: {q(home)}   # the country of the first location (Flee: others are foreign)")
     fact = f"{len(r.locs)} locations and {len(r.routes)} routes of the Flee case"
     w(f"  source: {{file: locations.csv, fact: {q(fact)}}}")
-    w("  locations:")
+    table = len(r.locs) + len(r.routes) > TABLE_AFTER
+    locs, routes = [], []
     for loc in r.locs:
         typ = {"conflict_zone": "town", "forward": "forward"}.get(loc.kind, loc.kind)
         if typ == "flood_zone" and r.floods is None:
             typ = "town"  # without flood rules, Flee's flood zone is a town that a short stint does not empty
             r.notes.add("locations.csv", loc.line, f"`{loc.name}`: a flood_zone without flood rules in the "
                         "settings: Flee runs it as a town; so does refuge")
-        fields = [f"state: {q(loc.name)}", f"type: {typ}", f"country: {q(loc.country)}"]
+        fields = {"state": q(loc.name), "type": typ, "country": q(loc.country)}
         note = f"locations.csv line {loc.line}"
         if loc.kind in ("camp", "idpcamp"):
             cap, why = _room(r, loc, day0.get(loc.name, 0))
-            fields.append(f"capacity: {cap}")
+            fields["capacity"] = str(cap)
             note += why
         else:
-            fields.append(f"population: {loc.number}")
+            fields["population"] = str(loc.number)
         if loc.kind == "conflict_zone":
             note += f"; conflict zone (conflict_date {loc.conflict_date})"
-        w(f"    - {{{', '.join(fields)}}}  # {note}")
-    w("  routes:")
+        locs.append((fields, note))
     seen: set[int] = set()
     for a, b, km, line in r.routes:
         again = " again: Flee links a route marked forced_redirection 1 twice (--as-flee)" if line in seen else ""
         seen.add(line)
-        w(f"    - {{between: [{q(a)}, {q(b)}], km: {num(km)}}}  # routes.csv line {line}{again}")
+        routes.append((a, b, km, f"routes.csv line {line}{again}"))
+    if table:
+        _tables(w, files, data_dir, locs, routes)
+        return
+    w("  locations:")
+    for fields, note in locs:
+        w(f"    - {{{', '.join(f'{k}: {v}' for k, v in fields.items())}}}  # {note}")
+    w("  routes:")
+    for a, b, km, note in routes:
+        w(f"    - {{between: [{q(a)}, {q(b)}], km: {num(km)}}}  # {note}")
+
+
+def _tables(w: Write, files: dict[str, str], data_dir: str, locs: list, routes: list) -> None:
+    """A large network's locations and routes as CSV data files (in the order of locations.csv and routes.csv)."""
+    import csv
+    import io
+
+    text = io.StringIO()
+    out = csv.writer(text, lineterminator="\n")
+    out.writerow(["state", "type", "country", "population", "capacity"])
+    for fields, _ in locs:
+        out.writerow([json.loads(fields["state"]), fields["type"], json.loads(fields["country"]),
+                      fields.get("population", ""), fields.get("capacity", "")])
+    files[f"{data_dir}/locations.table.csv"] = text.getvalue()
+    text = io.StringIO()
+    out = csv.writer(text, lineterminator="\n")
+    out.writerow(["a", "b", "km"])
+    for a, b, km, _ in routes:
+        out.writerow([a, b, num(km)])
+    files[f"{data_dir}/routes.table.csv"] = text.getvalue()
+    w(f"  locations_file: {data_dir}/locations.table.csv  # {len(locs):,} rows of locations.csv, in its order "
+      "(a data file: the network is too large to read well here)")
+    w(f"  routes_file: {data_dir}/routes.table.csv  # {len(routes):,} rows of routes.csv, in its order")
 
 
 FULL_ROOM = 2  # a camp full from the first day: room for 2 (taper 0 once 2 are there, for capacity_scaling >= 0.5)

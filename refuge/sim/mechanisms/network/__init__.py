@@ -33,12 +33,13 @@ its rules:
    where taper is 1 below `capacity_buffer` x room, 0 at the room (capacity x `capacity_scaling`) and linear
    in between. A camp whose taper is under 0.5 is not set out for (the person stays).
    With `awareness` A >= 2 (Flee's look-ahead), the choice is among the ways of 1 to A routes out of the place
-   that pass no place twice and use no closed route (`refuge.model.net_paths`), each weighed as above by where
-   it ends over its whole length; the person sets out on its first route and, arriving, goes on along the way
-   for sure (no move-chance draw, the same day if distance is left, else the next day) unless its next route is
-   closed or it ends at a camp whose taper is under 0.5: then the way is given up and they stay. Someone turned
-   back on a way gives it up and spends the next day there (as Flee looks for the way's route from the wrong
-   place).
+   that pass no place twice and use no closed route, each weighed as above by where it ends over its whole
+   length (the fast engine lists none of them: it picks where the way ends, then the way, with the same
+   chances, `ways.py`; the reference lists them all); the person sets out on its first route and, arriving,
+   goes on along the way for sure (no move-chance draw, the same day if distance is left, else the next day)
+   unless its next route is closed or it ends at a camp whose taper is under 0.5: then the way is given up and
+   they stay. Someone turned back on a way gives it up and spends the next day there (as Flee looks for the
+   way's route from the wrong place).
 5. **Travel.** People on a route advance `speed` km a day (`walk_speed` on their first route when
    `start_on_foot`) and arrive once they have covered more than its length; whoever arrives with part of
    the day's distance left decides again at once (a town is left for sure when `avoid_short_stints` and the

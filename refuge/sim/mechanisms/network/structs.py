@@ -38,11 +38,12 @@ class NetSpec(NamedTuple):
     move: np.ndarray
     loc_state: np.ndarray  # (L,) the state of each location
     flags: np.ndarray  # F_* below
-    # with awareness 2 or more, the ways of several routes out of each place (`refuge.model.net_paths.Ways`)
+    # with awareness 2 or more, where the ways of several routes out of each place end, by the fewest steps
+    # (`refuge.model.net_paths.Ways`), and [the awareness, the most routes of a way]
     way_ptr: np.ndarray
-    way_link_ptr: np.ndarray
-    way_links: np.ndarray
     way_end: np.ndarray
+    way_hops: np.ndarray
+    way_size: np.ndarray
     origin_ptr: np.ndarray
     origins: np.ndarray
     at_state: np.ndarray  # (A,) states at a location (`at:`, processing there) ...
@@ -72,7 +73,7 @@ def net_spec(net: NetModel | None) -> NetSpec:
         return NetSpec(i1, np.zeros(0, np.bool_), i1, i1, i1, i1, i1, one, i1,
                        np.zeros((0, 0), np.bool_), np.zeros((0, 0), np.bool_), f2, i2, i1, i1, np.ones(1), i1, i1,
                        np.zeros(N_FLAGS, np.int64),
-                       one, one, i1, i1, one, i1, i1, i1, f2, f2, f2)
+                       one, i1, i1, np.zeros(2, np.int64), one, i1, i1, i1, f2, f2, f2)
     # the step's awareness: 2 (choose among ways) whenever ways are listed (look-ahead, or markers to look past)
     aware = 2 if net.ways.end.size else net.awareness
     fl = net.floods
@@ -80,7 +81,8 @@ def net_spec(net: NetModel | None) -> NetSpec:
                       net.camp_closed.any(), net.spawn_mode, net.spawn_rate, net.take_pop, fl.count], np.int64)
     wy = net.ways
     return NetSpec(**{f: getattr(net, f) for f in NetSpec._fields[:18]}, flags=flags, way_ptr=wy.way_ptr,
-                   way_link_ptr=wy.link_ptr, way_links=wy.links, way_end=wy.end, origin_ptr=wy.origin_ptr,
+                   way_end=wy.end, way_hops=wy.hops, way_size=np.array([wy.depth, wy.width], np.int64),
+                   origin_ptr=wy.origin_ptr,
                    origins=wy.origins, at_state=net.at_state, at_loc=net.at_loc, flood_move=fl.move,
                    flood_weight=fl.weight, flood_spawn=fl.spawn)
 
@@ -155,14 +157,33 @@ class NetWorld(NamedTuple):
     is_camp: np.ndarray
     redraw: np.ndarray  # (L,) today: a place whose move chance changed
     short_left: np.ndarray  # (L,) today: a town left for sure after a short stint (avoid_short_stints)
-    way_base: np.ndarray  # (ways,) today: each way's weight before the taper of where it ends ...
-    way_shut: np.ndarray  # ... whether one of its routes is closed ...
-    way_cum: np.ndarray  # ... and the cumulative weights of a place's ways, kept until the place is `stale`
+    # with look-ahead, per (place, end) of `NetSpec.way_end`: the sum of the length factors of the open ways
+    # from the place to the end (`refuge.sim.mechanisms.network.ways`), their number (0: `way_shut`) ...
+    way_kern: np.ndarray
+    way_n: np.ndarray
+    way_shut: np.ndarray
+    way_cum: np.ndarray  # ... and the cumulative weights of a place's ends, kept until the place is `stale`
     # daily records
     entered: np.ndarray  # (T, L) people entering each location by the network (arriving from a route, spawned)
     change: np.ndarray  # (T, L+1) change of each location's stock (and, last, of people en route) by the network
     spawned: np.ndarray  # (T,)
     pop_left: np.ndarray  # (L,) with floods: each place's population left to spawn from (set on day 0)
+    # with look-ahead: whether a place's way_kern and way_n are worked out for the lengths, closures and powers
+    # of `kern_km`, `kern_closed` and `kern_mv` (a place's are worked out when someone first decides there) ...
+    kern_ok: np.ndarray
+    kern_km: np.ndarray
+    kern_closed: np.ndarray
+    kern_mv: np.ndarray
+    # ... the walk over ways (scratch: the stack's place, adjacency slot, steps, km and route; places on it;
+    # where each end of the place walked from sits among its ends) ...
+    dfs_node: np.ndarray
+    dfs_slot: np.ndarray
+    dfs_steps: np.ndarray
+    dfs_km: np.ndarray
+    dfs_link: np.ndarray
+    on_path: np.ndarray
+    pos: np.ndarray
+    way_path: np.ndarray  # ... and (rows, width + 1) the routes of the way each person follows (-1 after)
 
 
 # One record of 64 bytes (a cache line) per person kept one by one: a visit reads one line, not one per field.
@@ -198,6 +219,8 @@ def new_net_world(days, s, initial, rows, g, entered, change, spawned):
     people = np.zeros(L, np.float64)
     for l in range(L):
         people[l] = initial[l]
+    way_rows = N if s.way_end.size else 1
+    way_path = np.full((way_rows, s.way_size[1] + 1), -1, np.int32)
     rng = np.ones(4, np.uint64)  # without a network, its stream (another's, then) is not drawn from
     if L > 0:
         rng = seed_uniforms(g)
@@ -216,8 +239,13 @@ def new_net_world(days, s, initial, rows, g, entered, change, spawned):
         np.zeros(s.adj_link.size),
         np.zeros(K, np.int64), np.zeros(K, np.int64), np.zeros(L), np.zeros(L, np.int64), half,
         (s.loc_kind == CAMP) | (s.loc_kind == IDPCAMP), np.zeros(L, np.bool_), np.zeros(L, np.bool_),
-        np.zeros(s.way_end.size), np.zeros(s.way_end.size, np.bool_), np.zeros(s.way_end.size),
-        entered, change, spawned, np.zeros(L))
+        np.zeros(s.way_end.size), np.zeros(s.way_end.size), np.zeros(s.way_end.size, np.bool_),
+        np.zeros(s.way_end.size),
+        entered, change, spawned, np.zeros(L),
+        np.zeros(L, np.bool_), np.full(K, -1.0), np.zeros(K, np.bool_), np.full(3, np.nan),
+        np.zeros(L + 2, np.int64), np.zeros(L + 2, np.int64), np.zeros(L + 2, np.int64), np.zeros(L + 2),
+        np.zeros(L + 2, np.int64), np.zeros(L, np.bool_), np.full(L, -1, np.int64),
+        way_path)
 
 
 

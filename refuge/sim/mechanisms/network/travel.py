@@ -32,7 +32,7 @@ from refuge.sim.mechanisms.network.structs import (
     F_ON_FOOT,
     POOL_AFTER,
 )
-from refuge.sim.mechanisms.network.ways import choose_way, full_camp, next_hop, way_weight
+from refuge.sim.mechanisms.network.ways import choose_way, first_hop, full_camp, kern, next_hop, way_count, way_weight
 
 
 @njit(inline="always")
@@ -59,18 +59,6 @@ def set_out(s, w, i, l, k, t, walk, moved, T):
     w.P[i].m0 = moved
     w.P[i].v = w.mv[MV_WALK] if walk else w.mv[MV_SPEED]
     schedule(w, i, t + (w.days_walk[k] if walk else w.days_speed[k]), 1, T)
-
-
-@njit(inline="always")
-def first_hop(s, w, i, o):
-    """Person `i` takes up way `o` (look-ahead): its first route, the rest kept to follow."""
-    q = nonneg(s.way_link_ptr[o])
-    if s.way_link_ptr[o + 1] - q > 1:
-        w.P[i].way = o
-        w.P[i].hop = 1
-    else:
-        w.P[i].way = -1
-    return nonneg(s.way_links[q])
 
 
 @njit(inline="always")
@@ -147,25 +135,26 @@ def counted_leave_ways(t, s, w, l, T):
     """`counted_leave` with look-ahead: the leavers of place `l` take ways by multinomial draws. False when the
     person table is full."""
     capbuf, capscale, wpow = w.mv[MV_CAPBUF], w.mv[MV_CAPSCALE], w.mv[MV_WPOW]
+    kern(s, w, l)
     o0, o1 = nonneg(s.way_ptr[l]), nonneg(s.way_ptr[l + 1])
-    m = 0
+    m = 0.0
     wsum = 0.0
     for o in range(o0, o1):
         if not w.way_shut[o]:
-            m += 1
+            m += way_count(s, w, o)
             wsum += way_weight(s, w, o, capbuf, capscale, wpow)
-    if m == 0:
+    if m == 0.0:
         return True
     for cls in range(2):
         stay = w.cnt_fresh[l] if cls == 0 else w.cnt_vet[l]
         leave = w.g.binomial(stay, w.mc[l]) if stay > 0 else 0
-        rest = wsum if wsum > 0 else float(m)
+        rest = wsum if wsum > 0 else m
         for o in range(o0, o1):
             if leave == 0:
                 break
             if w.way_shut[o]:
                 continue
-            wk = way_weight(s, w, o, capbuf, capscale, wpow) if wsum > 0 else 1.0
+            wk = way_weight(s, w, o, capbuf, capscale, wpow) if wsum > 0 else way_count(s, w, o)
             go = leave if wk >= rest else w.g.binomial(leave, min(1.0, wk / rest))
             rest -= wk
             leave -= go
@@ -214,7 +203,7 @@ def tries(t, s, w):
             continue
         if awareness >= 2:
             o, full = choose_way(s, w, l, capbuf, capscale, wpow)
-            k = -1 if o < 0 else nonneg(s.way_links[nonneg(s.way_link_ptr[o])])
+            k = o  # (the way's first route is drawn by first_hop)
         else:
             o = -1
             k, full = choose_route(s, w, l, awareness, capbuf, capscale, wpow)
