@@ -267,8 +267,8 @@ def load(out: str | Path) -> dict:
 
 
 def plot(r: Rolling, path: Path, most_series: int = 3) -> Path:
-    """One row per cut, one column per series (the `most_series` with the most data points): data, the runs'
-    median and 90% band after the cut, the cut marked."""
+    """One row per cut, one column per series (the `most_series` with the most held-out data points): data, the
+    runs' median and 90% band after the cut, the cut marked."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -279,7 +279,9 @@ def plot(r: Rolling, path: Path, most_series: int = 3) -> Path:
     from refuge.results.files import save_figure
 
     tables = [pd.read_csv(_cut_dir(r.out, c) / "points.csv") for c in r.cuts]
-    counts = pd.concat(tables)["series"].value_counts()
+    every = pd.concat(tables)
+    held = every[every["split"] == "test"]  # series with held-out points first: a panel without them says nothing
+    counts = (held if len(held) else every)["series"].value_counts()
     names = list(counts.index[:most_series])
     fig, axes = plt.subplots(len(r.cuts), len(names), figsize=(3.6 * len(names), 2.3 * len(r.cuts)),
                              squeeze=False)

@@ -13,15 +13,15 @@ and drifting drivers), and s_r,c the camp's share of the new arrivals: the share
 each camp took over the `WINDOW` days up to its last count before the cut (each camp's counts interpolated
 between its dated data, as Flee reads them), drawn for each run from a Dirichlet distribution around it with
 concentration `concentration` (plus a half for each camp, so that a camp that took none lately may take some),
-kept over the whole forecast. A small concentration is a wide spread of shares between runs; `inf` keeps the observed shares
-in every run. *Signed* shares (`split`) let the camps whose counts fell in those weeks go on falling, at their
-recent pace against the group's net rise, the rising camps taking that much more: people moving from one camp
-to others go on moving (burundi2015's records show Nyarugusu falling from late 2015 while Nduta, opened then,
-rose by more than the group's total). The concentration, and whether the shares are signed, are fitted with
-the drift sizes by the CRPS of the forecasts from an inner cut of the training data
-(`refuge.inference.drift_fit`). Assumptions: the split of new arrivals over the camps goes
-on as it was in the last weeks before the cut, up to each run's draw; a camp whose count did not rise then
-(none did) leaves the group to the runs' own split.
+kept over the whole forecast. A small concentration is a wide spread of shares between runs; `inf` keeps the
+observed shares in every run. *Signed* shares (`split`) let the camps whose counts fell in those weeks go on
+falling, at their recent pace against the group's net rise, the rising camps taking that much more: people
+moving from one camp to others go on moving (burundi2015's records show Nyarugusu falling from late 2015 while
+Nduta, opened then, rose by more than the group's total). The concentration, and whether the shares are
+signed, are fitted with the drift sizes by the CRPS of the forecasts from an inner cut of the training data
+(`refuge.inference.drift_fit`). Assumptions: the split of new arrivals over the camps goes on as it was in the
+last weeks before the cut, up to each run's draw; a camp whose count did not rise then (none did) leaves the
+group to the runs' own split.
 """
 
 from __future__ import annotations
