@@ -295,7 +295,7 @@ def plot(r: Rolling, path: Path, most_series: int = 3) -> Path:
             if test.any():
                 ax.fill_between(x[test], p["low"][test], p["high"][test], alpha=0.3, color="tab:blue",
                                 label="90% band")
-                ax.plot(x[test], p["median"][test], color="tab:blue", label="median")
+                ax.plot(x[test], p["median"][test], color="tab:blue", marker="_", ms=7, label="median")
             ax.axvline(pd.Timestamp(cut), color="tab:red", ls="--", lw=1)
             locator = mdates.AutoDateLocator(maxticks=5)
             ax.xaxis.set_major_locator(locator)
