@@ -142,3 +142,31 @@ def test_a_flee_backtests_camps_take_the_recent_shares_of_the_runs_rise():
         expect = np.maximum(s["data"][a] + share[j] * (total[:, last] - total[:, a]), 0)
         np.testing.assert_allclose(got[k][:, last], expect)
     assert bt.summary["skill"]["points"]["points"] > 0
+
+
+def test_a_flee_forecast_past_the_scenarios_end_shares_the_rise_as_the_grid_does():
+    """--horizon on mali2012: each camp's forecast beyond the data is its last count plus its share of the rise
+    of the runs' total since its anchor, with the shares of the grid (the same draw)."""
+    import datetime as dt
+
+    from refuge.inference.assimilate import assimilate
+    from refuge.inference.backtest_core import forward
+    from refuge.inference.horizon import beyond, trimmed
+    from refuge.results.simulate import load
+
+    m = load("mali2012")
+    until = dt.date(2012, 9, 30)
+    u = (until - m.start).days
+    fw = trimmed(m, forward(beyond(m, dt.date(2013, 12, 31)), [{}] * 3, 0))
+    got = assimilate(m, fw, until, math.inf)
+    (members,) = share_groups(m)
+    share = recent_shares(m, members, u)
+    col = np.cumsum([0] + [len(e) for e, _ in fw.periods])
+    raw = [fw.ahead[:, col[k]:col[k + 1]] for k in range(len(m.series))]
+    total, beyond_total = sum(fw.series[k] for k in members), sum(raw[k] for k in members)
+    assert beyond_total.shape[1] >= 1  # periods past the data
+    for j, k in enumerate(members):
+        s = m.series[k]
+        a = int(np.asarray(s["obs"])[s["grid"][s["obs"]] <= u][-1])
+        expect = np.maximum(s["data"][a] + share[j] * (beyond_total - total[:, [a]]), 0)
+        np.testing.assert_allclose(got.ahead[:, col[k]:col[k + 1]], expect)
