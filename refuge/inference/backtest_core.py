@@ -122,13 +122,12 @@ def forecast_periods(model: Any, s: dict) -> tuple[list[int], list[int]]:
 
 
 def forecast_all(model: Any) -> tuple:
-    """`forecast_periods` of each series that runs to the end of the record (its last data point is the
-    latest of all series); a series that stops earlier (a count split in two around a gap) is not forecast,
-    except a camp of a share group (`refuge.inference.shares`), forecast at the periods of its group's latest."""
+    """`forecast_periods` of each series whose last data point is the latest of all series, and of every camp of
+    its share group (`refuge.inference.shares`); another series (stopping earlier, say) is not forecast."""
+    from refuge.inference.shares import share_groups
+
     def last(s: dict) -> int:
         return int(s["grid"][s["obs"][-1]]) if len(s["obs"]) else -1
-
-    from refuge.inference.shares import share_groups
 
     latest = max((last(s) for s in model.series), default=-1)
     out = [forecast_periods(model, s) if last(s) == latest else ([], []) for s in model.series]
