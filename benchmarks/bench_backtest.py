@@ -10,13 +10,13 @@ that a wall time stretched by other jobs on a shared machine shows as such.
     python benchmarks/bench_backtest.py --train-until 2006-12-31 [--workers 2] [--out DIR] [--runs 200]
     python benchmarks/bench_backtest.py --train-until 2008-12-31     # in sample: every year trained on
     python benchmarks/bench_backtest.py [--rolling CASE ...]          # rolling-origin, each case (default: the
-                                                                      # three built-in cases with data)
+                                                                      # four built-in cases with data)
     python benchmarks/bench_backtest.py --pool DIR [DIR ...]          # stored rolling backtests pooled, by horizon
 
 With --rolling: a rolling-origin backtest of each case (`refuge.inference.rolling`, default cuts and search
 settings) on the workers, one case after the other; per case its wall time (target <= 10 min on 2 cores), CPU
 time and load, the pooled ARD of the median against the naive forecast's, the 90% coverage (target 80-97%),
-Flee's daily ARD of the group where there is one, and the verdict; then the three pooled together.
+Flee's daily ARD of the group where there is one, and the verdict; then the cases pooled together.
 """
 
 from __future__ import annotations
@@ -79,7 +79,7 @@ class TreeCPU:
         return sum(t - getattr(self, "base", {}).get(pid, 0.0) for pid, t in self.seen.items())
 
 
-CASES = ("north-korea-china", "mali2012", "burundi2015")
+CASES = ("north-korea-china", "mali2012", "burundi2015", "uk-asylum")
 
 
 FLEE_CACHE = Path(__file__).parent / "flee_cache"

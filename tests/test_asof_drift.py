@@ -62,3 +62,15 @@ def test_the_drift_size_is_fitted_from_the_inner_cut_where_it_acts(runs):
     # as written, it does not act before the scenario's end: every size ties, none is chosen
     tied = [s for _, s in plain.table.summary["drift_scores"]]
     assert max(tied) - min(tied) < 1e-9
+
+
+def test_a_posterior_backtest_as_of_the_cut_fits_the_size_where_the_drift_acts(tmp_path):
+    from refuge.inference.backtest_posterior import backtest as posterior_backtest
+    from refuge.inference.calibrate import Settings
+
+    sc = parse(_doc(), "toy.yaml")
+    bt = posterior_backtest(sc, dt.date(2021, 12, 31), tmp_path / "bt", runs=10, workers=1, as_of_cut=True,
+                            settings=Settings(population=10, budget=40, generations=2))
+    scores = [s for _, s in bt.summary["drift_scores"]]
+    # the drift acts from the inner cut in the forecasts that fit its size: the sizes score apart, one is kept
+    assert max(scores) - min(scores) > 1e-6 and "rate_drift" in bt.summary["drift_sizes"]

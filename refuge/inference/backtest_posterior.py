@@ -86,7 +86,8 @@ def backtest(scenario: Scenario, until: dt.date, out: str | Path, *, runs: int =
     # (refuge.inference.drift_fit): the posterior to `until` saw the points those forecasts are scored on
     origins, inner_sims = _inner_draws(model, until, settings, out, draws, workers=workers, cluster=cluster,
                                        origin=origin, seed=seed)
-    fit = fit_forecast(model, draws[:DRIFT_DRAWS], until, runs=DRIFT_RUNS, seed=seed + 3000, origins=origins)
+    fit = fit_forecast(model, draws[:DRIFT_DRAWS], until, runs=DRIFT_RUNS, seed=seed + 3000, origins=origins,
+                       as_of_cut=as_of_cut)
     sizes, drift_scores = fit.sizes, fit.scores
     draws = [d | sizes for d in draws]
     longer = beyond(model, horizon)

@@ -188,7 +188,7 @@ def write(r: Rolling, model: Any, settings: dict) -> None:
            "pooled": r.pooled, "groups": r.groups, "drift": drift,
            "per_cut": [{k: c[k] for k in ("until", "skill", "values") if k in c} for c in r.per_cut]}
     atomic_write(r.out / JSON_NAME, lambda p: p.write_text(json.dumps(json_ready(doc), indent=2), encoding="utf-8"))
-    plot(r, r.out / FIGURE_NAME)
+    plot(r, r.out / FIGURE_NAME, groups={x["id"]: x.get("group") for x in model.series})
     atomic_write(r.out / HTML_NAME, lambda p: p.write_text(html_page(r, drift), encoding="utf-8"))
 
 
@@ -266,9 +266,10 @@ def load(out: str | Path) -> dict:
     return json.loads(p.read_text(encoding="utf-8"))
 
 
-def plot(r: Rolling, path: Path, most_series: int = 3) -> Path:
-    """One row per cut, one column per series (the `most_series` with the most held-out data points): data, the
-    runs' median and 90% band after the cut, the cut marked."""
+def plot(r: Rolling, path: Path, most_series: int = 3, groups: dict | None = None) -> Path:
+    """One row per cut, one column per series (`shown`: of `most_series`, the series with the most held-out data
+    points of each group first, then the most held-out points): data, the runs' median and 90% band after the
+    cut, the cut marked."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -280,9 +281,8 @@ def plot(r: Rolling, path: Path, most_series: int = 3) -> Path:
 
     tables = [pd.read_csv(_cut_dir(r.out, c) / "points.csv") for c in r.cuts]
     every = pd.concat(tables)
-    held = every[every["split"] == "test"]  # series with held-out points first: a panel without them says nothing
-    counts = (held if len(held) else every)["series"].value_counts()
-    names = list(counts.index[:most_series])
+    held = every[every["split"] == "test"]  # series with held-out points: a panel without them says nothing
+    names = shown((held if len(held) else every)["series"].value_counts(), groups or {}, most_series)
     fig, axes = plt.subplots(len(r.cuts), len(names), figsize=(3.6 * len(names), 2.3 * len(r.cuts)),
                              squeeze=False)
     for i, (cut, pts) in enumerate(zip(r.cuts, tables)):
@@ -305,6 +305,17 @@ def plot(r: Rolling, path: Path, most_series: int = 3) -> Path:
             if i == 0 and j == 0:
                 ax.legend(fontsize=7, loc="upper left")
     return save_figure(fig, path)
+
+
+def shown(counts: Any, groups: dict, most: int) -> list[str]:
+    """The series a fan chart shows: `counts` (data points by series, most first); the first series of each
+    group (`groups`: series -> group) that has at least half the points of the fullest, then by points (a
+    scenario with flows and stocks shows both, not three flows)."""
+    full = int(counts.iloc[0]) if len(counts) else 0
+    first = list(dict.fromkeys(next(s for s in counts.index if groups.get(s) == g)
+                               for g in dict.fromkeys(groups.get(s) for s in counts.index)))
+    lead = [s for s in first if counts[s] * 2 >= full]
+    return list(dict.fromkeys(lead + list(counts.index)))[:most]
 
 
 def print_rolling(r: Rolling, console: Any = None) -> None:

@@ -91,8 +91,11 @@ def geometric0(u, p):
             k += 1
             thr *= q
         return k
-    x = math.floor(math.log(1.0 - u) / math.log(q))
-    return int(x) if x < 1 << 40 else 1 << 40  # (a day far past any run, never an integer overflow)
+    lq = math.log(q)
+    if lq == 0.0:  # p under half a unit in the last place of 1: q rounds to 1, its logarithm to 0
+        lq = math.log1p(-p)
+    y = math.log(1.0 - u) / lq  # compared as a float first: Numba's floor is an int64, which a huge y overflows
+    return int(math.floor(y)) if y < 1 << 40 else 1 << 40  # (a day far past any run, never an integer overflow)
 
 
 @njit(inline="always")
