@@ -40,11 +40,8 @@ def test_recent_shares_are_each_camps_part_of_the_rise_before_the_cut():
     m = _model([a, b])
     np.testing.assert_allclose(recent_shares(m, [0, 1], u=4, window=2), [0.5, 0.5])
     c = _camp(1, [0, 20, 10], [0, 4, 8])
-    # each camp over the 4 days up to its own last count: A 10 -> 30 over days 0..4 (last counted on day 4, not
-    # read as flat since), C 20 -> 10 over days 4..8: A takes the whole rise
-    np.testing.assert_allclose(recent_shares(_model([a, c]), [0, 1], u=8, window=4), [1.0, 0.0])
-    d = _camp(0, [30, 30], [0, 4])
-    assert recent_shares(_model([d, c]), [0, 1], u=8, window=4) is None  # D flat, C falling: no rise at all
+    # over days 4..8: A holds 30 (nothing after day 4), C falls from 20 to 10: no rise at all
+    assert recent_shares(_model([a, c]), [0, 1], u=8, window=4) is None
     # over days 2..6: A 20 -> 30 (+10), C 10 -> 20 (+10: its fall, dated day 8, is not known on day 6)
     np.testing.assert_allclose(recent_shares(_model([a, c]), [0, 1], u=6, window=4), [0.5, 0.5])
 
@@ -142,3 +139,31 @@ def test_a_flee_backtests_camps_take_the_recent_shares_of_the_runs_rise():
         expect = np.maximum(s["data"][a] + share[j] * (total[:, last] - total[:, a]), 0)
         np.testing.assert_allclose(got[k][:, last], expect)
     assert bt.summary["skill"]["points"]["points"] > 0
+
+
+def test_a_flee_forecast_past_the_scenarios_end_shares_the_rise_as_the_grid_does():
+    """--horizon on mali2012: each camp's forecast beyond the data is its last count plus its share of the rise
+    of the runs' total since its anchor, with the shares of the grid (the same draw)."""
+    import datetime as dt
+
+    from refuge.inference.assimilate import assimilate
+    from refuge.inference.backtest_core import forward
+    from refuge.inference.horizon import beyond, trimmed
+    from refuge.results.simulate import load
+
+    m = load("mali2012")
+    until = dt.date(2012, 9, 30)
+    u = (until - m.start).days
+    fw = trimmed(m, forward(beyond(m, dt.date(2013, 12, 31)), [{}] * 3, 0))
+    got = assimilate(m, fw, until, math.inf)
+    (members,) = share_groups(m)
+    share = recent_shares(m, members, u)
+    col = np.cumsum([0] + [len(e) for e, _ in fw.periods])
+    raw = [fw.ahead[:, col[k]:col[k + 1]] for k in range(len(m.series))]
+    total, beyond_total = sum(fw.series[k] for k in members), sum(raw[k] for k in members)
+    assert beyond_total.shape[1] >= 1  # periods past the data
+    for j, k in enumerate(members):
+        s = m.series[k]
+        a = int(np.asarray(s["obs"])[s["grid"][s["obs"]] <= u][-1])
+        expect = np.maximum(s["data"][a] + share[j] * (beyond_total - total[:, [a]]), 0)
+        np.testing.assert_allclose(got.ahead[:, col[k]:col[k + 1]], expect)

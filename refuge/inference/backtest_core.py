@@ -122,13 +122,19 @@ def forecast_periods(model: Any, s: dict) -> tuple[list[int], list[int]]:
 
 
 def forecast_all(model: Any) -> tuple:
-    """`forecast_periods` of each series that runs to the end of the record (its last data point is the
-    latest of all series); a series that stops earlier (a count split in two around a gap) is not forecast."""
+    """`forecast_periods` of each series whose last data point is the latest of all series, and of every camp of
+    its share group (`refuge.inference.shares`); another series (stopping earlier, say) is not forecast."""
+    from refuge.inference.shares import share_groups
+
     def last(s: dict) -> int:
         return int(s["grid"][s["obs"][-1]]) if len(s["obs"]) else -1
 
     latest = max((last(s) for s in model.series), default=-1)
-    return tuple(forecast_periods(model, s) if last(s) == latest else ([], []) for s in model.series)
+    out = [forecast_periods(model, s) if last(s) == latest else ([], []) for s in model.series]
+    for members in share_groups(model):  # camps sharing one inflow: all forecast at the latest camp's periods
+        lead = [out[k] for k in members if out[k][0]]
+        out = [lead[0] if k in members and lead else x for k, x in enumerate(out)]
+    return tuple(out)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,8 @@ import dataclasses
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from refuge.errors import RefugeError
 
 if TYPE_CHECKING:
@@ -30,7 +32,12 @@ def beyond(model: Any, horizon: dt.date | None) -> Any:
                           f"{horizon}")
     if (horizon - model.start).days > 366 * 100:
         raise RefugeError(f"--horizon: expected a date within 100 years of the start {model.start}; found {horizon}")
-    return compile_scenario(model.scenario.model_copy(update={"end": horizon}), model.origin)
+    longer = compile_scenario(model.scenario.model_copy(update={"end": horizon}), model.origin)
+    # a series file may hold counts past the scenario's end (mali2012's Fassala-Mbera runs to 2016): they are no
+    # data of this forecast, and the forecast past the data starts after the scenario's own last counts
+    series = [dict(s, obs=np.asarray(s["obs"])[s["grid"][np.asarray(s["obs"], int)] < model.days])
+              for s in longer.series]
+    return dataclasses.replace(longer, series=series)
 
 
 def trimmed(model: Any, fw: "Forward") -> "Forward":

@@ -267,9 +267,9 @@ def load(out: str | Path) -> dict:
 
 
 def plot(r: Rolling, path: Path, most_series: int = 3, groups: dict | None = None) -> Path:
-    """One row per cut, one column per series (`shown`: of `most_series`, the series with the most data points
-    of each group first, then the most data points): data, the runs' median and 90% band after the cut, the cut
-    marked."""
+    """One row per cut, one column per series (`shown`: of `most_series`, the series with the most held-out data
+    points of each group first, then the most held-out points): data, the runs' median and 90% band after the
+    cut, the cut marked."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -280,7 +280,9 @@ def plot(r: Rolling, path: Path, most_series: int = 3, groups: dict | None = Non
     from refuge.results.files import save_figure
 
     tables = [pd.read_csv(_cut_dir(r.out, c) / "points.csv") for c in r.cuts]
-    names = shown(pd.concat(tables)["series"].value_counts(), groups or {}, most_series)
+    every = pd.concat(tables)
+    held = every[every["split"] == "test"]  # series with held-out points: a panel without them says nothing
+    names = shown((held if len(held) else every)["series"].value_counts(), groups or {}, most_series)
     fig, axes = plt.subplots(len(r.cuts), len(names), figsize=(3.6 * len(names), 2.3 * len(r.cuts)),
                              squeeze=False)
     for i, (cut, pts) in enumerate(zip(r.cuts, tables)):
@@ -293,7 +295,7 @@ def plot(r: Rolling, path: Path, most_series: int = 3, groups: dict | None = Non
             if test.any():
                 ax.fill_between(x[test], p["low"][test], p["high"][test], alpha=0.3, color="tab:blue",
                                 label="90% band")
-                ax.plot(x[test], p["median"][test], color="tab:blue", label="median")
+                ax.plot(x[test], p["median"][test], color="tab:blue", marker="_", ms=7, label="median")
             ax.axvline(pd.Timestamp(cut), color="tab:red", ls="--", lw=1)
             locator = mdates.AutoDateLocator(maxticks=5)
             ax.xaxis.set_major_locator(locator)
