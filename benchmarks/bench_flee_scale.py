@@ -12,7 +12,7 @@ the spawning is an assumption of this benchmark), from 2022-02-24 for `--days` d
   places on a 100 x 100 grid, each joined to its 8 neighbours (39,303 routes), 3,759 conflict zones and 312
   camps; 1 person a day from each conflict zone.
 - `ukraine-like`: a generated case (seeded) of 3,000 places in a 1,300 x 900 km box, each joined to its 3
-  nearest (mean degree about 4.3, as a road network between towns: an assumption, not ukraine2022's own
+  nearest (mean degree 3.8, as a road network between towns: an assumption, not ukraine2022's own
   figure), 10% conflict zones, 5% camps at its western edge; 5 people a day from each conflict zone.
 
 Per network: places, routes, the number of ways a person weighs (every way of 1 to A routes out of each place
