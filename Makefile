@@ -22,7 +22,7 @@ $(BROWSER):
 	$(SUDO) apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null
 
-.PHONY: run test bench bench-flee bench-crn bench-flee-suite bench-ensemble bench-calibrate bench-backtest bench-optimize bench-report bench-app app hostile install \
+.PHONY: run test bench bench-flee bench-crn bench-flee-suite bench-flee-scale bench-ensemble bench-calibrate bench-backtest bench-optimize bench-report bench-app app hostile install \
 	schema docs
 install: $(STAMP) $(BROWSER)
 
@@ -47,6 +47,11 @@ bench-crn: $(STAMP)
 # ARGS="--flee" also runs Flee's own runner on each case (cached), ARGS="DIR" takes another folder of Flee cases
 bench-flee-suite: $(STAMP)
 	$(BIN)/python benchmarks/bench_flee_suite.py $(ARGS)
+
+# Flee's largest network (FabFlee's 100-100-8 grid) and a generated 3,000-place one at awareness 5: ways a listing
+# would hold, places kept, import, read and compile time, run time, memory (ARGS="--only grid --days 30")
+bench-flee-scale: $(STAMP)
+	$(BIN)/python benchmarks/bench_flee_scale.py $(ARGS)
 
 # 1,000 runs of the flagship with 1 and with 2 workers: runs/s and speed-up (ARGS="--runs 200" for a quick look)
 bench-ensemble: $(STAMP)

@@ -5,6 +5,7 @@
     python benchmarks/bench_flee_suite.py --case mali --seeds 5 # cases whose path holds `mali`
     python benchmarks/bench_flee_suite.py --flee                # also Flee's own run of each case (cached)
     python benchmarks/bench_flee_suite.py --as-flee             # import with Flee's quirks (side by side)
+    python benchmarks/bench_flee_suite.py --no-data             # cases without validation data imported too
     python benchmarks/bench_flee_suite.py --case SWEEP/mali2012 --settings flee3_validation/modern125aw2dm75.yml
                                                                 # a case with another published settings file
 
@@ -85,8 +86,9 @@ def slug(name: str) -> str:
     return name.replace("/", "__")
 
 
-def import_case(cf, tmp: Path, as_flee: bool) -> tuple[object | None, dict]:
-    """Import a case into `tmp` and load it: (model or None, the record of the import)."""
+def import_case(cf, tmp: Path, as_flee: bool, no_data: bool = False) -> tuple[object | None, dict]:
+    """Import a case into `tmp` and load it: (model or None, the record of the import); `no_data`: a case without
+    a validation folder too (the import warns: nothing spawns from data, nothing is scored)."""
     import warnings
 
     import refuge
@@ -98,7 +100,7 @@ def import_case(cf, tmp: Path, as_flee: bool) -> tuple[object | None, dict]:
         rec.update(status="refused", error=f"{cf.input}: a multiscale case (locations-0.csv, locations-1.csv): "
                    "Flee's coupled runner, not its single-scale one")
         return None, rec
-    if cf.validation is None:
+    if cf.validation is None and not no_data:
         rec.update(status="refused", error=f"{cf.folder}: expected a validation folder (source_data/data_layout.csv"
                    "); found none")
         return None, rec
@@ -106,7 +108,7 @@ def import_case(cf, tmp: Path, as_flee: bool) -> tuple[object | None, dict]:
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            out = main_import(str(cf.input), str(tmp / "case.yaml"), str(cf.validation),
+            out = main_import(str(cf.input), str(tmp / "case.yaml"), str(cf.validation) if cf.validation else None,
                               str(cf.settings) if cf.settings else None, **({"as_flee": True} if as_flee else {}))
         model = refuge.load(out)
     except RefugeError as exc:
@@ -245,6 +247,8 @@ def main() -> None:
     ap.add_argument("--settings", help="a published settings file to use instead of each case's (a path, or one "
                     "relative to the folder of cases); the case is named `CASE@STEM` (and cached so)")
     ap.add_argument("--json", help="write every record to this file")
+    ap.add_argument("--no-data", action="store_true", help="import cases without a validation folder too (with a "
+                    "warning: nothing spawns from data and nothing is scored)")
     args = ap.parse_args()
     from refuge.interop.flee.layout import find_cases
 
@@ -261,7 +265,7 @@ def main() -> None:
     records, warmed = [], False
     for cf in cases:
         with tempfile.TemporaryDirectory() as tmp:
-            model, rec = import_case(cf, Path(tmp), args.as_flee)
+            model, rec = import_case(cf, Path(tmp), args.as_flee, args.no_data)
         if model is not None:
             if not warmed:
                 import refuge
