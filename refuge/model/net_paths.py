@@ -28,8 +28,8 @@ MAX_WAY_ENDS = 20_000_000  # (place, end) pairs within reach of all places toget
 class Ways:
     """Where the ways out of each place end: place l's ends are end[way_ptr[l]:way_ptr[l+1]] (ascending), each
     `hops[o]` steps away at the fewest; origins[origin_ptr[l]:origin_ptr[l+1]] are the places with a way ending
-    at l (whose weights change when l fills up). `depth` is the awareness and `width` the most routes a way can
-    have (depth, and a route more for each marker passed)."""
+    at l (whose weights change when l fills up), `origin_hops` their fewest steps to l. `depth` is the awareness
+    and `width` the most routes a way can have (depth, and a route more for each marker passed)."""
 
     way_ptr: np.ndarray
     end: np.ndarray
@@ -38,6 +38,7 @@ class Ways:
     origins: np.ndarray
     depth: int = 0
     width: int = 0
+    origin_hops: np.ndarray | None = None  # the fewest steps from each of `origins` (None: no ways)
 
 
 def no_ways(L: int) -> Ways:
@@ -77,7 +78,7 @@ def reach(L: int, link_from: np.ndarray, link_to: np.ndarray, depth: int, marker
     back.sort_indices()
     return Ways(hops.indptr.astype(np.int64), hops.indices.astype(np.int64), (hops.data - 1).astype(np.int64),
                 back.indptr.astype(np.int64), back.indices.astype(np.int64), depth,
-                depth + int(min(marker.sum(), L)))
+                depth + int(min(marker.sum(), L)), (back.data - 1).astype(np.int64))
 
 
 def _through_markers(seen, to_marker):

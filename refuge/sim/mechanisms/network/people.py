@@ -112,10 +112,12 @@ def to_count(w, i, l, fresh):
 
 @njit(inline="always")
 def changed(s, w, l, k, capbuf, capscale):
-    """`k` people came to (or, negative, left) place `l`. Near its capacity taper, the places with a route to it
-    weigh their routes again (with look-ahead, the places with a way ending at it)."""
+    """`k` people came to (or, negative, left) place `l`. Near its capacity taper (now, or before many left at
+    once), the places with a route to it weigh their routes again (with look-ahead, the places with a way
+    ending at it)."""
     w.people[l] += k
-    if w.people[l] >= w.near[l]:  # capbuf x capacity x capscale - 1 (none without a capacity)
+    if w.people[l] >= w.near[l] or w.people[l] - k >= w.near[l]:  # capbuf x capacity x capscale - 1 (none
+        # without a capacity)
         for j in range(s.origin_ptr[l], s.origin_ptr[l + 1]):
             w.stale[nonneg(s.origins[nonneg(j)])] = True
         for j in range(s.adj_ptr[l], s.adj_ptr[l + 1]):

@@ -46,6 +46,7 @@ class NetSpec(NamedTuple):
     way_size: np.ndarray
     origin_ptr: np.ndarray
     origins: np.ndarray
+    origin_hops: np.ndarray
     at_state: np.ndarray  # (A,) states at a location (`at:`, processing there) ...
     at_loc: np.ndarray  # (A,) ... and that location: their people count in its population
     # flooding (`refuge.model.net_flood`; (0, 0) without floods): (T, L) move chance of a flooded place (-1: its
@@ -64,6 +65,12 @@ N_FLAGS = 10
 # rate, F_TAKE_POP: people spawned leave their location's population (`refuge.sim.mechanisms.network.spawn`)
 
 
+def _origin_hops(wy) -> np.ndarray:
+    """The fewest steps from each place with a way ending at a place (all 0, which prunes no walk, when a table
+    made without them is read)."""
+    return wy.origin_hops if wy.origin_hops is not None else np.zeros(wy.origins.size, np.int64)
+
+
 def net_spec(net: NetModel | None) -> NetSpec:
     """The step's view of a compiled network (the same arrays, no copies); without one, empty arrays of the same
     types, so that one compiled engine serves models with and without a network."""
@@ -73,7 +80,7 @@ def net_spec(net: NetModel | None) -> NetSpec:
         return NetSpec(i1, np.zeros(0, np.bool_), i1, i1, i1, i1, i1, one, i1,
                        np.zeros((0, 0), np.bool_), np.zeros((0, 0), np.bool_), f2, i2, i1, i1, np.ones(1), i1, i1,
                        np.zeros(N_FLAGS, np.int64),
-                       one, i1, i1, np.zeros(2, np.int64), one, i1, i1, i1, f2, f2, f2)
+                       one, i1, i1, np.zeros(2, np.int64), one, i1, i1, i1, i1, f2, f2, f2)
     # the step's awareness: 2 (choose among ways) whenever ways are listed (look-ahead, or markers to look past)
     aware = 2 if net.ways.end.size else net.awareness
     fl = net.floods
@@ -83,7 +90,8 @@ def net_spec(net: NetModel | None) -> NetSpec:
     return NetSpec(**{f: getattr(net, f) for f in NetSpec._fields[:18]}, flags=flags, way_ptr=wy.way_ptr,
                    way_end=wy.end, way_hops=wy.hops, way_size=np.array([wy.depth, wy.width], np.int64),
                    origin_ptr=wy.origin_ptr,
-                   origins=wy.origins, at_state=net.at_state, at_loc=net.at_loc, flood_move=fl.move,
+                   origins=wy.origins, origin_hops=_origin_hops(wy),
+                   at_state=net.at_state, at_loc=net.at_loc, flood_move=fl.move,
                    flood_weight=fl.weight, flood_spawn=fl.spawn)
 
 
@@ -184,6 +192,15 @@ class NetWorld(NamedTuple):
     on_path: np.ndarray
     pos: np.ndarray
     way_path: np.ndarray  # ... and (rows, width + 1) the routes of the way each person follows (-1 after)
+    # ... and the ways of (place, end) pairs listed as people first take one, while they fit (`ways.list_pair`):
+    # where a pair's start (-1: not listed); per way, the running sum of the length factors of its pair's ways
+    # up to it, its routes and their number; [ways listed]
+    lw_start: np.ndarray
+    lw_cum: np.ndarray
+    lw_links: np.ndarray
+    lw_len: np.ndarray
+    lw_used: np.ndarray
+    dist: np.ndarray  # (L,) scratch of the walks to one end (`ways.to_target`)
 
 
 # One record of 64 bytes (a cache line) per person kept one by one: a visit reads one line, not one per field.
@@ -221,6 +238,8 @@ def new_net_world(days, s, initial, rows, g, entered, change, spawned):
         people[l] = initial[l]
     way_rows = N if s.way_end.size else 1
     way_path = np.full((way_rows, s.way_size[1] + 1), -1, np.int32)
+    lw_ways = min(LIST_WAYS, LIST_PER_END * s.way_end.size, LIST_ROUTES // max(s.way_size[1], 1))  # (not written
+    # to until used)
     rng = np.ones(4, np.uint64)  # without a network, its stream (another's, then) is not drawn from
     if L > 0:
         rng = seed_uniforms(g)
@@ -245,10 +264,16 @@ def new_net_world(days, s, initial, rows, g, entered, change, spawned):
         np.zeros(L, np.bool_), np.full(K, -1.0), np.zeros(K, np.bool_), np.full(3, np.nan),
         np.zeros(L + 2, np.int64), np.zeros(L + 2, np.int64), np.zeros(L + 2, np.int64), np.zeros(L + 2),
         np.zeros(L + 2, np.int64), np.zeros(L, np.bool_), np.full(L, -1, np.int64),
-        way_path)
+        way_path,
+        np.full(s.way_end.size, -1, np.int64), np.empty(lw_ways), np.empty((lw_ways, s.way_size[1]), np.int32),
+        np.empty(lw_ways, np.int32),
+        np.zeros(1, np.int64), np.full(L, 1 << 30, np.int64))
 
 
 
+LIST_WAYS = 1 << 21  # with look-ahead: the most ways kept listed (`ways.list_pair`) ...
+LIST_PER_END = 64  # ... per (place, end) pair of the network, and routes of the most ways could have together
+LIST_ROUTES = 1 << 23
 QP = 8  # powers of (1 - move chance) kept per place
 BLOCKED = -3  # the day of a person at a place with no open route
 POOL_AFTER = 8  # nights of rest after which recent travel (halved each night, now < 0.004) is taken as 0

@@ -21,6 +21,8 @@ from numba import njit
 from refuge.model.network import MARKER, MV_CAPBUF, MV_CAPSCALE, MV_DPOW, MV_DSOFT, MV_WPOW, MV_WSOFT
 from refuge.sim.mechanisms.network.low import nonneg, taper, taper_w, uniform
 
+UNREACHED = 1 << 30  # `w.dist` of a place from which the walk's target is not within reach
+
 
 @njit(inline="always")
 def ways_today(s, w):
@@ -35,6 +37,8 @@ def ways_today(s, w):
         w.kern_mv[0], w.kern_mv[1], w.kern_mv[2] = mv[MV_DSOFT], mv[MV_DPOW], mv[MV_WPOW]
         w.kern_km[:] = w.km
         w.kern_closed[:] = w.closed
+        w.lw_start[:] = -1
+        w.lw_used[0] = 0
 
 
 @njit(inline="always")
@@ -42,17 +46,29 @@ def walk_ways(s, w, l, target, x, i):
     """Walk the open ways out of `l` depth first (`_walk`, a function of its own, not inlined: it is called from
     several places of the day's step). With `target` < 0: add each way's length factor and count to its end's
     `way_kern` and `way_n` (the slots of `l`'s ends in `w.pos`). Else only the ways to `target` (a place from
-    which it is further than the steps left is not entered): the first whose running sum (of length factors,
-    or of ones when `x` < 0 with -x the draw) passes the draw is written to person `i`'s row of `w.way_path`,
-    and its number of routes returned (the last one found on a rounding at the top end)."""
-    return _walk(s.adj_ptr, s.adj_link, s.link_to, s.loc_kind, s.way_ptr, s.way_end, s.way_hops, s.way_size[0],
-                 w.closed, w.km, w.mv[MV_DSOFT], -w.mv[MV_DPOW] * w.mv[MV_WPOW], w.dfs_node, w.dfs_slot,
-                 w.dfs_steps, w.dfs_km, w.dfs_link, w.on_path, w.pos, w.way_kern, w.way_n, w.way_path, l, target,
-                 x, i)
+    which it is further than the steps left, by `w.dist`, is not entered): the first whose running sum (of
+    length factors, or of ones when `x` < 0 with -x the draw) passes the draw is written to person `i`'s row of
+    `w.way_path`, and its number of routes returned (the last one found on a rounding at the top end)."""
+    if target >= 0:
+        to_target(s, w, target, True)
+    n = _walk(s.adj_ptr, s.adj_link, s.link_to, s.loc_kind, w.dist, s.way_size[0], w.closed, w.km, w.mv[MV_DSOFT],
+              -w.mv[MV_DPOW] * w.mv[MV_WPOW], w.dfs_node, w.dfs_slot, w.dfs_steps, w.dfs_km, w.dfs_link, w.on_path,
+              w.pos, w.way_kern, w.way_n, w.way_path, l, target, x, i)
+    if target >= 0:
+        to_target(s, w, target, False)
+    return n
+
+
+@njit(inline="always")
+def to_target(s, w, e, on):
+    """Mark (`on`) or clear in `w.dist` the fewest steps to place `e` from each place with a way ending at it (the
+    walks to `e` enter no other place): a place not marked is `UNREACHED`."""
+    for j in range(s.origin_ptr[e], s.origin_ptr[e + 1]):
+        w.dist[nonneg(s.origins[nonneg(j)])] = s.origin_hops[nonneg(j)] if on else UNREACHED
 
 
 @njit(cache=True)
-def _walk(adj_ptr, adj_link, link_to, loc_kind, way_ptr, way_end, way_hops, depth, closed, kmk, dsoft, power,
+def _walk(adj_ptr, adj_link, link_to, loc_kind, dist, depth, closed, kmk, dsoft, power,
           node, slot, steps, kms, links, on, pos, way_kern, way_n, way_path, l, target, x, i):
     acc = 0.0
     last = 0
@@ -75,7 +91,7 @@ def _walk(adj_ptr, adj_link, link_to, loc_kind, way_ptr, way_end, way_hops, dept
         st = steps[top] + (0 if mk else 1)
         km = kms[top] + kmk[k]
         links[top] = k
-        if target >= 0 and nxt != target and _hops(way_ptr, way_end, way_hops, depth, nxt, target) > depth - st:
+        if target >= 0 and nxt != target and dist[nxt] > depth - st:
             continue
         if not mk and (target < 0 or nxt == target):
             f = (dsoft + km) ** power
@@ -103,12 +119,48 @@ def _walk(adj_ptr, adj_link, link_to, loc_kind, way_ptr, way_end, way_hops, dept
 
 
 @njit(cache=True)
-def _hops(way_ptr, way_end, way_hops, depth, x, e):
-    a, b = way_ptr[x], way_ptr[x + 1]
-    q = a + np.searchsorted(way_end[a:b], e)
-    if q < b and way_end[q] == e:
-        return way_hops[q]
-    return depth + 1
+def _list(adj_ptr, adj_link, link_to, loc_kind, dist, depth, closed, kmk, dsoft, power, node, slot, steps, kms, links,
+          on, cum, lw_links, lw_len, q0, l, target):
+    """List the open ways from `l` to `target` from slot `q0` on, in `_walk`'s order (and with its pruning): each
+    way's running sum of length factors, as `_walk` adds them, in `cum`, its routes in its row of `lw_links`,
+    their number in `lw_len`. Returns the number of ways listed."""
+    acc = 0.0
+    q = q0
+    top = 0
+    node[0], slot[0], steps[0], kms[0] = l, adj_ptr[l], 0, 0.0
+    on[l] = True
+    while top >= 0:
+        here = node[top]
+        j = slot[top]
+        if j >= adj_ptr[here + 1]:
+            on[here] = False
+            top -= 1
+            continue
+        slot[top] = j + 1
+        k = adj_link[j]
+        nxt = link_to[k]
+        if on[nxt] or closed[k]:
+            continue
+        mk = loc_kind[nxt] == MARKER
+        st = steps[top] + (0 if mk else 1)
+        km = kms[top] + kmk[k]
+        links[top] = k
+        if nxt != target and dist[nxt] > depth - st:
+            continue
+        if nxt == target:
+            acc += (dsoft + km) ** power
+            cum[q] = acc
+            lw_len[q] = top + 1
+            for r in range(top + 1):
+                lw_links[q, r] = links[r]
+            q += 1
+            continue
+        if not mk and st >= depth:
+            continue
+        top += 1
+        node[top], slot[top], steps[top], kms[top] = nxt, adj_ptr[nxt], st, km
+        on[nxt] = True
+    return q - q0
 
 
 @njit(inline="always")
@@ -127,6 +179,28 @@ def kern(s, w, l):
         w.pos[nonneg(s.way_end[o])] = -1
         w.way_shut[o] = w.way_n[o] == 0.0
     w.kern_ok[l] = True
+
+
+@njit(inline="always")
+def list_pair(s, w, l, o):
+    """Keep the open ways of pair `o` (from `l`) listed while the lists have room (`w.lw_*`, emptied when the sums
+    by end are worked out again): `first_hop` then draws a way of the pair from its list, with the result of
+    the walk. Whether the pair is listed."""
+    if w.lw_start[o] >= 0:
+        return True
+    m = int(w.way_n[o])
+    q0 = w.lw_used[0]
+    if m == 0 or q0 + m > w.lw_cum.size:
+        return False
+    e = s.way_end[o]
+    to_target(s, w, e, True)
+    n = _list(s.adj_ptr, s.adj_link, s.link_to, s.loc_kind, w.dist, s.way_size[0], w.closed, w.km, w.mv[MV_DSOFT],
+              -w.mv[MV_DPOW] * w.mv[MV_WPOW], w.dfs_node, w.dfs_slot, w.dfs_steps, w.dfs_km, w.dfs_link, w.on_path,
+              w.lw_cum, w.lw_links, w.lw_len, q0, l, e)
+    to_target(s, w, e, False)
+    w.lw_start[o] = q0
+    w.lw_used[0] = q0 + n
+    return True
 
 
 @njit(inline="always")
@@ -202,7 +276,19 @@ def first_hop(s, w, i, o):
     kern(s, w, l)
     by_length = way_weight(s, w, o, w.mv[MV_CAPBUF], w.mv[MV_CAPSCALE], w.mv[MV_WPOW]) > 0
     x = uniform(w.rng) * (w.way_kern[o] if by_length else w.way_n[o])
-    n = walk_ways(s, w, l, s.way_end[o], x if by_length else -x, i)
+    if list_pair(s, w, l, o):  # from the pair's list: the first way whose running sum (or rank + 1) passes x
+        a, m = w.lw_start[o], int(w.way_n[o])
+        if by_length:
+            q = a + np.searchsorted(w.lw_cum[a:a + m], x, side="right")
+        else:
+            q = a + int(x)
+        q = min(q, a + m - 1)  # (rounding at the top end: the last, as the walk)
+        n = int(w.lw_len[q])
+        for r in range(n):
+            w.way_path[i, r] = w.lw_links[q, r]
+        w.way_path[i, n] = -1
+    else:
+        n = walk_ways(s, w, l, s.way_end[o], x if by_length else -x, i)
     if n > 1:
         w.P[i].way = o
         w.P[i].hop = 1
