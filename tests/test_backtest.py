@@ -229,3 +229,43 @@ def test_cli_rolling_and_horizon(tmp_path):
     assert fc["date"].max() >= "2021-01-01"  # a period past the scenario's end (2020-01-30)
     bad = CliRunner().invoke(app, ["backtest", str(path), "--cut", "2020-01-21", "--horizon", "2019-01-01"])
     assert bad.exit_code == 2 and "--horizon: expected a date after the scenario's end" in bad.output
+
+
+def test_cli_rolling_keeps_its_own_seed_default_unless_seeds_is_given(monkeypatch, tmp_path):
+    from typer.testing import CliRunner
+
+    import refuge.inference.backtest as search
+    import refuge.inference.rolling as rolling_mod
+    from refuge.cli import app
+
+    asked: list[dict] = []
+
+    def fake_rolling(model, out, **kw):
+        asked.append(kw)
+        raise RefugeError("stopped by the test")
+
+    monkeypatch.setattr(rolling_mod, "rolling", fake_rolling)
+    for extra in ([], ["--seeds", "7"]):
+        res = CliRunner().invoke(app, ["backtest", "north-korea-china", "--rolling", "--out", str(tmp_path), *extra])
+        assert res.exit_code == 2 and "stopped by the test" in res.output
+    assert "forecast_seeds" not in asked[0]  # the rolling default (DEFAULT_SEARCH's 30) applies
+    assert asked[1]["forecast_seeds"] == 7
+    seen: list[int] = []
+
+    def fake_search(model, **kw):
+        seen.append(kw["forecast_seeds"])
+        raise RefugeError("stopped by the test")
+
+    monkeypatch.setattr(search, "backtest", fake_search)
+    res = CliRunner().invoke(app, ["backtest", "north-korea-china", "--cut", "2006-01-01"])
+    assert res.exit_code == 2 and seen == [20]
+
+
+def test_a_forecast_figure_says_what_its_values_count():
+    from refuge.inference.backtest_core import unit_label
+    from refuge.results.simulate import as_model
+
+    flagship = {s["id"]: unit_label(s) for s in as_model("north-korea-china").series}
+    assert flagship["arrivals-south-korea-2001-2008"] == "people a year (count over the year to the date)"
+    camps = {unit_label(s) for s in as_model("mali2012").series}
+    assert camps == {"people (count on the date)"}

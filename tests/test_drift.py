@@ -233,7 +233,7 @@ def test_a_posterior_backtest_sizes_its_drift_with_a_posterior_that_saw_nothing_
     until = dt.date(2021, 12, 31)
     bt = backtest(model.scenario, until, tmp_path / "bt", runs=10, workers=1, origin=model.origin,
                   settings=Settings(population=20, budget=100, generations=2))
-    cuts = inner_cuts(model, until)  # 2021-05-31 (7 monthly points after it) and 2021-04-30 (8 more)
+    cuts = inner_cuts(model, until)  # 2021-05-31 (7 monthly data dates after it: enough)
     assert bt.summary["inner_cuts"] == [str(c) for c in cuts] and cuts[0] == inner_cut(model, until) < until
     for inner in cuts:
         meta = json.loads((tmp_path / "bt" / INNER_DIR / str(inner) / "calibration.json").read_text())
@@ -242,10 +242,10 @@ def test_a_posterior_backtest_sizes_its_drift_with_a_posterior_that_saw_nothing_
 
 
 def test_a_short_record_sizes_its_drift_from_several_inner_cuts():
-    """Six yearly counts: one inner cut leaves one or two points to score a drift size on, so earlier training
-    dates are added (latest first, not before a third of the record) until at least 12 points are scored; a
-    record with many points after the inner cut keeps one."""
-    from refuge.inference.drift_fit import inner_cut, inner_cuts
+    """Six yearly counts: one inner cut leaves one or two dates to score a drift size on, so earlier training
+    dates are added (latest first, not before a third of the record) until at least 6 dates are scored; a
+    record with many dates after the inner cut keeps one."""
+    from refuge.inference.drift_fit import LEAST_DATES, inner_cut, inner_cuts
 
     doc = _doc()
     doc["end"] = "2027-12-31"
@@ -253,7 +253,26 @@ def test_a_short_record_sizes_its_drift_from_several_inner_cuts():
     model = as_model(parse(doc, "toy.yaml"))
     cuts = inner_cuts(model, dt.date(2026, 12, 31))
     assert cuts[0] == inner_cut(model, dt.date(2026, 12, 31)) == dt.date(2024, 12, 31)
-    assert cuts == [dt.date(y, 12, 31) for y in (2024, 2023, 2022)]  # 2, 3 and 4 points after them: 9 < 12
+    assert LEAST_DATES == 6 and cuts == [dt.date(y, 12, 31) for y in (2024, 2023, 2022)]  # 2, 3, 4 dates after
     monthly = as_model(parse(_doc(), "toy.yaml"))  # 36 monthly points: 11 after the inner cut (2022-01-31)
-    assert inner_cuts(monthly, dt.date(2022, 12, 31)) == [dt.date(2022, 1, 31), dt.date(2021, 12, 31)]
-    assert inner_cuts(monthly, dt.date(2022, 12, 31), least=11) == [dt.date(2022, 1, 31)]
+    assert inner_cuts(monthly, dt.date(2022, 12, 31)) == [dt.date(2022, 1, 31)]
+    assert inner_cuts(monthly, dt.date(2022, 12, 31), least=12) == [dt.date(2022, 1, 31), dt.date(2021, 12, 31)]
+
+
+def test_inner_cuts_count_data_dates_not_points():
+    """Several camps counted on the same dates: their counts after an inner cut are forecast by the same runs
+    from the same cut, one horizon per date. Four series on yearly dates have 8 points on the 2 dates after the
+    inner cut, which would pass a count of points; counting dates, earlier cuts are added as for one series."""
+    from refuge.inference.drift_fit import inner_cuts
+
+    doc = _doc()
+    doc["end"] = "2027-12-31"
+    one = doc["evidence"][0]
+    yearly = [{"date": f"{y}-12-31", "value": 1000} for y in range(2020, 2028)]
+    doc["evidence"] = [dict(one, id=f"camp-{i}", series={"from": "2020-01-01", "points": yearly})
+                       for i in range(4)]
+    several = as_model(parse(doc, "toy.yaml"))
+    doc["evidence"] = doc["evidence"][:1]
+    single = as_model(parse(doc, "toy.yaml"))
+    until = dt.date(2026, 12, 31)
+    assert inner_cuts(several, until) == inner_cuts(single, until) == [dt.date(y, 12, 31) for y in (2024, 2023, 2022)]

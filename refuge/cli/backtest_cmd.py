@@ -20,6 +20,8 @@ from refuge.cli.common import (
     workers_option,
 )
 
+SEARCH_SEEDS = 20  # forecast seeds of a search backtest (--cut) when --seeds is not given
+
 __all__: list[str] = []  # the command's parts, not an API: the command is `refuge.cli.app`
 
 
@@ -37,7 +39,8 @@ def backtest_command(
     group: Optional[str] = typer.Option(None, "--group", help="with --cut: series group to score (default: the "
                                         "first)"),
     draws: int = typer.Option(48, "--draws", help="with --cut: parameter draws from the priors"),
-    seeds: int = typer.Option(20, "--seeds", help="with --cut: seeds of each forecast"),
+    seeds: Optional[int] = typer.Option(None, "--seeds", min=1, help="with --cut or --rolling: seeds of each "
+                                        "forecast (default: 20 with --cut, 30 with --rolling)"),
     out: Optional[Path] = typer.Option(None, "--out", help="directory for the calibration, tables and figure "
                                        "(default: backtest; with --cut, written only when given)"),
     runs: int = typer.Option(200, "--runs", min=1, help="posterior runs scored and forecast"),
@@ -81,7 +84,7 @@ def backtest_command(
     if train_until is None:
         if as_of_cut:
             fail("--as-of-cut: with --train-until or --rolling (the forecast from the cut)")
-        backtest_search(scenario, cut, group, draws, seeds, out, until_horizon)
+        backtest_search(scenario, cut, group, draws, SEARCH_SEEDS if seeds is None else seeds, out, until_horizon)
         return
     out = out or Path("backtest")
     if cut is not None:
@@ -126,15 +129,17 @@ def backtest_posterior(model: object, until: dt.date, out: Path, format_: str, s
         sys.stdout.write(bt.points.to_csv(index=False))
 
 
-def backtest_rolling(scenario: Optional[str], out: Path, every: Optional[int], seeds: int,
+def backtest_rolling(scenario: Optional[str], out: Path, every: Optional[int], seeds: Optional[int],
                      workers: Optional[int], as_of_cut: bool = False) -> None:
-    """Backtests at several cuts, pooled by horizon; the per-cut and pooled tables and the verdict."""
+    """Backtests at several cuts, pooled by horizon; the per-cut and pooled tables and the verdict. `seeds`:
+    the forecast seeds of each cut (None: the rolling default, `refuge.inference.rolling.DEFAULT_SEARCH`)."""
     from refuge.errors import RefugeError
     from refuge.inference.rolling import print_rolling, rolling
 
     model = load_model(scenario)
     try:
-        r = rolling(model, out, every=every, workers=workers, progress=sys.stderr.isatty(), forecast_seeds=seeds,
+        r = rolling(model, out, every=every, workers=workers, progress=sys.stderr.isatty(),
+                    **({} if seeds is None else {"forecast_seeds": seeds}),
                     **({"as_of_cut": True} if as_of_cut else {}))
     except RefugeError as exc:
         fail(str(exc))

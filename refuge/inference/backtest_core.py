@@ -60,6 +60,7 @@ class Backtest:
     summary: dict = field(default_factory=dict)
     calibration: Any = None
     method: str = "posterior"  # how it was fitted: "posterior" (ABC-SMC) or "search" (over the priors)
+    units: dict = field(default_factory=dict)  # series id -> what its values count (`unit_label`), for the figure
 
 
 # --- the split ----------------------------------------------------------------------------------------------
@@ -313,7 +314,7 @@ def tables(model: Any, fw: Forward, until: dt.date, experiment: Path | None, *, 
                   facts=fact_table(model, fw.facts, until, level), points=point_table(model, fw.points(model),
                                                                                       until, level),
                   forecast=forecast_table(model, fw.periods, fw.ahead, level), calibration=calibration,
-                  method=method)
+                  method=method, units={x["id"]: unit_label(x) for x in model.series})
     bt.summary = summarise(bt, level)
     bt.summary["start"] = start
     if concentration is not None:
@@ -390,6 +391,27 @@ def load(experiment: str | Path) -> dict:
     return json.loads(p.read_text(encoding="utf-8"))
 
 
+def unit_label(s: dict) -> str:
+    """What a compiled series' values count, for a figure's axis: people on the date (a stock), or people over
+    the period ending on the date (a flow: a year, a quarter, a month, or its length in days)."""
+    if s["kind"] != "flow":
+        return "people (count on the date)"
+    obs = np.asarray(s["obs"], int)
+    days = int(np.median(s["grid"][obs] - s["starts"][obs] + 1)) if obs.size else 0
+    for low, high, name in ((335, 397, "a year"), (88, 93, "a quarter"), (28, 31, "a month"), (7, 7, "a week"),
+                            (1, 1, "a day")):
+        if low <= days <= high:
+            return f"people {name} (count over the {name[2:]} to the date)"
+    return f"people in {days} days (count over the period to the date)"
+
+
+def thousands(ax: Any) -> None:
+    """Counts on a figure's y axis with thousands separators (12,000, not 12000 or 1.2e4)."""
+    from matplotlib.ticker import FuncFormatter
+
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+
+
 def _fitted(bt: Backtest) -> str:
     return "posterior" if bt.method == "posterior" else "fitted"
 
@@ -421,6 +443,8 @@ def plot(bt: Backtest, path: Path) -> Path:
         ax.plot(pd.to_datetime(pts["date"]), pts["data"], "o", color="black", label="data")
         ax.axvline(pd.Timestamp(bt.until), color="tab:red", ls="--", label=f"trained up to {bt.until}")
         ax.set_title(name)
+        ax.set_ylabel(bt.units.get(name, "people"), fontsize=8)
+        thousands(ax)
         ax.legend(fontsize=8, loc="upper left")
     return save_figure(fig, path)
 

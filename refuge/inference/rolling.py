@@ -188,7 +188,10 @@ def write(r: Rolling, model: Any, settings: dict) -> None:
            "pooled": r.pooled, "groups": r.groups, "drift": drift,
            "per_cut": [{k: c[k] for k in ("until", "skill", "values") if k in c} for c in r.per_cut]}
     atomic_write(r.out / JSON_NAME, lambda p: p.write_text(json.dumps(json_ready(doc), indent=2), encoding="utf-8"))
-    plot(r, r.out / FIGURE_NAME, groups={x["id"]: x.get("group") for x in model.series})
+    from refuge.inference.backtest_core import unit_label
+
+    plot(r, r.out / FIGURE_NAME, groups={x["id"]: x.get("group") for x in model.series},
+         units={x["id"]: unit_label(x) for x in model.series})
     atomic_write(r.out / HTML_NAME, lambda p: p.write_text(html_page(r, drift), encoding="utf-8"))
 
 
@@ -266,10 +269,11 @@ def load(out: str | Path) -> dict:
     return json.loads(p.read_text(encoding="utf-8"))
 
 
-def plot(r: Rolling, path: Path, most_series: int = 3, groups: dict | None = None) -> Path:
+def plot(r: Rolling, path: Path, most_series: int = 3, groups: dict | None = None,
+         units: dict | None = None) -> Path:
     """One row per cut, one column per series (`shown`: of `most_series`, the series with the most held-out data
     points of each group first, then the most held-out points): data, the runs' median and 90% band after the
-    cut, the cut marked."""
+    cut, the cut marked; `units`: series id -> what its values count (the y axis)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -277,6 +281,7 @@ def plot(r: Rolling, path: Path, most_series: int = 3, groups: dict | None = Non
     import matplotlib.pyplot as plt
     import pandas as pd
 
+    from refuge.inference.backtest_core import thousands
     from refuge.results.files import save_figure
 
     tables = [pd.read_csv(_cut_dir(r.out, c) / "points.csv") for c in r.cuts]
@@ -301,6 +306,8 @@ def plot(r: Rolling, path: Path, most_series: int = 3, groups: dict | None = Non
             ax.xaxis.set_major_locator(locator)
             ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
             ax.tick_params(labelsize=7)
+            thousands(ax)
+            ax.set_ylabel((units or {}).get(name, "people").split(" (")[0], fontsize=7)
             ax.set_title(f"{name}, trained to {cut}", fontsize=8)
             if i == 0 and j == 0:
                 ax.legend(fontsize=7, loc="upper left")
