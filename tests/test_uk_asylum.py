@@ -124,3 +124,26 @@ def test_the_levers_of_the_app_are_variants_that_move_the_outcomes(model):
 
 WAITING = ["intake", "waiting_dispersal", "waiting_hotel", "waiting_unsupported", "flow_dispersal", "flow_hotel",
            "flow_unsupported"]
+
+
+def _walk_size(x: np.ndarray) -> float:
+    """A level walking by s a quarter (no stray left): s from the mean squared changes of x over 1 and 8 steps."""
+    m1, m8 = (float(np.mean((x[k:] - x[:-k]) ** 2)) for k in (1, 8))
+    return float(np.sqrt(max(m8 - m1, 0.0) / 7))
+
+
+def test_drift_sizes_are_read_off_the_record_before_the_scenario_starts(model):
+    """claims_drift, capacity_drift and grant_drift: the quarterly walk of log(claims), log(decisions) and
+    log(grants / decisions) in 2001-2009 (before-2010.csv, known at every backtest cut), as their sources say;
+    no prior, so no backtest fits them on the calm years after 2010."""
+    t = np.loadtxt(DATA / "before-2010.csv", delimiter=",", skiprows=1, usecols=(1, 2, 3))
+    assert t.shape == (37, 3)  # 2001-03-31 .. 2010-03-31
+    x = t[:-1]  # 2001-2009
+    walks = {"claims_drift": _walk_size(np.log(x[:, 0])), "capacity_drift": _walk_size(np.log(x[:, 1])),
+             "grant_drift": _walk_size(np.log(x[:, 2] / x[:, 1]))}
+    assert [round(v, 2) for v in walks.values()] == [0.17, 0.19, 0.22]
+    params = model.scenario.parameters
+    for name, v in walks.items():
+        assert params[name].prior is None and abs(params[name].value - v) <= 0.025, name
+    calm = np.log(np.loadtxt(DATA / "claims.csv", delimiter=",", skiprows=1, usecols=1)[:39])  # to 2019-12-31
+    assert _walk_size(calm) < 0.10  # the calm years a backtest cut of 2017-2020 would have fitted the size on

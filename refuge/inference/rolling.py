@@ -211,11 +211,16 @@ def drift_caption(scenario: Any, per_cut: list[dict]) -> str:
         return ("No driver drifts in this scenario: the bands hold the fitted parameters' spread and the runs' "
                 "own noise only, and do not widen with the horizon as a changing world would make them." + shares)
     sizes = list(dict.fromkeys(d.size for d in scenario.drift))
-    fitted = "; ".join(f"{n} fitted at each cut: " + ", ".join(f"{c.get('values', {}).get(n, float('nan')):.3g}"
-                                                                for c in per_cut) for n in sizes)
+    # a size without a prior is not fitted: it is the scenario's value at every cut
+    fixed = [n for n in sizes if scenario.parameters[n].prior is None]
+    fitted = "; ".join([f"{n} fitted at each cut: " + ", ".join(f"{c.get('values', {}).get(n, float('nan')):.3g}"
+                                                                for c in per_cut) for n in sizes if n not in fixed]
+                       + [f"{n} = {scenario.parameters[n].value:.3g} at every cut (no prior: not fitted)"
+                          for n in fixed])
+    how = " (by the CRPS of the forecasts from an inner cut of each cut's training data)" if len(fixed) < len(
+        sizes) else ""
     drifts = "; ".join(describe_drifts(scenario, sizes=False))
-    return (f"The bands include drivers that drift: {drifts}; {fitted} (by the "
-            "CRPS of the forecasts from an inner cut of each cut's training data). Each run draws its own path, "
+    return (f"The bands include drivers that drift: {drifts}; {fitted}{how}. Each run draws its own path, "
             "so a band widens with the horizon (assumed: independent changes of one size)." + shares)
 
 
