@@ -269,3 +269,34 @@ def test_a_forecast_figure_says_what_its_values_count():
     assert flagship["arrivals-south-korea-2001-2008"] == "people a year (count over the year to the date)"
     camps = {unit_label(s) for s in as_model("mali2012").series}
     assert camps == {"people (count on the date)"}
+
+
+def test_rolling_compiles_the_engine_once_before_its_workers_start(monkeypatch, tmp_path):
+    """With several worker processes, one day of one run goes first in the calling process (the engine compiled
+    there once, or loaded from Numba's cache), so the workers load it instead of each compiling it."""
+    import refuge.experiments.ensemble as ensemble
+    import refuge.inference.rolling as rolling_mod
+    from refuge.results.simulate import as_model
+
+    order: list[str] = []
+    monkeypatch.setattr(rolling_mod, "warm", lambda m: order.append(f"warm {m.scenario.name}"))
+
+    def fake_map(fn, todo, workers=None, **kw):
+        order.append(f"map {len(todo)} on {workers}")
+        raise RefugeError("stopped by the test")
+
+    monkeypatch.setattr(ensemble, "map_runs", fake_map)
+    model = as_model("north-korea-china")
+    cuts = [dt.date(2005, 12, 31), dt.date(2006, 12, 31)]
+    for workers in (2, 1):
+        with pytest.raises(RefugeError, match="stopped by the test"):
+            rolling_mod.rolling(model, tmp_path, cuts=cuts, workers=workers)
+    assert order == ["warm north-korea-china", "map 2 on 2", "map 2 on 1"]
+    monkeypatch.undo()
+    ran: list = []
+    import refuge.results.simulate as sim
+
+    real = sim.simulate
+    monkeypatch.setattr(sim, "simulate", lambda m, seed, until: ran.append(until) or real(m, seed, until))
+    rolling_mod.warm(model)
+    assert ran == [model.start]  # one day, not the whole period

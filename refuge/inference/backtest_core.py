@@ -61,6 +61,7 @@ class Backtest:
     calibration: Any = None
     method: str = "posterior"  # how it was fitted: "posterior" (ABC-SMC) or "search" (over the priors)
     units: dict = field(default_factory=dict)  # series id -> what its values count (`unit_label`), for the figure
+    periods: dict = field(default_factory=dict)  # series id -> days a value counts over (0: a stock), for the figure
 
 
 # --- the split ----------------------------------------------------------------------------------------------
@@ -314,7 +315,8 @@ def tables(model: Any, fw: Forward, until: dt.date, experiment: Path | None, *, 
                   facts=fact_table(model, fw.facts, until, level), points=point_table(model, fw.points(model),
                                                                                       until, level),
                   forecast=forecast_table(model, fw.periods, fw.ahead, level), calibration=calibration,
-                  method=method, units={x["id"]: unit_label(x) for x in model.series})
+                  method=method, units={x["id"]: unit_label(x) for x in model.series},
+                  periods={x["id"]: period_days(x) for x in model.series})
     bt.summary = summarise(bt, level)
     bt.summary["start"] = start
     if concentration is not None:
@@ -405,6 +407,14 @@ def unit_label(s: dict) -> str:
     return f"people in {days} days (count over the period to the date)"
 
 
+def period_days(s: dict) -> int:
+    """Days each value of a compiled series counts over (the median over its points; 0 for a stock)."""
+    obs = np.asarray(s["obs"], int)
+    if s["kind"] != "flow" or not obs.size:
+        return 0
+    return int(np.median(s["grid"][obs] - s["starts"][obs] + 1))
+
+
 def thousands(ax: Any) -> None:
     """Counts on a figure's y axis with thousands separators (12,000, not 12000 or 1.2e4)."""
     from matplotlib.ticker import FuncFormatter
@@ -428,24 +438,40 @@ def plot(bt: Backtest, path: Path) -> Path:
 
     names = list(dict.fromkeys(bt.points["series"]))
     fig, axes = plt.subplots(len(names) or 1, 1, figsize=(8, 3.2 * max(len(names), 1)), squeeze=False)
+    cols = ["date", "median", "low", "high"]
     for ax, name in zip(axes[:, 0], names):
         pts = bt.points[bt.points["series"] == name]
         fc = bt.forecast[bt.forecast["series"] == name]
-        both = pd.concat([pts[["date", "median", "low", "high"]], fc[["date", "median", "low", "high"]]]
-                         if len(fc) else [pts[["date", "median", "low", "high"]]])
-        both[["median", "low", "high"]] = both[["median", "low", "high"]].astype(float)
-        x = pd.to_datetime(both["date"])
-        ax.fill_between(x, both["low"], both["high"], alpha=0.3, color="tab:blue", label=f"{_fitted(bt)} 90% band")
-        if len(x) == 1:  # a lone point has no band to fill: its interval as an error bar
-            m = both["median"]
-            ax.errorbar(x, m, [m - both["low"], both["high"] - m], color="tab:blue", capsize=4)
-        ax.plot(x, both["median"], color="tab:blue", label=f"{_fitted(bt)} median")
-        ax.plot(pd.to_datetime(pts["date"]), pts["data"], "o", color="black", label="data")
-        ax.axvline(pd.Timestamp(bt.until), color="tab:red", ls="--", label=f"trained up to {bt.until}")
-        ax.set_title(name)
+        # a count over a period is drawn at the period's middle (a year's count dated 31 December sits inside its
+        # year on the axis, not at the next year's tick)
+        shift = pd.Timedelta(days=bt.periods.get(name, 0) / 2)
+        train = pts[pts["split"] == "train"]
+        held = pts[pts["split"] == "test"][cols]
+        ahead = pd.concat([held, fc[cols]]) if len(fc) else held
+        if len(train) and len(ahead) and bt.summary.get("start") == "observed":  # the forecast starts at the count
+            last = train.iloc[-1]
+            ahead = pd.concat([pd.DataFrame([{"date": last["date"], "median": last["data"], "low": last["data"],
+                                              "high": last["data"]}]), ahead])
+        for part, color, label in ((train[cols], "tab:blue", f"{_fitted(bt)} runs, in sample"),
+                                   (ahead, "tab:orange", "forecast")):
+            if not len(part):
+                continue
+            part = part.astype({"median": float, "low": float, "high": float})
+            x = pd.to_datetime(part["date"]) - shift
+            ax.fill_between(x, part["low"], part["high"], alpha=0.3, color=color, label=f"{label}: 90% band")
+            if len(x) == 1:  # a lone point has no band to fill: its interval as an error bar
+                m = part["median"]
+                ax.errorbar(x, m, [m - part["low"], part["high"] - m], color=color, capsize=4)
+            ax.plot(x, part["median"], color=color, label=f"{label}: median")
+        ax.plot(pd.to_datetime(pts["date"]) - shift, pts["data"], "o", color="black", label="data")
+        if pd.Timestamp(bt.until) <= pd.to_datetime(pts["date"]).max() or len(fc):
+            ax.axvline(pd.Timestamp(bt.until), color="tab:red", ls="--", label=f"trained up to {bt.until}")
+            ax.set_title(name)
+        else:
+            ax.set_title(f"{name} (every point trained on)")
         ax.set_ylabel(bt.units.get(name, "people"), fontsize=8)
         thousands(ax)
-        ax.legend(fontsize=8, loc="upper left")
+        ax.legend(fontsize=7, loc="upper left")
     return save_figure(fig, path)
 
 

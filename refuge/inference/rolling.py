@@ -122,6 +122,8 @@ def rolling(model: Any, out: str | Path, *, cuts: list[dt.date] | None = None, f
     todo = [c for c in cuts if not _complete(_cut_dir(out, c))]
     spec = (model.scenario, model.origin, out, settings, int(seed))
     workers = 1 if len(todo) < 2 else workers
+    if workers != 1 and cluster_free(workers):
+        warm(model)
     map_runs(partial(_one_cut, spec), todo, workers=workers, progress="rolling backtest: cuts" if progress else
              False, chunksize=1)
     per_cut = [{"until": str(c), **load(_cut_dir(out, c))["summary"]} for c in cuts]
@@ -129,6 +131,23 @@ def rolling(model: Any, out: str | Path, *, cuts: list[dt.date] | None = None, f
                 time.perf_counter() - t0, len(cuts) - len(todo))
     write(r, model, settings)
     return r
+
+
+def cluster_free(workers: int | None) -> bool:
+    """Whether the cuts run in more than one local worker process."""
+    from refuge.experiments.parallel import default_workers
+
+    return (default_workers() if workers is None else workers) > 1
+
+
+def warm(model: Any) -> None:
+    """One day of one run in this process before the workers start: on a machine where the engine is not yet in
+    Numba's disk cache, it is compiled here once and each worker then loads it, instead of every worker
+    compiling the same engine at the same time (minutes of CPU each for a route network); with the cache, it
+    costs the loading of it."""
+    from refuge.results.simulate import simulate
+
+    simulate(model, 0, until=model.start)
 
 
 def pool_cuts(per_cut: list[dict]) -> dict:
