@@ -20,7 +20,8 @@ Here, for both:
   (`summarise`), and each run's ARD of a series group on a window of days, normal and rescaled (`window_ard`,
   Flee's measure, as `refuge check` computes it); per fact, the evidence table (`fact_table`);
 - **the outputs**: backtest.json (settings, summary, every table), facts.csv, points.csv, forecast.csv and
-  forecast.png, the bands against the data with the cut marked (`write`, `plot`), and the terminal tables
+  forecast.png, the bands against the data with the cut marked (`write`; the figure in
+  `refuge.inference.backtest_figure`), and the terminal tables
   (`print_tables`) and report section (`report_section`).
 """
 
@@ -382,6 +383,8 @@ def write(bt: Backtest) -> None:
     doc = {"scenario": bt.scenario.name, "summary": bt.summary, "facts": bt.facts.to_dict(orient="records"),
            "points": bt.points.to_dict(orient="records"), "forecast": bt.forecast.to_dict(orient="records")}
     atomic_write(e / JSON_NAME, lambda p: p.write_text(json.dumps(json_ready(doc), indent=2), encoding="utf-8"))
+    from refuge.inference.backtest_figure import plot
+
     plot(bt, e / FIGURE_NAME)
 
 
@@ -415,64 +418,8 @@ def period_days(s: dict) -> int:
     return int(np.median(s["grid"][obs] - s["starts"][obs] + 1))
 
 
-def thousands(ax: Any) -> None:
-    """Counts on a figure's y axis with thousands separators (12,000, not 12000 or 1.2e4)."""
-    from matplotlib.ticker import FuncFormatter
-
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
-
-
 def _fitted(bt: Backtest) -> str:
     return "posterior" if bt.method == "posterior" else "fitted"
-
-
-def plot(bt: Backtest, path: Path) -> Path:
-    """Per series: the median and 90% band of the runs at the data points and beyond, the data, the cut."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import pandas as pd
-
-    from refuge.results.files import save_figure
-
-    names = list(dict.fromkeys(bt.points["series"]))
-    fig, axes = plt.subplots(len(names) or 1, 1, figsize=(8, 3.2 * max(len(names), 1)), squeeze=False)
-    cols = ["date", "median", "low", "high"]
-    for ax, name in zip(axes[:, 0], names):
-        pts = bt.points[bt.points["series"] == name]
-        fc = bt.forecast[bt.forecast["series"] == name]
-        # a count over a period is drawn at the period's middle (a year's count dated 31 December sits inside its
-        # year on the axis, not at the next year's tick)
-        shift = pd.Timedelta(days=bt.periods.get(name, 0) / 2)
-        train = pts[pts["split"] == "train"]
-        held = pts[pts["split"] == "test"][cols]
-        ahead = pd.concat([held, fc[cols]]) if len(fc) else held
-        if len(train) and len(ahead) and bt.summary.get("start") == "observed":  # the forecast starts at the count
-            last = train.iloc[-1]
-            ahead = pd.concat([pd.DataFrame([{"date": last["date"], "median": last["data"], "low": last["data"],
-                                              "high": last["data"]}]), ahead])
-        for part, color, label in ((train[cols], "tab:blue", f"{_fitted(bt)} runs, in sample"),
-                                   (ahead, "tab:orange", "forecast")):
-            if not len(part):
-                continue
-            part = part.astype({"median": float, "low": float, "high": float})
-            x = pd.to_datetime(part["date"]) - shift
-            ax.fill_between(x, part["low"], part["high"], alpha=0.3, color=color, label=f"{label}: 90% band")
-            if len(x) == 1:  # a lone point has no band to fill: its interval as an error bar
-                m = part["median"]
-                ax.errorbar(x, m, [m - part["low"], part["high"] - m], color=color, capsize=4)
-            ax.plot(x, part["median"], color=color, label=f"{label}: median")
-        ax.plot(pd.to_datetime(pts["date"]) - shift, pts["data"], "o", color="black", label="data")
-        if pd.Timestamp(bt.until) <= pd.to_datetime(pts["date"]).max() or len(fc):
-            ax.axvline(pd.Timestamp(bt.until), color="tab:red", ls="--", label=f"trained up to {bt.until}")
-            ax.set_title(name)
-        else:
-            ax.set_title(f"{name} (every point trained on)")
-        ax.set_ylabel(bt.units.get(name, "people"), fontsize=8)
-        thousands(ax)
-        ax.legend(fontsize=7, loc="upper left")
-    return save_figure(fig, path)
 
 
 def print_tables(bt: Backtest, console: Any = None) -> None:

@@ -305,7 +305,7 @@ def plot(r: Rolling, path: Path, most_series: int = 3, groups: dict | None = Non
     import matplotlib.pyplot as plt
     import pandas as pd
 
-    from refuge.inference.backtest_core import thousands
+    from refuge.inference.backtest_figure import thousands
     from refuge.results.files import save_figure
 
     tables = [pd.read_csv(_cut_dir(r.out, c) / "points.csv") for c in r.cuts]
