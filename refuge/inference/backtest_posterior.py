@@ -32,7 +32,6 @@ from refuge.inference.backtest_core import (
     forecast_table,
     forward,
     load,
-    plot,
     point_table,
     print_tables,
     report_section,
@@ -40,6 +39,7 @@ from refuge.inference.backtest_core import (
     tables,
     write,
 )
+from refuge.inference.backtest_figure import plot
 from refuge.inference.horizon import beyond, trimmed
 from refuge.scenario import Scenario
 
