@@ -6,8 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from refuge.inference.backtest_core import Backtest, _fitted
-
 
 def thousands(ax: Any) -> None:
     """Counts on a figure's y axis with thousands separators (12,000, not 12000 or 1.2e4)."""
@@ -16,7 +14,7 @@ def thousands(ax: Any) -> None:
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
 
 
-def plot(bt: Backtest, path: Path) -> Path:
+def plot(bt: Any, path: Path) -> Path:
     """Per series: the median and 90% band of the runs at the data points and beyond, the data, the cut."""
     import matplotlib
 
@@ -26,6 +24,7 @@ def plot(bt: Backtest, path: Path) -> Path:
 
     from refuge.results.files import save_figure
 
+    fitted = "posterior" if bt.method == "posterior" else "fitted"
     names = list(dict.fromkeys(bt.points["series"]))
     fig, axes = plt.subplots(len(names) or 1, 1, figsize=(8, 3.2 * max(len(names), 1)), squeeze=False)
     cols = ["date", "median", "low", "high"]
@@ -42,7 +41,7 @@ def plot(bt: Backtest, path: Path) -> Path:
             last = train.iloc[-1]
             ahead = pd.concat([pd.DataFrame([{"date": last["date"], "median": last["data"], "low": last["data"],
                                               "high": last["data"]}]), ahead])
-        for part, color, label in ((train[cols], "tab:blue", f"{_fitted(bt)} runs, in sample"),
+        for part, color, label in ((train[cols], "tab:blue", f"{fitted} runs, in sample"),
                                    (ahead, "tab:orange", "forecast")):
             if not len(part):
                 continue
