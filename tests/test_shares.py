@@ -167,3 +167,21 @@ def test_a_flee_forecast_past_the_scenarios_end_shares_the_rise_as_the_grid_does
         a = int(np.asarray(s["obs"])[s["grid"][s["obs"]] <= u][-1])
         expect = np.maximum(s["data"][a] + share[j] * (beyond_total - total[:, [a]]), 0)
         np.testing.assert_allclose(got.ahead[:, col[k]:col[k + 1]], expect)
+
+
+def test_the_forecast_fit_weighs_the_runs_own_split_against_the_shares():
+    """The runs' own split of the new arrivals (each camp anchored, no shares) is a candidate of the forecast fit
+    beside every concentration: it is scored, and the fit keeps whichever scored best."""
+    import datetime as dt
+
+    from refuge.inference.drift_fit import fit_forecast
+    from refuge.results.simulate import load
+
+    m = load("mali2012")
+    fit = fit_forecast(m, {}, dt.date(2012, 9, 30), runs=4)
+    tried = {(c, signed): score for c, signed, score in fit.share_scores}
+    assert (None, False) in tried and ("inf", False) in tried and len(tried) == 9
+    assert all(np.isfinite(v) for v in tried.values())
+    best = min(tried, key=tried.get)
+    kept = "inf" if fit.concentration is not None and math.isinf(fit.concentration) else fit.concentration
+    assert tried[kept, fit.signed] == tried[best]

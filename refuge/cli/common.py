@@ -117,7 +117,8 @@ def load_model(scenario: Optional[str], simulates: bool = True):
     except (RefugeError, OSError) as exc:
         fail(message(exc))
     if simulates and not engine_ready():
-        typer.echo("first run: compiling the engine with Numba (about 20 s, once; later runs start at once)",
+        typer.echo("first run: compiling the engine with Numba (about 5 minutes on 2 idle cores, once; "
+                   "later runs start at once)",
                    err=True)
     return model
 

@@ -11,7 +11,7 @@ the score has one minimum over the sizes, and a ternary search (`bracket`) finds
 (the same seeds for each: common random numbers).
 With several drifts, one quantile of their priors is searched for them all. Where the camps of a route
 network share the runs' new arrivals (`refuge.inference.shares`), the concentration of their shares is fitted
-with the sizes, on the same runs (`fit_forecast`).
+with the sizes, on the same runs, against the runs' own split of the arrivals over the camps (`fit_forecast`).
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ class ForecastFit:
     """What the forecast fit keeps: the drift sizes, the camps' share concentration, and the scores tried."""
 
     sizes: dict[str, float] = field(default_factory=dict)
-    concentration: float | None = None  # None: no share group (`refuge.inference.shares`)
+    concentration: float | None = None  # None: the runs' own split (or no share group; `refuge.inference.shares`)
     scores: list[tuple[float, float]] = field(default_factory=list)  # (prior quantile, mean CRPS), best share
     share_scores: list[tuple] = field(default_factory=list)  # (concentration, signed, mean CRPS), best size
     signed: bool = False  # the camps that emptied lately go on losing (`refuge.inference.shares.split`)
@@ -108,7 +108,11 @@ def fit_forecast(model: Any, values: dict[str, float] | list[dict[str, float]], 
 
     unc = {u.name: u for u in uncertain_parameters(model.scenario, model.origin)}
     names = [n for n in drift_sizes(model.scenario) if n in unc]
-    shares = [(c, sg) for sg in (False, True) for c in CONCENTRATIONS] if share_groups(model) else [(None, False)]
+    # (None, False): the runs' own split of the new arrivals over the camps, each camp anchored at its count
+    # (`refuge.inference.assimilate`); it is a candidate beside the shares, so that a camp the record had not
+    # yet seen fill (burundi2015's Nduta, opened days before a cut) can take what the runs send it
+    shares = [(None, False)] + ([(c, sg) for sg in (False, True) for c in CONCENTRATIONS] if share_groups(model)
+                               else [])
     inner = inner_cut(model, until)
     if (not names and shares == [(None, False)]) or inner is None:
         return ForecastFit()
@@ -149,7 +153,7 @@ def fit_forecast(model: Any, values: dict[str, float] | list[dict[str, float]], 
     # their own draws (their prior's spread) rather than the grid's first quantile
     return ForecastFit({} if q is None or tie else {n: unc[n].to_value(q) for n in names}, c[0],
                        [(x, min(v for (y, _), v in table.items() if y == x)) for x in tried],
-                       [] if c[0] is None else [(as_json(z), sg, table[q, (z, sg)]) for z, sg in shares], c[1])
+                       [] if len(shares) == 1 else [(as_json(z), sg, table[q, (z, sg)]) for z, sg in shares], c[1])
 
 
 def bracket(f: Any, n: int) -> int:

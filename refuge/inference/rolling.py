@@ -220,12 +220,13 @@ def drift_caption(scenario: Any, per_cut: list[dict]) -> str:
     from refuge.sim.mechanisms.drift import describe_drifts
 
     conc = [c.get("share_concentration") for c in per_cut]
-    fitted_conc = ", ".join("–" if x is None else (str(x) if isinstance(x, str) else f"{x:g}")
+    fitted_conc = ", ".join("own" if x is None else (str(x) if isinstance(x, str) else f"{x:g}")
                             + (" signed" if c.get("share_signed") else "") for x, c in zip(conc, per_cut))
     shares = "" if all(x is None for x in conc) else (
         " The camps share each run's new arrivals as the registrations of the 8 weeks before the cut did, each "
         f"run its own draw of shares (Dirichlet, concentration fitted at each cut: {fitted_conc}; inf: the "
-        "recent shares in every run; signed: camps that emptied lately go on losing as they did).")
+        "recent shares in every run; signed: camps that emptied lately go on losing as they did; own: the "
+        "runs' own split scored better from the inner cut, each camp anchored at its last count).")
     if not getattr(scenario, "drift", None):
         return ("No driver drifts in this scenario: the bands hold the fitted parameters' spread and the runs' "
                 "own noise only, and do not widen with the horizon as a changing world would make them." + shares)

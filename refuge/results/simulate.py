@@ -54,7 +54,7 @@ def warn_unused(scenario: Scenario, origin: str) -> None:
 
 def engine_ready() -> bool:
     """Whether the fast engine is compiled in this process or in Numba's disk cache. False means the next run
-    compiles it first (about 20 s, once per installation and machine)."""
+    compiles it first (about 5 minutes, once per installation and machine)."""
     try:
         from refuge.sim.day import run_days as entry  # the compiled function a run calls
 
