@@ -19,9 +19,10 @@ falling, at their recent pace against the group's net rise, the rising camps tak
 moving from one camp to others go on moving (burundi2015's records show Nyarugusu falling from late 2015 while
 Nduta, opened then, rose by more than the group's total). The concentration, and whether the shares are
 signed, are fitted with the drift sizes by the CRPS of the forecasts from an inner cut of the training data
-(`refuge.inference.drift_fit`), where the runs' own split (each camp anchored, no shares) is a candidate too. Assumptions: the split of new arrivals over the camps goes on as it was in the
-last weeks before the cut, up to each run's draw; a camp whose count did not rise then (none did) leaves the
-group to the runs' own split.
+(`refuge.inference.drift_fit`), where the runs' own split (each camp anchored, no shares) is a candidate
+too. Assumptions: the split of new arrivals over the camps goes on as it was in the last weeks before the
+cut, up to each run's draw; a camp whose count did not rise then (none did) leaves the group to the runs' own
+split.
 """
 
 from __future__ import annotations
