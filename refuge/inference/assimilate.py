@@ -19,14 +19,6 @@ fit on the training side is scored as before.
 The camps of a route network (a Flee case) may instead share the runs' new arrivals as the record before the
 cut shared them (`refuge.inference.shares`): the runs say how many more come, the last weeks' registrations
 where they go.
-
-The spread may then be *inflated* (`inflate`): after its anchor, each run's distance from the runs' median is
-multiplied by a factor k (never below zero), as ensemble forecasts of the weather are post-processed when their
-runs part less than the outcomes do. k is fitted with the drift sizes by the CRPS of the forecasts from inner
-cuts of the training data (`refuge.inference.drift_fit`), among 0.75, 1, 1.5, 2 and 3: what the runs' own
-spread leaves out (a camp opening, a relocation between camps, a policy change) widens the band by as much as
-it did before the cut, no more. Assumption: the runs' spread is too narrow (or too wide) by the same factor
-after the cut as after the inner cuts.
 """
 
 from __future__ import annotations
@@ -40,9 +32,7 @@ import numpy as np
 from refuge.inference.shares import anchor_point
 from refuge.inference.shares import apply as share_runs
 
-__all__ = ["INFLATIONS", "anchor_point", "anchored", "assimilate", "inflate"]
-
-INFLATIONS = (1.0, 0.75, 1.5, 2.0, 3.0)  # spread factors the forecast fit tries (1: the runs' own spread)
+__all__ = ["anchor_point", "anchored", "assimilate"]
 
 
 def anchored(s: dict, values: np.ndarray, a: int, ahead: np.ndarray | None = None) -> tuple[np.ndarray,
@@ -64,13 +54,12 @@ def anchored(s: dict, values: np.ndarray, a: int, ahead: np.ndarray | None = Non
 
 
 def assimilate(model: Any, fw: Any, until: dt.date, concentration: float | None = None, seed: int = 0,
-               signed: bool = False, inflation: float = 1.0) -> Any:
+               signed: bool = False) -> Any:
     """The forward runs `fw` (`refuge.inference.backtest_core.Forward`) with every series anchored at its last
     data point on or before `until` (a series without one is left as it is); with `concentration`, the camps of
     a route network share the runs' new arrivals as the record before the cut did (`refuge.inference.shares`),
     on the data's grid and beyond the data (`--horizon`); `signed`: camps that emptied lately go on losing
-    (`refuge.inference.shares.split`); `inflation`: each run's distance from the median after the anchor
-    multiplied by it (`inflate`)."""
+    (`refuge.inference.shares.split`)."""
     u = (until - model.start).days
     groups = share_runs(model, fw, u, concentration, seed, signed).series
     series, ahead, raw, col = [], [], [], 0
@@ -93,34 +82,4 @@ def assimilate(model: Any, fw: Any, until: dt.date, concentration: float | None 
         past = shared_ahead(model, fw.series, raw, fw.periods, u, concentration, seed, signed)
         ahead = [past.get(k, b) for k, b in enumerate(ahead)]
     stacked = np.concatenate(ahead, axis=1) if ahead else fw.ahead
-    out = dataclasses.replace(fw, series=series, ahead=stacked)
-    return out if inflation == 1.0 else inflate(model, out, u, inflation)
-
-
-def spread(values: np.ndarray, k: float) -> np.ndarray:
-    """(runs, points): each run's distance from the runs' median (per point) times k, never below zero."""
-    if values.size == 0:
-        return values
-    with np.errstate(all="ignore"):
-        med = np.nanmedian(values, axis=0)
-    return np.maximum(med + k * (values - med), 0.0)
-
-
-def inflate(model: Any, fw: Any, u: int, k: float) -> Any:
-    """The forward runs with every series' spread after its anchor (its last data point on or before day u)
-    and beyond the data multiplied by k (`spread`); a series with no anchor, and points up to the anchor, as
-    they are."""
-    series, col, ahead = [], 0, fw.ahead.copy()
-    for s, v, (ends, _) in zip(model.series, fw.series, fw.periods):
-        n = len(ends)
-        a = anchor_point(s, u)
-        if a is None:
-            series.append(v)
-        else:
-            later = s["grid"] > s["grid"][a]
-            new = v.copy()
-            new[:, later] = spread(v[:, later], k)
-            series.append(new)
-            ahead[:, col:col + n] = spread(fw.ahead[:, col:col + n], k)
-        col += n
-    return dataclasses.replace(fw, series=series, ahead=ahead)
+    return dataclasses.replace(fw, series=series, ahead=stacked)

@@ -118,8 +118,7 @@ def backtest(model_or_path: Any, cut: dt.date | None = None, group: str | None =
     sizes, drift_scores = fit.sizes, fit.scores
     values |= sizes
     draws = [near[i % len(near)] | sizes for i in range(forecast_seeds)]
-    sims += max(len(drift_scores), 1 if fit.share_scores or fit.inflation_scores else 0) * forecast_seeds * max(
-        len(origins), 1)
+    sims += max(len(drift_scores), 1 if fit.share_scores else 0) * forecast_seeds * max(len(origins), 1)
     # as of the cut, drifts declared for beyond the data start the day after it (`asof.as_of_scenario`)
     ahead = as_of_scenario(sc, until) if as_of_cut else sc
     fitted_model = compile_scenario(ahead.with_values(values), model.origin)
@@ -133,10 +132,9 @@ def backtest(model_or_path: Any, cut: dt.date | None = None, group: str | None =
     base_train = _scored(model, candidates[0], refit_seeds, 2000, group, until, made)  # the scenario's values
     sims += forecast_seeds + min(forecast_seeds, BASE_SEEDS) + sum(k[1] for k in made) - before
     table = tables(fitted_model, fitted, until, Path(out) if out else None, method="search",
-                   concentration=fit.concentration, signed=fit.signed, inflation=fit.inflation)
+                   concentration=fit.concentration, signed=fit.signed)
     table.summary |= {"group": group, "values": values, "simulations": sims, "drift_scores": drift_scores,
-                      "share_scores": fit.share_scores, "inflation_scores": fit.inflation_scores,
-                      "as_of_cut": as_of_cut,
+                      "share_scores": fit.share_scores, "as_of_cut": as_of_cut,
                       "parameter_sets": len(near), "inner_cuts": [str(c) for c, _ in origins]}
     if out:
         write(table)

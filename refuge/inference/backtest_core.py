@@ -297,7 +297,7 @@ def forecast_table(model: Any, ahead: tuple, values: np.ndarray, level: float = 
 
 def tables(model: Any, fw: Forward, until: dt.date, experiment: Path | None, *, method: str,
            level: float = LEVEL, calibration: Any = None, start: str = "observed",
-           concentration: float | None = None, signed: bool = False, inflation: float = 1.0) -> Backtest:
+           concentration: float | None = None, signed: bool = False) -> Backtest:
     """The backtest of these forward runs: facts, points and forecast tables, and the summary on each side.
 
     `start`: "observed" anchors each run's forecast at the last data point before the cut
@@ -311,7 +311,7 @@ def tables(model: Any, fw: Forward, until: dt.date, experiment: Path | None, *, 
         raise RefugeError(f"start: expected observed or scenario; found {start!r}")
     free = fw
     if start == "observed":
-        fw = assimilate(model, fw, until, concentration, signed=signed, inflation=inflation)
+        fw = assimilate(model, fw, until, concentration, signed=signed)
     bt = Backtest(experiment, model.scenario, until, fw.facts.shape[0],
                   facts=fact_table(model, fw.facts, until, level), points=point_table(model, fw.points(model),
                                                                                       until, level),
@@ -320,7 +320,6 @@ def tables(model: Any, fw: Forward, until: dt.date, experiment: Path | None, *, 
                   periods={x["id"]: period_days(x) for x in model.series})
     bt.summary = summarise(bt, level)
     bt.summary["start"] = start
-    bt.summary["spread_inflation"] = inflation
     if concentration is not None:
         from refuge.inference.shares import as_json
 

@@ -95,12 +95,12 @@ def backtest(scenario: Scenario, until: dt.date, out: str | Path, *, runs: int =
                                 progress="backtest: posterior runs" if progress else False,
                                 hold=(until - model.start).days if as_of_cut else -1))
     bt = tables(model, fw, until, out, method="posterior", level=level, calibration=cal,
-                concentration=fit.concentration, signed=fit.signed, inflation=fit.inflation)
+                concentration=fit.concentration, signed=fit.signed)
     bt.summary |= {"seconds": time.perf_counter() - t0, "fit_seconds": t_cal, "calibration_seconds": t_cal,
                    "simulations": cal.simulations + cal.predictive_runs + runs + inner_sims
                    + len(drift_scores) * DRIFT_RUNS * max(len(origins), 1), "inner_cuts": [str(c) for c, _ in origins],
                    "seed": seed, "as_of_cut": as_of_cut, "drift_sizes": sizes, "drift_scores": drift_scores,
-                   "share_scores": fit.share_scores, "inflation_scores": fit.inflation_scores,
+                   "share_scores": fit.share_scores,
                    "settings": {k: str(v) if isinstance(v, dt.date) else v for k, v in vars(settings).items()}}
     write(bt)
     return bt

@@ -11,8 +11,7 @@ the score has one minimum over the sizes, and a ternary search (`bracket`) finds
 (the same seeds for each: common random numbers).
 With several drifts, one quantile of their priors is searched for them all. Where the camps of a route
 network share the runs' new arrivals (`refuge.inference.shares`), the concentration of their shares is fitted
-with the sizes, on the same runs, against the runs' own split of the arrivals over the camps (`fit_forecast`);
-and with them a factor of the runs' spread (`refuge.inference.assimilate.inflate`).
+with the sizes, on the same runs, against the runs' own split of the arrivals over the camps (`fit_forecast`).
 """
 
 from __future__ import annotations
@@ -78,8 +77,6 @@ class ForecastFit:
     scores: list[tuple[float, float]] = field(default_factory=list)  # (prior quantile, mean CRPS), best share
     share_scores: list[tuple] = field(default_factory=list)  # (concentration, signed, mean CRPS), best size
     signed: bool = False  # the camps that emptied lately go on losing (`refuge.inference.shares.split`)
-    inflation: float = 1.0  # the runs' spread after the anchor times this (`refuge.inference.assimilate.inflate`)
-    inflation_scores: list[tuple[float, float]] = field(default_factory=list)  # (factor, mean CRPS), best size
 
 
 def fit_drift(model: Any, values: dict[str, float] | list[dict[str, float]], until: dt.date, runs: int = 20,
@@ -102,7 +99,7 @@ def fit_forecast(model: Any, values: dict[str, float] | list[dict[str, float]], 
     start after it). `origins`: several inner cuts, each with the fits made on the data up to it (`inner_cuts`);
     the score is the mean CRPS over all their points (default: the one inner cut, with `values`)."""
     from refuge.inference.asof import as_of_scenario
-    from refuge.inference.assimilate import INFLATIONS, assimilate, inflate
+    from refuge.inference.assimilate import assimilate
     from refuge.inference.backtest_core import forward
     from refuge.inference.shares import CONCENTRATIONS, as_json, share_groups
     from refuge.inference.simulator import series_points, uncertain_parameters
@@ -117,19 +114,18 @@ def fit_forecast(model: Any, values: dict[str, float] | list[dict[str, float]], 
     shares = [(None, False)] + ([(c, sg) for sg in (False, True) for c in CONCENTRATIONS] if share_groups(model)
                                else [])
     inner = inner_cut(model, until)
-    if (not names and len(shares) == 1) or inner is None:  # nothing declared to fit: no drift, no camps to share
+    if (not names and shares == [(None, False)]) or inner is None:
         return ForecastFit()
     pts = series_points(model)
     origins = origins or [(inner, values if isinstance(values, list) else [values])]
-    table = {}  # (quantile or None, (concentration, signed, inflation)) -> mean CRPS
-    ways = [(c, sg, k) for c, sg in shares for k in INFLATIONS]
+    table = {}  # (quantile or None, (concentration, signed)) -> mean CRPS
 
     def score(i: int | None) -> float:
         """The best mean CRPS over the concentrations with the i-th size of GRID (None: no size), its runs made
         once (common random numbers: the same seeds for every size)."""
         q = None if i is None else GRID[i]
         trial = {} if q is None else {n: unc[n].to_value(q) for n in names}
-        scores: dict = {w: [] for w in ways}
+        scores: dict = {c: [] for c in shares}
         for cut, sets in origins:
             cols = [k for k, p in enumerate(pts) if cut < p["date"] <= until]
             data = np.array([pts[k]["value"] for k in cols])
@@ -138,31 +134,26 @@ def fit_forecast(model: Any, values: dict[str, float] | list[dict[str, float]], 
             m = compile_scenario(scenario.with_values(sets[0] | trial), model.origin)
             fw = forward(m, [sets[j % len(sets)] | trial for j in range(runs)], seed,
                          hold=(cut - model.start).days if as_of_cut else -1)
-            for c, sg in shares:
-                one = assimilate(m, fw, cut, c, seed, sg)
-                for k in INFLATIONS:
-                    got = one if k == 1.0 else inflate(m, one, (cut - model.start).days, k)
-                    scores[c, sg, k].append(crps(data, got.points(m)[:, cols]))
-        for w in ways:
-            table[q, w] = float(np.nanmean(np.concatenate(scores[w])))
-        return min(table[q, w] for w in ways)
+            for c in shares:
+                scores[c].append(crps(data, assimilate(m, fw, cut, c[0], seed, c[1]).points(m)[:, cols]))
+        for c in shares:
+            table[q, c] = float(np.nanmean(np.concatenate(scores[c])))
+        return min(table[q, c] for c in shares)
 
     if names:
         bracket(score, len(GRID))
     else:
         score(None)
-    q, best = min(table, key=table.get)
-    tried = [x for x in GRID if (x, best) in table]
-    by_size = [table[x, best] for x in tried]
+    q, c = min(table, key=table.get)
+    tried = [x for x in GRID if (x, c) in table]
+    by_size = [table[x, c] for x in tried]
     tie = bool(by_size) and max(by_size) - min(by_size) <= 1e-12 * max(1.0, abs(by_size[0]))
     # every size scores the same: the drifts do not act before the cut (they start after it, as a scenario's
     # drifts "beyond the data" do), so the inner forecast cannot tell sizes apart; the runs keep the sizes of
     # their own draws (their prior's spread) rather than the grid's first quantile
-    return ForecastFit({} if q is None or tie else {n: unc[n].to_value(q) for n in names}, best[0],
+    return ForecastFit({} if q is None or tie else {n: unc[n].to_value(q) for n in names}, c[0],
                        [(x, min(v for (y, _), v in table.items() if y == x)) for x in tried],
-                       [] if len(shares) == 1 else [(as_json(z), sg, min(table[q, (z, sg, k)] for k in INFLATIONS))
-                                                    for z, sg in shares], best[1], best[2],
-                       [(k, table[q, (best[0], best[1], k)]) for k in INFLATIONS])
+                       [] if len(shares) == 1 else [(as_json(z), sg, table[q, (z, sg)]) for z, sg in shares], c[1])
 
 
 def bracket(f: Any, n: int) -> int:

@@ -227,10 +227,6 @@ def drift_caption(scenario: Any, per_cut: list[dict]) -> str:
         f"run its own draw of shares (Dirichlet, concentration fitted at each cut: {fitted_conc}; inf: the "
         "recent shares in every run; signed: camps that emptied lately go on losing as they did; own: the "
         "runs' own split scored better from the inner cut, each camp anchored at its last count).")
-    k = [c.get("spread_inflation", 1.0) for c in per_cut]
-    if any(x != 1.0 for x in k):
-        shares += (" After each anchor the runs' spread about their median is multiplied by a factor fitted at each "
-                   f"cut by the same inner forecasts ({', '.join(f'{x:g}' for x in k)}; 1: the runs' own spread).")
     if not getattr(scenario, "drift", None):
         return ("No driver drifts in this scenario: the bands hold the fitted parameters' spread and the runs' "
                 "own noise only, and do not widen with the horizon as a changing world would make them." + shares)
