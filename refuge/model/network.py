@@ -64,6 +64,7 @@ class NetModel:
     at_state: np.ndarray  # (A,) states at a location (`at:`: processing there) ...
     at_loc: np.ndarray  # (A,) ... and that location: their people count in its population
     floods: FloodArrays = field(default_factory=FloodArrays.none)  # (T, L) flooding (`net_flood`); else empty
+    spawn_scale: int = -1  # parameter slot multiplying `spawn` (spawning.scale); -1: the total as it is
 
     def at_states(self, loc: int) -> list[int]:
         """The states whose people are at location `loc` besides its own state's (`at:`)."""
@@ -153,7 +154,16 @@ def compile_network(c: Any) -> NetModel | None:
         spawn_mode=spawn_mode, spawn_rate=spawn_rate, take_pop=bool(sp.take_from_population if sp else False),
         spawn_expect=spawn_expect,
         move=move, start_on_foot=net.movement.start_on_foot, avoid_short_stints=net.movement.avoid_short_stints,
-        awareness=awareness, en_route=en_route, ways=ways, at_state=at_state, at_loc=at_loc, floods=floods)
+        awareness=awareness, en_route=en_route, ways=ways, at_state=at_state, at_loc=at_loc, floods=floods,
+        spawn_scale=_spawn_scale(c, sp))
+
+
+def _spawn_scale(c: Any, sp: Any) -> int:
+    """The parameter slot of `spawning.scale`, -1 when it is the number 1 (the total as it is: a run draws
+    nothing for it, so scenarios without a scale run exactly as before)."""
+    if sp is None or sp.total is None or (not isinstance(sp.scale, str) and float(sp.scale) == 1.0):
+        return -1
+    return c.param(sp.scale, "network.spawning.scale", "spawn scale")
 
 
 def _seen(c: Any, names: list[str]) -> dict[str, int]:

@@ -55,6 +55,7 @@ ROLES = {
     "tracked arrival rate": Role(0.0, L.MAX_TRACKED_ARRIVAL_RATE, "groups arriving per day straight into a state "
                                  "whose exits depend on time in state (each is tracked)"),
     "probability": Role(0.0, 1.0, "a probability"),
+    "spawn scale": Role(0.0, L.MAX_SPAWN_SCALE, "a multiplier of a network's spawning total"),
     "days": Role(0.0, L.MAX_DAYS_VALUE, "a number of days"),
     "positive days": Role(0.0, L.MAX_DAYS_VALUE, "a number of days", open_low=True),
     "sigma": Role(0.0, L.MAX_SIGMA, "a lognormal sigma"),

@@ -31,6 +31,7 @@ MAX_NAME = 200              # characters in a name (state, site, transition, par
 MAX_TEXT = 100_000          # characters in a description, note or fact
 MAX_TABLE_CELLS = 30_000_000  # days x (states + edges + sites + arrivals + parameter slots + rules)
 MAX_UNITS = 1 << 20         # groups tracked at once, or stays recorded, in one run (the engine's tables)
+MAX_SPAWN_SCALE = 100.0     # a multiplier of a network's spawning total (spawning.scale), drift included
 MAX_SPAWNED = 50_000_000    # people a route network's conflict zones spawn over a run by their own intensity
 
 # --- the YAML file ----------------------------------------------------------------------------

@@ -87,6 +87,8 @@ class Spawning(FormatModel):
     take_from_population: bool = Field(False, description="people spawned at a location leave its population "
                                        "(its weight, or its pop_ratio spawning, falls with them)")
     first_day: bool = Field(False, description="also spawn the total of the first day on that day")
+    scale: Number = Field(1.0, description="with `total`: multiplies each day's increase (whole people, the "
+                          "fraction a chance of one more); a parameter name lets a drift move it in a forecast")
     decay_interval: int = Field(30, ge=1, description="days per step of the decay by time since a conflict began")
     decay: list[float] = Field(default_factory=lambda: [1.0], min_length=1,
                                description="factor for each interval since the conflict began (last one holds)")
@@ -94,6 +96,9 @@ class Spawning(FormatModel):
     @model_validator(mode="after")
     def _one_source(self) -> "Spawning":
         self._one_of("spawning", ("total", "conflict_driven"))
+        if self.conflict_driven is not None and self.scale != 1.0:
+            raise ValueError("spawning.scale multiplies a `total`; with `conflict_driven`, `per_day` sets the "
+                             "numbers (a parameter name there can drift)")
         return self
 
 

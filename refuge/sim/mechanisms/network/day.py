@@ -43,6 +43,7 @@ from refuge.sim.mechanisms.network.structs import (
     F_DECAY_INTERVAL,
     F_EN_ROUTE,
     F_SPAWN_MODE,
+    F_SPAWN_SCALE,
     QP,
 )
 from refuge.sim.mechanisms.network.travel import arrivals, counted_leave, newcomers, tries
@@ -253,7 +254,8 @@ def spawn(t, s, w, pv):
             if k_l > 0 and not spawn_at(s, w, t, l, k_l, capbuf, capscale, T):
                 return
         return
-    if s.spawn[t] <= 0:
+    left = scaled_total(s.spawn[t], s.flags[F_SPAWN_SCALE], pv, w.rng)
+    if left <= 0:
         return
     decay, interval = s.decay, s.flags[F_DECAY_INTERVAL]
     ts = s.spawn_time[t]
@@ -264,7 +266,7 @@ def spawn(t, s, w, pv):
         decayed = decay_factor(ts - s.conflict_start[ts, l], decay, interval)
         wts[l] = population_left(s, w, pv, l) * c * decayed if c > 0 else 0.0
         total += wts[l]
-    left = s.spawn[t] if total > 0 else 0
+    left = left if total > 0 else 0
     rest = total
     for l in range(L):
         if left == 0:
@@ -278,6 +280,19 @@ def spawn(t, s, w, pv):
         left -= k_l
         if not spawn_at(s, w, t, l, k_l, capbuf, capscale, T):
             return
+
+
+@njit(inline="always")
+def scaled_total(n, slot, pv, rng):
+    """The day's total `n` times the value of parameter `slot` (-1: `n` as it is): whole people, the fraction a
+    chance of one more (so the mean is exact)."""
+    if slot < 0 or n <= 0:
+        return n
+    x = n * pv[slot]
+    k = int(math.floor(x))
+    if x > k and uniform(rng) < x - k:  # a whole number draws nothing (a scale of 1 runs as without one)
+        k += 1
+    return k
 
 
 @njit(inline="always")

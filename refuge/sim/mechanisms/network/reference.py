@@ -239,14 +239,15 @@ class NetReference:
         L = len(net.names)
         if net.spawn_mode != SPAWN_TOTAL:
             counts = reference_spawn_counts(net, t, pv, self.taken, g)
-        elif int(net.spawn[t]) > 0:
+        else:
+            n = self._total(t, pv, g)
+            if n <= 0:
+                return
             ts = int(net.spawn_time[t])
             pop = np.array([max(pv[net.loc_pop[l]] - (self.taken[l] if net.take_pop else 0), 0.0) for l in range(L)])
             w = np.array([pop[l] * net.conflict[ts, l] * self._decay(ts - net.conflict_start[ts, l])
                           if net.conflict[t, l] > 0 and net.conflict[ts, l] > 0 else 0.0 for l in range(L)])
-            counts = g.multinomial(int(net.spawn[t]), w / w.sum()) if w.sum() > 0 else np.zeros(L, np.int64)
-        else:
-            return
+            counts = g.multinomial(n, w / w.sum()) if w.sum() > 0 else np.zeros(L, np.int64)
         for l in range(L):
             ids = ref.new_people(int(counts[l]))
             self.people += [_Person(int(pid), l) for pid in ids]
@@ -254,6 +255,15 @@ class NetReference:
             self.entered[t, l] += counts[l]
             self.taken[l] += counts[l]
             self.spawned[t] += counts[l]
+
+    def _total(self, t: int, pv: Any, g: Any) -> int:
+        """The day's spawning total, times `spawning.scale` when it has one (the fraction a chance of one more)."""
+        n = int(self.net.spawn[t])
+        if self.net.spawn_scale >= 0 and n > 0:
+            x = n * float(pv[self.net.spawn_scale])
+            n = int(np.floor(x))
+            n += int(x > n and g.random() < x - n)
+        return n
 
     def _flood_spawn(self, t: int, ref: Any, here: np.ndarray) -> None:
         """Today's new people at each flooded place: its rule x the population left (rounded down), or a count."""

@@ -57,12 +57,13 @@ class NetSpec(NamedTuple):
 
 
 F_DECAY_INTERVAL, F_ON_FOOT, F_AVOID_SHORT, F_AWARENESS, F_EN_ROUTE, F_KEEP, F_SPAWN_MODE, F_SPAWN_RATE, \
-    F_TAKE_POP, F_FLOOD_COUNT = range(10)
-N_FLAGS = 10
+    F_TAKE_POP, F_FLOOD_COUNT, F_SPAWN_SCALE = range(11)
+N_FLAGS = 11
 # F_KEEP: people who arrive at a camp stay one by one (with their recent travel) instead of joining its count: set
 # when a camp is closed as a camp for a while (then a town, where recent travel decides short stints). F_SPAWN_MODE:
 # spawning by a total (0) or by each conflict zone (`refuge.model.net_spawn`), F_SPAWN_RATE the slot of its per-day
-# rate, F_TAKE_POP: people spawned leave their location's population (`refuge.sim.mechanisms.network.spawn`)
+# rate, F_TAKE_POP: people spawned leave their location's population (`refuge.sim.mechanisms.network.spawn`),
+# F_SPAWN_SCALE the slot of the multiplier of the spawning total (-1: none)
 
 
 def _origin_hops(wy) -> np.ndarray:
@@ -85,7 +86,8 @@ def net_spec(net: NetModel | None) -> NetSpec:
     aware = 2 if net.ways.end.size else net.awareness
     fl = net.floods
     flags = np.array([net.decay_interval, net.start_on_foot, net.avoid_short_stints, aware, net.en_route,
-                      net.camp_closed.any(), net.spawn_mode, net.spawn_rate, net.take_pop, fl.count], np.int64)
+                      net.camp_closed.any(), net.spawn_mode, net.spawn_rate, net.take_pop, fl.count,
+                      net.spawn_scale], np.int64)
     wy = net.ways
     return NetSpec(**{f: getattr(net, f) for f in NetSpec._fields[:18]}, flags=flags, way_ptr=wy.way_ptr,
                    way_end=wy.end, way_hops=wy.hops, way_size=np.array([wy.depth, wy.width], np.int64),
