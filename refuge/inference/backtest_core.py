@@ -257,18 +257,18 @@ def fact_table(model: Any, values: np.ndarray, until: dt.date, level: float = LE
 
 
 def point_table(model: Any, values: np.ndarray, until: dt.date, level: float = LEVEL) -> Any:
-    """One row per series data point: data, median and interval of the runs, relative error, inside or not."""
+    """One row per series data point: data, median and band of the runs (`skill.band`), relative error, inside
+    or not."""
     import pandas as pd
 
     from refuge.inference.simulator import series_points
+    from refuge.inference.skill import band
 
-    lo_q, hi_q = (1 - level) / 2, 1 - (1 - level) / 2
     rows = []
     for k, p in enumerate(series_points(model)):
         col = values[:, k]
         col = col[~np.isnan(col)]
-        med, lo, hi = (float(np.median(col)), *map(float, np.quantile(col, [lo_q, hi_q]))) if col.size else \
-            (math.nan,) * 3
+        med, lo, hi = (float(np.median(col)), *map(float, band(col, level))) if col.size else (math.nan,) * 3
         rows.append({"series": p["series"], "date": str(p["date"]), "split": side(p["date"], until),
                      "data": p["value"], "median": med, "low": lo, "high": hi,
                      "error": abs(med - p["value"]) / max(p["value"], 1.0),
@@ -278,10 +278,11 @@ def point_table(model: Any, values: np.ndarray, until: dt.date, level: float = L
 
 
 def forecast_table(model: Any, ahead: tuple, values: np.ndarray, level: float = LEVEL) -> Any:
-    """One row per series and forecast period (beyond the data): its end date, median and interval."""
+    """One row per series and forecast period (beyond the data): its end date, median and band (`skill.band`)."""
     import pandas as pd
 
-    lo_q, hi_q = (1 - level) / 2, 1 - (1 - level) / 2
+    from refuge.inference.skill import band
+
     rows, k = [], 0
     for s, (ends, starts) in zip(model.series, ahead):
         for end, start in zip(ends, starts):
@@ -290,8 +291,7 @@ def forecast_table(model: Any, ahead: tuple, values: np.ndarray, level: float = 
             k += 1
             rows.append({"series": s["id"], "from": str(model.start + dt.timedelta(days=int(start))) if
                          s["kind"] == "flow" else "", "date": str(model.start + dt.timedelta(days=int(end))),
-                         "median": float(np.median(col)), "low": float(np.quantile(col, lo_q)),
-                         "high": float(np.quantile(col, hi_q))})
+                         "median": float(np.median(col)), **dict(zip(("low", "high"), map(float, band(col, level))))})
     return pd.DataFrame(rows, columns=["series", "from", "date", "median", "low", "high"])
 
 

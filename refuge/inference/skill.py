@@ -19,7 +19,8 @@ One meaning per score (the names below are the ones printed):
 - **skill** against a baseline: the model's ARD of the median over the baseline's, both on the points the
   baseline has a value at (a series with no training point before the cut has no baseline); below 1 the model
   is better;
-- **coverage 50% / 90%**: the share of held-out points inside the central 50% / 90% of the runs;
+- **coverage 50% / 90%**: the share of held-out points inside the central 50% / 90% band of the runs (`band`:
+  the band an outcome drawn like the runs falls in with that chance, from the runs' order statistics);
 - **CRPS** (continuous ranked probability score, `scoringrules`), of the runs as a predictive distribution,
   divided by max(y, 1) so that it reads on the scale of the relative error (for a single-valued forecast it
   *is* the relative error): lower is better, and a band that is too narrow or too wide both cost;
@@ -105,11 +106,21 @@ def crps(data: Any, runs: Any) -> np.ndarray:
     return out
 
 
+def band(runs: Any, level: float, axis: int | None = None) -> Any:
+    """(low, high): the central `level` band of an ensemble of n runs (NaN left out), as a prediction interval:
+    an outcome drawn like the runs is below the k-th smallest of them with chance k / (n + 1), so the band's
+    ends are the order statistics at ranks q (n + 1), interpolated (NumPy's `weibull` quantiles; the ends are the
+    smallest and largest run when n + 1 < 1 / q). The sample quantiles of the runs (NumPy's default) would
+    hold less than `level` of such outcomes: 84% for a 90% band of 30 runs, 88% of 100."""
+    q = (1 - level) / 2
+    return np.nanquantile(np.asarray(runs, float), [q, 1 - q], axis=axis, method="weibull")
+
+
 def inside(data: Any, runs: Any, level: float) -> np.ndarray:
-    """Whether each data point is inside the central `level` interval of its column of runs."""
+    """Whether each data point is inside the central `level` band of its column of runs (`band`)."""
     y = np.asarray(data, float)
     ens = np.atleast_2d(np.asarray(runs, float))
-    lo, hi = np.nanquantile(ens, [(1 - level) / 2, 1 - (1 - level) / 2], axis=0)
+    lo, hi = band(ens, level, axis=0)
     return (y >= lo - 1e-9) & (y <= hi + 1e-9)
 
 
