@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from refuge.inference.skill import baselines, crps, horizon_label, inside, pool, relative_error, score, verdict
+from refuge.inference.skill import band, baselines, crps, horizon_label, inside, pool, relative_error, score, verdict
 
 
 def test_naive_carries_the_last_value_and_drift_its_average_change():
@@ -52,8 +52,23 @@ def test_crps_of_small_ensembles_worked_by_hand():
     assert crps([100.0], [[90.0], [90.0]])[0] == pytest.approx(0.1)
 
 
+def test_band_is_a_prediction_interval_from_the_runs_order_statistics():
+    # 19 runs 1..19: the 90% band's ends are the ranks 0.05 x 20 = 1 and 0.95 x 20 = 19, the smallest and largest
+    np.testing.assert_allclose(band(np.arange(1.0, 20.0), 0.9), [1.0, 19.0])
+    # 39 runs 1..39: ranks 2 and 38; fewer runs than a band can tell apart: the smallest and largest
+    np.testing.assert_allclose(band(np.arange(1.0, 40.0), 0.9), [2.0, 38.0])
+    np.testing.assert_allclose(band([3.0, 1.0, 2.0], 0.9), [1.0, 3.0])
+    # an outcome drawn like 30 runs falls in their 90% band 90% of the time (the sample quantiles: about 85%)
+    rng = np.random.default_rng(5)
+    x, y = rng.normal(size=(20000, 30)), rng.normal(size=20000)
+    lo, hi = band(x, 0.9, axis=1)
+    assert 0.89 < np.mean((y >= lo) & (y <= hi)) < 0.915
+    lo, hi = np.quantile(x, [0.05, 0.95], axis=1)
+    assert np.mean((y >= lo) & (y <= hi)) < 0.86
+
+
 def test_inside_uses_the_central_interval_of_the_runs():
-    runs = np.arange(101, dtype=float)[:, None]  # 0..100: 90% band [5, 95], 50% band [25, 75]
+    runs = np.arange(101, dtype=float)[:, None]  # 0..100: 90% band [4.1, 95.9] (ranks 5.1, 96.9), 50% [24.5, 75.5]
     assert inside([5.0], runs, 0.9)[0] and not inside([4.0], runs, 0.9)[0]
     assert inside([75.0], runs, 0.5)[0] and not inside([80.0], runs, 0.5)[0]
 

@@ -111,7 +111,7 @@ def band(runs: Any, level: float, axis: int | None = None) -> Any:
     an outcome drawn like the runs is below the k-th smallest of them with chance k / (n + 1), so the band's
     ends are the order statistics at ranks q (n + 1), interpolated (NumPy's `weibull` quantiles; the ends are the
     smallest and largest run when n + 1 < 1 / q). The sample quantiles of the runs (NumPy's default) would
-    hold less than `level` of such outcomes: 84% for a 90% band of 30 runs, 88% of 100."""
+    hold less than `level` of such outcomes: 85% for a 90% band of 30 runs, 88% of 100."""
     q = (1 - level) / 2
     return np.nanquantile(np.asarray(runs, float), [q, 1 - q], axis=axis, method="weibull")
 
