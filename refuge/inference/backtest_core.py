@@ -39,6 +39,7 @@ import numpy as np
 
 from refuge.errors import RefugeError
 from refuge.inference.asof import held
+from refuge.inference.backtest_figure import fitted_label
 from refuge.inference.horizon import empty_reason, no_forecast_reason
 from refuge.scenario import Scenario
 
@@ -401,8 +402,7 @@ def unit_label(s: dict) -> str:
     the period ending on the date (a flow: a year, a quarter, a month, or its length in days)."""
     if s["kind"] != "flow":
         return "people (count on the date)"
-    obs = np.asarray(s["obs"], int)
-    days = int(np.median(s["grid"][obs] - s["starts"][obs] + 1)) if obs.size else 0
+    days = period_days(s)
     for low, high, name in ((335, 397, "a year"), (88, 93, "a quarter"), (28, 31, "a month"), (7, 7, "a week"),
                             (1, 1, "a day")):
         if low <= days <= high:
@@ -418,10 +418,6 @@ def period_days(s: dict) -> int:
     return int(np.median(s["grid"][obs] - s["starts"][obs] + 1))
 
 
-def _fitted(bt: Backtest) -> str:
-    return "posterior" if bt.method == "posterior" else "fitted"
-
-
 def print_tables(bt: Backtest, console: Any = None) -> None:
     """Print a backtest's tables for a terminal: the series points, the forecast beyond the data with its
     90% bands, the facts after the cut, and the summary on each side."""
@@ -429,7 +425,7 @@ def print_tables(bt: Backtest, console: Any = None) -> None:
     from rich.table import Table
 
     console = console or Console(width=160)
-    pts = Table(title=f"{bt.scenario.name}: series data against the {_fitted(bt)} runs trained up to {bt.until} "
+    pts = Table(title=f"{bt.scenario.name}: series data against the {fitted_label(bt)} runs trained up to {bt.until} "
                       f"({bt.runs} runs; median [90% band])")
     for c in ("series", "date", "split", "data", "model", "error", "inside"):
         pts.add_column(c, justify="left" if c in ("series", "date", "split") else "right")

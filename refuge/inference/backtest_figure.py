@@ -14,6 +14,11 @@ def thousands(ax: Any) -> None:
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
 
 
+def fitted_label(bt: Any) -> str:
+    """How a backtest's runs were fitted, in words: "posterior" (ABC-SMC) or "fitted" (a search)."""
+    return "posterior" if bt.method == "posterior" else "fitted"
+
+
 def plot(bt: Any, path: Path) -> Path:
     """Per series: the median and 90% band of the runs at the data points and beyond, the data, the cut."""
     import matplotlib
@@ -24,7 +29,7 @@ def plot(bt: Any, path: Path) -> Path:
 
     from refuge.results.files import save_figure
 
-    fitted = "posterior" if bt.method == "posterior" else "fitted"
+    fitted = fitted_label(bt)
     names = list(dict.fromkeys(bt.points["series"]))
     fig, axes = plt.subplots(len(names) or 1, 1, figsize=(8, 3.2 * max(len(names), 1)), squeeze=False)
     cols = ["date", "median", "low", "high"]

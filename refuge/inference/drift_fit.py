@@ -111,10 +111,10 @@ def fit_forecast(model: Any, values: dict[str, float] | list[dict[str, float]], 
     # (None, False): the runs' own split of the new arrivals over the camps, each camp anchored at its count
     # (`refuge.inference.assimilate`); it is a candidate beside the shares, so that a camp the record had not
     # yet seen fill (burundi2015's Nduta, opened days before a cut) can take what the runs send it
-    shares = [(None, False)] + ([(c, sg) for sg in (False, True) for c in CONCENTRATIONS] if share_groups(model)
-                               else [])
+    grouped = bool(share_groups(model))
+    shares = [(None, False)] + ([(c, sg) for sg in (False, True) for c in CONCENTRATIONS] if grouped else [])
     inner = inner_cut(model, until)
-    if (not names and shares == [(None, False)]) or inner is None:
+    if (not names and not grouped) or inner is None:
         return ForecastFit()
     pts = series_points(model)
     origins = origins or [(inner, values if isinstance(values, list) else [values])]
@@ -153,7 +153,7 @@ def fit_forecast(model: Any, values: dict[str, float] | list[dict[str, float]], 
     # their own draws (their prior's spread) rather than the grid's first quantile
     return ForecastFit({} if q is None or tie else {n: unc[n].to_value(q) for n in names}, c[0],
                        [(x, min(v for (y, _), v in table.items() if y == x)) for x in tried],
-                       [] if len(shares) == 1 else [(as_json(z), sg, table[q, (z, sg)]) for z, sg in shares], c[1])
+                       [(as_json(z), sg, table[q, (z, sg)]) for z, sg in shares] if grouped else [], c[1])
 
 
 def bracket(f: Any, n: int) -> int:
